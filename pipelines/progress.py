@@ -1,0 +1,88 @@
+"""The progress callback every pipeline takes.
+
+A pipeline calls ``progress.update(...)`` at each step it can stop at. The job
+system's reporter writes the state to the job record (throttled) and raises
+:class:`Cancelled` from ``update`` once the user asked to cancel, so a pipeline
+stops at its next step without polling anything itself. The CLI uses
+:class:`BarProgress` (tqdm); tests and library callers may use
+:class:`NullProgress`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Cancelled(Exception):
+    """The user cancelled the job; raised by ``Progress.update``."""
+
+
+class Progress(Protocol):
+    def update(
+        self,
+        *,
+        stage: str | None = None,
+        fraction: float | None = None,
+        item: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Report where the work is. ``fraction`` is the whole job's 0..1.
+
+        May raise :class:`Cancelled`."""
+
+    def log(self, line: str) -> None:
+        """Append a line to the job's log."""
+
+
+class NullProgress:
+    """Progress that records nothing and never cancels."""
+
+    def update(self, *, stage=None, fraction=None, item=None, message=None) -> None:
+        pass
+
+    def log(self, line: str) -> None:
+        pass
+
+
+class Span:
+    """A part ``[start, end]`` of a parent progress: a step reports its own 0..1.
+
+    ``Span(progress, 0.2, 0.6).update(fraction=0.5)`` reports 0.4 to the parent.
+    """
+
+    def __init__(self, parent: Progress, start: float, end: float):
+        self.parent, self.start, self.end = parent, start, end
+
+    def update(self, *, stage=None, fraction=None, item=None, message=None) -> None:
+        if fraction is not None:
+            fraction = self.start + (self.end - self.start) * min(max(fraction, 0.0), 1.0)
+        self.parent.update(stage=stage, fraction=fraction, item=item, message=message)
+
+    def log(self, line: str) -> None:
+        self.parent.log(line)
+
+
+class BarProgress:
+    """Progress for the command line: a tqdm bar with the stage and item."""
+
+    def __init__(self, desc: str = "", total: int = 1000):
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, desc=desc, unit="‰", leave=True)
+        self._total = total
+
+    def update(self, *, stage=None, fraction=None, item=None, message=None) -> None:
+        if stage is not None:
+            self._bar.set_description(stage)
+        if fraction is not None:
+            self._bar.n = int(min(max(fraction, 0.0), 1.0) * self._total)
+        postfix = item or message
+        if postfix:
+            self._bar.set_postfix_str(str(postfix)[-40:], refresh=False)
+        self._bar.refresh()
+
+    def log(self, line: str) -> None:
+        self._bar.write(line)
+
+    def close(self) -> None:
+        self._bar.close()
