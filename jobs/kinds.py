@@ -1,0 +1,176 @@
+"""What a job can be: each tool registers its job kinds here.
+
+A kind is a plain function ``fn(ctx: JobContext) -> dict`` (the outputs)
+registered with :func:`job_kind` in a module of ``jobs/tools/``. It imports
+its pipeline inside the body, so the web app can import this registry without
+loading torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LANES = ("gpu", "cpu")
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    lane: str
+    title: str
+    fn: Callable[["JobContext"], dict[str, Any] | None]
+    max_attempts: int | None = None
+
+
+class UnknownKind(LookupError):
+    def __init__(self, name: str):
+        known = ", ".join(sorted(KINDS)) or "none"
+        super().__init__(f"Unknown job kind {name!r}. Known kinds: {known}.")
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def job_kind(name: str, *, lane: str = "cpu", title: str | None = None, max_attempts: int | None = None):
+    if lane not in LANES:
+        raise ValueError(f"lane must be one of {LANES}")
+
+    def register(fn):
+        KINDS[name] = JobKind(name=name, lane=lane, title=title or name, fn=fn, max_attempts=max_attempts)
+        return fn
+
+    return register
+
+
+def load_tools() -> dict[str, JobKind]:
+    """Import every module of ``jobs/tools`` so their kinds register."""
+    import jobs.tools as tools
+
+    for module in pkgutil.iter_modules(tools.__path__):
+        importlib.import_module(f"jobs.tools.{module.name}")
+    return KINDS
+
+
+def get_kind(name: str) -> JobKind:
+    if not KINDS:
+        load_tools()
+    if name not in KINDS:
+        raise UnknownKind(name)
+    return KINDS[name]
+
+
+# -- what a running job sees ---------------------------------------------
+
+_models: dict[str, Any] = {}
+_models_lock = threading.Lock()
+
+
+def cached_model(key: str, loader: Callable[[], Any]) -> Any:
+    """A model loaded once per worker process and kept for the next jobs."""
+    with _models_lock:
+        if key not in _models:
+            _models[key] = loader()
+        return _models[key]
+
+
+def loaded_models() -> list[str]:
+    return sorted(_models)
+
+
+@dataclass
+class JobContext:
+    job: dict[str, Any]
+    progress: Any  # jobs.reporter.Reporter (a pipelines.progress.Progress)
+    children: set[subprocess.Popen] = field(default_factory=set)
+
+    @property
+    def id(self) -> str:
+        return self.job["id"]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.job["params"]
+
+    @property
+    def owner(self) -> str:
+        return self.job["owner"]
+
+    @property
+    def dir(self) -> Path:
+        from jobs.store import job_dir
+
+        return job_dir(self.id)
+
+    @property
+    def inputs(self) -> Path:
+        return self.dir / "inputs"
+
+    @property
+    def outputs(self) -> Path:
+        return self.dir / "outputs"
+
+    def log(self, line: str) -> None:
+        self.progress.log(line)
+
+    def model(self, key: str, loader: Callable[[], Any]) -> Any:
+        return cached_model(key, loader)
+
+    def run_child(self, argv: list[str], *, cwd: str | Path | None = None,
+                  env: dict[str, str] | None = None, poll_s: float = 0.2) -> int:
+        """Run a program as a child process; its output goes to the job log,
+        ``child.stdout.txt`` and ``child.stderr.txt``. Cancel kills its whole
+        process group at the next poll. Returns the exit code."""
+        out = open(self.dir / "child.stdout.txt", "ab")
+        err = open(self.dir / "child.stderr.txt", "ab")
+        self.log(f"$ {' '.join(map(str, argv))}")
+        proc = subprocess.Popen(list(map(str, argv)), cwd=cwd, env={**os.environ, **(env or {})},
+                                stdout=out, stderr=err, start_new_session=True,
+                                preexec_fn=_die_with_parent)
+        self.children.add(proc)
+        try:
+            while proc.poll() is None:
+                try:
+                    self.progress.update()  # raises Cancelled when asked
+                except BaseException:
+                    kill_tree(proc)
+                    raise
+                time.sleep(poll_s)
+        finally:
+            self.children.discard(proc)
+            out.close()
+            err.close()
+        self.log(f"child exited with code {proc.returncode}")
+        return proc.returncode
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when the worker dies (Linux), so a killed
+    worker leaves no orphan running a cancelled job."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """Kill a child started with its own session, and everything it started."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass

@@ -1,0 +1,116 @@
+"""Submitting, cancelling and retrying jobs; the Huey queues behind them.
+
+Two lanes, each its own Huey queue (one SQLite file, ``STUDIO_HOME/queue.db``;
+or Redis when ``STUDIO_QUEUE_URL`` is a redis:// URL): ``gpu`` runs one job at a
+time in a process that keeps models loaded; ``cpu`` runs several at once. The
+queue carries only job ids: the job record is the source of truth, so a job
+queued twice still runs once (``store.claim_job``) and a lost queue entry is
+re-queued from the record when a worker starts (``jobs.recovery``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from huey import RedisHuey, SqliteHuey
+
+from jobs import store
+from jobs.kinds import LANES, get_kind
+from jobs.settings import get_settings
+
+
+@lru_cache(maxsize=None)
+def _huey(lane: str, queue_url: str, queue_path: str):
+    if queue_url.startswith(("redis://", "rediss://", "unix://")):
+        huey = RedisHuey(name=f"studio-{lane}", url=queue_url, results=False)
+    else:
+        Path(queue_path).parent.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey(name=lane, filename=queue_path, results=False, timeout=60)
+
+    @huey.task(name="run_job")
+    def run_job(job_id: str) -> None:
+        from jobs.runner import execute
+
+        execute(job_id)
+
+    huey.run_job = run_job
+    return huey
+
+
+def huey_for(lane: str):
+    if lane not in LANES:
+        raise ValueError(f"Unknown lane {lane!r}; lanes are {LANES}.")
+    settings = get_settings()
+    return _huey(lane, settings.queue_url, str(settings.queue_path))
+
+
+def enqueue(job: dict[str, Any]) -> None:
+    huey_for(job["lane"]).run_job(job["id"])
+
+
+def pending_ids(lane: str) -> set[str]:
+    return {task.args[0] for task in huey_for(lane).pending() if task.args}
+
+
+def submit(kind: str, params: dict[str, Any] | None = None, owner: str = "anonymous",
+           files: dict[str, str | Path] | None = None, title: str | None = None) -> dict[str, Any]:
+    """Create the job record, copy ``files`` into its ``inputs/`` folder
+    (``{name: source path}``), and queue it. Returns the record."""
+    spec = get_kind(kind)
+    settings = get_settings()
+    job_id = store.new_job_id()
+    folder = store.job_dir(job_id) / "inputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, source in (files or {}).items():
+        target = folder / Path(name).name
+        shutil.copyfile(source, target)
+    job = store.create_job(kind=kind, lane=spec.lane, owner=owner, params=params or {},
+                           title=title or spec.title,
+                           max_attempts=spec.max_attempts or settings.max_attempts, job_id=job_id)
+    store.append_log(job_id, f"submitted by {owner}: {kind}")
+    try:
+        enqueue(job)
+    except Exception as exc:  # the queue is down: say so, keep the record
+        return store.update_job(job_id, status="failed", stage="failed", finished_at=time.time(),
+                                error=f"Could not queue the job: {exc}. Retry it once the queue is back.")
+    return job
+
+
+def _check_owner(job: dict[str, Any], user: str, is_admin: bool) -> None:
+    if not is_admin and job["owner"] != user:
+        raise PermissionError(f"Job {job['id']} belongs to {job['owner']}; only they or an admin may change it.")
+
+
+def cancel(job_id: str, user: str = "anonymous", is_admin: bool = True) -> dict[str, Any]:
+    job = store.get_job(job_id)
+    _check_owner(job, user, is_admin)
+    if job["status"] in store.FINAL:
+        raise store.JobStateError(f"Job {job_id} already {job['status']}; nothing to cancel.")
+    store.append_log(job_id, f"cancel asked by {user}")
+    if job["status"] == "queued":
+        # Only a queued job is cancelled here; the runner's claim then skips it.
+        cur = store.database().execute(
+            "update jobs set status='cancelled', stage='cancelled', cancel_requested=1, finished_at=?, "
+            "message='Cancelled before it started' where id=? and status='queued'", [time.time(), job_id])
+        if cur.rowcount == 1:
+            job = store.get_job(job_id)
+            store.write_status_file(job)
+            return job
+    return store.update_job(job_id, cancel_requested=1, message="Cancelling at the next step…")
+
+
+def retry(job_id: str, user: str = "anonymous", is_admin: bool = True) -> dict[str, Any]:
+    job = store.get_job(job_id)
+    _check_owner(job, user, is_admin)
+    if job["status"] not in ("failed", "cancelled"):
+        raise store.JobStateError(f"Job {job_id} is {job['status']}; only failed or cancelled jobs can be retried.")
+    store.append_log(job_id, f"retry asked by {user}")
+    job = store.update_job(job_id, status="queued", stage="queued", progress=0.0, item=None, eta_s=None,
+                           message="Waiting for the worker", error=None, cancel_requested=0,
+                           worker=None, started_at=None, finished_at=None, attempts=0)
+    enqueue(job)
+    return job

@@ -1,0 +1,82 @@
+"""Nothing submitted is silently lost.
+
+Huey takes a task off the queue before running it, so a worker killed mid-job
+would lose it. The job record knows better: a job left ``running`` by a dead
+worker goes back to the queue (up to its max attempts, then it fails with a
+message), and a ``queued`` job that is not in the queue is queued again.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import psutil
+
+from jobs import store
+from jobs.db import database
+from jobs.queue import enqueue, pending_ids
+from jobs.settings import get_settings
+
+HOST = socket.gethostname()
+
+
+def worker_is_dead(worker_id: str | None, heartbeat_at: float | None) -> bool:
+    if not worker_id:
+        return True
+    row = next(database().query("select * from workers where id=?", [worker_id]), None)
+    stale_after = max(5 * get_settings().heartbeat_s, 5.0)
+    if row is None:
+        return heartbeat_at is None or time.time() - heartbeat_at > stale_after
+    if row["host"] == HOST:
+        try:
+            proc = psutil.Process(row["pid"])
+            return abs(proc.create_time() - row["started_at"]) > 2.0  # pid reused
+        except psutil.NoSuchProcess:
+            return True
+    return time.time() - row["heartbeat_at"] > stale_after
+
+
+def requeue_orphans(lane: str, my_worker_id: str) -> list[str]:
+    """Re-queue (or fail) jobs of ``lane`` whose worker is dead."""
+    moved = []
+    for job in store.running_jobs(lane):
+        if job["worker"] == my_worker_id or not worker_is_dead(job["worker"], job["heartbeat_at"]):
+            continue
+        attempt, most = job["attempts"], job["max_attempts"]
+        if attempt >= most:
+            message = (f"The worker stopped during this job {attempt} times (max attempts {most}); "
+                       "giving up. Check the job log, fix the cause and press Retry.")
+            store.append_log(job["id"], message)
+            store.update_job(job["id"], status="failed", stage="failed", error=message,
+                             message="Failed", finished_at=time.time())
+            continue
+        cur = database().execute(
+            "update jobs set status='queued', stage='queued', worker=null, message=? "
+            "where id=? and status='running' and worker is ?",
+            [f"Re-queued: the worker stopped during attempt {attempt} of {most}", job["id"], job["worker"]])
+        if cur.rowcount == 1:
+            store.append_log(job["id"], f"worker {job['worker']} died; re-queued (attempt {attempt} of {most})")
+            store.write_status_file(store.get_job(job["id"]))
+            enqueue(job)
+            moved.append(job["id"])
+    return moved
+
+
+def requeue_lost(lane: str) -> list[str]:
+    """Queue again the ``queued`` jobs that are missing from the queue."""
+    waiting = pending_ids(lane)
+    lost = [job for job in store.queued_jobs(lane) if job["id"] not in waiting]
+    for job in lost:
+        store.append_log(job["id"], "not found in the queue at worker start; queued again")
+        enqueue(job)
+    return [job["id"] for job in lost]
+
+
+def register_worker(worker_id: str, lane: str, pid: int, info: dict) -> None:
+    now = time.time()
+    database()["workers"].upsert({
+        "id": worker_id, "lane": lane, "host": HOST, "pid": pid,
+        "started_at": psutil.Process(pid).create_time(), "heartbeat_at": now,
+        "info": json.dumps(info)}, pk="id")

@@ -1,0 +1,70 @@
+"""Runs one job inside a worker lane: claim it, call its kind, record the end.
+
+What a user sees of a failure is a short message; the traceback goes to the
+job's ``log.txt``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Any
+
+from jobs import store
+from jobs.kinds import JobContext, get_kind, kill_tree
+from jobs.reporter import Reporter
+from pipelines.progress import Cancelled
+
+WORKER_ID = "inline"  # set by the lane process at start
+RUNNING: dict[str, JobContext] = {}
+_running_lock = threading.Lock()
+
+
+def running_contexts() -> list[JobContext]:
+    with _running_lock:
+        return list(RUNNING.values())
+
+
+def execute(job_id: str) -> None:
+    job = store.claim_job(job_id, WORKER_ID)
+    if job is None:
+        return  # already taken, finished or cancelled
+    reporter = Reporter(job_id)
+    ctx = JobContext(job=job, progress=reporter)
+    with _running_lock:
+        RUNNING[job_id] = ctx
+    reporter.log(f"attempt {job['attempts']} of {job['max_attempts']} on worker {WORKER_ID}")
+    try:
+        kind = get_kind(job["kind"])
+        outputs = kind.fn(ctx) or {}
+        reporter.flush()
+        _finish(job_id, "succeeded", outputs=outputs, progress=1.0, message="Done", eta_s=0)
+    except Cancelled:
+        _finish(job_id, "cancelled", message="Cancelled; the work finished before the cancel is kept")
+    except Exception as exc:  # a failed job must never take the worker down
+        reporter.log(traceback.format_exc())
+        _finish(job_id, "failed", error=user_message(exc), message="Failed")
+    finally:
+        for child in list(ctx.children):
+            kill_tree(child)
+        with _running_lock:
+            RUNNING.pop(job_id, None)
+
+
+def user_message(exc: BaseException) -> str:
+    """A message for the UI: the error's own words for input problems
+    (ValueError, FileNotFoundError, ...), the type and text otherwise."""
+    text = str(exc).strip() or exc.__class__.__name__
+    if isinstance(exc, (ValueError, LookupError, OSError, PermissionError, RuntimeError)):
+        return text
+    return f"{exc.__class__.__name__}: {text} (details in the job log)"
+
+
+def _finish(job_id: str, status: str, outputs: dict[str, Any] | None = None, **fields: Any) -> None:
+    folder = store.job_dir(job_id)
+    outputs = dict(outputs or {})
+    outputs.setdefault("files", sorted(
+        str(p.relative_to(folder)) for p in (folder / "outputs").rglob("*") if p.is_file()))
+    store.append_log(job_id, f"{status}" + (f": {fields['error']}" if fields.get("error") else ""))
+    store.update_job(job_id, status=status, stage=status, finished_at=time.time(), outputs=outputs, **fields)

@@ -1,0 +1,98 @@
+"""All settings of the studio, read from environment variables in one place.
+
+Every variable is documented in README.md ("Settings"). Host and port follow
+Gradio's own GRADIO_SERVER_NAME / GRADIO_SERVER_PORT.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
+
+    home: Path = Field(default=Path("./studio-data"), description="Folder holding all state.")
+    worker: str = Field(default="child", description="'child' starts the worker with the app; 'external' leaves it to `python -m jobs.worker`.")
+    queue_url: str = Field(default="", description="redis://... switches the queue to Redis; empty = SQLite in STUDIO_HOME.")
+    cpu_workers: int = Field(default=2, ge=1, description="Jobs run at once in the CPU lane.")
+    max_attempts: int = Field(default=3, ge=1, description="Runs of a job before a dead worker's job is failed.")
+    heartbeat_s: float = Field(default=1.0, gt=0, description="Worker heartbeat and resource sampling interval.")
+    auth: str = Field(default="", description="user:pass,user2:pass2 — login for the UI; empty = open studio.")
+    admins: str = Field(default="", description="Comma-separated users who may cancel anyone's jobs.")
+    api_tokens: str = Field(default="", description="token:user,... — bearer tokens for the REST API.")
+    allowed_roots: str = Field(default="", description="os.pathsep-separated server folders users may read input from.")
+    max_upload_mb: int = Field(default=500, ge=1, description="Largest accepted upload.")
+    models_dir: Path | None = Field(default=None, description="Folder with local model folders (default STUDIO_HOME/models).")
+
+    server_name: str = Field(default="127.0.0.1", validation_alias="GRADIO_SERVER_NAME")
+    server_port: int = Field(default=7860, validation_alias="GRADIO_SERVER_PORT")
+
+    @field_validator("worker")
+    @classmethod
+    def _worker_mode(cls, value: str) -> str:
+        if value not in ("child", "external"):
+            raise ValueError("STUDIO_WORKER must be 'child' or 'external'")
+        return value
+
+    # -- derived paths -------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.home / "studio.db"
+
+    @property
+    def queue_path(self) -> Path:
+        return self.home / "queue.db"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.home / "jobs"
+
+    @property
+    def models_path(self) -> Path:
+        return self.models_dir or self.home / "models"
+
+    # -- parsed lists --------------------------------------------------
+    @property
+    def users(self) -> dict[str, str]:
+        return dict(_pairs(self.auth))
+
+    @property
+    def admin_users(self) -> set[str]:
+        return {u.strip() for u in self.admins.split(",") if u.strip()}
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        return dict(_pairs(self.api_tokens))
+
+    @property
+    def roots(self) -> list[Path]:
+        import os
+
+        return [Path(p).resolve() for p in self.allowed_roots.split(os.pathsep) if p.strip()]
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in text.split(","):
+        if ":" in part:
+            left, right = part.split(":", 1)
+            if left.strip():
+                pairs.append((left.strip(), right.strip()))
+    return pairs
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    settings = Settings()
+    settings.home = settings.home.resolve()
+    return settings
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,212 @@
+"""Job records: the source of truth for every job of every tool.
+
+A record lives in the ``jobs`` table and is mirrored to
+``STUDIO_HOME/jobs/<id>/status.json``; the job's folder also holds
+``inputs/``, ``outputs/`` and ``log.txt``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jobs.db import database
+from jobs.settings import get_settings
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINAL = ("succeeded", "failed", "cancelled")
+_JSON_FIELDS = ("params", "outputs")
+
+
+class JobNotFound(LookupError):
+    def __init__(self, job_id: str):
+        super().__init__(f"No job with id {job_id!r}. List jobs with GET /api/v1/jobs.")
+        self.job_id = job_id
+
+
+class JobStateError(RuntimeError):
+    """The job is in a state that does not allow the action (HTTP 409)."""
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def job_dir(job_id: str) -> Path:
+    return get_settings().jobs_dir / job_id
+
+
+def _decode(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    job = dict(row)
+    for field in _JSON_FIELDS:
+        job[field] = json.loads(job[field] or "{}")
+    job["cancel_requested"] = bool(job["cancel_requested"])
+    return job
+
+
+def create_job(kind: str, lane: str, owner: str, params: dict, title: str, max_attempts: int,
+               job_id: str | None = None) -> dict[str, Any]:
+    job_id = job_id or new_job_id()
+    folder = job_dir(job_id)
+    (folder / "inputs").mkdir(parents=True, exist_ok=True)
+    (folder / "outputs").mkdir(parents=True, exist_ok=True)
+    record = {
+        "id": job_id,
+        "kind": kind,
+        "lane": lane,
+        "owner": owner,
+        "title": title,
+        "params": json.dumps(params),
+        "status": "queued",
+        "stage": "queued",
+        "progress": 0.0,
+        "message": "Waiting for the worker",
+        "outputs": "{}",
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "cancel_requested": 0,
+        "created_at": time.time(),
+    }
+    database()["jobs"].insert(record)
+    job = get_job(job_id)
+    write_status_file(job)
+    return job
+
+
+def get_job(job_id: str) -> dict[str, Any]:
+    row = next(database().query("select * from jobs where id = ?", [job_id]), None)
+    if row is None:
+        raise JobNotFound(job_id)
+    return _decode(row)
+
+
+def list_jobs(kind: str | None = None, status: str | None = None, owner: str | None = None,
+              limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Newest first. Returns (page, total matching)."""
+    where, args = [], []
+    for column, value in (("kind", kind), ("status", status), ("owner", owner)):
+        if value:
+            where.append(f"{column} = ?")
+            args.append(value)
+    clause = f"where {' and '.join(where)}" if where else ""
+    db = database()
+    total = db.execute(f"select count(*) from jobs {clause}", args).fetchone()[0]
+    rows = db.query(
+        f"select * from jobs {clause} order by created_at desc, id limit ? offset ?",
+        [*args, limit, offset],
+    )
+    return [_decode(r) for r in rows], total
+
+
+def update_job(job_id: str, **fields: Any) -> dict[str, Any]:
+    for field in _JSON_FIELDS:
+        if field in fields:
+            fields[field] = json.dumps(fields[field])
+    database()["jobs"].update(job_id, fields)
+    job = get_job(job_id)
+    write_status_file(job)
+    return job
+
+
+def claim_job(job_id: str, worker_id: str) -> dict[str, Any] | None:
+    """Atomically move a queued job to running; None if someone else has it
+    (or it was cancelled meanwhile), so a job queued twice runs once."""
+    now = time.time()
+    cur = database().execute(
+        "update jobs set status='running', stage='starting', worker=?, heartbeat_at=?, "
+        "started_at=?, finished_at=null, attempts=attempts+1, message='Started', error=null "
+        "where id=? and status='queued' and cancel_requested=0",
+        [worker_id, now, now, job_id],
+    )
+    if cur.rowcount != 1:
+        return None
+    job = get_job(job_id)
+    write_status_file(job)
+    return job
+
+
+def report_progress(job_id: str, fields: dict[str, Any]) -> bool:
+    """Write progress fields; returns True when cancellation was requested."""
+    assignments = ", ".join(f"{k} = ?" for k in fields)
+    row = database().execute(
+        f"update jobs set {assignments} where id = ? returning cancel_requested",
+        [*fields.values(), job_id],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def cancel_requested(job_id: str) -> bool:
+    row = database().execute("select cancel_requested from jobs where id=?", [job_id]).fetchone()
+    return bool(row and row[0])
+
+
+def running_jobs(lane: str | None = None) -> list[dict[str, Any]]:
+    sql, args = "select * from jobs where status='running'", []
+    if lane:
+        sql += " and lane=?"
+        args.append(lane)
+    return [_decode(r) for r in database().query(sql, args)]
+
+
+def queued_jobs(lane: str) -> list[dict[str, Any]]:
+    return [_decode(r) for r in database().query(
+        "select * from jobs where status='queued' and lane=? order by created_at", [lane])]
+
+
+def count_by_lane(status: str) -> dict[str, int]:
+    rows = database().query("select lane, count(*) as n from jobs where status=? group by lane", [status])
+    return {r["lane"]: r["n"] for r in rows}
+
+
+def write_status_file(job: dict[str, Any]) -> None:
+    folder = job_dir(job["id"])
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".status.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(job, indent=2, default=str))
+    os.replace(tmp, folder / "status.json")
+
+
+def append_log(job_id: str, line: str) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    with open(job_dir(job_id) / "log.txt", "a", encoding="utf-8") as fh:
+        for part in str(line).splitlines() or [""]:
+            fh.write(f"[{stamp}] {part}\n")
+
+
+def read_log(job_id: str, tail: int = 200) -> str:
+    path = job_dir(job_id) / "log.txt"
+    if not path.exists():
+        return ""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 256 * 1024))
+        lines = fh.read().decode("utf-8", "replace").splitlines()
+    return "\n".join(lines[-tail:])
+
+
+def add_samples(job_ids: list[str], sample: dict[str, float]) -> None:
+    if not job_ids:
+        return
+    database()["job_samples"].insert_all([{"job_id": j, **sample} for j in job_ids])
+
+
+def job_samples(job_id: str) -> list[dict[str, Any]]:
+    return list(database().query(
+        "select t, cpu_percent, rss_mb, gpu_mem_mb, gpu_util from job_samples where job_id=? order by t",
+        [job_id]))
+
+
+def output_path(job_id: str, name: str) -> Path:
+    """The file ``name`` inside the job's folder; refuses names that escape it."""
+    folder = job_dir(job_id).resolve()
+    path = (folder / name).resolve()
+    if folder not in path.parents or not path.is_file():
+        raise FileNotFoundError(f"Job {job_id} has no file {name!r}.")
+    return path

@@ -1,0 +1,108 @@
+"""Worker diagnostics and queue exercises: kinds every studio has.
+
+- ``system.diagnostics`` (GPU lane): what the GPU worker runs with — Python,
+  torch, device, models found, free disk.
+- ``system.gpu_check`` (GPU lane): timed matrix multiplies on the worker's
+  device; reports the measured TFLOP/s. Doubles as a long GPU job.
+- ``system.sleep`` (CPU lane): waits in steps, optionally inside a child
+  process; used to check the queue end to end and by ``benchmarks/jobs.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import shutil
+import sys
+import time
+
+from jobs.kinds import job_kind, loaded_models
+from jobs.monitor import gpu_name
+from jobs.settings import get_settings
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _models_found() -> list[str]:
+    """Model folders in STUDIO_HOME/models and in the Hugging Face cache."""
+    found = []
+    root = get_settings().models_path
+    if root.is_dir():
+        found += [f"{p.name} ({root})" for p in sorted(root.iterdir()) if p.is_dir()]
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        found += [f"{repo.repo_id} (hf cache)" for repo in scan_cache_dir().repos if repo.repo_type == "model"]
+    except Exception:
+        pass
+    return found
+
+
+@job_kind("system.diagnostics", lane="gpu", title="Worker diagnostics")
+def diagnostics(ctx) -> dict:
+    ctx.progress.update(stage="python", fraction=0.1)
+    report = {"python": platform.python_version(), "platform": platform.platform(),
+              "executable": sys.executable}
+    ctx.progress.update(stage="torch", fraction=0.3, message="importing torch")
+    try:
+        import torch
+
+        cuda = torch.cuda.is_available()
+        report.update(torch=torch.__version__, cuda=cuda,
+                      device=torch.cuda.get_device_name(0) if cuda else "cpu",
+                      threads=torch.get_num_threads())
+    except ImportError as exc:
+        report.update(torch=None, device="unknown", torch_error=str(exc))
+    report["gpu_nvml"] = gpu_name()
+    ctx.progress.update(stage="packages", fraction=0.6)
+    report["packages"] = {p: _version(p) for p in
+                          ("gradio", "huey", "transformers", "diffusers", "mediapipe", "av", "opencv-contrib-python-headless")}
+    ctx.progress.update(stage="models", fraction=0.8)
+    report["models_found"] = _models_found()
+    report["models_loaded"] = loaded_models()
+    usage = shutil.disk_usage(get_settings().home)
+    report["disk_free_gb"] = round(usage.free / 2**30, 1)
+    for key, value in report.items():
+        ctx.log(f"{key}: {value}")
+    return {"report": report}
+
+
+@job_kind("system.gpu_check", lane="gpu", title="GPU check (matmul throughput)")
+def gpu_check(ctx) -> dict:
+    import torch
+
+    seconds = float(ctx.params.get("seconds", 5))
+    size = int(ctx.params.get("size", 1024))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    start = time.perf_counter()
+    count = 0
+    while (elapsed := time.perf_counter() - start) < seconds:
+        (a @ b).sum().item()
+        count += 1
+        ctx.progress.update(stage="matmul", fraction=elapsed / seconds, item=f"{count} multiplies")
+    tflops = 2 * size**3 * count / max(elapsed, 1e-9) / 1e12
+    ctx.log(f"{device}: {count} multiplies of {size}x{size} in {elapsed:.2f}s = {tflops:.3f} TFLOP/s")
+    return {"device": device, "multiplies": count, "tflops": round(tflops, 4)}
+
+
+@job_kind("system.sleep", lane="cpu", title="Wait (queue check)")
+def sleep(ctx) -> dict:
+    seconds = float(ctx.params.get("seconds", 1))
+    steps = max(1, int(ctx.params.get("steps", 10)))
+    if ctx.params.get("child"):
+        code = ctx.run_child([sys.executable, "-c", f"import time; time.sleep({seconds})"])
+        if code != 0:
+            raise RuntimeError(f"The child process exited with code {code}.")
+    else:
+        for step in range(steps):
+            ctx.progress.update(stage="waiting", fraction=step / steps, item=f"step {step + 1} of {steps}")
+            time.sleep(seconds / steps)
+    return {"slept_s": seconds}

@@ -1,0 +1,142 @@
+"""The worker: ``python -m jobs.worker``.
+
+It starts one consumer process per lane (``--lane gpu``: one job at a time,
+models stay loaded; ``--lane cpu``: STUDIO_CPU_WORKERS at once) and restarts a
+lane that dies. Each lane process, before consuming, re-queues what a dead
+worker left behind, then beats a heartbeat every STUDIO_HEARTBEAT_S seconds:
+it samples its process tree (CPU, memory, GPU) into the workers' and the
+running jobs' timelines, and kills the child processes of cancelled jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from jobs import recovery, runner, store
+from jobs.db import database
+from jobs.kinds import LANES, kill_tree, load_tools
+from jobs.monitor import ResourceSampler
+from jobs.queue import huey_for
+from jobs.settings import get_settings
+
+log = logging.getLogger("studio.worker")
+SAMPLE_KEEP_S = 15 * 60
+
+
+def lane_main(lane: str) -> None:
+    settings = get_settings()
+    load_tools()
+    huey = huey_for(lane)
+    pid = os.getpid()
+    worker_id = f"{recovery.HOST}:{pid}:{lane}"
+    runner.WORKER_ID = worker_id
+    recovery.register_worker(worker_id, lane, pid, {"python": platform.python_version(), "lane": lane})
+    moved = recovery.requeue_orphans(lane, worker_id)
+    lost = recovery.requeue_lost(lane)
+    log.info("lane %s up as %s; re-queued %d orphaned and %d lost jobs", lane, worker_id, len(moved), len(lost))
+
+    threading.Thread(target=_heartbeat, args=(lane, worker_id, settings.heartbeat_s), daemon=True,
+                     name="heartbeat").start()
+    workers = 1 if lane == "gpu" else settings.cpu_workers
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=False,
+                                    initial_delay=0.02, backoff=1.5, max_delay=0.1,
+                                    check_worker_health=True)
+    consumer.run()
+
+
+def _heartbeat(lane: str, worker_id: str, interval: float) -> None:
+    sampler = ResourceSampler()
+    parent = os.getppid()
+    last_sweep = time.monotonic()
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent:  # the supervisor died: don't linger as an orphan
+            os.kill(os.getpid(), signal.SIGKILL)
+        try:
+            _beat(lane, worker_id, sampler)
+            if time.monotonic() - last_sweep > 5:
+                last_sweep = time.monotonic()
+                recovery.requeue_orphans(lane, worker_id)
+        except Exception:  # a busy database must not stop the heartbeat
+            log.exception("heartbeat failed")
+
+
+def _beat(lane: str, worker_id: str, sampler: ResourceSampler) -> None:
+    sample = sampler.sample()
+    now = sample["t"]
+    db = database()
+    contexts = runner.running_contexts()
+    ids = [ctx.id for ctx in contexts]
+    with db.conn:
+        db.execute("update workers set heartbeat_at=? where id=?", [now, worker_id])
+        db["worker_samples"].insert({"worker_id": worker_id, "lane": lane, **sample})
+        db.execute("delete from worker_samples where t < ?", [now - SAMPLE_KEEP_S])
+        if ids:
+            marks = ",".join("?" * len(ids))
+            db.execute(f"update jobs set heartbeat_at=? where id in ({marks})", [now, *ids])
+    store.add_samples(ids, sample)
+    for ctx in contexts:
+        if ctx.children and store.cancel_requested(ctx.id):
+            for child in list(ctx.children):
+                kill_tree(child)
+
+
+# -- the supervisor --------------------------------------------------------
+
+def supervise(lanes: list[str]) -> int:
+    procs: dict[str, subprocess.Popen] = {}
+    stopping = False
+
+    def start(lane: str) -> None:
+        procs[lane] = subprocess.Popen([sys.executable, "-m", "jobs.worker", "--lane", lane])
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for lane in lanes:
+        start(lane)
+    while not stopping:
+        time.sleep(0.5)
+        for lane, proc in list(procs.items()):
+            if proc.poll() is not None and not stopping:
+                log.warning("lane %s exited with %s; restarting", lane, proc.returncode)
+                time.sleep(1)
+                start(lane)
+    for proc in procs.values():
+        proc.send_signal(signal.SIGINT)  # huey: finish the running task's step, then stop
+    deadline = time.monotonic() + 10
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.worker", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lane", choices=LANES, help="run one lane consumer in this process")
+    parser.add_argument("--lanes", default=",".join(LANES), help="lanes the supervisor starts")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s worker[{args.lane or 'main'}] %(message)s")
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    if args.lane:
+        lane_main(args.lane)
+        return 0
+    return supervise([lane for lane in args.lanes.split(",") if lane])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

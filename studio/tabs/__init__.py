@@ -1,0 +1,1 @@
+"""One module per tab; each has ``build()`` that creates its components and wires its events."""
