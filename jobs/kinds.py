@@ -150,6 +150,8 @@ class JobContext:
             out.close()
             err.close()
         self.log(f"child exited with code {proc.returncode}")
+        if proc.returncode != 0:
+            self.progress.raise_if_cancelled()  # killed because the user cancelled
         return proc.returncode
 
 

@@ -45,6 +45,12 @@ class Reporter:
         if self.cancelled:
             raise Cancelled("Cancelled by the user")
 
+    def raise_if_cancelled(self) -> None:
+        """Check the cancel flag now (not throttled)."""
+        self.flush()
+        if self.cancelled:
+            raise Cancelled("Cancelled by the user")
+
     def _eta(self) -> float | None:
         if self._fraction < 0.01:
             return None

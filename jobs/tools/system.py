@@ -61,7 +61,7 @@ def diagnostics(ctx) -> dict:
     report["gpu_nvml"] = gpu_name()
     ctx.progress.update(stage="packages", fraction=0.6)
     report["packages"] = {p: _version(p) for p in
-                          ("gradio", "huey", "transformers", "diffusers", "mediapipe", "av", "opencv-contrib-python-headless")}
+                          ("gradio", "huey", "transformers", "diffusers", "mediapipe", "av", "opencv-contrib-python")}
     ctx.progress.update(stage="models", fraction=0.8)
     report["models_found"] = _models_found()
     report["models_loaded"] = loaded_models()

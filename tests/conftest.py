@@ -1,0 +1,143 @@
+"""Shared fixtures: a fresh STUDIO_HOME per test, a real worker process
+(``python -m jobs.worker``) on it, and a real studio server (``python app.py``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def studio_home(tmp_path, monkeypatch):
+    """A fresh data folder; settings re-read from the environment."""
+    from jobs.settings import reset_settings
+
+    home = tmp_path / "studio-data"
+    monkeypatch.setenv("STUDIO_HOME", str(home))
+    monkeypatch.setenv("STUDIO_HEARTBEAT_S", "0.5")
+    for name in ("STUDIO_AUTH", "STUDIO_API_TOKENS", "STUDIO_ADMINS", "STUDIO_QUEUE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    reset_settings()
+    yield home
+    reset_settings()
+
+
+class Process:
+    """A child process in its own session, killed with everything it started."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path):
+        self.log = log
+        self._fh = open(log, "ab")
+        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        self._fh.close()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_worker(studio_home, tmp_path):
+    """Start ``python -m jobs.worker`` on the test's STUDIO_HOME; returns the Process."""
+    started: list[Process] = []
+
+    def start() -> Process:
+        proc = Process([sys.executable, "-m", "jobs.worker"], dict(os.environ),
+                       tmp_path / f"worker-{len(started)}.log")
+        started.append(proc)
+        wait_for_lanes(alive=True)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill(signal.SIGKILL)
+
+
+def wait_for_lanes(alive: bool = True, timeout: float = 60) -> None:
+    from studio.health import health
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if health()["worker"]["alive"] == alive:
+            return
+        time.sleep(0.2)
+    raise AssertionError("worker lanes did not come up")
+
+
+def wait_job(job_id: str, statuses=("succeeded", "failed", "cancelled"), timeout: float = 60) -> dict:
+    from jobs import store
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = store.get_job(job_id)
+        if job["status"] in statuses:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} stayed {store.get_job(job_id)['status']} (wanted {statuses})")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def studio_server(tmp_path_factory):
+    """``python app.py`` — the README's first command — on a free port with its
+    own worker child. Yields (base_url, home, process)."""
+    home = tmp_path_factory.mktemp("server") / "studio-data"
+    port = free_port()
+    env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_SERVER_NAME": "127.0.0.1", "STUDIO_HEARTBEAT_S": "0.5"}
+    for name in ("STUDIO_AUTH", "STUDIO_API_TOKENS", "STUDIO_ADMINS", "STUDIO_WORKER"):
+        env.pop(name, None)
+    proc = Process([sys.executable, "app.py"], env, home.parent / "app.log")
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    health = None
+    while time.monotonic() < deadline:
+        try:
+            health = httpx.get(f"{base}/api/v1/health", timeout=2).json()
+            if health["worker"]["alive"]:
+                break
+        except (httpx.HTTPError, ValueError):
+            pass
+        if proc.proc.poll() is not None:
+            raise AssertionError(f"app.py exited:\n{proc.output()}")
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        raise AssertionError(f"studio not healthy in 90 s (last: {health}):\n{proc.output()}")
+    yield base, home, proc
+    proc.kill(signal.SIGTERM)

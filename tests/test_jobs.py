@@ -1,0 +1,175 @@
+"""The job system end to end: a real Huey consumer process on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psutil
+import pytest
+
+from jobs import queue, recovery, store
+from tests.conftest import wait_job
+
+
+def test_jobs_of_both_lanes_run_to_completion(start_worker, studio_home):
+    start_worker()
+    cpu = queue.submit("system.sleep", {"seconds": 0.3, "steps": 3}, owner="ana")
+    gpu = queue.submit("system.diagnostics", {}, owner="ana")
+    assert (cpu["lane"], gpu["lane"]) == ("cpu", "gpu")
+
+    cpu, gpu = wait_job(cpu["id"]), wait_job(gpu["id"])
+    assert cpu["status"] == "succeeded" and cpu["progress"] == 1.0 and cpu["attempts"] == 1
+    assert gpu["status"] == "succeeded", gpu["error"]
+    report = gpu["outputs"]["report"]
+    assert report["python"] and report["torch"] and report["device"] == "cpu"
+    assert report["disk_free_gb"] > 0 and isinstance(report["models_found"], list)
+    # The job folder mirrors the record and keeps the log.
+    folder = studio_home / "jobs" / gpu["id"]
+    assert json.loads((folder / "status.json").read_text())["status"] == "succeeded"
+    assert "torch:" in (folder / "log.txt").read_text()
+    assert gpu["started_at"] >= gpu["created_at"] and gpu["finished_at"] >= gpu["started_at"]
+
+
+def test_progress_stage_item_and_eta_are_reported(start_worker):
+    start_worker()
+    job = queue.submit("system.sleep", {"seconds": 4, "steps": 40})
+    wait_job(job["id"], ("running",))
+    time.sleep(1.5)
+    running = store.get_job(job["id"])
+    assert running["stage"] == "waiting"
+    assert 0.1 < running["progress"] < 1.0
+    assert running["item"].startswith("step ")
+    assert running["eta_s"] is not None and 0 < running["eta_s"] < 10
+    assert running["heartbeat_at"] > time.time() - 3
+    assert wait_job(job["id"])["status"] == "succeeded"
+    assert len(store.job_samples(job["id"])) >= 2  # resource timeline sampled every heartbeat
+
+
+def test_gpu_job_does_not_block_cpu_job(start_worker):
+    start_worker()
+    gpu = queue.submit("system.gpu_check", {"seconds": 8, "size": 256})
+    wait_job(gpu["id"], ("running",))
+    cpu = queue.submit("system.sleep", {"seconds": 0.2, "steps": 2})
+    assert wait_job(cpu["id"], timeout=6)["status"] == "succeeded"
+    assert store.get_job(gpu["id"])["status"] == "running"
+    gpu = wait_job(gpu["id"])
+    assert gpu["status"] == "succeeded" and gpu["outputs"]["tflops"] > 0
+
+
+def test_cancel_running_job_stops_at_next_step(start_worker):
+    start_worker()
+    job = queue.submit("system.sleep", {"seconds": 30, "steps": 300})
+    wait_job(job["id"], ("running",))
+    queue.cancel(job["id"])
+    job = wait_job(job["id"], timeout=5)
+    assert job["status"] == "cancelled"
+    assert job["progress"] < 0.5
+    assert "cancel asked" in store.read_log(job["id"])
+
+
+def _sleepers(seconds: int) -> list[psutil.Process]:
+    needle = f"time.sleep({float(seconds)})"
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if needle in " ".join(proc.info["cmdline"] or []):
+            found.append(proc)
+    return found
+
+
+def test_cancel_kills_the_child_process(start_worker):
+    start_worker()
+    job = queue.submit("system.sleep", {"seconds": 97, "child": True})
+    wait_job(job["id"], ("running",))
+    deadline = time.monotonic() + 10
+    while not _sleepers(97) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _sleepers(97), "the child process never started"
+    queue.cancel(job["id"])
+    assert wait_job(job["id"], timeout=5)["status"] == "cancelled"
+    deadline = time.monotonic() + 5
+    while _sleepers(97) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _sleepers(97), "the cancelled job's child process is still running"
+
+
+def test_cancel_queued_job_and_retry_it(studio_home, start_worker):
+    job = queue.submit("system.sleep", {"seconds": 0.1, "steps": 1})  # no worker yet
+    job = queue.cancel(job["id"])
+    assert job["status"] == "cancelled" and job["message"] == "Cancelled before it started"
+    with pytest.raises(store.JobStateError):
+        queue.cancel(job["id"])
+    start_worker()
+    time.sleep(1)
+    assert store.get_job(job["id"])["status"] == "cancelled"  # the worker did not run it
+    queue.retry(job["id"])
+    assert wait_job(job["id"])["status"] == "succeeded"
+
+
+def test_worker_killed_mid_job_requeues_and_finishes_after_restart(start_worker):
+    worker = start_worker()
+    job = queue.submit("system.sleep", {"seconds": 3, "steps": 30})
+    wait_job(job["id"], ("running",))
+    time.sleep(0.5)
+    worker.kill(signal.SIGKILL)  # the supervisor and both lanes, no chance to clean up
+    assert store.get_job(job["id"])["status"] == "running"  # left behind by a dead worker
+
+    start_worker()
+    job = wait_job(job["id"], timeout=60)
+    assert job["status"] == "succeeded"
+    assert job["attempts"] == 2
+    assert "re-queued" in store.read_log(job["id"])
+
+
+def test_job_failing_max_attempts_is_failed_with_a_clear_message(studio_home):
+    job = queue.submit("system.sleep", {"seconds": 1})
+    # Its worker (a pid that does not exist on this host) died during the last allowed attempt.
+    store.update_job(job["id"], status="running", worker=f"{recovery.HOST}:999999:cpu",
+                     attempts=job["max_attempts"], heartbeat_at=time.time() - 60)
+    recovery.requeue_orphans("cpu", "me")
+    job = store.get_job(job["id"])
+    assert job["status"] == "failed"
+    assert "giving up" in job["error"] and "Retry" in job["error"]
+
+
+def test_queued_job_missing_from_the_queue_is_queued_again(start_worker):
+
+    job = queue.submit("system.sleep", {"seconds": 0.1, "steps": 1})
+    # Simulate a crash between taking the task off the queue and running it.
+    from jobs.queue import huey_for
+
+    huey_for("cpu").flush()
+    assert job["id"] not in queue.pending_ids("cpu")
+    start_worker()
+    assert wait_job(job["id"])["status"] == "succeeded"
+
+
+def test_failing_job_records_a_message_and_keeps_the_traceback_in_the_log(start_worker):
+    start_worker()
+    job = queue.submit("system.sleep", {"seconds": "soon"})
+    job = wait_job(job["id"])
+    assert job["status"] == "failed"
+    assert "soon" in job["error"]
+    assert "Traceback" not in job["error"]
+    assert "Traceback" in store.read_log(job["id"])
+
+
+def test_200_jobs_submitted_concurrently_all_finish_once(start_worker):
+    start_worker()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        submitted = list(pool.map(lambda i: queue.submit("system.sleep", {"seconds": 0, "steps": 1},
+                                                         owner=f"user{i % 5}")["id"], range(200)))
+    assert len(set(submitted)) == 200
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        jobs, total = store.list_jobs(limit=500)
+        if all(j["status"] in store.FINAL for j in jobs):
+            break
+        time.sleep(0.5)
+    jobs, total = store.list_jobs(limit=500)
+    assert total == 200
+    assert {j["status"] for j in jobs} == {"succeeded"}
+    assert all(j["attempts"] == 1 for j in jobs)  # none ran twice
+    assert sorted(j["id"] for j in jobs) == sorted(submitted)
