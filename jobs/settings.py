@@ -53,6 +53,15 @@ class Settings(BaseSettings):
         return self.home / "jobs"
 
     @property
+    def datasets_dir(self) -> Path:
+        return self.home / "datasets"
+
+    @property
+    def media_dir(self) -> Path:
+        """Uploaded media kept beyond one job (e.g. recordings under review)."""
+        return self.home / "media"
+
+    @property
     def models_path(self) -> Path:
         return self.models_dir or self.home / "models"
 

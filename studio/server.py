@@ -50,6 +50,6 @@ def create_app() -> FastAPI:
     blocks = build_ui()
     login = auth.check_login if settings.users else None
     return gr.mount_gradio_app(app, blocks, path="/", auth=login, auth_message="Studio login",
-                               allowed_paths=[str(settings.jobs_dir)], css=CSS,
+                               allowed_paths=[str(settings.jobs_dir), str(settings.datasets_dir), str(settings.media_dir)], css=CSS,
                                server_name=settings.server_name, server_port=settings.server_port,
                                footer_links=["api", "gradio"])

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import shutil
+
 import httpx
 import pytest
 
@@ -141,3 +143,35 @@ def studio_server(tmp_path_factory):
         raise AssertionError(f"studio not healthy in 90 s (last: {health}):\n{proc.output()}")
     yield base, home, proc
     proc.kill(signal.SIGTERM)
+
+
+# -- browser (Playwright + Debian Chromium) ----------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run installs it)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    page.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
