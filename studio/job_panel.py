@@ -114,13 +114,20 @@ def job_panel(name: str, label: str = "Job", poll_s: float = 1.0) -> JobPanel:
         with gr.Row():
             cancel = gr.Button("Cancel", variant="stop", size="sm", interactive=False, elem_id=f"{name}-cancel")
             retry = gr.Button("Retry", size="sm", interactive=False, elem_id=f"{name}-retry")
-        files = gr.File(label="Outputs", file_count="multiple", interactive=False)
+        files = gr.File(label="Outputs", file_count="multiple", interactive=False, height=120)
         log = gr.Textbox(label="Log (tail)", lines=8, max_lines=12, autoscroll=True, interactive=False)
     timer = gr.Timer(poll_s)
+    # The browser remembers only the id of the panel's last job, so a reload
+    # (or coming back tomorrow) shows it again; the work itself is on the server.
+    last_job = gr.BrowserState("", storage_key=f"studio-{name}-last-job")
     outputs = [status, log, files, result, cancel, retry]
     panel = JobPanel(job_id, status, log, files, result, cancel, retry, timer)
     timer.tick(render, job_id, outputs, api_visibility="private", show_progress="hidden", queue=False)
     job_id.change(render, job_id, outputs, api_name=f"{name}_job_status", show_progress="hidden")
+    job_id.change(lambda value: value, job_id, last_job, api_visibility="private", queue=False)
+    root = gr.context.Context.root_block
+    if root is not None:
+        root.load(lambda value: value, last_job, job_id, api_visibility="private", queue=False)
     cancel.click(_cancel, job_id, outputs, api_name=f"{name}_job_cancel")
     retry.click(_retry, job_id, outputs, api_name=f"{name}_job_retry")
     return panel

@@ -32,3 +32,35 @@ def test_named_gradio_endpoints_for_gradio_client(studio_server):
             break
         time.sleep(0.3)
     assert job["status"] == "succeeded" and job["outputs"]["report"]["torch"]
+
+
+def test_ui_jobs_belong_to_the_logged_in_user(tmp_path):
+    """With STUDIO_AUTH the UI asks for a login, and a job started from the UI is the user's."""
+    import os
+    import signal
+    import sys
+
+    from gradio_client import Client
+
+    from tests.conftest import Process, free_port
+
+    port = free_port()
+    env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "GRADIO_SERVER_PORT": str(port),
+           "STUDIO_AUTH": "ana:pw-ana", "STUDIO_API_TOKENS": "tok:ana", "STUDIO_WORKER": "external"}
+    app = Process([sys.executable, "app.py"], env, tmp_path / "app.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert httpx.post(f"{base}/login", data={"username": "ana", "password": "bad"}).status_code >= 400
+        client = Client(base + "/", auth=("ana", "pw-ana"), verbose=False)
+        job_id = client.predict(api_name="/run_diagnostics")
+        job = httpx.get(f"{base}/api/v1/jobs/{job_id}", headers={"Authorization": "Bearer tok"}).json()
+        assert job["owner"] == "ana" and job["status"] == "queued"  # no worker: STUDIO_WORKER=external
+    finally:
+        app.kill(signal.SIGTERM)

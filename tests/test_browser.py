@@ -40,3 +40,19 @@ def test_every_tab_opens_and_diagnostics_runs_from_the_jobs_tab(studio_server, p
     page.wait_for_timeout(2500)  # one more tick: the jobs table and the worker chart refresh
     assert "system.diagnostics" in page.locator("#jobs-table").inner_text()
     page.screenshot(path=str(ARTIFACTS / "jobs-diagnostics.png"), full_page=True)
+
+
+def test_a_reload_shows_the_panels_last_job_again(studio_server, page):
+    base, _, _ = studio_server
+    page.goto(base + "/")
+    page.get_by_role("tab", name="Jobs / Monitor").click()
+    page.locator("#run-diagnostics").click()
+    job_id = page.locator("#jobs-job-id textarea, #jobs-job-id input").first
+    page.wait_for_function("el => el.value.length > 0", arg=job_id.element_handle(), timeout=30_000)
+    submitted = job_id.input_value()
+    page.reload()
+    page.get_by_role("tab", name="Jobs / Monitor").click()
+    page.wait_for_function("([el, v]) => el.value === v",
+                           arg=[page.locator("#jobs-job-id textarea, #jobs-job-id input").first.element_handle(),
+                                submitted], timeout=30_000)
+    page.locator("#jobs-job-status .job-status[data-status='succeeded']").wait_for(timeout=60_000)
