@@ -20,7 +20,8 @@ CSS = """
 .job-error { color: #b91c1c; white-space: pre-wrap; }
 """
 
-# (tab label, module with build(), elem id). Each tool adds its tab here.
+# (tab label, module with build(), elem id). Each tool adds its tab here. A tab
+# module may also define CSS and HEAD (a <script> for keyboard shortcuts, say).
 TABS = [
     ("Jobs / Monitor", jobs_tab, "tab-jobs"),
 ]
@@ -49,7 +50,9 @@ def create_app() -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     blocks = build_ui()
     login = auth.check_login if settings.users else None
+    css = CSS + "".join(getattr(module, "CSS", "") for _, module, _ in TABS)
+    head = "".join(getattr(module, "HEAD", "") for _, module, _ in TABS)
     return gr.mount_gradio_app(app, blocks, path="/", auth=login, auth_message="Studio login",
-                               allowed_paths=[str(settings.jobs_dir), str(settings.datasets_dir), str(settings.media_dir)], css=CSS,
+                               allowed_paths=[str(settings.jobs_dir), str(settings.datasets_dir), str(settings.media_dir)], css=css, head=head,
                                server_name=settings.server_name, server_port=settings.server_port,
                                footer_links=["api", "gradio"])
