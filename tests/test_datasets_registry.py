@@ -1,0 +1,34 @@
+"""Dataset names are unique, reserved at submit, and safe as folder names."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs import datasets, queue, store
+
+
+def test_names_are_reserved_once_and_must_be_safe(studio_home):
+    path = datasets.reserve("ana_v1", "photos", owner="ana", options={"trigger": "ohwx"})
+    assert path.is_dir() and path.name == "ana_v1"
+    with pytest.raises(datasets.DatasetExists, match="already exists"):
+        datasets.reserve("ana_v1", "videos", owner="bo")
+    for bad in ("", "../up", "a/b", "-x", "x" * 65, "name with space"):
+        with pytest.raises(datasets.DatasetNameError):
+            datasets.reserve(bad, "photos", owner="ana")
+
+
+def test_list_get_and_delete_follow_the_job(studio_home):
+    datasets.reserve("clips", "videos", owner="ana")
+    job = queue.submit("system.sleep", {"seconds": 1})
+    datasets.attach_job("clips", job["id"])
+    (datasets.folder("clips") / "1.mp4").write_bytes(b"x")
+    got = datasets.get("clips")
+    assert got["status"] == "queued" and got["files"] == ["1.mp4"] and got["kind"] == "videos"
+    assert [d["name"] for d in datasets.list_all("videos")] == ["clips"]
+    assert datasets.list_all("photos") == []
+    with pytest.raises(store.JobStateError, match="cancel the job first"):
+        datasets.delete("clips")
+    queue.cancel(job["id"])
+    datasets.delete("clips")
+    with pytest.raises(datasets.DatasetNotFound):
+        datasets.get("clips")
