@@ -1,0 +1,202 @@
+"""Dedup speed, accuracy and memory: the pipeline's pHash path against a naive baseline.
+
+    python benchmarks/dedup.py            # 2,000 640x480 JPEGs + 50 photos of 6000x4000
+    python benchmarks/dedup.py --quick    # 300 JPEGs + 8 big photos
+
+Generated images with known duplicates (recompressed, resized, brightened, shifted).
+- ours: ``pipelines.dataset.dedup.hash_file`` (JPEG draft decode at 1/8, imagehash pHash)
+  + ``hamming_matrix`` (numpy bit operations) + clusters;
+- baseline: full decode + ``imagehash.phash`` + all-pairs Python comparison + clusters.
+Each part runs in its own child process, so its peak RSS is its own. Precision and
+recall are over pairs of photos put in the same cluster. Big photos go through the
+pipeline's load path (filter copy, detection copy, final 1024 crop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageEnhance
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+THRESHOLD = 10
+
+
+def _base_image(rng: np.random.Generator, w=640, h=480) -> Image.Image:
+    """A distinct smooth random picture (blobs of colour at several scales)."""
+    img = np.zeros((h, w, 3), np.float32)
+    for cells in (3, 6, 12, 24):
+        small = rng.random((cells, cells * w // h, 3)).astype(np.float32)
+        img += np.asarray(Image.fromarray((small * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC),
+                          np.float32) / cells
+    img = (img - img.min()) / (img.max() - img.min() + 1e-6) * 255
+    return Image.fromarray(img.astype(np.uint8))
+
+
+def make_set(folder: Path, n: int, seed: int = 0) -> list[int]:
+    """n JPEGs, 20% of them duplicates; returns the group (original index) of each file."""
+    rng = np.random.default_rng(seed)
+    n_orig = int(n * 0.8)
+    groups, originals = [], []
+    for i in range(n_orig):
+        im = _base_image(rng)
+        im.save(folder / f"{i:05d}.jpg", quality=90)
+        originals.append(im)
+        groups.append(i)
+    edits = [
+        lambda im: (im, 40),
+        lambda im: (im.resize((480, 360)).resize((640, 480)), 85),
+        lambda im: (ImageEnhance.Brightness(im).enhance(1.2), 90),
+        lambda im: (im.crop((6, 6, 640, 480)).resize((640, 480)), 90),
+    ]
+    for j in range(n - n_orig):
+        src = int(rng.integers(n_orig))
+        im, quality = edits[j % len(edits)](originals[src])
+        im.save(folder / f"{n_orig + j:05d}.jpg", quality=quality)
+        groups.append(src)
+    return groups
+
+
+def make_big(folder: Path, n: int) -> None:
+    """n camera-size JPEGs (one encoded, then copied: the content does not change the load cost)."""
+    import shutil
+
+    first = folder / "big000.jpg"
+    _base_image(np.random.default_rng(1), 600, 400).resize((6000, 4000), Image.Resampling.BILINEAR).save(first, quality=85)
+    for i in range(1, n):
+        shutil.copy(first, folder / f"big{i:03d}.jpg")
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM; ru_maxrss would include the parent's at fork)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _components(n: int, pairs) -> list[int]:
+    parent = list(range(n))
+
+    def find(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a, b in pairs:
+        parent[find(a)] = find(b)
+    return [find(i) for i in range(n)]
+
+
+def _pairs_of(labels) -> set[tuple[int, int]]:
+    by: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        by.setdefault(label, []).append(i)
+    return {(a, b) for members in by.values() for k, a in enumerate(members) for b in members[k + 1 :]}
+
+
+# --------------------------------------------------------------------------- parts (child processes)
+
+
+def part_ours(folder: Path) -> dict:
+    from pipelines.dataset.dedup import hash_file, near_duplicate_pairs
+
+    files = sorted(folder.glob("*.jpg"))
+    t = time.perf_counter()
+    hashes = [hash_file(f) for f in files]
+    labels = _components(len(files), near_duplicate_pairs(hashes, THRESHOLD))
+    return {"seconds": time.perf_counter() - t, "labels": labels}
+
+
+def part_baseline(folder: Path) -> dict:
+    import imagehash
+
+    files = sorted(folder.glob("*.jpg"))
+    t = time.perf_counter()
+    hashes = []
+    for f in files:
+        with Image.open(f) as im:
+            hashes.append(imagehash.phash(im.convert("RGB")))
+    pairs = [(i, j) for i in range(len(hashes)) for j in range(i + 1, len(hashes)) if hashes[i] - hashes[j] <= THRESHOLD]
+    labels = _components(len(files), pairs)
+    return {"seconds": time.perf_counter() - t, "labels": labels}
+
+
+def part_big(folder: Path) -> dict:
+    from pipelines.dataset.crop import crop_box
+    from pipelines.dataset.images import load_image, load_region, probe_image
+
+    files = sorted(folder.glob("big*.jpg"))
+    t = time.perf_counter()
+    for f in files:
+        info = probe_image(f)
+        load_image(f, max_side=512, mode="L")  # filter copy
+        load_image(f, max_side=1024)  # face / pose detection copy
+        box, _ = crop_box(info.width, info.height, (0.3, 0.2, 0.7, 0.8), None, 1.0)
+        load_region(f, box, (1024, 1024))  # the final crop
+    return {"seconds": time.perf_counter() - t, "photos": len(files)}
+
+
+def run_part(name: str, folder: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--part", name, str(folder)], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--part", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.part:
+        result = {"ours": part_ours, "baseline": part_baseline, "big": part_big}[args.part[0]](Path(args.part[1]))
+        result["peak_rss_mb"] = peak_rss_mb()
+        print(json.dumps(result))
+        return
+    n, n_big = (300, 8) if args.quick else (2000, 50)
+    with tempfile.TemporaryDirectory() as tmp:
+        small, big = Path(tmp) / "small", Path(tmp) / "big"
+        small.mkdir(), big.mkdir()
+        t = time.perf_counter()
+        groups = make_set(small, n)
+        make_big(big, n_big)
+        print(f"generated {n} JPEGs 640x480 ({n - int(n * 0.8)} duplicates) and {n_big} of 6000x4000 "
+              f"in {time.perf_counter() - t:.0f}s")
+        truth = _pairs_of(groups)
+        rows = {}
+        for name in ("baseline", "ours"):
+            r = run_part(name, small)
+            found = _pairs_of(r["labels"])
+            tp = len(found & truth)
+            rows[name] = {"img/s": n / r["seconds"], "seconds": r["seconds"], "peak MB": r["peak_rss_mb"],
+                          "precision": tp / max(len(found), 1), "recall": tp / max(len(truth), 1)}
+        big_r = run_part("big", big)
+    b, o = rows["baseline"], rows["ours"]
+    print(f"\n{'':24}{'baseline':>12}{'ours':>12}{'ratio':>10}")
+    print(f"{'images/s':24}{b['img/s']:12.1f}{o['img/s']:12.1f}{o['img/s'] / b['img/s']:9.1f}x")
+    print(f"{'seconds':24}{b['seconds']:12.2f}{o['seconds']:12.2f}")
+    print(f"{'peak RSS (MB)':24}{b['peak MB']:12.0f}{o['peak MB']:12.0f}{o['peak MB'] / b['peak MB']:9.2f}x")
+    print(f"{'precision':24}{b['precision']:12.3f}{o['precision']:12.3f}")
+    print(f"{'recall':24}{b['recall']:12.3f}{o['recall']:12.3f}")
+    print(f"\nload path, {big_r['photos']} photos 6000x4000: {big_r['seconds']:.1f}s "
+          f"({big_r['photos'] / big_r['seconds']:.1f} photos/s), peak RSS {big_r['peak_rss_mb']:.0f} MB "
+          f"(goal < 1536 MB)")
+    ok = o["img/s"] >= 3 * b["img/s"] and o["recall"] >= b["recall"] and big_r["peak_rss_mb"] < 1536
+    print("goals met" if ok else "goals NOT met")
+
+
+if __name__ == "__main__":
+    main()
