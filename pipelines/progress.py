@@ -66,9 +66,12 @@ class BarProgress:
     """Progress for the command line: a tqdm bar with the stage and item."""
 
     def __init__(self, desc: str = "", total: int = 1000):
+        import sys
+
         from tqdm import tqdm
 
-        self._bar = tqdm(total=total, desc=desc, unit="‰", leave=True)
+        self._file = sys.stderr  # stdout stays clean for --json output
+        self._bar = tqdm(total=total, desc=desc, unit="‰", leave=True, file=self._file)
         self._total = total
 
     def update(self, *, stage=None, fraction=None, item=None, message=None) -> None:
@@ -82,7 +85,7 @@ class BarProgress:
         self._bar.refresh()
 
     def log(self, line: str) -> None:
-        self._bar.write(line)
+        self._bar.write(line, file=self._file)
 
     def close(self) -> None:
         self._bar.close()

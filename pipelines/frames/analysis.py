@@ -1,0 +1,173 @@
+"""Analyse a screen recording: probe → decode once (metrics) → detect first/last → thumbnails.
+
+``analyze(path, work_dir)`` writes into ``work_dir``:
+
+- ``metrics.npz``: per-frame arrays (see :mod:`.metrics`), enough to re-run
+  :func:`.first_last.detect` with other exclusions without decoding;
+- ``analysis.json``: ``Analysis.to_dict()`` (metadata, detection, candidates);
+- ``thumbs/first_<index>.jpg`` and ``thumbs/last_<index>.jpg`` for the candidates.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from ..progress import NullProgress, Progress, Span
+from .first_last import DEFAULT_STATUS_BAR, Detection, detect
+from .metrics import FrameMetrics, compute_metrics
+from .video import FrameReader, FrameReviewError, VideoInfo, frame_rate_of, probe, vfr_warning
+
+THUMBNAIL_SIDE = 480
+
+
+@dataclass
+class Analysis:
+    info: VideoInfo
+    detection: Detection
+    frame_count: int  # frames decoded
+    fps: float  # from the timestamps
+    duration: float  # seconds, from the timestamps
+    variable_frame_rate: bool
+    metrics_path: str
+    analysis_path: str
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "info": self.info.to_dict(),
+            "frame_count": self.frame_count,
+            "fps": self.fps,
+            "duration": self.duration,
+            "variable_frame_rate": self.variable_frame_rate,
+            "detection": self.detection.to_dict(),
+            "metrics_path": self.metrics_path,
+            "analysis_path": self.analysis_path,
+            "warnings": self.warnings,
+        }
+
+
+def write_thumbnails(video: str | Path, metrics: FrameMetrics, detection: Detection, out_dir: str | Path,
+                     max_side: int = THUMBNAIL_SIDE, progress: Progress = NullProgress()) -> None:
+    """Write a JPEG per candidate into ``out_dir`` and set ``candidate.thumbnail``.
+
+    Frames are read in index order so that neighbouring candidates share one seek.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [("first", c) for c in detection.first_candidates] + [("last", c) for c in detection.last_candidates]
+    jobs.sort(key=lambda j: j[1].index)
+    with FrameReader(video, metrics.pts, metrics.keyframe) as reader:
+        for k, (kind, c) in enumerate(jobs):
+            progress.update(fraction=k / max(1, len(jobs)), item=f"{kind} candidate frame {c.index}")
+            target = out / f"{kind}_{c.index}.jpg"
+            reader.get(c.index, max_side).save(target, format="JPEG", quality=85)
+            c.thumbnail = str(target)
+    for kind, cands, chosen in (("first", detection.first_candidates, detection.first),
+                                ("last", detection.last_candidates, detection.last)):
+        if chosen is not None:
+            chosen.thumbnail = next(c.thumbnail for c in cands if c.index == chosen.index)
+
+
+def analyze(
+    path: str | Path,
+    work_dir: str | Path,
+    exclusions: Iterable | None = None,
+    status_bar: float = DEFAULT_STATUS_BAR,
+    progress: Progress = NullProgress(),
+    thumbnails: bool = True,
+) -> Analysis:
+    """Analyse one recording; raises :class:`FrameReviewError` for an unusable file."""
+    path, work = Path(path), Path(work_dir)
+    progress.update(stage="probing", fraction=0.0, item=path.name)
+    info = probe(path, scan_packets=False)  # the decoding pass below reads every timestamp
+    progress.log(f"{path.name}: {info.width}x{info.height}, {info.frame_count} frames, {info.fps:.2f} fps"
+                 + (" (variable frame rate)" if info.variable_frame_rate else ""))
+    progress.update(stage="decoding", fraction=0.02, item=path.name)
+    metrics = compute_metrics(path, Span(progress, 0.02, 0.92), expected_frames=info.frame_count)
+    work.mkdir(parents=True, exist_ok=True)
+    metrics_path = metrics.save(work / "metrics.npz")
+
+    progress.update(stage="detecting", fraction=0.93, item=path.name)
+    detection = detect(metrics, exclusions, status_bar)
+    if thumbnails and (detection.first_candidates or detection.last_candidates):
+        progress.update(stage="thumbnails", fraction=0.94, item=path.name)
+        write_thumbnails(path, metrics, detection, work / "thumbs", progress=Span(progress, 0.94, 0.99))
+
+    fps, vfr, frame_dur = frame_rate_of(metrics.times, info.nominal_fps)
+    declared = info.frame_count
+    # The metadata from the decoded timestamps replaces the container's declared values.
+    info.fps, info.frame_count, info.duration, info.variable_frame_rate = fps, len(metrics), float(metrics.times[-1] + frame_dur), vfr
+    key_times = metrics.times[metrics.keyframe]
+    info.keyframe_interval = float(np.diff(key_times).mean()) if len(key_times) > 1 else None
+    warnings = list(info.warnings)
+    if vfr:
+        warnings.append(vfr_warning(metrics.times))
+        info.warnings.append(warnings[-1])
+    if len(metrics) < declared:
+        warnings.append(f"only {len(metrics)} of {declared} declared frames could be decoded; the file may be truncated.")
+    warnings += detection.warnings
+    analysis = Analysis(
+        info=info, detection=detection, frame_count=len(metrics), fps=fps,
+        duration=info.duration, variable_frame_rate=vfr,
+        metrics_path=str(metrics_path), analysis_path=str(work / "analysis.json"), warnings=warnings,
+    )
+    Path(analysis.analysis_path).write_text(json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False))
+    progress.update(stage="done", fraction=1.0, item=path.name)
+    return analysis
+
+
+@dataclass
+class BatchItem:
+    path: str
+    analysis: Analysis | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict:
+        d = {"path": self.path, "ok": self.ok}
+        if self.analysis is not None:
+            d.update(summary(self.analysis))
+        else:
+            d["error"] = self.error
+        return d
+
+
+def analyze_many(paths: Iterable[str | Path], work_root: str | Path, exclusions: Iterable | None = None,
+                 status_bar: float = DEFAULT_STATUS_BAR, progress: Progress = NullProgress()) -> list[BatchItem]:
+    """Analyse several recordings into ``work_root/<n>_<stem>/``; a bad file gives an error entry and the batch goes on."""
+    paths = [Path(p) for p in paths]
+    items = []
+    for k, p in enumerate(paths):
+        span = Span(progress, k / len(paths), (k + 1) / len(paths))
+        try:
+            a = analyze(p, Path(work_root) / f"{k:03d}_{p.stem}", exclusions, status_bar, span)
+            items.append(BatchItem(str(p), analysis=a))
+        except FrameReviewError as exc:
+            progress.log(f"failed: {exc}")
+            items.append(BatchItem(str(p), error=str(exc)))
+    return items
+
+
+def summary(a: Analysis) -> dict:
+    """The short per-video result the CLI prints."""
+    d = a.detection
+
+    def c(x):
+        return None if x is None else {"index": x.index, "time": round(x.time, 6), "score": x.score, "reason": x.reason}
+
+    return {
+        "fps": round(a.fps, 3), "frame_count": a.frame_count, "duration": round(a.duration, 6),
+        "width": a.info.width, "height": a.info.height, "variable_frame_rate": a.variable_frame_rate,
+        "first": c(d.first), "last": c(d.last), "duration_ms": None if d.duration_ms is None else round(d.duration_ms, 3),
+        "confidence": round(d.confidence, 3), "first_confidence": d.first_confidence, "last_confidence": d.last_confidence,
+        "first_candidates": [c(x) for x in d.first_candidates], "last_candidates": [c(x) for x in d.last_candidates],
+        "warnings": a.warnings, "work_dir": str(Path(a.metrics_path).parent),
+    }

@@ -1,0 +1,299 @@
+"""First and last frame detection on stored metrics (no decoding).
+
+Works on the thumbnail stack of :mod:`.metrics`: every thumbnail pixel is a
+*cell* of a grid (64 cells on the longer side). Exclusions (the status-bar band
+and user rectangles, normalised ``x, y, w, h``) remove the cells they touch.
+
+A cell *differs* from a reference frame when its grey level is more than
+``threshold`` away (auto: above the compression noise, at least 6 of 255).
+
+FIRST: compare every frame with frame 0. Each cell gets an *onset* (first frame
+where it differs) and, if it later looks like frame 0 again, a *return*. The
+first frame is the latest onset ``F`` such that every cell that started to
+differ before ``F`` has already returned (it was a blink, a ticking clock
+digit that came back, noise) and those cells are few. The tap's effect is the
+first change that *stays*.
+
+LAST: compare every frame with the final frame. Each cell gets a *settle*
+frame (from which on it equals the final frame for good) and the time of its
+last *departure* from the final state. The last frame is the earliest settle
+``L`` such that every cell settling after ``L`` keeps departing again after
+``L`` (a blinking cursor, a spinner) and those cells are few (at most
+``NUISANCE_AREA`` of the screen). The page's last real change never comes back.
+
+Confidence 0..1 grows with the share of the screen that changes exactly at
+the chosen frame (an abrupt, large change is unambiguous) and shrinks with the
+area of small recurring changes that had to be ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .metrics import FrameMetrics
+from .video import FrameReviewError
+
+DEFAULT_STATUS_BAR = 0.05  # top share of the screen excluded by default (status-bar clock, icons)
+NUISANCE_AREA = 0.03  # largest screen share of small recurring changes that are ignored
+MIN_THRESHOLD = 6.0  # grey levels (of 255) a cell must move to count as different
+MAX_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class Rect:
+    """An exclusion rectangle in normalised coordinates (0..1 of the displayed width/height)."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def __post_init__(self):
+        vals = (self.x, self.y, self.w, self.h)
+        if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in vals):
+            raise FrameReviewError(f"exclusion {vals}: x, y, w, h must be numbers between 0 and 1.")
+        if min(vals) < 0 or self.x + self.w > 1 + 1e-6 or self.y + self.h > 1 + 1e-6 or self.w <= 0 or self.h <= 0:
+            raise FrameReviewError(
+                f"exclusion x={self.x}, y={self.y}, w={self.w}, h={self.h} is outside the frame: "
+                "use fractions of the frame (0..1), with w, h > 0 and x+w, y+h ≤ 1."
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_exclusions(exclusions: Iterable | None) -> list[Rect]:
+    """Rectangles from ``Rect``, ``{"x":..,"y":..,"w":..,"h":..}``, ``(x, y, w, h)`` or ``"x,y,w,h"``."""
+    rects = []
+    for e in exclusions or []:
+        if isinstance(e, Rect):
+            rects.append(e)
+        elif isinstance(e, dict):
+            try:
+                rects.append(Rect(float(e["x"]), float(e["y"]), float(e["w"]), float(e["h"])))
+            except KeyError as exc:
+                raise FrameReviewError(f"exclusion {e}: needs keys x, y, w, h (fractions 0..1).") from exc
+        else:
+            parts = e.split(",") if isinstance(e, str) else list(e)
+            if len(parts) != 4:
+                raise FrameReviewError(f"exclusion {e!r}: give four numbers x, y, w, h (fractions 0..1).")
+            try:
+                rects.append(Rect(*(float(p) for p in parts)))
+            except (TypeError, ValueError) as exc:
+                raise FrameReviewError(f"exclusion {e!r}: x, y, w, h must be numbers between 0 and 1.") from exc
+    return rects
+
+
+def cell_mask(shape: tuple[int, int], rects: list[Rect], status_bar: float = DEFAULT_STATUS_BAR) -> np.ndarray:
+    """Bool ``[rows, cols]``: True for cells used by the detection (not touched by any exclusion)."""
+    if not 0 <= status_bar < 1:
+        raise FrameReviewError(f"status_bar={status_bar}: give the excluded top share of the screen, 0 (none) to <1.")
+    rows, cols = shape
+    used = np.ones(shape, bool)
+    eps = 1e-9
+    all_rects = list(rects) + ([Rect(0.0, 0.0, 1.0, status_bar)] if status_bar > 0 else [])
+    for r in all_rects:
+        c0, c1 = int(np.floor(r.x * cols + eps)), int(np.ceil((r.x + r.w) * cols - eps))
+        r0, r1 = int(np.floor(r.y * rows + eps)), int(np.ceil((r.y + r.h) * rows - eps))
+        used[r0:max(r1, r0 + 1), c0:max(c1, c0 + 1)] = False
+    return used
+
+
+@dataclass
+class Candidate:
+    index: int
+    time: float  # seconds from the first frame (stream timestamps)
+    score: float  # 0..1, higher = more likely
+    reason: str
+    brightness: float = 0.0
+    sharpness: float = 0.0
+    change: float = 0.0
+    thumbnail: str | None = None  # JPEG path once written
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Detection:
+    first: Candidate | None
+    last: Candidate | None
+    first_confidence: float
+    last_confidence: float
+    first_candidates: list[Candidate]
+    last_candidates: list[Candidate]
+    threshold: float
+    status_bar: float
+    exclusions: list[Rect]
+    excluded_share: float  # share of the screen's cells left out
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float:
+        return min(self.first_confidence, self.last_confidence)
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.first is None or self.last is None:
+            return None
+        return (self.last.time - self.first.time) * 1000.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["confidence"] = self.confidence
+        d["duration_ms"] = self.duration_ms
+        return d
+
+
+def estimate_threshold(cells: np.ndarray) -> float:
+    """Grey-level step above compression noise: 3 × the typical 90th-percentile cell change of a frame."""
+    if len(cells) < 2:
+        return MIN_THRESHOLD
+    steps = np.abs(np.diff(cells[:: max(1, len(cells) // 600)], axis=0))  # ≤ 600 frames suffice
+    noise = float(np.median(np.percentile(steps, 90, axis=1)))
+    return max(MIN_THRESHOLD, 3.0 * noise)
+
+
+def _first_true(a: np.ndarray, default: int) -> np.ndarray:
+    """Index of the first True per column, ``default`` where none."""
+    idx = a.argmax(axis=0)
+    return np.where(a.any(axis=0), idx, default)
+
+
+def _last_true(a: np.ndarray, default: int) -> np.ndarray:
+    n = a.shape[0]
+    idx = n - 1 - a[::-1].argmax(axis=0)
+    return np.where(a.any(axis=0), idx, default)
+
+
+def _find_first(diff: np.ndarray, budget: int) -> tuple[int | None, np.ndarray, int]:
+    """(first frame, onset per cell, number of ignored recurring cells)."""
+    n = diff.shape[0]
+    onset = _first_true(diff, n)
+    # first return to the reference look after the onset (True -> False at t)
+    back = np.zeros_like(diff)
+    back[1:] = diff[:-1] & ~diff[1:]
+    ret = _first_true(back, n + 1)
+    candidates = np.unique(onset[onset < n])
+    best, ignored = None, 0
+    for f in candidates:
+        early = onset < f
+        if np.any(early & (ret > f)) or early.sum() > budget:
+            break
+        best, ignored = int(f), int(early.sum())
+    return best, onset, ignored
+
+
+def _find_last(diff: np.ndarray, budget: int) -> tuple[int | None, np.ndarray, int]:
+    """(last frame, settle frame per cell, number of ignored recurring cells)."""
+    settle = _last_true(diff, -1) + 1  # 0: always equal to the final frame
+    depart = np.zeros_like(diff)
+    depart[1:] = ~diff[:-1] & diff[1:]  # False -> True at t: left the final look
+    last_dep = _last_true(depart, -1)
+    candidates = np.unique(settle[settle > 0])[::-1]
+    best, ignored = None, 0
+    for s in candidates:
+        late = settle > s
+        if np.any(late & (last_dep <= s)) or late.sum() > budget:
+            break
+        best, ignored = int(s), int(late.sum())
+    return best, settle, ignored
+
+
+def detect(
+    metrics: FrameMetrics | str | Path,
+    exclusions: Iterable | None = None,
+    status_bar: float = DEFAULT_STATUS_BAR,
+    threshold: float | None = None,
+) -> Detection:
+    """First and last frame with ranked candidates, from stored metrics (``metrics.npz``) only.
+
+    ``exclusions``: rectangles (see :func:`parse_exclusions`) whose cells are
+    ignored, on top of the top ``status_bar`` share of the screen.
+    """
+    m = metrics if isinstance(metrics, FrameMetrics) else FrameMetrics.load(metrics)
+    rects = parse_exclusions(exclusions)
+    n = len(m)
+    used = cell_mask(m.thumbs.shape[1:], rects, status_bar)
+    if not used.any():
+        raise FrameReviewError("the exclusions cover the whole screen; remove some so the detector has something to watch.")
+    cells = m.thumbs.reshape(n, -1)[:, used.ravel()].astype(np.int16)
+    thr = float(threshold) if threshold is not None else estimate_threshold(cells)
+    n_cells = cells.shape[1]
+    budget = max(3, int(NUISANCE_AREA * n_cells))
+    warnings: list[str] = []
+
+    def cand(i: int, score: float, reason: str) -> Candidate:
+        return Candidate(int(i), float(m.times[i]), round(float(np.clip(score, 0, 1)), 3), reason,
+                         float(m.brightness[i]), float(m.sharpness[i]), float(m.change[i]))
+
+    # Per-frame share of used cells that differ from the previous frame (for extra candidates).
+    step = np.zeros(n)
+    step[1:] = (np.abs(np.diff(cells, axis=0)) > thr).mean(axis=1)
+
+    first = last = None
+    first_conf = last_conf = 0.0
+    first_c: list[Candidate] = []
+    last_c: list[Candidate] = []
+    if n < 2:
+        warnings.append("the recording has a single frame; nothing to detect.")
+    else:
+        d_start = np.abs(cells - cells[0]) > thr
+        f, onset, ign_f = _find_first(d_start, budget)
+        d_end = np.abs(cells - cells[-1]) > thr
+        l, settle, ign_l = _find_last(d_end, budget)
+        if f is None or l is None:
+            warnings.append("no lasting change found outside the exclusions: check the recording or the exclusion regions.")
+        else:
+            if l < f:
+                warnings.append("the final screen appears before the first change; review both marks.")
+            share_f = float(np.mean(onset == f))
+            first_conf = (0.35 + 0.65 * min(1.0, share_f / 0.01)) * (1 - 0.5 * ign_f / budget)
+            share_l = float(np.mean(settle == l))
+            last_conf = (0.35 + 0.65 * min(1.0, share_l / 0.02)) * (1 - 0.5 * ign_l / budget)
+            first = cand(f, first_conf, f"first lasting change: {share_f:.1%} of the screen starts to differ from frame 0"
+                         + (f" ({ign_f} cells of blinking/recurring change ignored)" if ign_f else ""))
+            last = cand(l, last_conf, f"first frame of the final screen: {share_l:.1%} of the screen settles here"
+                        + (f"; later changes confined to {ign_l} cells that keep changing (cursor, spinner) are ignored" if ign_l else ""))
+            first_c, last_c = [first], [last]
+            # -- alternatives for the reviewer ------------------------------------
+            any_change = np.flatnonzero((np.abs(m.thumbs.reshape(n, -1).astype(np.int16) - m.thumbs.reshape(n, -1)[0]) > thr).any(axis=1))
+            if len(any_change) and any_change[0] != f:
+                first_c.append(cand(any_change[0], 0.3, "first change anywhere, including excluded regions"))
+            later = np.unique(onset[(onset > f) & (onset < len(m))])
+            for i in sorted(later, key=lambda i: -np.mean(onset == i))[:3]:
+                share = float(np.mean(onset == i))
+                first_c.append(cand(i, 0.5 * first_conf * min(1.0, share / 0.02), f"{share:.1%} of the screen starts to differ here"))
+            earlier = np.unique(settle[(settle > 0) & (settle < l)])
+            for i in sorted(earlier, key=lambda i: -np.mean(settle == i))[:3]:
+                share = float(np.mean(settle == i))
+                last_c.append(cand(i, 0.5 * last_conf * min(1.0, share / 0.05), f"{share:.1%} of the screen settles here (loading step?)"))
+            if settle.max() > l:
+                last_c.append(cand(int(settle.max()), 0.25, "last change of any kind (cursor/spinner regions included)"))
+            window = step.copy()
+            window[: f + 1] = 0
+            window[l + 1:] = 0
+            for i in np.argsort(window)[::-1][:2]:
+                if window[i] > 0:
+                    last_c.append(cand(i, 0.4 * last_conf * window[i], f"large change: {window[i]:.0%} of the screen changes vs the previous frame"))
+            first_c, last_c = _rank(first_c), _rank(last_c)
+
+    return Detection(
+        first=first, last=last, first_confidence=round(first_conf, 3), last_confidence=round(last_conf, 3),
+        first_candidates=first_c, last_candidates=last_c, threshold=thr, status_bar=status_bar,
+        exclusions=rects, excluded_share=round(1 - float(used.mean()), 4), warnings=warnings,
+    )
+
+
+def _rank(cands: list[Candidate]) -> list[Candidate]:
+    """Best first (the chosen frame stays first), one per frame index, at most ``MAX_CANDIDATES``."""
+    seen, out = set(), []
+    for c in cands[:1] + sorted(cands[1:], key=lambda c: -c.score):
+        if c.index not in seen:
+            seen.add(c.index)
+            out.append(c)
+    return out[:MAX_CANDIDATES]
