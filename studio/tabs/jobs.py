@@ -42,14 +42,14 @@ def worker_view():
     samples = health.worker_samples(300)
     frame = pd.DataFrame(samples or [], columns=["lane", "t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"])
     frame["time"] = pd.to_datetime(frame["t"], unit="s")
-    return text, frame, frame
+    return text, frame, frame, frame
 
 
 def job_timeline(job_id: str):
     samples = store.job_samples(job_id.strip()) if job_id and job_id.strip() else []
     frame = pd.DataFrame(samples or [], columns=["t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"])
     frame["time"] = pd.to_datetime(frame["t"], unit="s")
-    return frame, frame
+    return frame, frame, frame
 
 
 def pick_job(table: pd.DataFrame, evt: gr.SelectData):
@@ -69,6 +69,8 @@ def build() -> None:
     with gr.Row():
         cpu_plot = gr.LinePlot(x="time", y="cpu_percent", color="lane", title="Worker CPU %", height=220)
         mem_plot = gr.LinePlot(x="time", y="rss_mb", color="lane", title="Worker memory (MB)", height=220)
+        gpu_plot = gr.LinePlot(x="time", y="gpu_mem_mb", color="lane", title="GPU memory (MB, where NVML reports)",
+                               height=220)
     with gr.Row():
         kind = gr.Dropdown(["", *sorted(KINDS)], value="", label="Kind")
         status = gr.Dropdown(["", *store.STATUSES], value="", label="Status")
@@ -82,16 +84,17 @@ def build() -> None:
     with gr.Row():
         job_cpu = gr.LinePlot(x="time", y="cpu_percent", title="Job CPU %", height=200)
         job_mem = gr.LinePlot(x="time", y="rss_mb", title="Job memory (MB)", height=200)
+        job_gpu = gr.LinePlot(x="time", y="gpu_mem_mb", title="Job GPU memory (MB)", height=200)
 
     filters = [kind, status, owner, page]
     timer = gr.Timer(2.0)
     timer.tick(list_jobs, filters, [table, summary], api_visibility="private", show_progress="hidden", queue=False)
-    timer.tick(worker_view, None, [worker_md, cpu_plot, mem_plot], api_name="worker_status",
+    timer.tick(worker_view, None, [worker_md, cpu_plot, mem_plot, gpu_plot], api_name="worker_status",
                show_progress="hidden", queue=False)
     refresh.click(list_jobs, filters, [table, summary], api_name="jobs_list")
     for control in filters:
         control.change(list_jobs, filters, [table, summary], api_visibility="private", show_progress="hidden")
-    gr.on([panel.timer.tick, panel.job_id.change], job_timeline, panel.job_id, [job_cpu, job_mem],
+    gr.on([panel.timer.tick, panel.job_id.change], job_timeline, panel.job_id, [job_cpu, job_mem, job_gpu],
           api_visibility="private", show_progress="hidden", queue=False)
     table.select(pick_job, table, panel.job_id, api_visibility="private")
     diagnostics.click(run_diagnostics, None, panel.job_id, api_name="run_diagnostics")
