@@ -159,7 +159,12 @@ class LocalCaptioner:
 
         processor, model = self.processor, self.model
         if self.model_type == "florence2":
-            task = "<MORE_DETAILED_CAPTION>" if self.options.style == "sentence" else "<DETAILED_CAPTION>"
+            # A Florence task token given as the instruction (e.g. "<GENERATE_TAGS>"
+            # of a caption preset) is used as is; else the style picks the task.
+            if instruction.strip().startswith("<") and instruction.strip().endswith(">"):
+                task = instruction.strip()
+            else:
+                task = "<MORE_DETAILED_CAPTION>" if self.options.style == "sentence" else "<DETAILED_CAPTION>"
             inputs = processor(text=[task] * len(images), images=images, return_tensors="pt")
         elif self.model_type in ("blip",):
             inputs = processor(images=images, return_tensors="pt")

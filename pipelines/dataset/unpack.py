@@ -9,6 +9,8 @@ are listed as skipped with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import shutil
 import stat
 import zipfile
@@ -63,8 +65,13 @@ def _ignored(name: str) -> bool:
 
 
 def safe_unpack_zip(zip_path: Path, target: Path, limits: UnpackLimits = UnpackLimits(),
-                    progress: Progress = NullProgress()) -> Gathered:
-    """Unpack the images of ``zip_path`` under ``target``; refused entries listed with the reason."""
+                    progress: Progress = NullProgress(),
+                    skip_reason: Callable[[str], str | None] | None = None) -> Gathered:
+    """Unpack the images of ``zip_path`` under ``target``; refused entries listed with the reason.
+
+    ``skip_reason(name)`` decides which entries are wanted (default: images);
+    it returns why an entry is skipped, or None to unpack it."""
+    skip_reason = skip_reason or _skip_reason_for_suffix
     zip_path, target = Path(zip_path), Path(target)
     out = Gathered()
     try:
@@ -94,7 +101,7 @@ def safe_unpack_zip(zip_path: Path, target: Path, limits: UnpackLimits = UnpackL
             if stat.S_ISLNK(entry.external_attr >> 16):
                 out.skipped.append(Skipped(label, "symbolic link: entry refused"))
                 continue
-            reason = _skip_reason_for_suffix(name)
+            reason = skip_reason(name)
             if reason:
                 out.skipped.append(Skipped(label, reason))
                 continue
