@@ -92,6 +92,7 @@ class JobContext:
     job: dict[str, Any]
     progress: Any  # jobs.reporter.Reporter (a pipelines.progress.Progress)
     children: set[subprocess.Popen] = field(default_factory=set)
+    samples_itself: bool = False  # the job records its own resource samples (scenario runs)
 
     @property
     def id(self) -> str:

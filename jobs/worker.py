@@ -23,7 +23,6 @@ import time
 from jobs import recovery, runner, store
 from jobs.db import database
 from jobs.kinds import LANES, kill_tree, load_tools
-from jobs.monitor import ResourceSampler
 from jobs.queue import huey_for
 from jobs.settings import get_settings
 
@@ -53,6 +52,8 @@ def lane_main(lane: str) -> None:
 
 
 def _heartbeat(lane: str, worker_id: str, interval: float) -> None:
+    from pipelines.resources import ResourceSampler
+
     sampler = ResourceSampler()
     parent = os.getppid()
     last_sweep = time.monotonic()
@@ -69,12 +70,13 @@ def _heartbeat(lane: str, worker_id: str, interval: float) -> None:
             log.exception("heartbeat failed")
 
 
-def _beat(lane: str, worker_id: str, sampler: ResourceSampler) -> None:
+def _beat(lane: str, worker_id: str, sampler) -> None:
     sample = sampler.sample()
     now = sample["t"]
     db = database()
     contexts = runner.running_contexts()
     ids = [ctx.id for ctx in contexts]
+    sampled = [ctx.id for ctx in contexts if not ctx.samples_itself]
     with db.conn:
         db.execute("update workers set heartbeat_at=? where id=?", [now, worker_id])
         db["worker_samples"].insert({"worker_id": worker_id, "lane": lane, **sample})
@@ -82,7 +84,7 @@ def _beat(lane: str, worker_id: str, sampler: ResourceSampler) -> None:
         if ids:
             marks = ",".join("?" * len(ids))
             db.execute(f"update jobs set heartbeat_at=? where id in ({marks})", [now, *ids])
-    store.add_samples(ids, sample)
+    store.add_samples(sampled, sample)
     for ctx in contexts:
         if ctx.children and store.cancel_requested(ctx.id):
             for child in list(ctx.children):

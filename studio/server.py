@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from jobs.settings import get_settings
 from studio import auth
 from studio.api import jobs as jobs_api
+from studio.api import monitor as monitor_api
 from studio.tabs import jobs as jobs_tab
 
 TITLE = "Studio"
@@ -26,7 +27,7 @@ TABS = [
     ("Jobs / Monitor", jobs_tab, "tab-jobs"),
 ]
 
-ROUTERS = [jobs_api.router]
+ROUTERS = [jobs_api.router, monitor_api.router]
 
 
 def build_ui() -> gr.Blocks:

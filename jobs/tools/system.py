@@ -17,7 +17,6 @@ import sys
 import time
 
 from jobs.kinds import job_kind, loaded_models
-from jobs.monitor import gpu_name
 from jobs.settings import get_settings
 
 
@@ -58,6 +57,8 @@ def diagnostics(ctx) -> dict:
                       threads=torch.get_num_threads())
     except ImportError as exc:
         report.update(torch=None, device="unknown", torch_error=str(exc))
+    from pipelines.resources import gpu_name
+
     report["gpu_nvml"] = gpu_name()
     ctx.progress.update(stage="packages", fraction=0.6)
     report["packages"] = {p: _version(p) for p in

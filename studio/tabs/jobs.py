@@ -1,5 +1,5 @@
 """Jobs / Monitor tab: every job of every tool, the worker's live resources,
-and the worker diagnostics job."""
+the worker diagnostics job, and scenario runs with monitoring."""
 
 from __future__ import annotations
 
@@ -62,6 +62,16 @@ def run_diagnostics(request: gr.Request) -> str:
 
 
 def build() -> None:
+    from studio.tabs import scenarios
+
+    with gr.Tabs():
+        with gr.Tab("Jobs", elem_id="tab-jobs-list"):
+            build_jobs()
+        with gr.Tab("Scenario runs", elem_id="tab-scenarios"):
+            scenarios.build()
+
+
+def build_jobs() -> None:
     load_tools()
     with gr.Row():
         worker_md = gr.Markdown("Worker: …", elem_id="worker-status")
