@@ -11,7 +11,7 @@ import time
 import traceback
 from typing import Any
 
-from jobs import store
+from jobs import secrets, store
 from jobs.kinds import JobContext, get_kind, kill_tree
 from jobs.reporter import Reporter
 from pipelines.progress import Cancelled
@@ -62,6 +62,8 @@ def user_message(exc: BaseException) -> str:
 
 
 def _finish(job_id: str, status: str, outputs: dict[str, Any] | None = None, **fields: Any) -> None:
+    if status in ("succeeded", "cancelled"):  # a failed job keeps its secret for a retry
+        secrets.drop(store.get_job(job_id)["params"].get(secrets.PARAM))
     folder = store.job_dir(job_id)
     outputs = dict(outputs or {})
     outputs.setdefault("files", sorted(

@@ -11,6 +11,7 @@ from jobs.settings import get_settings
 from studio import auth
 from studio.api import jobs as jobs_api
 from studio.api import monitor as monitor_api
+from studio.api import preprocessing as preprocessing_api
 from studio.tabs import jobs as jobs_tab
 
 TITLE = "Studio"
@@ -27,7 +28,7 @@ TABS = [
     ("Jobs / Monitor", jobs_tab, "tab-jobs"),
 ]
 
-ROUTERS = [jobs_api.router, monitor_api.router]
+ROUTERS = [jobs_api.router, monitor_api.router, preprocessing_api.router]
 
 
 def build_ui() -> gr.Blocks:
