@@ -32,6 +32,7 @@ def test_every_tab_opens_and_diagnostics_runs_from_the_jobs_tab(studio_server, p
     assert "Jobs / Monitor" in visit_every_tab(page)
 
     page.get_by_role("tab", name="Jobs / Monitor").click()
+    page.get_by_role("tab", name="Jobs", exact=True).click()
     page.locator("#run-diagnostics").click()
     status = page.locator("#jobs-job-status .job-status[data-status='succeeded']")
     status.wait_for(timeout=60_000)
