@@ -9,10 +9,12 @@ from fastapi import FastAPI
 
 from jobs.settings import get_settings
 from studio import auth
+from studio.api import datasets as datasets_api
 from studio.api import frames as frames_api
 from studio.api import jobs as jobs_api
 from studio.api import monitor as monitor_api
 from studio.api import preprocessing as preprocessing_api
+import studio.tabs.dataset as dataset_tab
 from studio.tabs import frames as frames_tab
 from studio.tabs import jobs as jobs_tab
 
@@ -27,11 +29,12 @@ CSS = """
 # (tab label, module with build(), elem id). Each tool adds its tab here. A tab
 # module may also define CSS and HEAD (a <script> for keyboard shortcuts, say).
 TABS = [
+    ("Dataset builder", dataset_tab, "tab-dataset"),
     ("Frame review", frames_tab, "tab-frames"),
     ("Jobs / Monitor", jobs_tab, "tab-jobs"),
 ]
 
-ROUTERS = [jobs_api.router, monitor_api.router, preprocessing_api.router, frames_api.router]
+ROUTERS = [jobs_api.router, monitor_api.router, datasets_api.router, frames_api.router, preprocessing_api.router]
 
 
 def build_ui() -> gr.Blocks:

@@ -56,9 +56,12 @@ class PhotoDatasetOptions:
     make_zip: bool = True
 
     def to_dict(self) -> dict:
-        """JSON-ready options for a job record or manifest (the API key left out)."""
+        """JSON-ready options for a job record or manifest (the API key left out).
+
+        Every caption setting but the key is kept (device, batch size, retries, identity
+        words...), so a job or a re-run built from this dict captions and checks alike."""
         d = asdict(self)
-        d["caption"] = self.caption.public_dict()
+        d["caption"] = {k: v for k, v in d["caption"].items() if k != "api_key"}
         return d
 
     @classmethod
