@@ -14,7 +14,7 @@ from studio.api import frames as frames_api
 from studio.api import jobs as jobs_api
 from studio.api import monitor as monitor_api
 from studio.api import preprocessing as preprocessing_api
-import studio.tabs.dataset as dataset_tab
+from studio.tabs import dataset as dataset_tab
 from studio.tabs import frames as frames_tab
 from studio.tabs import jobs as jobs_tab
 
