@@ -95,6 +95,12 @@ def _act(action, job_id: str, request: gr.Request):
     return render(job_id)
 
 
+def _restore(current: str, remembered: str, done: bool):
+    if done or current or not remembered:
+        return gr.update(), True
+    return remembered, True
+
+
 def _cancel(job_id: str, request: gr.Request):
     return _act(queue.cancel, job_id, request)
 
@@ -125,9 +131,11 @@ def job_panel(name: str, label: str = "Job", poll_s: float = 1.0) -> JobPanel:
     timer.tick(render, job_id, outputs, api_visibility="private", show_progress="hidden", queue=False)
     job_id.change(render, job_id, outputs, api_name=f"{name}_job_status", show_progress="hidden")
     job_id.change(lambda value: value, job_id, last_job, api_visibility="private", queue=False)
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(lambda value: value, last_job, job_id, api_visibility="private", queue=False)
+    # Tabs render their contents when first shown, and the panel's timer starts
+    # with them: its first tick puts the remembered job id back.
+    restored = gr.State(False)
+    timer.tick(_restore, [job_id, last_job, restored], [job_id, restored], api_visibility="private",
+               show_progress="hidden", queue=False)
     cancel.click(_cancel, job_id, outputs, api_name=f"{name}_job_cancel")
     retry.click(_retry, job_id, outputs, api_name=f"{name}_job_retry")
     return panel
