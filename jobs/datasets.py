@@ -61,8 +61,9 @@ def attach_job(name: str, job_id: str) -> None:
     _write(path, meta)
 
 
-def get(name: str) -> dict[str, Any]:
-    """The dataset's record with its job's status and the files it holds."""
+def get(name: str, kind: str | None = None) -> dict[str, Any]:
+    """The dataset's record with its job's status and the files it holds;
+    with ``kind``, a dataset of another kind counts as not found."""
     try:
         path = folder(name)
     except DatasetNameError:
@@ -70,6 +71,8 @@ def get(name: str) -> dict[str, Any]:
     if not (path / META).is_file():
         raise DatasetNotFound(f"No dataset named {name!r}. List datasets to see the names.")
     meta = _read(path)
+    if kind and meta["kind"] != kind:
+        raise DatasetNotFound(f"{name!r} is a {meta['kind']} dataset, not a {kind} one.")
     job = None
     if meta.get("job_id"):
         try:

@@ -24,6 +24,8 @@ is cancelled (a failed job keeps it for a retry).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import hashlib
 import json
 import os
@@ -287,6 +289,25 @@ def _link_zip(ctx, result) -> None:
             shutil.copyfile(result.zip_path, target)
 
 
+@contextmanager
+def _manifest_on_cancel(result):
+    """On cancel, write the manifest of what was done (the files stay), then stop."""
+    from pipelines.progress import Cancelled
+
+    try:
+        yield
+    except Cancelled:
+        result.status = "cancelled"
+        _save_partial(result)
+        raise
+
+
+def _done(ctx, result) -> dict[str, Any]:
+    _link_zip(ctx, result)
+    ctx.progress.update(stage="package", fraction=1.0, message=_summary(result))
+    return _outputs(result)
+
+
 def _outputs(result, **extra) -> dict[str, Any]:
     return {"dataset": result.output_dir.name, "counts": result.counts(), "clusters": len(result.clusters),
             "zip": str(result.zip_path) if result.zip_path else None, **extra}
@@ -296,7 +317,6 @@ def _outputs(result, **extra) -> dict[str, Any]:
 def build(ctx) -> dict:
     from pipelines.dataset import (DatasetResult, PhotoDatasetOptions, caption_step, crop_step, dedup_step,
                                    filter_step, package_step, unpack_step)
-    from pipelines.progress import Cancelled
 
     name = ctx.params["name"]
     ref = ctx.params.get("api_key_ref")
@@ -309,7 +329,7 @@ def build(ctx) -> dict:
     span = _spans(ctx.progress, _UNTIL_CROP if chained else _FULL)
     inputs = sorted(p for p in ctx.inputs.iterdir() if p.is_file()) + [Path(p) for p in ctx.params.get("server_paths", [])]
     result = DatasetResult(output_dir=out, options=options.to_dict())
-    try:
+    with _manifest_on_cancel(result):
         unpack_step(result, inputs, options, span["unpack"])
         filter_step(result, options, span["filter"])
         dedup_step(result, options, span["dedup"])
@@ -326,20 +346,14 @@ def build(ctx) -> dict:
             return _outputs(result, next_job=job["id"])
         caption_step(result, options, span["caption"])
         package_step(result, options, span["package"])
-    except Cancelled:
-        result.status = "cancelled"
-        _save_partial(result)
-        raise
-    _link_zip(ctx, result)
-    ctx.progress.update(stage="package", fraction=1.0, message=_summary(result))
-    return _outputs(result)
+    return _done(ctx, result)
 
 
 @job_kind(CAPTION, lane="gpu", title="Photo dataset captions")
 def caption(ctx) -> dict:
     from pipelines.captions import load_captioner
     from pipelines.dataset import PhotoDatasetOptions, caption_step, load_result, package_step
-    from pipelines.progress import Cancelled, Span
+    from pipelines.progress import Span
 
     name = ctx.params["name"]
     result = load_result(datasets.folder(name))
@@ -352,23 +366,17 @@ def caption(ctx) -> dict:
         return load_captioner(o, log=ctx.log)
 
     captioner = ctx.model(f"captioner:{o.local_model}:{o.device}", load)
-    try:
+    with _manifest_on_cancel(result):
         caption_step(result, options, Span(ctx.progress, 0.0, 0.9), captioner)
         package_step(result, options, Span(ctx.progress, 0.9, 1.0))
-    except Cancelled:
-        result.status = "cancelled"
-        _save_partial(result)
-        raise
-    _link_zip(ctx, result)
-    ctx.progress.update(stage="package", fraction=1.0, message=_summary(result))
-    return _outputs(result)
+    return _done(ctx, result)
 
 
 @job_kind(REPACKAGE, lane="cpu", title="Photo dataset repackage")
 def repackage(ctx) -> dict:
     from pipelines.captions import check_caption, compose_caption
     from pipelines.dataset import PhotoDatasetOptions, crop_step, load_result, package_step
-    from pipelines.progress import Cancelled, Span
+    from pipelines.progress import Span
 
     name = ctx.params["name"]
     flips, crops = ctx.params.get("flips") or {}, ctx.params.get("crops") or {}
@@ -381,7 +389,7 @@ def repackage(ctx) -> dict:
     options.caption_overrides.update(captions)
     options.crop_overrides.update(crops)
     ctx.log(f"review: {len(flips)} flips, {len(crops)} crop boxes, {len(captions)} caption edits")
-    try:
+    with _manifest_on_cancel(result):
         if flips or crops:
             for source, state in flips.items():
                 r = result.record(source)
@@ -420,13 +428,7 @@ def repackage(ctx) -> dict:
                     r.warnings += check_caption(r.caption, options.caption) if r.caption else []
         result.options = options.to_dict()
         package_step(result, options, Span(ctx.progress, 0.8, 1.0))
-    except Cancelled:
-        result.status = "cancelled"
-        _save_partial(result)
-        raise
-    _link_zip(ctx, result)
-    ctx.progress.update(stage="package", fraction=1.0, message=_summary(result))
-    return _outputs(result)
+    return _done(ctx, result)
 
 
 def _detect_new(result, options, names: list[str], progress) -> None:

@@ -161,12 +161,9 @@ def status(task_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
 
 def _video_meta(name: str) -> dict[str, Any]:
     try:
-        meta = datasets.get(name)
+        return datasets.get(name, kind="videos")
     except datasets.DatasetNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    if meta["kind"] != "videos":
-        raise HTTPException(404, f"{name!r} is a {meta['kind']} dataset; this API serves video datasets.")
-    return meta
 
 
 def dataset_info(meta: dict[str, Any], with_clips: bool = False) -> dict[str, Any]:
