@@ -126,9 +126,12 @@ def post_edits(name: str, edits: Edits, user: User = Depends(api_user)) -> dict[
     return {"name": name, "job_id": job["id"], "status": job["status"]}
 
 
-@router.delete("/{name}", status_code=204, summary="Delete the dataset and its files")
-def delete_dataset(name: str, user: User = Depends(api_user)) -> Response:
-    meta = _dataset_or_404(name)
+def delete_as(user: User, name: str, kind: str) -> Response:
+    """Delete a dataset of ``kind`` for ``user`` (owner or admin), with the HTTP errors users expect."""
+    try:
+        meta = datasets.get(name, kind=kind)
+    except datasets.DatasetNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
     if not user.is_admin and meta["owner"] != user.name:
         raise HTTPException(403, f"Dataset {name!r} belongs to {meta['owner']}.")
     try:
@@ -136,3 +139,8 @@ def delete_dataset(name: str, user: User = Depends(api_user)) -> Response:
     except store.JobStateError as exc:
         raise HTTPException(409, str(exc)) from None
     return Response(status_code=204)
+
+
+@router.delete("/{name}", status_code=204, summary="Delete the dataset and its files")
+def delete_dataset(name: str, user: User = Depends(api_user)) -> Response:
+    return delete_as(user, name, "photos")

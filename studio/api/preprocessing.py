@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jobs import datasets, store
 from jobs.inputs import InputError
 from jobs.tools import dataset_videos as videos
+from studio.api.datasets import delete_as
 from studio.auth import User, api_user
 from studio.uploads import save_upload
 
@@ -214,6 +215,11 @@ def list_datasets(user: User = Depends(api_user)) -> dict[str, Any]:
 @router.get("/datasets/{dataset_name}", summary="One video dataset with its clips and captions")
 def get_dataset(dataset_name: str, user: User = Depends(api_user)) -> dict[str, Any]:
     return dataset_info(_video_meta(dataset_name), with_clips=True)
+
+
+@router.delete("/datasets/{dataset_name}", status_code=204, summary="Delete a video dataset and its files")
+def delete_dataset(dataset_name: str, user: User = Depends(api_user)) -> Response:
+    return delete_as(user, dataset_name, "videos")
 
 
 @router.get("/datasets/{dataset_name}/download", summary="The dataset as a ZIP (N.mp4 + N.txt + dataset.toml)")

@@ -112,3 +112,16 @@ def test_upload_of_videos_and_a_zip_goes_into_the_jobs_inputs(client, clips, tmp
     assert r.json()["kind"] == "dataset.videos"
     inputs = store.job_dir(r.json()["task_id"]) / "inputs"
     assert sorted(p.name for p in inputs.iterdir()) == ["batch.zip", "fps30-2.mp4", "fps30.mp4"]
+
+
+def test_delete_a_video_dataset_but_not_a_photo_one_or_a_running_one(client, allowed_root):
+    datasets.reserve("portraits", "photos", "ana")
+    assert client.delete("/api/v1/preprocessing/datasets/portraits").status_code == 404  # not a video dataset
+    started = client.post("/api/v1/preprocessing/start", json={"dataset_name": "clips_a", "input_path": str(allowed_root)})
+    assert started.status_code == 201
+    busy = client.delete("/api/v1/preprocessing/datasets/clips_a")
+    assert busy.status_code == 409 and "cancel the job first" in busy.json()["detail"]  # queued: no worker here
+    client.post(f"/api/v1/jobs/{started.json()['task_id']}/cancel")
+    assert client.delete("/api/v1/preprocessing/datasets/clips_a").status_code == 204
+    assert client.get("/api/v1/preprocessing/check/clips_a").json()["exists"] is False
+    assert client.delete("/api/v1/preprocessing/datasets/clips_a").status_code == 404
