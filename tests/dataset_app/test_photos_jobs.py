@@ -108,3 +108,57 @@ def test_server_folder_input_and_a_crop_box_set_in_review(studio_home, start_wor
     assert after[other]["crop_box"] == before[other]["crop_box"]  # the others keep their crop ...
     assert after[other]["focus"] == before[other]["focus"]  # ... and how it was found
     assert after[other]["caption"] == before[other]["caption"]
+
+
+def test_cancel_during_captions_keeps_the_work_done_and_says_so(studio_home, start_worker, photos_zip):
+    """A slow caption API: cancel while captioning; the manifest records what was done."""
+    import time
+
+    from jobs import queue
+
+    start_worker()
+    answered = []
+
+    def slow(model, messages):
+        answered.append(model)
+        time.sleep(1.5)
+        return "a person, slowly described"
+
+    with FakeChatServer(reply=slow) as server:
+        job = photos.start_build("slow-set", "ann", options(provider="api", api_base_url=server.base_url,
+                                                            api_models=["m"], api_retries=0, api_timeout=10),
+                                 files=[photos_zip], api_key=KEY)
+        deadline = time.monotonic() + 90
+        while not answered and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert answered, "the build never reached the caption step"
+        queue.cancel(job["id"])
+        done = wait_job(job["id"], timeout=30)
+    assert done["status"] == "cancelled"
+    manifest = photos.read_manifest("slow-set")
+    assert manifest["status"] == "cancelled"
+    statuses = {f["name"]: f["status"] for f in manifest["files"]}
+    astronauts = [statuses[f"photos/{n}"] for n in ("astronaut.jpg", "astronaut_q40.jpg", "astronaut_bright.jpg")]
+    assert astronauts.count("kept") == 1  # dedup had finished before the cancel: its decisions are kept
+    # the crops written before the cancel are still there
+    assert list(datasets.folder("slow-set").glob("[0-9][0-9][0-9][0-9].jpg"))
+    assert list((studio_home / "secrets").iterdir()) == []  # cancelled: the key file is gone too
+
+
+def test_several_photos_uploaded_as_files(client, start_worker, tmp_path):
+    from tests.dataset_app.conftest import photo_bytes
+
+    start_worker()
+    files = []
+    for name, data in photo_bytes().items():
+        path = tmp_path / name.split("/")[-1]
+        path.write_bytes(data)
+        files.append(("files", (path.name, data, "image/jpeg")))
+    r = client.post("/api/v1/datasets", data={"name": "loose", "options": json.dumps(OPTIONS)}, files=files)
+    assert r.status_code == 201, r.text
+    done = wait_job(r.json()["job_id"], timeout=120)
+    assert done["status"] == "succeeded", done["error"]
+    manifest = photos.read_manifest("loose")
+    assert {f["name"] for f in manifest["files"]} == {n.split("/")[-1] for n in photo_bytes()}
+    with zipfile.ZipFile(datasets.folder("loose") / "dataset.zip") as z:
+        assert len([n for n in z.namelist() if n.endswith(".txt")]) == 4  # astronaut + coffee + chelsea + rocket
