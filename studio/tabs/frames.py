@@ -225,8 +225,9 @@ def _gallery(video: dict, which: str) -> list[tuple[str, str]]:
     return items
 
 
-def frame_view(video_id: str, index: float):
-    """The viewer image and the marks line for one frame (a single-frame read)."""
+def frame_view(video_id: str, index: float, rects_text: str = ""):
+    """The viewer image (with the exclusion regions drawn on it) and the marks
+    line for one frame (a single-frame read)."""
     video = _video_or_none(video_id)
     if video is None or video["status"] != "completed":
         return None, marks_text(video)
@@ -235,7 +236,47 @@ def frame_view(video_id: str, index: float):
     except fr.FrameInputError as exc:
         gr.Warning(str(exc))
         image = None
+    if image is not None:
+        image = draw_regions(image, rects_text)
     return image, marks_text(video, int(index or 0))
+
+
+def draw_regions(image, rects_text: str):
+    """The exclusion rectangles (fractions) shaded on the frame; unreadable lines are skipped."""
+    from PIL import ImageDraw
+
+    try:
+        rects = parse_rects(rects_text)
+    except ValueError:
+        return image
+    if not rects:
+        return image
+    w, h = image.size
+    overlay = image.convert("RGBA")
+    shade = ImageDraw.Draw(overlay, "RGBA")
+    for r in rects:
+        box = (r["x"] * w, r["y"] * h, (r["x"] + r["w"]) * w, (r["y"] + r["h"]) * h)
+        shade.rectangle(box, fill=(255, 0, 0, 60), outline=(255, 0, 0, 255), width=2)
+    return overlay.convert("RGB")
+
+
+def click_region(image, rects_text: str, corner: list | None, evt: gr.SelectData):
+    """Draw an exclusion rectangle with two clicks on the frame: one corner, then the opposite one."""
+    if image is None:
+        return gr.update(), None
+    w, h = image.size
+    x, y = evt.index[0] / w, evt.index[1] / h
+    if not corner:
+        gr.Info("Corner set: click the opposite corner of the region to exclude.")
+        return gr.update(), [x, y]
+    x0, y0 = min(corner[0], x), min(corner[1], y)
+    rw, rh = abs(x - corner[0]), abs(y - corner[1])
+    if rw < 0.005 or rh < 0.005:
+        gr.Warning("That region is too small: click two opposite corners.")
+        return gr.update(), None
+    line = f"{x0:.3f},{y0:.3f},{rw:.3f},{rh:.3f}"
+    text = "\n".join(ln for ln in [*(rects_text or "").splitlines(), line] if ln.strip())
+    return text, None
 
 
 def load_review(video_id: str):
@@ -253,8 +294,8 @@ def load_review(video_id: str):
         return empty
     start = video["first_frame"] or 0
     n = video["frame_count"]
-    image, text = frame_view(video["id"], start)
     rects = "\n".join(f"{r['x']},{r['y']},{r['w']},{r['h']}" for r in video["exclusions"] or [])
+    image, text = frame_view(video["id"], start, rects)
     warn = "; ".join(video["warnings"] or [])
     info = (f"**{html.escape(video['filename'])}** · {video['width']}×{video['height']} · {n} frames · "
             f"{video['fps']:.2f} fps · {video['duration']:.2f} s · detector confidence {video['ai_confidence'] or 0:.2f}"
@@ -567,8 +608,10 @@ def _build_review() -> None:
                 notes = gr.Textbox(label="Notes (saved with the next mark)", lines=2, elem_id="frames-notes")
                 save = gr.Button("Save notes", size="sm")
                 with gr.Accordion("Exclusion regions (status-bar clock, spinners)", open=False):
+                    gr.Markdown("Click two opposite corners on the frame to add a region, or type them.")
                     rects = gr.Textbox(label="Rectangles x,y,w,h (fractions 0..1), one per line", lines=3,
                                        elem_id="frames-exclusions")
+                    corner = gr.State(None)
                     redo = gr.Button("Re-detect with these regions", size="sm", elem_id="frames-redetect")
         gr.Markdown("### History of the marks")
         history = gr.Dataframe(headers=HISTORY_COLUMNS, interactive=False, elem_id="frames-history", wrap=True)
@@ -582,8 +625,11 @@ def _build_review() -> None:
     pending.input(lambda v: v or gr.update(), pending, video_id, api_visibility="private", queue=False)
     video_id.change(load_review, video_id, loaded, api_name="frames_review_load")
     nxt.click(next_video, video_id, video_id, api_name="frames_next")
-    slider.change(frame_view, [video_id, slider], [image, marks], api_name="frames_frame",
+    slider.change(frame_view, [video_id, slider, rects], [image, marks], api_name="frames_frame",
                   trigger_mode="always_last", show_progress="hidden")
+    image.select(click_region, [image, rects, corner], [rects, corner], api_visibility="private")
+    rects.change(frame_view, [video_id, slider, rects], [image, marks], api_visibility="private",
+                 trigger_mode="always_last", show_progress="hidden")
     for button, delta, name in ((back10, -10, "back10"), (back1, -1, "back1"), (fwd1, 1, "fwd1"), (fwd10, 10, "fwd10")):
         button.click(lambda v, i, d=delta: step(v, i, d), [video_id, slider], slider, api_name=f"frames_step_{name}",
                      queue=False, show_progress="hidden")

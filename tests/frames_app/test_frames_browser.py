@@ -94,4 +94,14 @@ def test_review_with_the_keyboard_and_the_history(studio_server, page, recording
     latency = (truth.times[last - 10] - truth.times[first + 1]) * 1000
     assert abs(status["latency_ms"] - latency) < 0.01
     assert f"{latency:.1f} ms" in page.locator("#frames-marks").inner_text()
+
+    # An exclusion region drawn with two clicks on the frame (over the status bar).
+    page.get_by_text("Exclusion regions (status-bar clock, spinners)").click()
+    frame = page.locator("#frames-frame img")
+    box = frame.bounding_box()
+    frame.click(position={"x": 2, "y": 2})
+    page.wait_for_timeout(500)
+    frame.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.05})
+    page.wait_for_function("() => /\\d\\.\\d{3},\\d\\.\\d{3},0\\.[45]\\d{2},0\\.0[3-6]\\d/.test("
+                           "document.querySelector('#frames-exclusions textarea').value)", timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "frames-review.png"), full_page=True)
