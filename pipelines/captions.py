@@ -63,7 +63,7 @@ class CaptionOptions:
     prefix: str = ""  # fixed text after the trigger, before the generated text
     style: str = "sentence"  # "sentence" | "tags"
     instruction: str = ""  # prompt for the VLM / API; "" = default for the style
-    local_model: str = "microsoft/Florence-2-base"  # HF id or local path
+    local_model: str = "florence-community/Florence-2-base"  # HF id or local path
     device: str = "auto"  # auto | cpu | cuda
     batch_size: int = 4
     max_new_tokens: int = 96
@@ -200,9 +200,35 @@ def _pick_device(device: str) -> str:
     return device
 
 
+def _load_processor(name: str, model_type: str):
+    """``AutoProcessor`` for ``name``; without torchvision, the processor minus its video part.
+
+    Processors of video-capable VLMs (Qwen2-VL, Qwen2.5-VL, ...) also load a video
+    processor, and in transformers 5.x those exist only with torchvision. Captions only
+    need images, so when that is the one missing piece the same processor class is
+    loaded without its ``video_processor`` (its image path is unchanged).
+    """
+    from transformers import AutoProcessor
+
+    try:
+        return AutoProcessor.from_pretrained(name)
+    except (ImportError, ValueError) as exc:
+        if "torchvision" not in str(exc).lower():
+            raise
+        import transformers
+        from transformers.models.auto.processing_auto import PROCESSOR_MAPPING_NAMES
+
+        cls = getattr(transformers, PROCESSOR_MAPPING_NAMES.get(model_type) or "", None)
+        if cls is None or "video_processor" not in cls.get_attributes():
+            raise ImportError(f"{exc} (install torchvision: `pip install torchvision`)") from None
+        attributes = [a for a in cls.get_attributes() if a != "video_processor"]
+        image_only = type(cls.__name__, (cls,), {"get_attributes": classmethod(lambda c: list(attributes))})
+        return image_only.from_pretrained(name)
+
+
 def _load_local(options: CaptionOptions) -> LocalCaptioner:
     import torch
-    from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+    from transformers import AutoConfig, AutoModelForImageTextToText
 
     name = options.local_model
     how = (
@@ -216,9 +242,9 @@ def _load_local(options: CaptionOptions) -> LocalCaptioner:
     device = _pick_device(options.device)
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     try:
-        processor = AutoProcessor.from_pretrained(name)
+        processor = _load_processor(name, config.model_type)
         model = AutoModelForImageTextToText.from_pretrained(name, dtype=dtype)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ImportError) as exc:
         raise CaptionError(f"Caption model {name!r} could not be loaded: {exc}. Check the folder or {how}.") from None
     model.to(device).eval()
     return LocalCaptioner(model, processor, config.model_type, device, options)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 DEFAULT_CAPTION_PREFIX = "A high quality video, "
 
-FLORENCE_BASE = "microsoft/Florence-2-base"
+FLORENCE_BASE = "florence-community/Florence-2-base"
 FLORENCE_PROMPTGEN = "MiaoshouAI/Florence-2-base-PromptGen-v2.0"
 
 

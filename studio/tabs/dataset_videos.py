@@ -188,7 +188,7 @@ def build() -> None:
             frames_n = gr.Slider(2, 16, value=4, step=1, label="Sampled frames (N)")
         with gr.Row():
             local_model = gr.Textbox(label="Local model (HF id or folder; empty: the method's Florence-2)",
-                                     placeholder="microsoft/Florence-2-base")
+                                     placeholder="florence-community/Florence-2-base")
             api_base_url = gr.Textbox(label="API base URL", placeholder="https://host/v1")
             api_key = gr.Textbox(label="API key", type="password", placeholder="never stored")
         with gr.Row():
