@@ -46,7 +46,7 @@ def lane_main(lane: str) -> None:
                      name="heartbeat").start()
     workers = 1 if lane == "gpu" else settings.cpu_workers
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=False,
-                                    initial_delay=0.02, backoff=1.5, max_delay=0.1,
+                                    initial_delay=0.01, backoff=1.5, max_delay=0.05,
                                     check_worker_health=True)
     consumer.run()
 
