@@ -619,6 +619,8 @@ def _build_review() -> None:
 
     loaded = [slider, image, marks, plot, first_gallery, last_gallery, history, notes, rects, info]
     reload.click(refresh_queue, video_id, [pending, queue_note], api_name="frames_review_queue")
+    gr.Timer(5).tick(refresh_queue, video_id, [pending, queue_note], api_visibility="private",
+                     show_progress="hidden", queue=False)  # new analyses join the queue by themselves
     root = gr.context.Context.root_block
     if root is not None:
         root.load(refresh_queue, video_id, [pending, queue_note], api_visibility="private", queue=False)
