@@ -377,15 +377,22 @@ def parse_rects(text: str) -> list[dict]:
     return [r.to_dict() for r in parse_exclusions(lines)]
 
 
+def _rects_or_warn(text: str) -> list[dict] | None:
+    """The typed or drawn regions, or None after telling the user what is wrong with them."""
+    try:
+        return parse_rects(text)
+    except ValueError as exc:
+        gr.Warning(str(exc))
+        return None
+
+
 def redetect(video_id: str, rects_text: str, request: gr.Request):
     video = _video_or_none(video_id)
     if video is None or not fr.metrics_path(video["id"]).is_file():
         gr.Warning("Pick an analysed recording first.")
         return gr.update()
-    try:
-        rects = parse_rects(rects_text)
-    except ValueError as exc:
-        gr.Warning(str(exc))
+    rects = _rects_or_warn(rects_text)
+    if rects is None:
         return gr.update()
     job = queue.submit("frames.detect", {"video_ids": [video["id"]], "exclusions": rects},
                        owner=current_user(request).name)
@@ -492,10 +499,8 @@ def redetect_task(task_id: str, rects_text: str, request: gr.Request):
     if not task_id:
         gr.Warning("Pick a task first.")
         return gr.update()
-    try:
-        rects = parse_rects(rects_text)
-    except ValueError as exc:
-        gr.Warning(str(exc))
+    rects = _rects_or_warn(rects_text)
+    if rects is None:
         return gr.update()
     fr.update_task(task_id, exclusions=rects)
     ids = [v["id"] for v in fr.task_videos(task_id) if fr.metrics_path(v["id"]).is_file()]
