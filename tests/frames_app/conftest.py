@@ -49,13 +49,3 @@ def wait_video(client, video_id: str, timeout: float = 60) -> dict:
             return status
         time.sleep(0.2)
     raise AssertionError(f"recording {video_id} stayed {status['status']}")
-
-
-def wait_job_api(client, job_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}").json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} stayed {job['status']}")

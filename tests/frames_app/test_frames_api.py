@@ -12,7 +12,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.frames_app.conftest import wait_job_api, wait_video
+from tests.conftest import wait_job
+from tests.frames_app.conftest import wait_video
 
 
 def _files(*paths):
@@ -124,7 +125,7 @@ def test_batch_upload_analysis_review_history_and_task_exports(client, recording
     assert summary["count"] == 3 and summary["avg_ms"] == pytest.approx(stats["avg_ms"], abs=0.01)
 
     job = client.post(f"/api/v1/task/{tid}/export", params={"format": "xlsx"}).json()
-    job = wait_job_api(client, job["job_id"])
+    job = wait_job(job["job_id"])
     assert job["status"] == "succeeded", job["error"]
     assert job["outputs"]["files"][0].endswith(".xlsx") and job["outputs"]["rows"] == 3
 
@@ -158,11 +159,11 @@ def test_exclusions_redetect_from_stored_metrics_without_the_recording(client, r
 
     rect = {"x": 0.0, "y": 0.1, "w": 1.0, "h": 0.9}  # everything below the status bar: nothing left to watch
     job = client.put(f"/api/v1/video/{vid}/exclusions", json={"exclusions": [rect], "status_bar": 0.1}).json()
-    job = wait_job_api(client, job["job_id"])
+    job = wait_job(job["job_id"])
     assert job["status"] == "failed" and "cover the whole screen" in job["error"]
 
     rect = {"x": 0.8, "y": 0.9, "w": 0.2, "h": 0.1}  # a corner: the marks stay within ±1 frame
-    job = wait_job_api(client, client.put(f"/api/v1/video/{vid}/exclusions", json={"exclusions": [rect]}).json()["job_id"])
+    job = wait_job(client.put(f"/api/v1/video/{vid}/exclusions", json={"exclusions": [rect]}).json()["job_id"])
     assert job["status"] == "succeeded", job["error"]
     assert "decoding" not in client.get(f"/api/v1/jobs/{job['id']}/log").text
     status = client.get(f"/api/v1/video/{vid}/status").json()
