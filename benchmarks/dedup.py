@@ -4,7 +4,7 @@
     python benchmarks/dedup.py --quick    # 300 JPEGs + 8 big photos
 
 Generated images with known duplicates (recompressed, resized, brightened, shifted).
-- ours: ``pipelines.dataset.dedup.hash_file`` (JPEG draft decode at 1/8, imagehash pHash)
+- ours: ``pipelines.photo_dataset.dedup.hash_file`` (JPEG draft decode at 1/8, imagehash pHash)
   + ``hamming_matrix`` (numpy bit operations) + clusters;
 - baseline: full decode + ``imagehash.phash`` + all-pairs Python comparison + clusters.
 Each part runs in its own child process, so its peak RSS is its own. Precision and
@@ -112,7 +112,7 @@ def _pairs_of(labels) -> set[tuple[int, int]]:
 
 
 def part_ours(folder: Path) -> dict:
-    from pipelines.dataset.dedup import hash_file, near_duplicate_pairs
+    from pipelines.photo_dataset.dedup import hash_file, near_duplicate_pairs
 
     files = sorted(folder.glob("*.jpg"))
     t = time.perf_counter()
@@ -136,8 +136,8 @@ def part_baseline(folder: Path) -> dict:
 
 
 def part_big(folder: Path) -> dict:
-    from pipelines.dataset.crop import crop_box
-    from pipelines.dataset.images import load_image, load_region, probe_image
+    from pipelines.photo_dataset.crop import crop_box
+    from pipelines.photo_dataset.images import load_image, load_region, probe_image
 
     files = sorted(folder.glob("big*.jpg"))
     t = time.perf_counter()

@@ -17,6 +17,7 @@ from typing import Any
 
 from jobs import store
 from jobs.settings import get_settings
+from pipelines.errors import Conflict, NotFound
 from pipelines.names import DatasetNameError, validate_dataset_name
 
 META = "studio-dataset.json"
@@ -26,11 +27,11 @@ __all__ = ["DatasetExists", "DatasetNameError", "DatasetNotFound", "reserve", "a
            "delete", "folder"]
 
 
-class DatasetExists(ValueError):
+class DatasetExists(Conflict):
     pass
 
 
-class DatasetNotFound(LookupError):
+class DatasetNotFound(NotFound):
     pass
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from jobs.settings import get_settings
+from pipelines.errors import BadInput
 
 
-class InputError(ValueError):
+class InputError(BadInput):
     pass
 
 

@@ -16,19 +16,20 @@ from typing import Any
 
 from jobs.db import database
 from jobs.settings import get_settings
+from pipelines.errors import Conflict, NotFound
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL = ("succeeded", "failed", "cancelled")
 _JSON_FIELDS = ("params", "outputs")
 
 
-class JobNotFound(LookupError):
+class JobNotFound(NotFound):
     def __init__(self, job_id: str):
         super().__init__(f"No job with id {job_id!r}. List jobs with GET /api/v1/jobs.")
         self.job_id = job_id
 
 
-class JobStateError(RuntimeError):
+class JobStateError(Conflict):
     """The job is in a state that does not allow the action (HTTP 409)."""
 
 

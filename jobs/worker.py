@@ -52,7 +52,7 @@ def lane_main(lane: str) -> None:
 
 
 def _heartbeat(lane: str, worker_id: str, interval: float) -> None:
-    from pipelines.resources import ResourceSampler
+    from pipelines.monitor.resources import ResourceSampler
 
     sampler = ResourceSampler()
     parent = os.getppid()

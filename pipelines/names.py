@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from pipelines.errors import BadInput
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-class DatasetNameError(ValueError):
+class DatasetNameError(BadInput):
     pass
 
 

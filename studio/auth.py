@@ -10,19 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from dataclasses import dataclass
-
 from fastapi import HTTPException, Request
 
+from jobs.access import ANONYMOUS, User
 from jobs.settings import get_settings
 
-ANONYMOUS = "anonymous"
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    is_admin: bool
+__all__ = ["ANONYMOUS", "User", "api_user", "auth_enabled", "check_login", "user_named"]
 
 
 def auth_enabled() -> bool:

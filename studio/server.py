@@ -8,13 +8,13 @@ import gradio as gr
 from fastapi import FastAPI
 
 from jobs.settings import get_settings
-from studio import auth
-from studio.api import datasets as datasets_api
+from studio import auth, errors
+from studio.api import photo_dataset as photo_dataset_api
 from studio.api import frames as frames_api
 from studio.api import jobs as jobs_api
 from studio.api import monitor as monitor_api
-from studio.api import preprocessing as preprocessing_api
-from studio.tabs import dataset as dataset_tab
+from studio.api import video_dataset as video_dataset_api
+from studio.tabs import dataset_builder as dataset_tab
 from studio.tabs import frames as frames_tab
 from studio.tabs import jobs as jobs_tab
 
@@ -34,7 +34,7 @@ TABS = [
     ("Jobs / Monitor", jobs_tab, "tab-jobs"),
 ]
 
-ROUTERS = [jobs_api.router, monitor_api.router, datasets_api.router, frames_api.router, preprocessing_api.router]
+ROUTERS = [jobs_api.router, monitor_api.router, photo_dataset_api.router, frames_api.router, video_dataset_api.router]
 
 
 def build_ui() -> gr.Blocks:
@@ -54,6 +54,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Studio API", version="1.0",
                   description="Every tool of the studio without the browser. Jobs run in the worker queue.",
                   docs_url="/docs", openapi_url="/api/v1/openapi.json")
+    errors.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1")
     blocks = build_ui()

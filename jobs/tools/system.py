@@ -57,7 +57,7 @@ def diagnostics(ctx) -> dict:
                       threads=torch.get_num_threads())
     except ImportError as exc:
         report.update(torch=None, device="unknown", torch_error=str(exc))
-    from pipelines.resources import gpu_name
+    from pipelines.monitor.resources import gpu_name
 
     report["gpu_nvml"] = gpu_name()
     ctx.progress.update(stage="packages", fraction=0.6)

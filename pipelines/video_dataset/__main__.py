@@ -24,7 +24,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="folder, ZIP or video files")
     p.add_argument("--output", "-o", required=True, help="dataset folder to create")
-    p.add_argument("--videos", action="store_true", help=argparse.SUPPRESS)  # from `python -m pipelines.dataset`
+    p.add_argument("--videos", action="store_true", help=argparse.SUPPRESS)  # from `python -m pipelines.photo_dataset`
     p.add_argument("--preset", choices=[*PRESETS, "custom"], default="wan",
                    help="target model: wan (16 fps), hunyuan (24), ltx (25); custom with --fps")
     p.add_argument("--fps", type=float, help="frame rate (default: the preset's)")

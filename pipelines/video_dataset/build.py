@@ -293,7 +293,7 @@ def collect_inputs(inputs, unpack_dir: Path, skipped: list[SkippedFile] | None =
 def _unpack_zip(path: Path, dest: Path, skipped: list[SkippedFile]) -> list[Path]:
     """Unpack with the photo pipeline's safe unpack (unsafe paths, links, zip bombs
     refused), keeping video entries; refused entries are reported as skipped files."""
-    from pipelines.dataset import unpack
+    from pipelines.photo_dataset import unpack
 
     got = unpack.safe_unpack_zip(path, dest, skip_reason=_video_skip_reason)
     skipped.extend(SkippedFile(Path(s.name), f"{s.name}: {s.reason}") for s in got.skipped)

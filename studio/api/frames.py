@@ -6,7 +6,7 @@ writes records and submits jobs; probing and decoding a recording happen in the
 ``frames.analyze`` job. Two things are done in the request on purpose:
 
 - one frame as JPEG (``/review/{id}/frame/{n}``): a bounded single-frame read,
-  like serving a thumbnail (see ``jobs.frame_review.frame_image``);
+  like serving a thumbnail (see ``jobs.tools.frames.records.frame_image``);
 - ``GET /task/{id}/statistics`` and ``GET /task/{id}/export``: arithmetic and
   formatting of a task's DB rows (tens to hundreds of rows, no media).
   ``POST /task/{id}/export`` runs the same export as a ``frames.export`` job.
@@ -26,7 +26,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Upload
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from jobs import frame_review as fr
+from jobs.tools.frames import records as fr
 from jobs import queue, store
 from jobs.inputs import InputError, server_path
 from studio.auth import User, api_user, auth_enabled

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from jobs import scenarios
+from jobs.tools.monitor import scenarios
 from studio.api.jobs import JobOut
 from studio.auth import User, api_user
 
@@ -41,7 +41,7 @@ def _found(name: str) -> dict[str, Any]:
 
 
 def _checked_metrics(metrics: list[str] | None) -> None:
-    from pipelines.resources import METRICS
+    from pipelines.monitor.resources import METRICS
 
     unknown = set(metrics or []) - set(METRICS)
     if unknown:

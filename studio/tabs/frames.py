@@ -17,7 +17,7 @@ Sub-tabs, in the order a user works:
 - **QR codes**: simple, artistic and animated QR codes (``frames.qr`` jobs).
 
 Frame images in the viewer are read in the request: ONE frame per event
-(``jobs.frame_review.frame_image``: a seek to the keyframe before it and a few
+(``jobs.tools.frames.records.frame_image``: a seek to the keyframe before it and a few
 decodes, through a small per-process LRU of open readers). That is bounded
 I/O, like serving a thumbnail; anything that scans a whole recording is a job.
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from jobs import frame_review as fr
+from jobs.tools.frames import records as fr
 from jobs import queue, store
 from jobs.inputs import InputError, check_size, server_path
 from studio.job_panel import job_panel

@@ -62,13 +62,13 @@ def run_diagnostics(request: gr.Request) -> str:
 
 
 def build() -> None:
-    from studio.tabs import scenarios
+    from studio.tabs import monitor
 
     with gr.Tabs():
         with gr.Tab("Jobs", elem_id="tab-jobs-list"):
             build_jobs()
         with gr.Tab("Scenario runs", elem_id="tab-scenarios"):
-            scenarios.build()
+            monitor.build()
 
 
 def build_jobs() -> None:

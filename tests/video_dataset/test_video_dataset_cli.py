@@ -28,7 +28,7 @@ def test_cli_builds_a_dataset(tmp_path, video_folder):
 
 
 def test_photo_cli_delegation_and_errors(tmp_path, media, capsys):
-    # `python -m pipelines.dataset build INPUT --videos ...` passes its argv on, with or without "build"
+    # `python -m pipelines.photo_dataset build INPUT --videos ...` passes its argv on, with or without "build"
     assert main([str(media["fps25"]), "--videos", "--output", str(tmp_path / "a"), "--preset", "ltx",
                  "--max-side", "128", "--zip"]) == 0
     assert (tmp_path / "a.zip").exists()

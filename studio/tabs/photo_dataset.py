@@ -1,0 +1,451 @@
+"""Dataset builder → Photos: photos in, a deduplicated, cropped, captioned LoRA dataset out (seed 002).
+
+1. Inputs and options → "Build dataset" submits a ``photo_dataset.build`` job (the panel shows it).
+2. Review, read from the dataset's folder on the server (manifest.json and previews):
+   the cluster gallery (select a photo, toggle keep/drop), the rejected list with
+   reasons, crop boxes (sliders with a live preview), captions in a grid.
+   Flips and crop boxes wait in ``.pending-edits.json`` in the dataset folder (a reload
+   keeps them); "Save & repackage" sends them with the caption edits to a
+   ``photo_dataset.repackage`` job.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from jobs import datasets, store
+from jobs.inputs import InputError
+from jobs.tools import photo_dataset as photos
+from studio.job_panel import job_panel
+from studio.ui_user import current_user
+
+GRID_COLUMNS = ["output", "source", "caption", "warnings"]
+REJECTED_COLUMNS = ["file", "status", "reasons", "pending"]
+
+# --------------------------------------------------------------------------- reading the dataset (no work here)
+
+
+def _manifest(name: str) -> dict[str, Any] | None:
+    try:
+        return photos.read_manifest(name) if name else None
+    except (datasets.DatasetNameError, ValueError, OSError):
+        return None
+
+
+def _pending_path(name: str) -> Path:
+    return datasets.folder(name) / photos.PENDING_EDITS
+
+
+def read_pending(name: str) -> dict[str, dict]:
+    try:
+        data = json.loads(_pending_path(name).read_text())
+    except (OSError, ValueError, datasets.DatasetNameError):
+        data = {}
+    return {"flips": data.get("flips", {}), "crops": data.get("crops", {})}
+
+
+def _write_pending(name: str, pending: dict[str, dict]) -> None:
+    path = _pending_path(name)
+    if not any(pending.values()):
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(pending, indent=1))
+    tmp.replace(path)
+
+
+def _state(record: dict, pending: dict) -> str:
+    return pending["flips"].get(record["name"], record["status"])
+
+
+def gallery_names(manifest: dict | None) -> list[tuple[str, str]]:
+    """(source name, cluster label) in gallery order: each cluster's kept photos, then its dropped ones."""
+    if not manifest:
+        return []
+    out = []
+    for c in manifest["clusters"]:
+        out += [(n, f"C{c['id']}") for n in c["kept"] + c["dropped"]]
+    return out
+
+
+def _gallery(name: str, manifest: dict | None, pending: dict) -> list[tuple[str, str]]:
+    if not manifest:
+        return []
+    folder = datasets.folder(name)
+    records = {r["name"]: r for r in manifest["files"]}
+    items = []
+    for source, label in gallery_names(manifest):
+        state = _state(records[source], pending)
+        mark = "KEEP" if state == "kept" else "DROP"
+        if source in pending["flips"]:
+            mark += " (pending)"
+        thumb = photos.thumb_path(folder, source)
+        if thumb.is_file():
+            items.append((str(thumb), f"{label} · {mark} · {source}"))
+    return items
+
+
+def _rejected(manifest: dict | None, pending: dict) -> pd.DataFrame:
+    rows = []
+    for r in (manifest or {}).get("files", []):
+        if r["status"] != "kept" or r["name"] in pending["flips"]:
+            flip = pending["flips"].get(r["name"], "")
+            rows.append([r["name"], r["status"], "; ".join(r["reasons"]), f"→ {flip}" if flip else ""])
+    return pd.DataFrame(rows, columns=REJECTED_COLUMNS)
+
+
+def _grid(manifest: dict | None) -> pd.DataFrame:
+    rows = [[r["output"], r["name"], r["caption"], "; ".join(r["warnings"])]
+            for r in (manifest or {}).get("files", []) if r["status"] == "kept" and r["output"]]
+    return pd.DataFrame(sorted(rows), columns=GRID_COLUMNS)
+
+
+def _summary(name: str, manifest: dict | None, pending: dict) -> str:
+    if not name:
+        return "Build a dataset, or choose one above."
+    try:
+        meta = datasets.get(name)
+    except datasets.DatasetNotFound as exc:
+        return str(exc)
+    if not manifest:
+        return f"**{name}**: {meta['status']} — the review appears when the build has written its manifest."
+    c = manifest["counts"]
+    text = (f"**{name}** · {meta['status']} · {c['kept']} kept, {c['dropped']} dropped, {c['error']} errors, "
+            f"{c['skipped']} skipped · {len(manifest['clusters'])} clusters of near-duplicates")
+    if any(pending.values()):
+        text += (f"  \n**Pending:** {len(pending['flips'])} keep/drop flips, {len(pending['crops'])} crop boxes — "
+                 "press *Save & repackage* to apply them.")
+    return text
+
+
+def _zip(name: str) -> str | None:
+    try:
+        path = datasets.folder(name) / "dataset.zip"
+    except datasets.DatasetNameError:
+        return None
+    return str(path) if name and path.is_file() else None
+
+
+def _mtime(name: str) -> str:
+    try:
+        path = datasets.folder(name) / "manifest.json"
+        return str(path.stat().st_mtime_ns) if path.is_file() else ""
+    except (datasets.DatasetNameError, OSError):
+        return ""
+
+
+def load_review(name: str):
+    """Everything the review shows, read from the dataset folder."""
+    name = (name or "").strip()
+    manifest = _manifest(name)
+    pending = read_pending(name) if manifest else {"flips": {}, "crops": {}}
+    kept = sorted(r["name"] for r in (manifest or {}).get("files", []) if _state(r, pending) == "kept")
+    return (_summary(name, manifest, pending), _gallery(name, manifest, pending), _rejected(manifest, pending),
+            _grid(manifest), gr.update(choices=kept, value=None), _zip(name), _mtime(name))
+
+
+def list_names() -> gr.Dropdown:
+    return gr.update(choices=[m["name"] for m in datasets.list_all("photos")])
+
+
+def poll(name: str, job_id: str, shown: str):
+    """Each tick: follow the dataset's latest job (the captions job after the build) and
+    reload the review when the manifest changed on disk."""
+    name = (name or "").strip()
+    if not name:
+        return (gr.skip(),) * 8
+    try:
+        meta = datasets.get(name)
+    except (datasets.DatasetNotFound, ValueError):
+        return (gr.skip(),) * 8
+    follow = meta["job_id"] if meta["job_id"] and meta["job_id"] != (job_id or "").strip() else gr.skip()
+    if _mtime(name) == shown:
+        return (follow,) + (gr.skip(),) * 7
+    return (follow, *load_review(name))
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def _picked(name: str, evt: gr.SelectData) -> str:
+    index = evt.index if isinstance(evt.index, int) else evt.index[0]
+    names = gallery_names(_manifest(name))
+    folder = datasets.folder(name)
+    visible = [n for n, _ in names if photos.thumb_path(folder, n).is_file()]
+    return visible[index] if 0 <= index < len(visible) else ""
+
+
+def pick_from_gallery(name: str, evt: gr.SelectData) -> str:
+    return _picked(name, evt)
+
+
+def pick_from_table(table: pd.DataFrame, evt: gr.SelectData) -> str:
+    row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+    return str(table.iloc[row]["file"]) if 0 <= row < len(table) else ""
+
+
+def toggle(name: str, source: str):
+    """Flip the selected photo between kept and dropped (pending until Save & repackage)."""
+    name, source = (name or "").strip(), (source or "").strip()
+    manifest = _manifest(name)
+    if not manifest or not source:
+        raise gr.Error("Select a photo in the gallery or the rejected list first.")
+    record = next((r for r in manifest["files"] if r["name"] == source), None)
+    if record is None:
+        raise gr.Error(f"{source} is not a file of dataset {name}.")
+    if record["status"] in ("error", "skipped"):
+        raise gr.Error(f"{source} cannot be kept: {'; '.join(record['reasons'])}")
+    pending = read_pending(name)
+    new = "dropped" if _state(record, pending) == "kept" else "kept"
+    if new == record["status"]:
+        pending["flips"].pop(source, None)
+    else:
+        pending["flips"][source] = new
+    _write_pending(name, pending)
+    return load_review(name)
+
+
+def crop_choice(name: str, source: str):
+    """The photo's size and current crop box into the sliders."""
+    manifest = _manifest((name or "").strip())
+    record = next((r for r in (manifest or {}).get("files", []) if r["name"] == source), None)
+    if record is None or not record["width"]:
+        return (gr.update(),) * 4 + ("",)
+    w, h = record["width"], record["height"]
+    box = read_pending(name)["crops"].get(source) or record["crop_box"] or [0, 0, min(w, h), min(w, h)]
+    sliders = [gr.update(maximum=m, value=v) for m, v in zip((w, h, w, h), box)]
+    return (*sliders, f"{source}: {w}×{h} px, crop found by {record['focus'] or '—'}")
+
+
+def crop_preview(name: str, source: str, x0: float, y0: float, x1: float, y1: float):
+    """The photo's preview with the crop box drawn on it (outside darkened)."""
+    from PIL import Image, ImageDraw
+
+    manifest = _manifest((name or "").strip())
+    record = next((r for r in (manifest or {}).get("files", []) if r["name"] == source), None)
+    if record is None or not record["width"]:
+        return None
+    thumb = photos.thumb_path(datasets.folder(name), source)
+    if not thumb.is_file():
+        return None
+    image = Image.open(thumb).convert("RGB")
+    s = image.width / record["width"]
+    box = [v * s for v in (x0, y0, x1, y1)]
+    shade = Image.new("RGB", image.size, (0, 0, 0))
+    mask = Image.new("L", image.size, 150)
+    ImageDraw.Draw(mask).rectangle(box, fill=0)
+    image = Image.composite(shade, image, mask)
+    ImageDraw.Draw(image).rectangle(box, outline=(255, 200, 0), width=2)
+    return image
+
+
+def set_crop(name: str, source: str, x0: float, y0: float, x1: float, y1: float):
+    name = (name or "").strip()
+    manifest = _manifest(name)
+    if not manifest or not source:
+        raise gr.Error("Choose a kept photo to crop first.")
+    box = [int(x0), int(y0), int(x1), int(y1)]
+    try:
+        photos.normalise_edits(manifest, {"crops": {source: box}})
+    except photos.EditError as exc:
+        raise gr.Error(str(exc)) from None
+    pending = read_pending(name)
+    pending["crops"][source] = box
+    _write_pending(name, pending)
+    return load_review(name)[0]
+
+
+def discard(name: str):
+    name = (name or "").strip()
+    if name and _manifest(name):
+        _write_pending(name, {"flips": {}, "crops": {}})
+    return load_review(name)
+
+
+def save(name: str, grid: pd.DataFrame, request: gr.Request) -> str:
+    """Pending flips and crops + the grid's caption edits → a repackage job."""
+    name = (name or "").strip()
+    if not _manifest(name):
+        raise gr.Error("Choose a built dataset first.")
+    pending = read_pending(name)
+    captions = {}
+    if grid is not None and len(grid):
+        captions = {str(row["source"]): str(row["caption"]) for _, row in grid.iterrows() if row["source"]}
+    try:
+        job = photos.submit_edits(name, current_user(request).name, {**pending, "captions": captions})
+    except (photos.EditError, store.JobStateError, datasets.DatasetNotFound) as exc:
+        raise gr.Error(str(exc)) from None
+    _write_pending(name, {"flips": {}, "crops": {}})  # now in the job's params
+    return job["id"]
+
+
+def _lines(text: str) -> list[str]:
+    return [v.strip() for v in (text or "").replace(",", "\n").splitlines() if v.strip()]
+
+
+# --------------------------------------------------------------------------- the tab
+
+
+def build() -> None:
+    from pipelines.captions import CaptionOptions
+    from pipelines.photo_dataset import CropOptions, DedupOptions, QualityOptions
+
+    q, d, c, cap = QualityOptions(), DedupOptions(), CropOptions(), CaptionOptions()
+    fields: list[tuple[str, str, Any]] = []  # (group, option, component): the options JSON
+
+    def add(group: str, key: str, component):
+        fields.append((group, key, component))
+        return component
+
+    gr.Markdown("Turn a ZIP or folder of photos into a LoRA dataset: quality filter → near-duplicate clusters → "
+                "crop around the subject → captions → `NNNN.jpg` + `NNNN.txt` ZIP with trainer configs.")
+    with gr.Row():
+        with gr.Column(scale=3):
+            upload = gr.File(label="ZIP or photos", file_count="multiple", elem_id="photos-upload",
+                             file_types=[".zip", ".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".bmp", ".tif", ".tiff"])
+            server = gr.Textbox(label="…or a folder / ZIP on the server (inside STUDIO_ALLOWED_ROOTS)",
+                                elem_id="photos-server-path")
+            name = gr.Textbox(label="Dataset name", placeholder="e.g. alice_v1", elem_id="photos-name")
+            with gr.Accordion("Quality filter", open=False):
+                with gr.Row():
+                    add("quality", "min_side", gr.Number(q.min_side, label="min shorter side (px)", precision=0))
+                    add("quality", "min_sharpness", gr.Number(q.min_sharpness, label="min sharpness (Laplacian var)"))
+                    add("quality", "min_brightness", gr.Number(q.min_brightness, label="min brightness (0-255)"))
+                    add("quality", "max_brightness", gr.Number(q.max_brightness, label="max brightness (0-255)"))
+            with gr.Accordion("Dedup (seed 002 thresholds)", open=False):
+                with gr.Row():
+                    add("dedup", "face_sim_th1", gr.Slider(0, 1, d.face_sim_th1, step=0.01, label="face_sim_th1"))
+                    add("dedup", "face_sim_th2", gr.Slider(0, 1, d.face_sim_th2, step=0.01, label="face_sim_th2"))
+                    add("dedup", "pose_sim_th", gr.Slider(0, 1, d.pose_sim_th, step=0.01, label="pose_sim_th"))
+                with gr.Row():
+                    add("dedup", "face_ssim_th1", gr.Slider(0, 1, d.face_ssim_th1, step=0.01, label="face_ssim_th1"))
+                    add("dedup", "face_ssim_th2", gr.Slider(0, 1, d.face_ssim_th2, step=0.01, label="face_ssim_th2"))
+                with gr.Row():
+                    add("dedup", "bbox_tol_c", gr.Slider(0, 0.5, d.bbox_tol_c, step=0.01, label="bbox_tol_c"))
+                    add("dedup", "bbox_tol_wh", gr.Slider(0, 0.5, d.bbox_tol_wh, step=0.01, label="bbox_tol_wh"))
+                    add("dedup", "keep_per_cluster", gr.Number(d.keep_per_cluster, label="keep_per_cluster",
+                                                               precision=0, minimum=1, elem_id="photos-keep-per-cluster"))
+                with gr.Row():
+                    add("dedup", "phash_max_distance", gr.Slider(0, 32, d.phash_max_distance, step=1,
+                                                                  label="pHash max distance (of 64 bits)"))
+                    add("dedup", "use_faces", gr.Checkbox(d.use_faces, label="face + pose bursts (MediaPipe)"))
+            with gr.Accordion("Crop", open=False):
+                with gr.Row():
+                    add("crop", "mode", gr.Radio(["square", "buckets"], value=c.mode, label="crop",
+                                                 info="square: size×size; buckets: aspect-ratio buckets of ~size² area"))
+                    add("crop", "size", gr.Number(c.size, label="size (px)", precision=0, elem_id="photos-crop-size"))
+                    add("crop", "image_format", gr.Radio(["jpg", "png"], value=c.image_format, label="format"))
+            with gr.Accordion("Captions", open=True):
+                with gr.Row():
+                    provider = add("caption", "provider", gr.Radio(
+                        ["none", "local", "api"], value=cap.provider, label="provider",
+                        info="none: trigger word only · local: a VLM in the GPU worker · api: OpenAI-compatible"))
+                    add("caption", "style", gr.Radio(["sentence", "tags"], value=cap.style, label="style"))
+                with gr.Row():
+                    add("caption", "trigger", gr.Textbox(label="trigger word", placeholder="ohwx", elem_id="photos-trigger"))
+                    add("caption", "prefix", gr.Textbox(label="prefix", placeholder="a photo of a woman,"))
+                add("caption", "instruction", gr.Textbox(label="instruction (empty: the default for the style)", lines=2))
+                add("caption", "identity_words", gr.Textbox(label="identity words (warn when a caption names them)",
+                                                            placeholder="Alice, Alice Smith"))
+                with gr.Group(visible=cap.provider == "local") as local_box:
+                    add("caption", "local_model", gr.Textbox(cap.local_model, label="local model: Hugging Face id or folder"))
+                with gr.Group(visible=cap.provider == "api") as api_box:
+                    with gr.Row():
+                        add("caption", "api_base_url", gr.Textbox(label="API base URL", placeholder="https://host/v1"))
+                        api_key = gr.Textbox(label="API key (never stored)", type="password")
+                    add("caption", "api_models", gr.Textbox(label="models, in priority order (one per line)", lines=2))
+                    with gr.Row():
+                        add("caption", "api_retries", gr.Number(cap.api_retries, label="retries per model", precision=0))
+                        add("caption", "api_timeout", gr.Number(cap.api_timeout, label="timeout (s)"))
+            build_btn = gr.Button("Build dataset", variant="primary", elem_id="photos-build")
+        with gr.Column(scale=2):
+            panel = job_panel("photos", label="Build job")
+
+    gr.Markdown("### Review")
+    with gr.Row():
+        dataset = gr.Dropdown(label="Dataset", choices=[], allow_custom_value=True, elem_id="photos-dataset", scale=3)
+        refresh = gr.Button("Refresh", size="sm", scale=0, elem_id="photos-refresh")
+    summary = gr.Markdown("Build a dataset, or choose one above.", elem_id="photos-summary")
+    shown = gr.Textbox(visible=False)  # manifest mtime of what is on screen
+    selected = gr.Textbox(label="Selected photo", interactive=False, elem_id="photos-selected")
+    with gr.Tabs():
+        with gr.Tab("Clusters", elem_id="photos-tab-clusters"):
+            gallery = gr.Gallery(label="Near-duplicate clusters: kept and dropped photos (select one, then toggle)",
+                                 columns=6, height=420, allow_preview=False, elem_id="photos-clusters")
+            toggle_btn = gr.Button("Toggle keep / drop of the selected photo", elem_id="photos-toggle")
+        with gr.Tab("Rejected", elem_id="photos-tab-rejected"):
+            rejected = gr.Dataframe(headers=REJECTED_COLUMNS, interactive=False, wrap=True, elem_id="photos-rejected")
+            toggle_btn2 = gr.Button("Keep / drop the selected photo", elem_id="photos-toggle-rejected")
+        with gr.Tab("Crop", elem_id="photos-tab-crop"):
+            with gr.Row():
+                with gr.Column():
+                    crop_file = gr.Dropdown(label="Kept photo", choices=[], elem_id="photos-crop-file")
+                    crop_info = gr.Markdown()
+                    x0 = gr.Slider(0, 4096, 0, step=1, label="left (x0)")
+                    y0 = gr.Slider(0, 4096, 0, step=1, label="top (y0)")
+                    x1 = gr.Slider(0, 4096, 1024, step=1, label="right (x1)")
+                    y1 = gr.Slider(0, 4096, 1024, step=1, label="bottom (y1)")
+                    set_crop_btn = gr.Button("Use this crop", elem_id="photos-set-crop")
+                crop_view = gr.Image(label="Crop preview", type="pil", interactive=False, height=360)
+        with gr.Tab("Captions", elem_id="photos-tab-captions"):
+            grid = gr.Dataframe(headers=GRID_COLUMNS, interactive=True, static_columns=[0, 1, 3], wrap=True,
+                                elem_id="photos-captions", column_widths=["8%", "20%", "52%", "20%"])
+    with gr.Row():
+        save_btn = gr.Button("Save & repackage", variant="primary", elem_id="photos-save")
+        discard_btn = gr.Button("Discard pending flips and crops", elem_id="photos-discard")
+    download = gr.File(label="dataset.zip", interactive=False, elem_id="photos-download")
+
+    # --- events
+    components = [comp for _, _, comp in fields]
+
+    def submit(files, server_path, dataset_name, key, request: gr.Request, *values):
+        options: dict[str, dict] = {}
+        for (group, option, _), value in zip(fields, values):
+            if option in ("identity_words", "api_models"):
+                value = _lines(value)
+            options.setdefault(group, {})[option] = value
+        paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
+        try:
+            job = photos.start_build(dataset_name, current_user(request).name, options, files=paths,
+                                     server_paths=[server_path] if (server_path or "").strip() else [], api_key=key or "")
+        except (photos.OptionsError, InputError, datasets.DatasetNameError, datasets.DatasetExists) as exc:
+            raise gr.Error(str(exc)) from None
+        name_ = job["params"]["name"]
+        return job["id"], gr.update(choices=[m["name"] for m in datasets.list_all("photos")], value=name_)
+
+    provider.change(lambda p: (gr.update(visible=p == "local"), gr.update(visible=p == "api")), provider,
+                    [local_box, api_box], api_visibility="private", queue=False)
+    build_btn.click(submit, [upload, server, name, api_key, *components], [panel.job_id, dataset],
+                    api_name="dataset_photos_build")
+
+    review = [summary, gallery, rejected, grid, crop_file, download, shown]
+    dataset.change(load_review, dataset, review, api_name="dataset_photos_review")
+    refresh.click(list_names, None, dataset, api_name="dataset_photos_list").then(
+        load_review, dataset, review, api_visibility="private")
+    root = gr.context.Context.root_block
+    if root is not None:
+        root.load(list_names, None, dataset, api_visibility="private", queue=False)
+    timer = gr.Timer(2.0)
+    timer.tick(poll, [dataset, panel.job_id, shown], [panel.job_id, *review], api_visibility="private",
+               show_progress="hidden", queue=False)
+
+    gallery.select(pick_from_gallery, dataset, selected, api_visibility="private")
+    rejected.select(pick_from_table, rejected, selected, api_visibility="private")
+    toggle_btn.click(toggle, [dataset, selected], review, api_name="dataset_photos_toggle")
+    toggle_btn2.click(toggle, [dataset, selected], review, api_visibility="private")
+
+    boxes = [x0, y0, x1, y1]
+    crop_file.change(crop_choice, [dataset, crop_file], [*boxes, crop_info], api_visibility="private").then(
+        crop_preview, [dataset, crop_file, *boxes], crop_view, api_visibility="private")
+    for slider in boxes:
+        slider.release(crop_preview, [dataset, crop_file, *boxes], crop_view, api_visibility="private",
+                       show_progress="hidden")
+    set_crop_btn.click(set_crop, [dataset, crop_file, *boxes], summary, api_name="dataset_photos_set_crop")
+
+    save_btn.click(save, [dataset, grid], panel.job_id, api_name="dataset_photos_save")
+    discard_btn.click(discard, dataset, review, api_name="dataset_photos_discard")

@@ -1,0 +1,94 @@
+"""Scenario runs with monitoring: a script runs as a job while its process tree is sampled."""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import psutil
+import pytest
+from fastapi.testclient import TestClient
+
+from jobs.tools.monitor import scenarios, store
+from tests.conftest import wait_job
+
+# Holds ~120 MB, keeps one core busy in a child process for a while, then exits.
+BUSY = '''
+import subprocess, sys, time
+blob = bytearray(120 * 2**20)
+for i in range(len(blob) // 4096):
+    blob[i * 4096] = 1
+child = subprocess.Popen([sys.executable, "-c", "import time\\nend = time.time() + 1.5\\nwhile time.time() < end: pass"])
+print("scenario started", flush=True)
+child.wait()
+time.sleep(0.3)
+print("scenario finished", flush=True)
+'''
+
+
+@pytest.fixture
+def client(studio_home):
+    from studio.server import create_app
+
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+def test_scenario_run_samples_its_process_tree(client, start_worker):
+    start_worker()
+    created = client.post("/api/v1/scenarios", json={
+        "name": "busy", "code": BUSY, "metrics": ["cpu_percent", "rss_mb", "threads"], "interval_s": 0.2})
+    assert created.status_code == 201
+    job = client.post("/api/v1/scenarios/busy/run").json()
+    job = wait_job(job["id"], timeout=60)
+    assert job["status"] == "succeeded", job["error"]
+    summary = job["outputs"]["summary"]
+    assert summary["rss_mb"]["max"] > 120  # the script's memory, not the worker's
+    assert summary["cpu_percent"]["max"] > 40  # the busy child counted in the tree
+    assert job["outputs"]["exit_code"] == 0 and job["outputs"]["samples"] >= 5
+
+    rows = list(csv.DictReader(open(store.job_dir(job["id"]) / "outputs" / "metrics.csv")))
+    assert list(rows[0]) == ["t", "elapsed_s", "cpu_percent", "rss_mb", "threads"]
+    samples = client.get(f"/api/v1/jobs/{job['id']}/samples").json()
+    assert len(samples) == len(rows) and max(s["rss_mb"] for s in samples) > 120
+    log = store.read_log(job["id"])
+    assert "scenario> scenario started" in log and "scenario> scenario finished" in log
+
+
+def test_failing_scenario_fails_the_job_and_keeps_its_metrics(studio_home, start_worker):
+    start_worker()
+    scenarios.create("broken", "import sys\nprint('boom')\nsys.exit(3)\n")
+    job = wait_job(scenarios.submit_run("broken", "ana")["id"])
+    assert job["status"] == "failed" and "exited with code 3" in job["error"]
+    assert "outputs/metrics.csv" in job["outputs"]["files"] and "outputs/output.txt" in job["outputs"]["files"]
+
+
+def test_cancel_kills_the_scenario_and_its_children(studio_home, start_worker):
+    start_worker()
+    scenarios.create("forever", "import subprocess, sys\n"
+                                "subprocess.run([sys.executable, '-c', 'import time; time.sleep(93)'])\n")
+    job = scenarios.submit_run("forever", "ana")
+    wait_job(job["id"], ("running",))
+    time.sleep(1.0)
+    from jobs import queue
+
+    queue.cancel(job["id"])
+    assert wait_job(job["id"], timeout=10)["status"] == "cancelled"
+    time.sleep(0.5)
+    leftovers = [p for p in psutil.process_iter(["cmdline"]) if "time.sleep(93)" in " ".join(p.info["cmdline"] or [])]
+    assert not leftovers
+
+
+def test_scenario_crud_and_bad_input(client):
+    body = {"name": "login", "code": "print('hi')"}
+    assert client.post("/api/v1/scenarios", json=body).status_code == 201
+    dup = client.post("/api/v1/scenarios", json=body)
+    assert dup.status_code == 409 and "already exists" in dup.json()["detail"]
+    bad = client.post("/api/v1/scenarios", json={**body, "name": "x2", "metrics": ["happiness"]})
+    assert bad.status_code == 422 and "happiness" in bad.json()["detail"]
+    assert client.post("/api/v1/scenarios", json={**body, "name": "../x"}).status_code == 422
+    assert client.put("/api/v1/scenarios/login", json={"interval_s": 2}).json()["interval_s"] == 2
+    assert [s["name"] for s in client.get("/api/v1/scenarios").json()] == ["login"]
+    assert client.delete("/api/v1/scenarios/login").status_code == 204
+    assert client.get("/api/v1/scenarios/login").status_code == 404
+    assert client.post("/api/v1/scenarios/login/run").status_code == 404
