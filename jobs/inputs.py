@@ -14,9 +14,15 @@ class InputError(BadInput):
     pass
 
 
+def _allowed(path: Path) -> bool:
+    return any(path == root or root in path.parents for root in get_settings().roots)
+
+
 def server_path(text: str | Path) -> Path:
-    """A file or folder on the server that the user may read: it must exist
-    and lie inside one of STUDIO_ALLOWED_ROOTS (links resolved first)."""
+    """A file or folder on the server that the user may read, resolved: it
+    must exist and lie inside one of STUDIO_ALLOWED_ROOTS after every link is
+    followed. A relative path is taken inside the first allowed root. This is
+    the one check of every server path the studio reads or writes."""
     roots = get_settings().roots
     if not roots:
         raise InputError("Server folders are switched off. Upload the files instead, or ask the admin "
@@ -24,13 +30,44 @@ def server_path(text: str | Path) -> Path:
     raw = str(text).strip()
     if not raw:
         raise InputError("Give a server path.")
-    path = Path(raw).expanduser().resolve()
-    if not any(path == root or root in path.parents for root in roots):
+    if "\x00" in raw or len(raw) > 4096:
+        raise InputError("That server path is not a valid path (a NUL byte, or over 4096 characters).")
+    given = Path(raw).expanduser()
+    if not given.is_absolute():
+        given = roots[0] / given
+    try:
+        path = given.resolve()
+    except (OSError, RuntimeError) as exc:  # a link loop, say
+        raise InputError(f"{raw} cannot be resolved on the server: {exc}.") from None
+    if not _allowed(path):
         allowed = ", ".join(str(r) for r in roots)
-        raise InputError(f"{raw} is outside the allowed server folders ({allowed}).")
+        raise InputError(f"{raw} is outside the allowed server folders ({allowed}); the admin sets "
+                         "them with STUDIO_ALLOWED_ROOTS.")
     if not path.exists():
         raise InputError(f"{raw} does not exist on the server.")
     return path
+
+
+def server_files(folder: Path, suffixes: tuple[str, ...] | None = None) -> tuple[list[Path], list[str]]:
+    """Every file inside a checked server folder (recursively), each resolved
+    and checked like :func:`server_path`: a link that leads outside the
+    allowed roots is left out. Returns (files, skipped reasons)."""
+    files: list[Path] = []
+    skipped: list[str] = []
+    for entry in sorted(folder.rglob("*")):
+        if suffixes and entry.suffix.lower() not in suffixes:
+            continue
+        try:
+            resolved = entry.resolve()
+        except (OSError, RuntimeError):
+            skipped.append(f"{entry.name}: cannot be resolved")
+            continue
+        if not _allowed(resolved):
+            skipped.append(f"{entry.name}: a link to a place outside the allowed server folders")
+            continue
+        if resolved.is_file():
+            files.append(resolved)
+    return files, skipped
 
 
 def check_size(path: Path, label: str | None = None) -> None:
