@@ -52,10 +52,10 @@ def client(studio_home):
     from fastapi.testclient import TestClient
 
     from studio.api import jobs as jobs_api
-    from studio.api import preprocessing
+    from studio.api import video_dataset as video_dataset_api
 
     app = FastAPI()
     app.include_router(jobs_api.router, prefix="/api/v1")
-    app.include_router(preprocessing.router, prefix="/api/v1")
+    app.include_router(video_dataset_api.router, prefix="/api/v1")
     with TestClient(app) as c:
         yield c
