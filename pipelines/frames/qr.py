@@ -1,7 +1,9 @@
 """QR code tools (seed 001 ``/qr/simple``, ``/qr/artistic``, ``/qr/animated``).
 
-Parameters as in the seed: ``words``, ``version`` (1-40, or None for the
-smallest that fits), ``level`` (L/M/Q/H), ``colorized`` (keep the background's
+Parameters as in the seed (one definition, :class:`QROptions`: the REST schema,
+the tab's defaults and the job read it): ``words``, ``version`` (1-40, the
+smallest version to use — a longer text gets the next version that fits, as the
+seed's library does; None: the smallest that fits), ``level`` (L/M/Q/H), ``colorized`` (keep the background's
 colours; otherwise it is turned grey), ``contrast`` and ``brightness``
 (0.1-3.0, applied to the background picture with PIL ImageEnhance; the simple
 code has no background, so there they only need to be valid).
@@ -14,11 +16,29 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
 
 from .video import FrameReviewError
 
 LEVELS = ("L", "M", "Q", "H")
 SCALE = 9  # pixels per module; multiples of 3 suit the artistic renderer
+WORDS_MAX = 2953  # bytes a version 40-L code holds
+
+
+class QROptions(BaseModel):
+    """A QR code's options (seed 001 ``QRCodeRequest``), with their defaults and limits."""
+
+    words: str = Field(min_length=1, max_length=WORDS_MAX, examples=["https://example.com"],
+                       description="the text or URL to encode")
+    version: int | None = Field(None, ge=1, le=40,
+                                description="smallest QR version 1-40; a longer text gets the next version "
+                                            "that fits; empty = automatic")
+    level: Literal["L", "M", "Q", "H"] = Field("H", description="error correction: L, M, Q or H (most robust)")
+    colorized: bool = Field(False, description="keep the background picture's colours (else grey)")
+    contrast: float = Field(1.0, ge=0.1, le=3.0, description="background contrast, 1.0 = unchanged")
+    brightness: float = Field(1.0, ge=0.1, le=3.0, description="background brightness, 1.0 = unchanged")
 
 
 def _check(words: str, version: int | str | None, level: str, contrast: float, brightness: float):
@@ -42,13 +62,16 @@ def _check(words: str, version: int | str | None, level: str, contrast: float, b
         if not isinstance(v, (int, float)) or not 0.1 <= v <= 3.0:
             raise FrameReviewError(f"{name} {v!r}: give a number from 0.1 to 3.0 (1.0 = unchanged).")
     try:
-        # boost_error=False: keep the level the user asked for.
-        return segno.make_qr(words, error=lvl, version=version, boost_error=False)
+        # boost_error=False: keep the level the user asked for. The version is a minimum.
+        qr = segno.make_qr(words, error=lvl, boost_error=False)
     except segno.DataOverflowError as exc:
         raise FrameReviewError(
-            f"'{words[:40]}…' ({len(words.encode('utf-8'))} bytes) does not fit in a version {version} code "
-            f"at level {lvl}: use a higher version, a lower level, or leave the version empty for automatic."
+            f"'{words[:40]}…' ({len(words.encode('utf-8'))} bytes) does not fit in any QR code (version 40) "
+            f"at level {lvl}: shorten the text or use a lower level."
         ) from exc
+    if version is not None and int(qr.version) < version:
+        qr = segno.make_qr(words, error=lvl, version=version, boost_error=False)
+    return qr
 
 
 def _prepare_background(img, colorized: bool, contrast: float, brightness: float):

@@ -64,12 +64,25 @@ def test_animated(gif):
 
 @pytest.mark.parametrize("kwargs,match", [
     ({"version": 0}, "1 to 40"), ({"version": 41}, "1 to 40"), ({"level": "X"}, "L, M, Q, H"),
-    ({"words": "x" * 100, "version": 1}, "does not fit"), ({"contrast": 5.0}, "contrast"), ({"words": ""}, "words"),
+    ({"words": "x" * 4000, "version": 1}, "does not fit"), ({"contrast": 5.0}, "contrast"), ({"words": ""}, "words"),
 ])
 def test_bad_parameters(kwargs, match):
     args = {"words": WORDS, **kwargs}
     with pytest.raises(FrameReviewError, match=match):
         simple_qr(**args)
+
+
+def test_version_is_a_minimum():
+    """Seed 001's example (version 1, level H) with a text too long for version 1: the next version that fits;
+    a short text keeps the version asked for."""
+    import segno
+
+    long_words = "https://example.com/" + "x" * 100
+    img = Image.open(io.BytesIO(simple_qr(long_words, version=1, level="H")))
+    assert decoded(img) == [long_words]
+    assert segno.make_qr(long_words, error="H", boost_error=False).version > 1
+    big = Image.open(io.BytesIO(simple_qr("hi", version=8, level="H", scale=1)))
+    assert big.size[0] == (17 + 4 * 8) + 8  # a version 8 code: 49 modules + the border
 
 
 def test_bad_pictures(photo):

@@ -11,6 +11,10 @@
 - ``frames.export`` {task_id, format}: a task's CSV or XLSX into the job's outputs.
 - ``frames.qr`` {mode, words, version, level, colorized, contrast, brightness}
   (+ ``inputs/picture.*`` for artistic/animated): ``outputs/qr_<job id>.png`` or ``.gif``.
+
+Job bodies act for the studio (:data:`jobs.access.SYSTEM`): the web side
+checked the owner before it submitted them (:mod:`.submit`, called by both the
+REST router and the tab).
 """
 
 from __future__ import annotations
@@ -18,36 +22,41 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from jobs.tools.frames import records as fr
+from jobs.access import SYSTEM
 from jobs.kinds import JobContext, job_kind
+from jobs.tools.frames import records as fr
+from jobs.tools.frames import tasks as fr_tasks
 
 
 @job_kind("frames.analyze", lane="cpu", title="Frame analysis")
 def analyze(ctx: JobContext) -> dict:
-    from pipelines.frames import FrameReviewError, analyze as analyze_video, summary
+    from pipelines.frames import DEFAULT_STATUS_BAR, FrameReviewError, summary
+    from pipelines.frames import analyze as analyze_video
     from pipelines.progress import Cancelled
 
     video_id = ctx.params["video_id"]
-    video = fr.update_video(fr.get_video(video_id)["id"], status="processing", current_step="starting",
-                            job_id=ctx.id, error=None)
-    path = Path(video["path"])
-    ctx.progress.update(stage="starting", fraction=0.0, item=video["filename"])
+    video = fr.update_video(video_id, SYSTEM, status="processing", current_step="starting", job_id=ctx.id,
+                            error=None)
+    path = Path(video.path)
+    ctx.progress.update(stage="starting", fraction=0.0, item=video.filename)
     try:
-        if not path.is_file() and video["source_path"]:
-            from jobs.inputs import check_size
+        if not path.is_file() and video.source_path:
+            from jobs.inputs import check_size, server_path
 
-            ctx.progress.update(stage="copying", item=video["filename"], message="copying the server file")
-            source = Path(video["source_path"])
+            ctx.progress.update(stage="copying", item=video.filename, message="copying the server file")
+            try:
+                source = server_path(video.source_path)  # checked again: a link may have changed since
+            except ValueError as exc:
+                raise FrameReviewError(f"{video.filename}: {exc} Add it again.") from None
             if not source.is_file():
-                raise FrameReviewError(f"{video['filename']}: the server file {source} is gone; add it again.")
+                raise FrameReviewError(f"{video.filename}: the server file {source} is gone; add it again.")
             check_size(source)
             path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, path)
-        fr.update_video(video_id, current_step="analysing")
-        status_bar = video["status_bar"]
-        kwargs = {} if status_bar is None else {"status_bar": status_bar}
-        result = analyze_video(path, fr.video_dir(video_id), video["exclusions"] or None, progress=ctx.progress,
-                               **kwargs)
+        fr.update_video(video_id, SYSTEM, current_step="analysing")
+        status_bar = DEFAULT_STATUS_BAR if video.status_bar is None else video.status_bar
+        result = analyze_video(path, fr.video_dir(video_id), video.exclusions or None, status_bar=status_bar,
+                               progress=ctx.progress)
     except Cancelled:
         fr.fail_video(video_id, "Cancelled by the user; submit the analysis again to finish it.", status="cancelled")
         raise
@@ -59,28 +68,28 @@ def analyze(ctx: JobContext) -> dict:
         raise
     fr.store_analysis(video_id, result.to_dict())
     out = summary(result)
-    ctx.log(f"{video['filename']}: first {out['first']}, last {out['last']}, {out['duration_ms']} ms")
+    ctx.log(f"{video.filename}: first {out['first']}, last {out['last']}, {out['duration_ms']} ms")
     return {"video_id": video_id, **{k: out[k] for k in ("fps", "frame_count", "duration", "width", "height",
                                                            "first", "last", "duration_ms", "confidence",
                                                            "warnings")}}
 
 
-def _thumbnails(video: dict, detection, ctx: JobContext) -> None:
+def _thumbnails(video: fr.Video, detection, ctx: JobContext) -> None:
     """Thumbnails for the new candidates: from the recording when it is still
     there, else the ones already written (a frame's JPEG does not change)."""
     from pipelines.frames import FrameMetrics, write_thumbnails
 
-    folder = fr.video_dir(video["id"]) / "thumbs"
-    if Path(video["path"]).is_file():
-        write_thumbnails(video["path"], FrameMetrics.load(fr.metrics_path(video["id"])), detection, folder)
+    folder = fr.video_dir(video.id) / "thumbs"
+    if Path(video.path).is_file():
+        write_thumbnails(video.path, FrameMetrics.load(fr.metrics_path(video.id)), detection, folder)
         return
-    ctx.log(f"{video['filename']}: the recording is gone; keeping the existing candidate thumbnails")
+    ctx.log(f"{video.filename}: the recording is gone; keeping the existing candidate thumbnails")
     for kind, cands in (("first", detection.first_candidates), ("last", detection.last_candidates)):
         for c in cands:
             jpg = folder / f"{kind}_{c.index}.jpg"
             c.thumbnail = str(jpg) if jpg.is_file() else None
-    for kind, cands, chosen in (("first", detection.first_candidates, detection.first),
-                                ("last", detection.last_candidates, detection.last)):
+    for _kind, cands, chosen in (("first", detection.first_candidates, detection.first),
+                                 ("last", detection.last_candidates, detection.last)):
         if chosen is not None:
             chosen.thumbnail = next((c.thumbnail for c in cands if c.index == chosen.index), None)
 
@@ -88,7 +97,8 @@ def _thumbnails(video: dict, detection, ctx: JobContext) -> None:
 @job_kind("frames.detect", lane="cpu", title="Frame detection (stored metrics)")
 def detect(ctx: JobContext) -> dict:
     """Detection again with (new) exclusion rectangles, from ``metrics.npz`` only: no decoding."""
-    from pipelines.frames import FrameReviewError, detect as detect_frames, parse_exclusions
+    from pipelines.frames import FrameReviewError, parse_exclusions
+    from pipelines.frames import detect as detect_frames
 
     video_ids = list(ctx.params.get("video_ids") or [ctx.params["video_id"]])
     new_rects = ctx.params.get("exclusions")
@@ -98,19 +108,19 @@ def detect(ctx: JobContext) -> dict:
     for k, video_id in enumerate(video_ids):
         ctx.progress.update(stage="detecting", fraction=k / len(video_ids), item=video_id)
         try:
-            video = fr.get_video(video_id)
-            rects = new_rects if new_rects is not None else video["exclusions"]
-            status_bar = ctx.params.get("status_bar", video["status_bar"])
+            video = fr.get_video(video_id, SYSTEM)
+            rects = new_rects if new_rects is not None else video.exclusions
+            status_bar = ctx.params.get("status_bar", video.status_bar)
             kwargs = {} if status_bar is None else {"status_bar": status_bar}
             detection = detect_frames(fr.metrics_path(video_id), rects or None, **kwargs)
             # Kept only once they worked: a rejected set of rectangles leaves the old ones.
             video = fr.set_exclusions(video_id, rects, status_bar)
             _thumbnails(video, detection, ctx)
             video = fr.store_detection(video_id, detection.to_dict())
-            results[video_id] = {"first": video["first_frame"], "last": video["last_frame"],
-                                 "latency_ms": fr.latency_ms(video), "confidence": detection.confidence,
-                                 "marking_method": video["marking_method"]}
-            ctx.log(f"{video['filename']}: first {detection.first and detection.first.index}, "
+            results[video_id] = {"first": video.first_frame, "last": video.last_frame,
+                                 "latency_ms": video.latency_ms, "confidence": detection.confidence,
+                                 "marking_method": video.marking_method}
+            ctx.log(f"{video.filename}: first {detection.first and detection.first.index}, "
                     f"last {detection.last and detection.last.index} (excluded {detection.excluded_share:.1%})")
         except (FrameReviewError, fr.NotFound, fr.FrameInputError) as exc:
             errors[video_id] = str(exc)
@@ -124,13 +134,13 @@ def detect(ctx: JobContext) -> dict:
 def export(ctx: JobContext) -> dict:
     from pipelines.frames.report import export as write_export
 
-    task = fr.get_task(ctx.params["task_id"])
+    task = fr_tasks.get_task(ctx.params["task_id"], SYSTEM)
     fmt = ctx.params.get("format", "excel")
-    ctx.progress.update(stage="exporting", fraction=0.1, item=task["name"])
-    rows = fr.task_stats_rows(task["id"])
-    path = write_export(rows, fmt, ctx.outputs, task["name"])
+    ctx.progress.update(stage="exporting", fraction=0.1, item=task.name)
+    rows = fr_tasks.task_stats_rows(task.id, SYSTEM)
+    path = write_export(rows, fmt, ctx.outputs, task.name)
     ctx.log(f"{len(rows)} rows → {path.name}")
-    return {"task_id": task["id"], "rows": len(rows), "file": f"outputs/{path.name}"}
+    return {"task_id": task.id, "rows": len(rows), "file": f"outputs/{path.name}"}
 
 
 QR_MODES = ("simple", "artistic", "animated")

@@ -27,18 +27,26 @@ def recordings(tmp_path_factory):
 @pytest.fixture
 def client(studio_home, start_worker):
     """The frames and jobs routers (the real ones) over a real worker process."""
-    from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
+    start_worker()
+    with TestClient(frames_app()) as c:
+        yield c
+
+
+def frames_app():
+    """The frames and jobs routers with the studio's one error handler."""
+    from fastapi import FastAPI
+
+    from studio import errors
     from studio.api import frames as frames_api
     from studio.api import jobs as jobs_api
 
     app = FastAPI()
+    errors.install(app)
     app.include_router(jobs_api.router, prefix="/api/v1")
     app.include_router(frames_api.router, prefix="/api/v1")
-    start_worker()
-    with TestClient(app) as c:
-        yield c
+    return app
 
 
 def wait_video(client, video_id: str, timeout: float = 60) -> dict:
