@@ -5,6 +5,11 @@ exclusively), so two submissions with one name cannot both start: the second
 gets :class:`DatasetExists` (HTTP 409). ``studio-dataset.json`` in the folder
 says what it is (kind, owner, job id, options); the job writes the dataset's
 files beside it.
+
+Every read and write for a user goes through :func:`get` (the owner check of
+``jobs.access``: another user's dataset is answered like a missing one, 404;
+admins see all); lists through :func:`list_all` (your own; admins all, or one
+user's). Only :func:`name_taken` looks across owners: names are unique in the studio.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs import store
+from jobs.access import User, may_access, owner_filter
 from jobs.settings import get_settings
 from pipelines.errors import Conflict, NotFound
 from pipelines.names import DatasetNameError, validate_dataset_name
@@ -23,8 +29,20 @@ from pipelines.names import DatasetNameError, validate_dataset_name
 META = "studio-dataset.json"
 KINDS = ("photos", "videos")
 
-__all__ = ["DatasetExists", "DatasetNameError", "DatasetNotFound", "reserve", "attach_job", "get", "list_all",
-           "delete", "folder"]
+__all__ = [
+    "DatasetExists",
+    "DatasetNameError",
+    "DatasetNotFound",
+    "attach_job",
+    "check_idle",
+    "delete",
+    "folder",
+    "get",
+    "latest_job",
+    "list_all",
+    "name_taken",
+    "reserve",
+]
 
 
 class DatasetExists(Conflict):
@@ -62,24 +80,31 @@ def attach_job(name: str, job_id: str) -> None:
     _write(path, meta)
 
 
-def get(name: str, kind: str | None = None) -> dict[str, Any]:
-    """The dataset's record with its job's status and the files it holds;
-    with ``kind``, a dataset of another kind counts as not found."""
+def name_taken(name: str) -> bool:
+    """Is this name used by any dataset (any owner)? Names are unique in the studio."""
+    return folder(name).exists()
+
+
+def get(name: str, user: User, kind: str | None = None) -> dict[str, Any]:
+    """The dataset's record with its job's status and the files it holds, for ``user``
+    (:class:`DatasetNotFound` for a missing dataset, another user's, or with ``kind``
+    one of another kind)."""
     try:
         path = folder(name)
     except DatasetNameError:
-        raise DatasetNotFound(f"No dataset named {name!r}.") from None
+        raise DatasetNotFound(f"No dataset named {name[:80]!r}.") from None
     if not (path / META).is_file():
         raise DatasetNotFound(f"No dataset named {name!r}. List datasets to see the names.")
     meta = _read(path)
+    if not may_access(meta.get("owner"), user):  # the one owner rule of jobs.access, answered like a missing one
+        raise DatasetNotFound(f"No dataset named {name!r}. It does not exist or is not yours.")
     if kind and meta["kind"] != kind:
         raise DatasetNotFound(f"{name!r} is a {meta['kind']} dataset, not a {kind} one.")
-    job = None
-    if meta.get("job_id"):
-        try:
-            job = store.get_job(meta["job_id"])
-        except store.JobNotFound:
-            job = None
+    return _with_job(path, meta)
+
+
+def _with_job(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    job = latest_job(meta)
     meta["status"] = job["status"] if job else "unknown"
     meta["progress"] = job["progress"] if job else None
     meta["path"] = str(path)
@@ -88,24 +113,42 @@ def get(name: str, kind: str | None = None) -> dict[str, Any]:
     return meta
 
 
-def list_all(kind: str | None = None) -> list[dict[str, Any]]:
+def latest_job(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The dataset's latest job record, or None (never submitted, or cleaned away)."""
+    if not meta.get("job_id"):
+        return None
+    try:
+        return store.get_job(meta["job_id"])
+    except store.JobNotFound:
+        return None
+
+
+def list_all(user: User, kind: str | None = None, owner: str | None = None) -> list[dict[str, Any]]:
+    """Datasets ``user`` may see, newest first: their own; an admin's all, or ``owner``'s."""
     root = get_settings().datasets_dir
     if not root.is_dir():
         return []
+    wanted = owner_filter(user, owner)
     found = []
     for path in sorted(root.iterdir()):
-        if (path / META).is_file():
-            meta = get(path.name)
-            if kind is None or meta["kind"] == kind:
-                found.append(meta)
+        if not (path / META).is_file():
+            continue
+        meta = _read(path)
+        if (wanted is None or meta.get("owner") == wanted) and (kind is None or meta["kind"] == kind):
+            found.append(_with_job(path, meta))
     return sorted(found, key=lambda m: m["created_at"], reverse=True)
 
 
-def delete(name: str) -> None:
-    meta = get(name)
+def check_idle(meta: dict[str, Any]) -> None:
+    """:class:`store.JobStateError` (409) while the dataset's job is queued or running."""
     if meta["status"] in ("queued", "running"):
-        raise store.JobStateError(f"Dataset {name!r} is still being built (job {meta['job_id']}); "
-                                  "cancel the job first.")
+        raise store.JobStateError(f"Dataset {meta['name']!r} is still being built or edited (job "
+                                  f"{meta['job_id']}); wait for it or cancel the job first.")
+
+
+def delete(name: str, user: User, kind: str | None = None) -> None:
+    meta = get(name, user, kind)
+    check_idle(meta)
     shutil.rmtree(meta["path"])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs import datasets, queue, store
+from jobs.access import SYSTEM, User
 
 
 def test_names_are_reserved_once_and_must_be_safe(studio_home):
@@ -22,13 +23,16 @@ def test_list_get_and_delete_follow_the_job(studio_home):
     job = queue.submit("system.sleep", {"seconds": 1})
     datasets.attach_job("clips", job["id"])
     (datasets.folder("clips") / "1.mp4").write_bytes(b"x")
-    got = datasets.get("clips")
+    got = datasets.get("clips", SYSTEM)
     assert got["status"] == "queued" and got["files"] == ["1.mp4"] and got["kind"] == "videos"
-    assert [d["name"] for d in datasets.list_all("videos")] == ["clips"]
-    assert datasets.list_all("photos") == []
-    with pytest.raises(store.JobStateError, match="cancel the job first"):
-        datasets.delete("clips")
-    queue.cancel(job["id"])
-    datasets.delete("clips")
+    assert [d["name"] for d in datasets.list_all(SYSTEM, "videos")] == ["clips"]
+    assert datasets.list_all(SYSTEM, "photos") == []
+    assert datasets.list_all(User("bo"), "videos") == []
     with pytest.raises(datasets.DatasetNotFound):
-        datasets.get("clips")
+        datasets.get("clips", User("bo"))
+    with pytest.raises(store.JobStateError, match="cancel the job first"):
+        datasets.delete("clips", User("ana"))
+    queue.cancel(job["id"])
+    datasets.delete("clips", User("ana"))
+    with pytest.raises(datasets.DatasetNotFound):
+        datasets.get("clips", SYSTEM)

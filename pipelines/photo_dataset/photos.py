@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from pipelines.captions import CaptionError, CaptionOptions, check_caption, compose_caption, default_instruction, load_captioner
+from pipelines.errors import BadInput
 from pipelines.progress import Cancelled, NullProgress, Progress, Span
 
 from . import package
@@ -36,7 +37,7 @@ DETECT_SIDE = 1024  # long side of the copy used for face / pose detection
 _OUTPUT_FILE = re.compile(r"^\d{4}\.(jpg|png|txt)$")
 
 
-class PhotoDatasetError(ValueError):
+class PhotoDatasetError(BadInput):
     """Options that cannot work; the message names the option and the fix."""
 
 
@@ -196,7 +197,7 @@ def build_photo_dataset(inputs, output_dir: Path, options: PhotoDatasetOptions |
         result.manifest_path = package.write_manifest(output_dir, result.manifest())
         exc.result = result  # type: ignore[attr-defined]
         raise
-    progress.update(stage="package", fraction=1.0, message=_summary(result))
+    progress.update(stage="package", fraction=1.0, message=summary(result))
     return result
 
 
@@ -449,6 +450,23 @@ def _checked_box(box, width: int, height: int) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
-def _summary(result: DatasetResult) -> str:
+def filter_summary(result: DatasetResult) -> dict[str, int]:
+    """How many photos each quality rule dropped: {"too small": 14, "too blurry": 1}."""
+    out: dict[str, int] = {}
+    for r in result.records:
+        if r.status == "dropped":
+            for reason in r.reasons:
+                if reason.startswith("too "):
+                    key = reason.split(":", 1)[0]
+                    out[key] = out.get(key, 0) + 1
+    return out
+
+
+def summary(result: DatasetResult) -> str:
+    """One line for the job panel: counts, and what the quality filter dropped and why."""
     c = result.counts()
-    return f"{c['kept']} kept, {c['dropped']} dropped, {c['error']} errors, {c['skipped']} skipped"
+    text = f"{c['kept']} kept, {c['dropped']} dropped, {c['error']} errors, {c['skipped']} skipped"
+    filtered = filter_summary(result)
+    if filtered:
+        text += " (quality filter: " + ", ".join(f"{n} {why}" for why, n in filtered.items()) + ")"
+    return text

@@ -144,12 +144,27 @@ def gather_inputs(inputs, work_dir: Path, limits: UnpackLimits = UnpackLimits(),
     """Image files from ZIPs, folders (recursive) and single files, with unique names.
 
     ZIPs are unpacked under ``work_dir``; folders and files are read in place.
+    ``SourceFile`` items are files the caller already found (a server folder read
+    through the studio's path check), ``Skipped`` items files it refused.
     """
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     out = Gathered()
-    multi = len(inputs) > 1
-    for item in map(Path, inputs):
+    multi = len([i for i in inputs if not isinstance(i, (SourceFile, Skipped))]) > 1
+    for given in inputs:
+        if isinstance(given, Skipped):  # refused by the caller (a link leaving the allowed folders)
+            out.skipped.append(given)
+            continue
+        if isinstance(given, SourceFile):  # a file the caller found and checked, with its name
+            if _ignored(given.name):
+                continue
+            reason = _skip_reason_for_suffix(given.name)
+            if reason:
+                out.skipped.append(Skipped(given.name, reason))
+            else:
+                out.files.append(SourceFile(given.name, Path(given.path)))
+            continue
+        item = Path(given)
         if not item.exists():
             out.skipped.append(Skipped(str(item), "not found: check the path"))
         elif item.is_dir():

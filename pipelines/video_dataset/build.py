@@ -19,16 +19,43 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipelines.captions import CaptionError, CaptionOptions, compose_caption, load_captioner
+from pipelines.errors import BadInput
 from pipelines.progress import Cancelled, NullProgress, Progress, Span
-from pipelines.video_dataset.buckets import FRAME_POLICIES, PRESETS, check_frames, min_video_bucket, usable_frames
-from pipelines.video_dataset.captioning import (
-    DEFAULT_CAPTION_METHOD, DEFAULT_CAPTION_PREFIX, REWRITE_INSTRUCTION, describe_clip_frames,
-    preset_caption_options, rewrite_caption,
+from pipelines.video_dataset.buckets import (
+    FRAME_POLICIES,
+    PRESETS,
+    check_frames,
+    min_video_bucket,
+    usable_frames,
 )
-from pipelines.video_dataset.clips import SPLIT_MODES, ClipSpan, detect_scene_cuts, fixed_spans, scene_spans
-from pipelines.video_dataset.convert import ConvertError, ConvertOptions, convert_clip, estimate_frames
+from pipelines.video_dataset.captioning import (
+    DEFAULT_CAPTION_METHOD,
+    DEFAULT_CAPTION_PREFIX,
+    REWRITE_INSTRUCTION,
+    describe_clip_frames,
+    preset_caption_options,
+    rewrite_caption,
+)
+from pipelines.video_dataset.clips import (
+    SPLIT_MODES,
+    ClipSpan,
+    detect_scene_cuts,
+    fixed_spans,
+    scene_spans,
+)
+from pipelines.video_dataset.convert import (
+    ClipResult,
+    ConvertError,
+    ConvertOptions,
+    convert_clip,
+    estimate_frames,
+)
 from pipelines.video_dataset.dataset import (
-    PREVIEW_NAME, clip_numbers, preview_grid, write_dataset_toml, zip_dataset,
+    clip_numbers,
+    preview_beside,
+    preview_grid,
+    write_dataset_toml,
+    zip_dataset,
 )
 from pipelines.video_dataset.frames import extract_frames
 from pipelines.video_dataset.probe import ProbeError, VideoProbe, probe_video
@@ -62,32 +89,41 @@ class VideoDatasetOptions:
     x264_preset: str = "fast"
     write_toml: bool = True
     write_preview: bool = True
+    preview_path: Path | None = None           # None: DIR.preview.jpg beside the dataset folder, never inside it
     make_zip: bool = False
     append: bool = False                       # add to a folder that already has clips
 
-    def resolved(self) -> "VideoDatasetOptions":
+    def caption_options(self) -> CaptionOptions:
+        """The caption options the build uses: the caption method's preset applied (its
+        instruction; for a local provider its model unless the user named one)."""
+        if not self.caption_method:
+            return self.caption
+        model_given = self.caption.local_model != CaptionOptions().local_model
+        return preset_caption_options(self.caption, self.caption_method, model_given=model_given)
+
+    def resolved(self) -> VideoDatasetOptions:
         """Fill preset values and check everything; raises ValueError naming the bad option."""
         preset = None
         if self.preset:
             if self.preset not in PRESETS:
-                raise ValueError(f"unknown preset {self.preset!r}: use one of {', '.join(PRESETS)} or none (custom)")
+                raise BadInput(f"unknown preset {self.preset!r}: use one of {', '.join(PRESETS)} or none (custom)")
             preset = PRESETS[self.preset]
         fps = self.fps or (preset.fps if preset else None)
         if not fps or fps <= 0 or fps > 240:
-            raise ValueError("frame rate must be between 0 and 240 fps (or choose a preset: wan, hunyuan, ltx)")
+            raise BadInput("frame rate must be between 0 and 240 fps (or choose a preset: wan, hunyuan, ltx)")
         split = self.split or "none"
         if split == "none" and self.clip_seconds:
             split = "fixed"
         if split not in SPLIT_MODES:
-            raise ValueError(f"unknown split mode {split!r}: use one of {', '.join(SPLIT_MODES)}")
+            raise BadInput(f"unknown split mode {split!r}: use one of {', '.join(SPLIT_MODES)}")
         if split == "fixed" and not (self.clip_seconds and self.clip_seconds > 0):
-            raise ValueError("splitting into fixed-length clips needs a clip length in seconds (> 0)")
+            raise BadInput("splitting into fixed-length clips needs a clip length in seconds (> 0)")
         if self.frame_policy not in FRAME_POLICIES:
-            raise ValueError(f"unknown frame policy {self.frame_policy!r}: use one of {', '.join(FRAME_POLICIES)}")
+            raise BadInput(f"unknown frame policy {self.frame_policy!r}: use one of {', '.join(FRAME_POLICIES)}")
         if self.max_side is not None and self.max_side < 16:
-            raise ValueError("max side must be at least 16 pixels")
+            raise BadInput("max side must be at least 16 pixels")
         if self.caption_frames < 1 or self.caption_frames > 16:
-            raise ValueError("frames to caption must be between 1 and 16")
+            raise BadInput("frames to caption must be between 1 and 16")
         return replace(
             self, fps=float(fps), split=split,
             frame_buckets=tuple(self.frame_buckets or (preset.frame_buckets if preset else (1, 33, 65))),
@@ -165,12 +201,15 @@ def build_video_dataset(
     progress: Progress | None = None,
     captioner=None,
     rewriter=None,
+    left_out: list[tuple[str, str]] | None = None,
 ) -> VideoDatasetResult:
     """Turn videos into a training set of ``N.mp4`` + ``N.txt`` in ``output_dir``.
 
     ``inputs``: a folder (searched recursively), a ZIP, a video file, or a list of
     these. ``captioner``/``rewriter``: already loaded ones (a worker keeps them);
-    when None they are loaded from ``options.caption``. Files that are not videos
+    when None they are loaded from ``options.caption``. ``left_out``: (name, reason)
+    of files the caller already refused (a link leaving the allowed folders), reported
+    with the skipped ones. Files that are not videos
     or are corrupt are listed in ``result.skipped`` with the reason; the rest are
     processed. Raises ValueError / CaptionError for bad options before any work,
     and :class:`pipelines.progress.Cancelled` when the job is cancelled.
@@ -183,7 +222,7 @@ def build_video_dataset(
 
     existing = clip_numbers(output_dir)
     if existing and not opts.append:
-        raise ValueError(
+        raise BadInput(
             f"{output_dir} already holds a dataset ({len(existing)} clips): choose a new dataset name, "
             "or add to it with the 'append' option"
         )
@@ -199,11 +238,12 @@ def build_video_dataset(
     try:
         # 1. collect
         progress.update(stage="collect", fraction=0.0, message="finding videos")
+        result.skipped += [SkippedFile(Path(name), reason) for name, reason in left_out or []]
         files = collect_inputs(inputs, work / "unpacked", result.skipped)
         for skipped in result.skipped:
             progress.log(f"skipped: {skipped.reason}")
         if not files and not result.skipped:
-            raise ValueError("no files found in the input: give a folder, a ZIP or a list of video files")
+            raise BadInput("no files found in the input: give a folder, a ZIP or a list of video files")
 
         # 2. probe
         for i, path in enumerate(files):
@@ -241,8 +281,8 @@ def build_video_dataset(
         if opts.write_toml:
             result.dataset_toml = write_dataset_toml(output_dir, opts.frame_buckets, opts.resolutions)
         if opts.write_preview and clip_numbers(output_dir):
-            preview_grid(output_dir, output_dir / PREVIEW_NAME)
-            result.preview = output_dir / PREVIEW_NAME
+            # outside the training folder: a trainer would take a JPEG inside it for a sample
+            result.preview = preview_grid(output_dir, opts.preview_path or preview_beside(output_dir))
         if opts.make_zip:
             progress.update(stage="save", fraction=0.98, message="zipping the dataset")
             result.zip_path = zip_dataset(output_dir)
@@ -257,6 +297,19 @@ def build_video_dataset(
 
 
 # ---------------------------------------------------------------- steps
+
+
+def damaged(clip: ClipResult, expected_frames: int) -> str:
+    """Why a converted clip cannot be trusted ("" when it can): FFmpeg's decoder reported
+    damaged data, or frames are missing against what the source's duration promises
+    (a truncated file would otherwise end early or hold frozen, repeated frames)."""
+    reasons = []
+    if clip.decode_errors:
+        reasons.append("decode errors (" + "; ".join(clip.decode_errors[:3]) + ")")
+    missing = expected_frames - clip.frames
+    if missing > max(2, 0.02 * expected_frames):
+        reasons.append(f"{missing} of {expected_frames} frames missing ({clip.frames} decoded)")
+    return ", ".join(reasons)
 
 
 def collect_inputs(inputs, unpack_dir: Path, skipped: list[SkippedFile] | None = None) -> list[Path]:
@@ -319,10 +372,7 @@ def _skip(result: VideoDatasetResult, progress: Progress, path: Path, reason: st
 def _prepare_captioners(opts: VideoDatasetOptions, captioner, rewriter, progress: Progress):
     """Caption options with the method preset applied; the captioner and the
     rewriter loaded up front, so a missing model or a bad API fails before any work."""
-    caption_opts = opts.caption
-    if opts.caption_method:
-        model_given = caption_opts.local_model != CaptionOptions().local_model
-        caption_opts = preset_caption_options(caption_opts, opts.caption_method, model_given=model_given)
+    caption_opts = opts.caption_options()
     caption_opts.check()
     if captioner is None and caption_opts.provider != "none":
         progress.update(stage="load model", fraction=0.0, message=f"loading the {caption_opts.provider} captioner")
@@ -390,6 +440,12 @@ def _make_clip(
             converted = run(usable_frames(converted.frames, multiple))
     except ConvertError as exc:
         _skip(result, progress, probe.path, f"{label}: {exc}")
+        return None
+    damage = damaged(converted, max_frames or expected)
+    if damage:
+        tmp.unlink(missing_ok=True)
+        _skip(result, progress, probe.path, f"{label}: bad clip, left out: {damage}; the file is corrupt or "
+              "truncated: export it again and add it again")
         return None
     progress.update(stage="check", fraction=0.7, item=label)
     check = check_frames(converted.frames, buckets, multiple, opts.fps)

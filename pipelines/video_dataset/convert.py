@@ -13,7 +13,7 @@ import math
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipelines.progress import NullProgress, Progress
@@ -43,6 +43,7 @@ class ClipResult:
     width: int
     height: int
     has_audio: bool
+    decode_errors: list[str] = field(default_factory=list)  # what FFmpeg's decoder reported (corrupt data)
 
 
 def ffmpeg_exe() -> str:
@@ -141,7 +142,25 @@ def convert_clip(
         tail = " ".join(stderr.strip().splitlines()[-3:]) or f"exit code {code}"
         raise ConvertError(f"{src.name}: ffmpeg could not convert it ({tail})")
     os.replace(tmp, dst)
-    return describe_clip(dst)
+    return replace(describe_clip(dst), decode_errors=decode_errors(stderr))
+
+
+# What FFmpeg prints (at -loglevel error) when the source's video data is damaged:
+# a truncated file ("partial file", NAL units cut off) or corrupt bytes (macroblock errors).
+_DECODE_ERROR_MARKS = ("partial file", "error while decoding", "invalid nal unit", "missing picture",
+                       "error splitting the input", "concealing", "corrupt", "invalid data found",
+                       "decode_slice_header error", "non-existing pps", "no frame!", "left block unavailable",
+                       "out of range intra", "cbp too large", "top block unavailable")
+
+
+def decode_errors(stderr: str) -> list[str]:
+    """FFmpeg's error lines that say the video data is damaged (at most 5, without the [codec @ 0x...] tag)."""
+    found = []
+    for raw in stderr.splitlines():
+        text = raw.split("] ", 1)[-1].strip()
+        if any(mark in raw.lower() for mark in _DECODE_ERROR_MARKS) and text not in found:
+            found.append(text)
+    return found[:5]
 
 
 def describe_clip(path: str | Path) -> ClipResult:

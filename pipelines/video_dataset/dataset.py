@@ -120,6 +120,12 @@ def write_dataset_toml(
     return out
 
 
+def preview_beside(directory: str | Path) -> Path:
+    """Where the preview of a dataset folder goes by default: ``DIR.preview.jpg`` next to it."""
+    directory = Path(directory)
+    return directory.with_name(f"{directory.name}.preview.jpg")
+
+
 def preview_grid(
     directory: str | Path,
     out: str | Path | None = None,
@@ -130,8 +136,9 @@ def preview_grid(
 ):
     """A JPEG contact sheet: each clip's first frame with its number and caption.
 
-    Returns the PIL image; writes it to ``out`` when given (``directory/preview.jpg``
-    when ``out`` is ``True``).
+    Returns the path written to (``out``; ``DIR.preview.jpg`` beside the folder when
+    ``out`` is ``True``), or the PIL image when ``out`` is None. Never inside the
+    training folder: a trainer would take it for a sample.
     """
     from PIL import Image, ImageDraw, ImageFont
 
@@ -158,14 +165,16 @@ def preview_grid(
         lines = [f"{n}.mp4"] + textwrap.wrap(caption, chars)[:caption_lines]
         for j, line in enumerate(lines):
             draw.text((x + 4, y + cell + 4 + j * line_h), line, fill="black", font=font)
-    if out:
-        path = directory / PREVIEW_NAME if out is True else Path(out)
-        sheet.save(path, "JPEG", quality=85)
-    return sheet
+    if not out:
+        return sheet
+    path = preview_beside(directory) if out is True else Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, "JPEG", quality=85)
+    return path
 
 
 def zip_dataset(directory: str | Path, zip_path: str | Path | None = None) -> Path:
-    """ZIP the dataset (``N.mp4``, ``N.txt``, ``dataset.toml``, preview) under the
+    """ZIP the dataset (``N.mp4``, ``N.txt``, ``dataset.toml``) under the
     dataset's name; returns the ZIP's path (default: next to the folder)."""
     directory = Path(directory)
     zip_path = Path(zip_path) if zip_path else directory.with_suffix(".zip")
@@ -173,7 +182,7 @@ def zip_dataset(directory: str | Path, zip_path: str | Path | None = None) -> Pa
     names = []
     for n in clip_numbers(directory):
         names += [f"{n}.mp4"] + ([f"{n}.txt"] if (directory / f"{n}.txt").is_file() else [])
-    names += [x for x in (DATASET_TOML, PREVIEW_NAME) if (directory / x).is_file()]
+    names += [DATASET_TOML] if (directory / DATASET_TOML).is_file() else []
     with zipfile.ZipFile(tmp, "w") as zf:
         for name in names:
             kind = zipfile.ZIP_STORED if name.endswith((".mp4", ".jpg")) else zipfile.ZIP_DEFLATED

@@ -18,9 +18,12 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from jobs import datasets, store
-from jobs.inputs import InputError
+from jobs import datasets
+from jobs.access import User
 from jobs.tools import photo_dataset as photos
+from pipelines.errors import StudioError
+from pipelines.photo_dataset.review import EditError, check_edits, thumb_path
+from studio.errors import ui_error
 from studio.job_panel import job_panel
 from studio.ui_user import current_user
 
@@ -30,10 +33,19 @@ REJECTED_COLUMNS = ["file", "status", "reasons", "pending"]
 # --------------------------------------------------------------------------- reading the dataset (no work here)
 
 
-def _manifest(name: str) -> dict[str, Any] | None:
+def _meta(name: str, user: User) -> dict[str, Any] | None:
+    """The dataset's record if ``user`` may see it (owner or admin), else None."""
     try:
-        return photos.read_manifest(name) if name else None
-    except (datasets.DatasetNameError, ValueError, OSError):
+        return datasets.get(name, user, "photos") if name else None
+    except (StudioError, OSError):
+        return None
+
+
+def _manifest(name: str, user: User) -> dict[str, Any] | None:
+    meta = _meta(name, user)
+    try:
+        return photos.read_manifest(meta) if meta else None
+    except (ValueError, OSError):
         return None
 
 
@@ -84,7 +96,7 @@ def _gallery(name: str, manifest: dict | None, pending: dict) -> list[tuple[str,
         mark = "KEEP" if state == "kept" else "DROP"
         if source in pending["flips"]:
             mark += " (pending)"
-        thumb = photos.thumb_path(folder, source)
+        thumb = thumb_path(folder, source)
         if thumb.is_file():
             items.append((str(thumb), f"{label} · {mark} · {source}"))
     return items
@@ -105,13 +117,12 @@ def _grid(manifest: dict | None) -> pd.DataFrame:
     return pd.DataFrame(sorted(rows), columns=GRID_COLUMNS)
 
 
-def _summary(name: str, manifest: dict | None, pending: dict) -> str:
+def _summary(name: str, manifest: dict | None, pending: dict, user: User) -> str:
     if not name:
         return "Build a dataset, or choose one above."
-    try:
-        meta = datasets.get(name)
-    except datasets.DatasetNotFound as exc:
-        return str(exc)
+    meta = _meta(name, user)
+    if meta is None:
+        return f"No dataset named {name!r}. It does not exist or is not yours."
     if not manifest:
         return f"**{name}**: {meta['status']} — the review appears when the build has written its manifest."
     c = manifest["counts"]
@@ -139,49 +150,50 @@ def _mtime(name: str) -> str:
         return ""
 
 
-def load_review(name: str):
-    """Everything the review shows, read from the dataset folder."""
+def review_for(name: str, user: User):
+    """Everything the review shows, read from the dataset folder (only the owner's or an admin's)."""
     name = (name or "").strip()
-    manifest = _manifest(name)
+    manifest = _manifest(name, user)
     pending = read_pending(name) if manifest else {"flips": {}, "crops": {}}
     kept = sorted(r["name"] for r in (manifest or {}).get("files", []) if _state(r, pending) == "kept")
-    return (_summary(name, manifest, pending), _gallery(name, manifest, pending), _rejected(manifest, pending),
-            _grid(manifest), gr.update(choices=kept, value=None), _zip(name), _mtime(name))
+    shown = bool(manifest)
+    return (_summary(name, manifest, pending, user), _gallery(name, manifest, pending), _rejected(manifest, pending),
+            _grid(manifest), gr.update(choices=kept, value=None), _zip(name) if shown else None,
+            _mtime(name) if shown else "")
 
 
-def list_names() -> gr.Dropdown:
-    return gr.update(choices=[m["name"] for m in datasets.list_all("photos")])
+def load_review(name: str, request: gr.Request):
+    return review_for(name, current_user(request))
 
 
-def poll(name: str, job_id: str, shown: str):
+def list_names(request: gr.Request) -> gr.Dropdown:
+    return gr.update(choices=[m["name"] for m in datasets.list_all(current_user(request), "photos")])
+
+
+def poll(name: str, job_id: str, shown: str, request: gr.Request):
     """Each tick: follow the dataset's latest job (the captions job after the build) and
     reload the review when the manifest changed on disk."""
-    name = (name or "").strip()
-    if not name:
-        return (gr.skip(),) * 8
-    try:
-        meta = datasets.get(name)
-    except (datasets.DatasetNotFound, ValueError):
+    name, user = (name or "").strip(), current_user(request)
+    meta = _meta(name, user)
+    if meta is None:
         return (gr.skip(),) * 8
     follow = meta["job_id"] if meta["job_id"] and meta["job_id"] != (job_id or "").strip() else gr.skip()
     if _mtime(name) == shown:
         return (follow,) + (gr.skip(),) * 7
-    return (follow, *load_review(name))
+    return (follow, *review_for(name, user))
 
 
 # --------------------------------------------------------------------------- actions
 
 
-def _picked(name: str, evt: gr.SelectData) -> str:
+def pick_from_gallery(name: str, evt: gr.SelectData, request: gr.Request) -> str:
     index = evt.index if isinstance(evt.index, int) else evt.index[0]
-    names = gallery_names(_manifest(name))
+    names = gallery_names(_manifest(name, current_user(request)))
+    if not names:
+        return ""
     folder = datasets.folder(name)
-    visible = [n for n, _ in names if photos.thumb_path(folder, n).is_file()]
+    visible = [n for n, _ in names if thumb_path(folder, n).is_file()]
     return visible[index] if 0 <= index < len(visible) else ""
-
-
-def pick_from_gallery(name: str, evt: gr.SelectData) -> str:
-    return _picked(name, evt)
 
 
 def pick_from_table(table: pd.DataFrame, evt: gr.SelectData) -> str:
@@ -189,10 +201,10 @@ def pick_from_table(table: pd.DataFrame, evt: gr.SelectData) -> str:
     return str(table.iloc[row]["file"]) if 0 <= row < len(table) else ""
 
 
-def toggle(name: str, source: str):
+def toggle(name: str, source: str, request: gr.Request):
     """Flip the selected photo between kept and dropped (pending until Save & repackage)."""
-    name, source = (name or "").strip(), (source or "").strip()
-    manifest = _manifest(name)
+    name, source, user = (name or "").strip(), (source or "").strip(), current_user(request)
+    manifest = _manifest(name, user)
     if not manifest or not source:
         raise gr.Error("Select a photo in the gallery or the rejected list first.")
     record = next((r for r in manifest["files"] if r["name"] == source), None)
@@ -207,12 +219,12 @@ def toggle(name: str, source: str):
     else:
         pending["flips"][source] = new
     _write_pending(name, pending)
-    return load_review(name)
+    return review_for(name, user)
 
 
-def crop_choice(name: str, source: str):
+def crop_choice(name: str, source: str, request: gr.Request):
     """The photo's size and current crop box into the sliders."""
-    manifest = _manifest((name or "").strip())
+    manifest = _manifest((name or "").strip(), current_user(request))
     record = next((r for r in (manifest or {}).get("files", []) if r["name"] == source), None)
     if record is None or not record["width"]:
         return (gr.update(),) * 4 + ("",)
@@ -222,15 +234,15 @@ def crop_choice(name: str, source: str):
     return (*sliders, f"{source}: {w}×{h} px, crop found by {record['focus'] or '—'}")
 
 
-def crop_preview(name: str, source: str, x0: float, y0: float, x1: float, y1: float):
+def crop_preview(name: str, source: str, x0: float, y0: float, x1: float, y1: float, request: gr.Request):
     """The photo's preview with the crop box drawn on it (outside darkened)."""
     from PIL import Image, ImageDraw
 
-    manifest = _manifest((name or "").strip())
+    manifest = _manifest((name or "").strip(), current_user(request))
     record = next((r for r in (manifest or {}).get("files", []) if r["name"] == source), None)
     if record is None or not record["width"]:
         return None
-    thumb = photos.thumb_path(datasets.folder(name), source)
+    thumb = thumb_path(datasets.folder(name), source)
     if not thumb.is_file():
         return None
     image = Image.open(thumb).convert("RGB")
@@ -244,42 +256,42 @@ def crop_preview(name: str, source: str, x0: float, y0: float, x1: float, y1: fl
     return image
 
 
-def set_crop(name: str, source: str, x0: float, y0: float, x1: float, y1: float):
-    name = (name or "").strip()
-    manifest = _manifest(name)
+def set_crop(name: str, source: str, x0: float, y0: float, x1: float, y1: float, request: gr.Request):
+    name, user = (name or "").strip(), current_user(request)
+    manifest = _manifest(name, user)
     if not manifest or not source:
         raise gr.Error("Choose a kept photo to crop first.")
     box = [int(x0), int(y0), int(x1), int(y1)]
     try:
-        photos.normalise_edits(manifest, {"crops": {source: box}})
-    except photos.EditError as exc:
-        raise gr.Error(str(exc)) from None
+        check_edits(manifest, {"crops": {source: box}})
+    except EditError as exc:
+        raise ui_error(exc) from None
     pending = read_pending(name)
     pending["crops"][source] = box
     _write_pending(name, pending)
-    return load_review(name)[0]
+    return review_for(name, user)[0]
 
 
-def discard(name: str):
-    name = (name or "").strip()
-    if name and _manifest(name):
+def discard(name: str, request: gr.Request):
+    name, user = (name or "").strip(), current_user(request)
+    if name and _manifest(name, user):
         _write_pending(name, {"flips": {}, "crops": {}})
-    return load_review(name)
+    return review_for(name, user)
 
 
 def save(name: str, grid: pd.DataFrame, request: gr.Request) -> str:
     """Pending flips and crops + the grid's caption edits → a repackage job."""
-    name = (name or "").strip()
-    if not _manifest(name):
+    name, user = (name or "").strip(), current_user(request)
+    if not _manifest(name, user):
         raise gr.Error("Choose a built dataset first.")
     pending = read_pending(name)
     captions = {}
     if grid is not None and len(grid):
         captions = {str(row["source"]): str(row["caption"]) for _, row in grid.iterrows() if row["source"]}
     try:
-        job = photos.submit_edits(name, current_user(request).name, {**pending, "captions": captions})
-    except (photos.EditError, store.JobStateError, datasets.DatasetNotFound) as exc:
-        raise gr.Error(str(exc)) from None
+        job = photos.submit_edits(name, user, {**pending, "captions": captions})
+    except StudioError as exc:
+        raise ui_error(exc) from None
     _write_pending(name, {"flips": {}, "crops": {}})  # now in the job's params
     return job["id"]
 
@@ -410,13 +422,14 @@ def build() -> None:
                 value = _lines(value)
             options.setdefault(group, {})[option] = value
         paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
+        user = current_user(request)
         try:
-            job = photos.start_build(dataset_name, current_user(request).name, options, files=paths,
+            job = photos.start_build(dataset_name, user, options, files=paths,
                                      server_paths=[server_path] if (server_path or "").strip() else [], api_key=key or "")
-        except (photos.OptionsError, InputError, datasets.DatasetNameError, datasets.DatasetExists) as exc:
-            raise gr.Error(str(exc)) from None
+        except StudioError as exc:
+            raise ui_error(exc) from None
         name_ = job["params"]["name"]
-        return job["id"], gr.update(choices=[m["name"] for m in datasets.list_all("photos")], value=name_)
+        return job["id"], gr.update(choices=[m["name"] for m in datasets.list_all(user, "photos")], value=name_)
 
     provider.change(lambda p: (gr.update(visible=p == "local"), gr.update(visible=p == "api")), provider,
                     [local_box, api_box], api_visibility="private", queue=False)

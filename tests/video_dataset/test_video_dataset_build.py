@@ -70,7 +70,8 @@ def test_folder_becomes_numbered_clips_with_captions(tmp_path, video_folder):
     # dataset files, and nothing temporary left
     toml = (out / "dataset.toml").read_text()
     assert "frame_buckets = [1, 33, 65, 81]" in toml and str(out.resolve()) in toml
-    assert (out / "preview.jpg").stat().st_size > 0
+    # the preview lies beside the training folder, never in it (a trainer would take it for a sample)
+    assert (tmp_path / "my_set.preview.jpg").stat().st_size > 0 and not list(out.glob("*.jpg"))
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
 
     summary = summarize_dataset(out)
@@ -113,7 +114,7 @@ def test_existing_dataset_is_not_overwritten(tmp_path, media):
     more = build_video_dataset(media["fps25"], out, VideoDatasetOptions(append=True, make_zip=True))
     assert [c.number for c in more.clips] == [2]
     with zipfile.ZipFile(more.zip_path) as zf:
-        assert {"ds/1.mp4", "ds/1.txt", "ds/2.mp4", "ds/2.txt", "ds/dataset.toml", "ds/preview.jpg"} <= set(zf.namelist())
+        assert {"ds/1.mp4", "ds/1.txt", "ds/2.mp4", "ds/2.txt", "ds/dataset.toml"} <= set(zf.namelist())
 
 
 def test_bad_options_fail_before_any_work(tmp_path, media):
@@ -143,6 +144,26 @@ def test_preview_grid_shows_every_clip(tmp_path, media):
     build_video_dataset([media["fps30"], media["fps25"], media["fps60"]], out, VideoDatasetOptions(write_preview=False))
     image = preview_grid(out, columns=2, cell=128)
     assert image.size[0] == 256 and image.size[1] > 2 * 128  # two rows of cells with caption lines
-    assert not (out / "preview.jpg").exists()
-    preview_grid(out, True)
-    assert (out / "preview.jpg").exists()
+    assert not list(out.glob("*.jpg"))
+    assert preview_grid(out, True) == out.with_name(out.name + ".preview.jpg")
+    assert out.with_name(out.name + ".preview.jpg").is_file() and not list(out.glob("*.jpg"))
+
+
+def test_truncated_and_corrupt_h264_are_bad_clips_and_the_rest_is_built(tmp_path):
+    from video_media import make_faststart
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    whole = make_faststart(folder / "whole.mp4", 30, 4.0)
+    data = whole.read_bytes()
+    (folder / "truncated.mp4").write_bytes(data[: len(data) * 6 // 10])
+    damaged = bytearray(data)
+    for offset in range(len(data) // 3, len(data) // 3 + 3000, 50):  # garbage inside the frames
+        damaged[offset] ^= 0x5A
+    (folder / "damaged.mp4").write_bytes(bytes(damaged))
+    result = build_video_dataset(folder, tmp_path / "out", VideoDatasetOptions(write_preview=False))
+    assert [c.source.name for c in result.clips] == ["whole.mp4"]
+    reasons = {s.path.name: s.reason for s in result.skipped}
+    assert "bad clip" in reasons["truncated.mp4"] and "frames missing" in reasons["truncated.mp4"]
+    assert "bad clip" in reasons["damaged.mp4"] and "decode errors" in reasons["damaged.mp4"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.mp4")) == ["1.mp4"]

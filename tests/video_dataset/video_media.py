@@ -62,3 +62,11 @@ def make_two_scenes(path: Path) -> Path:
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path),
     )
     return path
+
+
+def make_faststart(path: Path, fps: int, seconds: float) -> Path:
+    """An H.264 MP4 with its index first (``+faststart``): cutting its tail keeps it readable
+    but loses frames, as a copy interrupted halfway does."""
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={fps}:duration={seconds}", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path))
+    return path

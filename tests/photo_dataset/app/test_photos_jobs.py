@@ -11,6 +11,7 @@ import zipfile
 from PIL import Image
 
 from jobs import datasets, store
+from jobs.access import SYSTEM, User
 from jobs.settings import get_settings, reset_settings
 from jobs.tools import photo_dataset as photos
 from tests.caption_fakes import FakeChatServer, build_tiny_blip
@@ -18,6 +19,7 @@ from tests.conftest import wait_job
 from tests.photo_dataset.app.conftest import OPTIONS
 
 KEY = "sk-test-SECRET-4242"
+ANN = User("ann")
 
 
 def options(**caption):
@@ -40,7 +42,7 @@ def everything_written(home) -> str:
 def test_api_captions_with_fallback_and_the_key_never_stored(studio_home, start_worker, small_zip):
     start_worker()
     with FakeChatServer(fail={"busy-model": 50}) as server:
-        job = photos.start_build("api-set", "ann", options(provider="api", api_base_url=server.base_url,
+        job = photos.start_build("api-set", ANN, options(provider="api", api_base_url=server.base_url,
                                                            api_models=["busy-model", "good-model"],
                                                            api_retries=0, api_timeout=5),
                                  files=[small_zip], api_key=KEY)
@@ -50,7 +52,7 @@ def test_api_captions_with_fallback_and_the_key_never_stored(studio_home, start_
     assert done["lane"] == "cpu" and "next_job" not in done["outputs"]
     assert {r["auth"] for r in server.requests} == {f"Bearer {KEY}"}  # the key reached the API ...
     assert server.models_called()[0] == "busy-model" and "good-model" in server.models_called()
-    manifest = photos.read_manifest("api-set")
+    manifest = photos.read_manifest(datasets.get("api-set", ANN))
     kept = [f for f in manifest["files"] if f["status"] == "kept"]
     assert kept and all(f["caption"].startswith("ohwx, ") and "good-model" in f["caption"] for f in kept)
     assert all(f["caption_source"] == "api" for f in kept)
@@ -64,7 +66,7 @@ def test_local_captions_run_in_the_gpu_lane_with_the_model_loaded_once(studio_ho
                                                                        tmp_path_factory):
     model = build_tiny_blip(tmp_path_factory.mktemp("models") / "tiny-blip", word="photo")
     start_worker()
-    firsts = [photos.start_build(name, "ann", options(provider="local", local_model=str(model), device="cpu",
+    firsts = [photos.start_build(name, ANN, options(provider="local", local_model=str(model), device="cpu",
                                                    max_new_tokens=3, batch_size=2),
                                  files=[small_zip]) for name in ("local-a", "local-b")]
     captions = []
@@ -74,9 +76,9 @@ def test_local_captions_run_in_the_gpu_lane_with_the_model_loaded_once(studio_ho
         caption_job = wait_job(cpu["outputs"]["next_job"], timeout=180)
         assert caption_job["status"] == "succeeded", caption_job["error"]
         assert caption_job["kind"] == "photo_dataset.caption" and caption_job["lane"] == "gpu"
-        meta = datasets.get(name)
+        meta = datasets.get(name, SYSTEM)
         assert meta["job_id"] == caption_job["id"] and meta["status"] == "succeeded"
-        kept = [f for f in photos.read_manifest(name)["files"] if f["status"] == "kept"]
+        kept = [f for f in photos.read_manifest(datasets.get(name, ANN))["files"] if f["status"] == "kept"]
         assert kept and all(f["caption"].startswith("ohwx, photo") and f["caption_source"] == "local" for f in kept)
         with zipfile.ZipFile(datasets.folder(name) / "dataset.zip") as z:
             assert z.read("0001.txt").decode().startswith("ohwx, photo")
@@ -94,15 +96,15 @@ def test_server_folder_input_and_a_crop_box_set_in_review(studio_home, start_wor
     monkeypatch.setenv("STUDIO_ALLOWED_ROOTS", str(root))
     reset_settings()
     start_worker()
-    job = photos.start_build("folder-set", "ann", OPTIONS, server_paths=[str(root / "photos")])
+    job = photos.start_build("folder-set", ANN, OPTIONS, server_paths=[str(root / "photos")])
     assert wait_job(job["id"], timeout=120)["status"] == "succeeded"
-    before = {f["name"]: f for f in photos.read_manifest("folder-set")["files"]}
+    before = {f["name"]: f for f in photos.read_manifest(datasets.get("folder-set", ANN))["files"]}
     kept = sorted(n for n, f in before.items() if f["status"] == "kept")
     target, other = kept[0], kept[1]
 
-    edit = photos.submit_edits("folder-set", "ann", {"crops": {target: [10, 20, 310, 320]}})
+    edit = photos.submit_edits("folder-set", ANN, {"crops": {target: [10, 20, 310, 320]}})
     assert wait_job(edit["id"], timeout=90)["status"] == "succeeded"
-    after = {f["name"]: f for f in photos.read_manifest("folder-set")["files"]}
+    after = {f["name"]: f for f in photos.read_manifest(datasets.get("folder-set", ANN))["files"]}
     assert after[target]["crop_box"] == [10, 20, 310, 320] and after[target]["focus"] == "override"
     assert Image.open(datasets.folder("folder-set") / after[target]["output"]).size == (256, 256)
     assert after[other]["crop_box"] == before[other]["crop_box"]  # the others keep their crop ...
@@ -125,7 +127,7 @@ def test_cancel_during_captions_keeps_the_work_done_and_says_so(studio_home, sta
         return "a person, slowly described"
 
     with FakeChatServer(reply=slow) as server:
-        job = photos.start_build("slow-set", "ann", options(provider="api", api_base_url=server.base_url,
+        job = photos.start_build("slow-set", ANN, options(provider="api", api_base_url=server.base_url,
                                                             api_models=["m"], api_retries=0, api_timeout=10),
                                  files=[photos_zip], api_key=KEY)
         deadline = time.monotonic() + 90
@@ -135,7 +137,7 @@ def test_cancel_during_captions_keeps_the_work_done_and_says_so(studio_home, sta
         queue.cancel(job["id"])
         done = wait_job(job["id"], timeout=30)
     assert done["status"] == "cancelled"
-    manifest = photos.read_manifest("slow-set")
+    manifest = photos.read_manifest(datasets.get("slow-set", ANN))
     assert manifest["status"] == "cancelled"
     statuses = {f["name"]: f["status"] for f in manifest["files"]}
     astronauts = [statuses[f"photos/{n}"] for n in ("astronaut.jpg", "astronaut_q40.jpg", "astronaut_bright.jpg")]
@@ -158,7 +160,7 @@ def test_several_photos_uploaded_as_files(client, start_worker, tmp_path):
     assert r.status_code == 201, r.text
     done = wait_job(r.json()["job_id"], timeout=120)
     assert done["status"] == "succeeded", done["error"]
-    manifest = photos.read_manifest("loose")
+    manifest = photos.read_manifest(datasets.get("loose", SYSTEM))
     assert {f["name"] for f in manifest["files"]} == {n.split("/")[-1] for n in photo_bytes()}
     with zipfile.ZipFile(datasets.folder("loose") / "dataset.zip") as z:
         assert len([n for n in z.namelist() if n.endswith(".txt")]) == 4  # astronaut + coffee + chelsea + rocket

@@ -51,10 +51,12 @@ def client(studio_home):
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
+    from studio import errors
     from studio.api import jobs as jobs_api
     from studio.api import video_dataset as video_dataset_api
 
     app = FastAPI()
+    errors.install(app)
     app.include_router(jobs_api.router, prefix="/api/v1")
     app.include_router(video_dataset_api.router, prefix="/api/v1")
     with TestClient(app) as c:

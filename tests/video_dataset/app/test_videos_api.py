@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from jobs import datasets, store
+from jobs.access import SYSTEM
 
 SECRET = "sk-api-test-7d1e"
 
@@ -19,10 +20,12 @@ SECRET = "sk-api-test-7d1e"
     ({"preset": "custom"}, "frame rate"),
     ({"split": "fixed"}, "clip length"),
     ({"frame_policy": "crop"}, "frame_policy"),
-    ({"caption_method": "poem"}, "caption method"),
+    ({"caption_method": "poem"}, "caption_method"),
     ({"caption_provider": "api"}, "base URL"),
     ({"caption_provider": "api", "api_base_url": "http://x/v1"}, "model"),
-    ({"rewrite": True}, "rewrite needs an OpenAI-compatible API"),
+    ({"prefix": "a\x00b"}, "prefix"),
+    ({"trigger": "x" * 101}, "trigger"),
+    ({"api_models": ["m" * 501]}, "api_models"),
     ({"caption_frames": 40}, "caption_frames"),
     ({"colour": "red"}, "colour"),
 ])
@@ -41,13 +44,17 @@ def test_bad_inputs_and_names(client, allowed_root, tmp_path):
         ({"dataset_name": "a", "input_path": str(outside)}, "outside the allowed server folders"),
         ({"dataset_name": "a", "input_path": str(allowed_root / "missing")}, "does not exist"),
         ({"dataset_name": "a"}, "input_path"),
-        ({"dataset_name": "../etc", "input_path": str(allowed_root)}, "not allowed"),
+        ({"dataset_name": "../etc", "input_path": str(allowed_root)}, "dataset_name"),
+        ({"dataset_name": "x" * 1_000_000, "input_path": str(allowed_root)}, "dataset_name"),
+        ({"dataset_name": "a\x00b", "input_path": str(allowed_root)}, "dataset_name"),
+        ({"dataset_name": "a", "input_path": "/tmp/a\x00b"}, "input_path"),
     ]
     for body, words in cases:
         r = client.post("/api/v1/preprocessing/start", json=body)
-        assert r.status_code == 422 and words in r.json()["detail"], (body, r.json())
+        assert r.status_code == 422 and words in json.dumps(r.json()["detail"]), (body["dataset_name"][:20], r.text[:300])
     assert client.get("/api/v1/preprocessing/check/..%2Fetc").status_code in (404, 422)
-    assert client.get("/api/v1/preprocessing/datasets").json() == {"total": 0, "datasets": []}
+    listed = client.get("/api/v1/preprocessing/datasets").json()
+    assert listed["data"] == {"total": 0, "datasets": []} and listed["total"] == 0
     r = client.post("/api/v1/preprocessing/upload", data={"dataset_name": "u", "options": "{not json"},
                     files=[("files", ("a.mp4", b"x", "video/mp4"))])
     assert r.status_code == 422 and "not valid JSON" in r.json()["detail"]
@@ -73,16 +80,17 @@ def test_seed_fields_duplicate_names_status_and_the_key_handoff(client, allowed_
     key_file = studio_home / "secrets" / ref
     assert key_file.read_text() == SECRET and stat.S_IMODE(key_file.stat().st_mode) == 0o600
     for text in (json.dumps(job), (store.job_dir(task) / "status.json").read_text(),
-                 (store.job_dir(task) / "log.txt").read_text(), json.dumps(datasets.get("seed_style")),
+                 (store.job_dir(task) / "log.txt").read_text(), json.dumps(datasets.get("seed_style", SYSTEM)),
                  r.text, client.get(f"/api/v1/preprocessing/status/{task}").text,
                  client.get("/api/v1/preprocessing/datasets/seed_style").text, (studio_home / "studio.db").read_bytes().decode("latin-1")):
         assert SECRET not in text
 
     assert client.post("/api/v1/preprocessing/start", json=body).status_code == 409
     st = client.get(f"/api/v1/preprocessing/status/{task}").json()
-    assert st["status"] == "queued" and st["progress"]["percent"] == 0 and st["result"] is None
+    assert st["status"] == "pending" and st["job_status"] == "queued" and st["result"] is None
+    assert st["data"]["preprocessing_id"] == task and st["data"]["progress"]["progress_percent"] == 0
     listed = client.get("/api/v1/preprocessing/datasets").json()["datasets"]
-    assert [(d["name"], d["status"], d["clips"], d["total_duration"]) for d in listed] == [("seed_style", "queued", 0, 0)]
+    assert [(d["name"], d["status"], d["clips"], d["total_duration"]) for d in listed] == [("seed_style", "pending", 0, 0)]
     assert "api_key" not in listed[0]["options"]
     r = client.get("/api/v1/preprocessing/datasets/seed_style/download")
     assert r.status_code == 404 and "no ZIP yet" in r.json()["detail"]

@@ -47,8 +47,8 @@ def test_folder_to_16_fps_dataset_with_api_captions_rewrite_and_409(client, star
     folder = copy_into(allowed_root / "shoot", [clips[k] for k in ("fps25", "fps30", "fps60", "vfr", "audio",
                                                                     "corrupt")])
     start_worker()
-    assert client.get("/api/v1/preprocessing/check/dance_v1").json() == {"dataset_name": "dance_v1",
-                                                                          "exists": False}
+    assert client.get("/api/v1/preprocessing/check/dance_v1").json()["data"] == {"dataset_name": "dance_v1",
+                                                                                  "exists": False}
     with FakeChatServer(reply=_reply) as server:
         body = {"dataset_name": "dance_v1", "input_path": str(folder),
                 "options": {"preset": "wan", "caption_provider": "api", "api_base_url": server.base_url,
@@ -69,10 +69,10 @@ def test_folder_to_16_fps_dataset_with_api_captions_rewrite_and_409(client, star
             st = client.get(f"/api/v1/preprocessing/status/{task}").json()
             if st["status"] == "running" and st["progress"]["current_file"] and seen_running is None:
                 seen_running = st
-            if st["status"] in ("succeeded", "failed", "cancelled"):
+            if st["status"] in ("completed", "failed", "cancelled"):
                 break
             time.sleep(0.2)
-        assert st["status"] == "succeeded", st
+        assert st["status"] == "completed" and st["job_status"] == "succeeded", st
         assert server.requests and all(r_["auth"] == f"Bearer {SECRET}" for r_ in server.requests)
 
     # ... and after it
@@ -104,7 +104,7 @@ def test_folder_to_16_fps_dataset_with_api_captions_rewrite_and_409(client, star
     listing = client.get("/api/v1/preprocessing/datasets").json()
     assert listing["total"] == 1
     item = listing["datasets"][0]
-    assert (item["name"], item["clips"], item["captions"], item["status"]) == ("dance_v1", 5, 5, "succeeded")
+    assert (item["name"], item["clips"], item["captions"], item["status"]) == ("dance_v1", 5, 5, "completed")
     assert abs(item["total_duration"] - 12.0) < 0.5
     one = client.get("/api/v1/preprocessing/datasets/dance_v1").json()
     assert [c["file"] for c in one["clips"]] == [f"{n}.mp4" for n in range(1, 6)]
