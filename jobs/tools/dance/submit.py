@@ -1,0 +1,263 @@
+"""The actions behind the REST API and the tab: assets in, experiments and
+their preprocessing, generation jobs (refused when no generator is set up),
+cancel, retry, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jobs import queue, store
+from jobs.access import User
+from jobs.inputs import server_files, server_path
+from jobs.tools.dance import backends
+from jobs.tools.dance import records as rec
+from jobs.tools.dance.views import _task, experiment_view, job_status_view
+from pipelines.dance.config import DanceConfig, make_config
+from pipelines.errors import BadInput, Conflict, NotFound
+
+PREPROCESS = "dance.preprocess"
+GENERATE = "dance.generate"
+
+
+def pair_source(text: str) -> Path:
+    """A pair folder on the server: inside the allowed roots, laid out as
+    SteadyDancer reads it, with no link leading outside the allowed roots."""
+    from pipelines.dance.prepare import check_pair_dir
+
+    path = server_path(text)
+    check_pair_dir(path)
+    _, skipped = server_files(path)
+    if skipped:
+        raise BadInput(
+            f"{text} holds links to places outside the allowed server folders ("
+            + "; ".join(skipped[:3])
+            + "); copy the files into the folder instead."
+        )
+    return path
+
+
+def add_reference(
+    user: User,
+    project_id: str,
+    name: str,
+    source: Path,
+    meta: dict | None = None,
+    filename: str | None = None,
+    move: bool = False,
+) -> dict:
+    from jobs.inputs import check_size
+    from pipelines.dance.prepare import load_reference
+
+    check_size(source, filename or source.name)
+    image = load_reference(source)  # a header check and decode of one image: refuses non-images now
+    if image.shape[0] < 64 or image.shape[1] < 64:
+        raise BadInput(
+            f"{filename or source.name} is {image.shape[1]}×{image.shape[0]}; give a reference of at "
+            "least 64×64 pixels."
+        )
+    return rec.add_asset("ref", user, project_id, name, source, meta, filename, move)
+
+
+def add_motion(
+    user: User,
+    project_id: str,
+    name: str,
+    source: Path,
+    meta: dict | None = None,
+    filename: str | None = None,
+    move: bool = False,
+) -> dict:
+    from jobs.inputs import check_size
+    from pipelines.dance.video import probe_video
+
+    check_size(source, filename or source.name)
+    info = probe_video(source)  # reads the container header only
+    return rec.add_asset(
+        "motion", user, project_id, name, source, meta, filename, move, info=info.to_dict()
+    )
+
+
+def create_experiment(
+    user: User,
+    project_id: str,
+    name: str,
+    description: str | None = None,
+    reference_id: str | None = None,
+    motion_id: str | None = None,
+    source_input_dir: str | None = None,
+    config: Any = None,
+) -> dict:
+    """Record the experiment and queue its preprocessing; returns its view."""
+    project = rec.get_project(user, project_id)
+    ref = rec.get_asset("ref", user, project["id"], reference_id) if reference_id else None
+    motion = rec.get_asset("motion", user, project["id"], motion_id) if motion_id else None
+    source = None
+    if source_input_dir and str(source_input_dir).strip():
+        source = str(pair_source(source_input_dir))
+    elif not (ref and motion):
+        raise BadInput(
+            "An experiment needs reference_id and motion_id (the studio prepares SteadyDancer's input "
+            "folder from them), or source_input_dir (a prepared pair folder on the server)."
+        )
+    cfg = make_config(None, config)
+    row = rec.insert_experiment(
+        project,
+        name,
+        description,
+        ref["id"] if ref else None,
+        motion["id"] if motion else None,
+        cfg.model_dump(),
+        source,
+    )
+    submit_preprocess(row)
+    return experiment_view(rec.experiment_row(row["id"]))
+
+
+def submit_preprocess(experiment: dict) -> dict:
+    job = queue.submit(
+        PREPROCESS,
+        {"experiment_id": experiment["id"]},
+        owner=experiment["owner"],
+        title=f"Dance preprocessing: {experiment['name']}",
+    )
+    rec.update_experiment(experiment["id"], preprocess_job_id=job["id"], preprocess=None)
+    return dict(job)
+
+
+def rerun_preprocess(user: User, project_id: str, experiment_id: str) -> dict:
+    experiment = rec.get_experiment(user, project_id, experiment_id)
+    if rec.active_job_ids(experiment["project_id"], experiment["id"]):
+        raise Conflict(
+            f"Experiment {experiment['name']!r} has jobs queued or running; wait for them or cancel them."
+        )
+    if not experiment["source_input_dir"] and not (
+        experiment["reference_id"] and experiment["motion_id"]
+    ):
+        raise BadInput(
+            "This experiment's reference or motion was deleted; create a new experiment."
+        )
+    submit_preprocess(experiment)
+    return experiment_view(rec.experiment_row(experiment["id"]))
+
+
+CONFIG_FIELDS = tuple(DanceConfig.model_fields)
+
+
+def _prepared_frames(experiment: dict) -> int | None:
+    """Pose frames the experiment's folder has (or will have), when known."""
+    result = experiment.get("preprocess") or {}
+    if result.get("frames"):
+        return int(result["frames"])
+    if not experiment["source_input_dir"]:
+        return int((experiment["config"] or {}).get("frame_num") or 0) or None
+    return None
+
+
+def submit_generation(
+    user: User, project_id: str | None, experiment_id: str | None, body: dict[str, Any]
+) -> dict:
+    """A generation job: the experiment's config (or the defaults) with the body's
+    non-empty config fields on top; refused (409) when no generator is set up.
+    Without a project (seed's low-level queue) no row is kept. Returns
+    ``{project_id, job_id, task_id}``."""
+    from pipelines.dance.prepare import check_pair_dir
+
+    project = rec.get_project(user, project_id) if project_id else None
+    experiment = (
+        rec.get_experiment(user, project_id, experiment_id)
+        if (project_id and experiment_id)
+        else None
+    )
+    overrides = {k: body.get(k) for k in CONFIG_FIELDS if body.get(k) is not None}
+    config = make_config(experiment["config"] if experiment else None, overrides)
+    backend = backends.choose(config.backend)
+    prompt = rec.check_text(body.get("prompt_override"), "prompt") or None
+    job_id = rec.new_id()
+    copy_from, frames = None, None
+    if body.get("input_dir") and str(body["input_dir"]).strip():
+        source = pair_source(body["input_dir"])
+        frames = check_pair_dir(source)["frames"]
+        copy_from = str(source)
+        input_dir = str(rec.generation_dir(project["id"], job_id) / "input") if project else None
+    elif experiment is not None:
+        if not experiment.get("preprocess_job_id"):
+            raise BadInput("The experiment has no prepared input; run its preprocessing first.")
+        input_dir = experiment["input_dir"]
+        frames = _prepared_frames(experiment)
+    else:
+        raise BadInput(
+            "Give input_dir: a SteadyDancer pair folder on the server (ref_image.png, positive/, "
+            "negative/ …), or create the job from an experiment."
+        )
+    if frames is not None and config.frame_num > frames:
+        raise BadInput(
+            f"frame_num {config.frame_num} is more than the {frames} pose frames of the input; lower "
+            "frame_num or prepare an experiment with more frames."
+        )
+    params: dict[str, Any] = {
+        "generation_job_id": job_id if project else None,
+        "project_id": project["id"] if project else None,
+        "experiment_id": experiment["id"] if experiment else None,
+        "input_dir": input_dir,
+        "copy_from": copy_from,
+        "config": config.model_dump(),
+        "backend": backend,
+        "prompt_override": prompt,
+        "output_dir": str(rec.generation_dir(project["id"], job_id) / "output")
+        if project
+        else None,
+    }
+    title = f"Dance generation ({backend})" + (f": {experiment['name']}" if experiment else "")
+    owner = project["owner"] if project else user.name
+    if project is None:
+        job = queue.submit(GENERATE, params, owner=owner, title=title)
+        return {"project_id": None, "job_id": None, "task_id": job["id"]}
+    rec.generation_dir(project["id"], job_id).mkdir(parents=True, exist_ok=True)
+    rec.insert_generation_job(
+        job_id,
+        project,
+        params["experiment_id"],
+        f"pending:{job_id}",
+        backend,
+        input_dir or "",
+        params,
+    )
+    try:
+        job = queue.submit(GENERATE, params, owner=owner, title=title)
+    except Exception:
+        rec.database().execute("delete from generation_jobs where id=?", [job_id])
+        raise
+    rec.update_generation_job(job_id, task_id=job["id"])
+    return {"project_id": project["id"], "job_id": job_id, "task_id": job["id"]}
+
+
+def generation_task(user: User, task_id: str) -> dict:
+    """A dance generation studio job by id (seed's low-level task), owner-checked."""
+    try:
+        task = store.job_for(str(task_id), user)
+    except store.JobNotFound:
+        task = None
+    if task is None or task["kind"] != GENERATE:
+        raise NotFound(f"No dance generation task {task_id}. It does not exist or is not yours.")
+    return dict(task)
+
+
+def cancel_generation(user: User, project_id: str, job_id: str) -> dict:
+    row = rec.get_generation_job(user, project_id, job_id)
+    queue.cancel(row["task_id"], user)
+    return job_status_view(rec.generation_row(row["id"]) or row)
+
+
+def retry_generation(user: User, project_id: str, job_id: str) -> dict:
+    row = rec.get_generation_job(user, project_id, job_id)
+    queue.retry(row["task_id"], user)
+    return job_status_view(rec.generation_row(row["id"]) or row)
+
+
+def delete_generation(user: User, project_id: str, job_id: str) -> None:
+    row = rec.get_generation_job(user, project_id, job_id)
+    task = _task(row["task_id"])
+    rec.delete_generation_job(user, project_id, job_id, task["status"] if task else None)
+    if task is not None:  # the copy the Jobs tab lists goes too (the record and log stay)
+        (store.job_dir(task["id"]) / "outputs" / "result.mp4").unlink(missing_ok=True)

@@ -1,0 +1,157 @@
+"""Generation jobs of a project or experiment, and the seed's low-level queue
+(seed 004 §3.5, §3.6)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import FileResponse, PlainTextResponse
+
+import jobs.tools.dance as dance
+from jobs import store
+from jobs.tools.dance import records as rec
+from studio.api.dance.schemas import (
+    ProjectJobCreated,
+    ProjectJobStatus,
+    ProjectJobSummary,
+    SteadyDancerJobCreate,
+    TaskCreated,
+    TaskStatus,
+    body_fields,
+)
+from studio.auth import User, api_user
+
+router = APIRouter()
+
+
+@router.post(
+    "/projects/{project_id}/steadydancer/jobs",
+    response_model=ProjectJobCreated,
+    summary="Create a job from a pair folder (input_dir, copied into jobs/{job_id}/input/)",
+)
+def create_project_job(
+    project_id: str, body: SteadyDancerJobCreate, user: User = Depends(api_user)
+) -> dict:
+    return dance.submit_generation(user, project_id, None, body_fields(body))
+
+
+@router.get(
+    "/projects/{project_id}/steadydancer/jobs",
+    response_model=list[ProjectJobSummary],
+    summary="The project's jobs, newest first",
+)
+def list_project_jobs(project_id: str, user: User = Depends(api_user)) -> list[dict]:
+    return [dance.job_summary_view(r) for r in rec.list_generation_jobs(user, project_id)]
+
+
+@router.post(
+    "/projects/{project_id}/experiments/{experiment_id}/steadydancer/jobs",
+    response_model=ProjectJobCreated,
+    summary="Create a job from an experiment (its config; body fields override); waits for its "
+    "preprocessing",
+)
+def create_experiment_job(
+    project_id: str, experiment_id: str, body: SteadyDancerJobCreate, user: User = Depends(api_user)
+) -> dict:
+    return dance.submit_generation(user, project_id, experiment_id, body_fields(body))
+
+
+@router.get(
+    "/projects/{project_id}/experiments/{experiment_id}/steadydancer/jobs",
+    response_model=list[ProjectJobSummary],
+    summary="The experiment's jobs",
+)
+def list_experiment_jobs(
+    project_id: str, experiment_id: str, user: User = Depends(api_user)
+) -> list[dict]:
+    experiment = rec.get_experiment(user, project_id, experiment_id)
+    return [
+        dance.job_summary_view(r)
+        for r in rec.list_generation_jobs(user, project_id, experiment["id"])
+    ]
+
+
+@router.get(
+    "/projects/{project_id}/steadydancer/jobs/{job_id}",
+    response_model=ProjectJobStatus,
+    summary="Job state (PENDING/STARTED/SUCCESS/FAILURE/REVOKED), progress and result",
+)
+def get_project_job(project_id: str, job_id: str, user: User = Depends(api_user)) -> dict:
+    return dance.job_status_view(rec.get_generation_job(user, project_id, job_id))
+
+
+@router.delete(
+    "/projects/{project_id}/steadydancer/jobs/{job_id}",
+    status_code=204,
+    summary="Delete a finished job and its files (409 while it runs)",
+)
+def delete_project_job(project_id: str, job_id: str, user: User = Depends(api_user)) -> Response:
+    dance.delete_generation(user, project_id, job_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/projects/{project_id}/steadydancer/jobs/{job_id}/cancel",
+    response_model=ProjectJobStatus,
+    summary="Cancel (a running SteadyDancer child is killed with its process group)",
+)
+def cancel_project_job(project_id: str, job_id: str, user: User = Depends(api_user)) -> dict:
+    return dance.cancel_generation(user, project_id, job_id)
+
+
+@router.post(
+    "/projects/{project_id}/steadydancer/jobs/{job_id}/retry",
+    response_model=ProjectJobStatus,
+    summary="Run a failed or cancelled job again",
+)
+def retry_project_job(project_id: str, job_id: str, user: User = Depends(api_user)) -> dict:
+    return dance.retry_generation(user, project_id, job_id)
+
+
+@router.get(
+    "/projects/{project_id}/steadydancer/jobs/{job_id}/log",
+    response_class=PlainTextResponse,
+    summary="The job's log (tail)",
+)
+def project_job_log(
+    project_id: str,
+    job_id: str,
+    tail: int = Query(200, ge=1, le=5000),
+    user: User = Depends(api_user),
+) -> str:
+    row = rec.get_generation_job(user, project_id, job_id)
+    return (
+        store.read_log(row["task_id"], tail=tail)
+        if not row["task_id"].startswith("pending:")
+        else ""
+    )
+
+
+@router.get(
+    "/projects/{project_id}/steadydancer/jobs/{job_id}/download",
+    response_class=FileResponse,
+    summary="The result video (video/mp4); 404 with the reason when there is none",
+)
+def download_project_job(
+    project_id: str, job_id: str, user: User = Depends(api_user)
+) -> FileResponse:
+    path, filename = dance.result_video(user, project_id, job_id)
+    return FileResponse(path, media_type="video/mp4", filename=filename)
+
+
+# -- the seed's low-level queue ------------------------------------------------------------------
+
+
+@router.post(
+    "/steadydancer/jobs",
+    response_model=TaskCreated,
+    summary="Queue a generation from a pair folder without a project (no job record)",
+)
+def create_task(body: SteadyDancerJobCreate, user: User = Depends(api_user)) -> dict:
+    return {"task_id": dance.submit_generation(user, None, None, body_fields(body))["task_id"]}
+
+
+@router.get(
+    "/steadydancer/jobs/{task_id}", response_model=TaskStatus, summary="A task's state and result"
+)
+def get_task(task_id: str, user: User = Depends(api_user)) -> dict:
+    return dance.task_status_view(dance.generation_task(user, task_id))

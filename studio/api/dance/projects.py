@@ -1,0 +1,212 @@
+"""Health, models, projects and their assets (seed 004 §2, §3.1–3.3)."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+
+import jobs.tools.dance as dance
+from jobs.inputs import server_path
+from jobs.tools.dance import backends
+from jobs.tools.dance import records as rec
+from pipelines.errors import BadInput
+from studio.api.dance.schemas import (
+    MotionCreate,
+    MotionOut,
+    ProjectCreate,
+    ProjectOut,
+    ReferenceCreate,
+    ReferenceOut,
+    meta_from_form,
+)
+from studio.auth import User, api_user
+from studio.uploads import save_upload
+
+router = APIRouter()
+
+
+@router.get("/health", summary="Liveness")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/models/info", summary="The models folder and the generators set up")
+def models_info(user: User = Depends(api_user)) -> dict[str, Any]:
+    return backends.models_info()
+
+
+# -- projects -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/projects", response_model=list[ProjectOut], summary="Your projects (admins: all, or ?owner=)"
+)
+def list_projects(
+    owner: str | None = Query(None, max_length=rec.NAME_MAX), user: User = Depends(api_user)
+) -> list[dict]:
+    return [dance.project_view(p) for p in rec.list_projects(user, owner)]
+
+
+@router.post("/projects", response_model=ProjectOut, summary="Create a project")
+def create_project(body: ProjectCreate, user: User = Depends(api_user)) -> dict:
+    return dance.project_view(rec.create_project(user, body.name, body.description))
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut, summary="One project")
+def get_project(project_id: str, user: User = Depends(api_user)) -> dict:
+    return dance.project_view(rec.get_project(user, project_id))
+
+
+@router.delete(
+    "/projects/{project_id}",
+    status_code=204,
+    summary="Delete a project with its assets, experiments, jobs and files (409 while a job runs)",
+)
+def delete_project(project_id: str, user: User = Depends(api_user)) -> Response:
+    rec.delete_project(user, project_id)
+    return Response(status_code=204)
+
+
+# -- assets -------------------------------------------------------------------------------
+
+
+@router.post(
+    "/projects/{project_id}/refs",
+    response_model=ReferenceOut,
+    summary="Add a reference image from the server (copied into the project)",
+)
+def create_reference(
+    project_id: str, body: ReferenceCreate, user: User = Depends(api_user)
+) -> dict:
+    source = server_path(body.source_image_path)
+    if not source.is_file():
+        raise BadInput(f"{body.source_image_path} is a folder; give an image file.")
+    return dance.reference_view(dance.add_reference(user, project_id, body.name, source, body.meta))
+
+
+@router.post(
+    "/projects/{project_id}/refs/upload",
+    response_model=ReferenceOut,
+    status_code=201,
+    summary="Upload a reference image (multipart: file, name, prompt, meta)",
+)
+def upload_reference(
+    project_id: str,
+    file: UploadFile = File(...),
+    name: str | None = Form(None, max_length=rec.NAME_MAX),
+    prompt: str | None = Form(None, max_length=rec.TEXT_MAX),
+    meta: str | None = Form(None, max_length=rec.META_MAX_BYTES),
+    user: User = Depends(api_user),
+) -> dict:
+    rec.get_project(user, project_id)
+    saved = save_upload(file)
+    try:
+        label = name or saved.stem
+        return dance.reference_view(
+            dance.add_reference(
+                user,
+                project_id,
+                label,
+                saved,
+                meta_from_form(meta, prompt),
+                filename=saved.name,
+                move=True,
+            )
+        )
+    finally:
+        shutil.rmtree(saved.parent, ignore_errors=True)
+
+
+@router.get(
+    "/projects/{project_id}/refs",
+    response_model=list[ReferenceOut],
+    summary="The project's references",
+)
+def list_references(project_id: str, user: User = Depends(api_user)) -> list[dict]:
+    return [dance.reference_view(r) for r in rec.list_assets("ref", user, project_id)]
+
+
+@router.get(
+    "/projects/{project_id}/refs/{ref_id}", response_model=ReferenceOut, summary="One reference"
+)
+def get_reference(project_id: str, ref_id: str, user: User = Depends(api_user)) -> dict:
+    return dance.reference_view(rec.get_asset("ref", user, project_id, ref_id))
+
+
+@router.delete(
+    "/projects/{project_id}/refs/{ref_id}",
+    status_code=204,
+    summary="Delete a reference (experiments keep their prepared input)",
+)
+def delete_reference(project_id: str, ref_id: str, user: User = Depends(api_user)) -> Response:
+    rec.delete_asset("ref", user, project_id, ref_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/projects/{project_id}/motions",
+    response_model=MotionOut,
+    summary="Add a driving video from the server (copied into the project)",
+)
+def create_motion(project_id: str, body: MotionCreate, user: User = Depends(api_user)) -> dict:
+    source = server_path(body.source_video_path)
+    if not source.is_file():
+        raise BadInput(f"{body.source_video_path} is a folder; give a video file.")
+    return dance.motion_view(dance.add_motion(user, project_id, body.name, source, body.meta))
+
+
+@router.post(
+    "/projects/{project_id}/motions/upload",
+    response_model=MotionOut,
+    status_code=201,
+    summary="Upload a driving video (multipart: file, name, meta)",
+)
+def upload_motion(
+    project_id: str,
+    file: UploadFile = File(...),
+    name: str | None = Form(None, max_length=rec.NAME_MAX),
+    meta: str | None = Form(None, max_length=rec.META_MAX_BYTES),
+    user: User = Depends(api_user),
+) -> dict:
+    rec.get_project(user, project_id)
+    saved = save_upload(file)
+    try:
+        return dance.motion_view(
+            dance.add_motion(
+                user,
+                project_id,
+                name or saved.stem,
+                saved,
+                meta_from_form(meta),
+                filename=saved.name,
+                move=True,
+            )
+        )
+    finally:
+        shutil.rmtree(saved.parent, ignore_errors=True)
+
+
+@router.get(
+    "/projects/{project_id}/motions",
+    response_model=list[MotionOut],
+    summary="The project's motions",
+)
+def list_motions(project_id: str, user: User = Depends(api_user)) -> list[dict]:
+    return [dance.motion_view(m) for m in rec.list_assets("motion", user, project_id)]
+
+
+@router.get(
+    "/projects/{project_id}/motions/{motion_id}", response_model=MotionOut, summary="One motion"
+)
+def get_motion(project_id: str, motion_id: str, user: User = Depends(api_user)) -> dict:
+    return dance.motion_view(rec.get_asset("motion", user, project_id, motion_id))
+
+
+@router.delete(
+    "/projects/{project_id}/motions/{motion_id}", status_code=204, summary="Delete a motion"
+)
+def delete_motion(project_id: str, motion_id: str, user: User = Depends(api_user)) -> Response:
+    rec.delete_asset("motion", user, project_id, motion_id)
+    return Response(status_code=204)
