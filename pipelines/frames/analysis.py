@@ -1,5 +1,11 @@
 """Analyse a screen recording: probe → decode once (metrics) → detect first/last → thumbnails.
 
+The probe reads the container's header only; the one decoding pass proves the
+video decodable, gives the metrics and keeps small colour copies of the frames
+where the screen changed (:mod:`.kept`), from which the candidate thumbnails
+are written without decoding again (a candidate not kept is read from the
+recording). Each file is written once.
+
 ``analyze(path, work_dir)`` writes into ``work_dir``:
 
 - ``metrics.npz``: per-frame arrays (see :mod:`.metrics`), enough to re-run
@@ -19,6 +25,7 @@ import numpy as np
 
 from ..progress import NullProgress, Progress, Span
 from .first_last import DEFAULT_STATUS_BAR, Detection, detect
+from .kept import KeptFrames
 from .metrics import FrameMetrics, compute_metrics
 from .video import FrameReader, FrameReviewError, VideoInfo, frame_rate_of, probe, vfr_warning
 
@@ -52,21 +59,34 @@ class Analysis:
 
 
 def write_thumbnails(video: str | Path, metrics: FrameMetrics, detection: Detection, out_dir: str | Path,
-                     max_side: int = THUMBNAIL_SIDE, progress: Progress = NullProgress()) -> None:
+                     max_side: int = THUMBNAIL_SIDE, progress: Progress = NullProgress(),
+                     kept: KeptFrames | None = None) -> None:
     """Write a JPEG per candidate into ``out_dir`` and set ``candidate.thumbnail``.
 
-    Frames are read in index order so that neighbouring candidates share one seek.
+    A frame kept during the decoding pass (``kept``) is used as it is; the
+    others are read from the recording in index order, so that neighbouring
+    candidates share one seek.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [("first", c) for c in detection.first_candidates] + [("last", c) for c in detection.last_candidates]
     jobs.sort(key=lambda j: j[1].index)
-    with FrameReader(video, metrics.pts, metrics.keyframe) as reader:
+    reader: FrameReader | None = None
+    try:
         for k, (kind, c) in enumerate(jobs):
             progress.update(fraction=k / max(1, len(jobs)), item=f"{kind} candidate frame {c.index}")
             target = out / f"{kind}_{c.index}.jpg"
-            reader.get(c.index, max_side).save(target, format="JPEG", quality=85)
+            pts = int(metrics.pts[c.index])
+            if kept is not None and pts in kept:
+                image = kept.image(pts)
+            else:
+                reader = reader or FrameReader(video, metrics.pts, metrics.keyframe)
+                image = reader.get(c.index, max_side)
+            image.save(target, format="JPEG", quality=85)
             c.thumbnail = str(target)
+    finally:
+        if reader is not None:
+            reader.close()
     for kind, cands, chosen in (("first", detection.first_candidates, detection.first),
                                 ("last", detection.last_candidates, detection.last)):
         if chosen is not None:
@@ -84,19 +104,28 @@ def analyze(
     """Analyse one recording; raises :class:`FrameReviewError` for an unusable file."""
     path, work = Path(path), Path(work_dir)
     progress.update(stage="probing", fraction=0.0, item=path.name)
-    info = probe(path, scan_packets=False)  # the decoding pass below reads every timestamp
+    # The container's declared values, no decoding: the pass below reads every timestamp and proves
+    # the video decodable; its frames give the displayed size and rotation.
+    info = probe(path, scan_packets=False, decode=False)
     progress.log(f"{path.name}: {info.width}x{info.height}, {info.frame_count} frames, {info.fps:.2f} fps"
                  + (" (variable frame rate)" if info.variable_frame_rate else ""))
     progress.update(stage="decoding", fraction=0.02, item=path.name)
-    metrics = compute_metrics(path, Span(progress, 0.02, 0.92), expected_frames=info.frame_count)
-    work.mkdir(parents=True, exist_ok=True)
-    metrics_path = metrics.save(work / "metrics.npz")
+    kept = KeptFrames(THUMBNAIL_SIDE) if thumbnails else None
+    metrics = compute_metrics(path, Span(progress, 0.02, 0.92), expected_frames=info.frame_count, keep=kept)
+    info.width, info.height, info.rotation = metrics.width, metrics.height, metrics.rotation
 
     progress.update(stage="detecting", fraction=0.93, item=path.name)
     detection = detect(metrics, exclusions, status_bar)
+    work.mkdir(parents=True, exist_ok=True)
+    metrics_path = metrics.save(work / "metrics.npz")
     if thumbnails and (detection.first_candidates or detection.last_candidates):
         progress.update(stage="thumbnails", fraction=0.94, item=path.name)
-        write_thumbnails(path, metrics, detection, work / "thumbs", progress=Span(progress, 0.94, 0.99))
+        write_thumbnails(path, metrics, detection, work / "thumbs", progress=Span(progress, 0.94, 0.99),
+                         kept=kept)
+        if kept is not None and kept.full:
+            progress.log(f"{path.name}: {len(kept)} changed frames kept for thumbnails (memory budget reached); "
+                         "the other candidates were read from the recording")
+    del kept
 
     fps, vfr, frame_dur = frame_rate_of(metrics.times, info.nominal_fps)
     declared = info.frame_count

@@ -21,11 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..progress import NullProgress, Progress
 from .video import FrameReviewError, _open, rotation_steps
+
+if TYPE_CHECKING:
+    from .kept import KeptFrames
 
 WORK_LONG = 320  # about the working resolution (longer side) for brightness / sharpness / change
 THUMB_LONG = 72  # detection grid (longer side, at least), one cell per thumbnail pixel
@@ -102,11 +106,71 @@ def _reduction(width: int, height: int) -> tuple[int, tuple[int, int], tuple[int
     return sub, work, (max(1, work[0] // f), max(1, work[1] // f))
 
 
-def compute_metrics(path: str | Path, progress: Progress = NullProgress(), expected_frames: int | None = None) -> FrameMetrics:
+class _Reductions:
+    """The per-frame work of the pass, in decoding order (one thread at a time)."""
+
+    def __init__(self, path: Path, keep: KeptFrames | None):
+        self.path, self.keep = path, keep
+        self.pts: list[int] = []
+        self.key: list[bool] = []
+        self.bright: list[float] = []
+        self.sharp: list[float] = []
+        self.change: list[float] = []
+        self.thumbs: list[np.ndarray] = []
+        self.prev: np.ndarray | None = None
+        self.first_wh: tuple[int, int] | None = None
+        self.k_rot = 0
+
+    def add(self, frame) -> None:
+        import cv2
+
+        if self.first_wh is None:
+            self.k_rot = rotation_steps(int(round(frame.rotation or 0)) % 360)
+            self.first_wh = (frame.width, frame.height)
+            self.sub, self.work_size, self.thumb_size = _reduction(frame.width, frame.height)
+        if (frame.width, frame.height) != self.first_wh:
+            raise FrameReviewError(f"{self.path.name}: the picture size changes mid-recording; record again at a "
+                                   "fixed size.")
+        # Luma plane (already grey for yuv420p/nv12...): no colour conversion.
+        if frame.format.name in LUMA_FORMATS:
+            plane = frame.planes[0]
+            y = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, : frame.width]
+        else:
+            y = frame.to_ndarray(format="gray")
+        sub, work_size, thumb_size = self.sub, self.work_size, self.thumb_size
+        work = cv2.resize(y[::sub, ::sub] if sub > 1 else y, work_size, interpolation=cv2.INTER_AREA)
+        th_w, th_h = thumb_size
+        f_w, f_h = work_size[0] // th_w, work_size[1] // th_h
+        thumb = cv2.resize(work[: th_h * f_h, : th_w * f_w], thumb_size, interpolation=cv2.INTER_AREA)
+        self.pts.append(frame.pts)
+        self.key.append(frame.key_frame)
+        self.bright.append(cv2.mean(work)[0] / 255.0)
+        _, sd = cv2.meanStdDev(cv2.Laplacian(work, cv2.CV_16S, ksize=1))
+        self.sharp.append(float(sd[0, 0]) ** 2)
+        self.change.append(0.0 if self.prev is None else cv2.mean(cv2.absdiff(work, self.prev))[0] / 255.0)
+        self.thumbs.append(thumb)
+        self.prev = work
+        if self.keep is not None:
+            self.keep.offer(frame, y, thumb)
+
+
+IN_FLIGHT = 6  # decoded frames waiting for the reductions thread (~4 MB each at 1080×2400)
+
+
+def compute_metrics(path: str | Path, progress: Progress = NullProgress(), expected_frames: int | None = None,
+                    keep: KeptFrames | None = None) -> FrameMetrics:
     """Decode the recording once (threaded) and compute the per-frame metrics.
 
-    ``progress`` gets ``fraction`` 0..1 of this pass; it may raise ``Cancelled``.
+    The reductions of a frame run in a second thread while the next frames
+    decode (OpenCV and the decoder release the GIL), at most ``IN_FLIGHT``
+    frames behind. ``progress`` gets ``fraction`` 0..1 of this pass; it may
+    raise ``Cancelled``. ``keep``: small colour copies of the frames where the
+    screen changed are offered to it (the candidate thumbnails, without a
+    second decode).
     """
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     import av
     import cv2
 
@@ -114,57 +178,51 @@ def compute_metrics(path: str | Path, progress: Progress = NullProgress(), expec
     container = _open(path)
     cv_threads = cv2.getNumThreads()
     cv2.setNumThreads(1)  # the decoder's threads need the cores; our per-frame work is tiny
+    r = _Reductions(path, keep)
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         tb = stream.time_base
-        pts, key, bright, sharp, change, thumbs = [], [], [], [], [], []
-        prev = None
-        work_size = thumb_size = None
-        k_rot = 0
         step = max(1, (expected_frames or 1000) // 200)
-        try:
-            for frame in container.decode(stream):
-                if frame.pts is None:
-                    continue
-                if work_size is None:
-                    rotation = int(round(frame.rotation or 0)) % 360
-                    k_rot = rotation_steps(rotation)
-                    first_wh = (frame.width, frame.height)
-                    sub, work_size, thumb_size = _reduction(frame.width, frame.height)
-                if (frame.width, frame.height) != first_wh:
-                    raise FrameReviewError(f"{path.name}: the picture size changes mid-recording; record again at a fixed size.")
-                # Luma plane (already grey for yuv420p/nv12...): no colour conversion.
-                if frame.format.name in LUMA_FORMATS:
-                    plane = frame.planes[0]
-                    y = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, : frame.width]
-                else:
-                    y = frame.to_ndarray(format="gray")
-                work = cv2.resize(y[::sub, ::sub] if sub > 1 else y, work_size, interpolation=cv2.INTER_AREA)
-                th_w, th_h = thumb_size
-                f_w, f_h = work_size[0] // th_w, work_size[1] // th_h
-                thumb = cv2.resize(work[: th_h * f_h, : th_w * f_w], thumb_size, interpolation=cv2.INTER_AREA)
-                pts.append(frame.pts)
-                key.append(frame.key_frame)
-                bright.append(cv2.mean(work)[0] / 255.0)
-                _, sd = cv2.meanStdDev(cv2.Laplacian(work, cv2.CV_16S, ksize=1))
-                sharp.append(float(sd[0, 0]) ** 2)
-                change.append(0.0 if prev is None else cv2.mean(cv2.absdiff(work, prev))[0] / 255.0)
-                thumbs.append(thumb)
-                prev = work
-                if len(pts) % step == 0:
-                    progress.update(fraction=min(1.0, len(pts) / expected_frames) if expected_frames else None,
-                                    message=f"frame {len(pts)}" + (f"/{expected_frames}" if expected_frames else ""))
-        except av.error.FFmpegError as exc:
-            if not pts:
-                raise FrameReviewError(f"{path.name}: the video data cannot be decoded ({exc}). Export the recording again.") from exc
-            progress.log(f"{path.name}: decoding stopped at frame {len(pts)}: {exc}")
-        if not pts:
+        decoded = 0
+        pending: deque[Future] = deque()
+        with ThreadPoolExecutor(1, thread_name_prefix="frame-metrics") as pool:
+            try:
+                try:
+                    for frame in container.decode(stream):
+                        if frame.pts is None:
+                            continue
+                        pending.append(pool.submit(r.add, frame))
+                        while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
+                            pending.popleft().result()
+                        decoded += 1
+                        if decoded % step == 0:
+                            progress.update(fraction=min(1.0, decoded / expected_frames) if expected_frames else None,
+                                            message=f"frame {decoded}" + (f"/{expected_frames}" if expected_frames else ""))
+                except av.error.FFmpegError:
+                    for future in pending:  # the frames decoded before the error count
+                        future.result()
+                    pending.clear()
+                    raise
+                except BaseException:
+                    for future in pending:
+                        future.cancel()
+                    raise
+                for future in pending:
+                    future.result()
+            except av.error.FFmpegError as exc:
+                if not r.pts:
+                    raise FrameReviewError(f"{path.name}: the video data cannot be decoded ({exc}). Export the recording again.") from exc
+                progress.log(f"{path.name}: decoding stopped at frame {len(r.pts)}: {exc}")
+        if not r.pts:
             raise FrameReviewError(f"{path.name}: no decodable video frames. The file is truncated or corrupt.")
     finally:
         container.close()
         cv2.setNumThreads(cv_threads)
 
+    pts, key, bright, sharp, change, thumbs = r.pts, r.key, r.bright, r.sharp, r.change, r.thumbs
+    k_rot, first_wh = r.k_rot, r.first_wh
+    assert first_wh is not None
     pts_a = np.asarray(pts, np.int64)
     order = np.argsort(pts_a, kind="stable")  # decoders emit presentation order; be safe
     pts_a = pts_a[order]

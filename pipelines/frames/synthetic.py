@@ -8,7 +8,9 @@ portrait screen:
 3. a splash screen with a rotating spinner;
 4. a page whose content blocks appear one after another;
 5. at ``final`` the last block appears: the final stable page, on which a text
-   cursor blinks every 0.5 s while the clock keeps ticking.
+   cursor blinks every 0.5 s while the clock keeps ticking; ``Timeline.blinkers``
+   add more periodic nuisances there (:class:`Blinker`: text cursors, carets in
+   input fields, pulsing "live" dots of any size, period, phase and position).
 
 Sensor-like noise is added to every frame and the video is encoded with
 libx264 (yuv420p, CRF ~23), so the frames are not trivially exact.
@@ -39,6 +41,8 @@ class Timeline:
     loading: float = 0.6  # blocks appear during this time; the last one at `final`
     tail: float = 1.6  # final page with a blinking cursor
     clock_start: int = 41 * 60 + 58  # 00:41:58 shown at t=0, ticks at t=0.45+k
+    cursor: bool = True  # the search field's text cursor blinking on the final page
+    blinkers: tuple["Blinker", ...] = ()  # more periodic nuisances on the final page
 
     @property
     def final(self) -> float:
@@ -47,6 +51,41 @@ class Timeline:
     @property
     def duration(self) -> float:
         return self.final + self.tail
+
+
+@dataclass(frozen=True)
+class Blinker:
+    """A small periodic change on the final page (not loading): a text cursor, the
+    caret of a focused input field, a pulsing "live" dot.
+
+    ``x``, ``y``: centre as fractions of the screen; ``size``: height of the
+    cursor/caret or diameter of the dot in layout units (360 units = the screen
+    width); ``period``: seconds of one on+off cycle; ``duty``: share of the cycle
+    it is on; ``delay``: seconds after the final page before it starts (a field
+    that gets the focus later); ``pulse``: a dot fading in and out smoothly
+    (cosine) instead of switching; ``phase``: share of a cycle it is shifted.
+    A ``caret`` comes with its input field, drawn when the final page appears.
+    """
+
+    kind: str = "cursor"  # "cursor" | "caret" | "dot"
+    x: float = 0.5
+    y: float = 0.6
+    size: float = 20.0
+    period: float = 1.0
+    duty: float = 0.5
+    delay: float = 0.0
+    pulse: bool = False
+    phase: float = 0.0
+    strength: float = 1.0  # contrast against the page: 1 full, lower for a faint cursor
+
+    def level(self, t: float) -> float:
+        """0 (off) .. 1 (on) at ``t`` seconds after the final page appeared."""
+        if t < self.delay:
+            return 0.0
+        p = ((t - self.delay) / self.period + self.phase) % 1.0
+        if self.pulse:
+            return 0.5 - 0.5 * float(np.cos(2 * np.pi * p))
+        return 1.0 if p < self.duty else 0.0
 
 
 @dataclass
@@ -134,6 +173,39 @@ class ScreenRenderer:
                     max(1, int(1.5 * u)), cv2.LINE_AA)
         cv2.rectangle(img, (self.w - int(40 * u), int(8 * u)), (self.w - int(14 * u), int(20 * u)), colour, -1)
 
+    def _blinkers(self, img: np.ndarray, t: float) -> None:
+        cv2, u = self.cv2, self.u
+        for b in self.tl.blinkers:
+            cx, cy, size = int(b.x * self.w), int(b.y * self.h), max(2, int(round(b.size * u)))
+            if b.kind == "caret":  # the input field around it
+                fw, fh = int(200 * u), size + int(16 * u)
+                x0, y0 = max(0, cx - int(20 * u)), cy - fh // 2
+                cv2.rectangle(img, (x0, y0), (x0 + fw, y0 + fh), (245, 245, 245), -1)
+                cv2.rectangle(img, (x0, y0), (x0 + fw, y0 + fh), (150, 150, 150), max(1, int(u)))
+            level = b.level(t) * b.strength
+            if level <= 0:
+                continue
+            back = img[cy, cx].astype(np.float32)
+            full = [220, 30, 40] if b.kind == "dot" else [30, 30, 30] if b.kind == "cursor" else [20, 90, 220]
+            colour = tuple(int(c) for c in back + level * (np.array(full, np.float32) - back))
+            if b.kind == "dot":
+                cv2.circle(img, (cx, cy), size // 2, colour, -1, cv2.LINE_AA)
+            else:
+                cv2.line(img, (cx, cy - size // 2), (cx, cy + size // 2), colour, max(1, int(round(1.5 * u))))
+
+    def state(self, t: float) -> tuple | None:
+        """What the screen shows at ``t`` when it is a still screen (the home screen, the
+        final page: clock, cursor, blinkers), else ``None``: equal states render equally."""
+        tl = self.tl
+        secs = tl.clock_start + int(np.floor(t + 0.55))
+        if t < tl.tap:
+            return ("home", secs)
+        t_page = tl.tap + tl.zoom + tl.splash
+        if t < t_page or int(np.floor((t - t_page) / tl.loading * len(self.blocks) + 1e-9)) < len(self.blocks):
+            return None
+        cursor = tl.cursor and int(np.floor((t - tl.final) / 0.5)) % 2 == 0
+        return ("final", secs, cursor, tuple(b.level(t - tl.final) for b in tl.blinkers))
+
     def render(self, t: float) -> np.ndarray:
         cv2, tl, u = self.cv2, self.tl, self.u
         t_splash = tl.tap + tl.zoom
@@ -161,7 +233,9 @@ class ScreenRenderer:
             # block k appears at t_page + loading * (k+1)/n; the last one at `final`
             k = int(np.floor((t - t_page) / tl.loading * n + 1e-9))
             img = self._page(min(n, max(0, k))).copy()
-            if k >= n:  # final page: blinking cursor, on for 0.5 s then off for 0.5 s
+            if k >= n:
+                self._blinkers(img, t - tl.final)
+            if k >= n and tl.cursor:  # final page: blinking cursor, on for 0.5 s then off for 0.5 s
                 if int(np.floor((t - tl.final) / 0.5)) % 2 == 0:
                     fx, fy, fw, fh = self.field
                     cx = fx + int(90 * u)
@@ -230,12 +304,23 @@ def make_recording(
             stream.codec_context.gop_size = gop
         stream.codec_context.time_base = TIME_BASE
         stream.time_base = TIME_BASE
+        # A still screen with the same noise field is the same picture: the last few are kept
+        # (converted to yuv420p), which makes long recordings (a 60 s benchmark) quick to write.
+        recent: dict[tuple, av.VideoFrame] = {}
         for i, t in enumerate(times):
-            img = renderer.render(float(t))
-            if noise_fields:
-                pos, neg = noise_fields[i % len(noise_fields)]
-                img = cv2.subtract(cv2.add(img, np.broadcast_to(pos, img.shape)), np.broadcast_to(neg, img.shape))
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            state = renderer.state(float(t))
+            key = None if state is None else (state, i % max(1, len(noise_fields)))
+            frame = recent.get(key) if key is not None else None
+            if frame is None:
+                img = renderer.render(float(t))
+                if noise_fields:
+                    pos, neg = noise_fields[i % len(noise_fields)]
+                    img = cv2.subtract(cv2.add(img, np.broadcast_to(pos, img.shape)), np.broadcast_to(neg, img.shape))
+                frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+                if key is not None:
+                    recent[key] = frame
+                    if len(recent) > 8:
+                        recent.pop(next(iter(recent)))
             frame.pts = int(round(t / TIME_BASE))
             frame.time_base = TIME_BASE
             for packet in stream.encode(frame):

@@ -81,20 +81,27 @@ def to_display(img: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(img, k)) if k else img
 
 
-def probe(path: str | Path, scan_packets: bool = True) -> VideoInfo:
+def probe(path: str | Path, scan_packets: bool = True, decode: bool = True) -> VideoInfo:
     """Validate a recording and read its metadata.
 
     Decodes the first frame to prove the video is decodable. With
     ``scan_packets`` (default) every packet is demuxed (no decoding) to count
     frames and read their timestamps (exact fps, duration, VFR); without it
     the container's declared values are used (the analysis then replaces them
-    with the decoded timestamps). Raises :class:`FrameReviewError` for anything
-    that is not a usable video.
+    with the decoded timestamps). ``decode=False`` (with ``scan_packets=False``)
+    reads the container's header only: no packet, no frame, the stored size
+    and no rotation (the analysis's decoding pass proves the rest). Raises
+    :class:`FrameReviewError` for anything that is not a usable video.
     """
     import av
 
     p = Path(path)
     container = _open(p)
+    if not decode and not scan_packets:
+        try:
+            return _declared(p, container)
+        finally:
+            container.close()
     try:
         stream = container.streams.video[0]
         tb = stream.time_base
@@ -150,6 +157,19 @@ def probe(path: str | Path, scan_packets: bool = True) -> VideoInfo:
         )
     finally:
         container.close()
+
+
+def _declared(p: Path, container) -> VideoInfo:
+    """What the container's header declares (no demuxing, no decoding); unknown values are 0."""
+    stream = container.streams.video[0]
+    nominal = float(stream.average_rate or stream.guessed_rate or 0) or 0.0
+    tb = stream.time_base
+    span = float(stream.duration * tb) if stream.duration and tb else (container.duration or 0) / 1e6
+    count = int(stream.frames or round(span * nominal))  # 0 when the header does not say (a browser's WebM)
+    return VideoInfo(path=str(p), container=container.format.name, codec=stream.codec_context.name,
+                     width=stream.codec_context.width, height=stream.codec_context.height, rotation=0,
+                     fps=nominal, nominal_fps=nominal, frame_count=count, duration=span,
+                     variable_frame_rate=False, keyframe_interval=None)
 
 
 def frame_rate_of(times: np.ndarray, nominal: float = 0.0) -> tuple[float, bool, float]:
