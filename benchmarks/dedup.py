@@ -42,13 +42,51 @@ def _base_image(rng: np.random.Generator, w=640, h=480) -> Image.Image:
     return Image.fromarray(img.astype(np.uint8))
 
 
-def make_set(folder: Path, n: int, seed: int = 0) -> list[int]:
-    """n JPEGs, 20% of them duplicates; returns the group (original index) of each file."""
+WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore "
+         "et dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip ex "
+         "ea commodo consequat").split()
+
+
+def text_page(rng: np.random.Generator, w=640, h=480) -> Image.Image:
+    """A detailed, high-frequency picture: a scanned-text-like page of small dense text."""
+    from PIL import ImageDraw, ImageFont
+
+    im = Image.new("L", (w, h), int(rng.integers(215, 250)))
+    draw = ImageDraw.Draw(im)
+    size = int(rng.integers(8, 13))
+    font = ImageFont.load_default(size=size)
+    y = -int(rng.integers(0, size))
+    while y < h:
+        x = -float(rng.integers(0, 40))
+        while x < w:
+            word = WORDS[rng.integers(len(WORDS))]
+            draw.text((x, y), word, fill=int(rng.integers(0, 50)), font=font)
+            x += draw.textlength(word + " ", font=font)
+        y += int(size * 1.25)
+    return im.convert("RGB")
+
+
+def rotated_copy(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, int]:
+    """A rescanned copy: rotated by up to 2 degrees, shifted by a few px, resized, recompressed."""
+    angle = float(rng.uniform(0.5, 2.0)) * (1 if rng.random() < 0.5 else -1)
+    dx, dy = (int(v) for v in rng.integers(-6, 7, 2))
+    out = im.rotate(angle, resample=Image.Resampling.BICUBIC, translate=(dx, dy), fillcolor=im.getpixel((0, 0)))
+    scale = float(rng.uniform(0.75, 1.0))
+    out = out.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+    return out, int(rng.integers(45, 90))
+
+
+def make_set(folder: Path, n: int, seed: int = 0, text_pages: int | None = None) -> list[int]:
+    """n JPEGs, 20% of them duplicates; returns the group (original index) of each file.
+
+    The first ``text_pages`` originals (default n/100) are dense text pages; each has one
+    rotated + shifted + resized + recompressed copy among the duplicates."""
     rng = np.random.default_rng(seed)
     n_orig = int(n * 0.8)
+    n_text = max(4, n // 100) if text_pages is None else text_pages
     groups, originals = [], []
     for i in range(n_orig):
-        im = _base_image(rng)
+        im = text_page(rng) if i < n_text else _base_image(rng)
         im.save(folder / f"{i:05d}.jpg", quality=90)
         originals.append(im)
         groups.append(i)
@@ -59,8 +97,12 @@ def make_set(folder: Path, n: int, seed: int = 0) -> list[int]:
         lambda im: (im.crop((6, 6, 640, 480)).resize((640, 480)), 90),
     ]
     for j in range(n - n_orig):
-        src = int(rng.integers(n_orig))
-        im, quality = edits[j % len(edits)](originals[src])
+        if j < n_text:
+            src = j
+            im, quality = rotated_copy(originals[src], rng)
+        else:
+            src = int(rng.integers(n_text, n_orig))
+            im, quality = edits[j % len(edits)](originals[src])
         im.save(folder / f"{n_orig + j:05d}.jpg", quality=quality)
         groups.append(src)
     return groups
@@ -111,13 +153,26 @@ def _pairs_of(labels) -> set[tuple[int, int]]:
 # --------------------------------------------------------------------------- parts (child processes)
 
 
-def part_ours(folder: Path) -> dict:
-    from pipelines.photo_dataset.dedup import hash_file, near_duplicate_pairs
+def part_phash_only(folder: Path) -> dict:
+    """The pipeline before the rotation-tolerant comparison (pHash alone)."""
+    return part_ours(folder, align=False)
+
+
+def part_ours(folder: Path, align: bool = True) -> dict:
+    from pipelines.photo_dataset import dedup
 
     files = sorted(folder.glob("*.jpg"))
     t = time.perf_counter()
-    hashes = [hash_file(f) for f in files]
-    labels = _components(len(files), near_duplicate_pairs(hashes, THRESHOLD))
+    if not align:
+        hashes = [dedup.hash_file(f) for f in files]
+        pairs = dedup.near_duplicate_pairs(hashes, THRESHOLD)
+    else:  # the second, rotation-tolerant comparison, on the details read with the hashes
+        hashes, details = zip(*(dedup.hash_and_detail(f) for f in files)) if files else ((), ())
+        distances = dedup.hamming_matrix(list(hashes))
+        pairs = dedup.near_duplicate_pairs(list(hashes), THRESHOLD)
+        pairs += dedup.aligned_duplicate_pairs(files, list(hashes), THRESHOLD, distances=distances,
+                                               detail=list(details))
+    labels = _components(len(files), pairs)
     return {"seconds": time.perf_counter() - t, "labels": labels}
 
 
@@ -162,7 +217,8 @@ def main() -> None:
     ap.add_argument("--part", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.part:
-        result = {"ours": part_ours, "baseline": part_baseline, "big": part_big}[args.part[0]](Path(args.part[1]))
+        result = {"ours": part_ours, "phash_only": part_phash_only, "baseline": part_baseline,
+                  "big": part_big}[args.part[0]](Path(args.part[1]))
         result["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(result))
         return
@@ -176,25 +232,33 @@ def main() -> None:
         print(f"generated {n} JPEGs 640x480 ({n - int(n * 0.8)} duplicates) and {n_big} of 6000x4000 "
               f"in {time.perf_counter() - t:.0f}s")
         truth = _pairs_of(groups)
+        n_text = max(4, n // 100)
+        text_truth = {p for p in truth if groups[p[0]] < n_text}
         rows = {}
-        for name in ("baseline", "ours"):
+        for name in ("baseline", "phash_only", "ours"):
             r = run_part(name, small)
             found = _pairs_of(r["labels"])
             tp = len(found & truth)
             rows[name] = {"img/s": n / r["seconds"], "seconds": r["seconds"], "peak MB": r["peak_rss_mb"],
-                          "precision": tp / max(len(found), 1), "recall": tp / max(len(truth), 1)}
+                          "precision": tp / max(len(found), 1), "recall": tp / max(len(truth), 1),
+                          "text recall": len(found & text_truth) / max(len(text_truth), 1)}
         big_r = run_part("big", big)
-    b, o = rows["baseline"], rows["ours"]
-    print(f"\n{'':24}{'baseline':>12}{'ours':>12}{'ratio':>10}")
-    print(f"{'images/s':24}{b['img/s']:12.1f}{o['img/s']:12.1f}{o['img/s'] / b['img/s']:9.1f}x")
-    print(f"{'seconds':24}{b['seconds']:12.2f}{o['seconds']:12.2f}")
-    print(f"{'peak RSS (MB)':24}{b['peak MB']:12.0f}{o['peak MB']:12.0f}{o['peak MB'] / b['peak MB']:9.2f}x")
-    print(f"{'precision':24}{b['precision']:12.3f}{o['precision']:12.3f}")
-    print(f"{'recall':24}{b['recall']:12.3f}{o['recall']:12.3f}")
+    b, p, o = rows["baseline"], rows["phash_only"], rows["ours"]
+    print(f"\n{'':24}{'baseline':>12}{'pHash only':>12}{'ours':>12}{'ours/base':>10}")
+    print(f"{'images/s':24}{b['img/s']:12.1f}{p['img/s']:12.1f}{o['img/s']:12.1f}{o['img/s'] / b['img/s']:9.1f}x")
+    print(f"{'seconds':24}{b['seconds']:12.2f}{p['seconds']:12.2f}{o['seconds']:12.2f}")
+    print(f"{'peak RSS (MB)':24}{b['peak MB']:12.0f}{p['peak MB']:12.0f}{o['peak MB']:12.0f}"
+          f"{o['peak MB'] / b['peak MB']:9.2f}x")
+    for key in ("precision", "recall", "text recall"):
+        label = "recall, rotated text" if key == "text recall" else key
+        print(f"{label:24}{b[key]:12.3f}{p[key]:12.3f}{o[key]:12.3f}")
+    print(f"({n_text} dense text pages, each with one copy rotated 0.5-2 deg, shifted <= 6 px, resized "
+          f"75-100 %, recompressed; 'pHash only' is the pipeline before the rotation-tolerant comparison)")
     print(f"\nload path, {big_r['photos']} photos 6000x4000: {big_r['seconds']:.1f}s "
           f"({big_r['photos'] / big_r['seconds']:.1f} photos/s), peak RSS {big_r['peak_rss_mb']:.0f} MB "
           f"(goal < 1536 MB)")
-    ok = o["img/s"] >= 3 * b["img/s"] and o["recall"] >= b["recall"] and big_r["peak_rss_mb"] < 1536
+    ok = (o["img/s"] >= 3 * b["img/s"] and o["recall"] >= b["recall"] and o["precision"] >= 0.99
+          and big_r["peak_rss_mb"] < 1536)
     print("goals met" if ok else "goals NOT met")
 
 

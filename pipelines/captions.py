@@ -30,6 +30,7 @@ import io
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -233,6 +234,7 @@ def _load_local(options: CaptionOptions) -> LocalCaptioner:
     name = options.local_model
     how = (
         f"download it first (`hf download {name}`) on a machine with internet access, "
+        f"into a folder named {name.split('/')[-1]!r} in the studio's models folder (STUDIO_MODELS_DIR), "
         "or set the caption model to a local folder that holds config.json and the weights"
     )
     try:
@@ -351,6 +353,22 @@ class ApiCaptioner:
 
 
 # --------------------------------------------------------------------------- public
+
+
+def find_local_model(name: str, models_dir: "str | Path | None") -> str:
+    """``name`` as a folder in the models folder when it is there, else ``name`` (a hub id or path).
+
+    A hub id ``owner/model`` is looked up as ``models_dir/model`` and ``models_dir/owner/model``
+    (a folder holding ``config.json``): a model copied onto an offline machine is found
+    before the Hugging Face cache is asked.
+    """
+    if not name or not models_dir or Path(name).is_absolute():
+        return name
+    root = Path(models_dir).expanduser()
+    for candidate in (root / name.split("/")[-1], root / name):
+        if (candidate / "config.json").is_file():
+            return str(candidate.resolve())
+    return name
 
 
 def load_captioner(options: CaptionOptions, log: Callable[[str], None] | None = None) -> Captioner:

@@ -32,6 +32,7 @@ from jobs import datasets, queue, secrets
 from jobs.access import User
 from jobs.inputs import InputError, check_size, server_files, server_path
 from jobs.kinds import JobContext, job_kind
+from jobs.settings import get_settings
 
 BUILD, CAPTION, REPACKAGE = "photo_dataset.build", "photo_dataset.caption", "photo_dataset.repackage"
 KINDS = (BUILD, CAPTION, REPACKAGE)
@@ -68,6 +69,75 @@ def start_build(name: str, user: User, options: dict[str, Any] | None = None, fi
         raise
     datasets.attach_job(name, job["id"])
     return job
+
+
+SIZE_CHECK_LIMIT = 5000  # headers read at most per check (the check answers at once)
+
+
+def size_check(files: list[Path] | None, server_paths: list[str] | None, min_side: int) -> dict[str, Any]:
+    """How many input photos the minimum size would leave out, read from image headers only
+    (no pixel is decoded, nothing is queued): ``{"photos", "too_small", "smallest", "keep_all_at",
+    "most_filtered", "message"}``. ZIP members are read in place; server paths are checked."""
+    import zipfile
+
+    from PIL import Image
+
+    from pipelines.photo_dataset.images import IMAGE_SUFFIXES
+
+    sides: list[int] = []
+
+    def header(source: Any) -> None:
+        try:
+            with Image.open(source) as im:
+                sides.append(min(im.size))
+        except Exception:  # not readable: the build reports it with its reason
+            pass
+
+    def read_zip(path: Path) -> None:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    if len(sides) >= SIZE_CHECK_LIMIT:
+                        return
+                    if not info.is_dir() and Path(info.filename).suffix.lower() in IMAGE_SUFFIXES:
+                        with zf.open(info) as member:
+                            header(member)
+        except (zipfile.BadZipFile, OSError):
+            pass
+
+    def read(path: Path) -> None:
+        if len(sides) >= SIZE_CHECK_LIMIT:
+            return
+        if path.suffix.lower() == ".zip":
+            read_zip(path)
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            header(path)
+
+    for f in files or []:
+        read(Path(f))
+    for text in server_paths or []:
+        if not str(text).strip():
+            continue
+        source = server_path(text)
+        if source.is_dir():
+            for f in server_files(source)[0]:
+                read(f)
+        else:
+            read(source)
+    small = [s for s in sides if s < min_side]
+    keep_all_at = max(64, min(sides) // 8 * 8) if sides else min_side
+    most = bool(sides) and len(small) * 2 > len(sides)
+    if not sides:
+        message = ""
+    elif not small:
+        message = f"{len(sides)} photos, all at least {min_side} px on the shorter side."
+    else:
+        message = (f"{len(small)} of {len(sides)} photos are smaller than {min_side} px on their shorter side "
+                   f"(the smallest is {min(sides)} px) and would be left out as too small. "
+                   f"Lower the minimum size to {keep_all_at} px to keep them.")
+    return {"photos": len(sides), "too_small": len(small), "smallest": min(sides) if sides else None,
+            "keep_all_at": keep_all_at, "most_filtered": most, "message": message,
+            "capped": len(sides) >= SIZE_CHECK_LIMIT}
 
 
 def read_manifest(meta: dict[str, Any]) -> dict[str, Any] | None:
@@ -221,13 +291,14 @@ def _chain_captions(ctx: JobContext, result: Any, options: Any) -> dict[str, Any
 
 @job_kind(CAPTION, lane="gpu", title="Photo dataset captions")
 def caption(ctx: JobContext) -> dict:
-    from pipelines.captions import load_captioner
+    from pipelines.captions import find_local_model, load_captioner
     from pipelines.photo_dataset import PhotoDatasetOptions, caption_step, load_result, package_step
     from pipelines.progress import Span
 
     result = load_result(datasets.folder(ctx.params["name"]))
     options = PhotoDatasetOptions.from_dict(ctx.params["options"])
     o = options.caption
+    o.local_model = find_local_model(o.local_model, get_settings().models_path)
     ctx.progress.update(stage="caption", fraction=0.0, message=f"caption model {o.local_model}")
 
     def load() -> Any:

@@ -35,6 +35,7 @@ from jobs import secrets as job_secrets
 from jobs.access import User
 from jobs.inputs import InputError, check_size, server_files, server_path
 from jobs.kinds import JobContext, job_kind
+from jobs.settings import get_settings
 from pipelines.video_dataset.options import OptionsError, VideoOptions
 
 KIND = "video_dataset.build"
@@ -121,8 +122,8 @@ def _inputs(ctx: JobContext) -> tuple[list[Path], list[tuple[str, str]]]:
 
 
 def build(ctx: JobContext) -> dict:
-    from pipelines.captions import load_captioner
-    from pipelines.progress import Cancelled
+    from pipelines.captions import find_local_model, load_captioner
+    from pipelines.progress import Cancelled, Span
     from pipelines.video_dataset import build_video_dataset, zip_dataset
 
     name = ctx.params["dataset"]
@@ -146,12 +147,16 @@ def build(ctx: JobContext) -> dict:
     captioner = None
     caption = plan.caption_options()
     if caption.provider == "local":
+        caption.local_model = find_local_model(caption.local_model, get_settings().models_path)
+        plan.caption.local_model = caption.local_model
         ctx.progress.update(stage="load model", fraction=0.0, message=f"loading {caption.local_model}")
         captioner = ctx.model(f"video-caption:{caption.local_model}:{caption.device}",
                               lambda: load_captioner(caption, log=ctx.log))
     zip_path = ctx.outputs / f"{name}.zip"
     try:
-        result = build_video_dataset(inputs, out, plan, ctx.progress, captioner=captioner, left_out=left_out)
+        # the ZIP is the last step: the build's 100 % is 98 % of the job, so progress never goes back
+        progress = Span(ctx.progress, 0.0, 0.98) if options.make_zip else ctx.progress
+        result = build_video_dataset(inputs, out, plan, progress, captioner=captioner, left_out=left_out)
     except Cancelled:
         _package_kept(out, zip_path, ctx)
         raise

@@ -128,3 +128,127 @@ def choose_keepers(members: list[int], sharpness: list[float], hashes: list[int]
             break
         chosen.append(int(np.argmax(score)))
     return [members[c] for c in chosen]
+
+
+# --------------------------------------------------------------------------- rotated / shifted copies of detailed images
+#
+# pHash sees a photo at 32x32. For a detailed, high-frequency image (a scanned text page,
+# a texture) that small copy is almost all fine detail, and a rotation of 1-2 degrees or a
+# shift of a few pixels flips many of its bits: the copies land beyond the threshold. Such
+# pairs (near the threshold, both images detailed) get a second, geometric comparison:
+# ORB keypoints at ALIGN_SIDE px, matched and fitted with one rotation + shift + scale
+# (RANSAC). Copies agree on one transform with many matched points; distinct pages share
+# letters but not their positions, so their matches do not agree.
+
+NEAR_DISTANCE = 28     # pHash distances (of 64) up to this go to the second comparison
+MIN_DETAIL = 0.3       # share of the 32x32 AC energy outside pHash's 8x8 band: detailed images
+ALIGN_SIDE = 512       # long side of the copy the keypoints are found on
+MIN_INLIERS = 15       # matched points that agree on the transform
+ORB_FEATURES = 600
+MIN_INLIER_SHARE = 0.2  # of the good matches (distinct pages: a few stray points)
+MAX_ROTATION_DEG = 5.0
+MAX_SCALE_CHANGE = 0.15  # both copies are brought to ALIGN_SIDE: same content, scale ~1
+
+
+def _dct_matrix(n: int = 32) -> np.ndarray:
+    k, x = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    m = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    m[0] /= np.sqrt(2.0)
+    return m
+
+
+_DCT32 = _dct_matrix()
+
+
+def detail_of(grey: Image.Image) -> float:
+    """How much of the image's 32x32 structure is fine detail that pHash's 8x8 band does not hold (0-1)."""
+    small = np.asarray(grey.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    energy = (_DCT32 @ small @ _DCT32.T) ** 2
+    energy[0, 0] = 0.0
+    total = float(energy.sum())
+    return float(energy[8:, :].sum() + energy[:8, 8:].sum()) / total if total > 1e-9 else 0.0
+
+
+def _keypoints(path: Path):
+    import cv2
+
+    grey = np.asarray(load_image(path, max_side=ALIGN_SIDE, mode="L"), dtype=np.uint8)
+    scale = ALIGN_SIDE / max(grey.shape)
+    if abs(scale - 1.0) > 1e-3:  # every image at the same long side: a copy's transform has scale ~1
+        grey = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
+                          interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    orb = cv2.ORB_create(nfeatures=ORB_FEATURES, fastThreshold=10)
+    points, descriptors = orb.detectAndCompute(grey, None)
+    if descriptors is None or len(points) < MIN_INLIERS:
+        return None
+    return np.float32([p.pt for p in points]), descriptors
+
+
+def same_under_alignment(a, b) -> bool:
+    """Do keypoint sets ``a`` and ``b`` (from :func:`_keypoints`) show one image, rotated
+    by a few degrees, shifted and rescaled? (ratio-tested matches, RANSAC similarity fit)."""
+    import cv2
+
+    if a is None or b is None:
+        return False
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    good = [m[0] for m in matcher.knnMatch(a[1], b[1], k=2) if len(m) == 2 and m[0].distance < 0.8 * m[1].distance]
+    if len(good) < MIN_INLIERS:
+        return False
+    src = a[0][[m.queryIdx for m in good]]
+    dst = b[0][[m.trainIdx for m in good]]
+    transform, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0,
+                                                     maxIters=500, confidence=0.99)
+    if transform is None or inliers is None:
+        return False
+    count = int(inliers.sum())
+    scale = float(np.hypot(transform[0, 0], transform[1, 0]))
+    rotation = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
+    return (count >= MIN_INLIERS and count >= MIN_INLIER_SHARE * len(good)
+            and abs(rotation) <= MAX_ROTATION_DEG and abs(scale - 1.0) <= MAX_SCALE_CHANGE)
+
+
+def hash_and_detail(path: Path) -> tuple[int, float]:
+    """pHash and :func:`detail_of` from one small decode (1/8 scale for a JPEG)."""
+    grey = load_image(path, max_side=HASH_SIDE, mode="L")
+    return phash_of(grey), detail_of(grey)
+
+
+def aligned_duplicate_pairs(paths: list[Path], hashes: list[int], max_distance: int,
+                            near_distance: int = NEAR_DISTANCE, min_detail: float = MIN_DETAIL,
+                            distances: np.ndarray | None = None,
+                            detail: list[float] | None = None) -> list[tuple[int, int]]:
+    """Pairs beyond the pHash threshold but within ``near_distance`` whose images are both
+    detailed and match under a small rotation + shift (see the section above).
+
+    ``detail``: each image's :func:`detail_of` when known (else read from a small copy,
+    only for the images in such pairs)."""
+    if len(paths) < 2:
+        return []
+    d = hamming_matrix(hashes) if distances is None else distances
+    i, j = np.nonzero(np.triu((d > max_distance) & (d <= near_distance), k=1))
+    if not len(i):
+        return []
+    details: dict[int, float] = dict(enumerate(detail)) if detail is not None else {}
+
+    def detailed(k: int) -> bool:
+        if k not in details:
+            try:
+                details[k] = detail_of(load_image(paths[k], max_side=HASH_SIDE, mode="L"))
+            except Exception:  # unreadable here: the filter step has reported it
+                details[k] = 0.0
+        return details[k] >= min_detail
+
+    candidates = [(a, b) for a, b in zip(i.tolist(), j.tolist(), strict=True) if detailed(a) and detailed(b)]
+    points: dict[int, object] = {}
+    pairs = []
+    for a, b in sorted(candidates, key=lambda p: d[p[0], p[1]]):
+        for k in (a, b):
+            if k not in points:
+                try:
+                    points[k] = _keypoints(paths[k])
+                except Exception:
+                    points[k] = None
+        if same_under_alignment(points[a], points[b]):
+            pairs.append((a, b))
+    return pairs

@@ -26,7 +26,8 @@ from pipelines.progress import Cancelled, NullProgress, Progress, Span
 
 from . import package
 from .crop import CropOptions, crop_box, focus, nearest_bucket, output_size
-from .dedup import DedupOptions, choose_keepers, cluster_labels, is_burst, near_duplicate_pairs, phash_of
+from .dedup import (DedupOptions, aligned_duplicate_pairs, choose_keepers, cluster_labels, is_burst,
+                    near_duplicate_pairs, phash_of)
 from .images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image, load_region, probe_image
 from .quality import ANALYSIS_SIDE, QualityOptions, measure, rejection_reasons
 from .subjects import Subject, SubjectDetector, SubjectError, check_insightface
@@ -245,6 +246,8 @@ def dedup_step(result: DatasetResult, options: PhotoDatasetOptions, progress: Pr
     todo = [r for r in result.records if r.status == "pending"]
     hashes = [int(r.phash, 16) for r in todo]
     links = set(near_duplicate_pairs(hashes, o.phash_max_distance))
+    # detailed images (text pages, textures) rotated or shifted a little: a second, geometric comparison
+    links |= set(aligned_duplicate_pairs([Path(r.path) for r in todo], hashes, o.phash_max_distance))
     if o.use_faces and todo:
         with SubjectDetector(o.insightface_model_dir, log=progress.log) as detector:
             for i, r in enumerate(todo):
@@ -404,8 +407,14 @@ def package_step(result: DatasetResult, options: PhotoDatasetOptions, progress: 
     if options.make_zip:
         progress.update(stage="package", fraction=0.9, message="writing dataset.zip")
         names = [n for r in todo for n in (r.output, str(Path(r.output).with_suffix(".txt")))]
-        names += [package.MANIFEST, package.DIFFUSION_PIPE_CONFIG, package.KOHYA_CONFIG]
-        result.zip_path = package.write_zip(out, names)
+        names += [package.MANIFEST]
+        configs = {  # in the ZIP, the configs name the folder they sit in: "."
+            package.DIFFUSION_PIPE_CONFIG: package.diffusion_pipe_toml(".", options.crop.size, buckets,
+                                                                       options.num_repeats, relative=True),
+            package.KOHYA_CONFIG: package.kohya_toml(".", options.crop.size, buckets, options.num_repeats,
+                                                    caption_options.trigger, relative=True),
+        }
+        result.zip_path = package.write_zip(out, names, configs)
     progress.update(stage="package", fraction=1.0)
     return result
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -87,6 +90,7 @@ class VideoDatasetOptions:
     rewrite_instruction: str = REWRITE_INSTRUCTION
     crf: int = 18
     x264_preset: str = "fast"
+    workers: int = 0                           # clips converted at once; 0: by cores and memory
     write_toml: bool = True
     write_preview: bool = True
     preview_path: Path | None = None           # None: DIR.preview.jpg beside the dataset folder, never inside it
@@ -258,23 +262,44 @@ def build_video_dataset(
         # 3.-8. per video: plan clips, then for each clip convert, check, caption, save
         total_seconds = sum(p.duration for p in result.probes) or 1.0
         done_seconds = 0.0
+        items: list[tuple[VideoProbe, ClipSpan, str, Span]] = []
         for probe in result.probes:
-            share = probe.duration / total_seconds
-            span = Span(progress, 0.05 + 0.9 * done_seconds / total_seconds, 0.05 + 0.9 * (done_seconds / total_seconds + share))
+            start = 0.05 + 0.9 * done_seconds / total_seconds
             done_seconds += probe.duration
+            span = Span(progress, start, 0.05 + 0.9 * done_seconds / total_seconds)  # the next one's start, exactly
             spans = _plan_clips(probe, opts, span, result)
             for k, clip in enumerate(spans):
-                clip_span = Span(span, k / len(spans), (k + 1) / len(spans))
                 label = probe.path.name + (f" [clip {k + 1}/{len(spans)}]" if len(spans) > 1 else "")
-                record = _make_clip(
-                    probe, clip, next_number, label, opts, convert_opts, caption_opts, captioner, rewriter,
-                    work, output_dir, clip_span, result,
-                )
-                if record:
-                    result.clips.append(record)
-                    next_number += 1
-                    for w in record.warnings:
-                        progress.log(f"warning: {record.number}.mp4 ({label}): {w}")
+                items.append((probe, clip, label, Span(span, k / len(spans), (k + 1) / len(spans))))
+        # FFmpeg converts several clips at once (worker threads wait on the ffmpeg processes);
+        # the clips are checked, captioned and saved here one by one, in order
+        workers = conversion_workers(opts.workers, len(items))
+        if items:
+            progress.log(f"converting {len(items)} clips, {workers} at a time")
+        cancel = threading.Event()
+        with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="convert") as pool:
+            conversions = [
+                None if _too_short(clip, opts) else _Conversion(
+                    pool, cancel, _converter(probe, clip, work / f"item{k}.mp4", opts, convert_opts))
+                for k, (probe, clip, _, _) in enumerate(items)
+            ]
+            try:
+                for (probe, clip, label, clip_span), conversion in zip(items, conversions, strict=True):
+                    record = _make_clip(
+                        probe, clip, next_number, label, opts, convert_opts, caption_opts, captioner, rewriter,
+                        work, output_dir, clip_span, result, conversion,
+                    )
+                    if record:
+                        result.clips.append(record)
+                        next_number += 1
+                        for w in record.warnings:
+                            progress.log(f"warning: {record.number}.mp4 ({label}): {w}")
+            except BaseException:
+                cancel.set()  # running ffmpegs are killed at their next report, queued ones never start
+                for c in conversions:
+                    if c is not None:
+                        c.future.cancel()
+                raise
 
         # 9. dataset files
         progress.update(stage="save", fraction=0.96, item=None, message="writing dataset.toml and preview")
@@ -411,14 +436,89 @@ def _plan_clips(probe: VideoProbe, opts: VideoDatasetOptions, progress: Progress
     return spans
 
 
+def conversion_workers(requested: int, clips: int, memory_per_worker: int = 768 * 1024**2) -> int:
+    """How many clips FFmpeg converts at once: ``requested``, else one per CPU core this process
+    may use, fewer when the available memory would not hold that many FFmpeg processes."""
+    if requested > 0:
+        return max(1, min(requested, max(clips, 1)))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    memory = cores
+    try:
+        with open("/proc/meminfo") as f:
+            available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+        memory = max(1, available // memory_per_worker)
+    except (OSError, StopIteration, ValueError):
+        pass
+    return max(1, min(cores, memory, max(clips, 1)))
+
+
+def _too_short(clip: ClipSpan, opts: VideoDatasetOptions) -> bool:
+    """Left out before converting: shorter than the smallest frame bucket (policy "drop")."""
+    return opts.frame_policy == "drop" and estimate_frames(clip.duration, opts.fps) < min_video_bucket(
+        opts.frame_buckets) - 1
+
+
+def _converter(probe, clip, tmp: Path, opts: VideoDatasetOptions, convert_opts: ConvertOptions):
+    """The conversion of one clip into ``tmp`` (trimmed to a frame bucket when asked), as a
+    function of its progress; raises ConvertError."""
+    whole = clip.start == 0.0 and abs(clip.end - probe.duration) < 1e-6
+    multiple = opts.frame_multiple
+    expected = estimate_frames(clip.duration, opts.fps)
+    max_frames = usable_frames(expected, multiple) if opts.frame_policy == "trim" else None
+
+    def convert(progress: Progress) -> ClipResult:
+        run = lambda frames: convert_clip(  # noqa: E731
+            probe.path, tmp, replace(convert_opts, max_frames=frames),
+            start=0.0 if whole else clip.start, duration=None if whole else clip.duration,
+            progress=progress, expected_seconds=clip.duration,
+        )
+        converted = run(max_frames)
+        # check buckets; trim again in the rare case the estimate was one frame over
+        if opts.frame_policy == "trim" and converted.frames != usable_frames(converted.frames, multiple) \
+                and usable_frames(converted.frames, multiple) > 0:
+            converted = run(usable_frames(converted.frames, multiple))
+        return converted
+
+    return convert
+
+
+class _Conversion:
+    """One clip's conversion in a worker thread. The thread's progress only records the
+    fraction and stops at a cancel; the main thread waits (:meth:`wait`) and reports."""
+
+    def __init__(self, pool: ThreadPoolExecutor, cancel: threading.Event, convert) -> None:
+        self.cancel, self.fraction = cancel, 0.0
+        self.future = pool.submit(convert, self)
+
+    def update(self, *, stage=None, fraction=None, item=None, message=None) -> None:
+        if self.cancel.is_set():
+            raise Cancelled()
+        if fraction is not None:
+            self.fraction = max(self.fraction, fraction)
+
+    def log(self, line: str) -> None:
+        pass
+
+    def wait(self, progress: Progress) -> ClipResult:
+        while True:
+            try:
+                return self.future.result(timeout=0.25)
+            except FutureTimeout:
+                progress.update(fraction=self.fraction)  # and a chance to cancel
+
+
 def _make_clip(
     probe, clip, number, label, opts, convert_opts, caption_opts, captioner, rewriter, work, output_dir, progress, result,
+    conversion: _Conversion | None = None,
 ) -> ClipRecord | None:
-    """Convert, check, caption and save one clip; None when it is left out (reason in result.skipped)."""
-    whole = clip.start == 0.0 and abs(clip.end - probe.duration) < 1e-6
+    """Convert (or take ``conversion``'s result), check, caption and save one clip; None when it
+    is left out (reason in result.skipped)."""
     buckets, multiple = opts.frame_buckets, opts.frame_multiple
     expected = estimate_frames(clip.duration, opts.fps)
-    if opts.frame_policy == "drop" and expected < min_video_bucket(buckets) - 1:
+    if _too_short(clip, opts):
         _skip(result, progress, probe.path, f"{label}: about {expected} frames, shorter than the smallest frame bucket "
               f"({min_video_bucket(buckets)}); dropped")
         return None
@@ -426,18 +526,13 @@ def _make_clip(
 
     # convert
     progress.update(stage="convert", fraction=0.0, item=label)
-    tmp = work / f"{number}.mp4"
-    run = lambda frames: convert_clip(  # noqa: E731
-        probe.path, tmp, replace(convert_opts, max_frames=frames),
-        start=0.0 if whole else clip.start, duration=None if whole else clip.duration,
-        progress=Span(progress, 0.0, 0.7), expected_seconds=clip.duration,
-    )
     try:
-        converted = run(max_frames)
-        # check buckets; trim again in the rare case the estimate was one frame over
-        if opts.frame_policy == "trim" and converted.frames != usable_frames(converted.frames, multiple) \
-                and usable_frames(converted.frames, multiple) > 0:
-            converted = run(usable_frames(converted.frames, multiple))
+        if conversion is None:
+            tmp = work / f"{number}.mp4"
+            converted = _converter(probe, clip, tmp, opts, convert_opts)(Span(progress, 0.0, 0.7))
+        else:
+            converted = conversion.wait(Span(progress, 0.0, 0.7))
+            tmp = converted.path
     except ConvertError as exc:
         _skip(result, progress, probe.path, f"{label}: {exc}")
         return None

@@ -100,10 +100,22 @@ def write_dataset_toml(
 ) -> Path:
     """diffusion-pipe's dataset config for this folder; returns its path."""
     directory = Path(directory).resolve()
+    out = directory / DATASET_TOML
+    out.write_text(dataset_toml_text(directory.as_posix(), frame_buckets, resolutions, num_repeats),
+                   encoding="utf-8")
+    return out
+
+
+def dataset_toml_text(path: str, frame_buckets, resolutions, num_repeats: int = 1) -> str:
+    """The text of diffusion-pipe's dataset config; ``path`` "." is the config's own
+    folder (the ZIP's copy), else an absolute folder."""
     res = ", ".join(str(r) if isinstance(r, int) else f"[{r[0]}, {r[1]}]" for r in resolutions)
-    text = (
+    where = ("# 'path' is relative to this file's folder (where the ZIP was unpacked): run the trainer\n"
+             "# from this folder, or write the folder's absolute path here.\n" if path == "." else
+             "# Point 'path' at this folder on the training machine if you move it.\n")
+    return (
         "# diffusion-pipe dataset config, written by Studio's video dataset builder.\n"
-        "# Point 'path' at this folder on the training machine if you move it.\n"
+        + where +
         f"resolutions = [{res}]\n"
         "enable_ar_bucket = true\n"
         "min_ar = 0.5\n"
@@ -112,12 +124,9 @@ def write_dataset_toml(
         f"frame_buckets = [{', '.join(str(int(b)) for b in frame_buckets)}]\n"
         "\n"
         "[[directory]]\n"
-        f"path = '{directory.as_posix()}'\n"
+        f"path = '{path}'\n"
         f"num_repeats = {int(num_repeats)}\n"
     )
-    out = directory / DATASET_TOML
-    out.write_text(text, encoding="utf-8")
-    return out
 
 
 def preview_beside(directory: str | Path) -> Path:
@@ -185,7 +194,22 @@ def zip_dataset(directory: str | Path, zip_path: str | Path | None = None) -> Pa
     names += [DATASET_TOML] if (directory / DATASET_TOML).is_file() else []
     with zipfile.ZipFile(tmp, "w") as zf:
         for name in names:
+            arcname = f"{directory.name}/{name}"
+            if name == DATASET_TOML:  # the ZIP's copy names its own folder: ".", not this server's path
+                zf.writestr(arcname, _relative_toml((directory / name).read_text(encoding="utf-8")),
+                            compress_type=zipfile.ZIP_DEFLATED)
+                continue
             kind = zipfile.ZIP_STORED if name.endswith((".mp4", ".jpg")) else zipfile.ZIP_DEFLATED
-            zf.write(directory / name, f"{directory.name}/{name}", compress_type=kind)
+            zf.write(directory / name, arcname, compress_type=kind)
     tmp.replace(zip_path)
     return zip_path
+
+
+def _relative_toml(text: str) -> str:
+    """A dataset.toml with its directory path(s) replaced by "." and the note on relative paths."""
+    import tomllib
+
+    config = tomllib.loads(text)
+    resolutions = config.get("resolutions", [512])
+    repeats = (config.get("directory") or [{}])[0].get("num_repeats", 1)
+    return dataset_toml_text(".", config.get("frame_buckets", [1]), resolutions, repeats)

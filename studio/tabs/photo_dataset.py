@@ -102,6 +102,20 @@ def _gallery(name: str, manifest: dict | None, pending: dict) -> list[tuple[str,
     return items
 
 
+def _kept_gallery(name: str, manifest: dict | None, pending: dict) -> list[tuple[str, str]]:
+    """The kept photos as thumbnails (what goes into the dataset), with their output names."""
+    if not manifest:
+        return []
+    folder = datasets.folder(name)
+    items = []
+    for r in manifest["files"]:
+        if _state(r, pending) == "kept":
+            thumb = thumb_path(folder, r["name"])
+            if thumb.is_file():
+                items.append((str(thumb), f"{r['output'] or '(new)'} · {r['name']}"))
+    return items
+
+
 def _rejected(manifest: dict | None, pending: dict) -> pd.DataFrame:
     rows = []
     for r in (manifest or {}).get("files", []):
@@ -127,7 +141,7 @@ def _summary(name: str, manifest: dict | None, pending: dict, user: User) -> str
         return f"**{name}**: {meta['status']} — the review appears when the build has written its manifest."
     c = manifest["counts"]
     text = (f"**{name}** · {meta['status']} · {c['kept']} kept, {c['dropped']} dropped, {c['error']} errors, "
-            f"{c['skipped']} skipped · {len(manifest['clusters'])} clusters of near-duplicates")
+            f"{c['skipped']} skipped · {len(manifest['clusters'])} groups of near-duplicates")
     if any(pending.values()):
         text += (f"  \n**Pending:** {len(pending['flips'])} keep/drop flips, {len(pending['crops'])} crop boxes — "
                  "press *Save & repackage* to apply them.")
@@ -155,11 +169,14 @@ def review_for(name: str, user: User):
     name = (name or "").strip()
     manifest = _manifest(name, user)
     pending = read_pending(name) if manifest else {"flips": {}, "crops": {}}
-    kept = sorted(r["name"] for r in (manifest or {}).get("files", []) if _state(r, pending) == "kept")
+    every = sorted(r["name"] for r in (manifest or {}).get("files", []))
     shown = bool(manifest)
-    return (_summary(name, manifest, pending, user), _gallery(name, manifest, pending), _rejected(manifest, pending),
-            _grid(manifest), gr.update(choices=kept, value=None), _zip(name) if shown else None,
-            _mtime(name) if shown else "")
+    return (_summary(name, manifest, pending, user), _kept_gallery(name, manifest, pending),
+            _gallery(name, manifest, pending), _rejected(manifest, pending), _grid(manifest),
+            gr.update(choices=every), _zip(name) if shown else None, _mtime(name) if shown else "")
+
+
+REVIEW_OUTPUTS = 8  # what review_for returns
 
 
 def load_review(name: str, request: gr.Request):
@@ -176,10 +193,10 @@ def poll(name: str, job_id: str, shown: str, request: gr.Request):
     name, user = (name or "").strip(), current_user(request)
     meta = _meta(name, user)
     if meta is None:
-        return (gr.skip(),) * 8
+        return (gr.skip(),) * (REVIEW_OUTPUTS + 1)
     follow = meta["job_id"] if meta["job_id"] and meta["job_id"] != (job_id or "").strip() else gr.skip()
     if _mtime(name) == shown:
-        return (follow,) + (gr.skip(),) * 7
+        return (follow,) + (gr.skip(),) * REVIEW_OUTPUTS
     return (follow, *review_for(name, user))
 
 
@@ -194,6 +211,37 @@ def pick_from_gallery(name: str, evt: gr.SelectData, request: gr.Request) -> str
     folder = datasets.folder(name)
     visible = [n for n, _ in names if thumb_path(folder, n).is_file()]
     return visible[index] if 0 <= index < len(visible) else ""
+
+
+def pick_kept(name: str, evt: gr.SelectData, request: gr.Request) -> str:
+    index = evt.index if isinstance(evt.index, int) else evt.index[0]
+    manifest = _manifest((name or "").strip(), current_user(request))
+    if not manifest:
+        return ""
+    pending = read_pending(name)
+    folder = datasets.folder(name)
+    visible = [r["name"] for r in manifest["files"]
+               if _state(r, pending) == "kept" and thumb_path(folder, r["name"]).is_file()]
+    return visible[index] if 0 <= index < len(visible) else ""
+
+
+def check_sizes(files, server_path: str, min_side, request: gr.Request):
+    """Before the run: how many photos the minimum size would leave out (image headers only).
+
+    Returns the warning text and the "lower the minimum" button (shown when most
+    photos would be left out)."""
+    paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
+    try:
+        side = int(min_side or 0)
+        found = photos.size_check(paths, [server_path] if (server_path or "").strip() else [], side)
+    except (StudioError, ValueError, TypeError) as exc:
+        return str(exc), gr.update(visible=False), 0
+    text = found["message"]
+    if found["most_filtered"]:
+        text = "⚠️ **Most photos would be left out.** " + text
+    lower = found["too_small"] > 0 and found["keep_all_at"] < side
+    button = gr.update(visible=lower, value=f"Lower the minimum size to {found['keep_all_at']} px")
+    return text, button, found["keep_all_at"]
 
 
 def pick_from_table(table: pd.DataFrame, evt: gr.SelectData) -> str:
@@ -320,46 +368,59 @@ def build() -> None:
         with gr.Column(scale=3):
             upload = gr.File(label="ZIP or photos", file_count="multiple", elem_id="photos-upload",
                              file_types=[".zip", ".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".bmp", ".tif", ".tiff"])
-            server = gr.Textbox(label="…or a folder / ZIP on the server (inside STUDIO_ALLOWED_ROOTS)",
+            server = gr.Textbox(label="…or a folder or ZIP on this server",
+                                info="Only folders your administrator has opened to the studio can be read.",
                                 elem_id="photos-server-path")
-            name = gr.Textbox(label="Dataset name", placeholder="e.g. alice_v1", elem_id="photos-name")
             with gr.Accordion("Quality filter", open=False):
                 with gr.Row():
-                    add("quality", "min_side", gr.Number(q.min_side, label="min shorter side (px)", precision=0))
-                    add("quality", "min_sharpness", gr.Number(q.min_sharpness, label="min sharpness (Laplacian var)"))
+                    min_side = add("quality", "min_side", gr.Number(
+                        q.min_side, label="min shorter side (px)", precision=0, minimum=1, elem_id="photos-min-side",
+                        info="Photos smaller than this on their shorter side are left out."))
+                    add("quality", "min_sharpness", gr.Number(q.min_sharpness, label="min sharpness",
+                                                              info="Blurrier photos are left out (typical 30-150)."))
                     add("quality", "min_brightness", gr.Number(q.min_brightness, label="min brightness (0-255)"))
                     add("quality", "max_brightness", gr.Number(q.max_brightness, label="max brightness (0-255)"))
-            with gr.Accordion("Dedup (seed 002 thresholds)", open=False):
+            with gr.Accordion("Duplicates and burst shots", open=False):
+                gr.Markdown("Copies of one photo, and shots of one person in the same place and pose taken in a "
+                            "burst, form a group; each group keeps its sharpest photos. Higher numbers below "
+                            "mean photos must be more alike to be grouped.", elem_classes=["help"])
                 with gr.Row():
-                    add("dedup", "face_sim_th1", gr.Slider(0, 1, d.face_sim_th1, step=0.01, label="face_sim_th1"))
-                    add("dedup", "face_sim_th2", gr.Slider(0, 1, d.face_sim_th2, step=0.01, label="face_sim_th2"))
-                    add("dedup", "pose_sim_th", gr.Slider(0, 1, d.pose_sim_th, step=0.01, label="pose_sim_th"))
-                with gr.Row():
-                    add("dedup", "face_ssim_th1", gr.Slider(0, 1, d.face_ssim_th1, step=0.01, label="face_ssim_th1"))
-                    add("dedup", "face_ssim_th2", gr.Slider(0, 1, d.face_ssim_th2, step=0.01, label="face_ssim_th2"))
-                with gr.Row():
-                    add("dedup", "bbox_tol_c", gr.Slider(0, 0.5, d.bbox_tol_c, step=0.01, label="bbox_tol_c"))
-                    add("dedup", "bbox_tol_wh", gr.Slider(0, 0.5, d.bbox_tol_wh, step=0.01, label="bbox_tol_wh"))
-                    add("dedup", "keep_per_cluster", gr.Number(d.keep_per_cluster, label="keep_per_cluster",
+                    add("dedup", "keep_per_cluster", gr.Number(d.keep_per_cluster, label="photos kept per group",
                                                                precision=0, minimum=1, elem_id="photos-keep-per-cluster"))
+                    add("dedup", "phash_max_distance", gr.Slider(
+                        0, 32, d.phash_max_distance, step=1, label="copy tolerance",
+                        info="How different two copies of one photo may look (0 = identical, of 64)."))
+                    add("dedup", "use_faces", gr.Checkbox(d.use_faces, label="group burst shots by face and pose"))
                 with gr.Row():
-                    add("dedup", "phash_max_distance", gr.Slider(0, 32, d.phash_max_distance, step=1,
-                                                                  label="pHash max distance (of 64 bits)"))
-                    add("dedup", "use_faces", gr.Checkbox(d.use_faces, label="face + pose bursts (MediaPipe)"))
+                    add("dedup", "face_sim_th2", gr.Slider(0, 1, d.face_sim_th2, step=0.01, label="same face (strong)",
+                                                           info="Face likeness that counts as the same person."))
+                    add("dedup", "face_sim_th1", gr.Slider(0, 1, d.face_sim_th1, step=0.01, label="same face (weak)",
+                                                           info="A weaker likeness, accepted with near-identical crops."))
+                    add("dedup", "pose_sim_th", gr.Slider(0, 1, d.pose_sim_th, step=0.01, label="same pose"))
+                with gr.Row():
+                    add("dedup", "face_ssim_th1", gr.Slider(0, 1, d.face_ssim_th1, step=0.01,
+                                                            label="face crops alike (with a strong match)"))
+                    add("dedup", "face_ssim_th2", gr.Slider(0, 1, d.face_ssim_th2, step=0.01,
+                                                            label="face crops alike (with a weak match)"))
+                with gr.Row():
+                    add("dedup", "bbox_tol_c", gr.Slider(0, 0.5, d.bbox_tol_c, step=0.01, label="face position tolerance",
+                                                         info="Share of the photo the face may move."))
+                    add("dedup", "bbox_tol_wh", gr.Slider(0, 0.5, d.bbox_tol_wh, step=0.01, label="face size tolerance"))
             with gr.Accordion("Crop", open=False):
                 with gr.Row():
                     add("crop", "mode", gr.Radio(["square", "buckets"], value=c.mode, label="crop",
                                                  info="square: size×size; buckets: aspect-ratio buckets of ~size² area"))
                     add("crop", "size", gr.Number(c.size, label="size (px)", precision=0, elem_id="photos-crop-size"))
                     add("crop", "image_format", gr.Radio(["jpg", "png"], value=c.image_format, label="format"))
-            with gr.Accordion("Captions", open=True):
+            with gr.Accordion("Captions", open=False):
                 with gr.Row():
                     provider = add("caption", "provider", gr.Radio(
                         ["none", "local", "api"], value=cap.provider, label="provider",
                         info="none: trigger word only · local: a VLM in the GPU worker · api: OpenAI-compatible"))
                     add("caption", "style", gr.Radio(["sentence", "tags"], value=cap.style, label="style"))
                 with gr.Row():
-                    add("caption", "trigger", gr.Textbox(label="trigger word", placeholder="ohwx", elem_id="photos-trigger"))
+                    add("caption", "trigger", gr.Textbox(label="trigger word", placeholder="ohwx", elem_id="photos-trigger",
+                                                         info="A rare word the LoRA learns for your subject."))
                     add("caption", "prefix", gr.Textbox(label="prefix", placeholder="a photo of a woman,"))
                 add("caption", "instruction", gr.Textbox(label="instruction (empty: the default for the style)", lines=2))
                 add("caption", "identity_words", gr.Textbox(label="identity words (warn when a caption names them)",
@@ -374,8 +435,14 @@ def build() -> None:
                     with gr.Row():
                         add("caption", "api_retries", gr.Number(cap.api_retries, label="retries per model", precision=0))
                         add("caption", "api_timeout", gr.Number(cap.api_timeout, label="timeout (s)"))
-            build_btn = gr.Button("Build dataset", variant="primary", elem_id="photos-build")
         with gr.Column(scale=2):
+            # name, the check, Build and the job's progress together: the progress is in view when you press Build
+            name = gr.Textbox(label="Dataset name", placeholder="e.g. alice_v1", elem_id="photos-name")
+            size_note = gr.Markdown("", elem_id="photos-size-check")
+            with gr.Row():
+                lower_btn = gr.Button("Lower the minimum size", visible=False, size="sm", elem_id="photos-lower-min")
+                build_btn = gr.Button("Build dataset", variant="primary", elem_id="photos-build")
+            keep_all_at = gr.State(0)
             panel = job_panel("photos", label="Build job")
 
     gr.Markdown("### Review")
@@ -384,20 +451,25 @@ def build() -> None:
         refresh = gr.Button("Refresh", size="sm", scale=0, elem_id="photos-refresh")
     summary = gr.Markdown("Build a dataset, or choose one above.", elem_id="photos-summary")
     shown = gr.Textbox(visible=False)  # manifest mtime of what is on screen
-    selected = gr.Textbox(label="Selected photo", interactive=False, elem_id="photos-selected")
+    with gr.Row():  # one selection for every view: click a photo anywhere, or choose it here
+        selected = gr.Dropdown(label="Selected photo", choices=[], value=None, allow_custom_value=False,
+                               elem_id="photos-selected", scale=3,
+                               info="Click a photo in Kept, Groups or Left out, or choose it here.")
+        toggle_btn = gr.Button("Keep / drop the selected photo", elem_id="photos-toggle", scale=1)
     with gr.Tabs():
-        with gr.Tab("Clusters", elem_id="photos-tab-clusters"):
-            gallery = gr.Gallery(label="Near-duplicate clusters: kept and dropped photos (select one, then toggle)",
+        with gr.Tab("Kept", elem_id="photos-tab-kept"):
+            kept_gallery = gr.Gallery(label="Kept photos: what goes into the dataset", columns=8, height=420,
+                                      allow_preview=False, elem_id="photos-kept")
+        with gr.Tab("Groups", elem_id="photos-tab-clusters"):
+            gallery = gr.Gallery(label="Groups of near-duplicates: kept and dropped photos",
                                  columns=6, height=420, allow_preview=False, elem_id="photos-clusters")
-            toggle_btn = gr.Button("Toggle keep / drop of the selected photo", elem_id="photos-toggle")
-        with gr.Tab("Rejected", elem_id="photos-tab-rejected"):
-            rejected = gr.Dataframe(headers=REJECTED_COLUMNS, interactive=False, wrap=True, elem_id="photos-rejected")
-            toggle_btn2 = gr.Button("Keep / drop the selected photo", elem_id="photos-toggle-rejected")
+        with gr.Tab("Left out", elem_id="photos-tab-rejected"):
+            rejected = gr.Dataframe(headers=REJECTED_COLUMNS, interactive=False, wrap=True, elem_id="photos-rejected",
+                                    column_widths=["30%", "12%", "46%", "12%"])
         with gr.Tab("Crop", elem_id="photos-tab-crop"):
             with gr.Row():
                 with gr.Column():
-                    crop_file = gr.Dropdown(label="Kept photo", choices=[], elem_id="photos-crop-file")
-                    crop_info = gr.Markdown()
+                    crop_info = gr.Markdown("Select a kept photo to see and change its crop.")
                     x0 = gr.Slider(0, 4096, 0, step=1, label="left (x0)")
                     y0 = gr.Slider(0, 4096, 0, step=1, label="top (y0)")
                     x1 = gr.Slider(0, 4096, 1024, step=1, label="right (x1)")
@@ -436,7 +508,7 @@ def build() -> None:
     build_btn.click(submit, [upload, server, name, api_key, *components], [panel.job_id, dataset],
                     api_name="dataset_photos_build")
 
-    review = [summary, gallery, rejected, grid, crop_file, download, shown]
+    review = [summary, kept_gallery, gallery, rejected, grid, selected, download, shown]
     dataset.change(load_review, dataset, review, api_name="dataset_photos_review")
     refresh.click(list_names, None, dataset, api_name="dataset_photos_list").then(
         load_review, dataset, review, api_visibility="private")
@@ -447,18 +519,26 @@ def build() -> None:
     timer.tick(poll, [dataset, panel.job_id, shown], [panel.job_id, *review], api_visibility="private",
                show_progress="hidden", queue=False)
 
+    kept_gallery.select(pick_kept, dataset, selected, api_visibility="private")
     gallery.select(pick_from_gallery, dataset, selected, api_visibility="private")
     rejected.select(pick_from_table, rejected, selected, api_visibility="private")
     toggle_btn.click(toggle, [dataset, selected], review, api_name="dataset_photos_toggle")
-    toggle_btn2.click(toggle, [dataset, selected], review, api_visibility="private")
 
     boxes = [x0, y0, x1, y1]
-    crop_file.change(crop_choice, [dataset, crop_file], [*boxes, crop_info], api_visibility="private").then(
-        crop_preview, [dataset, crop_file, *boxes], crop_view, api_visibility="private")
+    selected.change(crop_choice, [dataset, selected], [*boxes, crop_info], api_visibility="private").then(
+        crop_preview, [dataset, selected, *boxes], crop_view, api_visibility="private")
     for slider in boxes:
-        slider.release(crop_preview, [dataset, crop_file, *boxes], crop_view, api_visibility="private",
+        slider.release(crop_preview, [dataset, selected, *boxes], crop_view, api_visibility="private",
                        show_progress="hidden")
-    set_crop_btn.click(set_crop, [dataset, crop_file, *boxes], summary, api_name="dataset_photos_set_crop")
+    set_crop_btn.click(set_crop, [dataset, selected, *boxes], summary, api_name="dataset_photos_set_crop")
+
+    # before the run: the minimum size against the inputs' headers
+    sizes_in, sizes_out = [upload, server, min_side], [size_note, lower_btn, keep_all_at]
+    upload.change(check_sizes, sizes_in, sizes_out, api_name="dataset_photos_check_sizes", show_progress="hidden")
+    server.blur(check_sizes, sizes_in, sizes_out, api_visibility="private", show_progress="hidden")
+    server.submit(check_sizes, sizes_in, sizes_out, api_visibility="private", show_progress="hidden")
+    min_side.change(check_sizes, sizes_in, sizes_out, api_visibility="private", show_progress="hidden")
+    lower_btn.click(lambda v: v, keep_all_at, min_side, api_visibility="private", queue=False)
 
     save_btn.click(save, [dataset, grid], panel.job_id, api_name="dataset_photos_save")
     discard_btn.click(discard, dataset, review, api_name="dataset_photos_discard")

@@ -183,6 +183,10 @@ def build() -> None:
                                   max_length=64)
                 check = gr.Button("Check name", size="sm", scale=1, elem_id="videos-check")
             name_status = gr.Markdown(elem_id="videos-name-status")
+            # Start and the job's progress together: in view when you press Start
+            start_btn = gr.Button("Start", variant="primary", elem_id="videos-start")
+            start_status = gr.Markdown(elem_id="videos-start-status")
+            panel = job_panel("videos")
         with gr.Column(scale=2):
             preset = gr.Radio(PRESET_CHOICES, value=d["preset"], label="Trainer preset (frame rate)",
                               info=h("preset"), elem_id="videos-preset")
@@ -199,7 +203,8 @@ def build() -> None:
                 clip_seconds = gr.Number(label="Clip seconds", value=d["clip_seconds"], minimum=0, maximum=3600)
             frame_policy = gr.Radio([("Warn", "warn"), ("Trim to 4k+1", "trim"), ("Drop too short", "drop")],
                                     value=d["frame_policy"], label="Frame buckets", info=h("frame_policy"))
-    with gr.Accordion("Captions", open=True):
+    with gr.Accordion("Captions (default: the prefix only; open to caption with a model or an API)",
+                      open=False, elem_id="videos-captions"):
         with gr.Row():
             provider = gr.Radio([("None (prefix only)", "none"), ("Local model", "local"),
                                  ("OpenAI-compatible API", "api")], value=d["caption_provider"],
@@ -225,9 +230,6 @@ def build() -> None:
             prefix = gr.Textbox(label="Prefix", value=d["prefix"], info=h("prefix"), max_length=500)
             trigger = gr.Textbox(label="Trigger word (first in every caption)", value=d["trigger"],
                                  placeholder="ohwx", max_length=100)
-    start_btn = gr.Button("Start", variant="primary", elem_id="videos-start")
-    start_status = gr.Markdown(elem_id="videos-start-status")
-    panel = job_panel("videos")
     with gr.Group(elem_id="videos-result"):
         notes = gr.Markdown(elem_id="videos-result-notes")
         preview = gr.Image(label="Preview: first frames with captions", type="filepath", interactive=False,

@@ -195,3 +195,18 @@ def test_unusable_options_are_refused_up_front(tmp_path, monkeypatch):
         build_photo_dataset(tmp_path, tmp_path / "out", o)
     with pytest.raises(PhotoDatasetError, match="crop mode"):
         build_photo_dataset(tmp_path, tmp_path / "out", options(crop=type(o.crop)(mode="circle")))
+
+
+def test_zip_trainer_configs_use_paths_that_resolve_where_it_is_unpacked(built, tmp_path):
+    """Unpacked anywhere, every path in the ZIP's configs names the unpacked photos (no server path)."""
+    result, _ = built
+    unpacked = tmp_path / "somewhere" / "else"
+    zipfile.ZipFile(result.output_dir / "dataset.zip").extractall(unpacked)
+    paths = [d["path"] for d in tomllib.loads((unpacked / "dataset.toml").read_text())["directory"]]
+    kohya = tomllib.loads((unpacked / "dataset_config.toml").read_text())
+    paths += [s["image_dir"] for d in kohya["datasets"] for s in d["subsets"]]
+    assert paths and str(result.output_dir) not in (unpacked / "dataset.toml").read_text()
+    for path in paths:
+        assert not path.startswith("/")
+        folder = (unpacked / path).resolve()  # relative to the config's folder = where the ZIP was unpacked
+        assert folder == unpacked.resolve() and (folder / "0001.jpg").is_file() and (folder / "0001.txt").is_file()

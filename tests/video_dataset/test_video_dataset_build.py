@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 import zipfile
 
 import av
@@ -115,6 +116,17 @@ def test_existing_dataset_is_not_overwritten(tmp_path, media):
     assert [c.number for c in more.clips] == [2]
     with zipfile.ZipFile(more.zip_path) as zf:
         assert {"ds/1.mp4", "ds/1.txt", "ds/2.mp4", "ds/2.txt", "ds/dataset.toml"} <= set(zf.namelist())
+        unpacked = tmp_path / "unpacked" / "here"
+        zf.extractall(unpacked)
+    # the ZIP's config: every path resolves where the ZIP is unpacked (relative to the config), no server path
+    config = unpacked / "ds" / "dataset.toml"
+    assert str(out.resolve()) not in config.read_text()
+    paths = [d["path"] for d in tomllib.loads(config.read_text())["directory"]]
+    assert paths and all(not p.startswith("/") for p in paths)
+    for path in paths:
+        assert (config.parent / path).resolve() == (unpacked / "ds").resolve()
+        assert ((config.parent / path) / "2.mp4").is_file()
+    assert tomllib.loads((out / "dataset.toml").read_text())["directory"][0]["path"] == str(out.resolve())
 
 
 def test_bad_options_fail_before_any_work(tmp_path, media):

@@ -22,6 +22,7 @@ def test_build_review_edit_and_repackage_in_the_browser(studio_server, page, sma
     page.locator("#photos-upload input[type=file]").set_input_files(str(small_zip))
     page.locator("#photos-upload").get_by_text("small.zip").first.wait_for(timeout=30_000)
     field(page, "photos-name").fill("browser-set")
+    page.get_by_role("button", name="Captions").click()
     field(page, "photos-trigger").fill("ohwx")
     page.get_by_role("button", name="Quality filter").click()
     min_side = page.get_by_label("min shorter side (px)")
@@ -35,6 +36,9 @@ def test_build_review_edit_and_repackage_in_the_browser(studio_server, page, sma
         page.screenshot(path=str(ARTIFACTS / "dataset-photos-failure.png"), full_page=True)
         raise
     page.locator("#photos-summary").get_by_text("2 kept, 1 dropped").wait_for(timeout=30_000)
+    page.locator("#photos-kept img").first.wait_for(timeout=15_000)  # kept photos as thumbnails
+    assert page.locator("#photos-kept img").count() == 2
+    page.get_by_role("tab", name="Groups").click()
     thumbs = page.locator("#photos-clusters button img, #photos-clusters img")
     thumbs.first.wait_for(timeout=15_000)
     assert thumbs.count() >= 2  # the astronaut's cluster: the kept photo and its dropped copy
@@ -64,7 +68,7 @@ def test_build_review_edit_and_repackage_in_the_browser(studio_server, page, sma
     page.locator("#photos-job-status").get_by_text("photo_dataset.repackage").wait_for(timeout=30_000)
     page.locator("#photos-job-status .job-status[data-status='succeeded']").wait_for(timeout=90_000)
     page.locator("#photos-summary").get_by_text("3 kept, 0 dropped").wait_for(timeout=30_000)
-    page.get_by_role("tab", name="Clusters").click()
+    page.get_by_role("tab", name="Groups").click()
     page.screenshot(path=str(ARTIFACTS / "dataset-photos.png"), full_page=True)
 
     manifest = httpx.get(f"{base}/api/v1/datasets/browser-set/manifest", timeout=10).json()
@@ -72,3 +76,45 @@ def test_build_review_edit_and_repackage_in_the_browser(studio_server, page, sma
     assert by_name[flipped]["status"] == "kept"
     assert by_name[source]["caption"] == "ohwx, an astronaut holding a helmet"
     assert httpx.get(f"{base}/api/v1/datasets/browser-set/download", timeout=10).status_code == 200
+
+
+def test_the_minimum_size_warning_before_the_run_and_screenshots(studio_server, page, tmp_path):
+    """Most photos under the minimum size: a warning before the run says how many and why, and one
+    click lowers the minimum; then both Dataset builder sub-tabs are kept as 1440x900 screenshots."""
+    import zipfile
+
+    from tests.photo_dataset.dataset_files import jpeg_bytes, photo
+
+    base, _, _ = studio_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    small = tmp_path / "small_photos.zip"
+    with zipfile.ZipFile(small, "w") as z:
+        for i, name in enumerate(("rocket", "coffee", "chelsea")):
+            z.writestr(f"p/{name}.jpg", jpeg_bytes(photo(name).resize((400 - 20 * i, 300))))
+        z.writestr("p/astronaut.jpg", jpeg_bytes(photo("astronaut")))  # 512x512: kept
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(base + "/")
+    page.get_by_role("tab", name="Dataset builder").click()
+    page.get_by_role("tab", name="Photos", exact=True).click()
+    page.locator("#photos-upload input[type=file]").set_input_files(str(small))
+    note = page.locator("#photos-size-check")
+    note.get_by_text("3 of 4 photos are smaller than 512 px").wait_for(timeout=30_000)
+    assert "Most photos would be left out" in note.inner_text()
+    assert "the smallest is 300 px" in note.inner_text()
+    lower = page.locator("#photos-lower-min")
+    assert lower.is_visible() and "296 px" in lower.inner_text()
+    build = page.locator("#photos-build").bounding_box()
+    panel = page.locator("#photos-job-status").bounding_box()
+    assert build and panel and build["y"] + build["height"] < 900 and panel["y"] < 900  # both in view
+    page.screenshot(path=str(ARTIFACTS / "dataset-photos-size-warning-1440x900.png"))
+
+    lower.click()
+    note.get_by_text("4 photos, all at least 296 px").wait_for(timeout=15_000)
+    assert not lower.is_visible()
+    page.get_by_role("button", name="Quality filter").click()
+    assert page.get_by_label("min shorter side (px)").input_value() == "296"
+    page.screenshot(path=str(ARTIFACTS / "dataset-photos-1440x900.png"))
+
+    page.get_by_role("tab", name="Videos", exact=True).click()
+    page.locator("#videos-start").wait_for(timeout=15_000)
+    page.screenshot(path=str(ARTIFACTS / "dataset-videos-1440x900.png"))
