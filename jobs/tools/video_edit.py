@@ -1,0 +1,332 @@
+"""Video edit job kinds (seed 003), the submit function the tab and the REST
+API share, and the small table that maps seed job ids to studio jobs.
+
+Kinds:
+
+- ``video_edit.run`` (gpu): ``pipelines.video_edit.run_video_edit`` on the
+  whole clip (or one frame in ``single_frame`` mode); the mask and edit models
+  stay loaded in the GPU lane between jobs (``ctx.model``).
+- ``video_edit.preview`` (gpu): *Preview mask* with SAM3 / CLIPSeg, or
+  *Preview edit* (seed's ``single_frame`` mode on ``frame_index``).
+- ``video_edit.preview_mask`` (cpu): *Preview mask* with MediaPipe (people;
+  no model to load), so it never waits behind a long edit in the GPU lane.
+
+The job's outputs folder is the seed's ``output_dir`` (``{job_id}_output.mp4``,
+``{job_id}_mask.mp4``, ``{job_id}_log.txt``, ``status.json``); a REST caller may
+name another ``output_dir`` inside ``STUDIO_ALLOWED_ROOTS``.
+
+Ids: table ``video_edit_jobs`` maps the seed's ``job_id`` (given by the REST
+caller, or else the studio job id) to the studio job. The owner check is the
+studio job's (``jobs.access.check_owner``).
+
+Model paths named by a user must be a hub id already in the Hugging Face cache,
+a folder name inside ``STUDIO_MODELS_DIR``, or a folder inside
+``STUDIO_MODELS_DIR`` / ``STUDIO_ALLOWED_ROOTS`` (links resolved); only
+``.safetensors`` weights are loaded, so a model folder runs no code.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from jobs import queue, store
+from jobs.access import User, check_owner
+from jobs.db import database, migration
+from jobs.inputs import InputError, check_size, server_path
+from jobs.kinds import JobContext, job_kind
+from jobs.settings import get_settings
+from pipelines.errors import Conflict, NotFound
+
+RUN, PREVIEW, PREVIEW_CPU = "video_edit.run", "video_edit.preview", "video_edit.preview_mask"
+KINDS = (RUN, PREVIEW, PREVIEW_CPU)
+What = Literal["run", "mask", "edit"]
+PLACEHOLDER_INPUT = Path("input.mp4")
+
+
+@migration("video_edit", 1)
+def _schema(db) -> None:
+    db.execute(
+        """
+        create table if not exists video_edit_jobs (
+            job_id text primary key,
+            studio_job_id text,
+            owner text not null,
+            what text not null,
+            output_dir text,
+            created_at real not null
+        )
+        """
+    )
+    db.execute("create index if not exists video_edit_jobs_studio on video_edit_jobs (studio_job_id)")
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def search_dirs() -> list[Path]:
+    return [get_settings().models_path]
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def model_ref(value: str | None, field: str) -> str | None:
+    """A model location a user named, checked against the studio's folders."""
+    from pipelines.video_edit.models import HUB_ID
+
+    text = (value or "").strip()
+    if not text:
+        return None
+    settings = get_settings()
+    models = settings.models_path
+    if "/" not in text and not text.startswith((".", "~")):
+        folder = models / text
+        if not folder.is_dir():
+            raise InputError(f"extra.{field}: no folder {text!r} in the models folder ({models}, STUDIO_MODELS_DIR).")
+        return str(folder.resolve())
+    if text.startswith(("/", "~", ".")):
+        path = Path(text).expanduser().resolve()
+        if not _inside(path, [models.resolve(), *settings.roots]):
+            raise InputError(f"extra.{field}: {text} is outside the models folder ({models}) and the allowed "
+                             "server folders (STUDIO_ALLOWED_ROOTS); put the model there.")
+        return str(path)
+    if HUB_ID.match(text):
+        return text  # looked up in the HF cache only (never downloaded here)
+    raise InputError(f"extra.{field}: {text!r} is neither a hub id (owner/name) nor a folder.")
+
+
+def output_dir_ref(value: str | None) -> Path | None:
+    """A REST caller's output folder: inside STUDIO_ALLOWED_ROOTS (links resolved), not
+    another running job's folder. Created if missing."""
+    from pipelines.video_edit.status import read_status
+
+    text = (value or "").strip()
+    if not text:
+        return None
+    roots = get_settings().roots
+    if not roots:
+        raise InputError("output_dir is switched off: no STUDIO_ALLOWED_ROOTS are set. Leave output_dir out (the "
+                         "outputs stay with the job and download from the API).")
+    path = Path(text).expanduser().resolve()
+    if not _inside(path, roots) or path in roots:
+        allowed = ", ".join(str(r) for r in roots)
+        raise InputError(f"output_dir {text} is outside the allowed server folders ({allowed}); name a folder "
+                         "inside one of them.")
+    if path.exists() and not path.is_dir():
+        raise InputError(f"output_dir {text} is a file; name a folder.")
+    previous = read_status(path) if path.is_dir() else None
+    if previous is not None and previous.status not in ("finished", "failed"):
+        raise Conflict(f"output_dir {text} belongs to video edit {previous.job_id}, which is still "
+                       f"{previous.status}; name another folder.")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_request(fields: dict[str, Any]):
+    """The request's prompts and options, checked (input path filled in later)."""
+    from pipelines.video_edit.options import VideoEditRequest
+
+    values = dict(fields)
+    values.setdefault("input_video_path", PLACEHOLDER_INPUT)
+    request = VideoEditRequest.model_validate(values)
+    extra = request.extra.model_copy(update={
+        "model_path": model_ref(request.extra.model_path, "model_path"),
+        "sam_path": model_ref(request.extra.sam_path, "sam_path"),
+        "clipseg_path": model_ref(request.extra.clipseg_path, "clipseg_path"),
+    })
+    return request.model_copy(update={"extra": extra})
+
+
+# --------------------------------------------------------------------------- submit
+
+
+RESERVED_IDS = {"models", "status", "progress"}  # /video/edit/models; frames' /video/{id}/status|progress
+
+
+def _reserve(job_id: str, owner: str, what: str, output_dir: Path | None) -> None:
+    if job_id in RESERVED_IDS:
+        raise InputError(f"job_id {job_id!r} is reserved; choose another.")
+    try:
+        store.get_job(job_id)
+        raise Conflict(f"job_id {job_id!r} is taken; choose another or leave it out.")
+    except store.JobNotFound:
+        pass
+    try:
+        database().execute("insert into video_edit_jobs (job_id, owner, what, output_dir, created_at) "
+                           "values (?, ?, ?, ?, ?)", [job_id, owner, what, str(output_dir) if output_dir else None,
+                                                      time.time()])
+    except sqlite3.IntegrityError:
+        raise Conflict(f"job_id {job_id!r} is taken; choose another or leave it out.") from None
+
+
+def submit(fields: dict[str, Any], user: User, *, upload: Path | None = None, server_video: str | None = None,
+           output_dir: str | None = None, what: What = "run", client_job_id: str | None = None) -> dict[str, Any]:
+    """Check everything a user can get wrong, then queue the job.
+
+    ``fields``: mask_prompt, edit_prompt and the options (seed names; ``extra``
+    nested). The clip is an ``upload`` (a file on this machine) or a
+    ``server_video`` inside STUDIO_ALLOWED_ROOTS. Returns ``{"job_id", "status",
+    "studio_job_id", "kind", "lane"}``. Raises BadInput (422), Conflict (409).
+    """
+    from pipelines.video_edit import check_models
+    from pipelines.video_edit.video_io import probe
+
+    if bool(upload) == bool((server_video or "").strip()):
+        raise InputError("Give the clip either as an upload or as a server path, not both and not neither.")
+    fields = {k: v for k, v in fields.items() if k not in ("input_video_path", "output_dir", "job_id")}
+    if client_job_id:
+        fields["job_id"] = client_job_id
+    request = build_request(fields)
+    if what != "run":
+        request = request.model_copy(update={"mode": "single_frame"})
+    if upload is not None:
+        check_size(upload)
+        source = upload
+    else:
+        source = server_path(server_video or "")
+        if source.is_dir():
+            raise InputError(f"{server_video} is a folder; give a video file.")
+    info = probe(source)
+    if request.mode == "single_frame" and request.frame_index >= info.frames:
+        raise InputError(f"frame_index {request.frame_index} is past the clip's last frame ({info.frames - 1}).")
+    choice, _ = check_models(request, search_dirs(), edit=what != "mask")
+    out = output_dir_ref(output_dir)
+
+    kind = RUN if what == "run" else PREVIEW
+    if what == "mask" and choice.backend == "mediapipe":
+        kind = PREVIEW_CPU
+    params = {
+        "request": request.model_dump(mode="json", exclude={"input_video_path", "output_dir", "job_id"}),
+        "job_id": client_job_id or None,
+        "input": {"upload": upload.name} if upload is not None else {"server_path": str(source)},
+        "output_dir": str(out) if out else None,
+        "what": what,
+        "mask_backend": choice.backend,
+    }
+    title = {"run": "Video edit", "mask": "Video edit: mask preview", "edit": "Video edit: edit preview"}[what]
+    if client_job_id:
+        _reserve(client_job_id, user.name, what, out)
+    try:
+        job = queue.submit(kind, params, owner=user.name, files={upload.name: upload} if upload else None,
+                           title=f"{title}: {request.mask_prompt} → {request.edit_prompt}"[:200])
+    except BaseException:
+        if client_job_id:
+            database().execute("delete from video_edit_jobs where job_id=?", [client_job_id])
+        raise
+    seed_id = client_job_id or job["id"]
+    if client_job_id:
+        database().execute("update video_edit_jobs set studio_job_id=? where job_id=?", [job["id"], seed_id])
+    else:
+        database().execute("insert into video_edit_jobs (job_id, studio_job_id, owner, what, output_dir, created_at) "
+                           "values (?, ?, ?, ?, ?, ?)", [seed_id, job["id"], user.name, what,
+                                                         str(out) if out else None, time.time()])
+    return {"job_id": seed_id, "status": "queued" if job["status"] == "queued" else job["status"],
+            "studio_job_id": job["id"], "kind": job["kind"], "lane": job["lane"]}
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def lookup(job_id: str, user: User) -> tuple[dict[str, Any], store.Job]:
+    """(row, studio job) for a seed job id or a studio job id; NotFound unless the
+    caller owns it (or is an admin)."""
+    db = database()
+    row = next(db.query("select * from video_edit_jobs where job_id=?", [job_id]), None)
+    if row is None:
+        row = next(db.query("select * from video_edit_jobs where studio_job_id=?", [job_id]), None)
+    if row is None or not row["studio_job_id"]:
+        raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.")
+    try:
+        job = store.get_job(row["studio_job_id"])
+    except store.JobNotFound:
+        raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.") from None
+    check_owner(job["owner"], user, f"video edit {job_id!r}")
+    return row, job
+
+
+def output_folder(row: dict[str, Any]) -> Path:
+    return Path(row["output_dir"]) if row["output_dir"] else store.job_dir(row["studio_job_id"]) / "outputs"
+
+
+def seed_status(row: dict[str, Any], job: store.Job) -> dict[str, Any]:
+    """The seed's status fields (from ``status.json``, reconciled with the studio
+    record: a job cancelled or lost before the pipeline wrote its file still says
+    so), plus the studio's own view."""
+    from pipelines.video_edit.status import VideoEditStatus, read_status
+
+    folder = output_folder(row)
+    status = read_status(folder)
+    if status is None or status.job_id != row["job_id"]:
+        status = VideoEditStatus(job_id=row["job_id"], status="queued", message=job.get("message"))
+    if job["status"] == "queued" and status.status != "queued":  # re-queued after a lost worker, or retried
+        status = status.model_copy(update={"status": "queued", "message": job.get("message"), "error": None})
+    elif job["status"] in ("failed", "cancelled") and status.status != "failed":
+        status = status.model_copy(update={
+            "status": "failed", "error": job.get("error") or "Cancelled by the user", "message": job.get("message")})
+    elif job["status"] == "cancelled":
+        status = status.model_copy(update={"error": "Cancelled by the user"})
+    return {**status.to_dict(), "studio_job_id": job["id"], "studio_status": job["status"], "kind": job["kind"],
+            "stage": job.get("stage"), "item": job.get("item"), "eta_s": job.get("eta_s"),
+            "created_at": job["created_at"], "finished_at": job.get("finished_at")}
+
+
+# --------------------------------------------------------------------------- the jobs
+
+
+def _request(ctx: JobContext):
+    from pipelines.video_edit.options import VideoEditRequest
+
+    p = ctx.params
+    if p["input"].get("server_path"):
+        source = server_path(p["input"]["server_path"])  # checked again: a link may have changed since
+    else:
+        source = ctx.inputs / p["input"]["upload"]
+    out = Path(p["output_dir"]) if p.get("output_dir") else ctx.outputs
+    return VideoEditRequest.model_validate({**p["request"], "job_id": p.get("job_id") or ctx.id,
+                                            "input_video_path": source, "output_dir": out})
+
+
+def _outputs(status, request, what: str) -> dict[str, Any]:
+    from pipelines.video_edit.status import output_names
+
+    folder = request.resolved_output_dir()
+    names = {k: v for k, v in output_names(request.job_id).items() if (folder / v).is_file()}
+    return {"job_id": request.job_id, "what": what, "mode": request.mode, "frame_index": request.frame_index,
+            "total_frames": status.total_frames, "message": status.message, "output_dir": str(folder),
+            "names": names}
+
+
+@job_kind(RUN, lane="gpu", title="Video edit")
+def run(ctx: JobContext) -> dict:
+    from pipelines.video_edit import run_video_edit
+
+    request = _request(ctx)
+    status = run_video_edit(request, ctx.progress, models=ctx.model, search_dirs=search_dirs())
+    return _outputs(status, request, "run")
+
+
+@job_kind(PREVIEW, lane="gpu", title="Video edit preview")
+def preview(ctx: JobContext) -> dict:
+    from pipelines.video_edit import preview_mask, run_video_edit
+
+    request = _request(ctx)
+    what = ctx.params.get("what", "edit")
+    if what == "mask":
+        status = preview_mask(request, ctx.progress, models=ctx.model, search_dirs=search_dirs())
+    else:
+        status = run_video_edit(request.model_copy(update={"mode": "single_frame"}), ctx.progress,
+                                models=ctx.model, search_dirs=search_dirs())
+    return _outputs(status, request, what)
+
+
+@job_kind(PREVIEW_CPU, lane="cpu", title="Video edit mask preview")
+def preview_cpu(ctx: JobContext) -> dict:
+    from pipelines.video_edit import preview_mask
+
+    request = _request(ctx)
+    status = preview_mask(request, ctx.progress, models=ctx.model, search_dirs=search_dirs())
+    return _outputs(status, request, "mask")
