@@ -15,6 +15,14 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 
+# The studio and everything it runs (jobs, scenario scripts) run as an
+# unprivileged user: it owns only /data (state) and its home (model caches);
+# the code in /app stays root-owned and read-only to it.
+RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin studio \
+    && mkdir -p /data && chown studio:studio /data
+ENV HOME=/home/studio HF_HOME=/home/studio/.cache/huggingface
+USER studio
+
 VOLUME /data
 EXPOSE 7860
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s \

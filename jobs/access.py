@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jobs.settings import get_settings
 from pipelines.errors import NotFound
 
 ANONYMOUS = "anonymous"
@@ -26,6 +27,15 @@ class User:
 
 
 SYSTEM = User("system", True)  # the worker and command-line tools acting for the studio itself
+
+
+def user_named(name: str | None) -> User:
+    """The user of a login name, as the settings make them: in an open studio
+    (no STUDIO_AUTH, no STUDIO_API_TOKENS) everyone is an admin; otherwise the
+    users of STUDIO_ADMINS are."""
+    settings = get_settings()
+    name = name or ANONYMOUS
+    return User(name, settings.open_studio or name in settings.admin_users)
 
 
 def may_access(owner: str | None, user: User) -> bool:

@@ -1,13 +1,20 @@
 """Checks on what users hand the studio: server folders inside the allowed
-roots, and upload sizes. Errors are ``InputError`` (a ValueError) with a
-message that names the problem and what to do."""
+roots, upload sizes and the size of job parameters. Errors are ``InputError``
+(a ValueError, HTTP 422) with a message that names the problem and what to do.
+(Names and one-line texts: the annotated types of ``pipelines.names``.)
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from jobs.settings import get_settings
 from pipelines.errors import BadInput
+
+MAX_PARAMS_BYTES = 64 * 1024
+MAX_PARAMS_DEPTH = 16
 
 
 class InputError(BadInput):
@@ -76,3 +83,24 @@ def check_size(path: Path, label: str | None = None) -> None:
     if size > limit * 2**20:
         raise InputError(f"{label or path.name} is {size / 2**20:.0f} MB; the limit is {limit} MB "
                          "(STUDIO_MAX_UPLOAD_MB).")
+
+
+def check_params(params: dict[str, Any], what: str = "params") -> dict[str, Any]:
+    """Job parameters a user sent: at most 64 KB as JSON, nested at most 16 deep."""
+    if _depth(params) > MAX_PARAMS_DEPTH:
+        raise InputError(f"{what} are nested more than {MAX_PARAMS_DEPTH} levels deep; send flatter JSON.")
+    size = len(json.dumps(params, ensure_ascii=False).encode())
+    if size > MAX_PARAMS_BYTES:
+        raise InputError(f"{what} are {size // 1024} KB as JSON; the limit is {MAX_PARAMS_BYTES // 1024} KB. "
+                         "Put large inputs in files.")
+    return params
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    if level > MAX_PARAMS_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level

@@ -18,7 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from jobs.supervisor import die_with_parent
+from pipelines.errors import BadInput
+from pipelines.progress import JobProgress
+
+if TYPE_CHECKING:
+    from jobs.store import Job
 
 LANES = ("gpu", "cpu")
 
@@ -28,11 +35,12 @@ class JobKind:
     name: str
     lane: str
     title: str
-    fn: Callable[["JobContext"], dict[str, Any] | None]
+    fn: Callable[[JobContext], dict[str, Any] | None]
     max_attempts: int | None = None
+    public: bool = False  # may be submitted with any params through POST /api/v1/jobs
 
 
-class UnknownKind(LookupError):
+class UnknownKind(BadInput):
     def __init__(self, name: str):
         known = ", ".join(sorted(KINDS)) or "none"
         super().__init__(f"Unknown job kind {name!r}. Known kinds: {known}.")
@@ -41,12 +49,17 @@ class UnknownKind(LookupError):
 KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, *, lane: str = "cpu", title: str | None = None, max_attempts: int | None = None):
+def job_kind(name: str, *, lane: str = "cpu", title: str | None = None, max_attempts: int | None = None,
+             public: bool = False):
+    """Register a job kind. ``public=True`` lets any user submit it with any
+    params through the generic ``POST /api/v1/jobs``; other kinds are submitted
+    by their tool's own routes, which check their inputs (server paths, owners)."""
     if lane not in LANES:
         raise ValueError(f"lane must be one of {LANES}")
 
     def register(fn):
-        KINDS[name] = JobKind(name=name, lane=lane, title=title or name, fn=fn, max_attempts=max_attempts)
+        KINDS[name] = JobKind(name=name, lane=lane, title=title or name, fn=fn, max_attempts=max_attempts,
+                              public=public)
         return fn
 
     return register
@@ -89,8 +102,8 @@ def loaded_models() -> list[str]:
 
 @dataclass
 class JobContext:
-    job: dict[str, Any]
-    progress: Any  # jobs.reporter.Reporter (a pipelines.progress.Progress)
+    job: Job
+    progress: JobProgress  # jobs.reporter.Reporter
     children: set[subprocess.Popen] = field(default_factory=set)
     samples_itself: bool = False  # the job records its own resource samples (scenario runs)
 
@@ -127,44 +140,67 @@ class JobContext:
         return cached_model(key, loader)
 
     def run_child(self, argv: list[str], *, cwd: str | Path | None = None,
-                  env: dict[str, str] | None = None, poll_s: float = 0.2) -> int:
+                  env: dict[str, str] | None = None, poll_s: float = 0.2,
+                  on_output: Callable[[str, str], None] | None = None) -> int:
         """Run a program as a child process; its output goes to the job log,
         ``child.stdout.txt`` and ``child.stderr.txt``. Cancel kills its whole
-        process group at the next poll. Returns the exit code."""
+        process group at the next poll. Returns the exit code.
+
+        ``on_output(stream, text)``, when given, receives the child's new output
+        (``"stdout"`` / ``"stderr"``) at each poll and once after it exits; it may
+        raise ``Cancelled`` (the child is then killed)."""
         out = open(self.dir / "child.stdout.txt", "ab")
         err = open(self.dir / "child.stderr.txt", "ab")
+        tail = _OutputTail({"stdout": out, "stderr": err}) if on_output else None
         self.log(f"$ {' '.join(map(str, argv))}")
         proc = subprocess.Popen(list(map(str, argv)), cwd=cwd, env={**os.environ, **(env or {})},
                                 stdout=out, stderr=err, start_new_session=True,
-                                preexec_fn=_die_with_parent)
+                                preexec_fn=die_with_parent)
         self.children.add(proc)
         try:
             while proc.poll() is None:
                 try:
+                    if tail is not None and on_output is not None:
+                        tail.feed(on_output)
                     self.progress.update()  # raises Cancelled when asked
                 except BaseException:
                     kill_tree(proc)
                     raise
                 time.sleep(poll_s)
+            if tail is not None and on_output is not None:
+                tail.feed(on_output)
         finally:
             self.children.discard(proc)
             out.close()
             err.close()
+            if tail is not None:
+                tail.close()
         self.log(f"child exited with code {proc.returncode}")
         if proc.returncode != 0:
             self.progress.raise_if_cancelled()  # killed because the user cancelled
         return proc.returncode
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGKILL when the worker dies (Linux), so a killed
-    worker leaves no orphan running a cancelled job."""
-    try:
-        import ctypes
+class _OutputTail:
+    """Reads what a child appended to its output files since the last call."""
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    def __init__(self, files: dict[str, Any]):
+        import codecs
+
+        self._readers = {name: open(fh.name, "rb") for name, fh in files.items()}
+        for name, fh in files.items():
+            self._readers[name].seek(fh.tell())
+        self._decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in files}
+
+    def feed(self, on_output: Callable[[str, str], None]) -> None:
+        for name, reader in self._readers.items():
+            text = self._decoders[name].decode(reader.read())
+            if text:
+                on_output(name, text)
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
 
 
 def kill_tree(proc: subprocess.Popen) -> None:

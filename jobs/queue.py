@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import shutil
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey
 
 from jobs import store
+from jobs.access import SYSTEM, User
 from jobs.kinds import LANES, get_kind
 from jobs.settings import get_settings
 
 
-@lru_cache(maxsize=None)
+@cache
 def _huey(lane: str, queue_url: str, queue_path: str):
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
         huey = RedisHuey(name=f"studio-{lane}", url=queue_url, results=False)
@@ -48,7 +49,7 @@ def huey_for(lane: str):
     return _huey(lane, settings.queue_url, str(settings.queue_path))
 
 
-def enqueue(job: dict[str, Any]) -> None:
+def enqueue(job: store.Job) -> None:
     huey_for(job["lane"]).run_job(job["id"])
 
 
@@ -57,7 +58,7 @@ def pending_ids(lane: str) -> set[str]:
 
 
 def submit(kind: str, params: dict[str, Any] | None = None, owner: str = "anonymous",
-           files: dict[str, str | Path] | None = None, title: str | None = None) -> dict[str, Any]:
+           files: dict[str, str | Path] | None = None, title: str | None = None) -> store.Job:
     """Create the job record, copy ``files`` into its ``inputs/`` folder
     (``{name: source path}``), and queue it. Returns the record."""
     spec = get_kind(kind)
@@ -80,17 +81,24 @@ def submit(kind: str, params: dict[str, Any] | None = None, owner: str = "anonym
     return job
 
 
-def _check_owner(job: dict[str, Any], user: str, is_admin: bool) -> None:
-    if not is_admin and job["owner"] != user:
-        raise PermissionError(f"Job {job['id']} belongs to {job['owner']}; only they or an admin may change it.")
+def _acting(user: User | str | None, is_admin: bool | None) -> User:
+    """The caller as a :class:`User`; no user is the studio itself (an admin).
+    (The older ``user="name", is_admin=...`` form still works.)"""
+    if isinstance(user, User):
+        return user
+    if user is None:
+        return SYSTEM
+    return User(user, bool(is_admin))
 
 
-def cancel(job_id: str, user: str = "anonymous", is_admin: bool = True) -> dict[str, Any]:
-    job = store.get_job(job_id)
-    _check_owner(job, user, is_admin)
+def cancel(job_id: str, user: User | str | None = None, is_admin: bool | None = None) -> store.Job:
+    """Cancel a queued job now, or a running one at its next step. Another
+    user's job is answered like a missing one (404); a finished one is 409."""
+    acting = _acting(user, is_admin)
+    job = store.job_for(job_id, acting)
     if job["status"] in store.FINAL:
         raise store.JobStateError(f"Job {job_id} already {job['status']}; nothing to cancel.")
-    store.append_log(job_id, f"cancel asked by {user}")
+    store.append_log(job_id, f"cancel asked by {acting.name}")
     if job["status"] == "queued":
         # Only a queued job is cancelled here; the runner's claim then skips it.
         cur = store.database().execute(
@@ -103,12 +111,14 @@ def cancel(job_id: str, user: str = "anonymous", is_admin: bool = True) -> dict[
     return store.update_job(job_id, cancel_requested=1, message="Cancelling at the next step…")
 
 
-def retry(job_id: str, user: str = "anonymous", is_admin: bool = True) -> dict[str, Any]:
-    job = store.get_job(job_id)
-    _check_owner(job, user, is_admin)
+def retry(job_id: str, user: User | str | None = None, is_admin: bool | None = None) -> store.Job:
+    """Queue a failed or cancelled job again (404 for another user's job, 409
+    for one that is not failed or cancelled)."""
+    acting = _acting(user, is_admin)
+    job = store.job_for(job_id, acting)
     if job["status"] not in ("failed", "cancelled"):
         raise store.JobStateError(f"Job {job_id} is {job['status']}; only failed or cancelled jobs can be retried.")
-    store.append_log(job_id, f"retry asked by {user}")
+    store.append_log(job_id, f"retry asked by {acting.name}")
     job = store.update_job(job_id, status="queued", stage="queued", progress=0.0, item=None, eta_s=None,
                            message="Waiting for the worker", error=None, cancel_requested=0,
                            worker=None, started_at=None, finished_at=None, attempts=0)

@@ -22,20 +22,38 @@ from jobs.settings import get_settings
 HOST = socket.gethostname()
 
 
+def stale_after_s() -> float:
+    """How long a heartbeat may be missing before its worker counts as gone:
+    five heartbeat intervals, at least 5 s."""
+    return max(5 * get_settings().heartbeat_s, 5.0)
+
+
+def heartbeat_stale(heartbeat_at: float | None, now: float | None = None) -> bool:
+    """The one staleness rule (here for recovery, in ``studio.health`` for the
+    health endpoint and the Jobs tab)."""
+    if heartbeat_at is None:
+        return True
+    return (now if now is not None else time.time()) - heartbeat_at > stale_after_s()
+
+
 def worker_is_dead(worker_id: str | None, heartbeat_at: float | None) -> bool:
+    """Is the worker that ran a job gone? On this host: its process is gone,
+    a zombie, or its pid now belongs to another process; elsewhere: its
+    heartbeat is stale."""
     if not worker_id:
         return True
     row = next(database().query("select * from workers where id=?", [worker_id]), None)
-    stale_after = max(5 * get_settings().heartbeat_s, 5.0)
     if row is None:
-        return heartbeat_at is None or time.time() - heartbeat_at > stale_after
+        return heartbeat_stale(heartbeat_at)
     if row["host"] == HOST:
         try:
             proc = psutil.Process(row["pid"])
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return True
             return abs(proc.create_time() - row["started_at"]) > 2.0  # pid reused
         except psutil.NoSuchProcess:
             return True
-    return time.time() - row["heartbeat_at"] > stale_after
+    return heartbeat_stale(row["heartbeat_at"])
 
 
 def requeue_orphans(lane: str, my_worker_id: str) -> list[str]:
@@ -74,9 +92,9 @@ def requeue_lost(lane: str) -> list[str]:
     return [job["id"] for job in lost]
 
 
-def register_worker(worker_id: str, lane: str, pid: int, info: dict) -> None:
+def register_worker(worker_id: str, lane: str, pid: int, info: dict[str, object]) -> None:
     now = time.time()
-    database()["workers"].upsert({
+    database().table("workers").upsert({
         "id": worker_id, "lane": lane, "host": HOST, "pid": pid,
         "started_at": psutil.Process(pid).create_time(), "heartbeat_at": now,
         "info": json.dumps(info)}, pk="id")

@@ -10,23 +10,27 @@ the cancel flag back (``UPDATE ... RETURNING``).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from jobs import store
 from pipelines.progress import Cancelled
 
 
 class Reporter:
+    """A :class:`pipelines.progress.JobProgress` writing to one job's record."""
+
     def __init__(self, job_id: str, interval: float = 0.25):
         self.job_id = job_id
         self.interval = interval
         self.started = time.monotonic()
         self._last_write = 0.0
-        self._pending: dict = {}
+        self._pending: dict[str, Any] = {}
         self._stage: str | None = None
         self._fraction = 0.0
         self.cancelled = False
 
-    def update(self, *, stage=None, fraction=None, item=None, message=None) -> None:
+    def update(self, *, stage: str | None = None, fraction: float | None = None, item: str | None = None,
+               message: str | None = None) -> None:
         if stage is not None and stage != self._stage:
             self._stage = stage
             self._pending["stage"] = stage

@@ -2,7 +2,12 @@
 
 A record lives in the ``jobs`` table and is mirrored to
 ``STUDIO_HOME/jobs/<id>/status.json``; the job's folder also holds
-``inputs/``, ``outputs/`` and ``log.txt``.
+``inputs/``, ``outputs/`` and ``log.txt``. Records leave this module as
+:class:`Job` (a typed dict: ``job["status"]`` as before, checked by mypy).
+
+Reading a job for a user: :func:`job_for` (another user's job is answered
+like a missing one, 404). Without a user (the worker, the studio itself):
+:func:`get_job` (raises) or :func:`find_job` (None).
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
+from jobs.access import User, may_access
 from jobs.db import database
 from jobs.settings import get_settings
 from pipelines.errors import Conflict, NotFound
@@ -23,10 +29,43 @@ FINAL = ("succeeded", "failed", "cancelled")
 _JSON_FIELDS = ("params", "outputs")
 
 
+class Job(TypedDict):
+    """A job record (a row of ``jobs``, JSON fields decoded)."""
+
+    id: str
+    kind: str
+    lane: str
+    owner: str
+    title: str | None
+    params: dict[str, Any]
+    status: str  # one of STATUSES
+    stage: str | None
+    progress: float
+    item: str | None
+    message: str | None
+    eta_s: float | None
+    error: str | None
+    outputs: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    cancel_requested: bool
+    worker: str | None
+    heartbeat_at: float | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+
+
 class JobNotFound(NotFound):
+    """No such job, or not one the caller may see (404, the same words for both)."""
+
     def __init__(self, job_id: str):
-        super().__init__(f"No job with id {job_id!r}. List jobs with GET /api/v1/jobs.")
+        super().__init__(f"No job with id {job_id[:64]!r}. List your jobs with GET /api/v1/jobs.")
         self.job_id = job_id
+
+
+class JobFileNotFound(NotFound, FileNotFoundError):
+    """The job has no such file (404)."""
 
 
 class JobStateError(Conflict):
@@ -41,18 +80,16 @@ def job_dir(job_id: str) -> Path:
     return get_settings().jobs_dir / job_id
 
 
-def _decode(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    if row is None:
-        return None
+def _decode(row: dict[str, Any]) -> Job:
     job = dict(row)
     for field in _JSON_FIELDS:
         job[field] = json.loads(job[field] or "{}")
     job["cancel_requested"] = bool(job["cancel_requested"])
-    return job
+    return cast(Job, job)
 
 
-def create_job(kind: str, lane: str, owner: str, params: dict, title: str, max_attempts: int,
-               job_id: str | None = None) -> dict[str, Any]:
+def create_job(kind: str, lane: str, owner: str, params: dict[str, Any], title: str, max_attempts: int,
+               job_id: str | None = None) -> Job:
     job_id = job_id or new_job_id()
     folder = job_dir(job_id)
     (folder / "inputs").mkdir(parents=True, exist_ok=True)
@@ -74,21 +111,46 @@ def create_job(kind: str, lane: str, owner: str, params: dict, title: str, max_a
         "cancel_requested": 0,
         "created_at": time.time(),
     }
-    database()["jobs"].insert(record)
+    database().table("jobs").insert(record)
     job = get_job(job_id)
     write_status_file(job)
     return job
 
 
-def get_job(job_id: str) -> dict[str, Any]:
+def find_job(job_id: str | None, user: User | None = None) -> Job | None:
+    """The job with this id, or None: no id, no such job, or (with ``user``)
+    not one that user may see. The one "fetch the job or None" of the studio."""
+    job_id = (job_id or "").strip()
+    if not job_id or len(job_id) > 64:
+        return None
     row = next(database().query("select * from jobs where id = ?", [job_id]), None)
     if row is None:
+        return None
+    job = _decode(row)
+    if user is not None and not may_access(job["owner"], user):
+        return None
+    return job
+
+
+def get_job(job_id: str) -> Job:
+    """The job with this id, or :class:`JobNotFound` (404)."""
+    job = find_job(job_id)
+    if job is None:
         raise JobNotFound(job_id)
-    return _decode(row)
+    return job
+
+
+def job_for(job_id: str, user: User) -> Job:
+    """The job for ``user``: their own, or any for an admin; :class:`JobNotFound`
+    (404, the same answer as for a missing job) otherwise."""
+    job = find_job(job_id, user)
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
 
 
 def list_jobs(kind: str | None = None, status: str | None = None, owner: str | None = None,
-              limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+              limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
     """Newest first. Returns (page, total matching)."""
     where, args = [], []
     for column, value in (("kind", kind), ("status", status), ("owner", owner)):
@@ -105,17 +167,17 @@ def list_jobs(kind: str | None = None, status: str | None = None, owner: str | N
     return [_decode(r) for r in rows], total
 
 
-def update_job(job_id: str, **fields: Any) -> dict[str, Any]:
+def update_job(job_id: str, **fields: Any) -> Job:
     for field in _JSON_FIELDS:
         if field in fields:
             fields[field] = json.dumps(fields[field])
-    database()["jobs"].update(job_id, fields)
+    database().table("jobs").update(job_id, fields)
     job = get_job(job_id)
     write_status_file(job)
     return job
 
 
-def claim_job(job_id: str, worker_id: str) -> dict[str, Any] | None:
+def claim_job(job_id: str, worker_id: str) -> Job | None:
     """Atomically move a queued job to running; None if someone else has it
     (or it was cancelled meanwhile), so a job queued twice runs once."""
     now = time.time()
@@ -147,7 +209,7 @@ def cancel_requested(job_id: str) -> bool:
     return bool(row and row[0])
 
 
-def running_jobs(lane: str | None = None) -> list[dict[str, Any]]:
+def running_jobs(lane: str | None = None) -> list[Job]:
     sql, args = "select * from jobs where status='running'", []
     if lane:
         sql += " and lane=?"
@@ -155,7 +217,7 @@ def running_jobs(lane: str | None = None) -> list[dict[str, Any]]:
     return [_decode(r) for r in database().query(sql, args)]
 
 
-def queued_jobs(lane: str) -> list[dict[str, Any]]:
+def queued_jobs(lane: str) -> list[Job]:
     return [_decode(r) for r in database().query(
         "select * from jobs where status='queued' and lane=? order by created_at", [lane])]
 
@@ -165,7 +227,7 @@ def count_by_lane(status: str) -> dict[str, int]:
     return {r["lane"]: r["n"] for r in rows}
 
 
-def write_status_file(job: dict[str, Any]) -> None:
+def write_status_file(job: Job) -> None:
     folder = job_dir(job["id"])
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".status.{os.getpid()}.tmp"
@@ -192,10 +254,10 @@ def read_log(job_id: str, tail: int = 200) -> str:
     return "\n".join(lines[-tail:])
 
 
-def add_samples(job_ids: list[str], sample: dict[str, float]) -> None:
+def add_samples(job_ids: list[str], sample: dict[str, float | None]) -> None:
     if not job_ids:
         return
-    database()["job_samples"].insert_all([{"job_id": j, **sample} for j in job_ids])
+    database().table("job_samples").insert_all([{"job_id": j, **sample} for j in job_ids])
 
 
 def job_samples(job_id: str) -> list[dict[str, Any]]:
@@ -205,9 +267,16 @@ def job_samples(job_id: str) -> list[dict[str, Any]]:
 
 
 def output_path(job_id: str, name: str) -> Path:
-    """The file ``name`` inside the job's folder; refuses names that escape it."""
+    """The file ``name`` inside the job's folder; refuses names that escape it
+    (after following links) with :class:`JobFileNotFound` (404)."""
     folder = job_dir(job_id).resolve()
-    path = (folder / name).resolve()
+    missing = JobFileNotFound(f"Job {job_id} has no file {name[:200]!r}; its files are listed in outputs.files.")
+    if "\x00" in name or len(name) > 1024:
+        raise missing
+    try:
+        path = (folder / name).resolve()
+    except (OSError, RuntimeError):
+        raise missing from None
     if folder not in path.parents or not path.is_file():
-        raise FileNotFoundError(f"Job {job_id} has no file {name!r}.")
+        raise missing
     return path

@@ -2,7 +2,7 @@
 
 It starts one consumer process per lane (``--lane gpu``: one job at a time,
 models stay loaded; ``--lane cpu``: STUDIO_CPU_WORKERS at once) and restarts a
-lane that dies. Each lane process, before consuming, re-queues what a dead
+lane that dies (``jobs.supervisor``; a lane dies with its supervisor). Each lane process, before consuming, re-queues what a dead
 worker left behind, then beats a heartbeat every STUDIO_HEARTBEAT_S seconds:
 it samples its process tree (CPU, memory, GPU) into the workers' and the
 running jobs' timelines, and kills the child processes of cancelled jobs.
@@ -15,7 +15,6 @@ import logging
 import os
 import platform
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +24,7 @@ from jobs.db import database
 from jobs.kinds import LANES, kill_tree, load_tools
 from jobs.queue import huey_for
 from jobs.settings import get_settings
+from jobs.supervisor import Supervisor
 
 log = logging.getLogger("studio.worker")
 SAMPLE_KEEP_S = 15 * 60
@@ -79,7 +79,7 @@ def _beat(lane: str, worker_id: str, sampler) -> None:
     sampled = [ctx.id for ctx in contexts if not ctx.samples_itself]
     with db.conn:
         db.execute("update workers set heartbeat_at=? where id=?", [now, worker_id])
-        db["worker_samples"].insert({"worker_id": worker_id, "lane": lane, **sample})
+        db.table("worker_samples").insert({"worker_id": worker_id, "lane": lane, **sample})
         db.execute("delete from worker_samples where t < ?", [now - SAMPLE_KEEP_S])
         if ids:
             marks = ",".join("?" * len(ids))
@@ -94,35 +94,27 @@ def _beat(lane: str, worker_id: str, sampler) -> None:
 # -- the supervisor --------------------------------------------------------
 
 def supervise(lanes: list[str]) -> int:
-    procs: dict[str, subprocess.Popen] = {}
-    stopping = False
+    """Keep one process per lane alive (``jobs.supervisor``: restart with backoff,
+    never give up: a lane that keeps crashing is logged on every restart)."""
+    stopping = threading.Event()
 
-    def start(lane: str) -> None:
-        procs[lane] = subprocess.Popen([sys.executable, "-m", "jobs.worker", "--lane", lane])
-
-    def stop(signum, frame):
-        nonlocal stopping
-        stopping = True
+    def stop(signum: int, frame: object) -> None:
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for lane in lanes:
-        start(lane)
-    while not stopping:
-        time.sleep(0.5)
-        for lane, proc in list(procs.items()):
-            if proc.poll() is not None and not stopping:
-                log.warning("lane %s exited with %s; restarting", lane, proc.returncode)
-                time.sleep(1)
-                start(lane)
-    for proc in procs.values():
-        proc.send_signal(signal.SIGINT)  # huey: finish the running task's step, then stop
-    deadline = time.monotonic() + 10
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    keepers = [Supervisor(f"lane {lane}", [sys.executable, "-m", "jobs.worker", "--lane", lane],
+                          backoff_s=0.5, max_backoff_s=30.0, start_window_s=10.0, give_up_after=None,
+                          stop_signal=signal.SIGINT,  # huey: finish the running task's step, then stop
+                          stop_timeout_s=10.0, capture_output=False).start()
+               for lane in lanes]
+    while not stopping.wait(0.5):
+        pass
+    stoppers = [threading.Thread(target=keeper.stop) for keeper in keepers]
+    for thread in stoppers:
+        thread.start()
+    for thread in stoppers:
+        thread.join()
     return 0
 
 

@@ -34,13 +34,32 @@ class Progress(Protocol):
         """Append a line to the job's log."""
 
 
+class JobProgress(Progress, Protocol):
+    """The progress a job gets (``JobContext.progress``, the job system's
+    reporter): a :class:`Progress` that can also be asked about a cancel
+    without reporting anything, and written out at once."""
+
+    def raise_if_cancelled(self) -> None:
+        """Raise :class:`Cancelled` now if the user asked to cancel (not throttled)."""
+
+    def flush(self) -> None:
+        """Write what was reported so far to the job record now."""
+
+
 class NullProgress:
     """Progress that records nothing and never cancels."""
 
-    def update(self, *, stage=None, fraction=None, item=None, message=None) -> None:
+    def update(self, *, stage: str | None = None, fraction: float | None = None, item: str | None = None,
+               message: str | None = None) -> None:
         pass
 
     def log(self, line: str) -> None:
+        pass
+
+    def raise_if_cancelled(self) -> None:
+        pass
+
+    def flush(self) -> None:
         pass
 
 
@@ -53,7 +72,8 @@ class Span:
     def __init__(self, parent: Progress, start: float, end: float):
         self.parent, self.start, self.end = parent, start, end
 
-    def update(self, *, stage=None, fraction=None, item=None, message=None) -> None:
+    def update(self, *, stage: str | None = None, fraction: float | None = None, item: str | None = None,
+               message: str | None = None) -> None:
         if fraction is not None:
             fraction = self.start + (self.end - self.start) * min(max(fraction, 0.0), 1.0)
         self.parent.update(stage=stage, fraction=fraction, item=item, message=message)
@@ -74,7 +94,8 @@ class BarProgress:
         self._bar = tqdm(total=total, desc=desc, unit="‰", leave=True, file=self._file)
         self._total = total
 
-    def update(self, *, stage=None, fraction=None, item=None, message=None) -> None:
+    def update(self, *, stage: str | None = None, fraction: float | None = None, item: str | None = None,
+               message: str | None = None) -> None:
         if stage is not None:
             self._bar.set_description(stage)
         if fraction is not None:

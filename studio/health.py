@@ -1,42 +1,71 @@
-"""What the studio and its worker are doing right now (read-only)."""
+"""What the studio and its worker are doing right now (read-only): the lanes'
+heartbeats, the app's worker supervisor, the queues."""
 
 from __future__ import annotations
 
 import json
 import time
+import tomllib
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from jobs import store
+from jobs import store, supervisor
 from jobs.db import database
 from jobs.kinds import LANES
-from jobs.settings import get_settings
+from jobs.recovery import heartbeat_stale
 
 
 def workers() -> list[dict[str, Any]]:
     now = time.time()
     rows = database().query("select * from workers order by heartbeat_at desc")
-    stale = max(5 * get_settings().heartbeat_s, 5.0)
     result = []
     for row in rows:
         age = now - row["heartbeat_at"]
         if age > 3600:
             continue
         result.append({"id": row["id"], "lane": row["lane"], "host": row["host"], "pid": row["pid"],
-                       "alive": age <= stale, "heartbeat_age_s": round(age, 2),
+                       "alive": not heartbeat_stale(row["heartbeat_at"], now), "heartbeat_age_s": round(age, 2),
                        "info": json.loads(row["info"] or "{}")})
     return result
 
 
+def supervisor_view() -> dict[str, Any] | None:
+    """The app's worker supervisor (None when the worker runs on its own,
+    STUDIO_WORKER=external): state, restarts, last exit."""
+    state = supervisor.worker_child_state()
+    if state is None:
+        return None
+    keep = ("state", "pid", "restarts", "crashes_at_start", "last_exit_code", "last_exit_at", "message")
+    return {key: state[key] for key in keep}
+
+
+@lru_cache(maxsize=1)
+def version() -> str:
+    """The studio's version (pyproject.toml), for GET /api/v1/ and /api/v1/health."""
+    try:
+        return str(tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+                   ["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
 def health() -> dict[str, Any]:
+    """Seed 001's ``{"status": "healthy", "version": ...}`` ("degraded" once the app's worker
+    supervisor gave up), with the worker's liveness and the queues beside them."""
     live = [w for w in workers() if w["alive"]]
     lanes = {lane: any(w["lane"] == lane for w in live) for lane in LANES}
     ages = [w["heartbeat_age_s"] for w in live]
     queued = store.count_by_lane("queued")
     running = store.count_by_lane("running")
+    keeper = supervisor_view()
+    gave_up = keeper is not None and keeper["state"] == "gave_up"
     return {
-        "status": "ok",
+        "status": "degraded" if gave_up else "healthy",
+        "version": version(),
         "worker": {"alive": all(lanes.values()), "lanes": lanes,
-                   "heartbeat_age_s": min(ages) if ages else None},
+                   "heartbeat_age_s": min(ages) if ages else None,
+                   "supervisor": keeper},
         "queues": {lane: queued.get(lane, 0) for lane in LANES},
         "running": {lane: running.get(lane, 0) for lane in LANES},
     }

@@ -1,18 +1,27 @@
 """The job panel every tool tab embeds: progress bar, stage, ETA, log tail,
 output files, cancel and retry. It polls the job record with ``gr.Timer``;
 the job id lives in a textbox (not in browser state), so the user can paste
-an id, reload the page, or come back later."""
+an id, reload the page, or come back later.
+
+The panel shows only the caller's own jobs (admins: any): another user's job
+id reads like an unknown one. Output files are links to the owner-checked
+``/api/v1/jobs/{id}/files/{name}`` route (the UI's login works there), not
+copies in Gradio's cache."""
 
 from __future__ import annotations
 
 import html
-import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import gradio as gr
 
 from jobs import queue, store
+from pipelines.errors import StudioError
+from studio.errors import message_of
 from studio.ui_user import current_user
 
 
@@ -23,7 +32,7 @@ def _fmt_eta(seconds: float | None) -> str:
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m {seconds % 60:02d}s"
 
 
-def status_html(job: dict[str, Any] | None) -> str:
+def status_html(job: store.Job | None) -> str:
     if job is None:
         return "<div class='job-status'>No job selected.</div>"
     pct = round(100 * (job["progress"] or 0))
@@ -45,21 +54,35 @@ def status_html(job: dict[str, Any] | None) -> str:
             f"<table>{body}</table></div>")
 
 
-def output_files(job: dict[str, Any] | None) -> list[str]:
+def _size(nbytes: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if nbytes < 1024 or unit == "GB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024  # type: ignore[assignment]
+    return ""
+
+
+def files_html(job: store.Job | None) -> str:
+    """The job's output files as download links (relative: they work behind a
+    proxy's path prefix too)."""
     if not job:
-        return []
+        return "<div class='job-files'></div>"
     folder = store.job_dir(job["id"])
-    return [str(folder / name) for name in job["outputs"].get("files", []) if (folder / name).is_file()]
+    items = []
+    for name in job["outputs"].get("files", []):
+        path = folder / str(name)
+        if path.is_file():
+            url = f"api/v1/jobs/{quote(job['id'])}/files/{quote(str(name))}"
+            items.append(f"<li><a href='{html.escape(url)}' download target='_blank'>{html.escape(str(name))}</a>"
+                         f" <span class='job-file-size'>{_size(path.stat().st_size)}</span></li>")
+    if not items:
+        return "<div class='job-files'></div>"
+    return f"<div class='job-files'><b>Outputs</b><ul>{''.join(items)}</ul></div>"
 
 
-def read_job(job_id: str) -> dict[str, Any] | None:
-    job_id = (job_id or "").strip()
-    if not job_id:
-        return None
-    try:
-        return store.get_job(job_id)
-    except store.JobNotFound:
-        return None
+def read_job(job_id: str, request: gr.Request | None = None) -> store.Job | None:
+    """The panel's job for the caller, or None (unknown, or another user's)."""
+    return store.find_job(job_id, current_user(request))
 
 
 @dataclass
@@ -67,38 +90,31 @@ class JobPanel:
     job_id: gr.Textbox
     status: gr.HTML
     log: gr.Textbox
-    files: gr.File
+    files: gr.HTML
     result: gr.JSON
     cancel: gr.Button
     retry: gr.Button
     timer: gr.Timer
 
 
-def render(job_id: str):
-    job = read_job(job_id)
-    if job_id and job is None:
-        return (f"<div class='job-status'>No job with id {html.escape(job_id)}.</div>", "", [], None,
-                gr.update(interactive=False), gr.update(interactive=False))
+def render(job_id: str, request: gr.Request):
+    job = read_job(job_id, request)
+    if (job_id or "").strip() and job is None:
+        return (f"<div class='job-status'>No job with id {html.escape(job_id.strip()[:64])}.</div>", "",
+                files_html(None), None, gr.update(interactive=False), gr.update(interactive=False))
     log = store.read_log(job["id"], tail=60) if job else ""
     result = {k: v for k, v in job["outputs"].items() if k != "files"} if job else None
     active = bool(job) and job["status"] not in store.FINAL
-    return (status_html(job), log, output_files(job), result or None,
+    return (status_html(job), log, files_html(job), result or None,
             gr.update(interactive=active), gr.update(interactive=bool(job) and job["status"] in ("failed", "cancelled")))
 
 
 def _act(action, job_id: str, request: gr.Request):
-    user = current_user(request)
     try:
-        action(job_id.strip(), user=user.name, is_admin=user.is_admin)
-    except (store.JobNotFound, store.JobStateError, PermissionError) as exc:
-        gr.Warning(str(exc))
-    return render(job_id)
-
-
-def _restore(current: str, remembered: str, done: bool):
-    if done or current or not remembered:
-        return gr.update(), True
-    return remembered, True
+        action((job_id or "").strip(), current_user(request))
+    except StudioError as exc:
+        gr.Warning(message_of(exc))
+    return render(job_id, request)
 
 
 def _cancel(job_id: str, request: gr.Request):
@@ -109,9 +125,58 @@ def _retry(job_id: str, request: gr.Request):
     return _act(queue.retry, job_id, request)
 
 
-def job_panel(name: str, label: str = "Job", poll_s: float = 1.0) -> JobPanel:
+# -- polling --------------------------------------------------------------------
+#
+# A panel polls only while its job can still change (queued or running), only
+# while its tab is the one shown (``visible_tabs``), never while the page is
+# hidden (Gradio's Timer skips ticks then), and more slowly while nothing
+# changes: every POLL_S seconds, ×1.5 after each tick that saw no change, up to
+# IDLE_POLL_S. One request per tick carries the panel and any ``extra`` views
+# of the tab (charts of the job, say).
+
+POLL_S = 1.0
+IDLE_POLL_S = 5.0
+
+
+def _signature(job: store.Job | None) -> str:
+    if job is None:
+        return ""
+    log = store.job_dir(job["id"]) / "log.txt"
+    size = log.stat().st_size if log.exists() else 0
+    return f"{job['status']}|{job['stage']}|{job['progress']}|{job['item']}|{job['message']}|{size}"
+
+
+def next_poll(job: store.Job | None, seen: str, interval: float) -> tuple[gr.Timer, str, float]:
+    """The panel timer's next state: off once the job is over (or there is none);
+    POLL_S after a change; slower (×1.5, up to IDLE_POLL_S) while nothing changes."""
+    if job is None or job["status"] in store.FINAL:
+        return gr.Timer(active=False), "", POLL_S
+    signature = _signature(job)
+    interval = POLL_S if signature != seen else min(IDLE_POLL_S, max(POLL_S, interval * 1.5))
+    return gr.Timer(value=interval, active=True), signature, interval
+
+
+def _arm(job_id: str, request: gr.Request):
+    """A new job id in the panel: start polling if its job can still change."""
+    return next_poll(read_job(job_id, request), "", POLL_S)
+
+
+def _restore(current: str, remembered: str):
+    """Once, when the tab is first shown: put the remembered job id back."""
+    value = remembered if (remembered and not (current or "").strip()) else gr.update()
+    return value, gr.Timer(active=False)
+
+
+Extra = tuple[Callable[..., Any], list[Any]]
+
+
+def job_panel(name: str, label: str = "Job", poll_s: float = POLL_S, extra: Extra | None = None) -> JobPanel:
     """Build the panel inside the current Blocks context. ``name`` prefixes
-    the panel's API endpoints (e.g. ``frames_job_status``)."""
+    the panel's API endpoints (e.g. ``frames_job_status``).
+
+    ``extra=(fn, outputs)``: views of the tab that follow the panel's job,
+    refreshed in the same request as the panel (``fn(job_id, request)`` returns
+    the values of ``outputs``) — rather than a second handler on ``panel.timer``."""
     with gr.Group(elem_classes=["job-panel"]):
         job_id = gr.Textbox(label=f"{label} id", placeholder="submit a job, or paste a job id",
                             elem_id=f"{name}-job-id")
@@ -120,22 +185,148 @@ def job_panel(name: str, label: str = "Job", poll_s: float = 1.0) -> JobPanel:
         with gr.Row():
             cancel = gr.Button("Cancel", variant="stop", size="sm", interactive=False, elem_id=f"{name}-cancel")
             retry = gr.Button("Retry", size="sm", interactive=False, elem_id=f"{name}-retry")
-        files = gr.File(label="Outputs", file_count="multiple", interactive=False, height=120)
+        files = gr.HTML(files_html(None), elem_id=f"{name}-job-files")
         log = gr.Textbox(label="Log (tail)", lines=8, max_lines=12, autoscroll=True, interactive=False)
-    timer = gr.Timer(poll_s)
+    timer = gr.Timer(poll_s, active=False)
+    seen = gr.State("")
+    interval = gr.State(poll_s)
+    outputs = [status, log, files, result, cancel, retry]
+    extra_fn, extra_outputs = extra if extra else (None, [])
+    panel = JobPanel(job_id, status, log, files, result, cancel, retry, timer)
+
+    def poll(job_id_value: str, seen_value: str, interval_value: float, request: gr.Request):
+        job = read_job(job_id_value, request)
+        views = tuple(extra_fn(job_id_value, request)) if extra_fn else ()
+        return (*render(job_id_value, request), *next_poll(job, seen_value, interval_value), *views)
+
+    timer.tick(poll, [job_id, seen, interval], [*outputs, timer, seen, interval, *extra_outputs],
+               api_visibility="private", show_progress="hidden", queue=False)
+    job_id.change(render, job_id, outputs, api_name=f"{name}_job_status", show_progress="hidden")
+    job_id.change(_arm, job_id, [timer, seen, interval], api_visibility="private", show_progress="hidden",
+                  queue=False)
+    if extra_fn:
+        job_id.change(extra_fn, job_id, extra_outputs, api_visibility="private", show_progress="hidden",
+                      queue=False)
     # The browser remembers only the id of the panel's last job, so a reload
     # (or coming back tomorrow) shows it again; the work itself is on the server.
     last_job = gr.BrowserState("", storage_key=f"studio-{name}-last-job")
-    outputs = [status, log, files, result, cancel, retry]
-    panel = JobPanel(job_id, status, log, files, result, cancel, retry, timer)
-    timer.tick(render, job_id, outputs, api_visibility="private", show_progress="hidden", queue=False)
-    job_id.change(render, job_id, outputs, api_name=f"{name}_job_status", show_progress="hidden")
-    job_id.change(lambda value: value, job_id, last_job, api_visibility="private", queue=False)
-    # Tabs render their contents when first shown, and the panel's timer starts
-    # with them: its first tick puts the remembered job id back.
-    restored = gr.State(False)
-    timer.tick(_restore, [job_id, last_job, restored], [job_id, restored], api_visibility="private",
-               show_progress="hidden", queue=False)
-    cancel.click(_cancel, job_id, outputs, api_name=f"{name}_job_cancel")
-    retry.click(_retry, job_id, outputs, api_name=f"{name}_job_retry")
+    job_id.change(None, job_id, last_job, js="(value) => value")
+    # Tabs render their contents when first shown; this one-shot timer starts
+    # with them and puts the remembered job id back, then stops.
+    restore = gr.Timer(0.3)
+    visible_tabs.leave_alone(restore)
+    restore.tick(_restore, [job_id, last_job], [job_id, restore], api_visibility="private",
+                 show_progress="hidden", queue=False)
+    for button, action, verb in ((cancel, _cancel, "cancel"), (retry, _retry, "retry")):
+        button.click(action, job_id, outputs, api_name=f"{name}_job_{verb}").then(
+            _arm, job_id, [timer, seen, interval], api_visibility="private", show_progress="hidden", queue=False)
+    visible_tabs.poll_while_shown(timer, resume=_arm, inputs=[job_id], outputs=[seen, interval])
     return panel
+
+
+# -- which tab is shown ----------------------------------------------------------
+
+
+@dataclass
+class _Poller:
+    path: tuple[str, ...]
+    timer: gr.Timer
+    resume: Callable[..., Any] | None
+    inputs: list[Any]
+    outputs: list[Any]
+
+
+class VisibleTabs:
+    """Timers that run only while their tab is the one shown.
+
+    ``build_ui`` builds each tab inside ``visible_tabs.tab(key)`` and then calls
+    ``visible_tabs.wire(tabs)``; a tab with sub-tabs does the same for them.
+    A timer registered with :meth:`poll_while_shown` is paused when another tab
+    (at any level) is selected and resumed when its tab is shown again:
+    ``resume(*inputs, request)`` returns the timer's update and the values of
+    ``outputs`` (a job panel resumes only while its job can still change);
+    without ``resume`` the timer simply starts again. Any other ``gr.Timer``
+    built inside a wired tab is paused and resumed the same way (a tab opts in
+    with ``poll_while_shown`` only to resume more cleverly, or opts out with
+    :meth:`leave_alone`). One request per tab switch; none while the page stays
+    on one tab.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the timers of an earlier build (``build_ui`` calls this first)."""
+        self._path: list[str] = []
+        self._pollers: list[_Poller] = []
+        self._levels: dict[tuple[str, ...], gr.State] = {}
+        self._left_alone: set[int] = set()
+
+    @contextmanager
+    def tab(self, key: str) -> Iterator[None]:
+        self._path.append(key)
+        try:
+            yield
+        finally:
+            self._path.pop()
+
+    def poll_while_shown(self, timer: gr.Timer, resume: Callable[..., Any] | None = None,
+                         inputs: list[Any] | None = None, outputs: list[Any] | None = None) -> None:
+        self._pollers.append(_Poller(tuple(self._path), timer, resume, list(inputs or []), list(outputs or [])))
+
+    def leave_alone(self, timer: gr.Timer) -> None:
+        """A timer that manages itself (a one-shot, say): never paused or resumed."""
+        self._left_alone.add(timer._id)
+
+    def wire(self, tabs: list[tuple[str, gr.Tab]]) -> None:
+        """Tabs of one level (built with :meth:`tab`): selecting one resumes its timers, pauses the rest."""
+        if not tabs:
+            return
+        scope = tuple(self._path)
+        known = {p.timer._id for p in self._pollers} | self._left_alone
+        for key, tab in tabs:
+            for timer in _timers_in(tab):
+                if timer._id not in known:
+                    self._pollers.append(_Poller((*scope, key), timer, None, [], []))
+                    known.add(timer._id)
+        state = gr.State(tabs[0][0])
+        self._levels[scope] = state
+        for key, tab in tabs:
+            self._wire_one(scope, key, tab, state)
+
+    def _wire_one(self, scope: tuple[str, ...], key: str, tab: gr.Tab, state: gr.State) -> None:
+        pollers = [p for p in self._pollers if p.path[:len(scope)] == scope and len(p.path) > len(scope)]
+        if not pollers:
+            return
+        levels = list(self._levels.items())
+        inputs = [level_state for _, level_state in levels] + [c for p in pollers for c in p.inputs]
+        outputs = [state] + [c for p in pollers for c in (p.timer, *p.outputs)]
+
+        def select(request: gr.Request, *values: Any) -> tuple[Any, ...]:
+            chosen = {level: value for (level, _), value in zip(levels, values, strict=False)}
+            chosen[scope] = key
+            rest = list(values[len(levels):])
+            answer: list[Any] = [key]
+            for poller in pollers:
+                args, rest = rest[:len(poller.inputs)], rest[len(poller.inputs):]
+                shown = all(chosen.get(poller.path[:i], poller.path[i]) == poller.path[i]
+                            for i in range(len(poller.path)))
+                if not shown:
+                    answer += [gr.Timer(active=False), *[gr.update() for _ in poller.outputs]]
+                elif poller.resume is not None:
+                    answer += list(poller.resume(*args, request))
+                else:
+                    answer += [gr.Timer(active=True), *[gr.update() for _ in poller.outputs]]
+            return tuple(answer)
+
+        tab.select(select, inputs, outputs, api_visibility="private", show_progress="hidden", queue=False)
+
+
+def _timers_in(block: Any) -> Iterator[gr.Timer]:
+    for child in getattr(block, "children", []) or []:
+        if isinstance(child, gr.Timer):
+            yield child
+        yield from _timers_in(child)
+
+
+visible_tabs = VisibleTabs()

@@ -51,6 +51,8 @@ def test_a_reload_shows_the_panels_last_job_again(studio_server, page):
     job_id = page.locator("#jobs-job-id textarea, #jobs-job-id input").first
     page.wait_for_function("el => el.value.length > 0", arg=job_id.element_handle(), timeout=30_000)
     submitted = job_id.input_value()
+    # The browser keeps the id in localStorage (encrypted by Gradio's BrowserState) a moment later.
+    page.wait_for_function("() => Object.keys(localStorage).includes('studio-jobs-last-job')", timeout=30_000)
     page.reload()
     page.get_by_role("tab", name="Jobs / Monitor").click()
     page.wait_for_function("([el, v]) => el.value === v",

@@ -15,9 +15,11 @@ import platform
 import shutil
 import sys
 import time
+from typing import Any
 
-from jobs.kinds import job_kind, loaded_models
+from jobs.kinds import JobContext, job_kind, loaded_models
 from jobs.settings import get_settings
+from pipelines.errors import BadInput
 
 
 def _version(package: str) -> str | None:
@@ -42,10 +44,10 @@ def _models_found() -> list[str]:
     return found
 
 
-@job_kind("system.diagnostics", lane="gpu", title="Worker diagnostics")
-def diagnostics(ctx) -> dict:
+@job_kind("system.diagnostics", lane="gpu", title="Worker diagnostics", public=True)
+def diagnostics(ctx: JobContext) -> dict[str, Any]:
     ctx.progress.update(stage="python", fraction=0.1)
-    report = {"python": platform.python_version(), "platform": platform.platform(),
+    report: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
               "executable": sys.executable}
     ctx.progress.update(stage="torch", fraction=0.3, message="importing torch")
     try:
@@ -73,12 +75,23 @@ def diagnostics(ctx) -> dict:
     return {"report": report}
 
 
-@job_kind("system.gpu_check", lane="gpu", title="GPU check (matmul throughput)")
-def gpu_check(ctx) -> dict:
+def _number(params: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
+    """A numeric parameter within [low, high], or a BadInput naming it."""
+    try:
+        value = float(params.get(name, default))
+    except (TypeError, ValueError, OverflowError):
+        raise BadInput(f"{name} must be a number (got {str(params.get(name))[:40]!r}).") from None
+    if not low <= value <= high:
+        raise BadInput(f"{name} must be between {low:g} and {high:g} (got {value:g}).")
+    return value
+
+
+@job_kind("system.gpu_check", lane="gpu", title="GPU check (matmul throughput)", public=True)
+def gpu_check(ctx: JobContext) -> dict[str, Any]:
     import torch
 
-    seconds = float(ctx.params.get("seconds", 5))
-    size = int(ctx.params.get("size", 1024))
+    seconds = _number(ctx.params, "seconds", 5, 0.1, 600)
+    size = int(_number(ctx.params, "size", 1024, 16, 16384))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.float16 if device == "cuda" else torch.float32
     a = torch.randn(size, size, device=device, dtype=dtype)
@@ -94,10 +107,10 @@ def gpu_check(ctx) -> dict:
     return {"device": device, "multiplies": count, "tflops": round(tflops, 4)}
 
 
-@job_kind("system.sleep", lane="cpu", title="Wait (queue check)")
-def sleep(ctx) -> dict:
-    seconds = float(ctx.params.get("seconds", 1))
-    steps = max(1, int(ctx.params.get("steps", 10)))
+@job_kind("system.sleep", lane="cpu", title="Wait (queue check)", public=True)
+def sleep(ctx: JobContext) -> dict[str, Any]:
+    seconds = _number(ctx.params, "seconds", 1, 0, 24 * 3600)
+    steps = int(_number(ctx.params, "steps", 10, 1, 100_000))
     if ctx.params.get("child"):
         code = ctx.run_child([sys.executable, "-c", f"import time; time.sleep({seconds})"])
         if code != 0:

@@ -9,12 +9,22 @@ Writes ``metrics.csv`` (one row per sample) and ``output.txt`` (the script's
 stdout and stderr) into ``out_dir``; returns the summary (peak and mean of each
 metric, exit code, duration). Cancel (``progress.update`` raising) or the
 timeout kills the whole process group of the script.
+
+The script runs in its own working folder (``options.workdir``, also its
+HOME and TMPDIR) with a clean environment (PATH and locale only: none of the
+caller's variables, so no secrets or tokens), and with resource limits that
+its children inherit: CPU time (the timeout, as CPU seconds), memory
+(RLIMIT_DATA: heap and private writable mappings — not address space, which
+browsers and JITs reserve by the terabyte) and the largest file it may write.
+It gets SIGKILL if the process that started it dies.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -25,10 +35,11 @@ from pathlib import Path
 
 import psutil
 
-from pipelines.progress import NullProgress, Progress
 from pipelines.monitor.resources import METRICS, ResourceSampler
+from pipelines.progress import NullProgress, Progress
 
 INTERPRETERS = {".py": [sys.executable, "-u"], ".sh": ["bash"], ".bash": ["bash"]}
+KEEP_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
 
 
 class ScenarioError(ValueError):
@@ -42,6 +53,10 @@ class ScenarioOptions:
     timeout_s: float = 600.0
     args: list[str] = field(default_factory=list)
     target: str = ""  # also sample processes whose name contains this (e.g. the app under test)
+    workdir: Path | None = None  # the script's working folder (default: out_dir / "work")
+    cpu_limit_s: float | None = None  # CPU seconds per process (default: the timeout)
+    memory_limit_mb: int = 4096  # RLIMIT_DATA per process; 0 = none
+    file_limit_mb: int = 1024  # largest file a process may write; 0 = none
 
     def check(self) -> None:
         unknown = set(self.metrics) - set(METRICS)
@@ -82,13 +97,17 @@ def run_scenario(script: Path, out_dir: Path, options: ScenarioOptions | None = 
     script = Path(script)
     if not script.is_file():
         raise ScenarioError(f"Scenario script {script} not found.")
-    argv = command_for(script) + list(options.args)
+    argv = command_for(script.resolve()) + list(options.args)
     out_dir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(options.workdir or out_dir / "work").resolve()
+    (workdir / "tmp").mkdir(parents=True, exist_ok=True)
 
     progress.update(stage="starting", fraction=0.0, message=" ".join(argv[-1 - len(options.args):]))
-    output = open(out_dir / "output.txt", "wb")
-    proc = subprocess.Popen(argv, cwd=script.parent, stdout=output, stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    cpu_s = options.cpu_limit_s if options.cpu_limit_s is not None else options.timeout_s
+    with open(out_dir / "output.txt", "wb") as output:  # the child keeps its own copy of the file
+        proc = subprocess.Popen(argv, cwd=workdir, stdout=output, stderr=subprocess.STDOUT,
+                                start_new_session=True, env=clean_env(workdir),
+                                preexec_fn=_limits(cpu_s, options.memory_limit_mb, options.file_limit_mb))
     samplers: dict[int, ResourceSampler] = {proc.pid: ResourceSampler(proc.pid, options.metrics)}
     rows: list[dict[str, float | None]] = []
     start = time.monotonic()
@@ -122,11 +141,51 @@ def run_scenario(script: Path, out_dir: Path, options: ScenarioOptions | None = 
     finally:
         if proc.poll() is None:
             _kill_group(proc)
-        output.close()
     _forward_output(out_dir / "output.txt", log_pos, progress)
     summary = {m: _stats([r[m] for r in rows]) for m in options.metrics}
     return ScenarioResult(exit_code=None if timed_out else proc.returncode, duration_s=time.monotonic() - start,
                           samples=len(rows), summary=summary, timed_out=timed_out)
+
+
+def clean_env(workdir: Path) -> dict[str, str]:
+    """The script's environment: PATH and locale from ours, nothing else."""
+    env = {name: os.environ[name] for name in KEEP_ENV if name in os.environ}
+    env.setdefault("PATH", os.defpath)
+    env.update(HOME=str(workdir), TMPDIR=str(workdir / "tmp"), PYTHONUNBUFFERED="1", PYTHONNOUSERSITE="1",
+               PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def _limits(cpu_s: float, memory_mb: int, file_mb: int) -> Callable[[], None]:
+    """A ``preexec_fn`` setting the limits (they pass on to the script's children)."""
+    wanted = [(resource.RLIMIT_CPU, max(1, math.ceil(cpu_s)) + 1), (resource.RLIMIT_CORE, 0)]
+    if memory_mb:
+        wanted.append((resource.RLIMIT_DATA, memory_mb * 2**20))
+    if file_mb:
+        wanted.append((resource.RLIMIT_FSIZE, file_mb * 2**20))
+    prctl = _prctl()
+
+    def preexec() -> None:
+        if prctl is not None:
+            prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the worker
+        for which, value in wanted:
+            _soft, hard = resource.getrlimit(which)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            extra = 5 if which == resource.RLIMIT_CPU else 0  # SIGXCPU first, SIGKILL 5 s later
+            ceiling = hard if hard != resource.RLIM_INFINITY else value + extra
+            resource.setrlimit(which, (value, min(ceiling, value + extra)))
+
+    return preexec
+
+
+def _prctl() -> Callable[..., int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
 
 
 def _combined(samplers: dict[int, ResourceSampler], metrics) -> dict[str, float | None]:

@@ -9,8 +9,12 @@ import psutil
 import pytest
 from fastapi.testclient import TestClient
 
+from jobs.access import User
+from jobs.settings import reset_settings
 from jobs.tools.monitor import scenarios, store
 from tests.conftest import wait_job
+
+ADMIN = User("ana", True)
 
 # Holds ~120 MB, keeps one core busy in a child process for a while, then exits.
 BUSY = '''
@@ -24,6 +28,13 @@ child.wait()
 time.sleep(0.3)
 print("scenario finished", flush=True)
 '''
+
+
+@pytest.fixture(autouse=True)
+def scripts_on(studio_home, monkeypatch):
+    """An open studio runs scenario scripts only with STUDIO_ALLOW_SCENARIO_SCRIPTS=1."""
+    monkeypatch.setenv("STUDIO_ALLOW_SCENARIO_SCRIPTS", "1")
+    reset_settings()
 
 
 @pytest.fixture
@@ -47,7 +58,8 @@ def test_scenario_run_samples_its_process_tree(client, start_worker):
     assert summary["cpu_percent"]["max"] > 40  # the busy child counted in the tree
     assert job["outputs"]["exit_code"] == 0 and job["outputs"]["samples"] >= 5
 
-    rows = list(csv.DictReader(open(store.job_dir(job["id"]) / "outputs" / "metrics.csv")))
+    with open(store.job_dir(job["id"]) / "outputs" / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["t", "elapsed_s", "cpu_percent", "rss_mb", "threads"]
     samples = client.get(f"/api/v1/jobs/{job['id']}/samples").json()
     assert len(samples) == len(rows) and max(s["rss_mb"] for s in samples) > 120
@@ -57,8 +69,8 @@ def test_scenario_run_samples_its_process_tree(client, start_worker):
 
 def test_failing_scenario_fails_the_job_and_keeps_its_metrics(studio_home, start_worker):
     start_worker()
-    scenarios.create("broken", "import sys\nprint('boom')\nsys.exit(3)\n")
-    job = wait_job(scenarios.submit_run("broken", "ana")["id"])
+    scenarios.create("broken", "import sys\nprint('boom')\nsys.exit(3)\n", user=ADMIN)
+    job = wait_job(scenarios.submit_run("broken", ADMIN)["id"])
     assert job["status"] == "failed" and "exited with code 3" in job["error"]
     assert "outputs/metrics.csv" in job["outputs"]["files"] and "outputs/output.txt" in job["outputs"]["files"]
 
@@ -66,8 +78,8 @@ def test_failing_scenario_fails_the_job_and_keeps_its_metrics(studio_home, start
 def test_cancel_kills_the_scenario_and_its_children(studio_home, start_worker):
     start_worker()
     scenarios.create("forever", "import subprocess, sys\n"
-                                "subprocess.run([sys.executable, '-c', 'import time; time.sleep(93)'])\n")
-    job = scenarios.submit_run("forever", "ana")
+                                "subprocess.run([sys.executable, '-c', 'import time; time.sleep(93)'])\n", user=ADMIN)
+    job = scenarios.submit_run("forever", ADMIN)
     wait_job(job["id"], ("running",))
     time.sleep(1.0)
     from jobs import queue

@@ -1,6 +1,19 @@
 """Saved scenarios: a script (Python or shell) with the metrics to watch while
 it runs. Each run is a ``monitor.scenario`` job; its samples chart live in the
-Jobs / Monitor tab."""
+Jobs / Monitor tab.
+
+A scenario script is code the worker runs as the studio's own OS user, so:
+
+- only admins may write, read and run scenarios (STUDIO_ADMINS);
+- in an open studio (no STUDIO_AUTH / STUDIO_API_TOKENS, where everyone is an
+  admin) they are off, unless STUDIO_ALLOW_SCENARIO_SCRIPTS=1 turns them on
+  (a private single-user install); STUDIO_ALLOW_SCENARIO_SCRIPTS=0 turns them
+  off everywhere.
+
+Every function here takes the acting :class:`jobs.access.User`, checks that
+first (:func:`check_scripts_allowed`, 403), then the owner of the scenario
+(``jobs.access``: another admin's scenario is visible to admins; 404 otherwise).
+"""
 
 from __future__ import annotations
 
@@ -8,22 +21,30 @@ import json
 import time
 from typing import Any
 
+from jobs.access import User, check_owner, owner_filter
 from jobs.db import database, migration
+from jobs.settings import get_settings
+from pipelines.errors import BadInput, Conflict, NotFound, Refused
 from pipelines.names import validate_dataset_name
 
 LANGUAGES = ("python", "bash")
+MAX_CODE_CHARS = 256 * 1024
 
 
-class ScenarioExists(ValueError):
+class ScenarioExists(Conflict):
     pass
 
 
-class ScenarioNotFound(LookupError):
+class ScenarioNotFound(NotFound):
     pass
+
+
+class ScriptsOff(Refused):
+    """Scenario scripts are not allowed for this caller (403)."""
 
 
 @migration("monitor", 1)
-def _schema(db) -> None:
+def _schema(db: Any) -> None:
     db.execute(
         """
         create table if not exists scenarios (
@@ -42,65 +63,110 @@ def _schema(db) -> None:
     )
 
 
+def scripts_refusal(user: User) -> str | None:
+    """Why ``user`` may not use scenario scripts, or None when they may."""
+    settings = get_settings()
+    if settings.allow_scenario_scripts is False:
+        return ("Scenario scripts are switched off in this studio (STUDIO_ALLOW_SCENARIO_SCRIPTS=0). "
+                "Runs already made stay readable in the Jobs list.")
+    if settings.open_studio and settings.allow_scenario_scripts is not True:
+        return ("Scenario scripts are off in an open studio (no logins): a script is code run on the server. "
+                "The admin turns them on by configuring logins (STUDIO_AUTH or STUDIO_API_TOKENS) and "
+                "STUDIO_ADMINS, or, for a private single-user install, STUDIO_ALLOW_SCENARIO_SCRIPTS=1.")
+    if not user.is_admin:
+        return ("Scenario scripts are code run on the server, so only admins (STUDIO_ADMINS) may write, "
+                "read and run them. Ask an admin to run your scenario.")
+    return None
+
+
+def check_scripts_allowed(user: User) -> None:
+    """:class:`ScriptsOff` (403) with the reason unless ``user`` may use scenario scripts."""
+    reason = scripts_refusal(user)
+    if reason:
+        raise ScriptsOff(reason)
+
+
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "metrics": json.loads(row["metrics"])}
 
 
 def _check(language: str, code: str) -> None:
     if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}.")
+        raise BadInput(f"language must be one of {LANGUAGES}.")
     if not code.strip():
-        raise ValueError("The scenario script is empty.")
+        raise BadInput("The scenario script is empty.")
+    if len(code) > MAX_CODE_CHARS:
+        raise BadInput(f"The scenario script is {len(code) // 1024} KB; the limit is {MAX_CODE_CHARS // 1024} KB.")
+    if "\x00" in code:
+        raise BadInput("The scenario script holds a NUL byte.")
 
 
-def create(name: str, code: str, *, language: str = "python", metrics: list[str] | None = None,
-           interval_s: float = 0.5, timeout_s: float = 600, target: str = "", owner: str = "anonymous") -> dict:
+def _row(name: str) -> dict[str, Any] | None:
+    if len(name) > 200:
+        return None
+    return next(database().query("select * from scenarios where name=?", [name]), None)
+
+
+def create(name: str, code: str, *, user: User, language: str = "python", metrics: list[str] | None = None,
+           interval_s: float = 0.5, timeout_s: float = 600, target: str = "") -> dict[str, Any]:
+    check_scripts_allowed(user)
     name = validate_dataset_name(name)
     _check(language, code)
     now = time.time()
     row = {"name": name, "language": language, "code": code,
            "metrics": json.dumps(metrics or ["cpu_percent", "rss_mb", "threads"]), "interval_s": interval_s,
-           "timeout_s": timeout_s, "target": target, "owner": owner, "created_at": now, "updated_at": now}
+           "timeout_s": timeout_s, "target": target, "owner": user.name, "created_at": now, "updated_at": now}
     db = database()
-    cur = db.execute("insert or ignore into scenarios (%s) values (%s)" % (
-        ", ".join(row), ", ".join("?" * len(row))), list(row.values()))
+    columns, marks = ", ".join(row), ", ".join("?" * len(row))
+    cur = db.execute(f"insert or ignore into scenarios ({columns}) values ({marks})", list(row.values()))
     if cur.rowcount != 1:
         raise ScenarioExists(f"A scenario named {name!r} already exists; choose another name or update it.")
-    return get(name)
+    return get(name, user)
 
 
-def get(name: str) -> dict:
-    row = next(database().query("select * from scenarios where name=?", [name]), None)
+def get(name: str, user: User) -> dict[str, Any]:
+    """The scenario for ``user`` (404 for a missing one and for another user's)."""
+    check_scripts_allowed(user)
+    row = _row(name)
+    missing = f"scenario named {name[:100]!r}"
     if row is None:
-        raise ScenarioNotFound(f"No scenario named {name!r}.")
+        raise ScenarioNotFound(f"No {missing}.")
+    check_owner(row["owner"], user, missing)
     return _decode(row)
 
 
-def list_all() -> list[dict]:
-    return [_decode(r) for r in database().query("select * from scenarios order by updated_at desc")]
+def list_all(user: User, owner: str | None = None) -> list[dict[str, Any]]:
+    """The scenarios ``user`` may see, newest change first."""
+    check_scripts_allowed(user)
+    wanted = owner_filter(user, owner)
+    sql, args = "select * from scenarios", []
+    if wanted is not None:
+        sql += " where owner=?"
+        args.append(wanted)
+    return [_decode(r) for r in database().query(sql + " order by updated_at desc", args)]
 
 
-def update(name: str, **fields: Any) -> dict:
-    current = get(name)
+def update(name: str, user: User, **fields: Any) -> dict[str, Any]:
+    current = get(name, user)
     allowed = {"code", "language", "metrics", "interval_s", "timeout_s", "target"}
     changes = {k: v for k, v in fields.items() if k in allowed and v is not None}
     _check(changes.get("language", current["language"]), changes.get("code", current["code"]))
     if "metrics" in changes:
         changes["metrics"] = json.dumps(changes["metrics"])
     changes["updated_at"] = time.time()
-    database()["scenarios"].update(name, changes)
-    return get(name)
+    database().table("scenarios").update(current["name"], changes)
+    return get(name, user)
 
 
-def delete(name: str) -> None:
-    get(name)
-    database().execute("delete from scenarios where name=?", [name])
+def delete(name: str, user: User) -> None:
+    current = get(name, user)
+    database().execute("delete from scenarios where name=?", [current["name"]])
 
 
-def submit_run(name: str, owner: str) -> dict:
+def submit_run(name: str, user: User) -> dict[str, Any]:
     """Queue a run of the saved scenario; the job keeps a copy of its script."""
     from jobs import queue
 
-    s = get(name)
+    s = get(name, user)
     params = {k: s[k] for k in ("name", "code", "language", "metrics", "interval_s", "timeout_s", "target")}
-    return queue.submit("monitor.scenario", params, owner=owner, title=f"Scenario {name}")
+    return dict(queue.submit("monitor.scenario", params, owner=user.name, title=f"Scenario {name}"))

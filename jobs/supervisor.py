@@ -1,0 +1,279 @@
+"""Keeping a child process alive: the app's worker (``python -m jobs.worker``)
+and, inside the worker, each lane.
+
+:class:`Supervisor` starts the child, waits for it to exit and starts it again
+after a pause that doubles with every crash at start (``backoff_s``, 2×, 4×,
+… up to ``max_backoff_s``). A crash counts as "at start" when the child dies
+within ``start_window_s`` of starting and before it printed its
+``ready_marker`` (the worker's lanes print "lane gpu up as …"); after a good
+start the next crash restarts it at once. After ``give_up_after`` crashes in a row at start it stops trying and
+says so loudly (the log, :meth:`state`, the health endpoint, the Jobs tab): a
+worker that cannot start is a broken install, not something to retry forever.
+
+Every restart is logged with the exit code and the last lines the child
+printed. The child gets SIGKILL when its supervising thread dies
+(``PR_SET_PDEATHSIG`` on Linux), so a killed app leaves no worker behind.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any
+
+log = logging.getLogger("studio.supervisor")
+
+STATES = ("starting", "running", "restarting", "gave_up", "stopped")
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+_PRCTL = _load_prctl()  # resolved in the parent: a forked child only calls it
+
+
+def die_with_parent() -> None:
+    """In a child (``preexec_fn``): get SIGKILL when the thread that started it
+    dies (Linux ``PR_SET_PDEATHSIG``), so no orphan outlives its supervisor."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class SupervisorState:
+    """What the supervisor is doing, for the health endpoint and the Jobs tab."""
+
+    name: str
+    state: str = "starting"
+    pid: int | None = None
+    started_at: float | None = None
+    restarts: int = 0
+    crashes_at_start: int = 0
+    last_exit_code: int | None = None
+    last_exit_at: float | None = None
+    next_start_at: float | None = None
+    message: str = ""
+    output_tail: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Supervisor:
+    """Run ``argv`` as a child process and restart it when it exits.
+
+    ``start()`` runs the loop in a daemon thread; ``stop()`` ends the child
+    (SIGTERM, then SIGKILL after ``stop_timeout_s``) and the loop. With
+    ``give_up_after=None`` it never gives up (backoff only). ``own_group=True``
+    starts the child in its own process group, so a Ctrl-C in the terminal
+    reaches only the supervising program, which then stops the child itself
+    (no restart races the shutdown)."""
+
+    def __init__(self, name: str, argv: list[str], *, env: dict[str, str] | None = None,
+                 backoff_s: float = 0.5, max_backoff_s: float = 30.0, start_window_s: float = 10.0,
+                 give_up_after: int | None = 5, stop_signal: int = signal.SIGTERM,
+                 stop_timeout_s: float = 15.0, capture_output: bool = True, ready_marker: str | None = None,
+                 own_group: bool = False,
+                 echo: IO[str] | None = None, on_change: Callable[[SupervisorState], None] | None = None):
+        self.name = name
+        self.argv = list(argv)
+        self.env = env
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.start_window_s = start_window_s
+        self.give_up_after = give_up_after
+        self.stop_signal = stop_signal
+        self.stop_timeout_s = stop_timeout_s
+        self.capture_output = capture_output
+        self.ready_marker = ready_marker
+        self.own_group = own_group
+        self._ready = False
+        self.echo = echo if echo is not None else sys.stdout
+        self.on_change = on_change
+        self._state = SupervisorState(name=name)
+        self._tail: collections.deque[str] = collections.deque(maxlen=20)
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- what others read ------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            self._state.output_tail = list(self._tail)
+            return self._state.to_dict()
+
+    @property
+    def pid(self) -> int | None:
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    # -- control ---------------------------------------------------------
+    def start(self) -> Supervisor:
+        self._thread = threading.Thread(target=self.run, name=f"supervise-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """End the child and stop restarting it."""
+        with self._lock:
+            self._stopping.set()
+            proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.send_signal(self.stop_signal)
+                proc.wait(timeout=self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._set(state="stopped", pid=None, next_start_at=None, message=f"{self.name} stopped")
+
+    def run(self) -> None:
+        """The loop: start, wait, decide, pause, start again."""
+        pause: float | None = 0.0
+        while pause is not None and not self._stopping.is_set():
+            if pause:
+                self._set(state="restarting", next_start_at=time.time() + pause)
+                if self._stopping.wait(pause):
+                    break
+            started = time.monotonic()
+            code: int | None
+            try:
+                proc = self._spawn()
+            except OSError as exc:  # the program itself cannot start: a crash at start
+                code = None
+                self._tail.append(f"could not start: {exc}")
+            else:
+                if proc is None:  # stop() came first
+                    break
+                code = proc.wait()
+            if self._stopping.is_set():
+                break
+            pause = self._after_exit(code, time.monotonic() - started)
+
+    # -- inside the loop ---------------------------------------------------
+    def _spawn(self) -> subprocess.Popen[bytes] | None:
+        out = subprocess.PIPE if self.capture_output else None
+        with self._lock:  # stop() either sees this child or keeps it from starting
+            if self._stopping.is_set():
+                return None
+            self._ready = False
+            proc = subprocess.Popen(self.argv, env=self.env, stdout=out,
+                                    stderr=subprocess.STDOUT if self.capture_output else None,
+                                    preexec_fn=die_with_parent, process_group=0 if self.own_group else None)
+            self._proc = proc
+        if proc.stdout is not None:
+            threading.Thread(target=self._forward, args=(proc.stdout,), name=f"{self.name}-output",
+                             daemon=True).start()
+        self._set(state="running", pid=proc.pid, started_at=time.time(), next_start_at=None,
+                  message=f"{self.name} running (pid {proc.pid})")
+        return proc
+
+    def _forward(self, stream: IO[bytes]) -> None:
+        """Echo the child's output (the terminal keeps showing the worker's log)
+        and keep its last lines for the crash report."""
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self._tail.append(line)
+            if self.ready_marker and self.ready_marker in line:
+                self._ready = True
+            try:
+                self.echo.write(line + "\n")
+                self.echo.flush()
+            except (OSError, ValueError):  # the terminal went away: keep supervising
+                pass
+        stream.close()
+
+    def _after_exit(self, code: int | None, lived: float) -> float | None:
+        """Record the exit; return the pause before the next start, or None to give up."""
+        time.sleep(0.05)  # let the output thread catch the last lines
+        at_start = lived < self.start_window_s and not self._ready
+        with self._lock:
+            st = self._state
+            st.last_exit_code, st.last_exit_at, st.pid = code, time.time(), None
+            st.crashes_at_start = st.crashes_at_start + 1 if at_start else 0
+            crashes = st.crashes_at_start
+        tail = "\n".join(f"    {line}" for line in list(self._tail)[-10:])
+        how = _describe_exit(code)
+        if self.give_up_after is not None and crashes >= self.give_up_after:
+            message = (f"{self.name} {how} {crashes} times in a row within {self.start_window_s:.0f} s of "
+                       f"starting; no more restarts. Fix the cause (its last output is in the app's log) "
+                       f"and restart the studio.")
+            log.error("%s\n%s", message, tail)
+            self._set(state="gave_up", next_start_at=None, message=message)
+            return None
+        # A child that had been running fine restarts at once; crashes at start back off.
+        pause = min(self.max_backoff_s, self.backoff_s * 2 ** (crashes - 1)) if at_start else 0.0
+        message = f"{self.name} {how} after {lived:.1f} s; restarting" + (f" in {pause:.1f} s" if pause else "")
+        log.warning("%s\n%s", message, tail)
+        with self._lock:
+            self._state.restarts += 1
+        self._set(message=message)
+        return pause
+
+    def _set(self, **changes: Any) -> None:
+        with self._lock:
+            for key, value in changes.items():
+                setattr(self._state, key, value)
+            snapshot = SupervisorState(**{**asdict(self._state), "output_tail": list(self._tail)})
+        if self.on_change is not None:
+            self.on_change(snapshot)
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "could not be started"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+# -- the app's worker child ---------------------------------------------------
+
+_worker: Supervisor | None = None
+READY_MARKER = " up as "  # jobs.worker: "lane gpu up as host:pid:gpu; ..."
+
+
+def start_worker_child(**options: Any) -> Supervisor:
+    """Start ``python -m jobs.worker`` under a supervisor (``python app.py``)."""
+    global _worker
+    from jobs.settings import get_settings
+
+    settings = get_settings()
+    defaults: dict[str, Any] = {"backoff_s": 0.5, "max_backoff_s": 30.0, "start_window_s": 10.0,
+                                "give_up_after": settings.worker_give_up_after}
+    _worker = Supervisor("worker", [sys.executable, "-m", "jobs.worker"], env=dict(os.environ),
+                         ready_marker=READY_MARKER, own_group=True, **{**defaults, **options}).start()
+    return _worker
+
+
+def stop_worker_child() -> None:
+    if _worker is not None:
+        _worker.stop()
+
+
+def worker_child_state() -> dict[str, Any] | None:
+    """The app's worker supervisor, or None when the worker is run externally
+    (STUDIO_WORKER=external) or this process did not start one."""
+    return _worker.state() if _worker is not None else None
