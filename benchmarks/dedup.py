@@ -36,15 +36,55 @@ def _base_image(rng: np.random.Generator, w=640, h=480) -> Image.Image:
     img = np.zeros((h, w, 3), np.float32)
     for cells in (3, 6, 12, 24):
         small = rng.random((cells, cells * w // h, 3)).astype(np.float32)
-        img += np.asarray(Image.fromarray((small * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC),
-                          np.float32) / cells
+        img += (
+            np.asarray(
+                Image.fromarray((small * 255).astype(np.uint8)).resize(
+                    (w, h), Image.Resampling.BICUBIC
+                ),
+                np.float32,
+            )
+            / cells
+        )
     img = (img - img.min()) / (img.max() - img.min() + 1e-6) * 255
     return Image.fromarray(img.astype(np.uint8))
 
 
-WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore "
-         "et dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip ex "
-         "ea commodo consequat").split()
+WORDS = [
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+    "enim",
+    "ad",
+    "minim",
+    "veniam",
+    "quis",
+    "nostrud",
+    "exercitation",
+    "ullamco",
+    "laboris",
+    "nisi",
+    "aliquip",
+    "ex",
+    "ea",
+    "commodo",
+    "consequat",
+]
 
 
 def text_page(rng: np.random.Generator, w=640, h=480) -> Image.Image:
@@ -70,7 +110,9 @@ def rotated_copy(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image
     """A rescanned copy: rotated by up to 2 degrees, shifted by a few px, resized, recompressed."""
     angle = float(rng.uniform(0.5, 2.0)) * (1 if rng.random() < 0.5 else -1)
     dx, dy = (int(v) for v in rng.integers(-6, 7, 2))
-    out = im.rotate(angle, resample=Image.Resampling.BICUBIC, translate=(dx, dy), fillcolor=im.getpixel((0, 0)))
+    out = im.rotate(
+        angle, resample=Image.Resampling.BICUBIC, translate=(dx, dy), fillcolor=im.getpixel((0, 0))
+    )
     scale = float(rng.uniform(0.75, 1.0))
     out = out.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
     return out, int(rng.integers(45, 90))
@@ -113,7 +155,9 @@ def make_big(folder: Path, n: int) -> None:
     import shutil
 
     first = folder / "big000.jpg"
-    _base_image(np.random.default_rng(1), 600, 400).resize((6000, 4000), Image.Resampling.BILINEAR).save(first, quality=85)
+    _base_image(np.random.default_rng(1), 600, 400).resize(
+        (6000, 4000), Image.Resampling.BILINEAR
+    ).save(first, quality=85)
     for i in range(1, n):
         shutil.copy(first, folder / f"big{i:03d}.jpg")
 
@@ -147,7 +191,9 @@ def _pairs_of(labels) -> set[tuple[int, int]]:
     by: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
         by.setdefault(label, []).append(i)
-    return {(a, b) for members in by.values() for k, a in enumerate(members) for b in members[k + 1 :]}
+    return {
+        (a, b) for members in by.values() for k, a in enumerate(members) for b in members[k + 1 :]
+    }
 
 
 # --------------------------------------------------------------------------- parts (child processes)
@@ -167,11 +213,14 @@ def part_ours(folder: Path, align: bool = True) -> dict:
         hashes = [dedup.hash_file(f) for f in files]
         pairs = dedup.near_duplicate_pairs(hashes, THRESHOLD)
     else:  # the second, rotation-tolerant comparison, on the details read with the hashes
-        hashes, details = zip(*(dedup.hash_and_detail(f) for f in files)) if files else ((), ())
+        hashes, details = (
+            zip(*(dedup.hash_and_detail(f) for f in files), strict=True) if files else ((), ())
+        )
         distances = dedup.hamming_matrix(list(hashes))
         pairs = dedup.near_duplicate_pairs(list(hashes), THRESHOLD)
-        pairs += dedup.aligned_duplicate_pairs(files, list(hashes), THRESHOLD, distances=distances,
-                                               detail=list(details))
+        pairs += dedup.aligned_duplicate_pairs(
+            files, list(hashes), THRESHOLD, distances=distances, detail=list(details)
+        )
     labels = _components(len(files), pairs)
     return {"seconds": time.perf_counter() - t, "labels": labels}
 
@@ -185,7 +234,12 @@ def part_baseline(folder: Path) -> dict:
     for f in files:
         with Image.open(f) as im:
             hashes.append(imagehash.phash(im.convert("RGB")))
-    pairs = [(i, j) for i in range(len(hashes)) for j in range(i + 1, len(hashes)) if hashes[i] - hashes[j] <= THRESHOLD]
+    pairs = [
+        (i, j)
+        for i in range(len(hashes))
+        for j in range(i + 1, len(hashes))
+        if hashes[i] - hashes[j] <= THRESHOLD
+    ]
     labels = _components(len(files), pairs)
     return {"seconds": time.perf_counter() - t, "labels": labels}
 
@@ -206,8 +260,12 @@ def part_big(folder: Path) -> dict:
 
 
 def run_part(name: str, folder: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--part", name, str(folder)], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--part", name, str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -217,8 +275,12 @@ def main() -> None:
     ap.add_argument("--part", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.part:
-        result = {"ours": part_ours, "phash_only": part_phash_only, "baseline": part_baseline,
-                  "big": part_big}[args.part[0]](Path(args.part[1]))
+        result = {
+            "ours": part_ours,
+            "phash_only": part_phash_only,
+            "baseline": part_baseline,
+            "big": part_big,
+        }[args.part[0]](Path(args.part[1]))
         result["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(result))
         return
@@ -229,8 +291,10 @@ def main() -> None:
         t = time.perf_counter()
         groups = make_set(small, n)
         make_big(big, n_big)
-        print(f"generated {n} JPEGs 640x480 ({n - int(n * 0.8)} duplicates) and {n_big} of 6000x4000 "
-              f"in {time.perf_counter() - t:.0f}s")
+        print(
+            f"generated {n} JPEGs 640x480 ({n - int(n * 0.8)} duplicates) and {n_big} of 6000x4000 "
+            f"in {time.perf_counter() - t:.0f}s"
+        )
         truth = _pairs_of(groups)
         n_text = max(4, n // 100)
         text_truth = {p for p in truth if groups[p[0]] < n_text}
@@ -239,26 +303,43 @@ def main() -> None:
             r = run_part(name, small)
             found = _pairs_of(r["labels"])
             tp = len(found & truth)
-            rows[name] = {"img/s": n / r["seconds"], "seconds": r["seconds"], "peak MB": r["peak_rss_mb"],
-                          "precision": tp / max(len(found), 1), "recall": tp / max(len(truth), 1),
-                          "text recall": len(found & text_truth) / max(len(text_truth), 1)}
+            rows[name] = {
+                "img/s": n / r["seconds"],
+                "seconds": r["seconds"],
+                "peak MB": r["peak_rss_mb"],
+                "precision": tp / max(len(found), 1),
+                "recall": tp / max(len(truth), 1),
+                "text recall": len(found & text_truth) / max(len(text_truth), 1),
+            }
         big_r = run_part("big", big)
     b, p, o = rows["baseline"], rows["phash_only"], rows["ours"]
     print(f"\n{'':24}{'baseline':>12}{'pHash only':>12}{'ours':>12}{'ours/base':>10}")
-    print(f"{'images/s':24}{b['img/s']:12.1f}{p['img/s']:12.1f}{o['img/s']:12.1f}{o['img/s'] / b['img/s']:9.1f}x")
+    print(
+        f"{'images/s':24}{b['img/s']:12.1f}{p['img/s']:12.1f}{o['img/s']:12.1f}{o['img/s'] / b['img/s']:9.1f}x"
+    )
     print(f"{'seconds':24}{b['seconds']:12.2f}{p['seconds']:12.2f}{o['seconds']:12.2f}")
-    print(f"{'peak RSS (MB)':24}{b['peak MB']:12.0f}{p['peak MB']:12.0f}{o['peak MB']:12.0f}"
-          f"{o['peak MB'] / b['peak MB']:9.2f}x")
+    print(
+        f"{'peak RSS (MB)':24}{b['peak MB']:12.0f}{p['peak MB']:12.0f}{o['peak MB']:12.0f}"
+        f"{o['peak MB'] / b['peak MB']:9.2f}x"
+    )
     for key in ("precision", "recall", "text recall"):
         label = "recall, rotated text" if key == "text recall" else key
         print(f"{label:24}{b[key]:12.3f}{p[key]:12.3f}{o[key]:12.3f}")
-    print(f"({n_text} dense text pages, each with one copy rotated 0.5-2 deg, shifted <= 6 px, resized "
-          f"75-100 %, recompressed; 'pHash only' is the pipeline before the rotation-tolerant comparison)")
-    print(f"\nload path, {big_r['photos']} photos 6000x4000: {big_r['seconds']:.1f}s "
-          f"({big_r['photos'] / big_r['seconds']:.1f} photos/s), peak RSS {big_r['peak_rss_mb']:.0f} MB "
-          f"(goal < 1536 MB)")
-    ok = (o["img/s"] >= 3 * b["img/s"] and o["recall"] >= b["recall"] and o["precision"] >= 0.99
-          and big_r["peak_rss_mb"] < 1536)
+    print(
+        f"({n_text} dense text pages, each with one copy rotated 0.5-2 deg, shifted <= 6 px, resized "
+        f"75-100 %, recompressed; 'pHash only' is the pipeline before the rotation-tolerant comparison)"
+    )
+    print(
+        f"\nload path, {big_r['photos']} photos 6000x4000: {big_r['seconds']:.1f}s "
+        f"({big_r['photos'] / big_r['seconds']:.1f} photos/s), peak RSS {big_r['peak_rss_mb']:.0f} MB "
+        f"(goal < 1536 MB)"
+    )
+    ok = (
+        o["img/s"] >= 3 * b["img/s"]
+        and o["recall"] >= b["recall"]
+        and o["precision"] >= 0.99
+        and big_r["peak_rss_mb"] < 1536
+    )
     print("goals met" if ok else "goals NOT met")
 
 

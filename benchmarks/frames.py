@@ -69,7 +69,12 @@ def child_decode(path: str) -> dict:
         for frame in c.decode(s):
             _ = frame.pts
             n += 1
-    return {"frames": n, "seconds": time.perf_counter() - t0, "cpu_seconds": cpu_s() - c0, "peak_mb": peak_mb()}
+    return {
+        "frames": n,
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": cpu_s() - c0,
+        "peak_mb": peak_mb(),
+    }
 
 
 def child_ours(path: str) -> dict:
@@ -96,8 +101,14 @@ def child_ours(path: str) -> dict:
     order = [*sorted(marks.items(), key=lambda kv: kv[1]), ("end", t1)]
     stages = {name: round(t_next - t, 4) for (name, t), (_, t_next) in itertools.pairwise(order)}
     return {
-        "frames": a.frame_count, "seconds": t1 - t0, "cpu_seconds": c1 - c0, "decode_pass_seconds": marks["detecting"] - marks["decoding"],
-        "stages": stages, "peak_mb": peak_mb(), "first": a.detection.first.index, "last": a.detection.last.index,
+        "frames": a.frame_count,
+        "seconds": t1 - t0,
+        "cpu_seconds": c1 - c0,
+        "decode_pass_seconds": marks["detecting"] - marks["decoding"],
+        "stages": stages,
+        "peak_mb": peak_mb(),
+        "first": a.detection.first.index,
+        "last": a.detection.last.index,
     }
 
 
@@ -109,11 +120,21 @@ def child_scenedetect(path: str) -> dict:
     sm = SceneManager()
     sm.add_detector(ContentDetector())
     n = sm.detect_scenes(video)
-    return {"frames": n, "seconds": time.perf_counter() - t0, "cpu_seconds": cpu_s() - c0, "peak_mb": peak_mb(),
-            "scenes": len(sm.get_scene_list())}
+    return {
+        "frames": n,
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": cpu_s() - c0,
+        "peak_mb": peak_mb(),
+        "scenes": len(sm.get_scene_list()),
+    }
 
 
-CHILDREN = {"decode": child_decode, "ours": child_ours, "before": child_ours, "scenedetect": child_scenedetect}
+CHILDREN = {
+    "decode": child_decode,
+    "ours": child_ours,
+    "before": child_ours,
+    "scenedetect": child_scenedetect,
+}
 
 
 def run_child(kind: str, path: Path, root: Path = ROOT) -> dict:
@@ -121,8 +142,13 @@ def run_child(kind: str, path: Path, root: Path = ROOT) -> dict:
     imports); also poll its RSS (psutil) as a cross-check of ru_maxrss."""
     import psutil
 
-    proc = subprocess.Popen([sys.executable, __file__, "--child", kind, str(path), str(root)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", kind, str(path), str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=root,
+    )
     ps, polled = psutil.Process(proc.pid), 0
     while proc.poll() is None:
         try:
@@ -154,10 +180,12 @@ def recording(seconds: float, cache_dir: Path) -> tuple[Path, dict]:
     tmp = path.with_name("partial_" + path.name)
     # In a child process: the generator's memory must not count towards the children measured later
     # (ru_maxrss survives fork + exec).
-    code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from pipelines.frames.synthetic import Timeline, make_recording; "
-            f"t = make_recording({str(tmp)!r}, width={W}, height={H}, fps={FPS}, timeline=Timeline(tap={tl.tap}, zoom={tl.zoom}, "
-            f"splash={tl.splash}, loading={tl.loading}, tail={tl.tail}), preset='ultrafast', gop={FPS}, seed=5); "
-            "print(json.dumps({'first': t.first_index, 'last': t.last_index, 'frames': t.frame_count}))")
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from pipelines.frames.synthetic import Timeline, make_recording; "
+        f"t = make_recording({str(tmp)!r}, width={W}, height={H}, fps={FPS}, timeline=Timeline(tap={tl.tap}, zoom={tl.zoom}, "
+        f"splash={tl.splash}, loading={tl.loading}, tail={tl.tail}), preset='ultrafast', gop={FPS}, seed=5); "
+        "print(json.dumps({'first': t.first_index, 'last': t.last_index, 'frames': t.frame_count}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     t = json.loads(out.stdout.strip().splitlines()[-1])
     tmp.rename(path)
@@ -168,7 +196,11 @@ def recording(seconds: float, cache_dir: Path) -> tuple[Path, dict]:
 
 def measure(seconds: float, args: argparse.Namespace) -> dict:
     path, truth = recording(seconds, args.cache_dir)
-    kinds = ["decode", "ours"] + (["before"] if args.compare else []) + ([] if args.skip_scenedetect else ["scenedetect"])
+    kinds = (
+        ["decode", "ours"]
+        + (["before"] if args.compare else [])
+        + ([] if args.skip_scenedetect else ["scenedetect"])
+    )
     # Interleaved repeats, the fastest run of each kind counts: on a shared
     # machine a neighbour's burst slows one run, never speeds one up.
     res: dict[str, dict] = {}
@@ -179,8 +211,13 @@ def measure(seconds: float, args: argparse.Namespace) -> dict:
             r["fps"] = r["frames"] / r["seconds"]
             if kind not in res or r["seconds"] < res[kind]["seconds"]:
                 peak = max(r["peak_mb"], res.get(kind, {}).get("peak_mb", 0))
-                res[kind] = {**r, "peak_mb": peak, "polled_peak_mb": max(r.get("polled_peak_mb", 0),
-                                                                          res.get(kind, {}).get("polled_peak_mb", 0))}
+                res[kind] = {
+                    **r,
+                    "peak_mb": peak,
+                    "polled_peak_mb": max(
+                        r.get("polled_peak_mb", 0), res.get(kind, {}).get("polled_peak_mb", 0)
+                    ),
+                }
     return {"seconds": seconds, "path": path, "truth": truth, "res": res}
 
 
@@ -188,45 +225,101 @@ def report(m: dict, repeat: int) -> None:
     res, truth, seconds = m["res"], m["truth"], m["seconds"]
     dec, ours = res["decode"], res["ours"]
     goal = 0.8 if seconds <= 30 else 0.9
-    rows = [("decode only (PyAV, threaded)", dec["fps"], dec["seconds"], dec["cpu_seconds"], dec["peak_mb"], "")]
+    rows = [
+        (
+            "decode only (PyAV, threaded)",
+            dec["fps"],
+            dec["seconds"],
+            dec["cpu_seconds"],
+            dec["peak_mb"],
+            "",
+        )
+    ]
     for kind, label in (("before", "before"), ("ours", "ours")):
         if kind not in res:
             continue
         r = res[kind]
         rows += [
-            (f"{label}: decoding pass with metrics", dec["frames"] / r["decode_pass_seconds"], r["decode_pass_seconds"],
-             None, None, f"{dec['frames'] / r['decode_pass_seconds'] / dec['fps']:.2f}x decode"),
-            (f"{label}: analyze() end to end", r["fps"], r["seconds"], r["cpu_seconds"], r["peak_mb"],
-             f"{r['fps'] / dec['fps']:.2f}x decode" + (f" (goal >= {goal})" if kind == "ours" else "")),
+            (
+                f"{label}: decoding pass with metrics",
+                dec["frames"] / r["decode_pass_seconds"],
+                r["decode_pass_seconds"],
+                None,
+                None,
+                f"{dec['frames'] / r['decode_pass_seconds'] / dec['fps']:.2f}x decode",
+            ),
+            (
+                f"{label}: analyze() end to end",
+                r["fps"],
+                r["seconds"],
+                r["cpu_seconds"],
+                r["peak_mb"],
+                f"{r['fps'] / dec['fps']:.2f}x decode"
+                + (f" (goal >= {goal})" if kind == "ours" else ""),
+            ),
         ]
     if "scenedetect" in res:
         sd = res["scenedetect"]
-        rows.append(("PySceneDetect ContentDetector", sd["fps"], sd["seconds"], sd["cpu_seconds"], sd["peak_mb"],
-                     f"ours {ours['fps'] / sd['fps']:.2f}x faster (goal >= 1.2)"))
-    print(f"\nrecording: {m['path'].name}, {truth['frames']} frames, {os.cpu_count()} CPU cores, "
-          f"best of {max(1, repeat)} interleaved runs")
+        rows.append(
+            (
+                "PySceneDetect ContentDetector",
+                sd["fps"],
+                sd["seconds"],
+                sd["cpu_seconds"],
+                sd["peak_mb"],
+                f"ours {ours['fps'] / sd['fps']:.2f}x faster (goal >= 1.2)",
+            )
+        )
+    print(
+        f"\nrecording: {m['path'].name}, {truth['frames']} frames, {os.cpu_count()} CPU cores, "
+        f"best of {max(1, repeat)} interleaved runs"
+    )
     print(f"{'measurement':36} {'frames/s':>9} {'seconds':>8} {'CPU s':>6} {'peak MB':>8}  ratio")
     for name, fps, sec, cpu, mb, ratio in rows:
-        print(f"{name:36} {fps:9.1f} {sec:8.2f} {'' if cpu is None else f'{cpu:6.2f}':>6} "
-              f"{'' if mb is None else f'{mb:8.0f}':>8}  {ratio}")
-    print(f"peak memory of ours: {ours['peak_mb']:.0f} MB ru_maxrss, {ours['polled_peak_mb']:.0f} MB polled RSS (goal < 400)")
-    print(f"detection: first {ours['first']} (truth {truth['first']}), last {ours['last']} (truth {truth['last']})")
+        print(
+            f"{name:36} {fps:9.1f} {sec:8.2f} {'' if cpu is None else f'{cpu:6.2f}':>6} "
+            f"{'' if mb is None else f'{mb:8.0f}':>8}  {ratio}"
+        )
+    print(
+        f"peak memory of ours: {ours['peak_mb']:.0f} MB ru_maxrss, {ours['polled_peak_mb']:.0f} MB polled RSS (goal < 400)"
+    )
+    print(
+        f"detection: first {ours['first']} (truth {truth['first']}), last {ours['last']} (truth {truth['last']})"
+    )
     for kind in ("before", "ours"):
         if kind in res:
-            print(f"stages of {kind} (s): " + ", ".join(f"{k} {v:.3f}" for k, v in res[kind]["stages"].items()))
+            print(
+                f"stages of {kind} (s): "
+                + ", ".join(f"{k} {v:.3f}" for k, v in res[kind]["stages"].items())
+            )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, nargs="+", default=[10.0, 60.0],
-                    help="recording lengths (default: 10 and 60)")
+    ap.add_argument(
+        "--seconds",
+        type=float,
+        nargs="+",
+        default=[10.0, 60.0],
+        help="recording lengths (default: 10 and 60)",
+    )
     ap.add_argument("--quick", action="store_true", help="one 5 s recording instead")
-    ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "studio-frames-bench")
+    ap.add_argument(
+        "--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "studio-frames-bench"
+    )
     ap.add_argument("--skip-scenedetect", action="store_true")
-    ap.add_argument("--compare", type=Path, metavar="CHECKOUT",
-                    help="another checkout of the studio: its analyze() is measured beside ours (before/after)")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="runs of each measurement, interleaved; the fastest counts (default 3)")
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        metavar="CHECKOUT",
+        help="another checkout of the studio: its analyze() is measured beside ours (before/after)",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each measurement, interleaved; the fastest counts (default 3)",
+    )
     ap.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "ROOT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

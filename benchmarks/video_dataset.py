@@ -37,11 +37,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.video_dataset import VideoDatasetOptions, build_video_dataset  # noqa: E402
-from pipelines.video_dataset.build import conversion_workers  # noqa: E402
-from pipelines.video_dataset.convert import ffmpeg_exe  # noqa: E402
+from pipelines.video_dataset import VideoDatasetOptions, build_video_dataset
+from pipelines.video_dataset.build import conversion_workers
+from pipelines.video_dataset.convert import ffmpeg_exe
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "studio-benchmarks" / "video_dataset"
+CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    / "studio-benchmarks"
+    / "video_dataset"
+)
 
 
 def make_inputs(count: int, seconds: float, size: str, fps: int) -> list[Path]:
@@ -53,9 +57,26 @@ def make_inputs(count: int, seconds: float, size: str, fps: int) -> list[Path]:
         if not path.exists():
             tmp = path.with_suffix(".partial.mp4")
             subprocess.run(
-                [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
-                 "-i", f"testsrc2=size={size}:rate={fps}:duration={seconds}",
-                 "-vf", f"hue=h={i * 17}", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(tmp)],
+                [
+                    ffmpeg_exe(),
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-y",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    f"testsrc2=size={size}:rate={fps}:duration={seconds}",
+                    "-vf",
+                    f"hue=h={i * 17}",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "ultrafast",
+                    "-pix_fmt",
+                    "yuv420p",
+                    str(tmp),
+                ],
                 check=True,
             )
             tmp.rename(path)
@@ -65,14 +86,35 @@ def make_inputs(count: int, seconds: float, size: str, fps: int) -> list[Path]:
 
 def cpu_seconds() -> float:
     """User + system CPU time of this process and its finished children (ffmpeg)."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _hand_command(src: Path, dst: Path, fps: float, max_side: int) -> list[str]:
-    return [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(src),
-            "-vf", f"fps={fps:g},scale={max_side}:-2", "-c:v", "libx264", "-preset", "fast", "-crf", "18",
-            "-pix_fmt", "yuv420p", "-an", str(dst)]
+    return [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(src),
+        "-vf",
+        f"fps={fps:g},scale={max_side}:-2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "fast",
+        "-crf",
+        "18",
+        "-pix_fmt",
+        "yuv420p",
+        "-an",
+        str(dst),
+    ]
 
 
 def by_hand(files: list[Path], out: Path, fps: float, max_side: int) -> None:
@@ -87,8 +129,14 @@ def by_hand_parallel(files: list[Path], out: Path, fps: float, max_side: int) ->
 
     out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(conversion_workers(0, len(files))) as pool:
-        list(pool.map(lambda job: subprocess.run(_hand_command(job[1], out / f"{job[0]}.mp4", fps, max_side),
-                                                 check=True), enumerate(files, start=1)))
+        list(
+            pool.map(
+                lambda job: subprocess.run(
+                    _hand_command(job[1], out / f"{job[0]}.mp4", fps, max_side), check=True
+                ),
+                enumerate(files, start=1),
+            )
+        )
 
 
 def by_pipeline(files: list[Path], out: Path, fps: float, max_side: int) -> None:
@@ -96,9 +144,13 @@ def by_pipeline(files: list[Path], out: Path, fps: float, max_side: int) -> None
     folder.mkdir(parents=True, exist_ok=True)
     for f in files:  # links, so the pipeline reads the same files
         (folder / f.name).symlink_to(f)
-    options = VideoDatasetOptions(preset=None, fps=fps, max_side=max_side, frame_buckets=(1, 33, 65, 81))
+    options = VideoDatasetOptions(
+        preset=None, fps=fps, max_side=max_side, frame_buckets=(1, 33, 65, 81)
+    )
     result = build_video_dataset(folder, out, options)
-    assert len(result.clips) == len(files), f"pipeline made {len(result.clips)} clips of {len(files)}"
+    assert len(result.clips) == len(files), (
+        f"pipeline made {len(result.clips)} clips of {len(files)}"
+    )
 
 
 def timed(run, files, fps, max_side) -> tuple[float, float]:
@@ -126,7 +178,9 @@ def main() -> int:
 
     t = time.perf_counter()
     files = make_inputs(count, seconds, args.size, 30)
-    print(f"inputs: {count} x {seconds:g} s {args.size} 30 fps (ready in {time.perf_counter() - t:.1f} s, cached in {CACHE})")
+    print(
+        f"inputs: {count} x {seconds:g} s {args.size} 30 fps (ready in {time.perf_counter() - t:.1f} s, cached in {CACHE})"
+    )
     video_seconds = count * seconds
     # Groups of files, each run hand / pipeline / pipeline / hand: the other users'
     # load on a shared machine drifts over minutes; this order spreads it over both.
@@ -147,14 +201,18 @@ def main() -> int:
         ("pipeline (build_video_dataset)", "pipeline"),
     ]
 
-    print(f"\n{count} clips x {seconds:g} s {args.size} -> {args.fps:g} fps, width {args.max_side}, "
-          "libx264 fast crf 18, yuv420p, no audio (each method run twice, mean shown)")
+    print(
+        f"\n{count} clips x {seconds:g} s {args.size} -> {args.fps:g} fps, width {args.max_side}, "
+        "libx264 fast crf 18, yuv420p, no audio (each method run twice, mean shown)"
+    )
     print(f"{'run':<32}{'wall s':>9}{'video s / s':>13}{'CPU s':>9}{'x serial':>10}")
     for label, key in rows:
         w, c = wall[key], cpu[key]
         print(f"{label:<32}{w:>9.2f}{video_seconds / w:>13.2f}{c:>9.2f}{wall['hand'] / w:>9.2f}x")
     ratio, parallel_ratio = wall["hand"] / wall["pipeline"], wall["parallel"] / wall["pipeline"]
-    print(f"pipeline vs serial hand {ratio:.2f}x (goal >= 1.5), vs parallel hand {parallel_ratio:.2f}x")
+    print(
+        f"pipeline vs serial hand {ratio:.2f}x (goal >= 1.5), vs parallel hand {parallel_ratio:.2f}x"
+    )
     return 0 if ratio >= 1.5 else 1
 
 

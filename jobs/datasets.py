@@ -66,10 +66,21 @@ def reserve(name: str, kind: str, owner: str, options: dict[str, Any] | None = N
     try:
         path.mkdir()
     except FileExistsError:
-        raise DatasetExists(f"A dataset named {path.name!r} already exists; choose another name "
-                            "or delete the old one.") from None
-    _write(path, {"name": path.name, "kind": kind, "owner": owner, "created_at": time.time(),
-                  "job_id": None, "options": options or {}})
+        raise DatasetExists(
+            f"A dataset named {path.name!r} already exists; choose another name "
+            "or delete the old one."
+        ) from None
+    _write(
+        path,
+        {
+            "name": path.name,
+            "kind": kind,
+            "owner": owner,
+            "created_at": time.time(),
+            "job_id": None,
+            "options": options or {},
+        },
+    )
     return path
 
 
@@ -96,7 +107,9 @@ def get(name: str, user: User, kind: str | None = None) -> dict[str, Any]:
     if not (path / META).is_file():
         raise DatasetNotFound(f"No dataset named {name!r}. List datasets to see the names.")
     meta = _read(path)
-    if not may_access(meta.get("owner"), user):  # the one owner rule of jobs.access, answered like a missing one
+    if not may_access(
+        meta.get("owner"), user
+    ):  # the one owner rule of jobs.access, answered like a missing one
         raise DatasetNotFound(f"No dataset named {name!r}. It does not exist or is not yours.")
     if kind and meta["kind"] != kind:
         raise DatasetNotFound(f"{name!r} is a {meta['kind']} dataset, not a {kind} one.")
@@ -108,12 +121,15 @@ def _with_job(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     meta["status"] = job["status"] if job else "unknown"
     meta["progress"] = job["progress"] if job else None
     meta["path"] = str(path)
-    meta["files"] = sorted(str(p.relative_to(path)) for p in path.rglob("*")
-                           if p.is_file() and p.name != META and not p.relative_to(path).parts[0].startswith("."))
+    meta["files"] = sorted(
+        str(p.relative_to(path))
+        for p in path.rglob("*")
+        if p.is_file() and p.name != META and not p.relative_to(path).parts[0].startswith(".")
+    )
     return meta
 
 
-def latest_job(meta: dict[str, Any]) -> dict[str, Any] | None:
+def latest_job(meta: dict[str, Any]) -> store.Job | None:
     """The dataset's latest job record, or None (never submitted, or cleaned away)."""
     if not meta.get("job_id"):
         return None
@@ -134,7 +150,9 @@ def list_all(user: User, kind: str | None = None, owner: str | None = None) -> l
         if not (path / META).is_file():
             continue
         meta = _read(path)
-        if (wanted is None or meta.get("owner") == wanted) and (kind is None or meta["kind"] == kind):
+        if (wanted is None or meta.get("owner") == wanted) and (
+            kind is None or meta["kind"] == kind
+        ):
             found.append(_with_job(path, meta))
     return sorted(found, key=lambda m: m["created_at"], reverse=True)
 
@@ -142,8 +160,10 @@ def list_all(user: User, kind: str | None = None, owner: str | None = None) -> l
 def check_idle(meta: dict[str, Any]) -> None:
     """:class:`store.JobStateError` (409) while the dataset's job is queued or running."""
     if meta["status"] in ("queued", "running"):
-        raise store.JobStateError(f"Dataset {meta['name']!r} is still being built or edited (job "
-                                  f"{meta['job_id']}); wait for it or cancel the job first.")
+        raise store.JobStateError(
+            f"Dataset {meta['name']!r} is still being built or edited (job "
+            f"{meta['job_id']}); wait for it or cancel the job first."
+        )
 
 
 def delete(name: str, user: User, kind: str | None = None) -> None:

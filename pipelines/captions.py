@@ -29,9 +29,10 @@ import base64
 import io
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
@@ -79,12 +80,16 @@ class CaptionOptions:
     def check(self) -> None:
         """Raise :class:`CaptionError` naming the first invalid option."""
         if self.provider not in PROVIDERS:
-            raise CaptionError(f"Unknown caption provider {self.provider!r}: use one of {', '.join(PROVIDERS)}.")
+            raise CaptionError(
+                f"Unknown caption provider {self.provider!r}: use one of {', '.join(PROVIDERS)}."
+            )
         if self.style not in STYLES:
             raise CaptionError(f"Unknown caption style {self.style!r}: use 'sentence' or 'tags'.")
         if self.provider == "api":
             if not self.api_base_url:
-                raise CaptionError("Caption provider 'api' needs an API base URL (e.g. https://host/v1).")
+                raise CaptionError(
+                    "Caption provider 'api' needs an API base URL (e.g. https://host/v1)."
+                )
             if not self.api_models:
                 raise CaptionError("Caption provider 'api' needs at least one model name.")
         if self.provider == "local" and not self.local_model:
@@ -105,7 +110,7 @@ class CaptionOptions:
 
 
 class Captioner(Protocol):
-    def describe(self, images: list["Image.Image"], instruction: str) -> list[str]:
+    def describe(self, images: list[Image.Image], instruction: str) -> list[str]:
         """One raw description per image (batched where the provider can)."""
 
     def chat(self, text: str, instruction: str) -> str:
@@ -113,7 +118,9 @@ class Captioner(Protocol):
 
 
 def default_instruction(options: CaptionOptions) -> str:
-    return options.instruction or DEFAULT_INSTRUCTIONS.get(options.style, DEFAULT_INSTRUCTIONS["sentence"])
+    return options.instruction or DEFAULT_INSTRUCTIONS.get(
+        options.style, DEFAULT_INSTRUCTIONS["sentence"]
+    )
 
 
 # --------------------------------------------------------------------------- none
@@ -152,7 +159,11 @@ class LocalCaptioner:
         out: list[str] = []
         size = max(1, int(self.options.batch_size))
         for start in range(0, len(images), size):
-            out.extend(self._describe_batch([im.convert("RGB") for im in images[start : start + size]], instruction))
+            out.extend(
+                self._describe_batch(
+                    [im.convert("RGB") for im in images[start : start + size]], instruction
+                )
+            )
         return out
 
     def _describe_batch(self, images, instruction):
@@ -165,30 +176,45 @@ class LocalCaptioner:
             if instruction.strip().startswith("<") and instruction.strip().endswith(">"):
                 task = instruction.strip()
             else:
-                task = "<MORE_DETAILED_CAPTION>" if self.options.style == "sentence" else "<DETAILED_CAPTION>"
+                task = (
+                    "<MORE_DETAILED_CAPTION>"
+                    if self.options.style == "sentence"
+                    else "<DETAILED_CAPTION>"
+                )
             inputs = processor(text=[task] * len(images), images=images, return_tensors="pt")
         elif self.model_type in ("blip",):
             inputs = processor(images=images, return_tensors="pt")
         else:
-            messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": instruction}]}]
+            messages = [
+                {
+                    "role": "user",
+                    "content": [{"type": "image"}, {"type": "text", "text": instruction}],
+                }
+            ]
             prompt = processor.apply_chat_template(messages, add_generation_prompt=True)
             tok = getattr(processor, "tokenizer", None)
             if tok is not None:
                 tok.padding_side = "left"
-            inputs = processor(text=[prompt] * len(images), images=images, return_tensors="pt", padding=True)
+            inputs = processor(
+                text=[prompt] * len(images), images=images, return_tensors="pt", padding=True
+            )
         inputs = inputs.to(self.device)
         dtype = next(model.parameters()).dtype
         if "pixel_values" in inputs and inputs["pixel_values"].is_floating_point():
             inputs["pixel_values"] = inputs["pixel_values"].to(dtype)
         with torch.inference_mode():
-            generated = model.generate(**inputs, max_new_tokens=self.options.max_new_tokens, do_sample=False)
+            generated = model.generate(
+                **inputs, max_new_tokens=self.options.max_new_tokens, do_sample=False
+            )
         if self.model_type not in ("florence2", "blip") and "input_ids" in inputs:
             generated = generated[:, inputs["input_ids"].shape[1] :]
         texts = processor.batch_decode(generated, skip_special_tokens=True)
         return [t.strip() for t in texts]
 
     def chat(self, text, instruction):
-        raise CaptionError("The local caption model cannot rewrite text: choose provider 'api' for the rewrite.")
+        raise CaptionError(
+            "The local caption model cannot rewrite text: choose provider 'api' for the rewrite."
+        )
 
 
 def _pick_device(device: str) -> str:
@@ -197,7 +223,9 @@ def _pick_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise CaptionError("Caption device 'cuda' was asked for but no CUDA GPU is available: use 'auto' or 'cpu'.")
+        raise CaptionError(
+            "Caption device 'cuda' was asked for but no CUDA GPU is available: use 'auto' or 'cpu'."
+        )
     return device
 
 
@@ -223,7 +251,9 @@ def _load_processor(name: str, model_type: str):
         if cls is None or "video_processor" not in cls.get_attributes():
             raise ImportError(f"{exc} (install torchvision: `pip install torchvision`)") from None
         attributes = [a for a in cls.get_attributes() if a != "video_processor"]
-        image_only = type(cls.__name__, (cls,), {"get_attributes": classmethod(lambda c: list(attributes))})
+        image_only: Any = type(
+            cls.__name__, (cls,), {"get_attributes": classmethod(lambda c: list(attributes))}
+        )
         return image_only.from_pretrained(name)
 
 
@@ -240,15 +270,19 @@ def _load_local(options: CaptionOptions) -> LocalCaptioner:
     try:
         config = AutoConfig.from_pretrained(name)
     except (OSError, ValueError) as exc:
-        raise CaptionError(f"Caption model {name!r} is not available: {how}. ({type(exc).__name__})") from None
+        raise CaptionError(
+            f"Caption model {name!r} is not available: {how}. ({type(exc).__name__})"
+        ) from None
     device = _pick_device(options.device)
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     try:
         processor = _load_processor(name, config.model_type)
         model = AutoModelForImageTextToText.from_pretrained(name, dtype=dtype)
     except (OSError, ValueError, ImportError) as exc:
-        raise CaptionError(f"Caption model {name!r} could not be loaded: {exc}. Check the folder or {how}.") from None
-    model.to(device).eval()
+        raise CaptionError(
+            f"Caption model {name!r} could not be loaded: {exc}. Check the folder or {how}."
+        ) from None
+    model.to(device).eval()  # type: ignore[arg-type]  # transformers types .to through a decorator mypy misreads
     return LocalCaptioner(model, processor, config.model_type, device, options)
 
 
@@ -275,8 +309,12 @@ class ApiCaptioner:
 
     name = "api"
 
-    def __init__(self, options: CaptionOptions, log: Callable[[str], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        options: CaptionOptions,
+        log: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         import openai
 
         self.options = options
@@ -311,23 +349,34 @@ class ApiCaptioner:
         buf = io.BytesIO()
         image.save(buf, "JPEG", quality=90)
         url = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-        return [{"role": "user", "content": [
-            {"type": "text", "text": instruction},
-            {"type": "image_url", "image_url": {"url": url}},
-        ]}]
+        return [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": instruction},
+                    {"type": "image_url", "image_url": {"url": url}},
+                ],
+            }
+        ]
 
     def _complete(self, messages) -> str:
         o = self.options
         failures: list[str] = []
-        fatal = (self._openai.AuthenticationError, self._openai.PermissionDeniedError,
-                 self._openai.NotFoundError, self._openai.BadRequestError)
+        fatal = (
+            self._openai.AuthenticationError,
+            self._openai.PermissionDeniedError,
+            self._openai.NotFoundError,
+            self._openai.BadRequestError,
+        )
         models = o.api_models[self._first :] or o.api_models
         for index, model in enumerate(models):
             error = ""
             for attempt in range(1 + max(0, o.api_retries)):
                 if attempt:
                     delay = o.api_backoff * (2 ** (attempt - 1))
-                    self.log(f"caption API: retry {attempt} of model {model} in {delay:.1f}s ({error})")
+                    self.log(
+                        f"caption API: retry {attempt} of model {model} in {delay:.1f}s ({error})"
+                    )
                     self._sleep(delay)
                 try:
                     response = self._client.chat.completions.create(model=model, messages=messages)
@@ -343,7 +392,9 @@ class ApiCaptioner:
                     error = redact(f"{type(exc).__name__}: {exc}", o.api_key)
             failures.append(f"{model}: {error}")
             if index + 1 < len(models):
-                self.log(f"caption API: model {model} failed ({error}); falling back to {models[index + 1]}")
+                self.log(
+                    f"caption API: model {model} failed ({error}); falling back to {models[index + 1]}"
+                )
                 self._first = o.api_models.index(models[index + 1])
         raise CaptionError(
             "Caption API failed for every model ("
@@ -355,7 +406,7 @@ class ApiCaptioner:
 # --------------------------------------------------------------------------- public
 
 
-def find_local_model(name: str, models_dir: "str | Path | None") -> str:
+def find_local_model(name: str, models_dir: str | Path | None) -> str:
     """``name`` as a folder in the models folder when it is there, else ``name`` (a hub id or path).
 
     A hub id ``owner/model`` is looked up as ``models_dir/model`` and ``models_dir/owner/model``
@@ -386,7 +437,12 @@ _SPACES = re.compile(r"\s+")
 
 def _clean(text: str) -> str:
     text = _SPACES.sub(" ", text or "").strip()
-    for lead in ("This image shows ", "The image shows ", "In this image, ", "This is an image of "):
+    for lead in (
+        "This image shows ",
+        "The image shows ",
+        "In this image, ",
+        "This is an image of ",
+    ):
         if text.lower().startswith(lead.lower()):
             text = text[len(lead) :]
     return text.strip(" ,")

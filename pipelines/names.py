@@ -9,7 +9,7 @@ command line.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -24,19 +24,32 @@ CAPTION_MAX = 2000
 LINE_MAX = 500
 PATH_MAX = 4096
 
-DatasetName = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN,
-                                   description="1-64 letters, digits, '_', '-' or '.', starting with a letter "
-                                               "or digit (it becomes a folder name)",
-                                   examples=["wan_dance_v1"])]
+DatasetName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=NAME_MAX,
+        pattern=NAME_PATTERN,
+        description="1-64 letters, digits, '_', '-' or '.', starting with a letter "
+        "or digit (it becomes a folder name)",
+        examples=["wan_dance_v1"],
+    ),
+]
 
 
-def line(max_length: int = LINE_MAX, description: str = "", **extra) -> object:
+def line(max_length: int = LINE_MAX, description: str = "", **extra: Any) -> Any:
     """A pydantic Field for one line of user text: at most ``max_length`` characters, no control characters."""
     return Field(max_length=max_length, pattern=NO_CONTROL, description=description, **extra)
 
 
-Caption = Annotated[str, Field(max_length=CAPTION_MAX, pattern=NO_CONTROL,
-                               description=f"one line, at most {CAPTION_MAX} characters")]
+Caption = Annotated[
+    str,
+    Field(
+        max_length=CAPTION_MAX,
+        pattern=NO_CONTROL,
+        description=f"one line, at most {CAPTION_MAX} characters",
+    ),
+]
 ShortText = Annotated[str, Field(max_length=LINE_MAX, pattern=NO_CONTROL)]
 ServerPathText = Annotated[str, Field(max_length=PATH_MAX, pattern=NO_CONTROL)]
 
@@ -59,7 +72,8 @@ def validate_dataset_name(name: str) -> str:
         shown = name if len(name) <= 80 else name[:80] + "…"
         raise DatasetNameError(
             f"dataset name {shown!r} is not allowed: use 1-64 letters, digits, '_', '-' or '.', "
-            "starting with a letter or digit (for example 'wan_dance_v1')")
+            "starting with a letter or digit (for example 'wan_dance_v1')"
+        )
     return name
 
 
@@ -70,5 +84,7 @@ def check_text(value: str, what: str, max_length: int = LINE_MAX) -> str:
     if len(value) > max_length:
         raise TextError(f"{what} is {len(value)} characters long; the limit is {max_length}")
     if _CONTROL_RE.search(value):
-        raise TextError(f"{what} holds a control character (a NUL, tab or line break); write it on one line")
+        raise TextError(
+            f"{what} holds a control character (a NUL, tab or line break); write it on one line"
+        )
     return value

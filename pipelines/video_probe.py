@@ -25,8 +25,8 @@ import numpy as np
 
 from pipelines.errors import BadInput
 
-VFR_TOLERANCE = 0.10   # a frame duration this far (relative) from the median is "off"
-VFR_SHARE = 0.05       # more than this share of off durations: variable frame rate
+VFR_TOLERANCE = 0.10  # a frame duration this far (relative) from the median is "off"
+VFR_SHARE = 0.05  # more than this share of off durations: variable frame rate
 
 
 class VideoProbeError(BadInput):
@@ -38,16 +38,18 @@ class VideoInfo:
     """What probing a video tells; times in seconds, sizes in stored pixels."""
 
     path: Path
-    container: str           # FFmpeg demuxer names, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    container: str  # FFmpeg demuxer names, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
     codec: str
-    width: int               # as stored (see display_size)
+    width: int  # as stored (see display_size)
     height: int
-    rotation: int            # degrees the player turns the picture counter-clockwise (0, 90, 180, 270)
-    fps: float               # average frame rate: frames / span of their timestamps
-    nominal_fps: float       # the rate the container declares
-    frames: int              # frame count (packets; the header's count with max_packets)
-    duration: float          # span of the frame timestamps plus one frame
-    declared_duration: float  # what the container's header promises (0: none); longer when truncated
+    rotation: int  # degrees the player turns the picture counter-clockwise (0, 90, 180, 270)
+    fps: float  # average frame rate: frames / span of their timestamps
+    nominal_fps: float  # the rate the container declares
+    frames: int  # frame count (packets; the header's count with max_packets)
+    duration: float  # span of the frame timestamps plus one frame
+    declared_duration: (
+        float  # what the container's header promises (0: none); longer when truncated
+    )
     variable_frame_rate: bool
     has_audio: bool
     keyframe_interval: float | None = None  # mean seconds between keyframes (of the packets read)
@@ -56,7 +58,11 @@ class VideoInfo:
     @property
     def display_size(self) -> tuple[int, int]:
         """(width, height) as a player shows it, after rotation."""
-        return (self.height, self.width) if rotation_steps(self.rotation) % 2 else (self.width, self.height)
+        return (
+            (self.height, self.width)
+            if rotation_steps(self.rotation) % 2
+            else (self.width, self.height)
+        )
 
     @property
     def frame_count(self) -> int:
@@ -89,8 +95,10 @@ def frame_rate_of(times: np.ndarray, nominal: float = 0.0) -> tuple[float, bool,
 
 def vfr_warning(times: np.ndarray) -> str:
     d = np.diff(np.asarray(times, dtype=np.float64))
-    return (f"variable frame rate: frame durations range {d.min() * 1000:.1f}-{d.max() * 1000:.1f} ms; "
-            "times are taken from the frame timestamps, never from frame index / fps")
+    return (
+        f"variable frame rate: frame durations range {d.min() * 1000:.1f}-{d.max() * 1000:.1f} ms; "
+        "times are taken from the frame timestamps, never from frame index / fps"
+    )
 
 
 def _reason(exc: Exception) -> str:
@@ -110,8 +118,10 @@ def probe(path: str | Path, *, max_packets: int | None = None, decode: bool = Tr
     try:
         container = av.open(str(p), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise VideoProbeError(f"{p.name}: not a readable video ({_reason(exc)}); the file is corrupt or not a "
-                              "video: re-export it as MP4 (H.264) and add it again") from None
+        raise VideoProbeError(
+            f"{p.name}: not a readable video ({_reason(exc)}); the file is corrupt or not a "
+            "video: re-export it as MP4 (H.264) and add it again"
+        ) from None
     with container:
         if not container.streams.video:
             raise VideoProbeError(f"{p.name}: has no video stream (audio-only or not a video)")
@@ -135,30 +145,49 @@ def probe(path: str | Path, *, max_packets: int | None = None, decode: bool = Tr
                 stream.thread_type = "AUTO"
                 first = next(container.decode(stream), None)
         except (av.FFmpegError, EOFError) as exc:
-            raise VideoProbeError(f"{p.name}: video data is corrupt ({_reason(exc)}); re-export the file and add "
-                                  "it again") from None
+            raise VideoProbeError(
+                f"{p.name}: video data is corrupt ({_reason(exc)}); re-export the file and add "
+                "it again"
+            ) from None
         if not pts or (decode and first is None):
-            raise VideoProbeError(f"{p.name}: contains no video frames (corrupt or truncated); re-export it")
+            raise VideoProbeError(
+                f"{p.name}: contains no video frames (corrupt or truncated); re-export it"
+            )
         stamps = np.sort(np.asarray(pts, dtype=np.int64))
         times = (stamps - stamps[0]) * tb
         fps, vfr, frame_dur = frame_rate_of(times, nominal)
         if fps <= 0:
             fps = nominal
         frames, duration = len(stamps), float(times[-1] + frame_dur) if len(times) else 0.0
-        declared = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
-            (container.duration or 0) / 1e6)
-        if max_packets is not None and len(pts) >= max_packets:  # a look at the start: the header's totals
+        declared = (
+            float(stream.duration * stream.time_base)
+            if stream.duration and stream.time_base
+            else ((container.duration or 0) / 1e6)
+        )
+        if (
+            max_packets is not None and len(pts) >= max_packets
+        ):  # a look at the start: the header's totals
             duration = declared or duration
             frames = int(stream.frames or 0) or round(duration * (fps or nominal))
         if fps <= 0 or duration <= 0:
-            raise VideoProbeError(f"{p.name}: unknown frame rate or duration; re-export it as MP4 and add it again")
+            raise VideoProbeError(
+                f"{p.name}: unknown frame rate or duration; re-export it as MP4 and add it again"
+            )
         keys = (np.sort(np.asarray(key_pts, np.int64)) - stamps[0]) * tb
         return VideoInfo(
-            path=p, container=container.format.name, codec=stream.codec_context.name,
-            width=stream.codec_context.width, height=stream.codec_context.height,
+            path=p,
+            container=container.format.name,
+            codec=stream.codec_context.name,
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
             rotation=round(getattr(first, "rotation", 0) or 0) % 360 if first is not None else 0,
-            fps=float(fps), nominal_fps=nominal, frames=int(frames), duration=duration, declared_duration=declared,
-            variable_frame_rate=vfr, has_audio=bool(container.streams.audio),
+            fps=float(fps),
+            nominal_fps=nominal,
+            frames=int(frames),
+            duration=duration,
+            declared_duration=declared,
+            variable_frame_rate=vfr,
+            has_audio=bool(container.streams.audio),
             keyframe_interval=float(np.diff(keys).mean()) if len(keys) > 1 else None,
             warnings=[vfr_warning(times)] if vfr else [],
         )

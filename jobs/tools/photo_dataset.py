@@ -28,21 +28,31 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from jobs import datasets, queue, secrets
+from jobs import datasets, queue, secrets, store
 from jobs.access import User
 from jobs.inputs import InputError, check_size, server_files, server_path
 from jobs.kinds import JobContext, job_kind
 from jobs.settings import get_settings
 
-BUILD, CAPTION, REPACKAGE = "photo_dataset.build", "photo_dataset.caption", "photo_dataset.repackage"
+BUILD, CAPTION, REPACKAGE = (
+    "photo_dataset.build",
+    "photo_dataset.caption",
+    "photo_dataset.repackage",
+)
 KINDS = (BUILD, CAPTION, REPACKAGE)
 PENDING_EDITS = ".pending-edits.json"  # the tab's unsaved review (flips, crops), small JSON
 
 # --------------------------------------------------------------------------- submitting
 
 
-def start_build(name: str, user: User, options: dict[str, Any] | None = None, files: list[Path] | None = None,
-                server_paths: list[str] | None = None, api_key: str = "") -> dict[str, Any]:
+def start_build(
+    name: str,
+    user: User,
+    options: dict[str, Any] | None = None,
+    files: list[Path] | None = None,
+    server_paths: list[str] | None = None,
+    api_key: str = "",
+) -> store.Job:
     """Check the options and inputs, reserve the dataset name, queue the build; returns the job record.
 
     Raises OptionsError / InputError / DatasetNameError (422), DatasetExists (409).
@@ -60,9 +70,13 @@ def start_build(name: str, user: User, options: dict[str, Any] | None = None, fi
     datasets.reserve(name, "photos", user.name, parsed.to_dict())
     ref = secrets.hand_over(api_key)
     try:
-        job = queue.submit(BUILD, {"name": name, "options": parsed.to_dict(), "server_paths": paths,
-                                   "api_key_ref": ref}, owner=user.name,
-                           files={f.name: f for f in files}, title=f"Photo dataset {name}")
+        job = queue.submit(
+            BUILD,
+            {"name": name, "options": parsed.to_dict(), "server_paths": paths, "api_key_ref": ref},
+            owner=user.name,
+            files={f.name: f for f in files},
+            title=f"Photo dataset {name}",
+        )
     except Exception:
         secrets.drop(ref)
         shutil.rmtree(datasets.folder(name), ignore_errors=True)
@@ -74,7 +88,9 @@ def start_build(name: str, user: User, options: dict[str, Any] | None = None, fi
 SIZE_CHECK_LIMIT = 5000  # headers read at most per check (the check answers at once)
 
 
-def size_check(files: list[Path] | None, server_paths: list[str] | None, min_side: int) -> dict[str, Any]:
+def size_check(
+    files: list[Path] | None, server_paths: list[str] | None, min_side: int
+) -> dict[str, Any]:
     """How many input photos the minimum size would leave out, read from image headers only
     (no pixel is decoded, nothing is queued): ``{"photos", "too_small", "smallest", "keep_all_at",
     "most_filtered", "message"}``. ZIP members are read in place; server paths are checked."""
@@ -132,12 +148,20 @@ def size_check(files: list[Path] | None, server_paths: list[str] | None, min_sid
     elif not small:
         message = f"{len(sides)} photos, all at least {min_side} px on the shorter side."
     else:
-        message = (f"{len(small)} of {len(sides)} photos are smaller than {min_side} px on their shorter side "
-                   f"(the smallest is {min(sides)} px) and would be left out as too small. "
-                   f"Lower the minimum size to {keep_all_at} px to keep them.")
-    return {"photos": len(sides), "too_small": len(small), "smallest": min(sides) if sides else None,
-            "keep_all_at": keep_all_at, "most_filtered": most, "message": message,
-            "capped": len(sides) >= SIZE_CHECK_LIMIT}
+        message = (
+            f"{len(small)} of {len(sides)} photos are smaller than {min_side} px on their shorter side "
+            f"(the smallest is {min(sides)} px) and would be left out as too small. "
+            f"Lower the minimum size to {keep_all_at} px to keep them."
+        )
+    return {
+        "photos": len(sides),
+        "too_small": len(small),
+        "smallest": min(sides) if sides else None,
+        "keep_all_at": keep_all_at,
+        "most_filtered": most,
+        "message": message,
+        "capped": len(sides) >= SIZE_CHECK_LIMIT,
+    }
 
 
 def read_manifest(meta: dict[str, Any]) -> dict[str, Any] | None:
@@ -148,7 +172,7 @@ def read_manifest(meta: dict[str, Any]) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def submit_edits(name: str, user: User, edits: dict[str, Any]) -> dict[str, Any]:
+def submit_edits(name: str, user: User, edits: dict[str, Any]) -> store.Job:
     """Queue the repackage job for the user's review; returns the job record."""
     from pipelines.photo_dataset.review import EditError, check_edits
 
@@ -160,7 +184,9 @@ def submit_edits(name: str, user: User, edits: dict[str, Any]) -> dict[str, Any]
     clean = check_edits(manifest, edits)
     if not any(clean.values()):
         raise EditError("Nothing changed: flip an image, set a crop or edit a caption first.")
-    job = queue.submit(REPACKAGE, {"name": name, **clean}, owner=user.name, title=f"Repackage {name}")
+    job = queue.submit(
+        REPACKAGE, {"name": name, **clean}, owner=user.name, title=f"Repackage {name}"
+    )
     datasets.attach_job(name, job["id"])
     return job
 
@@ -168,10 +194,22 @@ def submit_edits(name: str, user: User, edits: dict[str, Any]) -> dict[str, Any]
 # --------------------------------------------------------------------------- job bodies
 
 # (start, end) of each stage in the job's progress
-_FULL = {"unpack": (0.0, 0.05), "filter": (0.05, 0.2), "dedup": (0.2, 0.45), "previews": (0.45, 0.5),
-         "crop": (0.5, 0.75), "caption": (0.75, 0.95), "package": (0.95, 1.0)}
-_UNTIL_CROP = {"unpack": (0.0, 0.07), "filter": (0.07, 0.27), "dedup": (0.27, 0.6), "previews": (0.6, 0.67),
-               "crop": (0.67, 1.0)}
+_FULL = {
+    "unpack": (0.0, 0.05),
+    "filter": (0.05, 0.2),
+    "dedup": (0.2, 0.45),
+    "previews": (0.45, 0.5),
+    "crop": (0.5, 0.75),
+    "caption": (0.75, 0.95),
+    "package": (0.95, 1.0),
+}
+_UNTIL_CROP = {
+    "unpack": (0.0, 0.07),
+    "filter": (0.07, 0.27),
+    "dedup": (0.27, 0.6),
+    "previews": (0.6, 0.67),
+    "crop": (0.67, 1.0),
+}
 
 
 def _spans(progress: Any, table: dict[str, tuple[float, float]]) -> dict[str, Any]:
@@ -236,8 +274,14 @@ def _done(ctx: JobContext, result: Any) -> dict[str, Any]:
 def _outputs(result: Any, **extra: Any) -> dict[str, Any]:
     from pipelines.photo_dataset.photos import filter_summary
 
-    return {"dataset": result.output_dir.name, "counts": result.counts(), "clusters": len(result.clusters),
-            "filtered": filter_summary(result), "zip": str(result.zip_path) if result.zip_path else None, **extra}
+    return {
+        "dataset": result.output_dir.name,
+        "counts": result.counts(),
+        "clusters": len(result.clusters),
+        "filtered": filter_summary(result),
+        "zip": str(result.zip_path) if result.zip_path else None,
+        **extra,
+    }
 
 
 @job_kind(BUILD, lane="cpu", title="Photo dataset")
@@ -282,8 +326,12 @@ def _chain_captions(ctx: JobContext, result: Any, options: Any) -> dict[str, Any
     result.stage = "caption"
     result.manifest_path = package.write_manifest(result.output_dir, result.manifest())
     ctx.progress.update(stage="crop", fraction=1.0, message="captions queued in the GPU lane")
-    job = queue.submit(CAPTION, {"name": name, "options": options.to_dict()}, owner=ctx.owner,
-                       title=f"Captions for {name}")
+    job = queue.submit(
+        CAPTION,
+        {"name": name, "options": options.to_dict()},
+        owner=ctx.owner,
+        title=f"Captions for {name}",
+    )
     datasets.attach_job(name, job["id"])
     ctx.log(f"captions: job {job['id']} in the gpu lane")
     return _outputs(result, next_job=job["id"])
@@ -320,6 +368,12 @@ def repackage(ctx: JobContext) -> dict:
     result = load_result(datasets.folder(ctx.params["name"]))
     options = PhotoDatasetOptions.from_dict(result.options)
     with _manifest_on_cancel(result):
-        apply_review(result, options, ctx.params.get("flips") or {}, ctx.params.get("crops") or {},
-                     ctx.params.get("captions") or {}, ctx.progress)
+        apply_review(
+            result,
+            options,
+            ctx.params.get("flips") or {},
+            ctx.params.get("crops") or {},
+            ctx.params.get("captions") or {},
+            ctx.progress,
+        )
     return _done(ctx, result)

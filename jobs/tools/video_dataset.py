@@ -27,10 +27,11 @@ again; after a cancel the finished clips stay and are zipped.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jobs import datasets, queue
+from jobs import datasets, queue, store
 from jobs import secrets as job_secrets
 from jobs.access import User
 from jobs.inputs import InputError, check_size, server_files, server_path
@@ -50,9 +51,9 @@ def kind_for(options: VideoOptions) -> str:
     return KIND_GPU if options.caption_provider == "local" else KIND
 
 
-def unique_names(paths: list[str | Path]) -> dict[str, Path]:
+def unique_names(paths: Sequence[str | Path]) -> dict[str, str | Path]:
     """{file name in the job's inputs: source}, renaming repeats (a.mp4, a-2.mp4)."""
-    files: dict[str, Path] = {}
+    files: dict[str, str | Path] = {}
     for p in map(Path, paths):
         name, n = p.name, 1
         while name in files:
@@ -62,9 +63,15 @@ def unique_names(paths: list[str | Path]) -> dict[str, Path]:
     return files
 
 
-def submit_videos(name: str, options: VideoOptions | dict[str, Any] | None, user: User, *,
-                  files: list[str | Path] | None = None, input_path: str | None = None,
-                  api_key: str = "") -> dict[str, Any]:
+def submit_videos(
+    name: str,
+    options: VideoOptions | dict[str, Any] | None,
+    user: User,
+    *,
+    files: list[str | Path] | None = None,
+    input_path: str | None = None,
+    api_key: str = "",
+) -> store.Job:
     """Check, reserve the name, queue the job; returns the job record.
 
     Raises OptionsError / InputError / DatasetNameError (422), DatasetExists (409).
@@ -73,20 +80,33 @@ def submit_videos(name: str, options: VideoOptions | dict[str, Any] | None, user
     opts = options if isinstance(options, VideoOptions) else VideoOptions.parse(options)
     opts.plan(api_key)  # every option checked before anything is reserved
     if bool(files) == bool(input_path):
-        raise InputError("Give the videos either as uploaded files (videos or a ZIP) or as a server folder, "
-                         "not both and not neither.")
+        raise InputError(
+            "Give the videos either as uploaded files (videos or a ZIP) or as a server folder, "
+            "not both and not neither."
+        )
     source = server_path(input_path) if input_path else None
     for f in files or []:
         check_size(Path(f))
     stored = opts.stored()
-    folder = datasets.reserve(name, "videos", user.name, {**stored, "input_path": str(source) if source else None})
+    folder = datasets.reserve(
+        name, "videos", user.name, {**stored, "input_path": str(source) if source else None}
+    )
     ref = None
     try:
         ref = job_secrets.hand_over(api_key)
-        params = {"dataset": folder.name, "options": stored, "input_path": str(source) if source else None,
-                  job_secrets.PARAM: ref}
-        job = queue.submit(kind_for(opts), params, owner=user.name, files=unique_names(files or []),
-                           title=f"Video dataset {folder.name}")
+        params = {
+            "dataset": folder.name,
+            "options": stored,
+            "input_path": str(source) if source else None,
+            job_secrets.PARAM: ref,
+        }
+        job = queue.submit(
+            kind_for(opts),
+            params,
+            owner=user.name,
+            files=unique_names(files or []),
+            title=f"Video dataset {folder.name}",
+        )
         datasets.attach_job(folder.name, job["id"])
     except BaseException:
         job_secrets.drop(ref)
@@ -142,21 +162,29 @@ def build(ctx: JobContext) -> dict:
 
     inputs, left_out = _inputs(ctx)
     if not inputs and not left_out:
-        raise InputError("No input: upload videos or a ZIP, or give a server folder that holds videos.")
+        raise InputError(
+            "No input: upload videos or a ZIP, or give a server folder that holds videos."
+        )
 
     captioner = None
     caption = plan.caption_options()
     if caption.provider == "local":
         caption.local_model = find_local_model(caption.local_model, get_settings().models_path)
         plan.caption.local_model = caption.local_model
-        ctx.progress.update(stage="load model", fraction=0.0, message=f"loading {caption.local_model}")
-        captioner = ctx.model(f"video-caption:{caption.local_model}:{caption.device}",
-                              lambda: load_captioner(caption, log=ctx.log))
+        ctx.progress.update(
+            stage="load model", fraction=0.0, message=f"loading {caption.local_model}"
+        )
+        captioner = ctx.model(
+            f"video-caption:{caption.local_model}:{caption.device}",
+            lambda: load_captioner(caption, log=ctx.log),
+        )
     zip_path = ctx.outputs / f"{name}.zip"
     try:
         # the ZIP is the last step: the build's 100 % is 98 % of the job, so progress never goes back
         progress = Span(ctx.progress, 0.0, 0.98) if options.make_zip else ctx.progress
-        result = build_video_dataset(inputs, out, plan, progress, captioner=captioner, left_out=left_out)
+        result = build_video_dataset(
+            inputs, out, plan, progress, captioner=captioner, left_out=left_out
+        )
     except Cancelled:
         _package_kept(out, zip_path, ctx)
         raise
@@ -166,8 +194,12 @@ def build(ctx: JobContext) -> dict:
         summary["zip"] = str(zip_dataset(out, zip_path))
     for s in result.skipped:
         ctx.log(f"left out {s.path.name}: {s.reason}")
-    summary.update(dataset=name, warnings=result.warnings, notes=notes,
-                   bad_clips=[s for s in summary["skipped"] if "bad clip" in s["reason"]])
+    summary.update(
+        dataset=name,
+        warnings=result.warnings,
+        notes=notes,
+        bad_clips=[s for s in summary["skipped"] if "bad clip" in s["reason"]],
+    )
     if not result.clips:
         reasons = "; ".join(s.reason for s in result.skipped) or "no video found"
         raise InputError(f"No clip was made: {reasons}")

@@ -1,6 +1,6 @@
 """Analyse a screen recording: probe → decode once (metrics) → detect first/last → thumbnails.
 
-The probe reads the container's header only; the one decoding pass proves the
+The probe reads the container's header and first packet; the one decoding pass proves the
 video decodable, gives the metrics and keeps small colour copies of the frames
 where the screen changed (:mod:`.kept`), from which the candidate thumbnails
 are written without decoding again (a candidate not kept is read from the
@@ -17,9 +17,9 @@ recording). Each file is written once.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -58,9 +58,15 @@ class Analysis:
         }
 
 
-def write_thumbnails(video: str | Path, metrics: FrameMetrics, detection: Detection, out_dir: str | Path,
-                     max_side: int = THUMBNAIL_SIDE, progress: Progress = NullProgress(),
-                     kept: KeptFrames | None = None) -> None:
+def write_thumbnails(
+    video: str | Path,
+    metrics: FrameMetrics,
+    detection: Detection,
+    out_dir: str | Path,
+    max_side: int = THUMBNAIL_SIDE,
+    progress: Progress = NullProgress(),
+    kept: KeptFrames | None = None,
+) -> None:
     """Write a JPEG per candidate into ``out_dir`` and set ``candidate.thumbnail``.
 
     A frame kept during the decoding pass (``kept``) is used as it is; the
@@ -69,12 +75,16 @@ def write_thumbnails(video: str | Path, metrics: FrameMetrics, detection: Detect
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [("first", c) for c in detection.first_candidates] + [("last", c) for c in detection.last_candidates]
+    jobs = [("first", c) for c in detection.first_candidates] + [
+        ("last", c) for c in detection.last_candidates
+    ]
     jobs.sort(key=lambda j: j[1].index)
     reader: FrameReader | None = None
     try:
         for k, (kind, c) in enumerate(jobs):
-            progress.update(fraction=k / max(1, len(jobs)), item=f"{kind} candidate frame {c.index}")
+            progress.update(
+                fraction=k / max(1, len(jobs)), item=f"{kind} candidate frame {c.index}"
+            )
             target = out / f"{kind}_{c.index}.jpg"
             pts = int(metrics.pts[c.index])
             if kept is not None and pts in kept:
@@ -87,8 +97,10 @@ def write_thumbnails(video: str | Path, metrics: FrameMetrics, detection: Detect
     finally:
         if reader is not None:
             reader.close()
-    for kind, cands, chosen in (("first", detection.first_candidates, detection.first),
-                                ("last", detection.last_candidates, detection.last)):
+    for cands, chosen in (
+        (detection.first_candidates, detection.first),
+        (detection.last_candidates, detection.last),
+    ):
         if chosen is not None:
             chosen.thumbnail = next(c.thumbnail for c in cands if c.index == chosen.index)
 
@@ -107,11 +119,15 @@ def analyze(
     # The container's declared values, no decoding: the pass below reads every timestamp and proves
     # the video decodable; its frames give the displayed size and rotation.
     info = probe(path, scan_packets=False, decode=False)
-    progress.log(f"{path.name}: {info.width}x{info.height}, {info.frame_count} frames, {info.fps:.2f} fps"
-                 + (" (variable frame rate)" if info.variable_frame_rate else ""))
+    progress.log(
+        f"{path.name}: {info.width}x{info.height}, {info.frame_count} frames, {info.fps:.2f} fps"
+        + (" (variable frame rate)" if info.variable_frame_rate else "")
+    )
     progress.update(stage="decoding", fraction=0.02, item=path.name)
     kept = KeptFrames(THUMBNAIL_SIDE) if thumbnails else None
-    metrics = compute_metrics(path, Span(progress, 0.02, 0.92), expected_frames=info.frame_count, keep=kept)
+    metrics = compute_metrics(
+        path, Span(progress, 0.02, 0.92), expected_frames=info.frame_count, keep=kept
+    )
     info.width, info.height, info.rotation = metrics.width, metrics.height, metrics.rotation
 
     progress.update(stage="detecting", fraction=0.93, item=path.name)
@@ -120,17 +136,30 @@ def analyze(
     metrics_path = metrics.save(work / "metrics.npz")
     if thumbnails and (detection.first_candidates or detection.last_candidates):
         progress.update(stage="thumbnails", fraction=0.94, item=path.name)
-        write_thumbnails(path, metrics, detection, work / "thumbs", progress=Span(progress, 0.94, 0.99),
-                         kept=kept)
+        write_thumbnails(
+            path,
+            metrics,
+            detection,
+            work / "thumbs",
+            progress=Span(progress, 0.94, 0.99),
+            kept=kept,
+        )
         if kept is not None and kept.full:
-            progress.log(f"{path.name}: {len(kept)} changed frames kept for thumbnails (memory budget reached); "
-                         "the other candidates were read from the recording")
+            progress.log(
+                f"{path.name}: {len(kept)} changed frames kept for thumbnails (memory budget reached); "
+                "the other candidates were read from the recording"
+            )
     del kept
 
     fps, vfr, frame_dur = frame_rate_of(metrics.times, info.nominal_fps)
     declared = info.frame_count
     # The metadata from the decoded timestamps replaces the container's declared values.
-    info.fps, info.frame_count, info.duration, info.variable_frame_rate = fps, len(metrics), float(metrics.times[-1] + frame_dur), vfr
+    info.fps, info.frame_count, info.duration, info.variable_frame_rate = (
+        fps,
+        len(metrics),
+        float(metrics.times[-1] + frame_dur),
+        vfr,
+    )
     key_times = metrics.times[metrics.keyframe]
     info.keyframe_interval = float(np.diff(key_times).mean()) if len(key_times) > 1 else None
     warnings = list(info.warnings)
@@ -138,14 +167,24 @@ def analyze(
         warnings.append(vfr_warning(metrics.times))
         info.warnings.append(warnings[-1])
     if len(metrics) < declared:
-        warnings.append(f"only {len(metrics)} of {declared} declared frames could be decoded; the file may be truncated.")
+        warnings.append(
+            f"only {len(metrics)} of {declared} declared frames could be decoded; the file may be truncated."
+        )
     warnings += detection.warnings
     analysis = Analysis(
-        info=info, detection=detection, frame_count=len(metrics), fps=fps,
-        duration=info.duration, variable_frame_rate=vfr,
-        metrics_path=str(metrics_path), analysis_path=str(work / "analysis.json"), warnings=warnings,
+        info=info,
+        detection=detection,
+        frame_count=len(metrics),
+        fps=fps,
+        duration=info.duration,
+        variable_frame_rate=vfr,
+        metrics_path=str(metrics_path),
+        analysis_path=str(work / "analysis.json"),
+        warnings=warnings,
     )
-    Path(analysis.analysis_path).write_text(json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False))
+    Path(analysis.analysis_path).write_text(
+        json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False)
+    )
     progress.update(stage="done", fraction=1.0, item=path.name)
     return analysis
 
@@ -169,13 +208,18 @@ class BatchItem:
         return d
 
 
-def analyze_many(paths: Iterable[str | Path], work_root: str | Path, exclusions: Iterable | None = None,
-                 status_bar: float = DEFAULT_STATUS_BAR, progress: Progress = NullProgress()) -> list[BatchItem]:
+def analyze_many(
+    paths: Iterable[str | Path],
+    work_root: str | Path,
+    exclusions: Iterable | None = None,
+    status_bar: float = DEFAULT_STATUS_BAR,
+    progress: Progress = NullProgress(),
+) -> list[BatchItem]:
     """Analyse several recordings into ``work_root/<n>_<stem>/``; a bad file gives an error entry and the batch goes on."""
-    paths = [Path(p) for p in paths]
+    files = [Path(p) for p in paths]
     items = []
-    for k, p in enumerate(paths):
-        span = Span(progress, k / len(paths), (k + 1) / len(paths))
+    for k, p in enumerate(files):
+        span = Span(progress, k / len(files), (k + 1) / len(files))
         try:
             a = analyze(p, Path(work_root) / f"{k:03d}_{p.stem}", exclusions, status_bar, span)
             items.append(BatchItem(str(p), analysis=a))
@@ -190,13 +234,27 @@ def summary(a: Analysis) -> dict:
     d = a.detection
 
     def c(x):
-        return None if x is None else {"index": x.index, "time": round(x.time, 6), "score": x.score, "reason": x.reason}
+        return (
+            None
+            if x is None
+            else {"index": x.index, "time": round(x.time, 6), "score": x.score, "reason": x.reason}
+        )
 
     return {
-        "fps": round(a.fps, 3), "frame_count": a.frame_count, "duration": round(a.duration, 6),
-        "width": a.info.width, "height": a.info.height, "variable_frame_rate": a.variable_frame_rate,
-        "first": c(d.first), "last": c(d.last), "duration_ms": None if d.duration_ms is None else round(d.duration_ms, 3),
-        "confidence": round(d.confidence, 3), "first_confidence": d.first_confidence, "last_confidence": d.last_confidence,
-        "first_candidates": [c(x) for x in d.first_candidates], "last_candidates": [c(x) for x in d.last_candidates],
-        "warnings": a.warnings, "work_dir": str(Path(a.metrics_path).parent),
+        "fps": round(a.fps, 3),
+        "frame_count": a.frame_count,
+        "duration": round(a.duration, 6),
+        "width": a.info.width,
+        "height": a.info.height,
+        "variable_frame_rate": a.variable_frame_rate,
+        "first": c(d.first),
+        "last": c(d.last),
+        "duration_ms": None if d.duration_ms is None else round(d.duration_ms, 3),
+        "confidence": round(d.confidence, 3),
+        "first_confidence": d.first_confidence,
+        "last_confidence": d.last_confidence,
+        "first_candidates": [c(x) for x in d.first_candidates],
+        "last_candidates": [c(x) for x in d.last_candidates],
+        "warnings": a.warnings,
+        "work_dir": str(Path(a.metrics_path).parent),
     }

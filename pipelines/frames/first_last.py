@@ -37,9 +37,9 @@ area of small recurring changes that had to be ignored.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -70,7 +70,13 @@ class Rect:
         vals = (self.x, self.y, self.w, self.h)
         if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in vals):
             raise FrameReviewError(f"exclusion {vals}: x, y, w, h must be numbers between 0 and 1.")
-        if min(vals) < 0 or self.x + self.w > 1 + 1e-6 or self.y + self.h > 1 + 1e-6 or self.w <= 0 or self.h <= 0:
+        if (
+            min(vals) < 0
+            or self.x + self.w > 1 + 1e-6
+            or self.y + self.h > 1 + 1e-6
+            or self.w <= 0
+            or self.h <= 0
+        ):
             raise FrameReviewError(
                 f"exclusion x={self.x}, y={self.y}, w={self.w}, h={self.h} is outside the frame: "
                 "use fractions of the frame (0..1), with w, h > 0 and x+w, y+h ≤ 1."
@@ -90,22 +96,32 @@ def parse_exclusions(exclusions: Iterable | None) -> list[Rect]:
             try:
                 rects.append(Rect(float(e["x"]), float(e["y"]), float(e["w"]), float(e["h"])))
             except KeyError as exc:
-                raise FrameReviewError(f"exclusion {e}: needs keys x, y, w, h (fractions 0..1).") from exc
+                raise FrameReviewError(
+                    f"exclusion {e}: needs keys x, y, w, h (fractions 0..1)."
+                ) from exc
         else:
             parts = e.split(",") if isinstance(e, str) else list(e)
             if len(parts) != 4:
-                raise FrameReviewError(f"exclusion {e!r}: give four numbers x, y, w, h (fractions 0..1).")
+                raise FrameReviewError(
+                    f"exclusion {e!r}: give four numbers x, y, w, h (fractions 0..1)."
+                )
             try:
                 rects.append(Rect(*(float(p) for p in parts)))
             except (TypeError, ValueError) as exc:
-                raise FrameReviewError(f"exclusion {e!r}: x, y, w, h must be numbers between 0 and 1.") from exc
+                raise FrameReviewError(
+                    f"exclusion {e!r}: x, y, w, h must be numbers between 0 and 1."
+                ) from exc
     return rects
 
 
-def cell_mask(shape: tuple[int, int], rects: list[Rect], status_bar: float = DEFAULT_STATUS_BAR) -> np.ndarray:
+def cell_mask(
+    shape: tuple[int, int], rects: list[Rect], status_bar: float = DEFAULT_STATUS_BAR
+) -> np.ndarray:
     """Bool ``[rows, cols]``: True for cells used by the detection (not touched by any exclusion)."""
     if not 0 <= status_bar < 1:
-        raise FrameReviewError(f"status_bar={status_bar}: give the excluded top share of the screen, 0 (none) to <1.")
+        raise FrameReviewError(
+            f"status_bar={status_bar}: give the excluded top share of the screen, 0 (none) to <1."
+        )
     rows, cols = shape
     used = np.ones(shape, bool)
     eps = 1e-9
@@ -113,7 +129,7 @@ def cell_mask(shape: tuple[int, int], rects: list[Rect], status_bar: float = DEF
     for r in all_rects:
         c0, c1 = int(np.floor(r.x * cols + eps)), int(np.ceil((r.x + r.w) * cols - eps))
         r0, r1 = int(np.floor(r.y * rows + eps)), int(np.ceil((r.y + r.h) * rows - eps))
-        used[r0:max(r1, r0 + 1), c0:max(c1, c0 + 1)] = False
+        used[r0 : max(r1, r0 + 1), c0 : max(c1, c0 + 1)] = False
     return used
 
 
@@ -167,7 +183,9 @@ def estimate_threshold(cells: np.ndarray) -> float:
     """Grey-level step above compression noise: 3 × the typical 90th-percentile cell change of a frame."""
     if len(cells) < 2:
         return MIN_THRESHOLD
-    steps = np.abs(np.diff(cells[:: max(1, len(cells) // 600)].astype(np.int16), axis=0))  # ≤ 600 frames suffice
+    steps = np.abs(
+        np.diff(cells[:: max(1, len(cells) // 600)].astype(np.int16), axis=0)
+    )  # ≤ 600 frames suffice
     noise = float(np.median(np.percentile(steps, 90, axis=1)))
     return max(MIN_THRESHOLD, 3.0 * noise)
 
@@ -211,8 +229,9 @@ def _find_first(diff: np.ndarray, budget: int) -> tuple[int | None, np.ndarray, 
     return best, onset, ignored
 
 
-def _find_last(diff: np.ndarray, budget: int, blink_from: np.ndarray | None = None
-               ) -> tuple[int | None, np.ndarray, int]:
+def _find_last(
+    diff: np.ndarray, budget: int, blink_from: np.ndarray | None = None
+) -> tuple[int | None, np.ndarray, int]:
     """(last frame, settle frame per cell, number of ignored recurring cells).
 
     ``blink_from``: per cell, the first candidate frame from which the cell may settle
@@ -255,7 +274,10 @@ def _periodic_start(x: np.ndarray, times: np.ndarray, period: float, tol: float)
     hi = np.full(x.shape, -np.inf, np.float32)
     for dj in (-2, -1, 0, 1):  # the frames within 1.5 frame durations of t - period
         jj = np.clip(j + dj, 0, n - 1)
-        near = np.abs(times[jj] - (times - period)) <= 1.5 * (times[-1] - times[0]) / max(1, n - 1) + 1e-9
+        near = (
+            np.abs(times[jj] - (times - period))
+            <= 1.5 * (times[-1] - times[0]) / max(1, n - 1) + 1e-9
+        )
         ref = x[jj]
         lo = np.where(near[:, None], np.minimum(lo, ref), lo)
         hi = np.where(near[:, None], np.maximum(hi, ref), hi)
@@ -269,8 +291,14 @@ def _periodic_start(x: np.ndarray, times: np.ndarray, period: float, tol: float)
     return int(np.searchsorted(times, times[first_ok] - period - 1e-9))
 
 
-def _blinks(cells: np.ndarray, times: np.ndarray, grid: np.ndarray, d_end: np.ndarray, thr: float,
-            budget: int) -> list[Blink]:
+def _blinks(
+    cells: np.ndarray,
+    times: np.ndarray,
+    grid: np.ndarray,
+    d_end: np.ndarray,
+    thr: float,
+    budget: int,
+) -> list[Blink]:
     """Small regions whose change at the end of the recording is periodic on/off switching.
 
     A region (connected cells that differ from the final frame during the last
@@ -296,7 +324,9 @@ def _blinks(cells: np.ndarray, times: np.ndarray, grid: np.ndarray, d_end: np.nd
     count, labels = cv2.connectedComponents(img, connectivity=8)
     # Periods every other frame duration at 40 fps and more: a period is matched within ±1.5 frames.
     period_step = 2 * dt if dt < 1 / 40 else dt
-    periods = np.arange(BLINK_MIN_PERIOD, min(BLINK_MAX_PERIOD, (times[-1] - times[0]) / 2) + dt / 2, period_step)
+    periods = np.arange(
+        BLINK_MIN_PERIOD, min(BLINK_MAX_PERIOD, (times[-1] - times[0]) / 2) + dt / 2, period_step
+    )
     w0 = int(np.searchsorted(times, times[-1] - BLINK_WINDOW))
     found = []
     for k in range(1, count):
@@ -339,8 +369,9 @@ def _neighbours(grid: np.ndarray, cells: np.ndarray) -> np.ndarray:
     for dr in (-1, 0, 1):
         for dc in (-1, 0, 1):
             shifted = np.zeros_like(mask)
-            shifted[max(0, dr):rows + min(0, dr), max(0, dc):cols + min(0, dc)] = \
-                mask[max(0, -dr):rows + min(0, -dr), max(0, -dc):cols + min(0, -dc)]
+            shifted[max(0, dr) : rows + min(0, dr), max(0, dc) : cols + min(0, dc)] = mask[
+                max(0, -dr) : rows + min(0, -dr), max(0, -dc) : cols + min(0, -dc)
+            ]
             grown |= shifted
     return grid[grown & ~mask & (grid >= 0)]
 
@@ -363,7 +394,9 @@ def detect(
     n = len(m)
     used = cell_mask(m.thumbs.shape[1:], rects, status_bar)
     if not used.any():
-        raise FrameReviewError("the exclusions cover the whole screen; remove some so the detector has something to watch.")
+        raise FrameReviewError(
+            "the exclusions cover the whole screen; remove some so the detector has something to watch."
+        )
     cells = np.ascontiguousarray(m.thumbs.reshape(n, -1)[:, used.ravel()])  # uint8
     thr = float(threshold) if threshold is not None else estimate_threshold(cells)
     n_cells = cells.shape[1]
@@ -371,8 +404,15 @@ def detect(
     warnings: list[str] = []
 
     def cand(i: int, score: float, reason: str) -> Candidate:
-        return Candidate(int(i), float(m.times[i]), round(float(np.clip(score, 0, 1)), 3), reason,
-                         float(m.brightness[i]), float(m.sharpness[i]), float(m.change[i]))
+        return Candidate(
+            int(i),
+            float(m.times[i]),
+            round(float(np.clip(score, 0, 1)), 3),
+            reason,
+            float(m.brightness[i]),
+            float(m.sharpness[i]),
+            float(m.change[i]),
+        )
 
     # Per-frame share of used cells that differ from the previous frame (for extra candidates).
     step = np.zeros(n)
@@ -400,57 +440,110 @@ def detect(
             # cells around it that last changed during its run (the encoder refreshing them).
             near = _neighbours(grid, b.cells)
             cells_b = np.union1d(b.cells, near[raw_settle[near] > b.start])
-            d_search[b.start:, cells_b] = False
+            d_search[b.start :, cells_b] = False
             blink_from[cells_b] = b.start - BLINK_SLACK  # its first frame may be an encoder's ramp
-        l, settle, ign_l = _find_last(d_search, budget, blink_from if blinks else None)
+        last_i, settle, ign_l = _find_last(d_search, budget, blink_from if blinks else None)
         if raw_settle is None:  # no blink: the search saw the recording as it is
             raw_settle = settle
-        if l is not None:
-            ign_l += sum(int(np.count_nonzero(raw_settle[b.cells] > l)) for b in blinks)
-        if f is None or l is None:
-            warnings.append("no lasting change found outside the exclusions: check the recording or the exclusion regions.")
+        if last_i is not None:
+            ign_l += sum(int(np.count_nonzero(raw_settle[b.cells] > last_i)) for b in blinks)
+        if f is None or last_i is None:
+            warnings.append(
+                "no lasting change found outside the exclusions: check the recording or the exclusion regions."
+            )
         else:
-            if l < f:
-                warnings.append("the final screen appears before the first change; review both marks.")
+            if last_i < f:
+                warnings.append(
+                    "the final screen appears before the first change; review both marks."
+                )
             share_f = float(np.mean(onset == f))
             first_conf = (0.35 + 0.65 * min(1.0, share_f / 0.01)) * (1 - 0.5 * ign_f / budget)
-            share_l = float(np.mean(settle == l))
+            share_l = float(np.mean(settle == last_i))
             last_conf = (0.35 + 0.65 * min(1.0, share_l / 0.02)) * (1 - 0.5 * ign_l / budget)
-            first = cand(f, first_conf, f"first lasting change: {share_f:.1%} of the screen starts to differ from frame 0"
-                         + (f" ({ign_f} cells of blinking/recurring change ignored)" if ign_f else ""))
-            blinking = [b for b in blinks if np.any(raw_settle[b.cells] > l)]
-            last = cand(l, last_conf, f"first frame of the final screen: {share_l:.1%} of the screen settles here"
-                        + (f"; later changes confined to {ign_l} cells that keep changing (cursor, spinner) are ignored" if ign_l else "")
-                        + "".join(f"; a blinking cursor/dot ({len(b.cells)} cells, every {b.period:.2f} s from "
-                                  f"frame {b.start}) is not loading" for b in blinking))
+            first = cand(
+                f,
+                first_conf,
+                f"first lasting change: {share_f:.1%} of the screen starts to differ from frame 0"
+                + (f" ({ign_f} cells of blinking/recurring change ignored)" if ign_f else ""),
+            )
+            blinking = [b for b in blinks if np.any(raw_settle[b.cells] > last_i)]
+            last = cand(
+                last_i,
+                last_conf,
+                f"first frame of the final screen: {share_l:.1%} of the screen settles here"
+                + (
+                    f"; later changes confined to {ign_l} cells that keep changing (cursor, spinner) are ignored"
+                    if ign_l
+                    else ""
+                )
+                + "".join(
+                    f"; a blinking cursor/dot ({len(b.cells)} cells, every {b.period:.2f} s from "
+                    f"frame {b.start}) is not loading"
+                    for b in blinking
+                ),
+            )
             first_c, last_c = [first], [last]
             # -- alternatives for the reviewer ------------------------------------
             every = m.thumbs.reshape(n, -1)
             any_change = np.flatnonzero(_differs(every, every[0], thr).any(axis=1))
             if len(any_change) and any_change[0] != f:
-                first_c.append(cand(any_change[0], 0.3, "first change anywhere, including excluded regions"))
+                first_c.append(
+                    cand(any_change[0], 0.3, "first change anywhere, including excluded regions")
+                )
             later = np.unique(onset[(onset > f) & (onset < len(m))])
             for i in sorted(later, key=lambda i: -np.mean(onset == i))[:3]:
                 share = float(np.mean(onset == i))
-                first_c.append(cand(i, 0.5 * first_conf * min(1.0, share / 0.02), f"{share:.1%} of the screen starts to differ here"))
-            earlier = np.unique(settle[(settle > 0) & (settle < l)])
+                first_c.append(
+                    cand(
+                        i,
+                        0.5 * first_conf * min(1.0, share / 0.02),
+                        f"{share:.1%} of the screen starts to differ here",
+                    )
+                )
+            earlier = np.unique(settle[(settle > 0) & (settle < last_i)])
             for i in sorted(earlier, key=lambda i: -np.mean(settle == i))[:3]:
                 share = float(np.mean(settle == i))
-                last_c.append(cand(i, 0.5 * last_conf * min(1.0, share / 0.05), f"{share:.1%} of the screen settles here (loading step?)"))
-            if raw_settle.max() > l:
-                last_c.append(cand(int(raw_settle.max()), 0.25, "last change of any kind (cursor/spinner regions included)"))
+                last_c.append(
+                    cand(
+                        i,
+                        0.5 * last_conf * min(1.0, share / 0.05),
+                        f"{share:.1%} of the screen settles here (loading step?)",
+                    )
+                )
+            if raw_settle.max() > last_i:
+                last_c.append(
+                    cand(
+                        int(raw_settle.max()),
+                        0.25,
+                        "last change of any kind (cursor/spinner regions included)",
+                    )
+                )
             window = step.copy()
             window[: f + 1] = 0
-            window[l + 1:] = 0
+            window[last_i + 1 :] = 0
             for i in np.argsort(window)[::-1][:2]:
                 if window[i] > 0:
-                    last_c.append(cand(i, 0.4 * last_conf * window[i], f"large change: {window[i]:.0%} of the screen changes vs the previous frame"))
+                    last_c.append(
+                        cand(
+                            i,
+                            0.4 * last_conf * window[i],
+                            f"large change: {window[i]:.0%} of the screen changes vs the previous frame",
+                        )
+                    )
             first_c, last_c = _rank(first_c), _rank(last_c)
 
     return Detection(
-        first=first, last=last, first_confidence=round(first_conf, 3), last_confidence=round(last_conf, 3),
-        first_candidates=first_c, last_candidates=last_c, threshold=thr, status_bar=status_bar,
-        exclusions=rects, excluded_share=round(1 - float(used.mean()), 4), warnings=warnings,
+        first=first,
+        last=last,
+        first_confidence=round(first_conf, 3),
+        last_confidence=round(last_conf, 3),
+        first_candidates=first_c,
+        last_candidates=last_c,
+        threshold=thr,
+        status_bar=status_bar,
+        exclusions=rects,
+        excluded_share=round(1 - float(used.mean()), 4),
+        warnings=warnings,
     )
 
 

@@ -41,7 +41,10 @@ class KeptFrames:
         when its detection grid changed since the last kept frame."""
         import cv2
 
-        if self._last_grid is not None and int(cv2.absdiff(grid, self._last_grid).max()) <= KEEP_LEVEL:
+        if (
+            self._last_grid is not None
+            and int(cv2.absdiff(grid, self._last_grid).max()) <= KEEP_LEVEL
+        ):
             return
         if frame.format.name not in I420_FORMATS or self.full:
             return

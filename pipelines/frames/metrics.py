@@ -64,28 +64,49 @@ class FrameMetrics:
             source=self.source,
             size_rotation=np.array([self.width, self.height, self.rotation]),
             time_base=np.array([self.time_base.numerator, self.time_base.denominator]),
-            pts=self.pts, times=self.times, keyframe=self.keyframe, brightness=self.brightness,
-            sharpness=self.sharpness, change=self.change, thumbs=self.thumbs,
+            pts=self.pts,
+            times=self.times,
+            keyframe=self.keyframe,
+            brightness=self.brightness,
+            sharpness=self.sharpness,
+            change=self.change,
+            thumbs=self.thumbs,
         )
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "FrameMetrics":
+    def load(cls, path: str | Path) -> FrameMetrics:
         path = Path(path)
         if not path.is_file():
-            raise FrameReviewError(f"metrics file not found: {path}. Run the analysis of the recording first.")
+            raise FrameReviewError(
+                f"metrics file not found: {path}. Run the analysis of the recording first."
+            )
         with np.load(path, allow_pickle=False) as z:
             if int(z["version"]) != METRICS_VERSION:
-                raise FrameReviewError(f"{path} was written by another version of the analysis; analyse the recording again.")
+                raise FrameReviewError(
+                    f"{path} was written by another version of the analysis; analyse the recording again."
+                )
             w, h, rot = (int(v) for v in z["size_rotation"])
             num, den = (int(v) for v in z["time_base"])
-            return cls(str(z["source"]), w, h, rot, Fraction(num, den), z["pts"], z["times"], z["keyframe"],
-                       z["brightness"], z["sharpness"], z["change"], z["thumbs"])
+            return cls(
+                str(z["source"]),
+                w,
+                h,
+                rot,
+                Fraction(num, den),
+                z["pts"],
+                z["times"],
+                z["keyframe"],
+                z["brightness"],
+                z["sharpness"],
+                z["change"],
+                z["thumbs"],
+            )
 
 
 def _sizes(width: int, height: int, long_side: int) -> tuple[int, int]:
     s = long_side / max(width, height)
-    return max(1, int(round(width * s))), max(1, int(round(height * s)))
+    return max(1, round(width * s)), max(1, round(height * s))
 
 
 def _reduction(width: int, height: int) -> tuple[int, tuple[int, int], tuple[int, int]]:
@@ -125,29 +146,39 @@ class _Reductions:
         import cv2
 
         if self.first_wh is None:
-            self.k_rot = rotation_steps(int(round(frame.rotation or 0)) % 360)
+            self.k_rot = rotation_steps(round(frame.rotation or 0) % 360)
             self.first_wh = (frame.width, frame.height)
             self.sub, self.work_size, self.thumb_size = _reduction(frame.width, frame.height)
         if (frame.width, frame.height) != self.first_wh:
-            raise FrameReviewError(f"{self.path.name}: the picture size changes mid-recording; record again at a "
-                                   "fixed size.")
+            raise FrameReviewError(
+                f"{self.path.name}: the picture size changes mid-recording; record again at a "
+                "fixed size."
+            )
         # Luma plane (already grey for yuv420p/nv12...): no colour conversion.
         if frame.format.name in LUMA_FORMATS:
             plane = frame.planes[0]
-            y = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, : frame.width]
+            y = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[
+                :, : frame.width
+            ]
         else:
             y = frame.to_ndarray(format="gray")
         sub, work_size, thumb_size = self.sub, self.work_size, self.thumb_size
-        work = cv2.resize(y[::sub, ::sub] if sub > 1 else y, work_size, interpolation=cv2.INTER_AREA)
+        work = cv2.resize(
+            y[::sub, ::sub] if sub > 1 else y, work_size, interpolation=cv2.INTER_AREA
+        )
         th_w, th_h = thumb_size
         f_w, f_h = work_size[0] // th_w, work_size[1] // th_h
-        thumb = cv2.resize(work[: th_h * f_h, : th_w * f_w], thumb_size, interpolation=cv2.INTER_AREA)
+        thumb = cv2.resize(
+            work[: th_h * f_h, : th_w * f_w], thumb_size, interpolation=cv2.INTER_AREA
+        )
         self.pts.append(frame.pts)
         self.key.append(frame.key_frame)
         self.bright.append(cv2.mean(work)[0] / 255.0)
         _, sd = cv2.meanStdDev(cv2.Laplacian(work, cv2.CV_16S, ksize=1))
         self.sharp.append(float(sd[0, 0]) ** 2)
-        self.change.append(0.0 if self.prev is None else cv2.mean(cv2.absdiff(work, self.prev))[0] / 255.0)
+        self.change.append(
+            0.0 if self.prev is None else cv2.mean(cv2.absdiff(work, self.prev))[0] / 255.0
+        )
         self.thumbs.append(thumb)
         self.prev = work
         if self.keep is not None:
@@ -157,8 +188,12 @@ class _Reductions:
 IN_FLIGHT = 6  # decoded frames waiting for the reductions thread (~4 MB each at 1080×2400)
 
 
-def compute_metrics(path: str | Path, progress: Progress = NullProgress(), expected_frames: int | None = None,
-                    keep: KeptFrames | None = None) -> FrameMetrics:
+def compute_metrics(
+    path: str | Path,
+    progress: Progress = NullProgress(),
+    expected_frames: int | None = None,
+    keep: KeptFrames | None = None,
+) -> FrameMetrics:
     """Decode the recording once (threaded) and compute the per-frame metrics.
 
     The reductions of a frame run in a second thread while the next frames
@@ -197,8 +232,13 @@ def compute_metrics(path: str | Path, progress: Progress = NullProgress(), expec
                             pending.popleft().result()
                         decoded += 1
                         if decoded % step == 0:
-                            progress.update(fraction=min(1.0, decoded / expected_frames) if expected_frames else None,
-                                            message=f"frame {decoded}" + (f"/{expected_frames}" if expected_frames else ""))
+                            progress.update(
+                                fraction=min(1.0, decoded / expected_frames)
+                                if expected_frames
+                                else None,
+                                message=f"frame {decoded}"
+                                + (f"/{expected_frames}" if expected_frames else ""),
+                            )
                 except av.error.FFmpegError:
                     for future in pending:  # the frames decoded before the error count
                         future.result()
@@ -212,10 +252,14 @@ def compute_metrics(path: str | Path, progress: Progress = NullProgress(), expec
                     future.result()
             except av.error.FFmpegError as exc:
                 if not r.pts:
-                    raise FrameReviewError(f"{path.name}: the video data cannot be decoded ({exc}). Export the recording again.") from exc
+                    raise FrameReviewError(
+                        f"{path.name}: the video data cannot be decoded ({exc}). Export the recording again."
+                    ) from exc
                 progress.log(f"{path.name}: decoding stopped at frame {len(r.pts)}: {exc}")
         if not r.pts:
-            raise FrameReviewError(f"{path.name}: no decodable video frames. The file is truncated or corrupt.")
+            raise FrameReviewError(
+                f"{path.name}: no decodable video frames. The file is truncated or corrupt."
+            )
     finally:
         container.close()
         cv2.setNumThreads(cv_threads)
@@ -233,8 +277,16 @@ def compute_metrics(path: str | Path, progress: Progress = NullProgress(), expec
     if k_rot % 2:
         w, h = h, w
     return FrameMetrics(
-        source=str(path), width=w, height=h, rotation=int(k_rot * 90), time_base=Fraction(tb),
-        pts=pts_a, times=(pts_a - pts_a[0]) * float(tb), keyframe=np.asarray(key, bool)[order],
-        brightness=np.asarray(bright, np.float32)[order], sharpness=np.asarray(sharp, np.float32)[order],
-        change=np.asarray(change, np.float32)[order], thumbs=th,
+        source=str(path),
+        width=w,
+        height=h,
+        rotation=int(k_rot * 90),
+        time_base=Fraction(tb),
+        pts=pts_a,
+        times=(pts_a - pts_a[0]) * float(tb),
+        keyframe=np.asarray(key, bool)[order],
+        brightness=np.asarray(bright, np.float32)[order],
+        sharpness=np.asarray(sharp, np.float32)[order],
+        change=np.asarray(change, np.float32)[order],
+        thumbs=th,
     )

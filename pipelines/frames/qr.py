@@ -30,15 +30,27 @@ WORDS_MAX = 2953  # bytes a version 40-L code holds
 class QROptions(BaseModel):
     """A QR code's options (seed 001 ``QRCodeRequest``), with their defaults and limits."""
 
-    words: str = Field(min_length=1, max_length=WORDS_MAX, examples=["https://example.com"],
-                       description="the text or URL to encode")
-    version: int | None = Field(None, ge=1, le=40,
-                                description="smallest QR version 1-40; a longer text gets the next version "
-                                            "that fits; empty = automatic")
-    level: Literal["L", "M", "Q", "H"] = Field("H", description="error correction: L, M, Q or H (most robust)")
+    words: str = Field(
+        min_length=1,
+        max_length=WORDS_MAX,
+        examples=["https://example.com"],
+        description="the text or URL to encode",
+    )
+    version: int | None = Field(
+        None,
+        ge=1,
+        le=40,
+        description="smallest QR version 1-40; a longer text gets the next version "
+        "that fits; empty = automatic",
+    )
+    level: Literal["L", "M", "Q", "H"] = Field(
+        "H", description="error correction: L, M, Q or H (most robust)"
+    )
     colorized: bool = Field(False, description="keep the background picture's colours (else grey)")
     contrast: float = Field(1.0, ge=0.1, le=3.0, description="background contrast, 1.0 = unchanged")
-    brightness: float = Field(1.0, ge=0.1, le=3.0, description="background brightness, 1.0 = unchanged")
+    brightness: float = Field(
+        1.0, ge=0.1, le=3.0, description="background brightness, 1.0 = unchanged"
+    )
 
 
 def _check(words: str, version: int | str | None, level: str, contrast: float, brightness: float):
@@ -52,15 +64,23 @@ def _check(words: str, version: int | str | None, level: str, contrast: float, b
         try:
             version = int(version)
         except (TypeError, ValueError) as exc:
-            raise FrameReviewError(f"version {version!r}: give a whole number 1-40, or leave it empty for automatic.") from exc
+            raise FrameReviewError(
+                f"version {version!r}: give a whole number 1-40, or leave it empty for automatic."
+            ) from exc
         if not 1 <= version <= 40:
-            raise FrameReviewError(f"version {version}: QR versions go from 1 to 40 (or leave it empty for automatic).")
+            raise FrameReviewError(
+                f"version {version}: QR versions go from 1 to 40 (or leave it empty for automatic)."
+            )
     lvl = str(level).upper()
     if lvl not in LEVELS:
-        raise FrameReviewError(f"level {level!r}: use one of L, M, Q, H (error correction, H = most robust).")
+        raise FrameReviewError(
+            f"level {level!r}: use one of L, M, Q, H (error correction, H = most robust)."
+        )
     for name, v in (("contrast", contrast), ("brightness", brightness)):
         if not isinstance(v, (int, float)) or not 0.1 <= v <= 3.0:
-            raise FrameReviewError(f"{name} {v!r}: give a number from 0.1 to 3.0 (1.0 = unchanged).")
+            raise FrameReviewError(
+                f"{name} {v!r}: give a number from 0.1 to 3.0 (1.0 = unchanged)."
+            )
     try:
         # boost_error=False: keep the level the user asked for. The version is a minimum.
         qr = segno.make_qr(words, error=lvl, boost_error=False)
@@ -93,11 +113,19 @@ def _open_picture(picture, what: str):
         img.load()
         return img
     except (UnidentifiedImageError, OSError) as exc:
-        raise FrameReviewError(f"picture: not a readable {what} image ({exc}). Use PNG, JPG, BMP or GIF.") from exc
+        raise FrameReviewError(
+            f"picture: not a readable {what} image ({exc}). Use PNG, JPG, BMP or GIF."
+        ) from exc
 
 
-def simple_qr(words: str, version: int | None = None, level: str = "H", contrast: float = 1.0,
-              brightness: float = 1.0, scale: int = SCALE) -> bytes:
+def simple_qr(
+    words: str,
+    version: int | None = None,
+    level: str = "H",
+    contrast: float = 1.0,
+    brightness: float = 1.0,
+    scale: int = SCALE,
+) -> bytes:
     """A black-on-white QR code as PNG bytes."""
     qr = _check(words, version, level, contrast, brightness)
     buf = io.BytesIO()
@@ -105,11 +133,21 @@ def simple_qr(words: str, version: int | None = None, level: str = "H", contrast
     return buf.getvalue()
 
 
-def artistic_qr(words: str, picture: str | Path | bytes | io.BytesIO, version: int | None = None, level: str = "H",
-                colorized: bool = False, contrast: float = 1.0, brightness: float = 1.0, scale: int = SCALE) -> bytes:
+def artistic_qr(
+    words: str,
+    picture: str | Path | bytes | io.BytesIO,
+    version: int | None = None,
+    level: str = "H",
+    colorized: bool = False,
+    contrast: float = 1.0,
+    brightness: float = 1.0,
+    scale: int = SCALE,
+) -> bytes:
     """A QR code drawn over a background picture (PNG/JPG/BMP...), as PNG bytes."""
     qr = _check(words, version, level, contrast, brightness)
-    img = _prepare_background(_open_picture(picture, "PNG/JPG/BMP"), colorized, contrast, brightness)
+    img = _prepare_background(
+        _open_picture(picture, "PNG/JPG/BMP"), colorized, contrast, brightness
+    )
     bg = io.BytesIO()
     img.save(bg, format="PNG")
     bg.seek(0)
@@ -118,22 +156,38 @@ def artistic_qr(words: str, picture: str | Path | bytes | io.BytesIO, version: i
     return out.getvalue()
 
 
-def animated_qr(words: str, picture: str | Path | bytes | io.BytesIO, version: int | None = None, level: str = "H",
-                colorized: bool = False, contrast: float = 1.0, brightness: float = 1.0, scale: int = SCALE) -> bytes:
+def animated_qr(
+    words: str,
+    picture: str | Path | bytes | io.BytesIO,
+    version: int | None = None,
+    level: str = "H",
+    colorized: bool = False,
+    contrast: float = 1.0,
+    brightness: float = 1.0,
+    scale: int = SCALE,
+) -> bytes:
     """A QR code over every frame of an animated GIF, as GIF bytes (frame durations and loop kept)."""
     from PIL import ImageSequence
 
     qr = _check(words, version, level, contrast, brightness)
     gif = _open_picture(picture, "GIF")
     if gif.format != "GIF":
-        raise FrameReviewError(f"picture: an animated QR code needs a GIF background, got {gif.format}.")
+        raise FrameReviewError(
+            f"picture: an animated QR code needs a GIF background, got {gif.format}."
+        )
     frames, durations = [], []
     for fr in ImageSequence.Iterator(gif):
         durations.append(fr.info.get("duration", gif.info.get("duration", 100)))
         frames.append(_prepare_background(fr.copy(), colorized, contrast, brightness))
     bg = io.BytesIO()
-    frames[0].save(bg, format="GIF", save_all=True, append_images=frames[1:], duration=durations,
-                   loop=gif.info.get("loop", 0))
+    frames[0].save(
+        bg,
+        format="GIF",
+        save_all=True,
+        append_images=frames[1:],
+        duration=durations,
+        loop=gif.info.get("loop", 0),
+    )
     bg.seek(0)
     out = io.BytesIO()
     qr.to_artistic(background=bg, target=out, kind="gif", scale=scale, border=4)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -23,10 +23,26 @@ FAILED_STATUSES = {"failed"}
 
 # Export columns: (header, getter). Same order in CSV and XLSX.
 COLUMNS = [
-    "task", "task_id", "video", "video_id", "order",
-    "first_frame", "first_time_s", "last_frame", "last_time_s",
-    "duration_ms", "duration_s", "frames",
-    "fps", "resolution", "video_duration_s", "status", "marking_method", "reviewer", "notes", "added_at",
+    "task",
+    "task_id",
+    "video",
+    "video_id",
+    "order",
+    "first_frame",
+    "first_time_s",
+    "last_frame",
+    "last_time_s",
+    "duration_ms",
+    "duration_s",
+    "frames",
+    "fps",
+    "resolution",
+    "video_duration_s",
+    "status",
+    "marking_method",
+    "reviewer",
+    "notes",
+    "added_at",
 ]
 
 
@@ -57,7 +73,9 @@ class TimingRow:
 
     @property
     def duration_ms(self) -> float | None:
-        return (self.last_time - self.first_time) * 1000.0 if self.measured else None
+        if self.first_time is None or self.last_time is None:
+            return None
+        return (self.last_time - self.first_time) * 1000.0
 
     @property
     def frames(self) -> int | None:
@@ -68,11 +86,26 @@ class TimingRow:
     def values(self) -> list:
         d = self.duration_ms
         return [
-            self.task, self.task_id, self.video, self.video_id, self.order,
-            self.first_frame, self.first_time, self.last_frame, self.last_time,
-            None if d is None else round(d, 3), None if d is None else round(d / 1000.0, 6), self.frames,
-            self.fps, f"{self.width}x{self.height}" if self.width and self.height else "",
-            self.video_duration, self.status, self.marking_method, self.reviewer, self.notes, self.added_at,
+            self.task,
+            self.task_id,
+            self.video,
+            self.video_id,
+            self.order,
+            self.first_frame,
+            self.first_time,
+            self.last_frame,
+            self.last_time,
+            None if d is None else round(d, 3),
+            None if d is None else round(d / 1000.0, 6),
+            self.frames,
+            self.fps,
+            f"{self.width}x{self.height}" if self.width and self.height else "",
+            self.video_duration,
+            self.status,
+            self.marking_method,
+            self.reviewer,
+            self.notes,
+            self.added_at,
         ]
 
 
@@ -85,7 +118,9 @@ def as_rows(rows: Iterable[TimingRow | dict]) -> list[TimingRow]:
             try:
                 out.append(TimingRow(**r))
             except TypeError as exc:
-                raise FrameReviewError(f"row {r!r}: {exc}. Fields: {', '.join(TimingRow.__dataclass_fields__)}.") from exc
+                raise FrameReviewError(
+                    f"row {r!r}: {exc}. Fields: {', '.join(TimingRow.__dataclass_fields__)}."
+                ) from exc
     return out
 
 
@@ -127,17 +162,24 @@ def task_stats(rows: Iterable[TimingRow | dict]) -> Stats:
         if not len(a):
             return None
         v = float(f(a))
-        return int(round(v)) if integer else round(v, 3)
+        return round(v) if integer else round(v, 3)
 
     return Stats(
         count=len(rows),
         completed=sum(r.status in DONE_STATUSES for r in rows),
         failed=sum(r.status in FAILED_STATUSES for r in rows),
         measured=len(ok),
-        total_ms=agg(ms, np.sum), avg_ms=agg(ms, np.mean), min_ms=agg(ms, np.min), max_ms=agg(ms, np.max),
-        p50_ms=agg(ms, lambda a: np.percentile(a, 50)), p90_ms=agg(ms, lambda a: np.percentile(a, 90)),
-        avg_frames=agg(fr, np.mean), min_frames=agg(fr, np.min, True), max_frames=agg(fr, np.max, True),
-        p50_frames=agg(fr, lambda a: np.percentile(a, 50)), p90_frames=agg(fr, lambda a: np.percentile(a, 90)),
+        total_ms=agg(ms, np.sum),
+        avg_ms=agg(ms, np.mean),
+        min_ms=agg(ms, np.min),
+        max_ms=agg(ms, np.max),
+        p50_ms=agg(ms, lambda a: np.percentile(a, 50)),
+        p90_ms=agg(ms, lambda a: np.percentile(a, 90)),
+        avg_frames=agg(fr, np.mean),
+        min_frames=agg(fr, np.min, True),
+        max_frames=agg(fr, np.max, True),
+        p50_frames=agg(fr, lambda a: np.percentile(a, 50)),
+        p90_frames=agg(fr, lambda a: np.percentile(a, 90)),
         total_frames=agg(fr, np.sum, True),
     )
 
@@ -183,7 +225,7 @@ def to_xlsx(rows: Iterable[TimingRow | dict]) -> bytes:
     for r in rows:
         ws.append(r.values())
     ws.freeze_panes = "A2"
-    for col, name in zip(ws.columns, COLUMNS):
+    for col, name in zip(ws.columns, COLUMNS, strict=False):
         ws.column_dimensions[col[0].column_letter].width = max(10, len(name) + 2)
     summary = wb.create_sheet("summary")
     summary.append(["statistic", "value"])
@@ -194,8 +236,13 @@ def to_xlsx(rows: Iterable[TimingRow | dict]) -> bytes:
     return buf.getvalue()
 
 
-def export(rows: Iterable[TimingRow | dict], fmt: str, out_dir: str | Path, task_name: str | None = None,
-           now: datetime | None = None) -> Path:
+def export(
+    rows: Iterable[TimingRow | dict],
+    fmt: str,
+    out_dir: str | Path,
+    task_name: str | None = None,
+    now: datetime | None = None,
+) -> Path:
     """Write the export file into ``out_dir``; returns its path."""
     rows = as_rows(rows)
     ext = _ext(fmt)

@@ -42,7 +42,7 @@ class Timeline:
     tail: float = 1.6  # final page with a blinking cursor
     clock_start: int = 41 * 60 + 58  # 00:41:58 shown at t=0, ticks at t=0.45+k
     cursor: bool = True  # the search field's text cursor blinking on the final page
-    blinkers: tuple["Blinker", ...] = ()  # more periodic nuisances on the final page
+    blinkers: tuple[Blinker, ...] = ()  # more periodic nuisances on the final page
 
     @property
     def final(self) -> float:
@@ -109,12 +109,14 @@ class ScreenRenderer:
         self.w, self.h, self.tl = width, height, timeline
         u = width / 360.0  # layout unit: designed for 360 px wide
         self.u = u
-        self.bar_h = int(round(28 * u))  # status bar: 3.5 % of an 800 px screen
+        self.bar_h = round(28 * u)  # status bar: 3.5 % of an 800 px screen
         rng = np.random.default_rng(seed)
 
         home = np.empty((height, width, 3), np.uint8)
         ramp = np.linspace(0, 1, height)[:, None]
-        home[:] = (np.array([40, 70, 130]) * (1 - ramp) + np.array([90, 40, 110]) * ramp)[:, None, :].astype(np.uint8)
+        home[:] = (np.array([40, 70, 130]) * (1 - ramp) + np.array([90, 40, 110]) * ramp)[
+            :, None, :
+        ].astype(np.uint8)
         self.icons = []
         size, gap = int(60 * u), int(24 * u)
         for row in range(5):
@@ -128,20 +130,43 @@ class ScreenRenderer:
         self.tapped = self.icons[9]  # third row, second column
 
         self.splash_bg = np.full((height, width, 3), (250, 250, 252), np.uint8)
-        cv2.putText(self.splash_bg, "MyApp", (int(110 * u), int(330 * u)), cv2.FONT_HERSHEY_SIMPLEX,
-                    1.6 * u, (30, 90, 200), max(1, int(3 * u)), cv2.LINE_AA)
+        cv2.putText(
+            self.splash_bg,
+            "MyApp",
+            (int(110 * u), int(330 * u)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            1.6 * u,
+            (30, 90, 200),
+            max(1, int(3 * u)),
+            cv2.LINE_AA,
+        )
 
         page = np.full((height, width, 3), 255, np.uint8)
         cv2.rectangle(page, (0, self.bar_h), (width, self.bar_h + int(56 * u)), (30, 90, 200), -1)
-        cv2.putText(page, "Inbox", (int(16 * u), self.bar_h + int(38 * u)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.9 * u, (255, 255, 255), max(1, int(2 * u)), cv2.LINE_AA)
+        cv2.putText(
+            page,
+            "Inbox",
+            (int(16 * u), self.bar_h + int(38 * u)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.9 * u,
+            (255, 255, 255),
+            max(1, int(2 * u)),
+            cv2.LINE_AA,
+        )
         self.page_base = page
         # Content blocks appearing during loading: (x, y, w, h, colour)
         self.blocks = []
         for i in range(4):
             y = self.bar_h + int((90 + i * 130) * u)
-            self.blocks.append((int(16 * u), y, int(328 * u), int(110 * u),
-                                tuple(int(c) for c in rng.integers(80, 220, 3))))
+            self.blocks.append(
+                (
+                    int(16 * u),
+                    y,
+                    int(328 * u),
+                    int(110 * u),
+                    tuple(int(c) for c in rng.integers(80, 220, 3)),
+                )
+            )
         # The search field with the blinking cursor, at the bottom of the page.
         self.field = (int(16 * u), self.bar_h + int(640 * u), int(328 * u), int(44 * u))
         self._layers_cache: dict[int, np.ndarray] = {}
@@ -153,13 +178,31 @@ class ScreenRenderer:
             img = self.page_base.copy()
             for x, y, bw, bh, colour in self.blocks[:n_blocks]:
                 cv2.rectangle(img, (x, y), (x + bw, y + bh), colour, -1)
-                cv2.putText(img, "Message subject", (x + int(10 * self.u), y + int(40 * self.u)),
-                            cv2.FONT_HERSHEY_SIMPLEX, 0.6 * self.u, (20, 20, 20), max(1, int(self.u)), cv2.LINE_AA)
+                cv2.putText(
+                    img,
+                    "Message subject",
+                    (x + int(10 * self.u), y + int(40 * self.u)),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    0.6 * self.u,
+                    (20, 20, 20),
+                    max(1, int(self.u)),
+                    cv2.LINE_AA,
+                )
             if n_blocks == len(self.blocks):
                 fx, fy, fw, fh = self.field
-                cv2.rectangle(img, (fx, fy), (fx + fw, fy + fh), (120, 120, 120), max(1, int(2 * self.u)))
-                cv2.putText(img, "Search", (fx + int(10 * self.u), fy + int(30 * self.u)),
-                            cv2.FONT_HERSHEY_SIMPLEX, 0.7 * self.u, (60, 60, 60), max(1, int(self.u)), cv2.LINE_AA)
+                cv2.rectangle(
+                    img, (fx, fy), (fx + fw, fy + fh), (120, 120, 120), max(1, int(2 * self.u))
+                )
+                cv2.putText(
+                    img,
+                    "Search",
+                    (fx + int(10 * self.u), fy + int(30 * self.u)),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    0.7 * self.u,
+                    (60, 60, 60),
+                    max(1, int(self.u)),
+                    cv2.LINE_AA,
+                )
             self._layers_cache[n_blocks] = img
         return self._layers_cache[n_blocks]
 
@@ -169,14 +212,24 @@ class ScreenRenderer:
         text = f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
         dark = img[self.bar_h // 2, 2].mean() > 128
         colour = (20, 20, 20) if dark else (240, 240, 240)
-        cv2.putText(img, text, (int(12 * u), int(20 * u)), cv2.FONT_HERSHEY_SIMPLEX, 0.55 * u, colour,
-                    max(1, int(1.5 * u)), cv2.LINE_AA)
-        cv2.rectangle(img, (self.w - int(40 * u), int(8 * u)), (self.w - int(14 * u), int(20 * u)), colour, -1)
+        cv2.putText(
+            img,
+            text,
+            (int(12 * u), int(20 * u)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.55 * u,
+            colour,
+            max(1, int(1.5 * u)),
+            cv2.LINE_AA,
+        )
+        cv2.rectangle(
+            img, (self.w - int(40 * u), int(8 * u)), (self.w - int(14 * u), int(20 * u)), colour, -1
+        )
 
     def _blinkers(self, img: np.ndarray, t: float) -> None:
         cv2, u = self.cv2, self.u
         for b in self.tl.blinkers:
-            cx, cy, size = int(b.x * self.w), int(b.y * self.h), max(2, int(round(b.size * u)))
+            cx, cy, size = int(b.x * self.w), int(b.y * self.h), max(2, round(b.size * u))
             if b.kind == "caret":  # the input field around it
                 fw, fh = int(200 * u), size + int(16 * u)
                 x0, y0 = max(0, cx - int(20 * u)), cy - fh // 2
@@ -186,12 +239,24 @@ class ScreenRenderer:
             if level <= 0:
                 continue
             back = img[cy, cx].astype(np.float32)
-            full = [220, 30, 40] if b.kind == "dot" else [30, 30, 30] if b.kind == "cursor" else [20, 90, 220]
+            full = (
+                [220, 30, 40]
+                if b.kind == "dot"
+                else [30, 30, 30]
+                if b.kind == "cursor"
+                else [20, 90, 220]
+            )
             colour = tuple(int(c) for c in back + level * (np.array(full, np.float32) - back))
             if b.kind == "dot":
                 cv2.circle(img, (cx, cy), size // 2, colour, -1, cv2.LINE_AA)
             else:
-                cv2.line(img, (cx, cy - size // 2), (cx, cy + size // 2), colour, max(1, int(round(1.5 * u))))
+                cv2.line(
+                    img,
+                    (cx, cy - size // 2),
+                    (cx, cy + size // 2),
+                    colour,
+                    max(1, round(1.5 * u)),
+                )
 
     def state(self, t: float) -> tuple | None:
         """What the screen shows at ``t`` when it is a still screen (the home screen, the
@@ -201,7 +266,9 @@ class ScreenRenderer:
         if t < tl.tap:
             return ("home", secs)
         t_page = tl.tap + tl.zoom + tl.splash
-        if t < t_page or int(np.floor((t - t_page) / tl.loading * len(self.blocks) + 1e-9)) < len(self.blocks):
+        if t < t_page or int(np.floor((t - t_page) / tl.loading * len(self.blocks) + 1e-9)) < len(
+            self.blocks
+        ):
             return None
         cursor = tl.cursor and int(np.floor((t - tl.final) / 0.5)) % 2 == 0
         return ("final", secs, cursor, tuple(b.level(t - tl.final) for b in tl.blinkers))
@@ -226,8 +293,17 @@ class ScreenRenderer:
             img = self.splash_bg.copy()
             angle = (t - t_splash) * 360 * 1.5
             centre = (self.w // 2, int(450 * u))
-            cv2.ellipse(img, centre, (int(22 * u), int(22 * u)), angle, 0, 270, (30, 90, 200),
-                        max(1, int(4 * u)), cv2.LINE_AA)
+            cv2.ellipse(
+                img,
+                centre,
+                (int(22 * u), int(22 * u)),
+                angle,
+                0,
+                270,
+                (30, 90, 200),
+                max(1, int(4 * u)),
+                cv2.LINE_AA,
+            )
         else:
             n = len(self.blocks)
             # block k appears at t_page + loading * (k+1)/n; the last one at `final`
@@ -235,11 +311,17 @@ class ScreenRenderer:
             img = self._page(min(n, max(0, k))).copy()
             if k >= n:
                 self._blinkers(img, t - tl.final)
-            if k >= n and tl.cursor:  # final page: blinking cursor, on for 0.5 s then off for 0.5 s
-                if int(np.floor((t - tl.final) / 0.5)) % 2 == 0:
-                    fx, fy, fw, fh = self.field
-                    cx = fx + int(90 * u)
-                    cv2.line(img, (cx, fy + int(8 * u)), (cx, fy + fh - int(8 * u)), (0, 0, 0), max(1, int(2 * u)))
+            # final page: blinking cursor, on for 0.5 s then off for 0.5 s
+            if k >= n and tl.cursor and int(np.floor((t - tl.final) / 0.5)) % 2 == 0:
+                fx, fy, _, fh = self.field
+                cx = fx + int(90 * u)
+                cv2.line(
+                    img,
+                    (cx, fy + int(8 * u)),
+                    (cx, fy + fh - int(8 * u)),
+                    (0, 0, 0),
+                    max(1, int(2 * u)),
+                )
         self._clock(img, t)
         return img
 
@@ -290,16 +372,25 @@ def make_recording(
     if noise > 0:
         for _ in range(3):
             n = rng.normal(0, noise, (height, width, 1)).round().astype(np.int16)
-            noise_fields.append((np.clip(n, 0, 255).astype(np.uint8), np.clip(-n, 0, 255).astype(np.uint8)))
+            noise_fields.append(
+                (np.clip(n, 0, 255).astype(np.uint8), np.clip(-n, 0, 255).astype(np.uint8))
+            )
 
     path = Path(path)
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        if not isinstance(stream, av.VideoStream):
+            raise ValueError(f"{codec} is not a video codec; use libx264 or libvpx")
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if codec == "libx264":
             stream.options = {"crf": str(crf), "preset": preset}
         else:  # e.g. libvpx (WebM): constant quality
-            stream.options = {"crf": str(crf + 10), "b": "0", "deadline": "realtime", "cpu-used": "8"}
+            stream.options = {
+                "crf": str(crf + 10),
+                "b": "0",
+                "deadline": "realtime",
+                "cpu-used": "8",
+            }
         if gop:
             stream.codec_context.gop_size = gop
         stream.codec_context.time_base = TIME_BASE
@@ -315,13 +406,16 @@ def make_recording(
                 img = renderer.render(float(t))
                 if noise_fields:
                     pos, neg = noise_fields[i % len(noise_fields)]
-                    img = cv2.subtract(cv2.add(img, np.broadcast_to(pos, img.shape)), np.broadcast_to(neg, img.shape))
+                    img = cv2.subtract(
+                        cv2.add(img, np.broadcast_to(pos, img.shape)),
+                        np.broadcast_to(neg, img.shape),
+                    )
                 frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
                 if key is not None:
                     recent[key] = frame
                     if len(recent) > 8:
                         recent.pop(next(iter(recent)))
-            frame.pts = int(round(t / TIME_BASE))
+            frame.pts = round(t / TIME_BASE)
             frame.time_base = TIME_BASE
             for packet in stream.encode(frame):
                 out.mux(packet)

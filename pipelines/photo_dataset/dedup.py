@@ -73,7 +73,7 @@ def hamming_matrix(hashes: list[int] | np.ndarray) -> np.ndarray:
 def near_duplicate_pairs(hashes: list[int], max_distance: int) -> list[tuple[int, int]]:
     d = hamming_matrix(hashes)
     i, j = np.nonzero(np.triu(d <= max_distance, k=1))
-    return list(zip(i.tolist(), j.tolist()))
+    return list(zip(i.tolist(), j.tolist(), strict=True))
 
 
 # --------------------------------------------------------------------------- bursts
@@ -81,7 +81,11 @@ def near_duplicate_pairs(hashes: list[int], max_distance: int) -> list[tuple[int
 
 def is_burst(a: Subject, b: Subject, o: DedupOptions) -> bool:
     """Same person, same place, same pose: seed 002's rule (see the module text)."""
-    if a.face is None or b.face is None or not boxes_close(a.face, b.face, o.bbox_tol_c, o.bbox_tol_wh):
+    if (
+        a.face is None
+        or b.face is None
+        or not boxes_close(a.face, b.face, o.bbox_tol_c, o.bbox_tol_wh)
+    ):
         return False
     pose = pose_similarity(a, b)
     if pose is not None and pose < o.pose_sim_th:
@@ -89,7 +93,9 @@ def is_burst(a: Subject, b: Subject, o: DedupOptions) -> bool:
     sim, ssim = face_similarity(a, b), face_ssim(a, b)
     if sim is None or ssim is None:
         return False
-    return (sim >= o.face_sim_th2 and ssim >= o.face_ssim_th1) or (sim >= o.face_sim_th1 and ssim >= o.face_ssim_th2)
+    return (sim >= o.face_sim_th2 and ssim >= o.face_ssim_th1) or (
+        sim >= o.face_sim_th1 and ssim >= o.face_ssim_th2
+    )
 
 
 # --------------------------------------------------------------------------- clusters
@@ -108,8 +114,14 @@ def cluster_labels(n: int, links: list[tuple[int, int]]) -> np.ndarray:
     return DBSCAN(eps=0.5, min_samples=1, metric="precomputed").fit_predict(distance)
 
 
-def choose_keepers(members: list[int], sharpness: list[float], hashes: list[int], keep: int,
-                   copy_distance: int = 10, pixels: list[int] | None = None) -> list[int]:
+def choose_keepers(
+    members: list[int],
+    sharpness: list[float],
+    hashes: list[int],
+    keep: int,
+    copy_distance: int = 10,
+    pixels: list[int] | None = None,
+) -> list[int]:
     """The largest then sharpest member, then repeatedly the one that is sharp and most unlike those kept.
 
     A copy of a kept photo (pHash distance <= ``copy_distance``) is never kept as "variety"."""
@@ -123,7 +135,9 @@ def choose_keepers(members: list[int], sharpness: list[float], hashes: list[int]
     while len(chosen) < keep:
         nearest = d[:, chosen].min(axis=1)
         score = 0.5 * sharp_n + 0.5 * np.minimum(nearest, 1.0)
-        score[nearest * 32.0 <= copy_distance] = -np.inf  # copies of a kept photo (and the kept ones)
+        score[
+            nearest * 32.0 <= copy_distance
+        ] = -np.inf  # copies of a kept photo (and the kept ones)
         if not np.isfinite(score.max()):
             break
         chosen.append(int(np.argmax(score)))
@@ -140,10 +154,10 @@ def choose_keepers(members: list[int], sharpness: list[float], hashes: list[int]
 # (RANSAC). Copies agree on one transform with many matched points; distinct pages share
 # letters but not their positions, so their matches do not agree.
 
-NEAR_DISTANCE = 28     # pHash distances (of 64) up to this go to the second comparison
-MIN_DETAIL = 0.3       # share of the 32x32 AC energy outside pHash's 8x8 band: detailed images
-ALIGN_SIDE = 512       # long side of the copy the keypoints are found on
-MIN_INLIERS = 15       # matched points that agree on the transform
+NEAR_DISTANCE = 28  # pHash distances (of 64) up to this go to the second comparison
+MIN_DETAIL = 0.3  # share of the 32x32 AC energy outside pHash's 8x8 band: detailed images
+ALIGN_SIDE = 512  # long side of the copy the keypoints are found on
+MIN_INLIERS = 15  # matched points that agree on the transform
 ORB_FEATURES = 600
 MIN_INLIER_SHARE = 0.2  # of the good matches (distinct pages: a few stray points)
 MAX_ROTATION_DEG = 5.0
@@ -162,7 +176,9 @@ _DCT32 = _dct_matrix()
 
 def detail_of(grey: Image.Image) -> float:
     """How much of the image's 32x32 structure is fine detail that pHash's 8x8 band does not hold (0-1)."""
-    small = np.asarray(grey.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    small = np.asarray(
+        grey.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64
+    )
     energy = (_DCT32 @ small @ _DCT32.T) ** 2
     energy[0, 0] = 0.0
     total = float(energy.sum())
@@ -172,16 +188,21 @@ def detail_of(grey: Image.Image) -> float:
 def _keypoints(path: Path):
     import cv2
 
-    grey = np.asarray(load_image(path, max_side=ALIGN_SIDE, mode="L"), dtype=np.uint8)
+    grey: np.ndarray = np.asarray(load_image(path, max_side=ALIGN_SIDE, mode="L"), dtype=np.uint8)
     scale = ALIGN_SIDE / max(grey.shape)
-    if abs(scale - 1.0) > 1e-3:  # every image at the same long side: a copy's transform has scale ~1
-        grey = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
-                          interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    orb = cv2.ORB_create(nfeatures=ORB_FEATURES, fastThreshold=10)
+    if (
+        abs(scale - 1.0) > 1e-3
+    ):  # every image at the same long side: a copy's transform has scale ~1
+        grey = cv2.resize(
+            grey,
+            (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
+            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+        )
+    orb = cv2.ORB_create(nfeatures=ORB_FEATURES, fastThreshold=10)  # type: ignore[attr-defined]  # missing from cv2 stubs
     points, descriptors = orb.detectAndCompute(grey, None)
     if descriptors is None or len(points) < MIN_INLIERS:
         return None
-    return np.float32([p.pt for p in points]), descriptors
+    return np.asarray([p.pt for p in points], dtype=np.float32), descriptors
 
 
 def same_under_alignment(a, b) -> bool:
@@ -192,20 +213,29 @@ def same_under_alignment(a, b) -> bool:
     if a is None or b is None:
         return False
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-    good = [m[0] for m in matcher.knnMatch(a[1], b[1], k=2) if len(m) == 2 and m[0].distance < 0.8 * m[1].distance]
+    good = [
+        m[0]
+        for m in matcher.knnMatch(a[1], b[1], k=2)
+        if len(m) == 2 and m[0].distance < 0.8 * m[1].distance
+    ]
     if len(good) < MIN_INLIERS:
         return False
     src = a[0][[m.queryIdx for m in good]]
     dst = b[0][[m.trainIdx for m in good]]
-    transform, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0,
-                                                     maxIters=500, confidence=0.99)
+    transform, inliers = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0, maxIters=500, confidence=0.99
+    )
     if transform is None or inliers is None:
         return False
     count = int(inliers.sum())
     scale = float(np.hypot(transform[0, 0], transform[1, 0]))
     rotation = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
-    return (count >= MIN_INLIERS and count >= MIN_INLIER_SHARE * len(good)
-            and abs(rotation) <= MAX_ROTATION_DEG and abs(scale - 1.0) <= MAX_SCALE_CHANGE)
+    return (
+        count >= MIN_INLIERS
+        and count >= MIN_INLIER_SHARE * len(good)
+        and abs(rotation) <= MAX_ROTATION_DEG
+        and abs(scale - 1.0) <= MAX_SCALE_CHANGE
+    )
 
 
 def hash_and_detail(path: Path) -> tuple[int, float]:
@@ -214,10 +244,15 @@ def hash_and_detail(path: Path) -> tuple[int, float]:
     return phash_of(grey), detail_of(grey)
 
 
-def aligned_duplicate_pairs(paths: list[Path], hashes: list[int], max_distance: int,
-                            near_distance: int = NEAR_DISTANCE, min_detail: float = MIN_DETAIL,
-                            distances: np.ndarray | None = None,
-                            detail: list[float] | None = None) -> list[tuple[int, int]]:
+def aligned_duplicate_pairs(
+    paths: list[Path],
+    hashes: list[int],
+    max_distance: int,
+    near_distance: int = NEAR_DISTANCE,
+    min_detail: float = MIN_DETAIL,
+    distances: np.ndarray | None = None,
+    detail: list[float] | None = None,
+) -> list[tuple[int, int]]:
     """Pairs beyond the pHash threshold but within ``near_distance`` whose images are both
     detailed and match under a small rotation + shift (see the section above).
 
@@ -239,7 +274,9 @@ def aligned_duplicate_pairs(paths: list[Path], hashes: list[int], max_distance: 
                 details[k] = 0.0
         return details[k] >= min_detail
 
-    candidates = [(a, b) for a, b in zip(i.tolist(), j.tolist(), strict=True) if detailed(a) and detailed(b)]
+    candidates = [
+        (a, b) for a, b in zip(i.tolist(), j.tolist(), strict=True) if detailed(a) and detailed(b)
+    ]
     points: dict[int, object] = {}
     pairs = []
     for a, b in sorted(candidates, key=lambda p: d[p[0], p[1]]):

@@ -69,10 +69,18 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
         raise ImageLoadError(f"{path.name}: file not found") from None
     except Image.UnidentifiedImageError:
         suffix = path.suffix.lower()
-        hint = " (install pillow-heif to read HEIC photos)" if suffix in (".heic", ".heif") and not HEIF else ""
-        raise ImageLoadError(f"{path.name}: not a readable image{hint}; convert it to JPEG or PNG") from None
+        hint = (
+            " (install pillow-heif to read HEIC photos)"
+            if suffix in (".heic", ".heif") and not HEIF
+            else ""
+        )
+        raise ImageLoadError(
+            f"{path.name}: not a readable image{hint}; convert it to JPEG or PNG"
+        ) from None
     except OSError as exc:
-        raise ImageLoadError(f"{path.name}: cannot open ({exc}); re-export it as JPEG or PNG") from None
+        raise ImageLoadError(
+            f"{path.name}: cannot open ({exc}); re-export it as JPEG or PNG"
+        ) from None
     w, h = im.size
     if w * h > max_pixels:
         im.close()
@@ -101,11 +109,15 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
         a = np.asarray(im, dtype=np.float64)
         hi = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
-        return Image.fromarray(np.clip(a / hi * 255.0 + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
+        return Image.fromarray(np.clip(a / hi * 255.0 + 0.5, 0, 255).astype(np.uint8), "L").convert(
+            "RGB"
+        )
     if im.mode == "F":
         a = np.asarray(im, dtype=np.float64)
         a = a / max(a.max(), 1e-9) if a.max() > 1.0 else a
-        return Image.fromarray(np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
+        return Image.fromarray(np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8), "L").convert(
+            "RGB"
+        )
     if im.mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -117,8 +129,9 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
-def load_image(path: Path, max_side: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-               mode: str = "RGB") -> Image.Image:
+def load_image(
+    path: Path, max_side: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB"
+) -> Image.Image:
     """The photo upright, as 8-bit ``mode`` ("RGB" or "L"), at most ``max_side`` on its long side.
 
     ``max_side`` lets the JPEG decoder skip detail (draft mode) and reduces other
@@ -132,7 +145,11 @@ def load_image(path: Path, max_side: int | None = None, max_pixels: int = DEFAUL
             w, h = im.size
             scale = max_side / max(w, h)
             if scale < 1:
-                draft_mode = "L" if mode == "L" and im.mode in ("RGB", "L") else ("RGB" if im.mode in ("RGB", "L") else None)
+                draft_mode = (
+                    "L"
+                    if mode == "L" and im.mode in ("RGB", "L")
+                    else ("RGB" if im.mode in ("RGB", "L") else None)
+                )
                 # draft keeps the size >= requested: ask for the box that scales to max_side
                 im.draft(draft_mode or im.mode, (max(1, int(w * scale)), max(1, int(h * scale))))
         im.load()
@@ -153,17 +170,27 @@ def load_image(path: Path, max_side: int | None = None, max_pixels: int = DEFAUL
     except (OSError, SyntaxError, ValueError) as exc:
         msg = str(exc)
         if "truncated" in msg or "broken data stream" in msg or "premature" in msg.lower():
-            raise ImageLoadError(f"{path.name}: the file is truncated or corrupt ({msg}); copy it again from the original") from None
-        raise ImageLoadError(f"{path.name}: cannot decode ({msg}); re-export it as JPEG or PNG") from None
+            raise ImageLoadError(
+                f"{path.name}: the file is truncated or corrupt ({msg}); copy it again from the original"
+            ) from None
+        raise ImageLoadError(
+            f"{path.name}: cannot decode ({msg}); re-export it as JPEG or PNG"
+        ) from None
     except MemoryError:
-        raise ImageLoadError(f"{path.name}: not enough memory to decode it; downscale it first") from None
+        raise ImageLoadError(
+            f"{path.name}: not enough memory to decode it; downscale it first"
+        ) from None
     finally:
         if im is not src or sys.exc_info()[0] is not None:
             src.close()  # the returned image is a decoded copy; the source file is released
 
 
-def load_region(path: Path, box: tuple[int, int, int, int], out_size: tuple[int, int],
-                max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def load_region(
+    path: Path,
+    box: tuple[int, int, int, int],
+    out_size: tuple[int, int],
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
     """``box`` (in upright full-size pixels) of the photo, resized to ``out_size``.
 
     For a JPEG the decoder is asked for the smallest scale at which the box still
@@ -175,7 +202,10 @@ def load_region(path: Path, box: tuple[int, int, int, int], out_size: tuple[int,
     need = int(np.ceil(max(info.width, info.height) * scale)) + 8
     im = load_image(path, max_side=need if scale < 1 else None, max_pixels=max_pixels)
     fx, fy = im.width / info.width, im.height / info.height
-    region = im.crop((round(box[0] * fx), round(box[1] * fy), round(box[2] * fx), round(box[3] * fy)))
-    if region.size != tuple(out_size):
-        region = region.resize(tuple(out_size), Image.Resampling.LANCZOS)
+    region = im.crop(
+        (round(box[0] * fx), round(box[1] * fy), round(box[2] * fx), round(box[3] * fy))
+    )
+    size = (out_size[0], out_size[1])
+    if region.size != size:
+        region = region.resize(size, Image.Resampling.LANCZOS)
     return region

@@ -32,12 +32,15 @@ def _toml_table(values: dict) -> str:
     return "".join(f"{key} = {_toml_value(value)}\n" for key, value in values.items())
 
 
-RELATIVE_NOTE = ("# The path is relative to this file's folder (where the ZIP was unpacked): run the trainer\n"
-                 "# from this folder, or write the folder's absolute path here.\n")
+RELATIVE_NOTE = (
+    "# The path is relative to this file's folder (where the ZIP was unpacked): run the trainer\n"
+    "# from this folder, or write the folder's absolute path here.\n"
+)
 
 
-def diffusion_pipe_toml(folder: Path | str, resolution: int, buckets: bool, repeats: int,
-                        relative: bool = False) -> str:
+def diffusion_pipe_toml(
+    folder: Path | str, resolution: int, buckets: bool, repeats: int, relative: bool = False
+) -> str:
     """diffusion-pipe's dataset config (see its examples/dataset.toml); ``relative``:
     the path is ``folder`` as given, relative to the config's own folder (the ZIP's copy)."""
     head = {"resolutions": [resolution], "enable_ar_bucket": buckets}
@@ -54,22 +57,46 @@ def diffusion_pipe_toml(folder: Path | str, resolution: int, buckets: bool, repe
     )
 
 
-def kohya_toml(folder: Path | str, resolution: int, buckets: bool, repeats: int, trigger: str,
-               relative: bool = False) -> str:
+def kohya_toml(
+    folder: Path | str,
+    resolution: int,
+    buckets: bool,
+    repeats: int,
+    trigger: str,
+    relative: bool = False,
+) -> str:
     """kohya sd-scripts' dataset config (docs/config_README-en.md); ``relative`` as for
     :func:`diffusion_pipe_toml`."""
-    subset = {"image_dir": str(folder) if relative else str(Path(folder).resolve()), "num_repeats": repeats, "caption_extension": ".txt"}
+    subset = {
+        "image_dir": str(folder) if relative else str(Path(folder).resolve()),
+        "num_repeats": repeats,
+        "caption_extension": ".txt",
+    }
     if trigger:
         subset["keep_tokens"] = 1
     return (
         "# kohya sd-scripts dataset config, written by Studio\n"
         + (RELATIVE_NOTE if relative else "")
         + "[general]\n"
-        + _toml_table({"shuffle_caption": False, "caption_extension": ".txt", "keep_tokens": 1 if trigger else 0})
+        + _toml_table(
+            {
+                "shuffle_caption": False,
+                "caption_extension": ".txt",
+                "keep_tokens": 1 if trigger else 0,
+            }
+        )
         + "\n[[datasets]]\n"
-        + _toml_table({"resolution": resolution, "batch_size": 1, "enable_bucket": buckets,
-                       "min_bucket_reso": 256, "max_bucket_reso": 2048, "bucket_reso_steps": 64,
-                       "bucket_no_upscale": True})
+        + _toml_table(
+            {
+                "resolution": resolution,
+                "batch_size": 1,
+                "enable_bucket": buckets,
+                "min_bucket_reso": 256,
+                "max_bucket_reso": 2048,
+                "bucket_reso_steps": 64,
+                "bucket_no_upscale": True,
+            }
+        )
         + "\n  [[datasets.subsets]]\n"
         + "".join("  " + line for line in _toml_table(subset).splitlines(True))
     )
@@ -97,7 +124,11 @@ def write_zip(folder: Path, names: list[str], texts: dict[str, str] | None = Non
             src = folder / name
             if name not in texts and src.exists():
                 # images are already compressed: store them; text compresses
-                kind = zipfile.ZIP_STORED if src.suffix.lower() in (".jpg", ".png") else zipfile.ZIP_DEFLATED
+                kind = (
+                    zipfile.ZIP_STORED
+                    if src.suffix.lower() in (".jpg", ".png")
+                    else zipfile.ZIP_DEFLATED
+                )
                 archive.write(src, name, compress_type=kind)
     tmp.replace(path)
     return path

@@ -20,14 +20,28 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from pipelines.captions import CaptionError, CaptionOptions, check_caption, compose_caption, default_instruction, load_captioner
+from pipelines.captions import (
+    CaptionError,
+    CaptionOptions,
+    check_caption,
+    compose_caption,
+    default_instruction,
+    load_captioner,
+)
 from pipelines.errors import BadInput
 from pipelines.progress import Cancelled, NullProgress, Progress, Span
 
 from . import package
 from .crop import CropOptions, crop_box, focus, nearest_bucket, output_size
-from .dedup import (DedupOptions, aligned_duplicate_pairs, choose_keepers, cluster_labels, is_burst,
-                    near_duplicate_pairs, phash_of)
+from .dedup import (
+    DedupOptions,
+    aligned_duplicate_pairs,
+    choose_keepers,
+    cluster_labels,
+    is_burst,
+    near_duplicate_pairs,
+    phash_of,
+)
 from .images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image, load_region, probe_image
 from .quality import ANALYSIS_SIDE, QualityOptions, measure, rejection_reasons
 from .subjects import Subject, SubjectDetector, SubjectError, check_insightface
@@ -48,10 +62,16 @@ class PhotoDatasetOptions:
     dedup: DedupOptions = field(default_factory=DedupOptions)
     crop: CropOptions = field(default_factory=CropOptions)
     caption: CaptionOptions = field(default_factory=CaptionOptions)
-    force_keep: list[str] = field(default_factory=list)  # source names kept whatever filter / dedup say
+    force_keep: list[str] = field(
+        default_factory=list
+    )  # source names kept whatever filter / dedup say
     force_drop: list[str] = field(default_factory=list)  # source names always dropped
-    crop_overrides: dict[str, list[int]] = field(default_factory=dict)  # name -> [x0, y0, x1, y1], upright pixels
-    caption_overrides: dict[str, str] = field(default_factory=dict)  # source or output name -> caption
+    crop_overrides: dict[str, list[int]] = field(
+        default_factory=dict
+    )  # name -> [x0, y0, x1, y1], upright pixels
+    caption_overrides: dict[str, str] = field(
+        default_factory=dict
+    )  # source or output name -> caption
     limits: UnpackLimits = field(default_factory=UnpackLimits)
     max_pixels: int = DEFAULT_MAX_PIXELS
     num_repeats: int = 10  # written into the trainer configs
@@ -67,9 +87,14 @@ class PhotoDatasetOptions:
         return d
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PhotoDatasetOptions":
-        nested = {"quality": QualityOptions, "dedup": DedupOptions, "crop": CropOptions,
-                  "caption": CaptionOptions, "limits": UnpackLimits}
+    def from_dict(cls, data: dict) -> PhotoDatasetOptions:
+        nested = {
+            "quality": QualityOptions,
+            "dedup": DedupOptions,
+            "crop": CropOptions,
+            "caption": CaptionOptions,
+            "limits": UnpackLimits,
+        }
         kwargs = {}
         for f in fields(cls):
             if f.name not in data:
@@ -85,7 +110,9 @@ class PhotoDatasetOptions:
         if self.crop.mode not in ("square", "buckets"):
             raise PhotoDatasetError(f"crop mode {self.crop.mode!r}: use 'square' or 'buckets'")
         if not 64 <= self.crop.size <= 8192:
-            raise PhotoDatasetError(f"crop size {self.crop.size}: use a size between 64 and 8192 pixels")
+            raise PhotoDatasetError(
+                f"crop size {self.crop.size}: use a size between 64 and 8192 pixels"
+            )
         if self.crop.image_format not in ("jpg", "png"):
             raise PhotoDatasetError(f"image format {self.crop.image_format!r}: use 'jpg' or 'png'")
         if self.dedup.keep_per_cluster < 1:
@@ -173,8 +200,13 @@ class DatasetResult:
 # --------------------------------------------------------------------------- the pipeline
 
 
-def build_photo_dataset(inputs, output_dir: Path, options: PhotoDatasetOptions | None = None,
-                        progress: Progress = NullProgress(), captioner=None) -> DatasetResult:
+def build_photo_dataset(
+    inputs,
+    output_dir: Path,
+    options: PhotoDatasetOptions | None = None,
+    progress: Progress = NullProgress(),
+    captioner=None,
+) -> DatasetResult:
     """Photos (ZIPs, folders, files) -> ``output_dir`` with image/caption pairs, manifest, configs, ZIP.
 
     ``captioner``: an already loaded captioner (the worker keeps one); else one is loaded
@@ -202,16 +234,24 @@ def build_photo_dataset(inputs, output_dir: Path, options: PhotoDatasetOptions |
     return result
 
 
-def unpack_step(result: DatasetResult, inputs, options: PhotoDatasetOptions, progress: Progress) -> None:
+def unpack_step(
+    result: DatasetResult, inputs, options: PhotoDatasetOptions, progress: Progress
+) -> None:
     """Gather the images (ZIPs unpacked safely into ``output_dir/.sources``); others listed as skipped."""
     result.stage = "unpack"
     progress.update(stage="unpack", fraction=0.0, message="reading inputs")
     gathered = gather_inputs(inputs, result.output_dir / ".sources", options.limits, progress)
     result.records = [PhotoRecord(name=f.name, path=str(f.path)) for f in gathered.files]
-    result.records += [PhotoRecord(name=s.name, status="skipped", reasons=[s.reason]) for s in gathered.skipped]
+    result.records += [
+        PhotoRecord(name=s.name, status="skipped", reasons=[s.reason]) for s in gathered.skipped
+    ]
     for s in gathered.skipped:
         progress.log(f"skipped {s.name}: {s.reason}")
-    progress.update(stage="unpack", fraction=1.0, message=f"{len(gathered.files)} images, {len(gathered.skipped)} skipped")
+    progress.update(
+        stage="unpack",
+        fraction=1.0,
+        message=f"{len(gathered.files)} images, {len(gathered.skipped)} skipped",
+    )
 
 
 def filter_step(result: DatasetResult, options: PhotoDatasetOptions, progress: Progress) -> None:
@@ -222,7 +262,9 @@ def filter_step(result: DatasetResult, options: PhotoDatasetOptions, progress: P
         progress.update(stage="filter", fraction=i / max(len(todo), 1), item=r.name)
         try:
             info = probe_image(Path(r.path), options.max_pixels)
-            grey = load_image(Path(r.path), max_side=ANALYSIS_SIDE, max_pixels=options.max_pixels, mode="L")
+            grey = load_image(
+                Path(r.path), max_side=ANALYSIS_SIDE, max_pixels=options.max_pixels, mode="L"
+            )
         except ImageLoadError as exc:
             r.status, r.reasons = "error", [str(exc)]
             progress.log(f"error {exc}")
@@ -247,13 +289,22 @@ def dedup_step(result: DatasetResult, options: PhotoDatasetOptions, progress: Pr
     hashes = [int(r.phash, 16) for r in todo]
     links = set(near_duplicate_pairs(hashes, o.phash_max_distance))
     # detailed images (text pages, textures) rotated or shifted a little: a second, geometric comparison
-    links |= set(aligned_duplicate_pairs([Path(r.path) for r in todo], hashes, o.phash_max_distance))
+    links |= set(
+        aligned_duplicate_pairs([Path(r.path) for r in todo], hashes, o.phash_max_distance)
+    )
     if o.use_faces and todo:
         with SubjectDetector(o.insightface_model_dir, log=progress.log) as detector:
             for i, r in enumerate(todo):
-                progress.update(stage="dedup", fraction=0.9 * i / len(todo), item=r.name, message="faces and poses")
+                progress.update(
+                    stage="dedup",
+                    fraction=0.9 * i / len(todo),
+                    item=r.name,
+                    message="faces and poses",
+                )
                 try:
-                    image = load_image(Path(r.path), max_side=DETECT_SIDE, max_pixels=options.max_pixels)
+                    image = load_image(
+                        Path(r.path), max_side=DETECT_SIDE, max_pixels=options.max_pixels
+                    )
                 except ImageLoadError as exc:
                     r.status, r.reasons = "error", [str(exc)]
                     continue
@@ -264,29 +315,42 @@ def dedup_step(result: DatasetResult, options: PhotoDatasetOptions, progress: Pr
                 if subject.faces > 1:
                     r.warnings.append(f"{subject.faces} faces: the largest is taken as the subject")
         subjects = [result.subjects.get(r.name) for r in todo]
-        faced = [i for i, s in enumerate(subjects) if s is not None and s.face is not None]
-        for a_i, a in enumerate(faced):
-            for b in faced[a_i + 1 :]:
-                if (a, b) not in links and is_burst(subjects[a], subjects[b], o):
+        faced = {i: s for i, s in enumerate(subjects) if s is not None and s.face is not None}
+        order = list(faced)
+        for a_i, a in enumerate(order):
+            for b in order[a_i + 1 :]:
+                if (a, b) not in links and is_burst(faced[a], faced[b], o):
                     links.add((a, b))
     progress.update(stage="dedup", fraction=0.95, message="clustering")
     labels = cluster_labels(len(todo), sorted(links))
     result.clusters = []
     for label in sorted(set(labels.tolist())):
-        members = [i for i in range(len(todo)) if labels[i] == label and todo[i].status == "pending"]
+        members = [
+            i for i in range(len(todo)) if labels[i] == label and todo[i].status == "pending"
+        ]
         if not members:
             continue
-        keep = choose_keepers(members, [r.sharpness or 0.0 for r in todo], hashes, o.keep_per_cluster,
-                              o.phash_max_distance, [r.width * r.height for r in todo])
+        keep = choose_keepers(
+            members,
+            [r.sharpness or 0.0 for r in todo],
+            hashes,
+            o.keep_per_cluster,
+            o.phash_max_distance,
+            [r.width * r.height for r in todo],
+        )
         if len(members) > 1:
             cid = len(result.clusters) + 1
             kept_names = [todo[i].name for i in members if i in keep]
-            result.clusters.append(Cluster(cid, kept_names, [todo[i].name for i in members if i not in keep]))
+            result.clusters.append(
+                Cluster(cid, kept_names, [todo[i].name for i in members if i not in keep])
+            )
             for i in members:
                 todo[i].cluster = cid
                 if i not in keep:
                     todo[i].status = "dropped"
-                    todo[i].reasons = [f"near-duplicate (cluster {cid}; kept {', '.join(kept_names)})"]
+                    todo[i].reasons = [
+                        f"near-duplicate (cluster {cid}; kept {', '.join(kept_names)})"
+                    ]
     for r in result.records:
         if r.name in options.force_drop and r.status in ("pending", "kept", "dropped"):
             r.status, r.reasons = "dropped", ["dropped by request"]
@@ -296,10 +360,14 @@ def dedup_step(result: DatasetResult, options: PhotoDatasetOptions, progress: Pr
         if r.status == "pending":
             r.status = "kept"
     for c in result.clusters:  # the gallery shows the final state, overrides included
-        members = c.kept + c.dropped
-        c.kept = [n for n in members if result.record(n).status == "kept"]
-        c.dropped = [n for n in members if result.record(n).status != "kept"]
-    progress.update(stage="dedup", fraction=1.0, message=f"{len(result.kept())} kept, {len(result.clusters)} clusters")
+        names = c.kept + c.dropped
+        c.kept = [n for n in names if result.record(n).status == "kept"]
+        c.dropped = [n for n in names if result.record(n).status != "kept"]
+    progress.update(
+        stage="dedup",
+        fraction=1.0,
+        message=f"{len(result.kept())} kept, {len(result.clusters)} clusters",
+    )
 
 
 def crop_step(result: DatasetResult, options: PhotoDatasetOptions, progress: Progress) -> None:
@@ -325,16 +393,29 @@ def crop_step(result: DatasetResult, options: PhotoDatasetOptions, progress: Pro
                 aspect = (box[2] - box[0]) / (box[3] - box[1])
             else:
                 subject = result.subjects.get(r.name)
-                small = None if subject and (subject.face or subject.pose is not None) else \
-                    load_image(path, max_side=256, max_pixels=options.max_pixels)
+                small = (
+                    None
+                    if subject and (subject.face or subject.pose is not None)
+                    else load_image(path, max_side=256, max_pixels=options.max_pixels)
+                )
                 subject_box, head, r.focus = focus(subject, small)
-                aspect = 1.0 if c.mode == "square" else (lambda b: b[0] / b[1])(nearest_bucket(r.width, r.height, c))
+                aspect = (
+                    1.0
+                    if c.mode == "square"
+                    else (lambda b: b[0] / b[1])(nearest_bucket(r.width, r.height, c))
+                )
                 box, notes = crop_box(r.width, r.height, subject_box, head, aspect, c.head_margin)
                 r.warnings += notes
-            target = (c.size, c.size) if c.mode == "square" else nearest_bucket(box[2] - box[0], box[3] - box[1], c)
+            target = (
+                (c.size, c.size)
+                if c.mode == "square"
+                else nearest_bucket(box[2] - box[0], box[3] - box[1], c)
+            )
             if override and c.mode == "square" and abs(aspect - 1.0) > 0.01:
                 target = nearest_bucket(box[2] - box[0], box[3] - box[1], c)
-                r.warnings.append(f"crop override is not square: saved as bucket {target[0]}x{target[1]}")
+                r.warnings.append(
+                    f"crop override is not square: saved as bucket {target[0]}x{target[1]}"
+                )
             size, notes = output_size(box, target, c.upscale_small)
             r.warnings += notes
             image = load_region(path, box, size, options.max_pixels)
@@ -352,7 +433,9 @@ def crop_step(result: DatasetResult, options: PhotoDatasetOptions, progress: Pro
     progress.update(stage="crop", fraction=1.0)
 
 
-def caption_step(result: DatasetResult, options: PhotoDatasetOptions, progress: Progress, captioner=None) -> None:
+def caption_step(
+    result: DatasetResult, options: PhotoDatasetOptions, progress: Progress, captioner=None
+) -> None:
     """Caption each crop: trigger word, prefix, then the provider's text; warnings per caption."""
     result.stage = "caption"
     o = options.caption
@@ -373,8 +456,10 @@ def caption_step(result: DatasetResult, options: PhotoDatasetOptions, progress: 
                 raws = captioner.describe(images, default_instruction(o))
             except CaptionError as exc:
                 failed = str(exc)
-                progress.log(f"captions: {failed}; the remaining captions hold the trigger word only")
-        for r, raw in zip(batch, raws):
+                progress.log(
+                    f"captions: {failed}; the remaining captions hold the trigger word only"
+                )
+        for r, raw in zip(batch, raws, strict=True):
             r.caption = compose_caption(raw, o)
             r.caption_source = o.provider if raw or o.provider == "none" else "none"
             if failed and not raw:
@@ -383,7 +468,9 @@ def caption_step(result: DatasetResult, options: PhotoDatasetOptions, progress: 
     progress.update(stage="caption", fraction=1.0)
 
 
-def package_step(result: DatasetResult, options: PhotoDatasetOptions, progress: Progress = NullProgress()) -> DatasetResult:
+def package_step(
+    result: DatasetResult, options: PhotoDatasetOptions, progress: Progress = NullProgress()
+) -> DatasetResult:
     """Write ``NNNN.txt`` captions (edits applied), manifest.json, trainer configs and dataset.zip."""
     result.stage = "package"
     out = result.output_dir
@@ -399,9 +486,13 @@ def package_step(result: DatasetResult, options: PhotoDatasetOptions, progress: 
         (out / r.output).with_suffix(".txt").write_text(r.caption + "\n", encoding="utf-8")
     buckets = options.crop.mode == "buckets"
     (out / package.DIFFUSION_PIPE_CONFIG).write_text(
-        package.diffusion_pipe_toml(out, options.crop.size, buckets, options.num_repeats))
+        package.diffusion_pipe_toml(out, options.crop.size, buckets, options.num_repeats)
+    )
     (out / package.KOHYA_CONFIG).write_text(
-        package.kohya_toml(out, options.crop.size, buckets, options.num_repeats, caption_options.trigger))
+        package.kohya_toml(
+            out, options.crop.size, buckets, options.num_repeats, caption_options.trigger
+        )
+    )
     result.status = "complete"
     result.manifest_path = package.write_manifest(out, result.manifest())
     if options.make_zip:
@@ -409,10 +500,17 @@ def package_step(result: DatasetResult, options: PhotoDatasetOptions, progress: 
         names = [n for r in todo for n in (r.output, str(Path(r.output).with_suffix(".txt")))]
         names += [package.MANIFEST]
         configs = {  # in the ZIP, the configs name the folder they sit in: "."
-            package.DIFFUSION_PIPE_CONFIG: package.diffusion_pipe_toml(".", options.crop.size, buckets,
-                                                                       options.num_repeats, relative=True),
-            package.KOHYA_CONFIG: package.kohya_toml(".", options.crop.size, buckets, options.num_repeats,
-                                                    caption_options.trigger, relative=True),
+            package.DIFFUSION_PIPE_CONFIG: package.diffusion_pipe_toml(
+                ".", options.crop.size, buckets, options.num_repeats, relative=True
+            ),
+            package.KOHYA_CONFIG: package.kohya_toml(
+                ".",
+                options.crop.size,
+                buckets,
+                options.num_repeats,
+                caption_options.trigger,
+                relative=True,
+            ),
         }
         result.zip_path = package.write_zip(out, names, configs)
     progress.update(stage="package", fraction=1.0)
@@ -432,14 +530,27 @@ def load_result(output_dir: Path) -> DatasetResult:
         raise PhotoDatasetError(f"{path} not found: build the dataset first")
     data = json.loads(path.read_text())
     known = {f.name for f in fields(PhotoRecord)}
-    records = [PhotoRecord(**{k: v for k, v in item.items() if k in known}) for item in data.get("files", [])]
-    return DatasetResult(output_dir=output_dir, records=records, options=data.get("options", {}),
-                         clusters=[Cluster(**c) for c in data.get("clusters", [])],
-                         stage=data.get("stage", ""), status=data.get("status", ""), manifest_path=path)
+    records = [
+        PhotoRecord(**{k: v for k, v in item.items() if k in known})
+        for item in data.get("files", [])
+    ]
+    return DatasetResult(
+        output_dir=output_dir,
+        records=records,
+        options=data.get("options", {}),
+        clusters=[Cluster(**c) for c in data.get("clusters", [])],
+        stage=data.get("stage", ""),
+        status=data.get("status", ""),
+        manifest_path=path,
+    )
 
 
-def repackage(output_dir: Path, caption_overrides: dict[str, str] | None = None,
-              progress: Progress = NullProgress(), options: PhotoDatasetOptions | None = None) -> DatasetResult:
+def repackage(
+    output_dir: Path,
+    caption_overrides: dict[str, str] | None = None,
+    progress: Progress = NullProgress(),
+    options: PhotoDatasetOptions | None = None,
+) -> DatasetResult:
     """Apply caption edits ({source or output name: caption}) and write the package again."""
     result = load_result(output_dir)
     options = options or PhotoDatasetOptions.from_dict(result.options)
@@ -450,12 +561,14 @@ def repackage(output_dir: Path, caption_overrides: dict[str, str] | None = None,
 
 def _checked_box(box, width: int, height: int) -> tuple[int, int, int, int]:
     try:
-        x0, y0, x1, y1 = (int(round(float(v))) for v in box)
+        x0, y0, x1, y1 = (round(float(v)) for v in box)
     except (TypeError, ValueError):
         raise ValueError(f"crop override {box!r}: give four numbers x0, y0, x1, y1") from None
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
     if x1 - x0 < 8 or y1 - y0 < 8:
-        raise ValueError(f"crop override {list(box)} is empty or outside the {width}x{height} photo")
+        raise ValueError(
+            f"crop override {list(box)} is empty or outside the {width}x{height} photo"
+        )
     return x0, y0, x1, y1
 
 

@@ -35,20 +35,32 @@ def measure(grey: Image.Image) -> QualityMetrics:
 
     if max(grey.size) != ANALYSIS_SIDE:
         scale = ANALYSIS_SIDE / max(grey.size)
-        grey = grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))),
-                           Image.Resampling.BILINEAR)
+        grey = grey.resize(
+            (max(1, round(grey.width * scale)), max(1, round(grey.height * scale))),
+            Image.Resampling.BILINEAR,
+        )
     a = np.asarray(grey, dtype=np.uint8)
-    return QualityMetrics(sharpness=float(cv2.Laplacian(a, cv2.CV_64F).var()), brightness=float(a.mean()))
+    return QualityMetrics(
+        sharpness=float(cv2.Laplacian(a, cv2.CV_64F).var()), brightness=float(a.mean())
+    )
 
 
-def rejection_reasons(width: int, height: int, metrics: QualityMetrics, options: QualityOptions) -> list[str]:
+def rejection_reasons(
+    width: int, height: int, metrics: QualityMetrics, options: QualityOptions
+) -> list[str]:
     reasons = []
     if min(width, height) < options.min_side:
         reasons.append(f"too small: {width}x{height}, shorter side under {options.min_side} px")
     if metrics.sharpness < options.min_sharpness:
-        reasons.append(f"too blurry: sharpness {metrics.sharpness:.0f} < {options.min_sharpness:.0f}")
+        reasons.append(
+            f"too blurry: sharpness {metrics.sharpness:.0f} < {options.min_sharpness:.0f}"
+        )
     if metrics.brightness < options.min_brightness:
-        reasons.append(f"too dark: brightness {metrics.brightness:.0f} < {options.min_brightness:.0f}")
+        reasons.append(
+            f"too dark: brightness {metrics.brightness:.0f} < {options.min_brightness:.0f}"
+        )
     if metrics.brightness > options.max_brightness:
-        reasons.append(f"too bright: brightness {metrics.brightness:.0f} > {options.max_brightness:.0f}")
+        reasons.append(
+            f"too bright: brightness {metrics.brightness:.0f} > {options.max_brightness:.0f}"
+        )
     return reasons

@@ -41,8 +41,9 @@ def write_previews(result: DatasetResult, options: PhotoDatasetOptions, progress
         target = thumb_path(result.output_dir, r.name)
         target.parent.mkdir(exist_ok=True)
         try:
-            load_image(Path(r.path), max_side=THUMB_SIDE, max_pixels=options.max_pixels).save(target, "JPEG",
-                                                                                                quality=85)
+            load_image(Path(r.path), max_side=THUMB_SIDE, max_pixels=options.max_pixels).save(
+                target, "JPEG", quality=85
+            )
         except (ImageLoadError, OSError) as exc:
             progress.log(f"preview of {r.name}: {exc}")
     progress.update(stage="previews", fraction=1.0)
@@ -55,7 +56,9 @@ def check_edits(manifest: dict[str, Any], edits: dict[str, Any]) -> dict[str, An
     by_output |= {str(Path(o).with_suffix(".txt")): n for o, n in list(by_output.items())}
     unknown_keys = set(edits) - {"flips", "crops", "captions"}
     if unknown_keys:
-        raise EditError(f"unknown edit {sorted(unknown_keys)[0]!r}: send flips, crops and/or captions")
+        raise EditError(
+            f"unknown edit {sorted(unknown_keys)[0]!r}: send flips, crops and/or captions"
+        )
 
     def source(key: str) -> str:
         if key in records:
@@ -80,9 +83,15 @@ def check_edits(manifest: dict[str, Any], edits: dict[str, Any]) -> dict[str, An
         except (TypeError, ValueError, OverflowError):
             raise EditError(f"crop of {key!r}: give four finite numbers [x0, y0, x1, y1]") from None
         r = records[name]
-        if not (0 <= x0 < x1 <= r["width"] and 0 <= y0 < y1 <= r["height"]) or x1 - x0 < 8 or y1 - y0 < 8:
-            raise EditError(f"crop of {key!r} {[x0, y0, x1, y1]} must lie inside the {r['width']}x{r['height']} "
-                            "photo and be at least 8 pixels wide and high")
+        if (
+            not (0 <= x0 < x1 <= r["width"] and 0 <= y0 < y1 <= r["height"])
+            or x1 - x0 < 8
+            or y1 - y0 < 8
+        ):
+            raise EditError(
+                f"crop of {key!r} {[x0, y0, x1, y1]} must lie inside the {r['width']}x{r['height']} "
+                "photo and be at least 8 pixels wide and high"
+            )
         out["crops"][name] = [x0, y0, x1, y1]
     for key, text in (edits.get("captions") or {}).items():
         name = source(key)
@@ -95,18 +104,30 @@ def check_edits(manifest: dict[str, Any], edits: dict[str, Any]) -> dict[str, An
     return out
 
 
-def apply_review(result: DatasetResult, options: PhotoDatasetOptions, flips: dict[str, str],
-                 crops: dict[str, list[int]], captions: dict[str, str], progress: Progress) -> None:
+def apply_review(
+    result: DatasetResult,
+    options: PhotoDatasetOptions,
+    flips: dict[str, str],
+    crops: dict[str, list[int]],
+    captions: dict[str, str],
+    progress: Progress,
+) -> None:
     """Apply checked edits (:func:`check_edits`) to a loaded result and write the package again."""
     # Caption edits are kept by source name: crop renumbers the NNNN outputs.
     by_output = {r.output: r.name for r in result.records if r.output}
-    options.caption_overrides = {by_output.get(k, k): v for k, v in options.caption_overrides.items()}
+    options.caption_overrides = {
+        by_output.get(k, k): v for k, v in options.caption_overrides.items()
+    }
     options.caption_overrides.update(captions)
     options.crop_overrides.update(crops)
-    progress.log(f"review: {len(flips)} flips, {len(crops)} crop boxes, {len(captions)} caption edits")
+    progress.log(
+        f"review: {len(flips)} flips, {len(crops)} crop boxes, {len(captions)} caption edits"
+    )
     if flips or crops:
         _flip(result, options, flips)
-        _detect_new(result, options, [n for n, s in flips.items() if s == "kept"], Span(progress, 0, 0.2))
+        _detect_new(
+            result, options, [n for n, s in flips.items() if s == "kept"], Span(progress, 0, 0.2)
+        )
         _crop_again(result, options, flips, Span(progress, 0.2, 0.8))
     result.options = options.to_dict()
     package_step(result, options, Span(progress, 0.8, 1.0))
@@ -130,12 +151,16 @@ def _flip(result: DatasetResult, options: PhotoDatasetOptions, flips: dict[str, 
         c.dropped = [n for n in members if result.record(n).status != "kept"]
 
 
-def _crop_again(result: DatasetResult, options: PhotoDatasetOptions, flips: dict[str, str],
-                progress: Progress) -> None:
+def _crop_again(
+    result: DatasetResult, options: PhotoDatasetOptions, flips: dict[str, str], progress: Progress
+) -> None:
     """Crop → the kept photos; photos cropped before keep their box (the face detections are
     not in the manifest); newly kept photos get a trigger-only caption and a warning."""
-    keep_box = {r.name: (r.crop_box, r.focus) for r in result.kept()
-                if r.crop_box and r.name not in options.crop_overrides and r.name not in flips}
+    keep_box = {
+        r.name: (r.crop_box, r.focus)
+        for r in result.kept()
+        if r.crop_box and r.name not in options.crop_overrides and r.name not in flips
+    }
     user_overrides = dict(options.crop_overrides)
     options.crop_overrides = {**user_overrides, **{n: b for n, (b, _) in keep_box.items() if b}}
     for r in result.kept():
@@ -150,11 +175,15 @@ def _crop_again(result: DatasetResult, options: PhotoDatasetOptions, flips: dict
         if r.output and not r.caption_source:  # newly kept: no generated caption
             r.caption, r.caption_source = compose_caption("", options.caption), "none"
             if r.name not in options.caption_overrides:
-                r.warnings.append("kept in review: its caption holds only the trigger word; edit it")
+                r.warnings.append(
+                    "kept in review: its caption holds only the trigger word; edit it"
+                )
             r.warnings += check_caption(r.caption, options.caption) if r.caption else []
 
 
-def _detect_new(result: DatasetResult, options: PhotoDatasetOptions, names: list[str], progress: Progress) -> None:
+def _detect_new(
+    result: DatasetResult, options: PhotoDatasetOptions, names: list[str], progress: Progress
+) -> None:
     """Face / pose of photos kept in review, so their crop centres on the subject."""
     from .subjects import SubjectDetector
 
@@ -162,11 +191,17 @@ def _detect_new(result: DatasetResult, options: PhotoDatasetOptions, names: list
         return
     with SubjectDetector(options.dedup.insightface_model_dir, log=progress.log) as detector:
         for i, n in enumerate(names):
-            progress.update(stage="dedup", fraction=i / len(names), item=n, message="faces of photos kept in review")
+            progress.update(
+                stage="dedup",
+                fraction=i / len(names),
+                item=n,
+                message="faces of photos kept in review",
+            )
             r = result.record(n)
             try:
-                subject = detector.detect(load_image(Path(r.path), max_side=DETECT_SIDE,
-                                                     max_pixels=options.max_pixels))
+                subject = detector.detect(
+                    load_image(Path(r.path), max_side=DETECT_SIDE, max_pixels=options.max_pixels)
+                )
             except ImageLoadError as exc:
                 r.status, r.reasons = "error", [str(exc)]
                 continue

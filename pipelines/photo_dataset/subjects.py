@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -65,44 +66,62 @@ def check_insightface(configured: str | None) -> Path | None:
     folder = insightface_dir(configured)
     if folder is None:
         return None
-    how = ("download buffalo_l (https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip), "
-           "unzip it and set STUDIO_INSIGHTFACE_DIR (or the dedup option insightface_model_dir) to that folder")
+    how = (
+        "download buffalo_l (https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip), "
+        "unzip it and set STUDIO_INSIGHTFACE_DIR (or the dedup option insightface_model_dir) to that folder"
+    )
     if not folder.is_dir() or not any(folder.rglob("*.onnx")):
-        raise SubjectError(f"InsightFace model folder {folder} not found or holds no .onnx model: {how}")
+        raise SubjectError(
+            f"InsightFace model folder {folder} not found or holds no .onnx model: {how}"
+        )
     try:
         import insightface  # noqa: F401
     except ImportError:
-        raise SubjectError("InsightFace is configured but not installed: pip install insightface onnxruntime") from None
+        raise SubjectError(
+            "InsightFace is configured but not installed: pip install insightface onnxruntime"
+        ) from None
     return folder
 
 
 class SubjectDetector:
     """MediaPipe face + pose (and InsightFace when configured), loaded once; use as a context manager."""
 
-    def __init__(self, insightface_model_dir: str | None = None, log: Callable[[str], None] = lambda line: None,
-                 pose: bool = True):
+    def __init__(
+        self,
+        insightface_model_dir: str | None = None,
+        log: Callable[[str], None] = lambda line: None,
+        pose: bool = True,
+    ):
         os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ log lines
         warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype")
         import mediapipe as mp
 
-        self._faces = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        self._faces = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=0.5
+        )
         # model_complexity=1 is the pose model shipped in the wheel (0 and 2 are downloaded)
-        self._pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) if pose else None
+        self._pose = (
+            mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) if pose else None
+        )
         self._insight = None
         folder = check_insightface(insightface_model_dir)
         if folder is None:
-            log("dedup: InsightFace not configured (STUDIO_INSIGHTFACE_DIR); face similarity uses face-crop correlation")
+            log(
+                "dedup: InsightFace not configured (STUDIO_INSIGHTFACE_DIR); face similarity uses face-crop correlation"
+            )
         else:
             from insightface.model_zoo import get_model
 
-            models = {}
+            models: dict[str, Any] = {}
             for onnx in sorted(folder.rglob("*.onnx")):
                 model = get_model(str(onnx), providers=["CPUExecutionProvider"])
                 if model is not None and model.taskname in ("detection", "recognition"):
                     models.setdefault(model.taskname, model)
             if len(models) < 2:
-                raise SubjectError(f"InsightFace model folder {folder} lacks a detection or recognition model: "
-                                   "use the full buffalo_l folder")
+                raise SubjectError(
+                    f"InsightFace model folder {folder} lacks a detection or recognition model: "
+                    "use the full buffalo_l folder"
+                )
             models["detection"].prepare(ctx_id=-1, input_size=(640, 640))
             models["recognition"].prepare(ctx_id=-1)
             self._insight = models
@@ -127,23 +146,39 @@ class SubjectDetector:
         found = self._faces.process(rgb).detections or []
         subject.faces = len(found)
         if found:
+
             def area(d):
                 b = d.location_data.relative_bounding_box
                 return b.width * b.height
 
             best = max(found, key=area)
             b = best.location_data.relative_bounding_box
-            subject.face = (max(0.0, b.xmin), max(0.0, b.ymin), min(1.0, b.xmin + b.width), min(1.0, b.ymin + b.height))
+            subject.face = (
+                max(0.0, b.xmin),
+                max(0.0, b.ymin),
+                min(1.0, b.xmin + b.width),
+                min(1.0, b.ymin + b.height),
+            )
             subject.face_score = float(best.score[0])
             x0, y0, x1, y1 = subject.face
-            grey = image.convert("L").crop((int(x0 * w), int(y0 * h), max(int(x1 * w), int(x0 * w) + 1),
-                                            max(int(y1 * h), int(y0 * h) + 1)))
-            subject.face_crop = np.asarray(grey.resize((FACE_CROP, FACE_CROP), Image.Resampling.BILINEAR))
+            grey = image.convert("L").crop(
+                (
+                    int(x0 * w),
+                    int(y0 * h),
+                    max(int(x1 * w), int(x0 * w) + 1),
+                    max(int(y1 * h), int(y0 * h) + 1),
+                )
+            )
+            subject.face_crop = np.asarray(
+                grey.resize((FACE_CROP, FACE_CROP), Image.Resampling.BILINEAR)
+            )
         if self._pose is not None:
             result = self._pose.process(rgb)
             if result.pose_landmarks is not None:
-                subject.pose = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark],
-                                        dtype=np.float32)
+                subject.pose = np.array(
+                    [(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark],
+                    dtype=np.float32,
+                )
         if self._insight is not None:
             from insightface.app.common import Face
 
@@ -151,7 +186,11 @@ class SubjectDetector:
             boxes, points = self._insight["detection"].detect(bgr, max_num=0, metric="default")
             if len(boxes):
                 i = int(np.argmax((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])))
-                face = Face(bbox=boxes[i, :4], kps=None if points is None else points[i], det_score=boxes[i, 4])
+                face = Face(
+                    bbox=boxes[i, :4],
+                    kps=None if points is None else points[i],
+                    det_score=boxes[i, 4],
+                )
                 self._insight["recognition"].get(bgr, face)
                 subject.embedding = np.asarray(face.normed_embedding, dtype=np.float32)
         return subject

@@ -9,11 +9,10 @@ are listed as skipped with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import shutil
 import stat
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -53,7 +52,9 @@ def _skip_reason_for_suffix(name: str) -> str | None:
     if suffix in IMAGE_SUFFIXES:
         return None
     if suffix in (".heic", ".heif") and not HEIF:
-        return "HEIC photo but pillow-heif is not installed: install it or convert the photo to JPEG"
+        return (
+            "HEIC photo but pillow-heif is not installed: install it or convert the photo to JPEG"
+        )
     if not suffix:
         return "no file extension: not recognised as an image"
     return f"not an image ({suffix} files are not used)"
@@ -61,12 +62,19 @@ def _skip_reason_for_suffix(name: str) -> str | None:
 
 def _ignored(name: str) -> bool:
     parts = PurePosixPath(name).parts
-    return any(p.startswith(".") or p == "__MACOSX" for p in parts) or PurePosixPath(name).name in ("Thumbs.db", "desktop.ini")
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts) or PurePosixPath(name).name in (
+        "Thumbs.db",
+        "desktop.ini",
+    )
 
 
-def safe_unpack_zip(zip_path: Path, target: Path, limits: UnpackLimits = UnpackLimits(),
-                    progress: Progress = NullProgress(),
-                    skip_reason: Callable[[str], str | None] | None = None) -> Gathered:
+def safe_unpack_zip(
+    zip_path: Path,
+    target: Path,
+    limits: UnpackLimits = UnpackLimits(),
+    progress: Progress = NullProgress(),
+    skip_reason: Callable[[str], str | None] | None = None,
+) -> Gathered:
     """Unpack the images of ``zip_path`` under ``target``; refused entries listed with the reason.
 
     ``skip_reason(name)`` decides which entries are wanted (default: images);
@@ -77,7 +85,9 @@ def safe_unpack_zip(zip_path: Path, target: Path, limits: UnpackLimits = UnpackL
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
-        out.skipped.append(Skipped(zip_path.name, f"not a readable ZIP file ({exc}); create it again"))
+        out.skipped.append(
+            Skipped(zip_path.name, f"not a readable ZIP file ({exc}); create it again")
+        )
         return out
     target.mkdir(parents=True, exist_ok=True)
     root = target.resolve()
@@ -85,15 +95,25 @@ def safe_unpack_zip(zip_path: Path, target: Path, limits: UnpackLimits = UnpackL
     with archive:
         entries = [e for e in archive.infolist() if not e.is_dir()]
         if len(entries) > limits.max_entries:
-            out.skipped.append(Skipped(zip_path.name, f"{len(entries)} entries: over the limit of {limits.max_entries}; "
-                                                      f"only the first {limits.max_entries} are read"))
+            out.skipped.append(
+                Skipped(
+                    zip_path.name,
+                    f"{len(entries)} entries: over the limit of {limits.max_entries}; "
+                    f"only the first {limits.max_entries} are read",
+                )
+            )
             entries = entries[: limits.max_entries]
         for index, entry in enumerate(entries):
             name = entry.filename.replace("\\", "/")
             label = f"{zip_path.name}:{name}"
             progress.update(item=name, fraction=index / max(len(entries), 1))
             pure = PurePosixPath(name)
-            if name.startswith("/") or pure.is_absolute() or ":" in pure.parts[0] or ".." in pure.parts:
+            if (
+                name.startswith("/")
+                or pure.is_absolute()
+                or ":" in pure.parts[0]
+                or ".." in pure.parts
+            ):
                 out.skipped.append(Skipped(label, "unsafe path (leaves the folder): entry refused"))
                 continue
             if _ignored(name):
@@ -106,15 +126,26 @@ def safe_unpack_zip(zip_path: Path, target: Path, limits: UnpackLimits = UnpackL
                 out.skipped.append(Skipped(label, reason))
                 continue
             if entry.file_size > limits.max_entry_bytes:
-                out.skipped.append(Skipped(label, f"{entry.file_size / 1e6:.0f} MB unpacked: over the per-file limit"))
+                out.skipped.append(
+                    Skipped(
+                        label, f"{entry.file_size / 1e6:.0f} MB unpacked: over the per-file limit"
+                    )
+                )
                 continue
             ratio = entry.file_size / max(entry.compress_size, 1)
             if ratio > limits.max_ratio:
-                out.skipped.append(Skipped(label, f"compression ratio {ratio:.0f}:1 is over {limits.max_ratio:.0f}:1 "
-                                                  "(possible zip bomb): entry refused"))
+                out.skipped.append(
+                    Skipped(
+                        label,
+                        f"compression ratio {ratio:.0f}:1 is over {limits.max_ratio:.0f}:1 "
+                        "(possible zip bomb): entry refused",
+                    )
+                )
                 continue
             if total + entry.file_size > limits.max_total_bytes:
-                out.skipped.append(Skipped(label, "total unpacked size limit reached: entry refused"))
+                out.skipped.append(
+                    Skipped(label, "total unpacked size limit reached: entry refused")
+                )
                 continue
             dest = (target / pure).resolve()
             if root not in dest.parents:
@@ -128,7 +159,9 @@ def safe_unpack_zip(zip_path: Path, target: Path, limits: UnpackLimits = UnpackL
                     while chunk := src.read(1 << 20):
                         written += len(chunk)
                         if written > entry.file_size or total + written > limits.max_total_bytes:
-                            raise ValueError("entry is larger than its header says (possible zip bomb)")
+                            raise ValueError(
+                                "entry is larger than its header says (possible zip bomb)"
+                            )
                         dst.write(chunk)
             except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
                 dest.unlink(missing_ok=True)
@@ -139,8 +172,12 @@ def safe_unpack_zip(zip_path: Path, target: Path, limits: UnpackLimits = UnpackL
     return out
 
 
-def gather_inputs(inputs, work_dir: Path, limits: UnpackLimits = UnpackLimits(),
-                  progress: Progress = NullProgress()) -> Gathered:
+def gather_inputs(
+    inputs,
+    work_dir: Path,
+    limits: UnpackLimits = UnpackLimits(),
+    progress: Progress = NullProgress(),
+) -> Gathered:
     """Image files from ZIPs, folders (recursive) and single files, with unique names.
 
     ZIPs are unpacked under ``work_dir``; folders and files are read in place.
@@ -174,7 +211,9 @@ def gather_inputs(inputs, work_dir: Path, limits: UnpackLimits = UnpackLimits(),
                 if _ignored(rel):
                     continue
                 if path.is_symlink() and item.resolve() not in path.resolve().parents:
-                    out.skipped.append(Skipped(name, "symbolic link pointing outside the folder: skipped"))
+                    out.skipped.append(
+                        Skipped(name, "symbolic link pointing outside the folder: skipped")
+                    )
                     continue
                 reason = _skip_reason_for_suffix(rel)
                 if reason:

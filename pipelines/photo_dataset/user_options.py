@@ -46,14 +46,16 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
                 raise ValueError
             return number
         if isinstance(default, float):
-            number = float(value)
-            if not math.isfinite(number):
+            real = float(value)
+            if not math.isfinite(real):
                 raise ValueError
-            return number
+            return real
         if isinstance(default, str):
             if not isinstance(value, (str, int, float)):
                 raise ValueError
-            return check_text(str(value), f"option {where}", TEXT_LIMITS.get(where.split(".")[-1], LINE_MAX))
+            return check_text(
+                str(value), f"option {where}", TEXT_LIMITS.get(where.split(".")[-1], LINE_MAX)
+            )
         if isinstance(default, list):
             if isinstance(value, str):
                 value = [v.strip() for v in value.replace("\n", ",").split(",") if v.strip()]
@@ -67,7 +69,12 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
     except TextError as exc:
         raise OptionsError(str(exc)) from None
     except (TypeError, ValueError, OverflowError):
-        kind = type(default).__name__.replace("str", "text").replace("float", "number").replace("int", "whole number")
+        kind = (
+            type(default)
+            .__name__.replace("str", "text")
+            .replace("float", "number")
+            .replace("int", "whole number")
+        )
         raise OptionsError(f"option {where} = {str(value)[:100]!r}: expected a {kind}") from None
     return value
 
@@ -80,7 +87,9 @@ def parse_options(data: dict[str, Any] | None, api_key: str = "") -> PhotoDatase
     """
     data = data or {}
     if not isinstance(data, dict):
-        raise OptionsError("options must be a JSON object such as {\"dedup\": {\"keep_per_cluster\": 1}}")
+        raise OptionsError(
+            'options must be a JSON object such as {"dedup": {"keep_per_cluster": 1}}'
+        )
     options = PhotoDatasetOptions()
     for key, value in data.items():
         if key == "limits" or key not in {f.name for f in fields(options)}:
@@ -93,9 +102,13 @@ def parse_options(data: dict[str, Any] | None, api_key: str = "") -> PhotoDatase
             names = {f.name for f in fields(current)}
             for sub, subvalue in value.items():
                 if sub not in names or sub == "api_key":
-                    hint = " (send the key as the separate api_key field)" if sub == "api_key" else ""
-                    raise OptionsError(f"unknown option {key}.{str(sub)[:100]}{hint}; {key} options are "
-                                       f"{', '.join(sorted(names - {'api_key'}))}")
+                    hint = (
+                        " (send the key as the separate api_key field)" if sub == "api_key" else ""
+                    )
+                    raise OptionsError(
+                        f"unknown option {key}.{str(sub)[:100]}{hint}; {key} options are "
+                        f"{', '.join(sorted(names - {'api_key'}))}"
+                    )
                 setattr(current, sub, _coerce(subvalue, getattr(current, sub), f"{key}.{sub}"))
         else:
             setattr(options, key, _coerce(value, current, key))
@@ -109,5 +122,8 @@ def parse_options(data: dict[str, Any] | None, api_key: str = "") -> PhotoDatase
 
 def describe() -> dict[str, Any]:
     """The option groups and their defaults, as JSON (for the API documentation and the tab)."""
-    return {k: v for k, v in PhotoDatasetOptions().to_dict().items()
-            if k not in ("limits", "force_keep", "force_drop", "crop_overrides", "caption_overrides")}
+    return {
+        k: v
+        for k, v in PhotoDatasetOptions().to_dict().items()
+        if k not in ("limits", "force_keep", "force_drop", "crop_overrides", "caption_overrides")
+    }

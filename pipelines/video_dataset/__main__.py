@@ -24,14 +24,25 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="folder, ZIP or video files")
     p.add_argument("--output", "-o", required=True, help="dataset folder to create")
-    p.add_argument("--videos", action="store_true", help=argparse.SUPPRESS)  # from `python -m pipelines.photo_dataset`
+    p.add_argument(
+        "--videos", action="store_true", help=argparse.SUPPRESS
+    )  # from `python -m pipelines.photo_dataset`
     add_cli_flags(p)
-    p.add_argument("--scene-threshold", type=float, default=0.12,
-                   help="0..1 picture change that counts as a cut (default 0.12)")
+    p.add_argument(
+        "--scene-threshold",
+        type=float,
+        default=0.12,
+        help="0..1 picture change that counts as a cut (default 0.12)",
+    )
     p.add_argument("--frame-buckets", help="comma-separated, e.g. 1,33,65 (default: the preset's)")
-    p.add_argument("--instruction", default="", help="custom caption instruction (overrides --method's)")
-    p.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY", ""),
-                   help="API key (default: $OPENAI_API_KEY, which keeps it out of shell history)")
+    p.add_argument(
+        "--instruction", default="", help="custom caption instruction (overrides --method's)"
+    )
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("OPENAI_API_KEY", ""),
+        help="API key (default: $OPENAI_API_KEY, which keeps it out of shell history)",
+    )
     p.add_argument("--append", action="store_true", help="add clips to an existing dataset folder")
     return p
 
@@ -46,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         plan = options.plan(args.api_key)
         if options.rewrite_skipped():
             print(f"note: {options.rewrite_skipped()}", file=sys.stderr)
-        plan.scene_threshold, plan.append, plan.make_zip = args.scene_threshold, args.append, options.make_zip
+        plan.scene_threshold, plan.append, plan.make_zip = (
+            args.scene_threshold,
+            args.append,
+            options.make_zip,
+        )
         if args.frame_buckets:
             plan.frame_buckets = tuple(int(x) for x in args.frame_buckets.split(","))
         if args.instruction:

@@ -16,14 +16,16 @@ class TrainerPreset:
     name: str
     label: str
     fps: float
-    frame_multiple: int          # usable frame counts are frame_multiple*k + 1
+    frame_multiple: int  # usable frame counts are frame_multiple*k + 1
     frame_buckets: tuple[int, ...]
     resolutions: tuple[int, ...]  # diffusion-pipe ``resolutions`` (side of a square area)
 
 
 PRESETS: dict[str, TrainerPreset] = {
     "wan": TrainerPreset("wan", "Wan 2.x (16 fps)", 16.0, 4, (1, 33, 65, 81), (480,)),
-    "hunyuan": TrainerPreset("hunyuan", "HunyuanVideo (24 fps)", 24.0, 4, (1, 33, 65, 97, 129), (512,)),
+    "hunyuan": TrainerPreset(
+        "hunyuan", "HunyuanVideo (24 fps)", 24.0, 4, (1, 33, 65, 97, 129), (512,)
+    ),
     "ltx": TrainerPreset("ltx", "LTX-Video (25 fps)", 25.0, 8, (1, 25, 49, 97, 121), (512,)),
 }
 
@@ -46,8 +48,8 @@ def min_video_bucket(buckets: tuple[int, ...] | list[int]) -> int:
 @dataclass
 class BucketCheck:
     frames: int
-    usable: int                   # after rounding down to multiple*k+1
-    bucket: int | None            # the largest frame bucket the clip fills; None: trainer drops it
+    usable: int  # after rounding down to multiple*k+1
+    bucket: int | None  # the largest frame bucket the clip fills; None: trainer drops it
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -55,7 +57,9 @@ class BucketCheck:
         return self.bucket is None
 
 
-def check_frames(frames: int, buckets: tuple[int, ...] | list[int], multiple: int = 4, fps: float | None = None) -> BucketCheck:
+def check_frames(
+    frames: int, buckets: tuple[int, ...] | list[int], multiple: int = 4, fps: float | None = None
+) -> BucketCheck:
     """Compare a clip's frame count with the trainer's frame buckets."""
     usable = usable_frames(frames, multiple)
     smallest = min_video_bucket(buckets)

@@ -16,10 +16,12 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from pipelines.captions import CaptionError, CaptionOptions, compose_caption, load_captioner
 from pipelines.errors import BadInput
@@ -64,38 +66,85 @@ from pipelines.video_dataset.frames import extract_frames
 from pipelines.video_dataset.probe import ProbeError, VideoProbe, probe_video
 
 NOT_VIDEO_EXTENSIONS = {
-    ".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".txt", ".json",
-    ".toml", ".yaml", ".yml", ".csv", ".md", ".pdf", ".doc", ".docx", ".py", ".sh", ".html", ".xml",
-    ".mp3", ".wav", ".flac", ".aac", ".m4a", ".ogg", ".srt", ".vtt", ".ds_store",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".webp",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".heic",
+    ".heif",
+    ".txt",
+    ".json",
+    ".toml",
+    ".yaml",
+    ".yml",
+    ".csv",
+    ".md",
+    ".pdf",
+    ".doc",
+    ".docx",
+    ".py",
+    ".sh",
+    ".html",
+    ".xml",
+    ".mp3",
+    ".wav",
+    ".flac",
+    ".aac",
+    ".m4a",
+    ".ogg",
+    ".srt",
+    ".vtt",
+    ".ds_store",
 }
+
+
+T = TypeVar("T")
+
+
+def _settled(value: T | None, name: str) -> T:
+    """An option :meth:`VideoDatasetOptions.resolved` fills in (a programming error if unset)."""
+    if value is None:
+        raise RuntimeError(f"option {name} is unset: call VideoDatasetOptions.resolved() first")
+    return value
 
 
 @dataclass
 class VideoDatasetOptions:
-    preset: str | None = "wan"                 # wan | hunyuan | ltx | None (custom: set fps etc.)
-    fps: float | None = None                   # None: the preset's
-    max_side: int | None = None                # longest side at most N pixels
+    preset: str | None = "wan"  # wan | hunyuan | ltx | None (custom: set fps etc.)
+    fps: float | None = None  # None: the preset's
+    max_side: int | None = None  # longest side at most N pixels
     resolution: tuple[int, int] | None = None  # (w, h) bucket: scale to cover + centre crop
-    split: str = "none"                        # none | fixed | scenes ("fixed" when clip_seconds is set)
-    clip_seconds: float | None = None          # fixed clip length; longest scene for "scenes"
-    scene_threshold: float = 0.12              # 0..1 mean grey difference between samples
-    frame_policy: str = "warn"                 # warn | trim (to multiple*k+1) | drop (shorter than smallest bucket)
+    split: str = "none"  # none | fixed | scenes ("fixed" when clip_seconds is set)
+    clip_seconds: float | None = None  # fixed clip length; longest scene for "scenes"
+    scene_threshold: float = 0.12  # 0..1 mean grey difference between samples
+    frame_policy: str = (
+        "warn"  # warn | trim (to multiple*k+1) | drop (shorter than smallest bucket)
+    )
     frame_buckets: tuple[int, ...] | None = None  # None: the preset's
-    frame_multiple: int | None = None          # None: the preset's (4; 8 for LTX)
+    frame_multiple: int | None = None  # None: the preset's (4; 8 for LTX)
     resolutions: tuple[int, ...] | None = None  # dataset.toml resolutions; None: the preset's
-    caption: CaptionOptions = field(default_factory=lambda: CaptionOptions(prefix=DEFAULT_CAPTION_PREFIX))
-    caption_method: str | None = DEFAULT_CAPTION_METHOD  # a CAPTION_PRESETS name; None: caption options as given
-    caption_frames: int = 1                    # 1: the first frame; N: N sampled frames merged
-    rewrite: bool = False                      # LLM rewrite through an OpenAI-compatible API
+    caption: CaptionOptions = field(
+        default_factory=lambda: CaptionOptions(prefix=DEFAULT_CAPTION_PREFIX)
+    )
+    caption_method: str | None = (
+        DEFAULT_CAPTION_METHOD  # a CAPTION_PRESETS name; None: caption options as given
+    )
+    caption_frames: int = 1  # 1: the first frame; N: N sampled frames merged
+    rewrite: bool = False  # LLM rewrite through an OpenAI-compatible API
     rewrite_instruction: str = REWRITE_INSTRUCTION
     crf: int = 18
     x264_preset: str = "fast"
-    workers: int = 0                           # clips converted at once; 0: by cores and memory
+    workers: int = 0  # clips converted at once; 0: by cores and memory
     write_toml: bool = True
     write_preview: bool = True
-    preview_path: Path | None = None           # None: DIR.preview.jpg beside the dataset folder, never inside it
+    preview_path: Path | None = (
+        None  # None: DIR.preview.jpg beside the dataset folder, never inside it
+    )
     make_zip: bool = False
-    append: bool = False                       # add to a folder that already has clips
+    append: bool = False  # add to a folder that already has clips
 
     def caption_options(self) -> CaptionOptions:
         """The caption options the build uses: the caption method's preset applied (its
@@ -105,16 +154,40 @@ class VideoDatasetOptions:
         model_given = self.caption.local_model != CaptionOptions().local_model
         return preset_caption_options(self.caption, self.caption_method, model_given=model_given)
 
+    @property
+    def out_fps(self) -> float:
+        """The output frame rate of resolved options."""
+        return _settled(self.fps, "fps")
+
+    @property
+    def buckets(self) -> tuple[int, ...]:
+        """The frame buckets of resolved options."""
+        return _settled(self.frame_buckets, "frame_buckets")
+
+    @property
+    def multiple(self) -> int:
+        """The frame multiple of resolved options."""
+        return _settled(self.frame_multiple, "frame_multiple")
+
+    @property
+    def toml_resolutions(self) -> tuple[int, ...]:
+        """The dataset.toml resolutions of resolved options."""
+        return _settled(self.resolutions, "resolutions")
+
     def resolved(self) -> VideoDatasetOptions:
         """Fill preset values and check everything; raises ValueError naming the bad option."""
         preset = None
         if self.preset:
             if self.preset not in PRESETS:
-                raise BadInput(f"unknown preset {self.preset!r}: use one of {', '.join(PRESETS)} or none (custom)")
+                raise BadInput(
+                    f"unknown preset {self.preset!r}: use one of {', '.join(PRESETS)} or none (custom)"
+                )
             preset = PRESETS[self.preset]
         fps = self.fps or (preset.fps if preset else None)
         if not fps or fps <= 0 or fps > 240:
-            raise BadInput("frame rate must be between 0 and 240 fps (or choose a preset: wan, hunyuan, ltx)")
+            raise BadInput(
+                "frame rate must be between 0 and 240 fps (or choose a preset: wan, hunyuan, ltx)"
+            )
         split = self.split or "none"
         if split == "none" and self.clip_seconds:
             split = "fixed"
@@ -123,14 +196,20 @@ class VideoDatasetOptions:
         if split == "fixed" and not (self.clip_seconds and self.clip_seconds > 0):
             raise BadInput("splitting into fixed-length clips needs a clip length in seconds (> 0)")
         if self.frame_policy not in FRAME_POLICIES:
-            raise BadInput(f"unknown frame policy {self.frame_policy!r}: use one of {', '.join(FRAME_POLICIES)}")
+            raise BadInput(
+                f"unknown frame policy {self.frame_policy!r}: use one of {', '.join(FRAME_POLICIES)}"
+            )
         if self.max_side is not None and self.max_side < 16:
             raise BadInput("max side must be at least 16 pixels")
         if self.caption_frames < 1 or self.caption_frames > 16:
             raise BadInput("frames to caption must be between 1 and 16")
         return replace(
-            self, fps=float(fps), split=split,
-            frame_buckets=tuple(self.frame_buckets or (preset.frame_buckets if preset else (1, 33, 65))),
+            self,
+            fps=float(fps),
+            split=split,
+            frame_buckets=tuple(
+                self.frame_buckets or (preset.frame_buckets if preset else (1, 33, 65))
+            ),
             frame_multiple=self.frame_multiple or (preset.frame_multiple if preset else 4),
             resolutions=tuple(self.resolutions or (preset.resolutions if preset else (512,))),
         )
@@ -163,7 +242,9 @@ class SkippedFile:
 class VideoDatasetResult:
     output_dir: Path
     clips: list[ClipRecord] = field(default_factory=list)
-    skipped: list[SkippedFile] = field(default_factory=list)   # files or clips left out, with the reason
+    skipped: list[SkippedFile] = field(
+        default_factory=list
+    )  # files or clips left out, with the reason
     probes: list[VideoProbe] = field(default_factory=list)
     dataset_toml: Path | None = None
     preview: Path | None = None
@@ -183,10 +264,21 @@ class VideoDatasetResult:
         return {
             "output_dir": str(self.output_dir),
             "clips": [
-                {"number": c.number, "file": c.path.name, "source": c.source.name, "start": round(c.start, 3),
-                 "end": round(c.end, 3), "frames": c.frames, "fps": c.fps, "duration": round(c.duration, 3),
-                 "width": c.width, "height": c.height, "bucket": c.bucket, "caption": c.caption,
-                 "warnings": c.warnings}
+                {
+                    "number": c.number,
+                    "file": c.path.name,
+                    "source": c.source.name,
+                    "start": round(c.start, 3),
+                    "end": round(c.end, 3),
+                    "frames": c.frames,
+                    "fps": c.fps,
+                    "duration": round(c.duration, 3),
+                    "width": c.width,
+                    "height": c.height,
+                    "bucket": c.bucket,
+                    "caption": c.caption,
+                    "warnings": c.warnings,
+                }
                 for c in self.clips
             ],
             "skipped": [{"file": s.path.name, "reason": s.reason} for s in self.skipped],
@@ -199,7 +291,7 @@ class VideoDatasetResult:
 
 
 def build_video_dataset(
-    inputs: str | Path | list[str | Path],
+    inputs: str | Path | Sequence[str | Path],
     output_dir: str | Path,
     options: VideoDatasetOptions | None = None,
     progress: Progress | None = None,
@@ -235,7 +327,11 @@ def build_video_dataset(
 
     caption_opts, captioner, rewriter = _prepare_captioners(opts, captioner, rewriter, progress)
     convert_opts = ConvertOptions(
-        fps=opts.fps, max_side=opts.max_side, resolution=opts.resolution, crf=opts.crf, preset=opts.x264_preset,
+        fps=opts.out_fps,
+        max_side=opts.max_side,
+        resolution=opts.resolution,
+        crf=opts.crf,
+        preset=opts.x264_preset,
     )
 
     work = Path(tempfile.mkdtemp(prefix=".video-dataset-work-", dir=output_dir))
@@ -247,7 +343,9 @@ def build_video_dataset(
         for skipped in result.skipped:
             progress.log(f"skipped: {skipped.reason}")
         if not files and not result.skipped:
-            raise BadInput("no files found in the input: give a folder, a ZIP or a list of video files")
+            raise BadInput(
+                "no files found in the input: give a folder, a ZIP or a list of video files"
+            )
 
         # 2. probe
         for i, path in enumerate(files):
@@ -266,10 +364,14 @@ def build_video_dataset(
         for probe in result.probes:
             start = 0.05 + 0.9 * done_seconds / total_seconds
             done_seconds += probe.duration
-            span = Span(progress, start, 0.05 + 0.9 * done_seconds / total_seconds)  # the next one's start, exactly
+            span = Span(
+                progress, start, 0.05 + 0.9 * done_seconds / total_seconds
+            )  # the next one's start, exactly
             spans = _plan_clips(probe, opts, span, result)
             for k, clip in enumerate(spans):
-                label = probe.path.name + (f" [clip {k + 1}/{len(spans)}]" if len(spans) > 1 else "")
+                label = probe.path.name + (
+                    f" [clip {k + 1}/{len(spans)}]" if len(spans) > 1 else ""
+                )
                 items.append((probe, clip, label, Span(span, k / len(spans), (k + 1) / len(spans))))
         # FFmpeg converts several clips at once (worker threads wait on the ffmpeg processes);
         # the clips are checked, captioned and saved here one by one, in order
@@ -279,15 +381,32 @@ def build_video_dataset(
         cancel = threading.Event()
         with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="convert") as pool:
             conversions = [
-                None if _too_short(clip, opts) else _Conversion(
-                    pool, cancel, _converter(probe, clip, work / f"item{k}.mp4", opts, convert_opts))
+                None
+                if _too_short(clip, opts)
+                else _Conversion(
+                    pool, cancel, _converter(probe, clip, work / f"item{k}.mp4", opts, convert_opts)
+                )
                 for k, (probe, clip, _, _) in enumerate(items)
             ]
             try:
-                for (probe, clip, label, clip_span), conversion in zip(items, conversions, strict=True):
+                for (probe, clip, label, clip_span), conversion in zip(
+                    items, conversions, strict=True
+                ):
                     record = _make_clip(
-                        probe, clip, next_number, label, opts, convert_opts, caption_opts, captioner, rewriter,
-                        work, output_dir, clip_span, result, conversion,
+                        probe,
+                        clip,
+                        next_number,
+                        label,
+                        opts,
+                        convert_opts,
+                        caption_opts,
+                        captioner,
+                        rewriter,
+                        work,
+                        output_dir,
+                        clip_span,
+                        result,
+                        conversion,
                     )
                     if record:
                         result.clips.append(record)
@@ -302,18 +421,25 @@ def build_video_dataset(
                 raise
 
         # 9. dataset files
-        progress.update(stage="save", fraction=0.96, item=None, message="writing dataset.toml and preview")
+        progress.update(
+            stage="save", fraction=0.96, item=None, message="writing dataset.toml and preview"
+        )
         if opts.write_toml:
-            result.dataset_toml = write_dataset_toml(output_dir, opts.frame_buckets, opts.resolutions)
+            result.dataset_toml = write_dataset_toml(
+                output_dir, opts.buckets, opts.toml_resolutions
+            )
         if opts.write_preview and clip_numbers(output_dir):
             # outside the training folder: a trainer would take a JPEG inside it for a sample
-            result.preview = preview_grid(output_dir, opts.preview_path or preview_beside(output_dir))
+            result.preview = preview_grid(
+                output_dir, opts.preview_path or preview_beside(output_dir)
+            )
         if opts.make_zip:
             progress.update(stage="save", fraction=0.98, message="zipping the dataset")
             result.zip_path = zip_dataset(output_dir)
         result.seconds = time.monotonic() - started
         progress.update(
-            stage="done", fraction=1.0,
+            stage="done",
+            fraction=1.0,
             message=f"{len(result.clips)} clips, {result.total_duration:.1f} s; {len(result.skipped)} skipped",
         )
         return result
@@ -337,7 +463,9 @@ def damaged(clip: ClipResult, expected_frames: int) -> str:
     return ", ".join(reasons)
 
 
-def collect_inputs(inputs, unpack_dir: Path, skipped: list[SkippedFile] | None = None) -> list[Path]:
+def collect_inputs(
+    inputs, unpack_dir: Path, skipped: list[SkippedFile] | None = None
+) -> list[Path]:
     """Files to probe, in a stable order: folders searched recursively, ZIPs unpacked
     safely into ``unpack_dir``. Obvious non-videos (images, text) are added to
     ``skipped``; everything else is probed."""
@@ -347,7 +475,9 @@ def collect_inputs(inputs, unpack_dir: Path, skipped: list[SkippedFile] | None =
     for n, item in enumerate(items):
         path = Path(item)
         if path.is_dir():
-            candidates = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
+            candidates = sorted(
+                p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path))
+            )
         elif path.is_file() and path.suffix.lower() == ".zip":
             try:
                 candidates = _unpack_zip(path, unpack_dir / f"{n}-{path.stem}", skipped)
@@ -362,7 +492,12 @@ def collect_inputs(inputs, unpack_dir: Path, skipped: list[SkippedFile] | None =
         for p in candidates:
             ext = p.suffix.lower()
             if ext in NOT_VIDEO_EXTENSIONS or (ext == ".zip" and p != path):
-                skipped.append(SkippedFile(p, f"{p.name}: not a video ({ext or 'no extension'}); only video files are used"))
+                skipped.append(
+                    SkippedFile(
+                        p,
+                        f"{p.name}: not a video ({ext or 'no extension'}); only video files are used",
+                    )
+                )
             else:
                 files.append(p)
     return files
@@ -400,7 +535,11 @@ def _prepare_captioners(opts: VideoDatasetOptions, captioner, rewriter, progress
     caption_opts = opts.caption_options()
     caption_opts.check()
     if captioner is None and caption_opts.provider != "none":
-        progress.update(stage="load model", fraction=0.0, message=f"loading the {caption_opts.provider} captioner")
+        progress.update(
+            stage="load model",
+            fraction=0.0,
+            message=f"loading the {caption_opts.provider} captioner",
+        )
         captioner = load_captioner(caption_opts, log=progress.log)
     if not opts.rewrite:
         return caption_opts, captioner, None
@@ -417,22 +556,33 @@ def _prepare_captioners(opts: VideoDatasetOptions, captioner, rewriter, progress
     return caption_opts, captioner, rewriter
 
 
-def _plan_clips(probe: VideoProbe, opts: VideoDatasetOptions, progress: Progress, result: VideoDatasetResult) -> list[ClipSpan]:
+def _plan_clips(
+    probe: VideoProbe, opts: VideoDatasetOptions, progress: Progress, result: VideoDatasetResult
+) -> list[ClipSpan]:
     """Which parts of a video become clips (the whole video unless split)."""
-    min_seconds = 0.5 / opts.fps
+    min_seconds = 0.5 / opts.out_fps
     if opts.frame_policy == "drop":
-        min_seconds = (min_video_bucket(opts.frame_buckets) - 0.5) / opts.fps
+        min_seconds = (min_video_bucket(opts.buckets) - 0.5) / opts.out_fps
     if opts.split == "fixed":
-        spans = fixed_spans(probe.duration, opts.clip_seconds, min_seconds)
+        spans = fixed_spans(
+            probe.duration, _settled(opts.clip_seconds, "clip_seconds"), min_seconds
+        )
     elif opts.split == "scenes":
-        progress.update(stage="scenes", fraction=0.0, item=probe.path.name, message="finding scene cuts")
+        progress.update(
+            stage="scenes", fraction=0.0, item=probe.path.name, message="finding scene cuts"
+        )
         cuts = detect_scene_cuts(probe.path, opts.scene_threshold)
         spans = scene_spans(probe.duration, cuts, opts.clip_seconds, min_seconds)
         progress.log(f"{probe.path.name}: {len(cuts)} scene cuts -> {len(spans)} clips")
     else:
         spans = [ClipSpan(0.0, probe.duration)]
     if not spans:
-        _skip(result, progress, probe.path, f"{probe.path.name}: too short to make a clip of the smallest frame bucket")
+        _skip(
+            result,
+            progress,
+            probe.path,
+            f"{probe.path.name}: too short to make a clip of the smallest frame bucket",
+        )
     return spans
 
 
@@ -448,7 +598,9 @@ def conversion_workers(requested: int, clips: int, memory_per_worker: int = 768 
     memory = cores
     try:
         with open("/proc/meminfo") as f:
-            available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+            available = next(
+                int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")
+            )
         memory = max(1, available // memory_per_worker)
     except (OSError, StopIteration, ValueError):
         pass
@@ -457,28 +609,37 @@ def conversion_workers(requested: int, clips: int, memory_per_worker: int = 768 
 
 def _too_short(clip: ClipSpan, opts: VideoDatasetOptions) -> bool:
     """Left out before converting: shorter than the smallest frame bucket (policy "drop")."""
-    return opts.frame_policy == "drop" and estimate_frames(clip.duration, opts.fps) < min_video_bucket(
-        opts.frame_buckets) - 1
+    return (
+        opts.frame_policy == "drop"
+        and estimate_frames(clip.duration, opts.out_fps) < min_video_bucket(opts.buckets) - 1
+    )
 
 
 def _converter(probe, clip, tmp: Path, opts: VideoDatasetOptions, convert_opts: ConvertOptions):
     """The conversion of one clip into ``tmp`` (trimmed to a frame bucket when asked), as a
     function of its progress; raises ConvertError."""
     whole = clip.start == 0.0 and abs(clip.end - probe.duration) < 1e-6
-    multiple = opts.frame_multiple
-    expected = estimate_frames(clip.duration, opts.fps)
+    multiple = opts.multiple
+    expected = estimate_frames(clip.duration, opts.out_fps)
     max_frames = usable_frames(expected, multiple) if opts.frame_policy == "trim" else None
 
     def convert(progress: Progress) -> ClipResult:
         run = lambda frames: convert_clip(  # noqa: E731
-            probe.path, tmp, replace(convert_opts, max_frames=frames),
-            start=0.0 if whole else clip.start, duration=None if whole else clip.duration,
-            progress=progress, expected_seconds=clip.duration,
+            probe.path,
+            tmp,
+            replace(convert_opts, max_frames=frames),
+            start=0.0 if whole else clip.start,
+            duration=None if whole else clip.duration,
+            progress=progress,
+            expected_seconds=clip.duration,
         )
         converted = run(max_frames)
         # check buckets; trim again in the rare case the estimate was one frame over
-        if opts.frame_policy == "trim" and converted.frames != usable_frames(converted.frames, multiple) \
-                and usable_frames(converted.frames, multiple) > 0:
+        if (
+            opts.frame_policy == "trim"
+            and converted.frames != usable_frames(converted.frames, multiple)
+            and usable_frames(converted.frames, multiple) > 0
+        ):
             converted = run(usable_frames(converted.frames, multiple))
         return converted
 
@@ -511,16 +672,33 @@ class _Conversion:
 
 
 def _make_clip(
-    probe, clip, number, label, opts, convert_opts, caption_opts, captioner, rewriter, work, output_dir, progress, result,
+    probe,
+    clip,
+    number,
+    label,
+    opts,
+    convert_opts,
+    caption_opts,
+    captioner,
+    rewriter,
+    work,
+    output_dir,
+    progress,
+    result,
     conversion: _Conversion | None = None,
 ) -> ClipRecord | None:
     """Convert (or take ``conversion``'s result), check, caption and save one clip; None when it
     is left out (reason in result.skipped)."""
-    buckets, multiple = opts.frame_buckets, opts.frame_multiple
-    expected = estimate_frames(clip.duration, opts.fps)
+    buckets, multiple = opts.buckets, opts.multiple
+    expected = estimate_frames(clip.duration, opts.out_fps)
     if _too_short(clip, opts):
-        _skip(result, progress, probe.path, f"{label}: about {expected} frames, shorter than the smallest frame bucket "
-              f"({min_video_bucket(buckets)}); dropped")
+        _skip(
+            result,
+            progress,
+            probe.path,
+            f"{label}: about {expected} frames, shorter than the smallest frame bucket "
+            f"({min_video_bucket(buckets)}); dropped",
+        )
         return None
     max_frames = usable_frames(expected, multiple) if opts.frame_policy == "trim" else None
 
@@ -539,21 +717,33 @@ def _make_clip(
     damage = damaged(converted, max_frames or expected)
     if damage:
         tmp.unlink(missing_ok=True)
-        _skip(result, progress, probe.path, f"{label}: bad clip, left out: {damage}; the file is corrupt or "
-              "truncated: export it again and add it again")
+        _skip(
+            result,
+            progress,
+            probe.path,
+            f"{label}: bad clip, left out: {damage}; the file is corrupt or "
+            "truncated: export it again and add it again",
+        )
         return None
     progress.update(stage="check", fraction=0.7, item=label)
-    check = check_frames(converted.frames, buckets, multiple, opts.fps)
+    check = check_frames(converted.frames, buckets, multiple, opts.out_fps)
     if opts.frame_policy == "drop" and check.too_short:
         tmp.unlink(missing_ok=True)
-        _skip(result, progress, probe.path, f"{label}: {converted.frames} frames, shorter than the smallest frame "
-              f"bucket ({min_video_bucket(buckets)}); dropped")
+        _skip(
+            result,
+            progress,
+            probe.path,
+            f"{label}: {converted.frames} frames, shorter than the smallest frame "
+            f"bucket ({min_video_bucket(buckets)}); dropped",
+        )
         return None
     warnings = list(check.warnings)
     if opts.frame_policy != "warn":  # trimmed / dropped already: the rounding note is noise
         warnings = [w for w in warnings if "k+1:" not in w]
     if probe.variable_frame_rate:
-        warnings.append(f"source has a variable frame rate (about {probe.fps:.2f} fps); converted to constant {opts.fps:g} fps")
+        warnings.append(
+            f"source has a variable frame rate (about {probe.fps:.2f} fps); converted to constant {opts.fps:g} fps"
+        )
 
     # extract frames, caption, rewrite
     raw = ""
@@ -562,7 +752,9 @@ def _make_clip(
             progress.update(stage="extract frame", fraction=0.75, item=label)
             images = extract_frames(tmp, opts.caption_frames, total=converted.frames)
             progress.update(stage="caption", fraction=0.8, item=label)
-            raw = describe_clip_frames(images, captioner, caption_opts.instruction, caption_opts.provider)
+            raw = describe_clip_frames(
+                images, captioner, caption_opts.instruction, caption_opts.provider
+            )
         except Cancelled:
             raise
         except Exception as exc:  # a model or API error on one clip never stops the others
@@ -584,7 +776,17 @@ def _make_clip(
     os.replace(tmp, dst)
     progress.update(fraction=1.0)
     return ClipRecord(
-        number=number, source=probe.path, start=clip.start, end=clip.end, path=dst, caption=caption,
-        frames=converted.frames, fps=converted.fps, duration=converted.duration,
-        width=converted.width, height=converted.height, bucket=check.bucket, warnings=warnings,
+        number=number,
+        source=probe.path,
+        start=clip.start,
+        end=clip.end,
+        path=dst,
+        caption=caption,
+        frames=converted.frames,
+        fps=converted.fps,
+        duration=converted.duration,
+        width=converted.width,
+        height=converted.height,
+        bucket=check.bucket,
+        warnings=warnings,
     )

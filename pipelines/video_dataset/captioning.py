@@ -16,6 +16,7 @@ ask them for a video:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Final
 
 DEFAULT_CAPTION_PREFIX = "A high quality video, "
 
@@ -27,33 +28,66 @@ FLORENCE_PROMPTGEN = "MiaoshouAI/Florence-2-base-PromptGen-v2.0"
 class CaptionPreset:
     name: str
     label: str
-    instruction: str        # task prompt for the local model (Florence-2 task token)
-    api_instruction: str    # the same request in words, for a chat VLM behind an API
-    model: str              # local model the preset is made for
+    instruction: str  # task prompt for the local model (Florence-2 task token)
+    api_instruction: str  # the same request in words, for a chat VLM behind an API
+    model: str  # local model the preset is made for
 
 
-CAPTION_PRESETS: dict[str, CaptionPreset] = {p.name: p for p in [
-    CaptionPreset("tags", "Tags", "<GENERATE_TAGS>",
-                  "List the visible subjects, objects, setting and style of this video frame as comma-separated tags.",
-                  FLORENCE_PROMPTGEN),
-    CaptionPreset("simple", "Simple caption", "<CAPTION>",
-                  "Describe this video frame in one short sentence.", FLORENCE_BASE),
-    CaptionPreset("detailed", "Detailed caption", "<DETAILED_CAPTION>",
-                  "Describe this video frame in two or three sentences: subject, action, setting.", FLORENCE_BASE),
-    CaptionPreset("extra", "More detailed caption", "<MORE_DETAILED_CAPTION>",
-                  "Describe this video frame in detail: subject, appearance, action, setting, lighting, camera angle.",
-                  FLORENCE_BASE),
-    CaptionPreset("mixed", "Mixed (caption + tags)", "<MIXED_CAPTION>",
-                  "Describe this video frame in one sentence, then list its key elements as comma-separated tags.",
-                  FLORENCE_PROMPTGEN),
-    CaptionPreset("extra_mixed", "Extra mixed (detailed caption + tags)", "<MIXED_CAPTION_PLUS>",
-                  "Describe this video frame in detail, then list its key elements as comma-separated tags.",
-                  FLORENCE_PROMPTGEN),
-    CaptionPreset("analyze", "Analyze (composition)", "<ANALYZE>",
-                  "Analyse the composition of this video frame: subject placement, framing, lighting, colours, mood.",
-                  FLORENCE_PROMPTGEN),
-]}
-DEFAULT_CAPTION_METHOD = "detailed"
+CAPTION_PRESETS: dict[str, CaptionPreset] = {
+    p.name: p
+    for p in [
+        CaptionPreset(
+            "tags",
+            "Tags",
+            "<GENERATE_TAGS>",
+            "List the visible subjects, objects, setting and style of this video frame as comma-separated tags.",
+            FLORENCE_PROMPTGEN,
+        ),
+        CaptionPreset(
+            "simple",
+            "Simple caption",
+            "<CAPTION>",
+            "Describe this video frame in one short sentence.",
+            FLORENCE_BASE,
+        ),
+        CaptionPreset(
+            "detailed",
+            "Detailed caption",
+            "<DETAILED_CAPTION>",
+            "Describe this video frame in two or three sentences: subject, action, setting.",
+            FLORENCE_BASE,
+        ),
+        CaptionPreset(
+            "extra",
+            "More detailed caption",
+            "<MORE_DETAILED_CAPTION>",
+            "Describe this video frame in detail: subject, appearance, action, setting, lighting, camera angle.",
+            FLORENCE_BASE,
+        ),
+        CaptionPreset(
+            "mixed",
+            "Mixed (caption + tags)",
+            "<MIXED_CAPTION>",
+            "Describe this video frame in one sentence, then list its key elements as comma-separated tags.",
+            FLORENCE_PROMPTGEN,
+        ),
+        CaptionPreset(
+            "extra_mixed",
+            "Extra mixed (detailed caption + tags)",
+            "<MIXED_CAPTION_PLUS>",
+            "Describe this video frame in detail, then list its key elements as comma-separated tags.",
+            FLORENCE_PROMPTGEN,
+        ),
+        CaptionPreset(
+            "analyze",
+            "Analyze (composition)",
+            "<ANALYZE>",
+            "Analyse the composition of this video frame: subject placement, framing, lighting, colours, mood.",
+            FLORENCE_PROMPTGEN,
+        ),
+    ]
+}
+DEFAULT_CAPTION_METHOD: Final = "detailed"
 
 MERGE_INSTRUCTION = (
     "These are descriptions of frames sampled in order from one short video clip. "
@@ -67,18 +101,24 @@ REWRITE_INSTRUCTION = (
 )
 
 
-def preset_caption_options(options, method: str = DEFAULT_CAPTION_METHOD, *, model_given: bool = False):
+def preset_caption_options(
+    options, method: str = DEFAULT_CAPTION_METHOD, *, model_given: bool = False
+):
     """``options`` (a :class:`pipelines.captions.CaptionOptions`) with the preset's
     instruction, and for a local provider its model unless the user chose one.
 
     An instruction already set in ``options`` wins over the preset.
     """
     if method not in CAPTION_PRESETS:
-        raise ValueError(f"unknown caption method {method!r}; choose one of: {', '.join(CAPTION_PRESETS)}")
+        raise ValueError(
+            f"unknown caption method {method!r}; choose one of: {', '.join(CAPTION_PRESETS)}"
+        )
     preset = CAPTION_PRESETS[method]
     changes = {}
     if not options.instruction:
-        changes["instruction"] = preset.api_instruction if options.provider == "api" else preset.instruction
+        changes["instruction"] = (
+            preset.api_instruction if options.provider == "api" else preset.instruction
+        )
     if options.provider == "local" and not model_given:
         changes["local_model"] = preset.model
     return replace(options, **changes)

@@ -7,6 +7,7 @@ for hard cuts in stock footage and edits.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,12 @@ def fixed_spans(duration: float, clip_seconds: float, min_seconds: float = 0.0) 
     return spans
 
 
-def detect_scene_cuts(path: str | Path, threshold: float = 0.12, sample_fps: float = 8.0, size: tuple[int, int] = (64, 36)) -> list[float]:
+def detect_scene_cuts(
+    path: str | Path,
+    threshold: float = 0.12,
+    sample_fps: float = 8.0,
+    size: tuple[int, int] = (64, 36),
+) -> list[float]:
     """Times (seconds) where the picture changes abruptly.
 
     Frames are sampled at ``sample_fps``, scaled to ``size`` grey; a cut is
@@ -51,9 +57,20 @@ def detect_scene_cuts(path: str | Path, threshold: float = 0.12, sample_fps: flo
     """
     w, h = size
     cmd = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
-        "-map", "0:v:0", "-vf", f"fps={sample_fps:g},scale={w}:{h},format=gray",
-        "-f", "rawvideo", "pipe:1",
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        "-vf",
+        f"fps={sample_fps:g},scale={w}:{h},format=gray",
+        "-f",
+        "rawvideo",
+        "pipe:1",
     ]
     raw = subprocess.run(cmd, capture_output=True, check=False).stdout
     frames = np.frombuffer(raw, dtype=np.uint8)
@@ -65,16 +82,21 @@ def detect_scene_cuts(path: str | Path, threshold: float = 0.12, sample_fps: flo
     return [float((i + 1) / sample_fps) for i in np.nonzero(diff > threshold)[0]]
 
 
-def scene_spans(duration: float, cuts: list[float], max_seconds: float | None = None, min_seconds: float = 0.0) -> list[ClipSpan]:
+def scene_spans(
+    duration: float, cuts: list[float], max_seconds: float | None = None, min_seconds: float = 0.0
+) -> list[ClipSpan]:
     """Spans between scene cuts; scenes longer than ``max_seconds`` are split into
     fixed-length pieces; scenes shorter than ``min_seconds`` are left out."""
-    edges = [0.0] + sorted(c for c in cuts if 0.0 < c < duration) + [duration]
+    edges = [0.0, *sorted(c for c in cuts if 0.0 < c < duration), duration]
     spans: list[ClipSpan] = []
-    for a, b in zip(edges, edges[1:]):
+    for a, b in itertools.pairwise(edges):
         if b - a < max(min_seconds, 1e-3):
             continue
         if max_seconds and b - a > max_seconds:
-            spans += [ClipSpan(a + s.start, a + s.end) for s in fixed_spans(b - a, max_seconds, min_seconds)]
+            spans += [
+                ClipSpan(a + s.start, a + s.end)
+                for s in fixed_spans(b - a, max_seconds, min_seconds)
+            ]
         else:
             spans.append(ClipSpan(a, b))
     return spans

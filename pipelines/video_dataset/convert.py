@@ -26,12 +26,12 @@ class ConvertError(RuntimeError):
 @dataclass
 class ConvertOptions:
     fps: float = 16.0
-    max_side: int | None = None              # longest side at most this (keeps aspect)
+    max_side: int | None = None  # longest side at most this (keeps aspect)
     resolution: tuple[int, int] | None = None  # (width, height): scale to cover, centre crop
     crf: int = 18
-    preset: str = "fast"                      # libx264 preset
-    threads: int = 0                          # 0: ffmpeg decides
-    max_frames: int | None = None             # stop after this many output frames
+    preset: str = "fast"  # libx264 preset
+    threads: int = 0  # 0: ffmpeg decides
+    max_frames: int | None = None  # stop after this many output frames
 
 
 @dataclass
@@ -43,7 +43,9 @@ class ClipResult:
     width: int
     height: int
     has_audio: bool
-    decode_errors: list[str] = field(default_factory=list)  # what FFmpeg's decoder reported (corrupt data)
+    decode_errors: list[str] = field(
+        default_factory=list
+    )  # what FFmpeg's decoder reported (corrupt data)
 
 
 def ffmpeg_exe() -> str:
@@ -69,7 +71,9 @@ def video_filter(options: ConvertOptions) -> str:
     return ",".join(parts)
 
 
-def ffmpeg_command(src: Path, dst: Path, options: ConvertOptions, start: float = 0.0, duration: float | None = None) -> list[str]:
+def ffmpeg_command(
+    src: Path, dst: Path, options: ConvertOptions, start: float = 0.0, duration: float | None = None
+) -> list[str]:
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
     if start > 0:
         cmd += ["-ss", f"{start:.6f}"]
@@ -79,9 +83,21 @@ def ffmpeg_command(src: Path, dst: Path, options: ConvertOptions, start: float =
     if options.max_frames:
         cmd += ["-frames:v", str(int(options.max_frames))]
     cmd += [
-        "-c:v", "libx264", "-preset", options.preset, "-crf", str(options.crf),
-        "-pix_fmt", "yuv420p", "-an", "-sn", "-dn", "-map_metadata", "-1",
-        "-movflags", "+faststart",
+        "-c:v",
+        "libx264",
+        "-preset",
+        options.preset,
+        "-crf",
+        str(options.crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-an",
+        "-sn",
+        "-dn",
+        "-map_metadata",
+        "-1",
+        "-movflags",
+        "+faststart",
     ]
     if options.threads:
         cmd += ["-threads", str(options.threads)]
@@ -117,6 +133,7 @@ def convert_clip(
     # stderr to a file: a damaged video can print more errors than a pipe holds
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True)
+        assert proc.stdout is not None  # stdout=PIPE
         try:
             for line in proc.stdout:  # -progress key=value lines, a block every ~0.5 s
                 if not line.startswith("out_time_us="):
@@ -147,10 +164,23 @@ def convert_clip(
 
 # What FFmpeg prints (at -loglevel error) when the source's video data is damaged:
 # a truncated file ("partial file", NAL units cut off) or corrupt bytes (macroblock errors).
-_DECODE_ERROR_MARKS = ("partial file", "error while decoding", "invalid nal unit", "missing picture",
-                       "error splitting the input", "concealing", "corrupt", "invalid data found",
-                       "decode_slice_header error", "non-existing pps", "no frame!", "left block unavailable",
-                       "out of range intra", "cbp too large", "top block unavailable")
+_DECODE_ERROR_MARKS = (
+    "partial file",
+    "error while decoding",
+    "invalid nal unit",
+    "missing picture",
+    "error splitting the input",
+    "concealing",
+    "corrupt",
+    "invalid data found",
+    "decode_slice_header error",
+    "non-existing pps",
+    "no frame!",
+    "left block unavailable",
+    "out of range intra",
+    "cbp too large",
+    "top block unavailable",
+)
 
 
 def decode_errors(stderr: str) -> list[str]:
@@ -172,16 +202,24 @@ def describe_clip(path: str | Path) -> ClipResult:
         stream = container.streams.video[0]
         frames = int(stream.frames or 0)
         fps = float(stream.average_rate or 0)
-        duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
+        duration = (
+            float(stream.duration * stream.time_base)
+            if stream.duration and stream.time_base
+            else 0.0
+        )
         if not frames:  # container without a frame count: count packets
             frames = sum(1 for p in container.demux(stream) if p.size)
         return ClipResult(
-            path=path, frames=frames, fps=fps, duration=duration or (frames / fps if fps else 0.0),
-            width=stream.codec_context.width, height=stream.codec_context.height,
+            path=path,
+            frames=frames,
+            fps=fps,
+            duration=duration or (frames / fps if fps else 0.0),
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
             has_audio=bool(container.streams.audio),
         )
 
 
 def estimate_frames(duration: float, fps: float) -> int:
     """Frames ffmpeg's fps filter makes from ``duration`` seconds (±1)."""
-    return max(int(math.floor(duration * fps + 0.5)), 0)
+    return max(math.floor(duration * fps + 0.5), 0)

@@ -33,19 +33,25 @@ def clip_numbers(directory: str | Path) -> list[int]:
 class DatasetSummary:
     name: str
     path: Path
-    clips: int                 # N.mp4 files
-    captions: int              # of them with a non-empty N.txt
-    total_duration: float      # seconds
+    clips: int  # N.mp4 files
+    captions: int  # of them with a non-empty N.txt
+    total_duration: float  # seconds
     total_frames: int
-    fps: list[float] = field(default_factory=list)   # distinct frame rates
+    fps: list[float] = field(default_factory=list)  # distinct frame rates
     size_bytes: int = 0
     unreadable: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
-            "name": self.name, "path": str(self.path), "clips": self.clips, "captions": self.captions,
-            "total_duration": round(self.total_duration, 3), "total_frames": self.total_frames,
-            "fps": self.fps, "size_bytes": self.size_bytes, "unreadable": self.unreadable,
+            "name": self.name,
+            "path": str(self.path),
+            "clips": self.clips,
+            "captions": self.captions,
+            "total_duration": round(self.total_duration, 3),
+            "total_frames": self.total_frames,
+            "fps": self.fps,
+            "size_bytes": self.size_bytes,
+            "unreadable": self.unreadable,
         }
 
 
@@ -71,15 +77,25 @@ def summarize_dataset(directory: str | Path) -> DatasetSummary:
         try:
             with av.open(str(mp4)) as c:
                 s = c.streams.video[0]
-                duration += float(s.duration * s.time_base) if s.duration else (c.duration or 0) / 1e6
+                duration += (
+                    float(s.duration * s.time_base)
+                    if s.duration and s.time_base
+                    else (c.duration or 0) / 1e6
+                )
                 frames += int(s.frames or 0)
                 if s.average_rate:
                     rates.add(round(float(s.average_rate), 3))
         except (av.FFmpegError, IndexError):
             unreadable.append(mp4.name)
     return DatasetSummary(
-        name=directory.name, path=directory, clips=clips, captions=captions,
-        total_duration=duration, total_frames=frames, fps=sorted(rates), size_bytes=size,
+        name=directory.name,
+        path=directory,
+        clips=clips,
+        captions=captions,
+        total_duration=duration,
+        total_frames=frames,
+        fps=sorted(rates),
+        size_bytes=size,
         unreadable=unreadable,
     )
 
@@ -101,8 +117,10 @@ def write_dataset_toml(
     """diffusion-pipe's dataset config for this folder; returns its path."""
     directory = Path(directory).resolve()
     out = directory / DATASET_TOML
-    out.write_text(dataset_toml_text(directory.as_posix(), frame_buckets, resolutions, num_repeats),
-                   encoding="utf-8")
+    out.write_text(
+        dataset_toml_text(directory.as_posix(), frame_buckets, resolutions, num_repeats),
+        encoding="utf-8",
+    )
     return out
 
 
@@ -110,13 +128,16 @@ def dataset_toml_text(path: str, frame_buckets, resolutions, num_repeats: int = 
     """The text of diffusion-pipe's dataset config; ``path`` "." is the config's own
     folder (the ZIP's copy), else an absolute folder."""
     res = ", ".join(str(r) if isinstance(r, int) else f"[{r[0]}, {r[1]}]" for r in resolutions)
-    where = ("# 'path' is relative to this file's folder (where the ZIP was unpacked): run the trainer\n"
-             "# from this folder, or write the folder's absolute path here.\n" if path == "." else
-             "# Point 'path' at this folder on the training machine if you move it.\n")
+    where = (
+        "# 'path' is relative to this file's folder (where the ZIP was unpacked): run the trainer\n"
+        "# from this folder, or write the folder's absolute path here.\n"
+        if path == "."
+        else "# Point 'path' at this folder on the training machine if you move it.\n"
+    )
     return (
         "# diffusion-pipe dataset config, written by Studio's video dataset builder.\n"
-        + where +
-        f"resolutions = [{res}]\n"
+        + where
+        + f"resolutions = [{res}]\n"
         "enable_ar_bucket = true\n"
         "min_ar = 0.5\n"
         "max_ar = 2.0\n"
@@ -171,7 +192,7 @@ def preview_grid(
             draw.rectangle([x + 4, y + 4, x + cell - 4, y + cell - 4], fill="#ccc")
         txt = directory / f"{n}.txt"
         caption = txt.read_text(encoding="utf-8", errors="replace").strip() if txt.is_file() else ""
-        lines = [f"{n}.mp4"] + textwrap.wrap(caption, chars)[:caption_lines]
+        lines = [f"{n}.mp4", *textwrap.wrap(caption, chars)[:caption_lines]]
         for j, line in enumerate(lines):
             draw.text((x + 4, y + cell + 4 + j * line_h), line, fill="black", font=font)
     if not out:
@@ -195,9 +216,14 @@ def zip_dataset(directory: str | Path, zip_path: str | Path | None = None) -> Pa
     with zipfile.ZipFile(tmp, "w") as zf:
         for name in names:
             arcname = f"{directory.name}/{name}"
-            if name == DATASET_TOML:  # the ZIP's copy names its own folder: ".", not this server's path
-                zf.writestr(arcname, _relative_toml((directory / name).read_text(encoding="utf-8")),
-                            compress_type=zipfile.ZIP_DEFLATED)
+            if (
+                name == DATASET_TOML
+            ):  # the ZIP's copy names its own folder: ".", not this server's path
+                zf.writestr(
+                    arcname,
+                    _relative_toml((directory / name).read_text(encoding="utf-8")),
+                    compress_type=zipfile.ZIP_DEFLATED,
+                )
                 continue
             kind = zipfile.ZIP_STORED if name.endswith((".mp4", ".jpg")) else zipfile.ZIP_DEFLATED
             zf.write(directory / name, arcname, compress_type=kind)

@@ -19,7 +19,9 @@ def sample_indices(total: int, count: int) -> list[int]:
     return sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})
 
 
-def extract_frames(path: str | Path, count: int = 1, total: int | None = None, max_side: int = 1024) -> list:
+def extract_frames(
+    path: str | Path, count: int = 1, total: int | None = None, max_side: int = 1024
+) -> list:
     """Decode ``count`` evenly spaced frames of ``path`` as RGB PIL images.
 
     ``count == 1`` is the first frame (seed 000's method). ``total`` is the

@@ -42,41 +42,78 @@ class VideoOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    preset: Preset = Field("wan", description="trainer preset: wan (16 fps), hunyuan (24 fps), ltx (25 fps) or "
-                                              "custom (set fps)")
-    fps: float | None = Field(None, gt=0, le=240, description="output frame rate (custom preset, or an override)")
-    max_side: int | None = Field(None, ge=16, le=8192, description="longest side at most N pixels (empty: keep)")
-    resolution: tuple[int, int] | None = Field(None, description="[width, height] bucket: scale to cover, "
-                                                                 "centre crop (each 16-8192)")
+    preset: Preset = Field(
+        default="wan",
+        description="trainer preset: wan (16 fps), hunyuan (24 fps), ltx (25 fps) or "
+        "custom (set fps)",
+    )
+    fps: float | None = Field(
+        default=None, gt=0, le=240, description="output frame rate (custom preset, or an override)"
+    )
+    max_side: int | None = Field(
+        default=None, ge=16, le=8192, description="longest side at most N pixels (empty: keep)"
+    )
+    resolution: tuple[int, int] | None = Field(
+        default=None,
+        description="[width, height] bucket: scale to cover, centre crop (each 16-8192)",
+    )
     split: Literal["none", "fixed", "scenes"] = Field(
-        "none", description="split long videos: none, fixed-length clips, or at scene cuts")
-    clip_seconds: float | None = Field(None, gt=0, le=3600,
-                                       description="fixed clip length; the longest scene for 'scenes'")
+        default="none", description="split long videos: none, fixed-length clips, or at scene cuts"
+    )
+    clip_seconds: float | None = Field(
+        default=None, gt=0, le=3600, description="fixed clip length; the longest scene for 'scenes'"
+    )
     frame_policy: Literal["warn", "trim", "drop"] = Field(
-        "warn", description="trainer frame buckets: warn per clip, trim to 4k+1 frames, drop too-short clips")
+        default="warn",
+        description="trainer frame buckets: warn per clip, trim to 4k+1 frames, drop too-short clips",
+    )
     caption_provider: Literal["none", "local", "api"] = Field(
-        "none", description="none: prefix and trigger only; local: a vision-language model in the GPU worker; "
-                            "api: an OpenAI-compatible server")
-    local_model: str = line(LINE_MAX, "Hugging Face model id or local folder (empty: the caption method's "
-                                      "Florence-2)", default="")
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where the local model runs")
-    max_new_tokens: int = Field(96, ge=1, le=1024, description="caption length limit of the local model")
-    api_base_url: str = line(LINE_MAX, "OpenAI-compatible base URL",
-                             default="", examples=["https://dashscope.aliyuncs.com/compatible-mode/v1"])
-    api_models: list[ShortText] = Field(default_factory=list, max_length=16,
-                                        description="API models in priority order (fallbacks)")
-    api_retries: int = Field(2, ge=0, le=10, description="retries per API model")
+        default="none",
+        description="none: prefix and trigger only; local: a vision-language model in the GPU worker; "
+        "api: an OpenAI-compatible server",
+    )
+    local_model: str = line(
+        LINE_MAX,
+        "Hugging Face model id or local folder (empty: the caption method's Florence-2)",
+        default="",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="where the local model runs"
+    )
+    max_new_tokens: int = Field(
+        default=96, ge=1, le=1024, description="caption length limit of the local model"
+    )
+    api_base_url: str = line(
+        LINE_MAX,
+        "OpenAI-compatible base URL",
+        default="",
+        examples=["https://dashscope.aliyuncs.com/compatible-mode/v1"],
+    )
+    api_models: list[ShortText] = Field(
+        default_factory=list, max_length=16, description="API models in priority order (fallbacks)"
+    )
+    api_retries: int = Field(default=2, ge=0, le=10, description="retries per API model")
     caption_method: CaptionMethod = Field(
-        DEFAULT_CAPTION_METHOD, description="seed 000's caption methods: tags, simple, detailed, extra, mixed, "
-                                            "extra_mixed, analyze")
-    caption_frames: int = Field(1, ge=1, le=16, description="1: the first frame; N: N sampled frames merged")
-    rewrite: bool = Field(False, description="LLM rewrite of each caption through the API (seed 000's Qwen "
-                                             "optimize); without an API it is left out, and the result says so")
-    rewrite_instruction: str = Field("", max_length=4000, description="instruction of the rewrite (empty: "
-                                                                      "the default)")
-    prefix: str = line(LINE_MAX, "text at the start of every caption", default=DEFAULT_CAPTION_PREFIX)
+        default=DEFAULT_CAPTION_METHOD,
+        description="seed 000's caption methods: tags, simple, detailed, extra, mixed, "
+        "extra_mixed, analyze",
+    )
+    caption_frames: int = Field(
+        default=1, ge=1, le=16, description="1: the first frame; N: N sampled frames merged"
+    )
+    rewrite: bool = Field(
+        default=False,
+        description="LLM rewrite of each caption through the API (seed 000's Qwen "
+        "optimize); without an API it is left out, and the result says so",
+    )
+    rewrite_instruction: str = Field(
+        default="", max_length=4000, description="instruction of the rewrite (empty: the default)"
+    )
+    prefix: str = line(
+        LINE_MAX, "text at the start of every caption", default=DEFAULT_CAPTION_PREFIX
+    )
     trigger: str = line(100, "trigger word put first in every caption", default="")
-    make_zip: bool = Field(True, description="also write the dataset as a ZIP")
+    make_zip: bool = Field(default=True, description="also write the dataset as a ZIP")
 
     @field_validator("resolution")
     @classmethod
@@ -120,18 +157,32 @@ class VideoOptions(BaseModel):
         from pipelines.video_dataset.build import VideoDatasetOptions
 
         caption = CaptionOptions(
-            provider=self.caption_provider, trigger=self.trigger.strip(), prefix=self.prefix, device=self.device,
-            api_base_url=self.api_base_url.strip(), api_key=api_key or "", api_models=list(self.api_models),
-            api_retries=self.api_retries, max_new_tokens=self.max_new_tokens,
+            provider=self.caption_provider,
+            trigger=self.trigger.strip(),
+            prefix=self.prefix,
+            device=self.device,
+            api_base_url=self.api_base_url.strip(),
+            api_key=api_key or "",
+            api_models=list(self.api_models),
+            api_retries=self.api_retries,
+            max_new_tokens=self.max_new_tokens,
         )
         if self.local_model.strip():
             caption.local_model = self.local_model.strip()
         opts = VideoDatasetOptions(
-            preset=None if self.preset == "custom" else self.preset, fps=self.fps, max_side=self.max_side,
-            resolution=self.resolution, split=self.split, clip_seconds=self.clip_seconds,
-            frame_policy=self.frame_policy, caption=caption, caption_method=self.caption_method,
-            caption_frames=self.caption_frames, rewrite=self.rewrite and not self.rewrite_skipped(),
-            rewrite_instruction=self.rewrite_instruction or REWRITE_INSTRUCTION, make_zip=False,
+            preset=None if self.preset == "custom" else self.preset,
+            fps=self.fps,
+            max_side=self.max_side,
+            resolution=self.resolution,
+            split=self.split,
+            clip_seconds=self.clip_seconds,
+            frame_policy=self.frame_policy,
+            caption=caption,
+            caption_method=self.caption_method,
+            caption_frames=self.caption_frames,
+            rewrite=self.rewrite and not self.rewrite_skipped(),
+            rewrite_instruction=self.rewrite_instruction or REWRITE_INSTRUCTION,
+            make_zip=False,
         )
         try:
             resolved = opts.resolved()
@@ -143,8 +194,10 @@ class VideoOptions(BaseModel):
     def rewrite_skipped(self) -> str:
         """Why the asked-for rewrite is left out ("" when it runs or was not asked for)."""
         if self.rewrite and not (self.api_base_url.strip() and self.api_models):
-            return ("the caption rewrite (use_qwen_optimize) needs an OpenAI-compatible API (base URL and a "
-                    "model); none is set, so the captions are not rewritten")
+            return (
+                "the caption rewrite (use_qwen_optimize) needs an OpenAI-compatible API (base URL and a "
+                "model); none is set, so the captions are not rewritten"
+            )
         return ""
 
     def stored(self) -> dict[str, Any]:
@@ -175,8 +228,15 @@ def explain(exc: ValidationError) -> str:
 
 # ---------------------------------------------------------------- the command line, from the same fields
 
-_CLI_NAMES = {"caption_provider": "caption", "caption_method": "method", "local_model": "model",
-              "api_base_url": "api-base", "api_models": "api-model", "frame_policy": "frames", "make_zip": "zip"}
+_CLI_NAMES = {
+    "caption_provider": "caption",
+    "caption_method": "method",
+    "local_model": "model",
+    "api_base_url": "api-base",
+    "api_models": "api-model",
+    "frame_policy": "frames",
+    "make_zip": "zip",
+}
 
 
 def add_cli_flags(parser: argparse.ArgumentParser) -> None:
@@ -184,11 +244,16 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
     for name, info in VideoOptions.model_fields.items():
         flag = "--" + _CLI_NAMES.get(name, name).replace("_", "-")
         default = DEFAULTS[name]
-        help_text = (info.description or "") + (f" (default {default!r})" if default not in (None, [], "") else "")
+        help_text = (info.description or "") + (
+            f" (default {default!r})" if default not in (None, [], "") else ""
+        )
         help_text = help_text.replace("%", "%%")
         annotation = info.annotation
-        choices = getattr(annotation, "__args__", None) if getattr(annotation, "__origin__", None) is Literal \
+        choices = (
+            getattr(annotation, "__args__", None)
+            if getattr(annotation, "__origin__", None) is Literal
             else None
+        )
         if name == "make_zip":
             parser.add_argument(flag, dest=name, action="store_true", help="also write DIR.zip")
         elif isinstance(default, bool):
@@ -196,9 +261,13 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
         elif name == "api_models":
             parser.add_argument(flag, dest=name, action="append", default=[], help=help_text)
         elif name == "resolution":
-            parser.add_argument(flag, dest=name, help="WxH: scale to cover and centre-crop, e.g. 832x480")
+            parser.add_argument(
+                flag, dest=name, help="WxH: scale to cover and centre-crop, e.g. 832x480"
+            )
         elif choices:
-            parser.add_argument(flag, dest=name, choices=list(choices), default=default, help=help_text)
+            parser.add_argument(
+                flag, dest=name, choices=list(choices), default=default, help=help_text
+            )
         else:
             kind = {int: int, float: float}.get(type(default)) if default is not None else None
             if kind is None and name in ("fps", "clip_seconds"):
@@ -214,12 +283,22 @@ def from_cli(args: argparse.Namespace) -> VideoOptions:
         try:
             w, h = (int(x) for x in str(data["resolution"]).lower().split("x"))
         except ValueError:
-            raise OptionsError(f"resolution {data['resolution']!r} must look like 832x480") from None
+            raise OptionsError(
+                f"resolution {data['resolution']!r} must look like 832x480"
+            ) from None
         data["resolution"] = (w, h)
     if data.get("make_zip") is False:
         data["make_zip"] = False
     return VideoOptions.parse(data)
 
 
-__all__ = ["DEFAULTS", "NO_CONTROL", "OptionsError", "VideoOptions", "add_cli_flags", "explain", "field_help",
-           "from_cli"]
+__all__ = [
+    "DEFAULTS",
+    "NO_CONTROL",
+    "OptionsError",
+    "VideoOptions",
+    "add_cli_flags",
+    "explain",
+    "field_help",
+    "from_cli",
+]

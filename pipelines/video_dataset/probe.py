@@ -9,8 +9,22 @@ from pathlib import Path
 from pipelines.video_probe import VideoInfo, VideoProbeError, probe
 
 VIDEO_EXTENSIONS = {
-    ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
-    ".m2ts", ".flv", ".wmv", ".3gp", ".ogv", ".gif",
+    ".mp4",
+    ".mov",
+    ".m4v",
+    ".mkv",
+    ".webm",
+    ".avi",
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".mts",
+    ".m2ts",
+    ".flv",
+    ".wmv",
+    ".3gp",
+    ".ogv",
+    ".gif",
 }
 
 ProbeError = VideoProbeError

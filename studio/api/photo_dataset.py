@@ -35,12 +35,17 @@ class Edits(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    flips: dict[FileKey, str] = Field(default_factory=dict, max_length=100_000,
-                                      examples=[{"astronaut_recompressed.jpg": "kept"}])
+    flips: dict[FileKey, str] = Field(
+        default_factory=dict, max_length=100_000, examples=[{"astronaut_recompressed.jpg": "kept"}]
+    )
     crops: dict[FileKey, Annotated[list[Coordinate], Field(min_length=4, max_length=4)]] = Field(
-        default_factory=dict, max_length=100_000, examples=[{"astronaut.jpg": [0, 0, 400, 400]}])
-    captions: dict[FileKey, Caption] = Field(default_factory=dict, max_length=100_000,
-                                             examples=[{"0001.jpg": "ohwx, a woman in a red coat"}])
+        default_factory=dict, max_length=100_000, examples=[{"astronaut.jpg": [0, 0, 400, 400]}]
+    )
+    captions: dict[FileKey, Caption] = Field(
+        default_factory=dict,
+        max_length=100_000,
+        examples=[{"0001.jpg": "ohwx, a woman in a red coat"}],
+    )
 
 
 def _summary(meta: dict[str, Any]) -> dict[str, Any]:
@@ -49,10 +54,17 @@ def _summary(meta: dict[str, Any]) -> dict[str, Any]:
     zip_ready = (datasets.folder(meta["name"]) / "dataset.zip").is_file()
     outputs = job["outputs"] if job else {}
     return {
-        "name": meta["name"], "kind": meta["kind"], "owner": meta["owner"], "created_at": meta["created_at"],
-        "status": meta["status"], "progress": meta["progress"], "job_id": meta["job_id"],
-        "stage": job["stage"] if job else None, "item": job["item"] if job else None,
-        "eta_s": job["eta_s"] if job else None, "message": job["message"] if job else None,
+        "name": meta["name"],
+        "kind": meta["kind"],
+        "owner": meta["owner"],
+        "created_at": meta["created_at"],
+        "status": meta["status"],
+        "progress": meta["progress"],
+        "job_id": meta["job_id"],
+        "stage": job["stage"] if job else None,
+        "item": job["item"] if job else None,
+        "eta_s": job["eta_s"] if job else None,
+        "message": job["message"] if job else None,
         "error": job["error"] if job else None,
         "counts": manifest["counts"] if manifest else None,
         "clusters": len(manifest["clusters"]) if manifest else None,
@@ -63,13 +75,23 @@ def _summary(meta: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("", status_code=201, summary="Build a photo dataset from uploads or a server folder")
 def create_dataset(
-    name: str = Form(..., max_length=NAME_MAX, description="dataset name: letters, digits, '_', '-', '.'"),
+    name: str = Form(
+        ..., max_length=NAME_MAX, description="dataset name: letters, digits, '_', '-', '.'"
+    ),
     files: list[UploadFile] | None = File(None, description="a ZIP and/or image files"),
-    server_path: str = Form("", max_length=PATH_MAX,
-                            description="a folder or ZIP on the server, inside the allowed server folders"),
-    options: str = Form("{}", max_length=100_000,
-                        description='JSON, e.g. {"dedup": {"keep_per_cluster": 1}, "caption": {"trigger": "ohwx"}}'),
-    api_key: str = Form("", max_length=500, description="key of the OpenAI-compatible caption API; never stored"),
+    server_path: str = Form(
+        "",
+        max_length=PATH_MAX,
+        description="a folder or ZIP on the server, inside the allowed server folders",
+    ),
+    options: str = Form(
+        "{}",
+        max_length=100_000,
+        description='JSON, e.g. {"dedup": {"keep_per_cluster": 1}, "caption": {"trigger": "ohwx"}}',
+    ),
+    api_key: str = Form(
+        "", max_length=500, description="key of the OpenAI-compatible caption API; never stored"
+    ),
     user: User = Depends(api_user),
 ) -> dict[str, Any]:
     try:
@@ -78,8 +100,14 @@ def create_dataset(
         raise OptionsError(f"options is not valid JSON: {exc}") from None
     saved = [save_upload(f) for f in files or [] if f.filename]
     try:
-        job = photos.start_build(name, user, parsed, files=saved,
-                                 server_paths=[server_path] if server_path.strip() else [], api_key=api_key)
+        job = photos.start_build(
+            name,
+            user,
+            parsed,
+            files=saved,
+            server_paths=[server_path] if server_path.strip() else [],
+            api_key=api_key,
+        )
     finally:
         for path in saved:
             shutil.rmtree(path.parent, ignore_errors=True)
@@ -96,15 +124,23 @@ def get_dataset(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
     return _summary(datasets.get(name, user, "photos"))
 
 
-@router.get("/{name}/manifest", summary="manifest.json: every source file, kept or dropped and why, crops, captions")
+@router.get(
+    "/{name}/manifest",
+    summary="manifest.json: every source file, kept or dropped and why, crops, captions",
+)
 def get_manifest(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
     manifest = photos.read_manifest(datasets.get(name, user, "photos"))
     if manifest is None:
-        raise store.JobStateError(f"Dataset {name!r} has no manifest yet: its build is still running.")
+        raise store.JobStateError(
+            f"Dataset {name!r} has no manifest yet: its build is still running."
+        )
     return manifest
 
 
-@router.get("/{name}/download", summary="dataset.zip: NNNN.jpg + NNNN.txt pairs, manifest and trainer configs")
+@router.get(
+    "/{name}/download",
+    summary="dataset.zip: NNNN.jpg + NNNN.txt pairs, manifest and trainer configs",
+)
 def download(name: str, user: User = Depends(api_user)) -> FileResponse:
     meta = datasets.get(name, user, "photos")
     path = datasets.folder(name) / "dataset.zip"
@@ -113,7 +149,11 @@ def download(name: str, user: User = Depends(api_user)) -> FileResponse:
     return FileResponse(path, filename=f"{name}.zip", media_type="application/zip")
 
 
-@router.post("/{name}/edits", status_code=201, summary="Apply review edits (flips, crop boxes, captions) in a job")
+@router.post(
+    "/{name}/edits",
+    status_code=201,
+    summary="Apply review edits (flips, crop boxes, captions) in a job",
+)
 def post_edits(name: str, edits: Edits, user: User = Depends(api_user)) -> dict[str, Any]:
     job = photos.submit_edits(name, user, edits.model_dump())
     return {"name": name, "job_id": job["id"], "status": job["status"]}

@@ -38,30 +38,44 @@ from studio.uploads import save_upload
 router = APIRouter(prefix="/preprocessing", tags=["video datasets (preprocessing)"])
 
 # the job system's words -> seed 000's
-SEED_STATUS = {"queued": "pending", "running": "running", "succeeded": "completed", "failed": "failed",
-               "cancelled": "cancelled"}
+SEED_STATUS = {
+    "queued": "pending",
+    "running": "running",
+    "succeeded": "completed",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
 
 
 class VideoOptionsIn(VideoOptions):
     """The options of :class:`pipelines.video_dataset.options.VideoOptions`, and the API key."""
 
-    api_key: str = Field("", max_length=500, description="write-only: handed to the job, never stored or "
-                                                         "returned")
+    api_key: str = Field(
+        "", max_length=500, description="write-only: handed to the job, never stored or returned"
+    )
 
 
 class StartIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset_name: DatasetName
-    input_path: str | None = line(PATH_MAX, "server folder, ZIP or video inside the allowed server folders "
-                                            "(STUDIO_ALLOWED_ROOTS)", default=None)
+    input_path: str | None = line(
+        PATH_MAX,
+        "server folder, ZIP or video inside the allowed server folders (STUDIO_ALLOWED_ROOTS)",
+        default=None,
+    )
     video_directory: str | None = line(PATH_MAX, "seed 000's name for input_path", default=None)
     options: VideoOptionsIn = Field(default_factory=VideoOptionsIn)
     caption_method: CaptionMethod | None = Field(
-        None, description="seed 000: caption with this method; without options.caption_provider the local "
-                          "Florence-2 model captions")
-    use_qwen_optimize: bool | None = Field(None, description="seed 000: LLM rewrite of each caption "
-                                                             "(options.rewrite); without an API it is left out")
+        None,
+        description="seed 000: caption with this method; without options.caption_provider the local "
+        "Florence-2 model captions",
+    )
+    use_qwen_optimize: bool | None = Field(
+        None,
+        description="seed 000: LLM rewrite of each caption "
+        "(options.rewrite); without an API it is left out",
+    )
 
 
 def envelope(data: dict[str, Any], note: str = "", **extra: Any) -> dict[str, Any]:
@@ -72,10 +86,17 @@ def envelope(data: dict[str, Any], note: str = "", **extra: Any) -> dict[str, An
 
 def _started(job: dict[str, Any]) -> dict[str, Any]:
     name = job["params"]["dataset"]
-    data = {"preprocessing_id": job["id"], "task_id": job["id"], "dataset_name": name,
-            "status": SEED_STATUS[job["status"]], "job_status": job["status"], "kind": job["kind"],
-            "lane": job["lane"], "status_url": f"/api/v1/preprocessing/status/{job['id']}",
-            "dataset_url": f"/api/v1/preprocessing/datasets/{name}"}
+    data = {
+        "preprocessing_id": job["id"],
+        "task_id": job["id"],
+        "dataset_name": name,
+        "status": SEED_STATUS[job["status"]],
+        "job_status": job["status"],
+        "kind": job["kind"],
+        "lane": job["lane"],
+        "status_url": f"/api/v1/preprocessing/status/{job['id']}",
+        "dataset_url": f"/api/v1/preprocessing/datasets/{name}",
+    }
     return envelope(data, f"Preprocessing of {name} queued", **data)
 
 
@@ -100,22 +121,33 @@ def _submit(name: str, options: VideoOptionsIn, user: User, **where: Any) -> dic
 @router.get("/check/{dataset_name}", summary="Is this dataset name taken?")
 def check(dataset_name: str, user: User = Depends(api_user)) -> dict[str, Any]:
     exists = datasets.name_taken(dataset_name)
-    return envelope({"dataset_name": dataset_name, "exists": exists}, dataset_name=dataset_name, exists=exists)
+    return envelope(
+        {"dataset_name": dataset_name, "exists": exists}, dataset_name=dataset_name, exists=exists
+    )
 
 
 @router.post("/start", status_code=201, summary="Build a video dataset from a server folder")
 def start(body: StartIn, user: User = Depends(api_user)) -> dict[str, Any]:
     path = body.input_path or body.video_directory
     if not path:
-        raise InputError("Give input_path (or video_directory): a server folder or ZIP inside the allowed server "
-                         "folders (STUDIO_ALLOWED_ROOTS); or upload files to /api/v1/preprocessing/upload.")
+        raise InputError(
+            "Give input_path (or video_directory): a server folder or ZIP inside the allowed server "
+            "folders (STUDIO_ALLOWED_ROOTS); or upload files to /api/v1/preprocessing/upload."
+        )
     return _started(_submit(body.dataset_name, _seed_options(body), user, input_path=path))
 
 
-@router.post("/upload", status_code=201, summary="Build a video dataset from uploaded videos or a ZIP")
-def upload(dataset_name: str = Form(..., max_length=64), files: list[UploadFile] = File(...),
-           options: str = Form("{}", max_length=100_000, description="JSON object of options (as in /start)"),
-           user: User = Depends(api_user)) -> dict[str, Any]:
+@router.post(
+    "/upload", status_code=201, summary="Build a video dataset from uploaded videos or a ZIP"
+)
+def upload(
+    dataset_name: str = Form(..., max_length=64),
+    files: list[UploadFile] = File(...),
+    options: str = Form(
+        "{}", max_length=100_000, description="JSON object of options (as in /start)"
+    ),
+    user: User = Depends(api_user),
+) -> dict[str, Any]:
     try:
         data = json.loads(options or "{}")
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -134,10 +166,16 @@ def upload(dataset_name: str = Form(..., max_length=64), files: list[UploadFile]
 def seed_progress(job: dict[str, Any]) -> dict[str, Any]:
     percent = round(100 * (job["progress"] or 0), 1)
     eta = job["eta_s"] if job["status"] == "running" else None
-    return {"progress_percent": percent, "current_file": job["item"], "current_step": job["stage"],
-            "estimated_time_remaining": eta,
-            # the studio's own names of the same values
-            "percent": percent, "step": job["stage"], "eta_s": eta}
+    return {
+        "progress_percent": percent,
+        "current_file": job["item"],
+        "current_step": job["stage"],
+        "estimated_time_remaining": eta,
+        # the studio's own names of the same values
+        "percent": percent,
+        "step": job["stage"],
+        "eta_s": eta,
+    }
 
 
 def _task(task_id: str, user: User) -> dict[str, Any]:
@@ -155,10 +193,20 @@ def _task(task_id: str, user: User) -> dict[str, Any]:
 def status(task_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
     job = _task(task_id, user)
     outputs = {k: v for k, v in job["outputs"].items() if k != "files"}
-    data = {"preprocessing_id": job["id"], "task_id": job["id"], "dataset_name": job["params"].get("dataset"),
-            "status": SEED_STATUS[job["status"]], "job_status": job["status"], "progress": seed_progress(job),
-            "message": job["message"], "error": job["error"], "result": outputs or None,
-            "created_at": job["created_at"], "started_at": job["started_at"], "finished_at": job["finished_at"]}
+    data = {
+        "preprocessing_id": job["id"],
+        "task_id": job["id"],
+        "dataset_name": job["params"].get("dataset"),
+        "status": SEED_STATUS[job["status"]],
+        "job_status": job["status"],
+        "progress": seed_progress(job),
+        "message": job["message"],
+        "error": job["error"],
+        "result": outputs or None,
+        "created_at": job["created_at"],
+        "started_at": job["started_at"],
+        "finished_at": job["finished_at"],
+    }
     return envelope(data, job["message"] or "", **data)
 
 
@@ -171,13 +219,25 @@ def dataset_info(meta: dict[str, Any], with_clips: bool = False) -> dict[str, An
     summary = summarize_dataset(meta["path"])
     result = job["outputs"] if job and job["status"] == "succeeded" else {}
     info = {
-        "name": meta["name"], "dataset_name": meta["name"], "kind": meta["kind"], "owner": meta["owner"],
-        "created_at": meta["created_at"], "status": SEED_STATUS.get(meta["status"], meta["status"]),
-        "job_status": meta["status"], "task_id": meta.get("job_id"), "preprocessing_id": meta.get("job_id"),
-        "progress": seed_progress(job) if job else None, "error": job["error"] if job else None,
-        "clips": summary.clips, "video_count": summary.clips, "captions": summary.captions,
-        "total_duration": round(summary.total_duration, 3), "total_frames": summary.total_frames,
-        "fps": summary.fps, "size_bytes": summary.size_bytes, "options": meta.get("options") or {},
+        "name": meta["name"],
+        "dataset_name": meta["name"],
+        "kind": meta["kind"],
+        "owner": meta["owner"],
+        "created_at": meta["created_at"],
+        "status": SEED_STATUS.get(meta["status"], meta["status"]),
+        "job_status": meta["status"],
+        "task_id": meta.get("job_id"),
+        "preprocessing_id": meta.get("job_id"),
+        "progress": seed_progress(job) if job else None,
+        "error": job["error"] if job else None,
+        "clips": summary.clips,
+        "video_count": summary.clips,
+        "captions": summary.captions,
+        "total_duration": round(summary.total_duration, 3),
+        "total_frames": summary.total_frames,
+        "fps": summary.fps,
+        "size_bytes": summary.size_bytes,
+        "options": meta.get("options") or {},
         "zip_ready": bool(job and zip_path(job)),
     }
     if with_clips:
@@ -187,10 +247,21 @@ def dataset_info(meta: dict[str, Any], with_clips: bool = False) -> dict[str, An
             clips = []
             for n in clip_numbers(folder):
                 txt = folder / f"{n}.txt"
-                clips.append({"number": n, "file": f"{n}.mp4",
-                              "caption": txt.read_text(encoding="utf-8").strip() if txt.is_file() else ""})
-        info.update(clip_count=info["clips"], clips=clips, skipped=result.get("skipped", []),
-                    warnings=result.get("warnings", []), notes=result.get("notes", []), files=meta["files"])
+                clips.append(
+                    {
+                        "number": n,
+                        "file": f"{n}.mp4",
+                        "caption": txt.read_text(encoding="utf-8").strip() if txt.is_file() else "",
+                    }
+                )
+        info.update(
+            clip_count=info["clips"],
+            clips=clips,
+            skipped=result.get("skipped", []),
+            warnings=result.get("warnings", []),
+            notes=result.get("notes", []),
+            files=meta["files"],
+        )
     return info
 
 
@@ -199,8 +270,10 @@ def zip_path(job: dict[str, Any]) -> Path | None:
     return path if path.is_file() else None
 
 
-@router.get("/datasets", summary="Your video datasets with clip counts and total duration (admins: all, or "
-                                 "?owner=)")
+@router.get(
+    "/datasets",
+    summary="Your video datasets with clip counts and total duration (admins: all, or ?owner=)",
+)
 def list_datasets(owner: str | None = None, user: User = Depends(api_user)) -> dict[str, Any]:
     items = [dataset_info(m) for m in datasets.list_all(user, "videos", owner)]
     return envelope({"total": len(items), "datasets": items}, total=len(items), datasets=items)
@@ -212,18 +285,25 @@ def get_dataset(dataset_name: str, user: User = Depends(api_user)) -> dict[str, 
     return envelope(info, **info)
 
 
-@router.delete("/datasets/{dataset_name}", status_code=204, summary="Delete a video dataset and its files")
+@router.delete(
+    "/datasets/{dataset_name}", status_code=204, summary="Delete a video dataset and its files"
+)
 def delete_dataset(dataset_name: str, user: User = Depends(api_user)) -> Response:
     datasets.delete(dataset_name, user, "videos")
     return Response(status_code=204)
 
 
-@router.get("/datasets/{dataset_name}/download", summary="The dataset as a ZIP (N.mp4 + N.txt + dataset.toml)")
+@router.get(
+    "/datasets/{dataset_name}/download",
+    summary="The dataset as a ZIP (N.mp4 + N.txt + dataset.toml)",
+)
 def download(dataset_name: str, user: User = Depends(api_user)) -> FileResponse:
     meta = datasets.get(dataset_name, user, "videos")
     job = datasets.latest_job(meta)
     path = zip_path(job) if job else None
     if path is None:
-        raise datasets.DatasetNotFound(f"Dataset {dataset_name!r} has no ZIP yet (its build is "
-                                       f"{meta['status']}); download it once the build has finished.")
+        raise datasets.DatasetNotFound(
+            f"Dataset {dataset_name!r} has no ZIP yet (its build is "
+            f"{meta['status']}); download it once the build has finished."
+        )
     return FileResponse(path, filename=f"{meta['name']}.zip", media_type="application/zip")

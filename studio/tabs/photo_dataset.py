@@ -121,13 +121,18 @@ def _rejected(manifest: dict | None, pending: dict) -> pd.DataFrame:
     for r in (manifest or {}).get("files", []):
         if r["status"] != "kept" or r["name"] in pending["flips"]:
             flip = pending["flips"].get(r["name"], "")
-            rows.append([r["name"], r["status"], "; ".join(r["reasons"]), f"→ {flip}" if flip else ""])
+            rows.append(
+                [r["name"], r["status"], "; ".join(r["reasons"]), f"→ {flip}" if flip else ""]
+            )
     return pd.DataFrame(rows, columns=REJECTED_COLUMNS)
 
 
 def _grid(manifest: dict | None) -> pd.DataFrame:
-    rows = [[r["output"], r["name"], r["caption"], "; ".join(r["warnings"])]
-            for r in (manifest or {}).get("files", []) if r["status"] == "kept" and r["output"]]
+    rows = [
+        [r["output"], r["name"], r["caption"], "; ".join(r["warnings"])]
+        for r in (manifest or {}).get("files", [])
+        if r["status"] == "kept" and r["output"]
+    ]
     return pd.DataFrame(sorted(rows), columns=GRID_COLUMNS)
 
 
@@ -140,11 +145,15 @@ def _summary(name: str, manifest: dict | None, pending: dict, user: User) -> str
     if not manifest:
         return f"**{name}**: {meta['status']} — the review appears when the build has written its manifest."
     c = manifest["counts"]
-    text = (f"**{name}** · {meta['status']} · {c['kept']} kept, {c['dropped']} dropped, {c['error']} errors, "
-            f"{c['skipped']} skipped · {len(manifest['clusters'])} groups of near-duplicates")
+    text = (
+        f"**{name}** · {meta['status']} · {c['kept']} kept, {c['dropped']} dropped, {c['error']} errors, "
+        f"{c['skipped']} skipped · {len(manifest['clusters'])} groups of near-duplicates"
+    )
     if any(pending.values()):
-        text += (f"  \n**Pending:** {len(pending['flips'])} keep/drop flips, {len(pending['crops'])} crop boxes — "
-                 "press *Save & repackage* to apply them.")
+        text += (
+            f"  \n**Pending:** {len(pending['flips'])} keep/drop flips, {len(pending['crops'])} crop boxes — "
+            "press *Save & repackage* to apply them."
+        )
     return text
 
 
@@ -171,9 +180,16 @@ def review_for(name: str, user: User):
     pending = read_pending(name) if manifest else {"flips": {}, "crops": {}}
     every = sorted(r["name"] for r in (manifest or {}).get("files", []))
     shown = bool(manifest)
-    return (_summary(name, manifest, pending, user), _kept_gallery(name, manifest, pending),
-            _gallery(name, manifest, pending), _rejected(manifest, pending), _grid(manifest),
-            gr.update(choices=every), _zip(name) if shown else None, _mtime(name) if shown else "")
+    return (
+        _summary(name, manifest, pending, user),
+        _kept_gallery(name, manifest, pending),
+        _gallery(name, manifest, pending),
+        _rejected(manifest, pending),
+        _grid(manifest),
+        gr.update(choices=every),
+        _zip(name) if shown else None,
+        _mtime(name) if shown else "",
+    )
 
 
 REVIEW_OUTPUTS = 8  # what review_for returns
@@ -184,7 +200,9 @@ def load_review(name: str, request: gr.Request):
 
 
 def list_names(request: gr.Request) -> gr.Dropdown:
-    return gr.update(choices=[m["name"] for m in datasets.list_all(current_user(request), "photos")])
+    return gr.update(
+        choices=[m["name"] for m in datasets.list_all(current_user(request), "photos")]
+    )
 
 
 def poll(name: str, job_id: str, shown: str, request: gr.Request):
@@ -194,7 +212,9 @@ def poll(name: str, job_id: str, shown: str, request: gr.Request):
     meta = _meta(name, user)
     if meta is None:
         return (gr.skip(),) * (REVIEW_OUTPUTS + 1)
-    follow = meta["job_id"] if meta["job_id"] and meta["job_id"] != (job_id or "").strip() else gr.skip()
+    follow = (
+        meta["job_id"] if meta["job_id"] and meta["job_id"] != (job_id or "").strip() else gr.skip()
+    )
     if _mtime(name) == shown:
         return (follow,) + (gr.skip(),) * REVIEW_OUTPUTS
     return (follow, *review_for(name, user))
@@ -220,8 +240,11 @@ def pick_kept(name: str, evt: gr.SelectData, request: gr.Request) -> str:
         return ""
     pending = read_pending(name)
     folder = datasets.folder(name)
-    visible = [r["name"] for r in manifest["files"]
-               if _state(r, pending) == "kept" and thumb_path(folder, r["name"]).is_file()]
+    visible = [
+        r["name"]
+        for r in manifest["files"]
+        if _state(r, pending) == "kept" and thumb_path(folder, r["name"]).is_file()
+    ]
     return visible[index] if 0 <= index < len(visible) else ""
 
 
@@ -277,12 +300,18 @@ def crop_choice(name: str, source: str, request: gr.Request):
     if record is None or not record["width"]:
         return (gr.update(),) * 4 + ("",)
     w, h = record["width"], record["height"]
-    box = read_pending(name)["crops"].get(source) or record["crop_box"] or [0, 0, min(w, h), min(w, h)]
-    sliders = [gr.update(maximum=m, value=v) for m, v in zip((w, h, w, h), box)]
+    box = (
+        read_pending(name)["crops"].get(source)
+        or record["crop_box"]
+        or [0, 0, min(w, h), min(w, h)]
+    )
+    sliders = [gr.update(maximum=m, value=v) for m, v in zip((w, h, w, h), box, strict=True)]
     return (*sliders, f"{source}: {w}×{h} px, crop found by {record['focus'] or '—'}")
 
 
-def crop_preview(name: str, source: str, x0: float, y0: float, x1: float, y1: float, request: gr.Request):
+def crop_preview(
+    name: str, source: str, x0: float, y0: float, x1: float, y1: float, request: gr.Request
+):
     """The photo's preview with the crop box drawn on it (outside darkened)."""
     from PIL import Image, ImageDraw
 
@@ -304,7 +333,9 @@ def crop_preview(name: str, source: str, x0: float, y0: float, x1: float, y1: fl
     return image
 
 
-def set_crop(name: str, source: str, x0: float, y0: float, x1: float, y1: float, request: gr.Request):
+def set_crop(
+    name: str, source: str, x0: float, y0: float, x1: float, y1: float, request: gr.Request
+):
     name, user = (name or "").strip(), current_user(request)
     manifest = _manifest(name, user)
     if not manifest or not source:
@@ -335,7 +366,9 @@ def save(name: str, grid: pd.DataFrame, request: gr.Request) -> str:
     pending = read_pending(name)
     captions = {}
     if grid is not None and len(grid):
-        captions = {str(row["source"]): str(row["caption"]) for _, row in grid.iterrows() if row["source"]}
+        captions = {
+            str(row["source"]): str(row["caption"]) for _, row in grid.iterrows() if row["source"]
+        }
     try:
         job = photos.submit_edits(name, user, {**pending, "captions": captions})
     except StudioError as exc:
@@ -362,123 +395,346 @@ def build() -> None:
         fields.append((group, key, component))
         return component
 
-    gr.Markdown("Turn a ZIP or folder of photos into a LoRA dataset: quality filter → near-duplicate clusters → "
-                "crop around the subject → captions → `NNNN.jpg` + `NNNN.txt` ZIP with trainer configs.")
+    gr.Markdown(
+        "Turn a ZIP or folder of photos into a LoRA dataset: quality filter → near-duplicate clusters → "
+        "crop around the subject → captions → `NNNN.jpg` + `NNNN.txt` ZIP with trainer configs."
+    )
     with gr.Row():
         with gr.Column(scale=3):
-            upload = gr.File(label="ZIP or photos", file_count="multiple", elem_id="photos-upload",
-                             file_types=[".zip", ".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".bmp", ".tif", ".tiff"])
-            server = gr.Textbox(label="…or a folder or ZIP on this server",
-                                info="Only folders your administrator has opened to the studio can be read.",
-                                elem_id="photos-server-path")
-            with gr.Accordion("Quality filter", open=False):
-                with gr.Row():
-                    min_side = add("quality", "min_side", gr.Number(
-                        q.min_side, label="min shorter side (px)", precision=0, minimum=1, elem_id="photos-min-side",
-                        info="Photos smaller than this on their shorter side are left out."))
-                    add("quality", "min_sharpness", gr.Number(q.min_sharpness, label="min sharpness",
-                                                              info="Blurrier photos are left out (typical 30-150)."))
-                    add("quality", "min_brightness", gr.Number(q.min_brightness, label="min brightness (0-255)"))
-                    add("quality", "max_brightness", gr.Number(q.max_brightness, label="max brightness (0-255)"))
+            upload = gr.File(
+                label="ZIP or photos",
+                file_count="multiple",
+                elem_id="photos-upload",
+                file_types=[
+                    ".zip",
+                    ".jpg",
+                    ".jpeg",
+                    ".png",
+                    ".webp",
+                    ".heic",
+                    ".heif",
+                    ".bmp",
+                    ".tif",
+                    ".tiff",
+                ],
+            )
+            server = gr.Textbox(
+                label="…or a folder or ZIP on this server",
+                info="Only folders your administrator has opened to the studio can be read.",
+                elem_id="photos-server-path",
+            )
+            with gr.Accordion("Quality filter", open=False), gr.Row():
+                min_side = add(
+                    "quality",
+                    "min_side",
+                    gr.Number(
+                        q.min_side,
+                        label="min shorter side (px)",
+                        precision=0,
+                        minimum=1,
+                        elem_id="photos-min-side",
+                        info="Photos smaller than this on their shorter side are left out.",
+                    ),
+                )
+                add(
+                    "quality",
+                    "min_sharpness",
+                    gr.Number(
+                        q.min_sharpness,
+                        label="min sharpness",
+                        info="Blurrier photos are left out (typical 30-150).",
+                    ),
+                )
+                add(
+                    "quality",
+                    "min_brightness",
+                    gr.Number(q.min_brightness, label="min brightness (0-255)"),
+                )
+                add(
+                    "quality",
+                    "max_brightness",
+                    gr.Number(q.max_brightness, label="max brightness (0-255)"),
+                )
             with gr.Accordion("Duplicates and burst shots", open=False):
-                gr.Markdown("Copies of one photo, and shots of one person in the same place and pose taken in a "
-                            "burst, form a group; each group keeps its sharpest photos. Higher numbers below "
-                            "mean photos must be more alike to be grouped.", elem_classes=["help"])
+                gr.Markdown(
+                    "Copies of one photo, and shots of one person in the same place and pose taken in a "
+                    "burst, form a group; each group keeps its sharpest photos. Higher numbers below "
+                    "mean photos must be more alike to be grouped.",
+                    elem_classes=["help"],
+                )
                 with gr.Row():
-                    add("dedup", "keep_per_cluster", gr.Number(d.keep_per_cluster, label="photos kept per group",
-                                                               precision=0, minimum=1, elem_id="photos-keep-per-cluster"))
-                    add("dedup", "phash_max_distance", gr.Slider(
-                        0, 32, d.phash_max_distance, step=1, label="copy tolerance",
-                        info="How different two copies of one photo may look (0 = identical, of 64)."))
-                    add("dedup", "use_faces", gr.Checkbox(d.use_faces, label="group burst shots by face and pose"))
+                    add(
+                        "dedup",
+                        "keep_per_cluster",
+                        gr.Number(
+                            d.keep_per_cluster,
+                            label="photos kept per group",
+                            precision=0,
+                            minimum=1,
+                            elem_id="photos-keep-per-cluster",
+                        ),
+                    )
+                    add(
+                        "dedup",
+                        "phash_max_distance",
+                        gr.Slider(
+                            0,
+                            32,
+                            d.phash_max_distance,
+                            step=1,
+                            label="copy tolerance",
+                            info="How different two copies of one photo may look (0 = identical, of 64).",
+                        ),
+                    )
+                    add(
+                        "dedup",
+                        "use_faces",
+                        gr.Checkbox(d.use_faces, label="group burst shots by face and pose"),
+                    )
                 with gr.Row():
-                    add("dedup", "face_sim_th2", gr.Slider(0, 1, d.face_sim_th2, step=0.01, label="same face (strong)",
-                                                           info="Face likeness that counts as the same person."))
-                    add("dedup", "face_sim_th1", gr.Slider(0, 1, d.face_sim_th1, step=0.01, label="same face (weak)",
-                                                           info="A weaker likeness, accepted with near-identical crops."))
-                    add("dedup", "pose_sim_th", gr.Slider(0, 1, d.pose_sim_th, step=0.01, label="same pose"))
+                    add(
+                        "dedup",
+                        "face_sim_th2",
+                        gr.Slider(
+                            0,
+                            1,
+                            d.face_sim_th2,
+                            step=0.01,
+                            label="same face (strong)",
+                            info="Face likeness that counts as the same person.",
+                        ),
+                    )
+                    add(
+                        "dedup",
+                        "face_sim_th1",
+                        gr.Slider(
+                            0,
+                            1,
+                            d.face_sim_th1,
+                            step=0.01,
+                            label="same face (weak)",
+                            info="A weaker likeness, accepted with near-identical crops.",
+                        ),
+                    )
+                    add(
+                        "dedup",
+                        "pose_sim_th",
+                        gr.Slider(0, 1, d.pose_sim_th, step=0.01, label="same pose"),
+                    )
                 with gr.Row():
-                    add("dedup", "face_ssim_th1", gr.Slider(0, 1, d.face_ssim_th1, step=0.01,
-                                                            label="face crops alike (with a strong match)"))
-                    add("dedup", "face_ssim_th2", gr.Slider(0, 1, d.face_ssim_th2, step=0.01,
-                                                            label="face crops alike (with a weak match)"))
+                    add(
+                        "dedup",
+                        "face_ssim_th1",
+                        gr.Slider(
+                            0,
+                            1,
+                            d.face_ssim_th1,
+                            step=0.01,
+                            label="face crops alike (with a strong match)",
+                        ),
+                    )
+                    add(
+                        "dedup",
+                        "face_ssim_th2",
+                        gr.Slider(
+                            0,
+                            1,
+                            d.face_ssim_th2,
+                            step=0.01,
+                            label="face crops alike (with a weak match)",
+                        ),
+                    )
                 with gr.Row():
-                    add("dedup", "bbox_tol_c", gr.Slider(0, 0.5, d.bbox_tol_c, step=0.01, label="face position tolerance",
-                                                         info="Share of the photo the face may move."))
-                    add("dedup", "bbox_tol_wh", gr.Slider(0, 0.5, d.bbox_tol_wh, step=0.01, label="face size tolerance"))
-            with gr.Accordion("Crop", open=False):
-                with gr.Row():
-                    add("crop", "mode", gr.Radio(["square", "buckets"], value=c.mode, label="crop",
-                                                 info="square: size×size; buckets: aspect-ratio buckets of ~size² area"))
-                    add("crop", "size", gr.Number(c.size, label="size (px)", precision=0, elem_id="photos-crop-size"))
-                    add("crop", "image_format", gr.Radio(["jpg", "png"], value=c.image_format, label="format"))
+                    add(
+                        "dedup",
+                        "bbox_tol_c",
+                        gr.Slider(
+                            0,
+                            0.5,
+                            d.bbox_tol_c,
+                            step=0.01,
+                            label="face position tolerance",
+                            info="Share of the photo the face may move.",
+                        ),
+                    )
+                    add(
+                        "dedup",
+                        "bbox_tol_wh",
+                        gr.Slider(0, 0.5, d.bbox_tol_wh, step=0.01, label="face size tolerance"),
+                    )
+            with gr.Accordion("Crop", open=False), gr.Row():
+                add(
+                    "crop",
+                    "mode",
+                    gr.Radio(
+                        ["square", "buckets"],
+                        value=c.mode,
+                        label="crop",
+                        info="square: size×size; buckets: aspect-ratio buckets of ~size² area",
+                    ),
+                )
+                add(
+                    "crop",
+                    "size",
+                    gr.Number(c.size, label="size (px)", precision=0, elem_id="photos-crop-size"),
+                )
+                add(
+                    "crop",
+                    "image_format",
+                    gr.Radio(["jpg", "png"], value=c.image_format, label="format"),
+                )
             with gr.Accordion("Captions", open=False):
                 with gr.Row():
-                    provider = add("caption", "provider", gr.Radio(
-                        ["none", "local", "api"], value=cap.provider, label="provider",
-                        info="none: trigger word only · local: a VLM in the GPU worker · api: OpenAI-compatible"))
-                    add("caption", "style", gr.Radio(["sentence", "tags"], value=cap.style, label="style"))
+                    provider = add(
+                        "caption",
+                        "provider",
+                        gr.Radio(
+                            ["none", "local", "api"],
+                            value=cap.provider,
+                            label="provider",
+                            info="none: trigger word only · local: a VLM in the GPU worker · api: OpenAI-compatible",
+                        ),
+                    )
+                    add(
+                        "caption",
+                        "style",
+                        gr.Radio(["sentence", "tags"], value=cap.style, label="style"),
+                    )
                 with gr.Row():
-                    add("caption", "trigger", gr.Textbox(label="trigger word", placeholder="ohwx", elem_id="photos-trigger",
-                                                         info="A rare word the LoRA learns for your subject."))
-                    add("caption", "prefix", gr.Textbox(label="prefix", placeholder="a photo of a woman,"))
-                add("caption", "instruction", gr.Textbox(label="instruction (empty: the default for the style)", lines=2))
-                add("caption", "identity_words", gr.Textbox(label="identity words (warn when a caption names them)",
-                                                            placeholder="Alice, Alice Smith"))
+                    add(
+                        "caption",
+                        "trigger",
+                        gr.Textbox(
+                            label="trigger word",
+                            placeholder="ohwx",
+                            elem_id="photos-trigger",
+                            info="A rare word the LoRA learns for your subject.",
+                        ),
+                    )
+                    add(
+                        "caption",
+                        "prefix",
+                        gr.Textbox(label="prefix", placeholder="a photo of a woman,"),
+                    )
+                add(
+                    "caption",
+                    "instruction",
+                    gr.Textbox(label="instruction (empty: the default for the style)", lines=2),
+                )
+                add(
+                    "caption",
+                    "identity_words",
+                    gr.Textbox(
+                        label="identity words (warn when a caption names them)",
+                        placeholder="Alice, Alice Smith",
+                    ),
+                )
                 with gr.Group(visible=cap.provider == "local") as local_box:
-                    add("caption", "local_model", gr.Textbox(cap.local_model, label="local model: Hugging Face id or folder"))
+                    add(
+                        "caption",
+                        "local_model",
+                        gr.Textbox(cap.local_model, label="local model: Hugging Face id or folder"),
+                    )
                 with gr.Group(visible=cap.provider == "api") as api_box:
                     with gr.Row():
-                        add("caption", "api_base_url", gr.Textbox(label="API base URL", placeholder="https://host/v1"))
+                        add(
+                            "caption",
+                            "api_base_url",
+                            gr.Textbox(label="API base URL", placeholder="https://host/v1"),
+                        )
                         api_key = gr.Textbox(label="API key (never stored)", type="password")
-                    add("caption", "api_models", gr.Textbox(label="models, in priority order (one per line)", lines=2))
+                    add(
+                        "caption",
+                        "api_models",
+                        gr.Textbox(label="models, in priority order (one per line)", lines=2),
+                    )
                     with gr.Row():
-                        add("caption", "api_retries", gr.Number(cap.api_retries, label="retries per model", precision=0))
-                        add("caption", "api_timeout", gr.Number(cap.api_timeout, label="timeout (s)"))
+                        add(
+                            "caption",
+                            "api_retries",
+                            gr.Number(cap.api_retries, label="retries per model", precision=0),
+                        )
+                        add(
+                            "caption",
+                            "api_timeout",
+                            gr.Number(cap.api_timeout, label="timeout (s)"),
+                        )
         with gr.Column(scale=2):
             # name, the check, Build and the job's progress together: the progress is in view when you press Build
-            name = gr.Textbox(label="Dataset name", placeholder="e.g. alice_v1", elem_id="photos-name")
+            name = gr.Textbox(
+                label="Dataset name", placeholder="e.g. alice_v1", elem_id="photos-name"
+            )
             size_note = gr.Markdown("", elem_id="photos-size-check")
             with gr.Row():
-                lower_btn = gr.Button("Lower the minimum size", visible=False, size="sm", elem_id="photos-lower-min")
+                lower_btn = gr.Button(
+                    "Lower the minimum size", visible=False, size="sm", elem_id="photos-lower-min"
+                )
                 build_btn = gr.Button("Build dataset", variant="primary", elem_id="photos-build")
             keep_all_at = gr.State(0)
             panel = job_panel("photos", label="Build job")
 
     gr.Markdown("### Review")
     with gr.Row():
-        dataset = gr.Dropdown(label="Dataset", choices=[], allow_custom_value=True, elem_id="photos-dataset", scale=3)
+        dataset = gr.Dropdown(
+            label="Dataset", choices=[], allow_custom_value=True, elem_id="photos-dataset", scale=3
+        )
         refresh = gr.Button("Refresh", size="sm", scale=0, elem_id="photos-refresh")
     summary = gr.Markdown("Build a dataset, or choose one above.", elem_id="photos-summary")
     shown = gr.Textbox(visible=False)  # manifest mtime of what is on screen
     with gr.Row():  # one selection for every view: click a photo anywhere, or choose it here
-        selected = gr.Dropdown(label="Selected photo", choices=[], value=None, allow_custom_value=False,
-                               elem_id="photos-selected", scale=3,
-                               info="Click a photo in Kept, Groups or Left out, or choose it here.")
+        selected = gr.Dropdown(
+            label="Selected photo",
+            choices=[],
+            value=None,
+            allow_custom_value=False,
+            elem_id="photos-selected",
+            scale=3,
+            info="Click a photo in Kept, Groups or Left out, or choose it here.",
+        )
         toggle_btn = gr.Button("Keep / drop the selected photo", elem_id="photos-toggle", scale=1)
     with gr.Tabs():
         with gr.Tab("Kept", elem_id="photos-tab-kept"):
-            kept_gallery = gr.Gallery(label="Kept photos: what goes into the dataset", columns=8, height=420,
-                                      allow_preview=False, elem_id="photos-kept")
+            kept_gallery = gr.Gallery(
+                label="Kept photos: what goes into the dataset",
+                columns=8,
+                height=420,
+                allow_preview=False,
+                elem_id="photos-kept",
+            )
         with gr.Tab("Groups", elem_id="photos-tab-clusters"):
-            gallery = gr.Gallery(label="Groups of near-duplicates: kept and dropped photos",
-                                 columns=6, height=420, allow_preview=False, elem_id="photos-clusters")
+            gallery = gr.Gallery(
+                label="Groups of near-duplicates: kept and dropped photos",
+                columns=6,
+                height=420,
+                allow_preview=False,
+                elem_id="photos-clusters",
+            )
         with gr.Tab("Left out", elem_id="photos-tab-rejected"):
-            rejected = gr.Dataframe(headers=REJECTED_COLUMNS, interactive=False, wrap=True, elem_id="photos-rejected",
-                                    column_widths=["30%", "12%", "46%", "12%"])
-        with gr.Tab("Crop", elem_id="photos-tab-crop"):
-            with gr.Row():
-                with gr.Column():
-                    crop_info = gr.Markdown("Select a kept photo to see and change its crop.")
-                    x0 = gr.Slider(0, 4096, 0, step=1, label="left (x0)")
-                    y0 = gr.Slider(0, 4096, 0, step=1, label="top (y0)")
-                    x1 = gr.Slider(0, 4096, 1024, step=1, label="right (x1)")
-                    y1 = gr.Slider(0, 4096, 1024, step=1, label="bottom (y1)")
-                    set_crop_btn = gr.Button("Use this crop", elem_id="photos-set-crop")
-                crop_view = gr.Image(label="Crop preview", type="pil", interactive=False, height=360)
+            rejected = gr.Dataframe(
+                headers=REJECTED_COLUMNS,
+                interactive=False,
+                wrap=True,
+                elem_id="photos-rejected",
+                column_widths=["30%", "12%", "46%", "12%"],
+            )
+        with gr.Tab("Crop", elem_id="photos-tab-crop"), gr.Row():
+            with gr.Column():
+                crop_info = gr.Markdown("Select a kept photo to see and change its crop.")
+                x0 = gr.Slider(0, 4096, 0, step=1, label="left (x0)")
+                y0 = gr.Slider(0, 4096, 0, step=1, label="top (y0)")
+                x1 = gr.Slider(0, 4096, 1024, step=1, label="right (x1)")
+                y1 = gr.Slider(0, 4096, 1024, step=1, label="bottom (y1)")
+                set_crop_btn = gr.Button("Use this crop", elem_id="photos-set-crop")
+            crop_view = gr.Image(label="Crop preview", type="pil", interactive=False, height=360)
         with gr.Tab("Captions", elem_id="photos-tab-captions"):
-            grid = gr.Dataframe(headers=GRID_COLUMNS, interactive=True, static_columns=[0, 1, 3], wrap=True,
-                                elem_id="photos-captions", column_widths=["8%", "20%", "52%", "20%"])
+            grid = gr.Dataframe(
+                headers=GRID_COLUMNS,
+                interactive=True,
+                static_columns=[0, 1, 3],
+                wrap=True,
+                elem_id="photos-captions",
+                column_widths=["8%", "20%", "52%", "20%"],
+            )
     with gr.Row():
         save_btn = gr.Button("Save & repackage", variant="primary", elem_id="photos-save")
         discard_btn = gr.Button("Discard pending flips and crops", elem_id="photos-discard")
@@ -489,35 +745,59 @@ def build() -> None:
 
     def submit(files, server_path, dataset_name, key, request: gr.Request, *values):
         options: dict[str, dict] = {}
-        for (group, option, _), value in zip(fields, values):
+        for (group, option, _), value in zip(fields, values, strict=True):
             if option in ("identity_words", "api_models"):
                 value = _lines(value)
             options.setdefault(group, {})[option] = value
         paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
         user = current_user(request)
         try:
-            job = photos.start_build(dataset_name, user, options, files=paths,
-                                     server_paths=[server_path] if (server_path or "").strip() else [], api_key=key or "")
+            job = photos.start_build(
+                dataset_name,
+                user,
+                options,
+                files=paths,
+                server_paths=[server_path] if (server_path or "").strip() else [],
+                api_key=key or "",
+            )
         except StudioError as exc:
             raise ui_error(exc) from None
         name_ = job["params"]["name"]
-        return job["id"], gr.update(choices=[m["name"] for m in datasets.list_all(user, "photos")], value=name_)
+        return job["id"], gr.update(
+            choices=[m["name"] for m in datasets.list_all(user, "photos")], value=name_
+        )
 
-    provider.change(lambda p: (gr.update(visible=p == "local"), gr.update(visible=p == "api")), provider,
-                    [local_box, api_box], api_visibility="private", queue=False)
-    build_btn.click(submit, [upload, server, name, api_key, *components], [panel.job_id, dataset],
-                    api_name="dataset_photos_build")
+    provider.change(
+        lambda p: (gr.update(visible=p == "local"), gr.update(visible=p == "api")),
+        provider,
+        [local_box, api_box],
+        api_visibility="private",
+        queue=False,
+    )
+    build_btn.click(
+        submit,
+        [upload, server, name, api_key, *components],
+        [panel.job_id, dataset],
+        api_name="dataset_photos_build",
+    )
 
     review = [summary, kept_gallery, gallery, rejected, grid, selected, download, shown]
     dataset.change(load_review, dataset, review, api_name="dataset_photos_review")
     refresh.click(list_names, None, dataset, api_name="dataset_photos_list").then(
-        load_review, dataset, review, api_visibility="private")
+        load_review, dataset, review, api_visibility="private"
+    )
     root = gr.context.Context.root_block
     if root is not None:
         root.load(list_names, None, dataset, api_visibility="private", queue=False)
     timer = gr.Timer(2.0)
-    timer.tick(poll, [dataset, panel.job_id, shown], [panel.job_id, *review], api_visibility="private",
-               show_progress="hidden", queue=False)
+    timer.tick(
+        poll,
+        [dataset, panel.job_id, shown],
+        [panel.job_id, *review],
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+    )
 
     kept_gallery.select(pick_kept, dataset, selected, api_visibility="private")
     gallery.select(pick_from_gallery, dataset, selected, api_visibility="private")
@@ -525,19 +805,37 @@ def build() -> None:
     toggle_btn.click(toggle, [dataset, selected], review, api_name="dataset_photos_toggle")
 
     boxes = [x0, y0, x1, y1]
-    selected.change(crop_choice, [dataset, selected], [*boxes, crop_info], api_visibility="private").then(
-        crop_preview, [dataset, selected, *boxes], crop_view, api_visibility="private")
+    selected.change(
+        crop_choice, [dataset, selected], [*boxes, crop_info], api_visibility="private"
+    ).then(crop_preview, [dataset, selected, *boxes], crop_view, api_visibility="private")
     for slider in boxes:
-        slider.release(crop_preview, [dataset, selected, *boxes], crop_view, api_visibility="private",
-                       show_progress="hidden")
-    set_crop_btn.click(set_crop, [dataset, selected, *boxes], summary, api_name="dataset_photos_set_crop")
+        slider.release(
+            crop_preview,
+            [dataset, selected, *boxes],
+            crop_view,
+            api_visibility="private",
+            show_progress="hidden",
+        )
+    set_crop_btn.click(
+        set_crop, [dataset, selected, *boxes], summary, api_name="dataset_photos_set_crop"
+    )
 
     # before the run: the minimum size against the inputs' headers
     sizes_in, sizes_out = [upload, server, min_side], [size_note, lower_btn, keep_all_at]
-    upload.change(check_sizes, sizes_in, sizes_out, api_name="dataset_photos_check_sizes", show_progress="hidden")
+    upload.change(
+        check_sizes,
+        sizes_in,
+        sizes_out,
+        api_name="dataset_photos_check_sizes",
+        show_progress="hidden",
+    )
     server.blur(check_sizes, sizes_in, sizes_out, api_visibility="private", show_progress="hidden")
-    server.submit(check_sizes, sizes_in, sizes_out, api_visibility="private", show_progress="hidden")
-    min_side.change(check_sizes, sizes_in, sizes_out, api_visibility="private", show_progress="hidden")
+    server.submit(
+        check_sizes, sizes_in, sizes_out, api_visibility="private", show_progress="hidden"
+    )
+    min_side.change(
+        check_sizes, sizes_in, sizes_out, api_visibility="private", show_progress="hidden"
+    )
     lower_btn.click(lambda v: v, keep_all_at, min_side, api_visibility="private", queue=False)
 
     save_btn.click(save, [dataset, grid], panel.job_id, api_name="dataset_photos_save")

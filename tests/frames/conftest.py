@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipelines.frames.synthetic import make_recording
@@ -32,7 +34,7 @@ def bad_files(recordings, tmp_path_factory):
     import os
 
     d = tmp_path_factory.mktemp("bad")
-    good = open(recordings["30fps"].path, "rb").read()
+    good = Path(recordings["30fps"].path).read_bytes()
     (d / "truncated.mp4").write_bytes(good[: len(good) // 2])
     (d / "random.mp4").write_bytes(os.urandom(50_000))
     (d / "notes.mp4").write_text("this is not a video\n" * 100)

@@ -19,25 +19,73 @@ B = Blinker
 # name: (fps, timeline keywords, vfr)
 CASES = {
     "cursor-14u-1.0s": (30, dict(tail=3.0, blinkers=(B("cursor", 0.4, 0.45, 14, 1.0),)), False),
-    "cursor-40u-0.8s": (60, dict(tail=3.0, cursor=False, blinkers=(B("cursor", 0.3, 0.75, 40, 0.8),)), False),
-    "cursor-thin-10u-half-phase": (60, dict(tail=3.0, cursor=False,
-                                            blinkers=(B("cursor", 0.5, 0.5, 10, 1.0, phase=0.5),)), False),
-    "cursor-fast-0.6s": (60, dict(tail=2.5, cursor=False, blinkers=(B("cursor", 0.7, 0.5, 20, 0.6),)), False),
-    "caret-18u-after-0.3s": (60, dict(tail=3.0, cursor=False,
-                                      blinkers=(B("caret", 0.2, 0.88, 18, 1.06, delay=0.3),)), False),
-    "caret-22u-focus-after-0.6s": (60, dict(tail=3.5, cursor=False,
-                                            blinkers=(B("caret", 0.5, 0.3, 22, 1.2, delay=0.6),)), False),
-    "caret-faint": (60, dict(tail=3.0, cursor=False,
-                             blinkers=(B("caret", 0.3, 0.7, 16, 1.0, delay=0.5, strength=0.4),)), False),
-    "dot-8u-pulse-1.5s": (30, dict(tail=3.5, blinkers=(B("dot", 0.9, 0.1, 8, 1.5, pulse=True),)), False),
-    "dot-12u-pulse-1.0s": (60, dict(tail=3.0, blinkers=(B("dot", 0.15, 0.62, 12, 1.0, pulse=True, phase=0.25),)),
-                           False),
-    "dot-14u-pulse-2.2s": (30, dict(tail=5.0, cursor=False, blinkers=(B("dot", 0.8, 0.9, 14, 2.2, pulse=True),)),
-                           False),
-    "dot-16u-on-off-2.0s": (60, dict(tail=4.5, cursor=False, blinkers=(B("dot", 0.5, 0.55, 16, 2.0),)), False),
-    "cursor-and-dot": (60, dict(tail=3.0, blinkers=(B("cursor", 0.6, 0.4, 18, 0.9),
-                                                    B("dot", 0.85, 0.08, 10, 1.3, pulse=True))), False),
-    "dot-pulse-vfr": (60, dict(tail=3.5, cursor=False, blinkers=(B("dot", 0.3, 0.5, 12, 1.2, pulse=True),)), True),
+    "cursor-40u-0.8s": (
+        60,
+        dict(tail=3.0, cursor=False, blinkers=(B("cursor", 0.3, 0.75, 40, 0.8),)),
+        False,
+    ),
+    "cursor-thin-10u-half-phase": (
+        60,
+        dict(tail=3.0, cursor=False, blinkers=(B("cursor", 0.5, 0.5, 10, 1.0, phase=0.5),)),
+        False,
+    ),
+    "cursor-fast-0.6s": (
+        60,
+        dict(tail=2.5, cursor=False, blinkers=(B("cursor", 0.7, 0.5, 20, 0.6),)),
+        False,
+    ),
+    "caret-18u-after-0.3s": (
+        60,
+        dict(tail=3.0, cursor=False, blinkers=(B("caret", 0.2, 0.88, 18, 1.06, delay=0.3),)),
+        False,
+    ),
+    "caret-22u-focus-after-0.6s": (
+        60,
+        dict(tail=3.5, cursor=False, blinkers=(B("caret", 0.5, 0.3, 22, 1.2, delay=0.6),)),
+        False,
+    ),
+    "caret-faint": (
+        60,
+        dict(
+            tail=3.0,
+            cursor=False,
+            blinkers=(B("caret", 0.3, 0.7, 16, 1.0, delay=0.5, strength=0.4),),
+        ),
+        False,
+    ),
+    "dot-8u-pulse-1.5s": (
+        30,
+        dict(tail=3.5, blinkers=(B("dot", 0.9, 0.1, 8, 1.5, pulse=True),)),
+        False,
+    ),
+    "dot-12u-pulse-1.0s": (
+        60,
+        dict(tail=3.0, blinkers=(B("dot", 0.15, 0.62, 12, 1.0, pulse=True, phase=0.25),)),
+        False,
+    ),
+    "dot-14u-pulse-2.2s": (
+        30,
+        dict(tail=5.0, cursor=False, blinkers=(B("dot", 0.8, 0.9, 14, 2.2, pulse=True),)),
+        False,
+    ),
+    "dot-16u-on-off-2.0s": (
+        60,
+        dict(tail=4.5, cursor=False, blinkers=(B("dot", 0.5, 0.55, 16, 2.0),)),
+        False,
+    ),
+    "cursor-and-dot": (
+        60,
+        dict(
+            tail=3.0,
+            blinkers=(B("cursor", 0.6, 0.4, 18, 0.9), B("dot", 0.85, 0.08, 10, 1.3, pulse=True)),
+        ),
+        False,
+    ),
+    "dot-pulse-vfr": (
+        60,
+        dict(tail=3.5, cursor=False, blinkers=(B("dot", 0.3, 0.5, 12, 1.2, pulse=True),)),
+        True,
+    ),
 }
 FAST = {"cursor-14u-1.0s", "dot-12u-pulse-1.0s", "caret-22u-focus-after-0.6s"}
 
@@ -49,11 +97,16 @@ def _params():
 @pytest.mark.parametrize("name", _params())
 def test_blinkers_after_the_page_are_not_loading(name, tmp_path):
     fps, timeline, vfr = CASES[name]
-    truth = make_recording(tmp_path / f"{name}.mp4", fps=fps, timeline=Timeline(tap=0.8, **timeline), vfr=vfr,
-                           seed=11)
+    truth = make_recording(
+        tmp_path / f"{name}.mp4", fps=fps, timeline=Timeline(tap=0.8, **timeline), vfr=vfr, seed=11
+    )
     det = analyze(truth.path, tmp_path / "work", thumbnails=False).detection
     assert abs(det.first.index - truth.first_index) <= 1, det.first
-    assert abs(det.last.index - truth.last_index) <= 1, (truth.last_index, det.last, det.last_candidates)
+    assert abs(det.last.index - truth.last_index) <= 1, (
+        truth.last_index,
+        det.last,
+        det.last_candidates,
+    )
     assert det.last_candidates[0].index == det.last.index  # the right frame is the first candidate
     assert det.last_confidence > 0.5, det.last
 

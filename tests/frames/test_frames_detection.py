@@ -88,7 +88,9 @@ def test_large_changes_after_the_page_are_not_ignored(recordings, analyses):
     assert recordings["30fps"].first_index < det.last.index <= recordings["30fps"].last_index + 1
 
 
-@pytest.mark.parametrize("bad", [(0, 0, 1.2, 0.1), (-0.1, 0, 0.5, 0.5), "1,2,3", {"x": 0.1}, (0, 0, 0, 0.2)])
+@pytest.mark.parametrize(
+    "bad", [(0, 0, 1.2, 0.1), (-0.1, 0, 0.5, 0.5), "1,2,3", {"x": 0.1}, (0, 0, 0, 0.2)]
+)
 def test_bad_exclusions_are_explained(bad, analyses):
     with pytest.raises(FrameReviewError, match="exclusion"):
         detect(analyses["30fps"].metrics_path, exclusions=[bad])

@@ -31,7 +31,10 @@ def photo():
 
 @pytest.fixture(scope="module")
 def gif():
-    frames = [Image.fromarray(np.full((120, 120, 3), (40 * i, 120, 220 - 40 * i), np.uint8)) for i in range(4)]
+    frames = [
+        Image.fromarray(np.full((120, 120, 3), (40 * i, 120, 220 - 40 * i), np.uint8))
+        for i in range(4)
+    ]
     for i, f in enumerate(frames):  # a moving dark square
         f.paste((20, 20, 20), (10 + 20 * i, 30, 40 + 20 * i, 60))
     buf = io.BytesIO()
@@ -47,11 +50,25 @@ def test_simple(version, level):
 
 @pytest.mark.parametrize("colorized", [False, True])
 def test_artistic(photo, colorized):
-    img = Image.open(io.BytesIO(artistic_qr(WORDS, photo, version=6, level="H", colorized=colorized,
-                                            contrast=1.4, brightness=1.1)))
+    img = Image.open(
+        io.BytesIO(
+            artistic_qr(
+                WORDS,
+                photo,
+                version=6,
+                level="H",
+                colorized=colorized,
+                contrast=1.4,
+                brightness=1.1,
+            )
+        )
+    )
     assert decoded(img) == [WORDS]
     rgb = np.asarray(img.convert("RGB")).astype(int)
-    is_grey = np.abs(rgb[..., 0] - rgb[..., 1]).max() == 0 and np.abs(rgb[..., 1] - rgb[..., 2]).max() == 0
+    is_grey = (
+        np.abs(rgb[..., 0] - rgb[..., 1]).max() == 0
+        and np.abs(rgb[..., 1] - rgb[..., 2]).max() == 0
+    )
     assert is_grey != colorized
 
 
@@ -62,10 +79,17 @@ def test_animated(gif):
     assert all(decoded(f) == [WORDS] for f in frames)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"version": 0}, "1 to 40"), ({"version": 41}, "1 to 40"), ({"level": "X"}, "L, M, Q, H"),
-    ({"words": "x" * 4000, "version": 1}, "does not fit"), ({"contrast": 5.0}, "contrast"), ({"words": ""}, "words"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"version": 0}, "1 to 40"),
+        ({"version": 41}, "1 to 40"),
+        ({"level": "X"}, "L, M, Q, H"),
+        ({"words": "x" * 4000, "version": 1}, "does not fit"),
+        ({"contrast": 5.0}, "contrast"),
+        ({"words": ""}, "words"),
+    ],
+)
 def test_bad_parameters(kwargs, match):
     args = {"words": WORDS, **kwargs}
     with pytest.raises(FrameReviewError, match=match):

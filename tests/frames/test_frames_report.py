@@ -12,8 +12,23 @@ from pipelines.frames import FrameReviewError
 from pipelines.frames.report import COLUMNS, TimingRow, export, export_filename, task_stats, to_csv
 
 ROWS = [
-    TimingRow("启动测试", "a.mp4", 1, 30, 1.0, 90, 2.0, 30.0, 1080, 2400, notes="ok", reviewer="zhang"),
-    TimingRow("启动测试", "b.mp4", 2, 60, 1.0, 210, 3.5, 60.0, 1080, 2400, reviewer="li", status="reviewed"),
+    TimingRow(
+        "启动测试", "a.mp4", 1, 30, 1.0, 90, 2.0, 30.0, 1080, 2400, notes="ok", reviewer="zhang"
+    ),
+    TimingRow(
+        "启动测试",
+        "b.mp4",
+        2,
+        60,
+        1.0,
+        210,
+        3.5,
+        60.0,
+        1080,
+        2400,
+        reviewer="li",
+        status="reviewed",
+    ),
     TimingRow("启动测试", "c.mp4", 3, 10, 0.5, 40, 1.5, 30.0, 720, 1600),
     TimingRow("启动测试", "d.mp4", 4, status="failed", notes="corrupt"),
     TimingRow("启动测试", "e.mp4", 5, status="processing"),
@@ -26,7 +41,13 @@ def test_stats():
     # durations 1000, 2500, 1000 ms; frames 60, 150, 30
     assert (s.min_ms, s.max_ms, s.avg_ms, s.p50_ms, s.total_ms) == (1000, 2500, 1500, 1000, 4500)
     assert s.p90_ms == pytest.approx(2200)
-    assert (s.min_frames, s.max_frames, s.avg_frames, s.p50_frames, s.total_frames) == (30, 150, 80, 60, 240)
+    assert (s.min_frames, s.max_frames, s.avg_frames, s.p50_frames, s.total_frames) == (
+        30,
+        150,
+        80,
+        60,
+        240,
+    )
     assert s.p90_frames == pytest.approx(132)
 
 
@@ -41,8 +62,15 @@ def test_csv_export(tmp_path):
     rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
     assert list(rows[0]) == COLUMNS and len(rows) == 5
     b = rows[1]
-    assert (b["video"], b["order"], b["first_frame"], b["last_frame"]) == ("b.mp4", "2", "60", "210")
-    assert float(b["duration_ms"]) == 2500 and float(b["duration_s"]) == 2.5 and b["frames"] == "150"
+    assert (b["video"], b["order"], b["first_frame"], b["last_frame"]) == (
+        "b.mp4",
+        "2",
+        "60",
+        "210",
+    )
+    assert (
+        float(b["duration_ms"]) == 2500 and float(b["duration_s"]) == 2.5 and b["frames"] == "150"
+    )
     assert b["resolution"] == "1080x2400" and b["reviewer"] == "li"
     assert rows[3]["duration_ms"] == "" and rows[3]["notes"] == "corrupt"
 
@@ -56,7 +84,7 @@ def test_xlsx_export(tmp_path):
     ws = wb["timing"]
     header = [c.value for c in ws[1]]
     assert header == COLUMNS
-    row = dict(zip(header, [c.value for c in ws[2]]))
+    row = dict(zip(header, [c.value for c in ws[2]], strict=True))
     assert row["duration_ms"] == 1000 and row["first_time_s"] == 1.0 and row["fps"] == 30.0
     assert row["task"] == "启动测试" and row["notes"] == "ok"
     summary = {r[0].value: r[1].value for r in wb["summary"].iter_rows(min_row=2)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -33,17 +35,21 @@ def test_vfr_times_come_from_timestamps(recordings, analyses):
     assert any("variable frame rate" in w for w in a.warnings)
 
 
-@pytest.mark.parametrize("suffix,codec", [(".mkv", "libx264"), (".mov", "libx264"), (".webm", "libvpx")])
+@pytest.mark.parametrize(
+    "suffix,codec", [(".mkv", "libx264"), (".mov", "libx264"), (".webm", "libvpx")]
+)
 def test_other_containers_are_accepted(tmp_path, suffix, codec):
     short = Timeline(tap=0.2, zoom=0.1, splash=0.1, loading=0.1, tail=0.2)
-    t = make_recording(tmp_path / f"clip{suffix}", width=64, height=128, fps=20, timeline=short, codec=codec)
+    t = make_recording(
+        tmp_path / f"clip{suffix}", width=64, height=128, fps=20, timeline=short, codec=codec
+    )
     info = probe(t.path)
     assert info.frame_count == t.frame_count and (info.width, info.height) == (64, 128)
 
 
 def test_container_is_probed_not_named(recordings, tmp_path):
     renamed = tmp_path / "recording.bin"
-    renamed.write_bytes(open(recordings["30fps"].path, "rb").read())
+    renamed.write_bytes(Path(recordings["30fps"].path).read_bytes())
     assert probe(renamed).frame_count == recordings["30fps"].frame_count
 
 
@@ -58,7 +64,7 @@ def test_bad_files_raise_clear_errors(bad_files, tmp_path):
     from PIL import Image
 
     Image.new("RGB", (8, 8)).save(img, format="PNG")
-    with pytest.raises(FrameReviewError, match="not supported|not a readable"):
+    with pytest.raises(FrameReviewError, match=r"not supported|not a readable"):
         probe(img)
 
 
@@ -80,7 +86,14 @@ def test_extract_frame_matches_sequential_decoding(recordings, analyses):
 
     pts = FrameMetrics.load(analyses["60fps"].metrics_path).pts
     with FrameReader(t.path, pts) as reader:
-        for i in (t.last_index, 0, 131, 132, 133, len(frames) - 1):  # backwards seek, then stepping forward
+        for i in (
+            t.last_index,
+            0,
+            131,
+            132,
+            133,
+            len(frames) - 1,
+        ):  # backwards seek, then stepping forward
             img = np.asarray(reader.get(i))
             assert img.shape == frames[i].shape and np.array_equal(img, frames[i])
     small = extract_frame(t.path, t.first_index, max_side=200)

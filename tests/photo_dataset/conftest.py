@@ -27,28 +27,54 @@ def photo_set(tmp_path_factory) -> dict:
     """
     folder = tmp_path_factory.mktemp("photos")
     astro, coffee = photo("astronaut"), photo("coffee")
-    distinct = {"astronaut.jpg": astro, "coffee.jpg": coffee, "chelsea.jpg": photo("chelsea"),
-                "rocket.jpg": photo("rocket")}
+    distinct = {
+        "astronaut.jpg": astro,
+        "coffee.jpg": coffee,
+        "chelsea.jpg": photo("chelsea"),
+        "rocket.jpg": photo("rocket"),
+    }
     for name, im in distinct.items():
         im.save(folder / name, quality=92)
     dups = {
-        "astronaut_recompressed.jpg": (astro, lambda im: im.save(folder / "astronaut_recompressed.jpg", quality=40)),
-        "astronaut_resized.png": (astro, lambda im: im.resize((384, 384)).save(folder / "astronaut_resized.png")),
-        "astronaut_brighter.jpg": (astro, lambda im: ImageEnhance.Brightness(im).enhance(1.25).save(
-            folder / "astronaut_brighter.jpg", quality=90)),
-        "astronaut_shifted.jpg": (astro, lambda im: im.crop((6, 6, 512, 512)).save(folder / "astronaut_shifted.jpg")),
-        "coffee_recompressed.jpg": (coffee, lambda im: im.save(folder / "coffee_recompressed.jpg", quality=35)),
+        "astronaut_recompressed.jpg": (
+            astro,
+            lambda im: im.save(folder / "astronaut_recompressed.jpg", quality=40),
+        ),
+        "astronaut_resized.png": (
+            astro,
+            lambda im: im.resize((384, 384)).save(folder / "astronaut_resized.png"),
+        ),
+        "astronaut_brighter.jpg": (
+            astro,
+            lambda im: (
+                ImageEnhance.Brightness(im)
+                .enhance(1.25)
+                .save(folder / "astronaut_brighter.jpg", quality=90)
+            ),
+        ),
+        "astronaut_shifted.jpg": (
+            astro,
+            lambda im: im.crop((6, 6, 512, 512)).save(folder / "astronaut_shifted.jpg"),
+        ),
+        "coffee_recompressed.jpg": (
+            coffee,
+            lambda im: im.save(folder / "coffee_recompressed.jpg", quality=35),
+        ),
     }
-    for name, (im, save) in dups.items():
+    for im, save in dups.values():
         save(im)
     blurry = astro.filter(ImageFilter.GaussianBlur(8))
     ImageOps_dark = Image.fromarray((np.asarray(photo("rocket")) * 0.08).astype(np.uint8))
     return {
         "folder": folder,
         "distinct": list(distinct),
-        "duplicates": {"astronaut_recompressed.jpg": "astronaut.jpg", "astronaut_resized.png": "astronaut.jpg",
-                       "astronaut_brighter.jpg": "astronaut.jpg", "astronaut_shifted.jpg": "astronaut.jpg",
-                       "coffee_recompressed.jpg": "coffee.jpg"},
+        "duplicates": {
+            "astronaut_recompressed.jpg": "astronaut.jpg",
+            "astronaut_resized.png": "astronaut.jpg",
+            "astronaut_brighter.jpg": "astronaut.jpg",
+            "astronaut_shifted.jpg": "astronaut.jpg",
+            "coffee_recompressed.jpg": "coffee.jpg",
+        },
         "blurry": blurry,
         "dark": ImageOps_dark,
     }

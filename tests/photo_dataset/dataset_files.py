@@ -20,14 +20,24 @@ def photo(name: str) -> Image.Image:
 
 def write_huge_png(path: Path, side: int = 20000) -> Path:
     """A valid 1-bit PNG of side x side pixels (a few hundred kB on disk, 400 MP decoded)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
     row = b"\x00" * (1 + (side + 7) // 8)
     comp = zlib.compressobj(9)
     idat = b"".join(comp.compress(row * 1000) for _ in range(side // 1000)) + comp.flush()
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
-                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -46,7 +56,7 @@ def zip_with_bad_entries(path: Path, good: dict[str, bytes]) -> Path:
         z.writestr("../evil.jpg", good[next(iter(good))])
         z.writestr("/etc/evil.jpg", good[next(iter(good))])
         link = zipfile.ZipInfo("photos/link.jpg")
-        link.external_attr = (0o120777 << 16)
+        link.external_attr = 0o120777 << 16
         z.writestr(link, "/etc/passwd")
         z.writestr("photos/bomb.png", b"\x00" * (50 * 1024 * 1024))  # 50 MB of zeros, ~50 kB packed
         z.writestr("photos/readme.pdf", b"%PDF-1.4")

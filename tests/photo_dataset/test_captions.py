@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from pipelines.captions import CaptionError, CaptionOptions, check_caption, compose_caption, load_captioner
+from pipelines.captions import (
+    CaptionError,
+    CaptionOptions,
+    check_caption,
+    compose_caption,
+    load_captioner,
+)
 from tests.caption_fakes import FakeChatServer, build_tiny_blip
 
 KEY = "sk-test-SECRET-0123456789abcdef"
@@ -17,10 +23,15 @@ def images(n=3):
 
 def test_compose_puts_trigger_and_prefix_first_and_cleans_tags():
     sentence = CaptionOptions(trigger="ohwx", prefix="a photo of a woman,")
-    assert compose_caption("  This image shows a smiling  woman\n outdoors. ", sentence) == \
-        "ohwx, a photo of a woman, a smiling woman outdoors."
+    assert (
+        compose_caption("  This image shows a smiling  woman\n outdoors. ", sentence)
+        == "ohwx, a photo of a woman, a smiling woman outdoors."
+    )
     tags = CaptionOptions(trigger="ohwx", style="tags")
-    assert compose_caption("Red Coat, smiling,red coat;\nOHWX, park.", tags) == "ohwx, red coat, smiling, park"
+    assert (
+        compose_caption("Red Coat, smiling,red coat;\nOHWX, park.", tags)
+        == "ohwx, red coat, smiling, park"
+    )
     assert compose_caption("", CaptionOptions(trigger="ohwx")) == "ohwx"
 
 
@@ -38,8 +49,14 @@ def tiny_blip(tmp_path_factory):
 
 
 def test_local_model_loads_from_folder_and_captions_each_image(tiny_blip):
-    options = CaptionOptions(provider="local", local_model=str(tiny_blip), trigger="ohwx", batch_size=2,
-                             max_new_tokens=3, device="cpu")
+    options = CaptionOptions(
+        provider="local",
+        local_model=str(tiny_blip),
+        trigger="ohwx",
+        batch_size=2,
+        max_new_tokens=3,
+        device="cpu",
+    )
     captioner = load_captioner(options)
     raws = captioner.describe(images(3), "describe")  # 3 images in batches of 2
     assert raws == ["portrait portrait portrait"] * 3
@@ -50,14 +67,22 @@ def test_local_model_loads_from_folder_and_captions_each_image(tiny_blip):
 
 def test_missing_local_model_says_how_to_get_it(tmp_path):
     with pytest.raises(CaptionError, match="hf download"):
-        load_captioner(CaptionOptions(provider="local", local_model=str(tmp_path / "no-such-model")))
+        load_captioner(
+            CaptionOptions(provider="local", local_model=str(tmp_path / "no-such-model"))
+        )
 
 
 def test_api_retries_then_falls_back_and_never_shows_the_key():
     log: list[str] = []
     with FakeChatServer(fail={"primary": 100}) as server:
-        options = CaptionOptions(provider="api", api_base_url=server.base_url, api_key=KEY,
-                                 api_models=["primary", "backup"], api_retries=2, api_backoff=0.01)
+        options = CaptionOptions(
+            provider="api",
+            api_base_url=server.base_url,
+            api_key=KEY,
+            api_models=["primary", "backup"],
+            api_retries=2,
+            api_backoff=0.01,
+        )
         captioner = load_captioner(options, log=log.append)
         raws = captioner.describe(images(2), "describe")
         assert raws == ["a person standing outdoors, described by backup"] * 2
@@ -72,8 +97,14 @@ def test_api_retries_then_falls_back_and_never_shows_the_key():
 
 def test_api_whole_chain_failing_names_each_model_without_the_key():
     with FakeChatServer(fail={"a": 100}, unknown={"b"}) as server:
-        options = CaptionOptions(provider="api", api_base_url=server.base_url, api_key=KEY,
-                                 api_models=["a", "b"], api_retries=1, api_backoff=0.01)
+        options = CaptionOptions(
+            provider="api",
+            api_base_url=server.base_url,
+            api_key=KEY,
+            api_models=["a", "b"],
+            api_retries=1,
+            api_backoff=0.01,
+        )
         with pytest.raises(CaptionError) as info:
             load_captioner(options).describe(images(1), "describe")
         # an unknown model is not retried

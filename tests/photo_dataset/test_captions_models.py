@@ -12,7 +12,13 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from pipelines.captions import CaptionOptions, check_caption, compose_caption, default_instruction, load_captioner
+from pipelines.captions import (
+    CaptionOptions,
+    check_caption,
+    compose_caption,
+    default_instruction,
+    load_captioner,
+)
 from tests.caption_fakes import build_tiny_florence2, build_tiny_qwen25vl
 
 
@@ -37,8 +43,14 @@ class _Recorder:
 
 
 def _options(folder, **extra):
-    return CaptionOptions(provider="local", local_model=str(folder), max_new_tokens=8, device="cpu",
-                          trigger="ohwx", **extra)
+    return CaptionOptions(
+        provider="local",
+        local_model=str(folder),
+        max_new_tokens=8,
+        device="cpu",
+        trigger="ohwx",
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +73,13 @@ def test_florence2_captions_a_batch_and_maps_task_tokens(florence):
     # a free instruction: the style picks the Florence task (sentence -> <MORE_DETAILED_CAPTION>)
     raws = captioner.describe(images(3), default_instruction(options))  # batches of 2 + 1
     assert len(raws) == 3 and all(isinstance(r, str) for r in raws)
-    assert all(r and set(r.split()) == {"photo"} for r in raws)  # decoder start/<s>/</s> are skipped
-    assert [text for text, _ in recorder.calls] == [["<MORE_DETAILED_CAPTION>"] * 2, ["<MORE_DETAILED_CAPTION>"]]
+    assert all(
+        r and set(r.split()) == {"photo"} for r in raws
+    )  # decoder start/<s>/</s> are skipped
+    assert [text for text, _ in recorder.calls] == [
+        ["<MORE_DETAILED_CAPTION>"] * 2,
+        ["<MORE_DETAILED_CAPTION>"],
+    ]
 
     # a task token as the instruction is used as is; the processor turns it into its prompt
     recorder.calls.clear()
@@ -97,11 +114,14 @@ def test_qwen25vl_captions_a_padded_batch_through_the_chat_template(qwen):
     # exactly the 8 new tokens: the prompt (system, user, instruction) is cut off before decoding
     assert raws == [" ".join(["photo"] * 8)] * 3
 
-    (texts, inputs), = recorder.calls
+    ((texts, inputs),) = recorder.calls
     assert len(texts) == 3
     for text in texts:
         assert text.startswith("<|im_start|>system\n")
-        assert f"<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>{instruction}<|im_end|>\n" in text
+        assert (
+            f"<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>{instruction}<|im_end|>\n"
+            in text
+        )
         assert text.endswith("<|im_start|>assistant\n")
     # images of different sizes -> different numbers of image tokens -> left padding
     pad = captioner.processor.tokenizer.pad_token_id

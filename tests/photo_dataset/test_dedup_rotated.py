@@ -103,8 +103,10 @@ def test_the_pipeline_keeps_one_of_a_rescanned_page(tmp_path):
         copy, quality = rotated_copy(page, rng)
         copy.save(inputs / f"rescan{k}.jpg", quality=quality)
     text_page(rng, 900, 700).save(inputs / "other_page.jpg", quality=92)
-    options = PhotoDatasetOptions(quality=QualityOptions(min_side=256, min_sharpness=0),
-                                  dedup=DedupOptions(use_faces=False, keep_per_cluster=1))
+    options = PhotoDatasetOptions(
+        quality=QualityOptions(min_side=256, min_sharpness=0),
+        dedup=DedupOptions(use_faces=False, keep_per_cluster=1),
+    )
     result = build_photo_dataset(inputs, tmp_path / "out", options)
     kept = sorted(r.name for r in result.kept())
     assert len(kept) == 2 and "other_page.jpg" in kept, kept

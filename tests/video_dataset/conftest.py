@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `tests.caption_fakes` and `pipelines` importable under plain `pytest`
+if (
+    str(ROOT) not in sys.path
+):  # `tests.caption_fakes` and `pipelines` importable under plain `pytest`
     sys.path.insert(0, str(ROOT))
 
 

@@ -12,8 +12,15 @@ import pytest
 from pipelines.captions import CaptionOptions
 from pipelines.progress import Cancelled
 from pipelines.video_dataset import (
-    DEFAULT_CAPTION_PREFIX, DatasetNameError, VideoDatasetOptions, build_video_dataset, dataset_exists,
-    list_datasets, preview_grid, summarize_dataset, validate_dataset_name,
+    DEFAULT_CAPTION_PREFIX,
+    DatasetNameError,
+    VideoDatasetOptions,
+    build_video_dataset,
+    dataset_exists,
+    list_datasets,
+    preview_grid,
+    summarize_dataset,
+    validate_dataset_name,
 )
 
 
@@ -83,14 +90,21 @@ def test_folder_becomes_numbered_clips_with_captions(tmp_path, video_folder):
 
 
 def test_trim_makes_every_clip_4k_plus_1_and_drop_leaves_out_short_ones(tmp_path, media):
-    opts = VideoDatasetOptions(preset="wan", clip_seconds=1.25, frame_policy="trim", write_preview=False)
+    opts = VideoDatasetOptions(
+        preset="wan", clip_seconds=1.25, frame_policy="trim", write_preview=False
+    )
     trimmed = build_video_dataset(media["fps30"], tmp_path / "trim", opts)
     assert trimmed.clips and all((c.frames - 1) % 4 == 0 for c in trimmed.clips)
 
-    opts = VideoDatasetOptions(preset="wan", frame_buckets=(1, 33), frame_policy="drop", write_preview=False)
+    opts = VideoDatasetOptions(
+        preset="wan", frame_buckets=(1, 33), frame_policy="drop", write_preview=False
+    )
     dropped = build_video_dataset([media["fps30"], media["fps25"]], tmp_path / "drop", opts)
     assert [c.source.name for c in dropped.clips] == ["fps30.mp4"]  # 48 frames fits 33
-    assert "fps25.mov" in dropped.skipped[0].reason and "smallest frame bucket" in dropped.skipped[0].reason
+    assert (
+        "fps25.mov" in dropped.skipped[0].reason
+        and "smallest frame bucket" in dropped.skipped[0].reason
+    )
 
 
 def test_split_at_scene_cuts(tmp_path, media):
@@ -115,7 +129,9 @@ def test_existing_dataset_is_not_overwritten(tmp_path, media):
     more = build_video_dataset(media["fps25"], out, VideoDatasetOptions(append=True, make_zip=True))
     assert [c.number for c in more.clips] == [2]
     with zipfile.ZipFile(more.zip_path) as zf:
-        assert {"ds/1.mp4", "ds/1.txt", "ds/2.mp4", "ds/2.txt", "ds/dataset.toml"} <= set(zf.namelist())
+        assert {"ds/1.mp4", "ds/1.txt", "ds/2.mp4", "ds/2.txt", "ds/dataset.toml"} <= set(
+            zf.namelist()
+        )
         unpacked = tmp_path / "unpacked" / "here"
         zf.extractall(unpacked)
     # the ZIP's config: every path resolves where the ZIP is unpacked (relative to the config), no server path
@@ -126,7 +142,9 @@ def test_existing_dataset_is_not_overwritten(tmp_path, media):
     for path in paths:
         assert (config.parent / path).resolve() == (unpacked / "ds").resolve()
         assert ((config.parent / path) / "2.mp4").is_file()
-    assert tomllib.loads((out / "dataset.toml").read_text())["directory"][0]["path"] == str(out.resolve())
+    assert tomllib.loads((out / "dataset.toml").read_text())["directory"][0]["path"] == str(
+        out.resolve()
+    )
 
 
 def test_bad_options_fail_before_any_work(tmp_path, media):
@@ -153,7 +171,11 @@ def test_dataset_names(tmp_path):
 
 def test_preview_grid_shows_every_clip(tmp_path, media):
     out = tmp_path / "p"
-    build_video_dataset([media["fps30"], media["fps25"], media["fps60"]], out, VideoDatasetOptions(write_preview=False))
+    build_video_dataset(
+        [media["fps30"], media["fps25"], media["fps60"]],
+        out,
+        VideoDatasetOptions(write_preview=False),
+    )
     image = preview_grid(out, columns=2, cell=128)
     assert image.size[0] == 256 and image.size[1] > 2 * 128  # two rows of cells with caption lines
     assert not list(out.glob("*.jpg"))

@@ -31,8 +31,14 @@ def tiny_model(tmp_path_factory):
 def test_local_model_captions_each_clip_then_api_rewrites(tmp_path, media, tiny_model):
     with FakeChatServer(reply=_reply) as server:
         caption = CaptionOptions(
-            provider="local", local_model=str(tiny_model), device="cpu", max_new_tokens=8, prefix="A high quality video, ",
-            api_base_url=server.base_url, api_key="sk-secret", api_models=["qwen-plus"],
+            provider="local",
+            local_model=str(tiny_model),
+            device="cpu",
+            max_new_tokens=8,
+            prefix="A high quality video, ",
+            api_base_url=server.base_url,
+            api_key="sk-secret",
+            api_models=["qwen-plus"],
         )
         options = VideoDatasetOptions(caption=caption, rewrite=True, write_preview=False)
         result = build_video_dataset([media["fps30"], media["vfr"]], tmp_path / "ds", options)
@@ -43,16 +49,29 @@ def test_local_model_captions_each_clip_then_api_rewrites(tmp_path, media, tiny_
         # the tiny model's own words went to the rewrite, the prefix stays first
         assert text.startswith("A high quality video, REWRITTEN[")
         assert "person" in text
-    assert server.models_called() == ["qwen-plus", "qwen-plus"]  # one rewrite per clip, no image sent
+    assert server.models_called() == [
+        "qwen-plus",
+        "qwen-plus",
+    ]  # one rewrite per clip, no image sent
     assert all(r["auth"] == "Bearer sk-secret" for r in server.requests)
 
 
 def test_api_describes_sampled_frames_merges_and_rewrites(tmp_path, media):
     with FakeChatServer(reply=_reply) as server:
-        caption = CaptionOptions(provider="api", api_base_url=server.base_url, api_models=["qwen-vl-max"],
-                                 trigger="ohwx", prefix="A high quality video, ")
-        options = VideoDatasetOptions(caption=caption, caption_method="extra", caption_frames=3, rewrite=True,
-                                      write_preview=False)
+        caption = CaptionOptions(
+            provider="api",
+            api_base_url=server.base_url,
+            api_models=["qwen-vl-max"],
+            trigger="ohwx",
+            prefix="A high quality video, ",
+        )
+        options = VideoDatasetOptions(
+            caption=caption,
+            caption_method="extra",
+            caption_frames=3,
+            rewrite=True,
+            write_preview=False,
+        )
         result = build_video_dataset(media["fps30"], tmp_path / "ds", options)
 
     text = (tmp_path / "ds" / "1.txt").read_text().strip()
@@ -66,17 +85,28 @@ def test_api_describes_sampled_frames_merges_and_rewrites(tmp_path, media):
 
 def test_api_failure_keeps_the_clip_with_the_prefix(tmp_path, media):
     with FakeChatServer(unknown={"gone"}) as server:
-        caption = CaptionOptions(provider="api", api_base_url=server.base_url, api_models=["gone"], prefix="P")
-        result = build_video_dataset(media["fps25"], tmp_path / "ds",
-                                     VideoDatasetOptions(caption=caption, write_preview=False))
+        caption = CaptionOptions(
+            provider="api", api_base_url=server.base_url, api_models=["gone"], prefix="P"
+        )
+        result = build_video_dataset(
+            media["fps25"],
+            tmp_path / "ds",
+            VideoDatasetOptions(caption=caption, write_preview=False),
+        )
     assert (tmp_path / "ds" / "1.txt").read_text().strip() == "P"
     assert any("caption failed" in w for w in result.warnings)
 
 
 def test_a_loaded_captioner_is_reused(tmp_path, media, tiny_model):
     """The worker loads the model once and passes it to every job."""
-    options = CaptionOptions(provider="local", local_model=str(tiny_model), device="cpu", max_new_tokens=8)
+    options = CaptionOptions(
+        provider="local", local_model=str(tiny_model), device="cpu", max_new_tokens=8
+    )
     captioner = load_captioner(options)
-    result = build_video_dataset(media["fps25"], tmp_path / "ds",
-                                 VideoDatasetOptions(caption=options, write_preview=False), captioner=captioner)
+    result = build_video_dataset(
+        media["fps25"],
+        tmp_path / "ds",
+        VideoDatasetOptions(caption=options, write_preview=False),
+        captioner=captioner,
+    )
     assert "person" in result.clips[0].caption

@@ -7,7 +7,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-
 from pipelines.video_dataset.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,9 +15,25 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_cli_builds_a_dataset(tmp_path, video_folder):
     out = tmp_path / "out"
     run = subprocess.run(
-        [sys.executable, "-m", "pipelines.video_dataset", "build", str(video_folder), "--output", str(out),
-         "--fps", "16", "--prefix", "X", "--caption", "none"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pipelines.video_dataset",
+            "build",
+            str(video_folder),
+            "--output",
+            str(out),
+            "--fps",
+            "16",
+            "--prefix",
+            "X",
+            "--caption",
+            "none",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     assert "4 clips" in run.stdout and "2 skipped" in run.stdout
@@ -29,8 +44,22 @@ def test_cli_builds_a_dataset(tmp_path, video_folder):
 
 def test_photo_cli_delegation_and_errors(tmp_path, media, capsys):
     # `python -m pipelines.photo_dataset build INPUT --videos ...` passes its argv on, with or without "build"
-    assert main([str(media["fps25"]), "--videos", "--output", str(tmp_path / "a"), "--preset", "ltx",
-                 "--max-side", "128", "--zip"]) == 0
+    assert (
+        main(
+            [
+                str(media["fps25"]),
+                "--videos",
+                "--output",
+                str(tmp_path / "a"),
+                "--preset",
+                "ltx",
+                "--max-side",
+                "128",
+                "--zip",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "a.zip").exists()
     assert "frame_buckets = [1, 25, 49, 97, 121]" in (tmp_path / "a" / "dataset.toml").read_text()
     # an existing dataset is an error with a message, not a traceback

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import av
 import pytest
+from video_media import vfr_brightness
 
 from pipelines.progress import Cancelled
 from pipelines.video_dataset import (
-    ConvertOptions, ProbeError, check_frames, convert_clip, detect_scene_cuts, fixed_spans,
-    probe_video, scene_spans, usable_frames,
+    ConvertOptions,
+    ProbeError,
+    check_frames,
+    convert_clip,
+    detect_scene_cuts,
+    fixed_spans,
+    probe_video,
+    scene_spans,
+    usable_frames,
 )
-
-from video_media import vfr_brightness
 
 
 def test_probe_reports_rate_size_audio_and_vfr(media):
@@ -68,12 +74,16 @@ def test_vfr_video_is_timed_by_timestamps(tmp_path, media):
 def test_max_side_and_resolution_bucket(tmp_path, media):
     small = convert_clip(media["fps25"], tmp_path / "a.mp4", ConvertOptions(fps=16, max_side=160))
     assert (small.width, small.height) == (120, 160)  # portrait 240x320 keeps its aspect
-    bucket = convert_clip(media["fps30"], tmp_path / "b.mp4", ConvertOptions(fps=16, resolution=(128, 128)))
+    bucket = convert_clip(
+        media["fps30"], tmp_path / "b.mp4", ConvertOptions(fps=16, resolution=(128, 128))
+    )
     assert (bucket.width, bucket.height) == (128, 128)
 
 
 def test_convert_a_part_of_a_video(tmp_path, media):
-    clip = convert_clip(media["fps30"], tmp_path / "part.mp4", ConvertOptions(fps=16), start=1.0, duration=1.5)
+    clip = convert_clip(
+        media["fps30"], tmp_path / "part.mp4", ConvertOptions(fps=16), start=1.0, duration=1.5
+    )
     assert abs(clip.frames - 24) <= 1
 
 
@@ -86,7 +96,9 @@ def test_cancel_during_conversion_leaves_no_file(tmp_path, media):
             pass
 
     with pytest.raises(Cancelled):
-        convert_clip(media["fps30"], tmp_path / "out.mp4", ConvertOptions(fps=16), progress=CancelNow())
+        convert_clip(
+            media["fps30"], tmp_path / "out.mp4", ConvertOptions(fps=16), progress=CancelNow()
+        )
     assert list(tmp_path.iterdir()) == []
 
 

@@ -12,8 +12,14 @@ from pipelines.video_probe import VideoProbeError, frame_rate_of, probe
 def test_constant_rate_video(media):
     info = probe(media["fps30"])
     assert (info.width, info.height, info.display_size, info.rotation) == (320, 240, (320, 240), 0)
-    assert round(info.fps) == 30 and info.nominal_fps == pytest.approx(30) and info.frames == info.frame_count == 90
-    assert info.duration == pytest.approx(3.0, abs=0.05) and info.declared_duration == pytest.approx(3.0, abs=0.05)
+    assert (
+        round(info.fps) == 30
+        and info.nominal_fps == pytest.approx(30)
+        and info.frames == info.frame_count == 90
+    )
+    assert info.duration == pytest.approx(
+        3.0, abs=0.05
+    ) and info.declared_duration == pytest.approx(3.0, abs=0.05)
     assert not info.variable_frame_rate and not info.has_audio and info.warnings == []
     assert "mp4" in info.container and info.codec == "h264"
     assert info.to_dict()["path"] == str(media["fps30"])

@@ -12,13 +12,26 @@ import numpy as np
 def ffmpeg(*args: str) -> None:
     import imageio_ffmpeg
 
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args],
+        check=True,
+    )
 
 
-def make_testsrc(path: Path, fps: int, seconds: float, size: str = "320x240", audio: bool = False) -> Path:
+def make_testsrc(
+    path: Path, fps: int, seconds: float, size: str = "320x240", audio: bool = False
+) -> Path:
     args = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}:duration={seconds}"]
     if audio:
-        args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac", "-shortest"]
+        args += [
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={seconds}",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ]
     ffmpeg(*args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path))
     return path
 
@@ -56,10 +69,25 @@ def make_vfr(path: Path, seconds: float = 3.0) -> Path:
 def make_two_scenes(path: Path) -> Path:
     """2 s of a red picture, then 2 s of the test pattern: one hard cut at 2.0 s."""
     ffmpeg(
-        "-f", "lavfi", "-i", "color=c=red:size=160x120:rate=25:duration=2",
-        "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2",
-        "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path),
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=red:size=160x120:rate=25:duration=2",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x120:rate=25:duration=2",
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
     )
     return path
 
@@ -67,6 +95,19 @@ def make_two_scenes(path: Path) -> Path:
 def make_faststart(path: Path, fps: int, seconds: float) -> Path:
     """An H.264 MP4 with its index first (``+faststart``): cutting its tail keeps it readable
     but loses frames, as a copy interrupted halfway does."""
-    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={fps}:duration={seconds}", "-c:v", "libx264",
-           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size=320x240:rate={fps}:duration={seconds}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        str(path),
+    )
     return path

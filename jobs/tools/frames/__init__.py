@@ -35,30 +35,46 @@ def analyze(ctx: JobContext) -> dict:
     from pipelines.progress import Cancelled
 
     video_id = ctx.params["video_id"]
-    video = fr.update_video(video_id, SYSTEM, status="processing", current_step="starting", job_id=ctx.id,
-                            error=None)
+    video = fr.update_video(
+        video_id, SYSTEM, status="processing", current_step="starting", job_id=ctx.id, error=None
+    )
     path = Path(video.path)
     ctx.progress.update(stage="starting", fraction=0.0, item=video.filename)
     try:
         if not path.is_file() and video.source_path:
             from jobs.inputs import check_size, server_path
 
-            ctx.progress.update(stage="copying", item=video.filename, message="copying the server file")
+            ctx.progress.update(
+                stage="copying", item=video.filename, message="copying the server file"
+            )
             try:
-                source = server_path(video.source_path)  # checked again: a link may have changed since
+                source = server_path(
+                    video.source_path
+                )  # checked again: a link may have changed since
             except ValueError as exc:
                 raise FrameReviewError(f"{video.filename}: {exc} Add it again.") from None
             if not source.is_file():
-                raise FrameReviewError(f"{video.filename}: the server file {source} is gone; add it again.")
+                raise FrameReviewError(
+                    f"{video.filename}: the server file {source} is gone; add it again."
+                )
             check_size(source)
             path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, path)
         fr.update_video(video_id, SYSTEM, current_step="analysing")
         status_bar = DEFAULT_STATUS_BAR if video.status_bar is None else video.status_bar
-        result = analyze_video(path, fr.video_dir(video_id), video.exclusions or None, status_bar=status_bar,
-                               progress=ctx.progress)
+        result = analyze_video(
+            path,
+            fr.video_dir(video_id),
+            video.exclusions or None,
+            status_bar=status_bar,
+            progress=ctx.progress,
+        )
     except Cancelled:
-        fr.fail_video(video_id, "Cancelled by the user; submit the analysis again to finish it.", status="cancelled")
+        fr.fail_video(
+            video_id,
+            "Cancelled by the user; submit the analysis again to finish it.",
+            status="cancelled",
+        )
         raise
     except (FrameReviewError, OSError, ValueError) as exc:
         fr.fail_video(video_id, str(exc))
@@ -69,9 +85,24 @@ def analyze(ctx: JobContext) -> dict:
     fr.store_analysis(video_id, result.to_dict())
     out = summary(result)
     ctx.log(f"{video.filename}: first {out['first']}, last {out['last']}, {out['duration_ms']} ms")
-    return {"video_id": video_id, **{k: out[k] for k in ("fps", "frame_count", "duration", "width", "height",
-                                                           "first", "last", "duration_ms", "confidence",
-                                                           "warnings")}}
+    return {
+        "video_id": video_id,
+        **{
+            k: out[k]
+            for k in (
+                "fps",
+                "frame_count",
+                "duration",
+                "width",
+                "height",
+                "first",
+                "last",
+                "duration_ms",
+                "confidence",
+                "warnings",
+            )
+        },
+    }
 
 
 def _thumbnails(video: fr.Video, detection, ctx: JobContext) -> None:
@@ -81,15 +112,19 @@ def _thumbnails(video: fr.Video, detection, ctx: JobContext) -> None:
 
     folder = fr.video_dir(video.id) / "thumbs"
     if Path(video.path).is_file():
-        write_thumbnails(video.path, FrameMetrics.load(fr.metrics_path(video.id)), detection, folder)
+        write_thumbnails(
+            video.path, FrameMetrics.load(fr.metrics_path(video.id)), detection, folder
+        )
         return
     ctx.log(f"{video.filename}: the recording is gone; keeping the existing candidate thumbnails")
     for kind, cands in (("first", detection.first_candidates), ("last", detection.last_candidates)):
         for c in cands:
             jpg = folder / f"{kind}_{c.index}.jpg"
             c.thumbnail = str(jpg) if jpg.is_file() else None
-    for _kind, cands, chosen in (("first", detection.first_candidates, detection.first),
-                                 ("last", detection.last_candidates, detection.last)):
+    for _kind, cands, chosen in (
+        ("first", detection.first_candidates, detection.first),
+        ("last", detection.last_candidates, detection.last),
+    ):
         if chosen is not None:
             chosen.thumbnail = next((c.thumbnail for c in cands if c.index == chosen.index), None)
 
@@ -103,7 +138,9 @@ def detect(ctx: JobContext) -> dict:
     video_ids = list(ctx.params.get("video_ids") or [ctx.params["video_id"]])
     new_rects = ctx.params.get("exclusions")
     if new_rects is not None:
-        new_rects = [r.to_dict() for r in parse_exclusions(new_rects)]  # checked before anything changes
+        new_rects = [
+            r.to_dict() for r in parse_exclusions(new_rects)
+        ]  # checked before anything changes
     results, errors = {}, {}
     for k, video_id in enumerate(video_ids):
         ctx.progress.update(stage="detecting", fraction=k / len(video_ids), item=video_id)
@@ -117,11 +154,17 @@ def detect(ctx: JobContext) -> dict:
             video = fr.set_exclusions(video_id, rects, status_bar)
             _thumbnails(video, detection, ctx)
             video = fr.store_detection(video_id, detection.to_dict())
-            results[video_id] = {"first": video.first_frame, "last": video.last_frame,
-                                 "latency_ms": video.latency_ms, "confidence": detection.confidence,
-                                 "marking_method": video.marking_method}
-            ctx.log(f"{video.filename}: first {detection.first and detection.first.index}, "
-                    f"last {detection.last and detection.last.index} (excluded {detection.excluded_share:.1%})")
+            results[video_id] = {
+                "first": video.first_frame,
+                "last": video.last_frame,
+                "latency_ms": video.latency_ms,
+                "confidence": detection.confidence,
+                "marking_method": video.marking_method,
+            }
+            ctx.log(
+                f"{video.filename}: first {detection.first and detection.first.index}, "
+                f"last {detection.last and detection.last.index} (excluded {detection.excluded_share:.1%})"
+            )
         except (FrameReviewError, fr.NotFound, fr.FrameInputError) as exc:
             errors[video_id] = str(exc)
             ctx.log(f"{video_id}: {exc}")
@@ -154,18 +197,26 @@ def qr(ctx: JobContext) -> dict:
     mode = p.get("mode", "simple")
     if mode not in QR_MODES:
         raise fr.FrameInputError(f"mode {mode!r}: use one of {', '.join(QR_MODES)}.")
-    common = {"version": p.get("version"), "level": p.get("level", "H"),
-              "contrast": float(p.get("contrast", 1.0)), "brightness": float(p.get("brightness", 1.0))}
+    common = {
+        "version": p.get("version"),
+        "level": p.get("level", "H"),
+        "contrast": float(p.get("contrast", 1.0)),
+        "brightness": float(p.get("brightness", 1.0)),
+    }
     ctx.progress.update(stage="drawing", fraction=0.2, item=mode)
     if mode == "simple":
         data, name = qr_tools.simple_qr(p.get("words", ""), **common), f"qr_{ctx.id}.png"
     else:
         pictures = sorted(ctx.inputs.glob("picture*"))
         if not pictures:
-            raise fr.FrameInputError(f"A {mode} QR code needs a background picture"
-                                     + (" (a GIF)." if mode == "animated" else " (PNG, JPG, BMP)."))
+            raise fr.FrameInputError(
+                f"A {mode} QR code needs a background picture"
+                + (" (a GIF)." if mode == "animated" else " (PNG, JPG, BMP).")
+            )
         fn = qr_tools.artistic_qr if mode == "artistic" else qr_tools.animated_qr
-        data = fn(p.get("words", ""), str(pictures[0]), colorized=bool(p.get("colorized")), **common)
+        data = fn(
+            p.get("words", ""), str(pictures[0]), colorized=bool(p.get("colorized")), **common
+        )
         name = f"qr_{ctx.id}.png" if mode == "artistic" else f"qr_{ctx.id}.gif"
     ctx.outputs.mkdir(parents=True, exist_ok=True)
     (ctx.outputs / name).write_bytes(data)

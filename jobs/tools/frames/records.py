@@ -59,6 +59,7 @@ class FrameInputError(BadInput):
 
 # -- typed records -------------------------------------------------------------------
 
+
 @dataclass
 class Video:
     """One recording as stored: what the REST views and the tab read."""
@@ -163,10 +164,14 @@ def _now() -> float:
 
 
 def _enc(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (json.dumps(v) if k in _JSON and not isinstance(v, str) else v) for k, v in values.items()}
+    return {
+        k: (json.dumps(v) if k in _JSON and not isinstance(v, str) else v)
+        for k, v in values.items()
+    }
 
 
 # -- where files live ------------------------------------------------------------------
+
 
 def media_root() -> Path:
     return get_settings().media_dir / "frames"
@@ -185,11 +190,15 @@ def check_filename(name: str) -> str:
     really is a video is decided by probing its container in the analysis job."""
     name = Path(name or "").name
     if not name or name in (".", "..") or "\x00" in name or len(name) > 255:
-        raise FrameInputError("The upload has no usable file name; send the recording as a file "
-                              f"({', '.join(VIDEO_EXTENSIONS)}).")
+        raise FrameInputError(
+            "The upload has no usable file name; send the recording as a file "
+            f"({', '.join(VIDEO_EXTENSIONS)})."
+        )
     if Path(name).suffix.lower() not in VIDEO_EXTENSIONS:
-        raise FrameInputError(f"{name}: not a recording format the studio reads. Allowed formats: "
-                              f"{', '.join(VIDEO_EXTENSIONS)}.")
+        raise FrameInputError(
+            f"{name}: not a recording format the studio reads. Allowed formats: "
+            f"{', '.join(VIDEO_EXTENSIONS)}."
+        )
     return name
 
 
@@ -199,28 +208,50 @@ def new_id() -> str:
 
 # -- videos ----------------------------------------------------------------------------
 
-def create_video(filename: str, owner: str, video_id: str | None = None, path: str | Path | None = None,
-                 source_path: str | Path | None = None, batch_id: str | None = None) -> Video:
+
+def create_video(
+    filename: str,
+    owner: str,
+    video_id: str | None = None,
+    path: str | Path | None = None,
+    source_path: str | Path | None = None,
+    batch_id: str | None = None,
+) -> Video:
     """A record for a recording that is (about to be) under ``media/frames/<id>/``,
     owned by ``owner``. ``source_path``: a checked server file the analysis job copies in first."""
     filename = check_filename(filename)
     video_id = video_id or new_id()
     now = _now()
-    database().table("fr_videos").insert({
-        "id": video_id, "filename": filename, "owner": owner,
-        "path": str(path or video_dir(video_id) / filename),
-        "source_path": str(source_path) if source_path else None, "batch_id": batch_id,
-        "status": "uploading", "current_step": "uploaded", "info": "{}", "detection": "{}", "warnings": "[]",
-        "exclusions": "[]", "notes": "", "review_status": "pending", "created_at": now, "updated_at": now,
-    })
+    database().table("fr_videos").insert(
+        {
+            "id": video_id,
+            "filename": filename,
+            "owner": owner,
+            "path": str(path or video_dir(video_id) / filename),
+            "source_path": str(source_path) if source_path else None,
+            "batch_id": batch_id,
+            "status": "uploading",
+            "current_step": "uploaded",
+            "info": "{}",
+            "detection": "{}",
+            "warnings": "[]",
+            "exclusions": "[]",
+            "notes": "",
+            "review_status": "pending",
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
     return _load(video_id)
 
 
 def _load(video_id: str) -> Video:
     row = next(database().query("select * from fr_videos where id = ?", [str(video_id)]), None)
     if row is None:
-        raise NotFound(f"No recording {video_id!r}. It does not exist or is not yours; "
-                       "list recordings with GET /api/v1/video/list.")
+        raise NotFound(
+            f"No recording {video_id!r}. It does not exist or is not yours; "
+            "list recordings with GET /api/v1/video/list."
+        )
     return Video.from_row(row)
 
 
@@ -247,9 +278,15 @@ def set_notes(video_id: str, user: User, notes: str) -> Video:
     return update_video(video_id, user, notes=_clean_text(notes, "notes", NOTES_MAX))
 
 
-def list_videos(user: User, status: str | None = None, skip: int = 0, limit: int = 50,
-                ids: list[str] | None = None, batch_id: str | None = None,
-                owner: str | None = None) -> list[Video]:
+def list_videos(
+    user: User,
+    status: str | None = None,
+    skip: int = 0,
+    limit: int = 50,
+    ids: list[str] | None = None,
+    batch_id: str | None = None,
+    owner: str | None = None,
+) -> list[Video]:
     """The caller's recordings, newest first (an admin: all, or ``owner``'s)."""
     where, args = [], []
     who = owner_filter(user, owner)
@@ -266,8 +303,10 @@ def list_videos(user: User, status: str | None = None, skip: int = 0, limit: int
         where.append(f"id in ({','.join('?' * len(ids))})" if ids else "0")
         args += ids
     clause = f"where {' and '.join(where)}" if where else ""
-    rows = database().query(f"select * from fr_videos {clause} order by created_at desc, id limit ? offset ?",
-                            [*args, limit, skip])
+    rows = database().query(
+        f"select * from fr_videos {clause} order by created_at desc, id limit ? offset ?",
+        [*args, limit, skip],
+    )
     return [Video.from_row(r) for r in rows]
 
 
@@ -278,7 +317,9 @@ def list_pending(user: User, skip: int = 0, limit: int = 50) -> list[Video]:
     clause, args = ("and owner = ?", [who]) if who is not None else ("", [])
     rows = database().query(
         f"select * from fr_videos where status = 'completed' and review_status != 'reviewed' {clause} "
-        "order by coalesce(ai_confidence, 0), created_at, id limit ? offset ?", [*args, limit, skip])
+        "order by coalesce(ai_confidence, 0), created_at, id limit ? offset ?",
+        [*args, limit, skip],
+    )
     return [Video.from_row(r) for r in rows]
 
 
@@ -304,7 +345,9 @@ def frame_times(video_id: str) -> np.ndarray:
     """Seconds of every frame from the first (stream timestamps), from ``metrics.npz``."""
     path = metrics_path(video_id)
     if not path.is_file():
-        raise Conflict(f"Recording {video_id} has no analysis yet (no metrics); wait for its analysis job.")
+        raise Conflict(
+            f"Recording {video_id} has no analysis yet (no metrics); wait for its analysis job."
+        )
     with np.load(path, allow_pickle=False) as z:
         return np.asarray(z["times"], float)
 
@@ -314,27 +357,44 @@ def check_frame(video: Video, frame: Any, times: np.ndarray | None = None) -> in
     n = len(times) if times is not None else (video.frame_count or 0)
     if isinstance(frame, float) and frame.is_integer():
         frame = int(frame)
-    if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) or not 0 <= int(frame) < n:
-        raise FrameInputError(f"Frame {frame!r} is out of range: {video.filename} has {n} frames "
-                              f"(0-{n - 1}).")
+    if (
+        isinstance(frame, bool)
+        or not isinstance(frame, (int, np.integer))
+        or not 0 <= int(frame) < n
+    ):
+        raise FrameInputError(
+            f"Frame {frame!r} is out of range: {video.filename} has {n} frames (0-{n - 1})."
+        )
     return int(frame)
 
 
 def store_analysis(video_id: str, analysis: dict[str, Any]) -> Video:
     """Save the analysis job's result and record the detector's marks (method ``algorithm``)."""
     info = analysis["info"]
-    video = _update(video_id, status="completed", current_step="completed", error=None, info=info,
-                    fps=analysis["fps"], width=info["width"], height=info["height"],
-                    duration=analysis["duration"], frame_count=analysis["frame_count"],
-                    warnings=analysis.get("warnings", []))
+    video = _update(
+        video_id,
+        status="completed",
+        current_step="completed",
+        error=None,
+        info=info,
+        fps=analysis["fps"],
+        width=info["width"],
+        height=info["height"],
+        duration=analysis["duration"],
+        frame_count=analysis["frame_count"],
+        warnings=analysis.get("warnings", []),
+    )
     return store_detection(video_id, analysis["detection"], video)
 
 
 def store_detection(video_id: str, detection: dict[str, Any], video: Video | None = None) -> Video:
     """Keep a detection result; move the marks to the detector's choice unless a person has marked them."""
     video = video or _load(video_id)
-    values: dict[str, Any] = {"detection": detection, "ai_confidence": detection.get("confidence"),
-                              "status_bar": detection.get("status_bar")}
+    values: dict[str, Any] = {
+        "detection": detection,
+        "ai_confidence": detection.get("confidence"),
+        "status_bar": detection.get("status_bar"),
+    }
     human = video.marking_method in ("manual", "hybrid")
     for which in WHICH:
         chosen = detection.get(which)
@@ -342,18 +402,47 @@ def store_detection(video_id: str, detection: dict[str, Any], video: Video | Non
         if human or chosen is None or chosen["index"] == current:
             continue
         values[f"{which}_frame"], values[f"{which}_time"] = chosen["index"], chosen["time"]
-        _history(video_id, which, current, video.mark_time(which), chosen["index"], chosen["time"],
-                 "algorithm", ALGORITHM_USER, chosen.get("reason", ""))
+        _history(
+            video_id,
+            which,
+            current,
+            video.mark_time(which),
+            chosen["index"],
+            chosen["time"],
+            "algorithm",
+            ALGORITHM_USER,
+            chosen.get("reason", ""),
+        )
     if not human:
         values["marking_method"] = "algorithm"
     return _update(video_id, **values)
 
 
-def _history(video_id: str, which: str, from_frame: int | None, from_time: float | None, to_frame: int,
-             to_time: float, method: str, user: str, notes: str = "") -> None:
-    database().table("fr_marks").insert({"video_id": video_id, "which": which, "from_frame": from_frame,
-                                   "from_time": from_time, "to_frame": to_frame, "to_time": to_time,
-                                   "method": method, "user": user, "notes": notes or "", "at": _now()})
+def _history(
+    video_id: str,
+    which: str,
+    from_frame: int | None,
+    from_time: float | None,
+    to_frame: int,
+    to_time: float,
+    method: str,
+    user: str,
+    notes: str = "",
+) -> None:
+    database().table("fr_marks").insert(
+        {
+            "video_id": video_id,
+            "which": which,
+            "from_frame": from_frame,
+            "from_time": from_time,
+            "to_frame": to_frame,
+            "to_time": to_time,
+            "method": method,
+            "user": user,
+            "notes": notes or "",
+            "at": _now(),
+        }
+    )
 
 
 def infer_method(video: Video, which: str, frame: int) -> str:
@@ -373,8 +462,15 @@ def _clean_text(text: str | None, what: str, limit: int) -> str:
     return text
 
 
-def mark(video_id: str, user: User, first_frame: int | None = None, last_frame: int | None = None,
-         notes: str | None = None, method: str | None = None, reviewer: str | None = None) -> Video:
+def mark(
+    video_id: str,
+    user: User,
+    first_frame: int | None = None,
+    last_frame: int | None = None,
+    notes: str | None = None,
+    method: str | None = None,
+    reviewer: str | None = None,
+) -> Video:
     """Set the first and/or last frame by a person; each change goes into the history.
 
     ``method``: 'manual' or 'hybrid'; None infers it (:func:`infer_method`).
@@ -382,12 +478,18 @@ def mark(video_id: str, user: User, first_frame: int | None = None, last_frame: 
     is 'reviewed' once both marks are confirmed by a person, else 'in_review'."""
     video = get_video(video_id, user)
     if not video.analysed:
-        raise Conflict(f"Recording {video_id} is {video.status}; only analysed recordings can be marked.")
+        raise Conflict(
+            f"Recording {video_id} is {video.status}; only analysed recordings can be marked."
+        )
     if first_frame is None and last_frame is None and notes is None:
-        raise FrameInputError("Give first_frame and/or last_frame (frame numbers, 0-based) to mark.")
+        raise FrameInputError(
+            "Give first_frame and/or last_frame (frame numbers, 0-based) to mark."
+        )
     if method is not None and method not in ("manual", "hybrid"):
-        raise FrameInputError(f"method {method!r}: a person's mark is 'manual' or 'hybrid' "
-                              "(accepted/adjusted candidate).")
+        raise FrameInputError(
+            f"method {method!r}: a person's mark is 'manual' or 'hybrid' "
+            "(accepted/adjusted candidate)."
+        )
     notes = None if notes is None else _clean_text(notes, "review notes", NOTES_MAX)
     who = reviewer or user.name
     times = frame_times(video_id)
@@ -396,33 +498,56 @@ def mark(video_id: str, user: User, first_frame: int | None = None, last_frame: 
         if raw is None:
             continue
         frame = check_frame(video, raw, times)
-        planned.append((which, frame, float(times[frame]), method or infer_method(video, which, frame)))
+        planned.append(
+            (which, frame, float(times[frame]), method or infer_method(video, which, frame))
+        )
     new = {which: frame for which, frame, _, _ in planned}
     new_first = new.get("first", video.first_frame)
     new_last = new.get("last", video.last_frame)
     if new_first is not None and new_last is not None and new_last < new_first:
-        raise FrameInputError(f"The last frame ({new_last}) is before the first frame ({new_first}); "
-                              "mark the first frame earlier or the last frame later.")
+        raise FrameInputError(
+            f"The last frame ({new_last}) is before the first frame ({new_first}); "
+            "mark the first frame earlier or the last frame later."
+        )
     values: dict[str, Any] = {}
     for which, frame, t, how in planned:
         # A change of frame, or a person confirming the detector's frame (its method changes), is recorded.
-        if frame != video.mark_frame(which) or _latest_method(video_id, which) in (None, "algorithm"):
-            _history(video_id, which, video.mark_frame(which), video.mark_time(which), frame, t, how, who,
-                     notes or "")
+        if frame != video.mark_frame(which) or _latest_method(video_id, which) in (
+            None,
+            "algorithm",
+        ):
+            _history(
+                video_id,
+                which,
+                video.mark_frame(which),
+                video.mark_time(which),
+                frame,
+                t,
+                how,
+                who,
+                notes or "",
+            )
         values[f"{which}_frame"], values[f"{which}_time"] = frame, t
     if planned:
         values["marking_method"] = _overall_method(video_id)
     if notes is not None:
         values["notes"] = notes
     confirmed = _confirmed_marks(video_id)
-    values.update(review_status="reviewed" if confirmed >= {"first", "last"} else "in_review",
-                  reviewed_by=who, reviewed_at=_now())
+    values.update(
+        review_status="reviewed" if confirmed >= {"first", "last"} else "in_review",
+        reviewed_by=who,
+        reviewed_at=_now(),
+    )
     return _update(video_id, **values)
 
 
 def _latest_methods(video_id: str) -> dict[str, str]:
-    return {r["which"]: r["method"] for r in database().query(
-        "select which, method from fr_marks where video_id = ? order by id", [video_id])}
+    return {
+        r["which"]: r["method"]
+        for r in database().query(
+            "select which, method from fr_marks where video_id = ? order by id", [video_id]
+        )
+    }
 
 
 def _latest_method(video_id: str, which: str) -> str | None:
@@ -445,11 +570,17 @@ def _overall_method(video_id: str) -> str:
 
 def history(video_id: str, user: User) -> list[MarkEntry]:
     get_video(video_id, user)
-    return [MarkEntry(**r) for r in database().query(
-        "select * from fr_marks where video_id = ? order by id", [video_id])]
+    return [
+        MarkEntry(**r)
+        for r in database().query(
+            "select * from fr_marks where video_id = ? order by id", [video_id]
+        )
+    ]
 
 
-def set_exclusions(video_id: str, rects: list[dict[str, float]], status_bar: float | None = None) -> Video:
+def set_exclusions(
+    video_id: str, rects: list[dict[str, float]], status_bar: float | None = None
+) -> Video:
     """Keep the exclusion rectangles that a detection job has just used (the job checked the owner)."""
     values: dict[str, Any] = {"exclusions": rects}
     if status_bar is not None:
@@ -463,9 +594,11 @@ def change_curve(video: Video) -> dict[str, list[float]]:
     if not path.is_file():
         raise Conflict(f"Recording {video.id} has no analysis yet.")
     with np.load(path, allow_pickle=False) as z:
-        return {"time": np.round(z["times"], 6).tolist(),
-                "change": np.round(z["change"].astype(float), 5).tolist(),
-                "brightness": np.round(z["brightness"].astype(float), 4).tolist()}
+        return {
+            "time": np.round(z["times"], 6).tolist(),
+            "change": np.round(z["change"].astype(float), 5).tolist(),
+            "brightness": np.round(z["brightness"].astype(float), 4).tolist(),
+        }
 
 
 def frame_metrics(video: Video) -> dict[str, np.ndarray]:
@@ -474,4 +607,8 @@ def frame_metrics(video: Video) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise Conflict(f"Recording {video.id} has no analysis yet.")
     with np.load(path, allow_pickle=False) as z:
-        return {k: np.asarray(z[k], float) for k in ("times", "brightness", "sharpness", "change") if k in z}
+        return {
+            k: np.asarray(z[k], float)
+            for k in ("times", "brightness", "sharpness", "change")
+            if k in z
+        }

@@ -35,24 +35,41 @@ class Queued:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"video_id": self.video_id, "task_id": self.job_id, "job_id": self.job_id,
-                "filename": self.filename, "status": self.status, "message": self.message}
+        return {
+            "video_id": self.video_id,
+            "task_id": self.job_id,
+            "job_id": self.job_id,
+            "filename": self.filename,
+            "status": self.status,
+            "message": self.message,
+        }
 
 
 def submit_analysis(video: Video, user: User) -> Queued:
     """Queue the ``frames.analyze`` job of a recording the caller owns."""
     video = fr.get_video(video.id, user)
-    job = queue.submit("frames.analyze", {"video_id": video.id}, owner=video.owner,
-                       title=f"Frame analysis: {video.filename}")
+    job = queue.submit(
+        "frames.analyze",
+        {"video_id": video.id},
+        owner=video.owner,
+        title=f"Frame analysis: {video.filename}",
+    )
     if job["status"] == "failed":
         fr.fail_video(video.id, job["error"] or "The analysis could not be queued.")
         return Queued(video.id, job["id"], video.filename, "failed", job["error"] or "not queued")
     fr.set_job(video.id, job["id"], step="uploaded")
-    return Queued(video.id, job["id"], video.filename, "uploading", "Uploaded; the analysis job is queued")
+    return Queued(
+        video.id, job["id"], video.filename, "uploading", "Uploaded; the analysis job is queued"
+    )
 
 
-def add_saved_file(path: Path, user: User, batch_id: str | None = None, video_id: str | None = None,
-                   move: bool = False) -> Queued:
+def add_saved_file(
+    path: Path,
+    user: User,
+    batch_id: str | None = None,
+    video_id: str | None = None,
+    move: bool = False,
+) -> Queued:
     """A recording saved on this machine (an upload) → kept under ``media/frames/<id>/``
     (a hard link or a move when possible), recorded, its analysis queued."""
     name = fr.check_filename(path.name)
@@ -83,8 +100,11 @@ def add_server_recordings(text: str, user: User, batch_id: str) -> tuple[list[Qu
     else:
         sources, skipped = server_files(root, fr.VIDEO_EXTENSIONS)
     if not sources:
-        raise FrameInputError(f"{text} holds no recordings ({', '.join(fr.VIDEO_EXTENSIONS)})"
-                              + (f"; left out: {'; '.join(skipped)}" if skipped else "") + ".")
+        raise FrameInputError(
+            f"{text} holds no recordings ({', '.join(fr.VIDEO_EXTENSIONS)})"
+            + (f"; left out: {'; '.join(skipped)}" if skipped else "")
+            + "."
+        )
     queued = []
     for source in sources:
         try:
@@ -95,8 +115,12 @@ def add_server_recordings(text: str, user: User, batch_id: str) -> tuple[list[Qu
     return queued, skipped
 
 
-def submit_detect(video_ids: list[str], user: User, exclusions: list[dict[str, float]],
-                  status_bar: float | None = None) -> Mapping[str, Any]:
+def submit_detect(
+    video_ids: list[str],
+    user: User,
+    exclusions: list[dict[str, float]],
+    status_bar: float | None = None,
+) -> Mapping[str, Any]:
     """Re-run the detection from stored metrics (no decoding) for recordings the caller owns."""
     from pipelines.frames import parse_exclusions
 
@@ -114,8 +138,9 @@ def submit_detect(video_ids: list[str], user: User, exclusions: list[dict[str, f
     return queue.submit("frames.detect", params, owner=user.name)
 
 
-def submit_task_detect(task_id: str, user: User, exclusions: list[dict[str, float]],
-                       status_bar: float | None = None) -> Mapping[str, Any]:
+def submit_task_detect(
+    task_id: str, user: User, exclusions: list[dict[str, float]], status_bar: float | None = None
+) -> Mapping[str, Any]:
     """Exclusions for every recording of a task: kept on the task, then one detection job."""
     ids = [tv.video.id for tv in fr_tasks.task_videos(task_id, user)]
     fr_tasks.update_task(task_id, user, exclusions=exclusions)
@@ -131,7 +156,9 @@ def submit_export(task_id: str, user: User, fmt: str = "excel") -> Mapping[str, 
     return queue.submit("frames.export", {"task_id": task_id, "format": fmt}, owner=user.name)
 
 
-def submit_qr(options: dict[str, Any], mode: str, user: User, picture: Path | None = None) -> Mapping[str, Any]:
+def submit_qr(
+    options: dict[str, Any], mode: str, user: User, picture: Path | None = None
+) -> Mapping[str, Any]:
     """A ``frames.qr`` job; ``options`` are :class:`pipelines.frames.qr.QROptions` fields."""
     from pydantic import ValidationError
 
@@ -140,13 +167,20 @@ def submit_qr(options: dict[str, Any], mode: str, user: User, picture: Path | No
     if mode not in ("simple", "artistic", "animated"):
         raise FrameInputError(f"mode {mode!r}: use simple, artistic or animated.")
     if mode != "simple" and picture is None:
-        raise FrameInputError(f"A {mode} QR code needs a background "
-                              + ("GIF." if mode == "animated" else "picture (PNG, JPG, BMP)."))
+        raise FrameInputError(
+            f"A {mode} QR code needs a background "
+            + ("GIF." if mode == "animated" else "picture (PNG, JPG, BMP).")
+        )
     try:
         checked = QROptions(**options)
     except ValidationError as exc:
-        raise FrameInputError("; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}"
-                                        for e in exc.errors())) from None
+        raise FrameInputError(
+            "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors()
+            )
+        ) from None
     params = {"mode": mode, **checked.model_dump()}
-    files: dict[str, str | Path] = {f"picture{picture.suffix.lower() or '.img'}": picture} if picture is not None else {}
+    files: dict[str, str | Path] = (
+        {f"picture{picture.suffix.lower() or '.img'}": picture} if picture is not None else {}
+    )
     return queue.submit("frames.qr", params, owner=user.name, files=files)

@@ -76,39 +76,59 @@ def _now() -> float:
     return time.time()
 
 
-def create_task(name: str, user: User, description: str = "", created_by: str | None = None) -> Task:
+def create_task(
+    name: str, user: User, description: str = "", created_by: str | None = None
+) -> Task:
     """A new task owned by ``created_by`` (default: the caller; only an admin names another owner)."""
     owner = created_by if (created_by and user.is_admin) else user.name
     task_id = new_id()
     now = _now()
-    database().table("fr_tasks").insert({"id": task_id, "name": clean_name(name),
-                                   "description": clean_text(description, "description"),
-                                   "created_by": owner, "exclusions": "[]", "created_at": now,
-                                   "updated_at": now})
+    database().table("fr_tasks").insert(
+        {
+            "id": task_id,
+            "name": clean_name(name),
+            "description": clean_text(description, "description"),
+            "created_by": owner,
+            "exclusions": "[]",
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
     return get_task(task_id, user)
 
 
 def get_task(task_id: str, user: User) -> Task:
     row = next(database().query("select * from fr_tasks where id = ?", [str(task_id)]), None)
     if row is None:
-        raise NotFound(f"No task {task_id!r}. It does not exist or is not yours; "
-                       "list tasks with GET /api/v1/task/list.")
+        raise NotFound(
+            f"No task {task_id!r}. It does not exist or is not yours; "
+            "list tasks with GET /api/v1/task/list."
+        )
     task = Task.from_row(row)
     check_owner(task.created_by, user, f"task {task_id!r}")
     return task
 
 
-def list_tasks(user: User, created_by: str | None = None, skip: int = 0, limit: int = 50) -> list[Task]:
+def list_tasks(
+    user: User, created_by: str | None = None, skip: int = 0, limit: int = 50
+) -> list[Task]:
     """The caller's tasks, newest first (an admin: all, or ``created_by``'s)."""
     who = owner_filter(user, created_by)
     where, args = ("where created_by = ?", [who]) if who else ("", [])
-    rows = database().query(f"select * from fr_tasks {where} order by created_at desc, id limit ? offset ?",
-                            [*args, limit, skip])
+    rows = database().query(
+        f"select * from fr_tasks {where} order by created_at desc, id limit ? offset ?",
+        [*args, limit, skip],
+    )
     return [Task.from_row(r) for r in rows]
 
 
-def update_task(task_id: str, user: User, name: str | None = None, description: str | None = None,
-                exclusions: list[dict[str, float]] | None = None) -> Task:
+def update_task(
+    task_id: str,
+    user: User,
+    name: str | None = None,
+    description: str | None = None,
+    exclusions: list[dict[str, float]] | None = None,
+) -> Task:
     get_task(task_id, user)
     values: dict[str, Any] = {"updated_at": _now()}
     if name is not None:
@@ -143,22 +163,32 @@ def add_videos(task_id: str, user: User, video_ids: list[str], notes: str = "") 
         except NotFound as exc:
             failed.append({"video_id": vid, "reason": str(exc)})
             continue
-        ord_ = db.execute("select coalesce(max(ord), 0) + 1 from fr_task_videos where task_id = ?",
-                          [task_id]).fetchone()[0]
-        cur = db.execute("insert or ignore into fr_task_videos (task_id, video_id, ord, notes, added_at) "
-                         "values (?, ?, ?, ?, ?)", [task_id, vid, ord_, notes, _now()])
+        ord_ = db.execute(
+            "select coalesce(max(ord), 0) + 1 from fr_task_videos where task_id = ?", [task_id]
+        ).fetchone()[0]
+        cur = db.execute(
+            "insert or ignore into fr_task_videos (task_id, video_id, ord, notes, added_at) "
+            "values (?, ?, ?, ?, ?)",
+            [task_id, vid, ord_, notes, _now()],
+        )
         if cur.rowcount:
             added.append(vid)
         else:
             failed.append({"video_id": vid, "reason": "already in the task"})
     db.execute("update fr_tasks set updated_at = ? where id = ?", [_now(), task_id])
-    return {"message": f"Added {len(added)} recording(s) to the task", "added_count": len(added),
-            "added": added, "failed_videos": failed}
+    return {
+        "message": f"Added {len(added)} recording(s) to the task",
+        "added_count": len(added),
+        "added": added,
+        "failed_videos": failed,
+    }
 
 
 def remove_video(task_id: str, user: User, video_id: str) -> None:
     get_task(task_id, user)
-    cur = database().execute("delete from fr_task_videos where task_id = ? and video_id = ?", [task_id, video_id])
+    cur = database().execute(
+        "delete from fr_task_videos where task_id = ? and video_id = ?", [task_id, video_id]
+    )
     if not cur.rowcount:
         raise NotFound(f"Recording {video_id!r} is not in task {task_id}.")
 
@@ -172,14 +202,22 @@ def order_videos(task_id: str, user: User, video_ids: list[str]) -> list[str]:
     new = list(dict.fromkeys(video_ids)) + [v for v in current if v not in video_ids]
     db = database()
     for k, vid in enumerate(new, 1):
-        db.execute("update fr_task_videos set ord = ? where task_id = ? and video_id = ?", [k, task_id, vid])
+        db.execute(
+            "update fr_task_videos set ord = ? where task_id = ? and video_id = ?",
+            [k, task_id, vid],
+        )
     return new
 
 
 def task_video_ids(task_id: str, user: User) -> list[str]:
     get_task(task_id, user)
-    return [r["video_id"] for r in database().query(
-        "select video_id from fr_task_videos where task_id = ? order by ord, added_at", [task_id])]
+    return [
+        r["video_id"]
+        for r in database().query(
+            "select video_id from fr_task_videos where task_id = ? order by ord, added_at",
+            [task_id],
+        )
+    ]
 
 
 def task_videos(task_id: str, user: User) -> list[TaskVideo]:
@@ -188,8 +226,13 @@ def task_videos(task_id: str, user: User) -> list[TaskVideo]:
     rows = database().query(
         "select v.*, tv.ord as task_order, tv.notes as task_notes, tv.added_at as task_added_at "
         "from fr_task_videos tv join fr_videos v on v.id = tv.video_id where tv.task_id = ? "
-        "order by tv.ord, tv.added_at", [task_id])
-    return [TaskVideo(Video.from_row(r), r["task_order"], r["task_notes"], r["task_added_at"]) for r in rows]
+        "order by tv.ord, tv.added_at",
+        [task_id],
+    )
+    return [
+        TaskVideo(Video.from_row(r), r["task_order"], r["task_notes"], r["task_added_at"])
+        for r in rows
+    ]
 
 
 def task_stats_rows(task_id: str, user: User) -> list[dict[str, Any]]:
@@ -198,17 +241,28 @@ def task_stats_rows(task_id: str, user: User) -> list[dict[str, Any]]:
     rows = []
     for tv in task_videos(task_id, user):
         v = tv.video
-        rows.append({
-            "task": task.name, "task_id": task_id, "video": v.filename, "video_id": v.id,
-            "order": tv.order, "first_frame": v.first_frame, "first_time": v.first_time,
-            "last_frame": v.last_frame, "last_time": v.last_time,
-            "fps": None if v.fps is None else round(v.fps, 3), "width": v.width, "height": v.height,
-            "notes": "; ".join(n for n in (tv.notes, v.notes) if n), "reviewer": v.reviewed_by or "",
-            "status": v.report_status,
-            "video_duration": None if v.duration is None else round(v.duration, 6),
-            "marking_method": v.marking_method or "",
-            "added_at": dt.datetime.fromtimestamp(tv.added_at).isoformat(timespec="seconds"),
-        })
+        rows.append(
+            {
+                "task": task.name,
+                "task_id": task_id,
+                "video": v.filename,
+                "video_id": v.id,
+                "order": tv.order,
+                "first_frame": v.first_frame,
+                "first_time": v.first_time,
+                "last_frame": v.last_frame,
+                "last_time": v.last_time,
+                "fps": None if v.fps is None else round(v.fps, 3),
+                "width": v.width,
+                "height": v.height,
+                "notes": "; ".join(n for n in (tv.notes, v.notes) if n),
+                "reviewer": v.reviewed_by or "",
+                "status": v.report_status,
+                "video_duration": None if v.duration is None else round(v.duration, 6),
+                "marking_method": v.marking_method or "",
+                "added_at": dt.datetime.fromtimestamp(tv.added_at).isoformat(timespec="seconds"),
+            }
+        )
     return rows
 
 
@@ -221,9 +275,12 @@ def task_statistics(task_id: str, user: User) -> dict[str, Any]:
     task = get_task(task_id, user)
     rows = task_stats_rows(task_id, user)
     stats = task_stats(rows).to_dict()
-    stats.update(task_id=task_id, task_name=task.name,
-                 processing=sum(r["status"] in ("uploading", "processing") for r in rows),
-                 reviewed=sum(r["status"] == "reviewed" for r in rows))
+    stats.update(
+        task_id=task_id,
+        task_name=task.name,
+        processing=sum(r["status"] in ("uploading", "processing") for r in rows),
+        reviewed=sum(r["status"] == "reviewed" for r in rows),
+    )
     return stats
 
 

@@ -39,8 +39,10 @@ def _reader(video: Video) -> tuple[Any, threading.Lock]:
             _readers.move_to_end(key)
             return _readers[key]
     if not Path(video.path).is_file():
-        raise Conflict(f"The recording {video.filename} is no longer on the server; frames cannot be "
-                       "shown (marks, history and detection from stored metrics still work).")
+        raise Conflict(
+            f"The recording {video.filename} is no longer on the server; frames cannot be "
+            "shown (marks, history and detection from stored metrics still work)."
+        )
     m = FrameMetrics.load(metrics_path(video.id))
     entry = (FrameReader(video.path, m.pts, m.keyframe), threading.Lock())
     with _readers_lock:
@@ -57,7 +59,9 @@ def frame_image(video: Video, index: int, max_side: int | None = 720) -> Any:
     from pipelines.frames import FrameReviewError
 
     if not video.analysed:
-        raise Conflict(f"Recording {video.id} is {video.status}; frames are shown once it is analysed.")
+        raise Conflict(
+            f"Recording {video.id} is {video.status}; frames are shown once it is analysed."
+        )
     index = check_frame(video, index)
     reader, lock = _reader(video)
     try:

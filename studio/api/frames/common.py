@@ -12,9 +12,15 @@ from jobs.tools.frames.records import MAX_FRAME
 from studio.api.frames import links
 from studio.auth import api_user
 
-VideoId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
-                              description="the recording's id")]
-TaskId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="the task's id")]
+VideoId = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="the recording's id"
+    ),
+]
+TaskId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="the task's id")
+]
 FrameIndex = Annotated[int, Path(ge=0, le=MAX_FRAME, description="frame number, 0-based")]
 Skip = Annotated[int, Query(ge=0, le=1_000_000)]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -26,9 +32,13 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def frame_caller(request: Request, video_id: VideoId,
-                 t: Annotated[str | None, Query(max_length=512, description="a signed link of the review tab")]
-                 = None) -> User:
+def frame_caller(
+    request: Request,
+    video_id: VideoId,
+    t: Annotated[
+        str | None, Query(max_length=512, description="a signed link of the review tab")
+    ] = None,
+) -> User:
     """The browser's review viewer sends a signed link; everyone else authenticates as usual."""
     if t:
         user = links.user_from(video_id, t)

@@ -69,6 +69,8 @@ def user_from(video_id: str, token: str) -> User | None:
         admin_flag, expiry = int(admin), int(expires)
     except (ValueError, UnicodeDecodeError):
         return None
-    if expiry < time.time() or not hmac.compare_digest(mac, _mac(video_id, name, admin_flag, expiry)):
+    if expiry < time.time() or not hmac.compare_digest(
+        mac, _mac(video_id, name, admin_flag, expiry)
+    ):
         return None
     return User(name, bool(admin_flag))

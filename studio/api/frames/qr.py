@@ -27,7 +27,9 @@ QR_WAIT_S = 60.0
 PICTURES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
-def _run(options: dict[str, Any], mode: str, user: User, picture: UploadFile | None, wait: bool) -> Response:
+def _run(
+    options: dict[str, Any], mode: str, user: User, picture: UploadFile | None, wait: bool
+) -> Response:
     tmp = None
     try:
         if picture is not None:
@@ -45,12 +47,21 @@ def _run(options: dict[str, Any], mode: str, user: User, picture: UploadFile | N
     if job["status"] == "failed":
         raise FrameInputError(job["error"] or "The QR code could not be made.")
     if job["status"] != "succeeded":
-        return JSONResponse({"job_id": job["id"], "status": job["status"],
-                             "detail": "Still running; fetch the image listed in the job's outputs.files "
-                                       "(GET /api/v1/jobs/{job_id}) when the job has succeeded."}, status_code=202)
+        return JSONResponse(
+            {
+                "job_id": job["id"],
+                "status": job["status"],
+                "detail": "Still running; fetch the image listed in the job's outputs.files "
+                "(GET /api/v1/jobs/{job_id}) when the job has succeeded.",
+            },
+            status_code=202,
+        )
     path = store.output_path(job["id"], job["outputs"]["file"])
-    return Response(path.read_bytes(), media_type="image/gif" if path.suffix == ".gif" else "image/png",
-                    headers={"X-Job-Id": job["id"]})
+    return Response(
+        path.read_bytes(),
+        media_type="image/gif" if path.suffix == ".gif" else "image/png",
+        headers={"X-Job-Id": job["id"]},
+    )
 
 
 @router.post("/qr/simple", summary="A QR code (PNG)", response_class=Response)
@@ -62,29 +73,66 @@ Level = Literal["L", "M", "Q", "H", "l", "m", "q", "h"]
 _F = QROptions.model_fields
 
 
-def _form(words: str, version: int | None, level: str, colorized: bool, contrast: float,
-          brightness: float) -> dict[str, Any]:
-    return {"words": words, "version": version, "level": level.upper(), "colorized": colorized,
-            "contrast": contrast, "brightness": brightness}
+def _form(
+    words: str, version: int | None, level: str, colorized: bool, contrast: float, brightness: float
+) -> dict[str, Any]:
+    return {
+        "words": words,
+        "version": version,
+        "level": level.upper(),
+        "colorized": colorized,
+        "contrast": contrast,
+        "brightness": brightness,
+    }
 
 
-@router.post("/qr/artistic", summary="A QR code over a background picture (PNG)", response_class=Response)
-def qr_artistic(user: Caller, words: str = Form(..., max_length=2953), picture: UploadFile = File(...),
-                version: int | None = Form(None, ge=1, le=40, description=_F["version"].description),
-                level: Level = Form("H"), colorized: bool = Form(False),
-                contrast: float = Form(1.0, ge=0.1, le=3.0), brightness: float = Form(1.0, ge=0.1, le=3.0),
-                wait: bool = True) -> Response:
+@router.post(
+    "/qr/artistic", summary="A QR code over a background picture (PNG)", response_class=Response
+)
+def qr_artistic(
+    user: Caller,
+    words: str = Form(..., max_length=2953),
+    picture: UploadFile = File(...),
+    version: int | None = Form(None, ge=1, le=40, description=_F["version"].description),
+    level: Level = Form("H"),
+    colorized: bool = Form(False),
+    contrast: float = Form(1.0, ge=0.1, le=3.0),
+    brightness: float = Form(1.0, ge=0.1, le=3.0),
+    wait: bool = True,
+) -> Response:
     if Path(picture.filename or "").suffix.lower() not in PICTURES:
         raise FrameInputError(f"picture {picture.filename!r}: use a PNG, JPG, JPEG or BMP picture.")
-    return _run(_form(words, version, level, colorized, contrast, brightness), "artistic", user, picture, wait)
+    return _run(
+        _form(words, version, level, colorized, contrast, brightness),
+        "artistic",
+        user,
+        picture,
+        wait,
+    )
 
 
-@router.post("/qr/animated", summary="A QR code over an animated GIF (GIF)", response_class=Response)
-def qr_animated(user: Caller, words: str = Form(..., max_length=2953), picture: UploadFile = File(...),
-                version: int | None = Form(None, ge=1, le=40, description=_F["version"].description),
-                level: Level = Form("H"), colorized: bool = Form(False),
-                contrast: float = Form(1.0, ge=0.1, le=3.0), brightness: float = Form(1.0, ge=0.1, le=3.0),
-                wait: bool = True) -> Response:
+@router.post(
+    "/qr/animated", summary="A QR code over an animated GIF (GIF)", response_class=Response
+)
+def qr_animated(
+    user: Caller,
+    words: str = Form(..., max_length=2953),
+    picture: UploadFile = File(...),
+    version: int | None = Form(None, ge=1, le=40, description=_F["version"].description),
+    level: Level = Form("H"),
+    colorized: bool = Form(False),
+    contrast: float = Form(1.0, ge=0.1, le=3.0),
+    brightness: float = Form(1.0, ge=0.1, le=3.0),
+    wait: bool = True,
+) -> Response:
     if Path(picture.filename or "").suffix.lower() != ".gif":
-        raise FrameInputError(f"picture {picture.filename!r}: an animated QR code needs a .gif file.")
-    return _run(_form(words, version, level, colorized, contrast, brightness), "animated", user, picture, wait)
+        raise FrameInputError(
+            f"picture {picture.filename!r}: an animated QR code needs a .gif file."
+        )
+    return _run(
+        _form(words, version, level, colorized, contrast, brightness),
+        "animated",
+        user,
+        picture,
+        wait,
+    )

@@ -25,21 +25,29 @@ class Exclusion(BaseModel):
 
 
 class ExclusionsIn(BaseModel):
-    exclusions: list[Exclusion] = Field(default_factory=list, max_length=50,
-                                        description="rectangles x, y, w, h (fractions 0..1)")
-    status_bar: float | None = Field(None, ge=0, lt=1,
-                                     description="top share of the screen always excluded (default 0.05)")
+    exclusions: list[Exclusion] = Field(
+        default_factory=list, max_length=50, description="rectangles x, y, w, h (fractions 0..1)"
+    )
+    status_bar: float | None = Field(
+        None, ge=0, lt=1, description="top share of the screen always excluded (default 0.05)"
+    )
 
 
 class ServerFilesIn(BaseModel):
-    path: str = Field(min_length=1, max_length=4096, pattern=PLAIN,
-                      description="a recording or a folder of recordings inside STUDIO_ALLOWED_ROOTS")
+    path: str = Field(
+        min_length=1,
+        max_length=4096,
+        pattern=PLAIN,
+        description="a recording or a folder of recordings inside STUDIO_ALLOWED_ROOTS",
+    )
 
 
 class VideoUploadResponse(BaseModel):
     video_id: str | None
     task_id: str | None = Field(description="the analysis job's id (seed: the Celery task id)")
-    status: str = Field(description="'uploading' once the analysis is queued; 'failed' when the file was refused")
+    status: str = Field(
+        description="'uploading' once the analysis is queued; 'failed' when the file was refused"
+    )
     message: str
     job_id: str | None = None
     filename: str | None = None
@@ -117,10 +125,16 @@ class Message(BaseModel):
 
 
 class TaskCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=NAME_MAX, pattern=PLAIN, examples=["Cold start, build 812"])
+    name: str = Field(
+        min_length=1, max_length=NAME_MAX, pattern=PLAIN, examples=["Cold start, build 812"]
+    )
     description: str = Field("", max_length=DESCRIPTION_MAX, pattern=TEXT)
-    created_by: str | None = Field(None, max_length=100, pattern=PLAIN,
-                                   description="kept only for an admin (or an open studio): otherwise the caller")
+    created_by: str | None = Field(
+        None,
+        max_length=100,
+        pattern=PLAIN,
+        description="kept only for an admin (or an open studio): otherwise the caller",
+    )
 
 
 class TaskUpdate(BaseModel):
@@ -141,8 +155,9 @@ class VideoAddResponse(BaseModel):
 
 
 class TaskOrder(BaseModel):
-    video_ids: list[str] = Field(min_length=1, max_length=1000,
-                                 description="the task's recordings in the wanted order")
+    video_ids: list[str] = Field(
+        min_length=1, max_length=1000, description="the task's recordings in the wanted order"
+    )
 
 
 class TaskResponse(BaseModel):
@@ -263,14 +278,18 @@ class VideoReviewResponse(BaseModel):
     filename: str
     status: str
     total_frames: int | None
-    extracted_frames: int | None = Field(description="frames analysed (every frame of the recording)")
+    extracted_frames: int | None = Field(
+        description="frames analysed (every frame of the recording)"
+    )
     marking_method: str | None
     ai_confidence: float | None
     marked_first_frame: FrameDetail | None
     marked_last_frame: FrameDetail | None
     first_candidates: list[FrameDetail]
     last_candidates: list[FrameDetail]
-    all_frames: list[FrameDetail] = Field(description="every frame (empty with include_frames=false)")
+    all_frames: list[FrameDetail] = Field(
+        description="every frame (empty with include_frames=false)"
+    )
     needs_review: bool
     reviewed_by: str | None
     reviewed_at: str | None
@@ -287,18 +306,33 @@ class VideoReviewResponse(BaseModel):
 
 
 class FrameMarkingRequest(BaseModel):
-    first_frame_id: str | None = Field(None, max_length=80, pattern=r"^[A-Za-z0-9]+_\d{1,8}$",
-                                       description="id of the first frame (from GET /review/{video_id})")
-    last_frame_id: str | None = Field(None, max_length=80, pattern=r"^[A-Za-z0-9]+_\d{1,8}$",
-                                      description="id of the last frame")
-    first_frame: int | None = Field(None, ge=0, le=MAX_FRAME, description="or the frame number (0-based)")
-    last_frame: int | None = Field(None, ge=0, le=MAX_FRAME, description="or the frame number (0-based)")
-    reviewer: str | None = Field(None, max_length=100, pattern=PLAIN,
-                                 description="ignored when the studio has logins: the caller is the reviewer")
+    first_frame_id: str | None = Field(
+        None,
+        max_length=80,
+        pattern=r"^[A-Za-z0-9]+_\d{1,8}$",
+        description="id of the first frame (from GET /review/{video_id})",
+    )
+    last_frame_id: str | None = Field(
+        None, max_length=80, pattern=r"^[A-Za-z0-9]+_\d{1,8}$", description="id of the last frame"
+    )
+    first_frame: int | None = Field(
+        None, ge=0, le=MAX_FRAME, description="or the frame number (0-based)"
+    )
+    last_frame: int | None = Field(
+        None, ge=0, le=MAX_FRAME, description="or the frame number (0-based)"
+    )
+    reviewer: str | None = Field(
+        None,
+        max_length=100,
+        pattern=PLAIN,
+        description="ignored when the studio has logins: the caller is the reviewer",
+    )
     review_notes: str | None = Field(None, max_length=NOTES_MAX, pattern=TEXT)
     method: Literal["manual", "hybrid"] | None = Field(
-        None, description="seed 001: 'manual' when frames are given by id; with frame numbers, empty means "
-                          "'hybrid' when the frame is (next to) a detector candidate, else 'manual'")
+        None,
+        description="seed 001: 'manual' when frames are given by id; with frame numbers, empty means "
+        "'hybrid' when the frame is (next to) a detector candidate, else 'manual'",
+    )
 
 
 class FrameMarkingResponse(BaseModel):

@@ -36,14 +36,20 @@ def _upload_one(upload: UploadFile, user: Caller, batch_id: str | None = None) -
         raise
 
 
-@router.post("/video/upload", response_model=s.VideoUploadResponse,
-             summary="Upload one recording (.mp4, .mov, .webm, .mkv) and analyse it")
+@router.post(
+    "/video/upload",
+    response_model=s.VideoUploadResponse,
+    summary="Upload one recording (.mp4, .mov, .webm, .mkv) and analyse it",
+)
 def upload_video(user: Caller, file: UploadFile = File(...)) -> s.VideoUploadResponse:
     return s.VideoUploadResponse(**_upload_one(file, user).to_dict())
 
 
-@router.post("/video/batch-upload", response_model=s.BatchUploadResponse,
-             summary="Upload several recordings; one analysis job each")
+@router.post(
+    "/video/batch-upload",
+    response_model=s.BatchUploadResponse,
+    summary="Upload several recordings; one analysis job each",
+)
 def batch_upload(user: Caller, files: list[UploadFile] = File(...)) -> s.BatchUploadResponse:
     batch_id = fr.new_id()
     videos = []
@@ -51,73 +57,146 @@ def batch_upload(user: Caller, files: list[UploadFile] = File(...)) -> s.BatchUp
         try:
             videos.append(_upload_one(upload, user, batch_id).to_dict())
         except (fr.FrameInputError, HTTPException) as exc:  # one bad file does not stop the others
-            videos.append({"video_id": None, "task_id": None, "filename": upload.filename, "status": "failed",
-                           "message": getattr(exc, "detail", None) or str(exc)})
+            videos.append(
+                {
+                    "video_id": None,
+                    "task_id": None,
+                    "filename": upload.filename,
+                    "status": "failed",
+                    "message": getattr(exc, "detail", None) or str(exc),
+                }
+            )
     ok = sum(v["status"] != "failed" for v in videos)
-    return s.BatchUploadResponse(batch_id=batch_id, total_count=len(videos), accepted_count=ok,
-                                 videos=[s.VideoUploadResponse(**v) for v in videos],
-                                 message=f"{ok} of {len(videos)} recordings queued for analysis")
+    return s.BatchUploadResponse(
+        batch_id=batch_id,
+        total_count=len(videos),
+        accepted_count=ok,
+        videos=[s.VideoUploadResponse(**v) for v in videos],
+        message=f"{ok} of {len(videos)} recordings queued for analysis",
+    )
 
 
-@router.post("/video/from-server", status_code=201, response_model=s.BatchUploadResponse,
-             summary="Analyse recordings from a server folder (STUDIO_ALLOWED_ROOTS)")
+@router.post(
+    "/video/from-server",
+    status_code=201,
+    response_model=s.BatchUploadResponse,
+    summary="Analyse recordings from a server folder (STUDIO_ALLOWED_ROOTS)",
+)
 def from_server(body: s.ServerFilesIn, user: Caller) -> s.BatchUploadResponse:
     batch_id = fr.new_id()
     queued, skipped = submit.add_server_recordings(body.path, user, batch_id)
     ok = sum(q.status != "failed" for q in queued)
-    return s.BatchUploadResponse(batch_id=batch_id, total_count=len(queued), accepted_count=ok,
-                                 videos=[s.VideoUploadResponse(**q.to_dict()) for q in queued], skipped=skipped,
-                                 message=f"{ok} recordings queued for analysis"
-                                 + (f"; {len(skipped)} left out" if skipped else ""))
+    return s.BatchUploadResponse(
+        batch_id=batch_id,
+        total_count=len(queued),
+        accepted_count=ok,
+        videos=[s.VideoUploadResponse(**q.to_dict()) for q in queued],
+        skipped=skipped,
+        message=f"{ok} recordings queued for analysis"
+        + (f"; {len(skipped)} left out" if skipped else ""),
+    )
 
 
-@router.get("/video/list", response_model=list[s.VideoStatusResponse], summary="Your recordings, newest first")
-def list_videos(request: Request, user: Caller, skip: Skip = 0, limit: Limit = 20,
-                status: s.VideoStatus | None = None, batch_id: str | None = None,
-                owner: str | None = None) -> list[s.VideoStatusResponse]:
+@router.get(
+    "/video/list",
+    response_model=list[s.VideoStatusResponse],
+    summary="Your recordings, newest first",
+)
+def list_videos(
+    request: Request,
+    user: Caller,
+    skip: Skip = 0,
+    limit: Limit = 20,
+    status: s.VideoStatus | None = None,
+    batch_id: str | None = None,
+    owner: str | None = None,
+) -> list[s.VideoStatusResponse]:
     base = base_url(request)
-    return [video_status(v, base) for v in fr.list_videos(user, status=status, skip=skip, limit=limit,
-                                                          batch_id=batch_id, owner=owner)]
+    return [
+        video_status(v, base)
+        for v in fr.list_videos(
+            user, status=status, skip=skip, limit=limit, batch_id=batch_id, owner=owner
+        )
+    ]
 
 
-@router.get("/video/{video_id}/status", response_model=s.VideoStatusResponse,
-            summary="A recording's status, metadata and marks")
+@router.get(
+    "/video/{video_id}/status",
+    response_model=s.VideoStatusResponse,
+    summary="A recording's status, metadata and marks",
+)
 def get_status(video_id: VideoId, request: Request, user: Caller) -> s.VideoStatusResponse:
     return video_status(fr.get_video(video_id, user), base_url(request))
 
 
-@router.get("/video/{video_id}/progress", response_model=s.TaskProgress,
-            summary="Progress of the recording's analysis")
+@router.get(
+    "/video/{video_id}/progress",
+    response_model=s.TaskProgress,
+    summary="Progress of the recording's analysis",
+)
 def get_progress(video_id: VideoId, request: Request, user: Caller) -> s.TaskProgress:
     st = video_status(fr.get_video(video_id, user), base_url(request))
-    return s.TaskProgress(**st.model_dump(include={"video_id", "task_id", "job_id", "status", "progress",
-                                                   "current_step", "error_message"}))
+    return s.TaskProgress(
+        **st.model_dump(
+            include={
+                "video_id",
+                "task_id",
+                "job_id",
+                "status",
+                "progress",
+                "current_step",
+                "error_message",
+            }
+        )
+    )
 
 
-@router.post("/video/{video_id}/cancel", response_model=s.CancelTaskResponse,
-             summary="Cancel the recording's analysis")
+@router.post(
+    "/video/{video_id}/cancel",
+    response_model=s.CancelTaskResponse,
+    summary="Cancel the recording's analysis",
+)
 def cancel_video(video_id: VideoId, user: Caller) -> s.CancelTaskResponse:
     video = fr.get_video(video_id, user)
     if video.status not in ("uploading", "processing") or not video.job_id:
-        raise fr.Conflict(f"Recording {video_id} is {video.status}; only a queued or running analysis "
-                          "can be cancelled.")
+        raise fr.Conflict(
+            f"Recording {video_id} is {video.status}; only a queued or running analysis "
+            "can be cancelled."
+        )
     job = queue.cancel(video.job_id, user=user.name, is_admin=user.is_admin)
     if job["status"] == "cancelled":  # cancelled before it started: the job body never runs
         fr.fail_video(video_id, "Cancelled before the analysis started.", status="cancelled")
-    return s.CancelTaskResponse(video_id=video_id, task_id=job["id"], status="cancelled",
-                                message="Cancelled" if job["status"] == "cancelled" else "Cancelling at the next step")
+    return s.CancelTaskResponse(
+        video_id=video_id,
+        task_id=job["id"],
+        status="cancelled",
+        message="Cancelled" if job["status"] == "cancelled" else "Cancelling at the next step",
+    )
 
 
-@router.delete("/video/{video_id}", response_model=s.Message, summary="Delete a recording, its analysis and marks")
+@router.delete(
+    "/video/{video_id}",
+    response_model=s.Message,
+    summary="Delete a recording, its analysis and marks",
+)
 def delete_video(video_id: VideoId, user: Caller) -> s.Message:
     fr.delete_video(video_id, user)
     return s.Message(message=f"Recording {video_id} deleted")
 
 
-@router.put("/video/{video_id}/exclusions", status_code=202, response_model=s.JobQueued,
-            summary="Set exclusion rectangles and re-run the detection (stored metrics, no decoding)")
+@router.put(
+    "/video/{video_id}/exclusions",
+    status_code=202,
+    response_model=s.JobQueued,
+    summary="Set exclusion rectangles and re-run the detection (stored metrics, no decoding)",
+)
 def set_video_exclusions(video_id: VideoId, body: s.ExclusionsIn, user: Caller) -> s.JobQueued:
-    job = submit.submit_detect([video_id], user, [e.model_dump() for e in body.exclusions], body.status_bar)
-    return s.JobQueued(job_id=job["id"], video_ids=job["params"]["video_ids"], status=job["status"],
-                       message="Detection queued (from stored metrics)")
-
+    job = submit.submit_detect(
+        [video_id], user, [e.model_dump() for e in body.exclusions], body.status_bar
+    )
+    return s.JobQueued(
+        job_id=job["id"],
+        video_ids=job["params"]["video_ids"],
+        status=job["status"],
+        message="Detection queued (from stored metrics)",
+    )

@@ -24,15 +24,31 @@ VERSIONS = ["auto"] + [str(v) for v in range(1, 41)]
 POLL_S = 1.0
 
 
-def make_qr(mode: str, words: str, version: str, level: str, colorized: bool, contrast: float,
-            brightness: float, picture: str | None, request: gr.Request):
-    options = {"words": (words or "").strip(), "version": None if version in (None, "", "auto") else int(version),
-               "level": level, "colorized": bool(colorized), "contrast": float(contrast),
-               "brightness": float(brightness)}
+def make_qr(
+    mode: str,
+    words: str,
+    version: str,
+    level: str,
+    colorized: bool,
+    contrast: float,
+    brightness: float,
+    picture: str | None,
+    request: gr.Request,
+):
+    options = {
+        "words": (words or "").strip(),
+        "version": None if version in (None, "", "auto") else int(version),
+        "level": level,
+        "colorized": bool(colorized),
+        "contrast": float(contrast),
+        "brightness": float(brightness),
+    }
     if not options["words"]:
         raise gr.Error("Type the text or URL to encode.", print_exception=False)
     try:
-        job = submit.submit_qr(options, mode, current_user(request), Path(picture) if picture else None)
+        job = submit.submit_qr(
+            options, mode, current_user(request), Path(picture) if picture else None
+        )
     except StudioError as exc:
         raise ui_error(exc) from None
     return job["id"], gr.Timer(active=True)
@@ -53,7 +69,9 @@ def qr_result(job_id: str, shown: str | None, request: gr.Request):
     path = store.output_path(job["id"], job["outputs"]["file"])
     if shown and Path(shown).name == path.name:
         return gr.update(), gr.Timer(active=False)
-    copy = Path(tempfile.mkdtemp(prefix="studio-qr-")) / path.name  # served from Gradio's temp, not the job folder
+    copy = (
+        Path(tempfile.mkdtemp(prefix="studio-qr-")) / path.name
+    )  # served from Gradio's temp, not the job folder
     shutil.copyfile(path, copy)
     return str(copy), gr.Timer(active=False)
 
@@ -61,27 +79,61 @@ def qr_result(job_id: str, shown: str | None, request: gr.Request):
 def build(job_panel) -> None:
     with gr.Row():
         with gr.Column():
-            mode = gr.Radio(["simple", "artistic", "animated"], value="simple", label="Kind",
-                            info="artistic: over a picture; animated: over a GIF", elem_id="frames-qr-mode")
-            words = gr.Textbox(label="Words (text or URL)", elem_id="frames-qr-words",
-                               max_length=WORDS_MAX)
+            mode = gr.Radio(
+                ["simple", "artistic", "animated"],
+                value="simple",
+                label="Kind",
+                info="artistic: over a picture; animated: over a GIF",
+                elem_id="frames-qr-mode",
+            )
+            words = gr.Textbox(
+                label="Words (text or URL)", elem_id="frames-qr-words", max_length=WORDS_MAX
+            )
             with gr.Row():
-                version = gr.Dropdown(VERSIONS, value="auto", label="Version",
-                                      info="auto: the smallest that fits; a number is the smallest to use",
-                                      elem_id="frames-qr-version")
-                level = gr.Dropdown(["L", "M", "Q", "H"], value=DEFAULTS["level"], label="Error correction",
-                                    elem_id="frames-qr-level")
-            colorized = gr.Checkbox(value=DEFAULTS["colorized"], label="Colorized (keep the picture's colours)")
+                version = gr.Dropdown(
+                    VERSIONS,
+                    value="auto",
+                    label="Version",
+                    info="auto: the smallest that fits; a number is the smallest to use",
+                    elem_id="frames-qr-version",
+                )
+                level = gr.Dropdown(
+                    ["L", "M", "Q", "H"],
+                    value=DEFAULTS["level"],
+                    label="Error correction",
+                    elem_id="frames-qr-level",
+                )
+            colorized = gr.Checkbox(
+                value=DEFAULTS["colorized"], label="Colorized (keep the picture's colours)"
+            )
             contrast = gr.Slider(0.1, 3.0, value=DEFAULTS["contrast"], step=0.1, label="Contrast")
-            brightness = gr.Slider(0.1, 3.0, value=DEFAULTS["brightness"], step=0.1, label="Brightness")
-            picture = gr.File(label="Background picture (PNG/JPG/BMP) or GIF", type="filepath",
-                              file_types=[".png", ".jpg", ".jpeg", ".bmp", ".gif"])
+            brightness = gr.Slider(
+                0.1, 3.0, value=DEFAULTS["brightness"], step=0.1, label="Brightness"
+            )
+            picture = gr.File(
+                label="Background picture (PNG/JPG/BMP) or GIF",
+                type="filepath",
+                file_types=[".png", ".jpg", ".jpeg", ".bmp", ".gif"],
+            )
             go = gr.Button("Make QR code", variant="primary", elem_id="frames-qr-make")
         with gr.Column():
-            result = gr.Image(label="QR code", type="filepath", interactive=False, elem_id="frames-qr-result")
+            result = gr.Image(
+                label="QR code", type="filepath", interactive=False, elem_id="frames-qr-result"
+            )
             panel = job_panel("frames_qr", label="QR job")
     timer = gr.Timer(POLL_S, active=False)
-    go.click(make_qr, [mode, words, version, level, colorized, contrast, brightness, picture],
-             [panel.job_id, timer], api_name="frames_qr")
-    gr.on([timer.tick, panel.job_id.change], qr_result, [panel.job_id, result], [result, timer],
-          api_visibility="private", show_progress="hidden", queue=False)
+    go.click(
+        make_qr,
+        [mode, words, version, level, colorized, contrast, brightness, picture],
+        [panel.job_id, timer],
+        api_name="frames_qr",
+    )
+    gr.on(
+        [timer.tick, panel.job_id.change],
+        qr_result,
+        [panel.job_id, result],
+        [result, timer],
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+    )

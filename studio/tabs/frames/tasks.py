@@ -17,7 +17,17 @@ from studio.errors import ui_error
 from studio.tabs.frames.review import parse_rects
 from studio.ui_user import current_user
 
-TASK_VIDEO_COLUMNS = ["order", "id", "file", "status", "first", "last", "latency ms", "method", "reviewer"]
+TASK_VIDEO_COLUMNS = [
+    "order",
+    "id",
+    "file",
+    "status",
+    "first",
+    "last",
+    "latency ms",
+    "method",
+    "reviewer",
+]
 
 
 def _ms(v: float | None) -> str:
@@ -25,15 +35,22 @@ def _ms(v: float | None) -> str:
 
 
 def task_choices(request: gr.Request | None) -> list[tuple[str, str]]:
-    return [(f"{t.name} · {t.id}", t.id) for t in fr_tasks.list_tasks(current_user(request), limit=500)]
+    return [
+        (f"{t.name} · {t.id}", t.id) for t in fr_tasks.list_tasks(current_user(request), limit=500)
+    ]
 
 
 def video_choices(request: gr.Request | None) -> list[tuple[str, str]]:
-    return [(f"{v.filename} · {v.id} · {v.status}", v.id) for v in fr.list_videos(current_user(request), limit=500)]
+    return [
+        (f"{v.filename} · {v.id} · {v.status}", v.id)
+        for v in fr.list_videos(current_user(request), limit=500)
+    ]
 
 
 def refresh_choices(task_id: str | None, request: gr.Request):
-    return gr.update(choices=task_choices(request), value=task_id), gr.update(choices=video_choices(request))
+    return gr.update(choices=task_choices(request), value=task_id), gr.update(
+        choices=video_choices(request)
+    )
 
 
 def initial_choices(request: gr.Request):
@@ -50,15 +67,29 @@ def task_view(task_id: str, request: gr.Request):
     except StudioError as exc:
         return str(exc), empty, "", ""
     s = fr_tasks.task_statistics(task_id, user)
-    stats = (f"**{html.escape(task.name)}** · {s['count']} recordings · {s['completed']} completed "
-             f"({s['reviewed']} reviewed) · {s['failed']} failed · {s['processing']} processing  \n"
-             f"first→last over {s['measured']} measured: avg **{_ms(s['avg_ms'])} ms** · min {_ms(s['min_ms'])} · "
-             f"max {_ms(s['max_ms'])} · p50 {_ms(s['p50_ms'])} · p90 {_ms(s['p90_ms'])} ms · "
-             f"frames avg {s['avg_frames'] if s['avg_frames'] is not None else '—'}")
-    rows = [[r["order"], r["video_id"], r["video"], r["status"], r["first_frame"], r["last_frame"],
-             None if r["first_time"] is None or r["last_time"] is None
-             else round((r["last_time"] - r["first_time"]) * 1000, 1), r["marking_method"], r["reviewer"]]
-            for r in fr_tasks.task_stats_rows(task_id, user)]
+    stats = (
+        f"**{html.escape(task.name)}** · {s['count']} recordings · {s['completed']} completed "
+        f"({s['reviewed']} reviewed) · {s['failed']} failed · {s['processing']} processing  \n"
+        f"first→last over {s['measured']} measured: avg **{_ms(s['avg_ms'])} ms** · min {_ms(s['min_ms'])} · "
+        f"max {_ms(s['max_ms'])} · p50 {_ms(s['p50_ms'])} · p90 {_ms(s['p90_ms'])} ms · "
+        f"frames avg {s['avg_frames'] if s['avg_frames'] is not None else '—'}"
+    )
+    rows = [
+        [
+            r["order"],
+            r["video_id"],
+            r["video"],
+            r["status"],
+            r["first_frame"],
+            r["last_frame"],
+            None
+            if r["first_time"] is None or r["last_time"] is None
+            else round((r["last_time"] - r["first_time"]) * 1000, 1),
+            r["marking_method"],
+            r["reviewer"],
+        ]
+        for r in fr_tasks.task_stats_rows(task_id, user)
+    ]
     rects = "\n".join(f"{r['x']},{r['y']},{r['w']},{r['h']}" for r in task.exclusions or [])
     return stats, pd.DataFrame(rows, columns=TASK_VIDEO_COLUMNS), task.description, rects
 
@@ -140,19 +171,28 @@ def build(job_panel) -> None:
         name = gr.Textbox(label="Name", elem_id="frames-task-name", max_length=fr_tasks.NAME_MAX)
         description = gr.Textbox(label="Description", max_length=fr_tasks.DESCRIPTION_MAX)
         with gr.Column(min_width=140):
-            create = gr.Button("Create task", variant="primary", size="sm", elem_id="frames-task-create")
+            create = gr.Button(
+                "Create task", variant="primary", size="sm", elem_id="frames-task-create"
+            )
             rename = gr.Button("Rename / describe", size="sm")
             delete = gr.Button("Delete task (keeps recordings)", variant="stop", size="sm")
     with gr.Row():
-        videos = gr.Dropdown(label="Recordings", choices=[], multiselect=True, elem_id="frames-task-videos", scale=3)
+        videos = gr.Dropdown(
+            label="Recordings", choices=[], multiselect=True, elem_id="frames-task-videos", scale=3
+        )
         with gr.Column(min_width=140):
             add = gr.Button("Add to task", size="sm", elem_id="frames-task-add")
             remove = gr.Button("Remove from task", size="sm")
     with gr.Row():
         order = gr.Textbox(label="Order: recording ids, first to last", scale=3)
         order_btn = gr.Button("Apply order", size="sm", scale=0)
-    table = gr.Dataframe(headers=TASK_VIDEO_COLUMNS, interactive=False, elem_id="frames-task-table", wrap=False,
-                         column_widths=["4em", "9em", "12em", "7em", "4em", "4em", "6em", "6em", "7em"])
+    table = gr.Dataframe(
+        headers=TASK_VIDEO_COLUMNS,
+        interactive=False,
+        elem_id="frames-task-table",
+        wrap=False,
+        column_widths=["4em", "9em", "12em", "7em", "4em", "4em", "6em", "6em", "7em"],
+    )
     with gr.Row():
         fmt = gr.Radio(["excel", "csv"], value="excel", label="Export format")
         export = gr.Button("Export", elem_id="frames-task-export")

@@ -18,7 +18,18 @@ from pipelines.errors import StudioError
 from studio.api.frames.views import video_status
 from studio.ui_user import current_user
 
-VIDEO_COLUMNS = ["id", "file", "status", "step", "first", "last", "latency ms", "method", "reviewed by", "error"]
+VIDEO_COLUMNS = [
+    "id",
+    "file",
+    "status",
+    "step",
+    "first",
+    "last",
+    "latency ms",
+    "method",
+    "reviewed by",
+    "error",
+]
 POLL_S = 2.0
 
 
@@ -32,8 +43,20 @@ def videos_table(request: gr.Request | None):
     rows = []
     for v in videos:
         st = video_status(v, "")
-        rows.append([v.id, v.filename, st.status, f"{st.current_step or ''} {st.progress}%", v.first_frame,
-                     v.last_frame, v.latency_ms, v.marking_method or "", v.reviewed_by or "", st.error_message or ""])
+        rows.append(
+            [
+                v.id,
+                v.filename,
+                st.status,
+                f"{st.current_step or ''} {st.progress}%",
+                v.first_frame,
+                v.last_frame,
+                v.latency_ms,
+                v.marking_method or "",
+                v.reviewed_by or "",
+                st.error_message or "",
+            ]
+        )
     return pd.DataFrame(rows, columns=VIDEO_COLUMNS), gr.Timer(active=_busy(videos))
 
 
@@ -62,36 +85,63 @@ def analyse(files: list | None, folder: str, request: gr.Request):
     for p in problems:
         gr.Warning(p)
     ok = [q for q in queued if q.job_id]
-    lines = [f"Queued {len(ok)} analysis job(s) (batch `{batch_id}`). Each recording is probed in its job; "
-             "a broken file fails alone."]
+    lines = [
+        f"Queued {len(ok)} analysis job(s) (batch `{batch_id}`). Each recording is probed in its job; "
+        "a broken file fails alone."
+    ]
     lines += [f"- `{q.video_id}` {html.escape(q.filename)} → job `{q.job_id}`" for q in ok]
     lines += [f"- ⚠ {html.escape(p)}" for p in problems]
-    lines += [f"- ⚠ {html.escape(q.filename)}: {html.escape(q.message)}" for q in queued if not q.job_id]
+    lines += [
+        f"- ⚠ {html.escape(q.filename)}: {html.escape(q.message)}" for q in queued if not q.job_id
+    ]
     return "\n".join(lines), (ok[0].job_id if ok else gr.update()), *videos_table(request)
 
 
 def build(job_panel) -> None:
-    gr.Markdown("Upload screen recordings (mp4, mov, webm, mkv) or name a server folder; each recording gets "
-                "its own analysis job: metadata, per-frame brightness / sharpness / scene change, and the "
-                "first/last frame with ranked candidates.")
+    gr.Markdown(
+        "Upload screen recordings (mp4, mov, webm, mkv) or name a server folder; each recording gets "
+        "its own analysis job: metadata, per-frame brightness / sharpness / scene change, and the "
+        "first/last frame with ranked candidates."
+    )
     with gr.Row():
-        files = gr.File(label="Recordings", file_count="multiple", elem_id="frames-files",
-                        file_types=list(fr.VIDEO_EXTENSIONS))
+        files = gr.File(
+            label="Recordings",
+            file_count="multiple",
+            elem_id="frames-files",
+            file_types=list(fr.VIDEO_EXTENSIONS),
+        )
         with gr.Column():
-            folder = gr.Textbox(label="…or a file or folder on the server",
-                                info="Only folders the admin allowed can be read.", elem_id="frames-folder")
+            folder = gr.Textbox(
+                label="…or a file or folder on the server",
+                info="Only folders the admin allowed can be read.",
+                elem_id="frames-folder",
+            )
             go = gr.Button("Analyse", variant="primary", elem_id="frames-analyse")
     message = gr.Markdown(elem_id="frames-upload-message")
     with gr.Row():
         gr.Markdown("### Your recordings")
         refresh = gr.Button("Refresh", size="sm", scale=0)
-    table = gr.Dataframe(headers=VIDEO_COLUMNS, interactive=False, elem_id="frames-videos", wrap=False,
-                         column_widths=["9em", "12em", "7em", "10em", "4em", "4em", "6em", "6em", "7em", "14em"])
+    table = gr.Dataframe(
+        headers=VIDEO_COLUMNS,
+        interactive=False,
+        elem_id="frames-videos",
+        wrap=False,
+        column_widths=["9em", "12em", "7em", "10em", "4em", "4em", "6em", "6em", "7em", "14em"],
+    )
     timer = gr.Timer(POLL_S, active=False)
     panel = job_panel("frames", label="Analysis job")
-    go.click(analyse, [files, folder], [message, panel.job_id, table, timer], api_name="frames_analyse")
+    go.click(
+        analyse, [files, folder], [message, panel.job_id, table, timer], api_name="frames_analyse"
+    )
     refresh.click(videos_table, None, [table, timer], api_name="frames_videos")
-    timer.tick(videos_table, None, [table, timer], api_visibility="private", show_progress="hidden", queue=False)
+    timer.tick(
+        videos_table,
+        None,
+        [table, timer],
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+    )
     root = gr.context.Context.root_block
     if root is not None:
         root.load(videos_table, None, [table, timer], api_visibility="private", queue=False)

@@ -5,6 +5,7 @@ real worker."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ def recordings(tmp_path_factory):
     d = tmp_path_factory.mktemp("frames-app-recordings")
     good = make_recording(d / "login.mp4", fps=30, timeline=SHORT, seed=1)
     other = make_recording(d / "search.mov", fps=30, timeline=Timeline(tap=1.0, tail=1.3), seed=4)
-    data = open(good.path, "rb").read()
+    data = Path(good.path).read_bytes()
     (d / "truncated.mp4").write_bytes(data[: len(data) // 3])
     (d / "notes.mp4").write_text("this is not a video\n" * 200)
     return {"good": good, "other": other, "truncated": d / "truncated.mp4", "text": d / "notes.mp4"}

@@ -39,7 +39,9 @@ def test_bob_cannot_read_or_change_alices_work_an_admin_can(logins, start_worker
     start_worker()
     c = TestClient(frames_app())
     with open(recordings["good"].path, "rb") as fh:
-        r = c.post("/api/v1/video/upload", files={"file": ("login.mp4", fh, "video/mp4")}, headers=ALICE)
+        r = c.post(
+            "/api/v1/video/upload", files={"file": ("login.mp4", fh, "video/mp4")}, headers=ALICE
+        )
     assert r.status_code == 200, r.text
     vid = r.json()["video_id"]
     c.headers.update(ALICE)
@@ -49,28 +51,42 @@ def test_bob_cannot_read_or_change_alices_work_an_admin_can(logins, start_worker
     task = c.post("/api/v1/task/create", json={"name": "alice's task", "created_by": "bob"}).json()
     assert task["created_by"] == "alice"  # with logins the caller is the creator
     tid = task["id"]
-    assert c.post(f"/api/v1/task/{tid}/videos", json={"video_ids": [vid]}).json()["added_count"] == 1
+    assert (
+        c.post(f"/api/v1/task/{tid}/videos", json={"video_ids": [vid]}).json()["added_count"] == 1
+    )
     c.headers.clear()
 
     assert c.get(f"/api/v1/video/{vid}/status").status_code == 401  # no login at all
 
     # bob: every read and write of alice's things is "not found".
-    reads = [f"/api/v1/video/{vid}/status", f"/api/v1/video/{vid}/progress", f"/api/v1/review/{vid}",
-             f"/api/v1/review/{vid}/history", f"/api/v1/review/{vid}/frame/0", f"/api/v1{thumb}",
-             f"/api/v1/task/{tid}", f"/api/v1/task/{tid}/statistics", f"/api/v1/task/{tid}/export"]
+    reads = [
+        f"/api/v1/video/{vid}/status",
+        f"/api/v1/video/{vid}/progress",
+        f"/api/v1/review/{vid}",
+        f"/api/v1/review/{vid}/history",
+        f"/api/v1/review/{vid}/frame/0",
+        f"/api/v1{thumb}",
+        f"/api/v1/task/{tid}",
+        f"/api/v1/task/{tid}/statistics",
+        f"/api/v1/task/{tid}/export",
+    ]
     for path in reads:
         r = c.get(path, headers=BOB)
         assert r.status_code == 404, (path, r.status_code, r.text)
         assert "not yours" in r.json()["detail"] or "No " in r.json()["detail"]
-    writes = [("post", f"/api/v1/review/{vid}/mark", {"first_frame": 1}),
-              ("put", f"/api/v1/video/{vid}/exclusions", {"exclusions": []}),
-              ("post", f"/api/v1/video/{vid}/cancel", None), ("delete", f"/api/v1/video/{vid}", None),
-              ("put", f"/api/v1/task/{tid}", {"name": "mine now"}), ("delete", f"/api/v1/task/{tid}", None),
-              ("post", f"/api/v1/task/{tid}/videos", {"video_ids": [vid]}),
-              ("delete", f"/api/v1/task/{tid}/videos/{vid}", None),
-              ("put", f"/api/v1/task/{tid}/order", {"video_ids": [vid]}),
-              ("put", f"/api/v1/task/{tid}/exclusions", {"exclusions": []}),
-              ("post", f"/api/v1/task/{tid}/export", None)]
+    writes = [
+        ("post", f"/api/v1/review/{vid}/mark", {"first_frame": 1}),
+        ("put", f"/api/v1/video/{vid}/exclusions", {"exclusions": []}),
+        ("post", f"/api/v1/video/{vid}/cancel", None),
+        ("delete", f"/api/v1/video/{vid}", None),
+        ("put", f"/api/v1/task/{tid}", {"name": "mine now"}),
+        ("delete", f"/api/v1/task/{tid}", None),
+        ("post", f"/api/v1/task/{tid}/videos", {"video_ids": [vid]}),
+        ("delete", f"/api/v1/task/{tid}/videos/{vid}", None),
+        ("put", f"/api/v1/task/{tid}/order", {"video_ids": [vid]}),
+        ("put", f"/api/v1/task/{tid}/exclusions", {"exclusions": []}),
+        ("post", f"/api/v1/task/{tid}/export", None),
+    ]
     for method, path, body in writes:
         r = c.request(method.upper(), path, json=body, headers=BOB)
         assert r.status_code == 404, (method, path, r.status_code, r.text)
@@ -79,7 +95,9 @@ def test_bob_cannot_read_or_change_alices_work_an_admin_can(logins, start_worker
     assert c.get("/api/v1/task/list", headers=BOB).json() == []
     assert c.get("/api/v1/task/list", params={"user": "alice"}, headers=BOB).json() == []
     bobs = c.post("/api/v1/task/create", json={"name": "bob's"}, headers=BOB).json()
-    added = c.post(f"/api/v1/task/{bobs['id']}/videos", json={"video_ids": [vid]}, headers=BOB).json()
+    added = c.post(
+        f"/api/v1/task/{bobs['id']}/videos", json={"video_ids": [vid]}, headers=BOB
+    ).json()
     assert added["added_count"] == 0 and "not yours" in added["failed_videos"][0]["reason"]
 
     # Nothing of alice's changed.
@@ -91,11 +109,17 @@ def test_bob_cannot_read_or_change_alices_work_an_admin_can(logins, start_worker
 
     # The admin reads and changes everything; lists show all, or one user's.
     assert c.get(f"/api/v1/video/{vid}/status", headers=ROOT).status_code == 200
-    assert c.get(f"/api/v1/review/{vid}/frame/0", headers=ROOT).headers["content-type"] == "image/jpeg"
+    assert (
+        c.get(f"/api/v1/review/{vid}/frame/0", headers=ROOT).headers["content-type"] == "image/jpeg"
+    )
     assert {v["video_id"] for v in c.get("/api/v1/video/list", headers=ROOT).json()} == {vid}
     assert {t["id"] for t in c.get("/api/v1/task/list", headers=ROOT).json()} == {tid, bobs["id"]}
-    assert [t["id"] for t in c.get("/api/v1/task/list", params={"user": "bob"}, headers=ROOT).json()] == [bobs["id"]]
-    r = c.post(f"/api/v1/review/{vid}/mark", json={"first_frame": 1, "reviewer": "ignored"}, headers=ROOT)
+    assert [
+        t["id"] for t in c.get("/api/v1/task/list", params={"user": "bob"}, headers=ROOT).json()
+    ] == [bobs["id"]]
+    r = c.post(
+        f"/api/v1/review/{vid}/mark", json={"first_frame": 1, "reviewer": "ignored"}, headers=ROOT
+    )
     assert r.status_code == 200, r.text
     assert c.get(f"/api/v1/review/{vid}/history", headers=ROOT).json()[-1]["user"] == "root"
 
@@ -140,7 +164,9 @@ def test_bad_input_is_a_4xx_with_a_message(logins, tmp_path):
     r = c.post("/api/v1/video/from-server", json={"path": str(logins / "link.mp4")})
     assert r.status_code == 422 and "outside the allowed server folders" in r.json()["detail"]
     r = c.post("/api/v1/video/from-server", json={"path": str(logins)})
-    assert r.status_code == 422 and "outside the allowed server folders" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "outside the allowed server folders" in r.json()["detail"], (
+        r.text
+    )
     r = c.post("/api/v1/video/from-server", json={"path": str(logins / "linked-folder")})
     assert r.status_code == 422
     cases = [
@@ -161,11 +187,20 @@ def test_bad_input_is_a_4xx_with_a_message(logins, tmp_path):
         ("get", f"/api/v1/task/list?limit={2**63}", None),
         ("post", "/api/v1/qr/simple", {"words": "hi", "version": 2**63}),
         ("post", "/api/v1/qr/simple", {"words": "x" * 10_000}),
-        ("put", "/api/v1/video/abc/exclusions", {"exclusions": [{"x": 2**63, "y": 0, "w": 1, "h": 1}]}),
+        (
+            "put",
+            "/api/v1/video/abc/exclusions",
+            {"exclusions": [{"x": 2**63, "y": 0, "w": 1, "h": 1}]},
+        ),
     ]
     for method, path, body in cases:
         r = c.request(method.upper(), path, json=body)
-        assert 400 <= r.status_code < 500, (path, body and str(body)[:80], r.status_code, r.text[:300])
+        assert 400 <= r.status_code < 500, (
+            path,
+            body and str(body)[:80],
+            r.status_code,
+            r.text[:300],
+        )
         assert r.json()["detail"], path
     r = c.post("/api/v1/video/upload", files={"file": ("notes.txt", b"hello", "text/plain")})
     assert r.status_code == 422 and ".mp4, .mov, .webm, .mkv" in r.json()["detail"]

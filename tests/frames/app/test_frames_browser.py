@@ -27,8 +27,11 @@ def _wait_completed(base: str, filename: str, timeout: float = 90) -> dict:
 
 
 def _text_shows(page, selector: str, text: str, timeout: float = 20_000) -> None:
-    page.wait_for_function("([s, t]) => (document.querySelector(s) || {innerText: ''}).innerText.includes(t)",
-                           arg=[selector, text], timeout=timeout)
+    page.wait_for_function(
+        "([s, t]) => (document.querySelector(s) || {innerText: ''}).innerText.includes(t)",
+        arg=[selector, text],
+        timeout=timeout,
+    )
 
 
 def _frame_shown(page, index: int) -> None:
@@ -36,7 +39,10 @@ def _frame_shown(page, index: int) -> None:
     page.wait_for_function(
         """i => { const v = document.querySelector('#frames-viewer'), img = document.querySelector('#frames-img');
                  return v && v.dataset.index === String(i) && img.src.includes('/frame/' + i + '?')
-                        && img.complete && img.naturalWidth > 0; }""", arg=index, timeout=20_000)
+                        && img.complete && img.naturalWidth > 0; }""",
+        arg=index,
+        timeout=20_000,
+    )
 
 
 def _method(candidates: list[dict], frame: int) -> str:
@@ -54,7 +60,9 @@ def test_review_with_the_keyboard_fits_1440x900_and_the_queue(studio_server, pag
     page.locator("#frames-files input[type=file]").set_input_files(truth.path)
     page.wait_for_timeout(1000)  # the upload finishes before the click is handled
     page.locator("#frames-analyse").click()
-    page.locator("#frames-upload-message").get_by_text("Queued 1 analysis job").wait_for(timeout=30_000)
+    page.locator("#frames-upload-message").get_by_text("Queued 1 analysis job").wait_for(
+        timeout=30_000
+    )
     video = _wait_completed(base, "login.mp4")
     vid = video["video_id"]
     page.locator("#frames-job-status .job-status[data-status='succeeded']").wait_for(timeout=30_000)
@@ -72,15 +80,28 @@ def test_review_with_the_keyboard_fits_1440x900_and_the_queue(studio_server, pag
     for _ in range(20):
         page.keyboard.press("ArrowRight")
     _frame_shown(page, first + 20)
-    _text_shows(page, "#frames-pos", f"Frame {first + 20} at {truth.times[first + 20] * 1000:.1f} ms")
+    _text_shows(
+        page, "#frames-pos", f"Frame {first + 20} at {truth.times[first + 20] * 1000:.1f} ms"
+    )
 
     # The review view fits 1440×900 without scrolling: frame, scrubber, candidates, mark buttons.
     assert page.evaluate("window.scrollY") == 0
-    for sel in ("#frames-img", "#frames-scrub", "#frames-first-candidates", "#frames-last-candidates",
-                "#frames-mark-first", "#frames-mark-last", "#frames-marks"):
+    for sel in (
+        "#frames-img",
+        "#frames-scrub",
+        "#frames-first-candidates",
+        "#frames-last-candidates",
+        "#frames-mark-first",
+        "#frames-mark-last",
+        "#frames-marks",
+    ):
         box = page.locator(sel).bounding_box()
-        assert box and box["y"] >= 0 and box["y"] + box["height"] <= 900 and box["x"] + box["width"] <= 1440, (
-            sel, box)
+        assert (
+            box
+            and box["y"] >= 0
+            and box["y"] + box["height"] <= 900
+            and box["x"] + box["width"] <= 1440
+        ), (sel, box)
     page.screenshot(path=str(ARTIFACTS / "frames-review-1440.png"))
 
     # F marks the first frame; half reviewed, the recording stays in the queue.
@@ -107,8 +128,11 @@ def test_review_with_the_keyboard_fits_1440x900_and_the_queue(studio_server, pag
     page.wait_for_timeout(500)
     history = httpx.get(f"{base}/api/v1/review/{vid}/history").json()
     assert [(h["which"], h["method"]) for h in history] == [
-        ("first", "algorithm"), ("last", "algorithm"), ("first", _method(review["first_candidates"], first + 20)),
-        ("last", _method(review["last_candidates"], last + 10))]
+        ("first", "algorithm"),
+        ("last", "algorithm"),
+        ("first", _method(review["first_candidates"], first + 20)),
+        ("last", _method(review["last_candidates"], last + 10)),
+    ]
     assert [h["user"] for h in history[2:]] == ["anonymous"] * 2
     status = httpx.get(f"{base}/api/v1/video/{vid}/status").json()
     latency = (truth.times[last + 10] - truth.times[first + 20]) * 1000
@@ -121,13 +145,18 @@ def test_review_with_the_keyboard_fits_1440x900_and_the_queue(studio_server, pag
     box = frame.bounding_box()
     frame.click(position={"x": 2, "y": 2})
     frame.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.05})
-    page.wait_for_function("() => /\\d\\.\\d{3},\\d\\.\\d{3},0\\.[45]\\d{2},0\\.0[3-6]\\d/.test("
-                           "document.querySelector('#frames-exclusions textarea').value)", timeout=10_000)
+    page.wait_for_function(
+        "() => /\\d\\.\\d{3},\\d\\.\\d{3},0\\.[45]\\d{2},0\\.0[3-6]\\d/.test("
+        "document.querySelector('#frames-exclusions textarea').value)",
+        timeout=10_000,
+    )
     assert page.locator("#frames-regions .frames-region").count() == 1
 
     # QR codes: the defaults (automatic version) make a code without touching any field.
     page.locator("#tab-frames-qr-button").click()
-    page.locator("#frames-qr-words textarea, #frames-qr-words input").first.fill("https://example.com")
+    page.locator("#frames-qr-words textarea, #frames-qr-words input").first.fill(
+        "https://example.com"
+    )
     page.locator("#frames-qr-make").click()
     page.locator("#frames-qr-result img").wait_for(timeout=30_000)
     assert page.get_by_text("less than minimum").count() == 0

@@ -38,14 +38,17 @@ def allowed_recordings(recordings, monkeypatch):
     return recordings
 
 
-def test_server_files_are_analysed_into_the_media_folder_and_a_bad_one_fails_alone(start_worker, studio_home,
-                                                                                    allowed_recordings):
+def test_server_files_are_analysed_into_the_media_folder_and_a_bad_one_fails_alone(
+    start_worker, studio_home, allowed_recordings
+):
     recordings = allowed_recordings
     start_worker()
     good, other = Path(recordings["good"].path), Path(recordings["other"].path)
     runs = [_analyse(p) for p in (good, recordings["truncated"], other)]
     jobs = [wait_job(job["id"]) for _, job in runs]
-    assert [j["status"] for j in jobs] == ["succeeded", "failed", "succeeded"], [j["error"] for j in jobs]
+    assert [j["status"] for j in jobs] == ["succeeded", "failed", "succeeded"], [
+        j["error"] for j in jobs
+    ]
     assert "truncated.mp4" in jobs[1]["error"]
 
     videos = [fr.get_video(v.id, ANA) for v, _ in runs]
@@ -63,8 +66,9 @@ def test_server_files_are_analysed_into_the_media_folder_and_a_bad_one_fails_alo
     assert {"metrics.npz", "analysis.json", "thumbs"} <= {p.name for p in folder.iterdir()}
     shutil.rmtree(store.job_dir(jobs[0]["id"]))
     assert viewer.frame_image(v, v.first_frame, 200).size[1] == 200
-    assert [p.id for p in fr.list_pending(ANA)] == [x.id for x in sorted(
-        [videos[0], videos[2]], key=lambda x: (x.ai_confidence, x.created_at))]
+    assert [p.id for p in fr.list_pending(ANA)] == [
+        x.id for x in sorted([videos[0], videos[2]], key=lambda x: (x.ai_confidence, x.created_at))
+    ]
     assert fr.list_pending(User("bob")) == []
 
 
@@ -75,7 +79,9 @@ def test_detect_export_and_qr_jobs(start_worker, studio_home, allowed_recordings
     for _, job in runs:
         assert wait_job(job["id"])["status"] == "succeeded"
     ids = [v.id for v, _ in runs]
-    fr.mark(ids[0], ANA, first_frame=recordings["good"].first_index, notes="checked", reviewer="mei")
+    fr.mark(
+        ids[0], ANA, first_frame=recordings["good"].first_index, notes="checked", reviewer="mei"
+    )
 
     # One re-detection job for a whole task; a person's marks are kept, the detector's follow.
     task = fr_tasks.create_task("regression", ANA)
@@ -94,7 +100,11 @@ def test_detect_export_and_qr_jobs(start_worker, studio_home, allowed_recordings
     text = store.output_path(job["id"], job["outputs"]["file"]).read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["video_id"] for r in rows] == ids
-    assert rows[0]["reviewer"] == "mei" and rows[0]["notes"] == "checked" and rows[1]["status"] == "completed"
+    assert (
+        rows[0]["reviewer"] == "mei"
+        and rows[0]["notes"] == "checked"
+        and rows[1]["status"] == "completed"
+    )
     assert float(rows[1]["duration_ms"]) == pytest.approx(auto.latency_ms, abs=0.01)
 
     job = wait_job(queue.submit("frames.qr", {"mode": "artistic", "words": "hi"})["id"])

@@ -53,8 +53,12 @@ def client(studio_home):
 
 
 # keep per cluster 1 and a 256 px floor: skimage's photos are 512 px
-OPTIONS = {"quality": {"min_side": 256}, "dedup": {"keep_per_cluster": 1}, "crop": {"size": 256},
-           "caption": {"trigger": "ohwx"}}
+OPTIONS = {
+    "quality": {"min_side": 256},
+    "dedup": {"keep_per_cluster": 1},
+    "crop": {"size": 256},
+    "caption": {"trigger": "ohwx"},
+}
 
 
 def zip_names(data: bytes) -> list[str]:

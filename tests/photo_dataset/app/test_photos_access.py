@@ -29,8 +29,12 @@ def users(monkeypatch, studio_home):
 def built(users, client, start_worker, small_zip):
     start_worker()
     files = [("files", (small_zip.name, small_zip.read_bytes(), "application/zip"))]
-    r = client.post("/api/v1/datasets", headers=ALICE, files=files,
-                    data={"name": "alice_set", "options": json.dumps(OPTIONS)})
+    r = client.post(
+        "/api/v1/datasets",
+        headers=ALICE,
+        files=files,
+        data={"name": "alice_set", "options": json.dumps(OPTIONS)},
+    )
     assert r.status_code == 201, r.text
     assert wait_job(r.json()["job_id"], timeout=120)["status"] == "succeeded"
     return "alice_set"
@@ -46,19 +50,29 @@ def test_bob_cannot_read_or_change_alices_dataset_an_admin_can(client, built):
     assert client.delete(base, headers=BOB).status_code == 404
     assert client.get("/api/v1/datasets", headers=BOB).json() == []
     assert [d["name"] for d in client.get("/api/v1/datasets", headers=ALICE).json()] == [built]
-    assert [d["name"] for d in client.get("/api/v1/datasets?owner=alice", headers=ROOT).json()] == [built]
+    assert [d["name"] for d in client.get("/api/v1/datasets?owner=alice", headers=ROOT).json()] == [
+        built
+    ]
     assert client.get(base + "/manifest", headers=ROOT).status_code == 200
     assert client.get(base + "/download", headers=ALICE).status_code == 200
 
     # the tab's events read through the same check
     from studio.tabs import photo_dataset as tab
 
-    assert tab.review_for(built, User("bob"))[1] == [] and "not yours" in tab.review_for(built, User("bob"))[0]
+    assert (
+        tab.review_for(built, User("bob"))[1] == []
+        and "not yours" in tab.review_for(built, User("bob"))[0]
+    )
     assert tab.review_for(built, User("alice"))[1]
 
     # bad edits are 422 with the reason, never a 500
-    for bad in ({"crops": {"0001.jpg": [0, 0, 1e308, 5]}}, {"captions": {"0001.jpg": "a\x00b"}},
-                {"captions": {"0001.jpg": "x" * 2001}}, {"flips": {"nope.jpg": "kept"}}, {"colour": {}}):
+    for bad in (
+        {"crops": {"0001.jpg": [0, 0, 1e308, 5]}},
+        {"captions": {"0001.jpg": "a\x00b"}},
+        {"captions": {"0001.jpg": "x" * 2001}},
+        {"flips": {"nope.jpg": "kept"}},
+        {"colour": {}},
+    ):
         r = client.post(base + "/edits", headers=ALICE, json=bad)
         assert r.status_code == 422, (bad, r.text)
     assert client.delete(base, headers=ALICE).status_code == 204
@@ -66,18 +80,31 @@ def test_bob_cannot_read_or_change_alices_dataset_an_admin_can(client, built):
 
 def test_bad_names_and_options_are_4xx(client, users, small_zip):
     files = [("files", (small_zip.name, small_zip.read_bytes(), "application/zip"))]
-    for name, options in (("x" * 65, {}), ("a\x00b", {}), ("ok", {"caption": {"trigger": "a\nb"}}),
-                          ("ok", {"quality": {"min_side": 10**30}}), ("ok", {"caption": {"prefix": "p" * 501}}),
-                          ("ok", "[" * 5000)):
-        data = {"name": name, "options": options if isinstance(options, str) else json.dumps(options)}
+    for name, options in (
+        ("x" * 65, {}),
+        ("a\x00b", {}),
+        ("ok", {"caption": {"trigger": "a\nb"}}),
+        ("ok", {"quality": {"min_side": 10**30}}),
+        ("ok", {"caption": {"prefix": "p" * 501}}),
+        ("ok", "[" * 5000),
+    ):
+        data = {
+            "name": name,
+            "options": options if isinstance(options, str) else json.dumps(options),
+        }
         r = client.post("/api/v1/datasets", headers=ALICE, files=files, data=data)
-        assert 400 <= r.status_code < 500, (name[:10], options if isinstance(options, dict) else "deep", r.text)
+        assert 400 <= r.status_code < 500, (
+            name[:10],
+            options if isinstance(options, dict) else "deep",
+            r.text,
+        )
     assert datasets.list_all(User("root", True)) == []
 
 
 @pytest.mark.slow
-def test_a_link_leading_outside_the_allowed_folders_is_left_out(client, start_worker, tmp_path, monkeypatch,
-                                                                 studio_home):
+def test_a_link_leading_outside_the_allowed_folders_is_left_out(
+    client, start_worker, tmp_path, monkeypatch, studio_home
+):
     root = tmp_path / "server"
     (root / "shoot").mkdir(parents=True)
     private = tmp_path / "private"
@@ -90,8 +117,10 @@ def test_a_link_leading_outside_the_allowed_folders_is_left_out(client, start_wo
     monkeypatch.setenv("STUDIO_ALLOWED_ROOTS", str(root))
     reset_settings()
     start_worker()
-    r = client.post("/api/v1/datasets", data={"name": "linked", "server_path": str(root / "shoot"),
-                                              "options": json.dumps(OPTIONS)})
+    r = client.post(
+        "/api/v1/datasets",
+        data={"name": "linked", "server_path": str(root / "shoot"), "options": json.dumps(OPTIONS)},
+    )
     assert r.status_code == 201, r.text
     assert wait_job(r.json()["job_id"], timeout=120)["status"] == "succeeded"
     files = {f["name"]: f for f in client.get("/api/v1/datasets/linked/manifest").json()["files"]}

@@ -7,14 +7,17 @@ import io
 import json
 import zipfile
 
-from jobs import store
 from tests.conftest import wait_job
 from tests.photo_dataset.app.conftest import OPTIONS, zip_names
 
 
 def post(client, name, zip_path=None, options=OPTIONS, **form):
-    files = [("files", (zip_path.name, zip_path.read_bytes(), "application/zip"))] if zip_path else None
-    return client.post("/api/v1/datasets", data={"name": name, "options": json.dumps(options), **form}, files=files)
+    files = (
+        [("files", (zip_path.name, zip_path.read_bytes(), "application/zip"))] if zip_path else None
+    )
+    return client.post(
+        "/api/v1/datasets", data={"name": name, "options": json.dumps(options), **form}, files=files
+    )
 
 
 def test_build_review_and_download_through_rest(client, start_worker, photos_zip):
@@ -38,8 +41,18 @@ def test_build_review_and_download_through_rest(client, start_worker, photos_zip
     manifest = client.get("/api/v1/datasets/portraits/manifest").json()
     by_name = {f["name"]: f for f in manifest["files"]}
     # hostile members are reported one by one; the photos beside them were built
-    reasons = " | ".join(f"{f['name']}: {'; '.join(f['reasons'])}" for f in manifest["files"] if f["status"] == "skipped")
-    for member in ("../evil.jpg", "/etc/evil.jpg", "photos/link.jpg", "photos/bomb.png", "photos/readme.pdf"):
+    reasons = " | ".join(
+        f"{f['name']}: {'; '.join(f['reasons'])}"
+        for f in manifest["files"]
+        if f["status"] == "skipped"
+    )
+    for member in (
+        "../evil.jpg",
+        "/etc/evil.jpg",
+        "photos/link.jpg",
+        "photos/bomb.png",
+        "photos/readme.pdf",
+    ):
         assert member in reasons, reasons
     assert by_name["photos/astronaut_q40.jpg"]["status"] == "dropped"
     assert "near-duplicate" in by_name["photos/astronaut_q40.jpg"]["reasons"][0]
@@ -50,13 +63,29 @@ def test_build_review_and_download_through_rest(client, start_worker, photos_zip
     assert zip_bytes.status_code == 200
     names = zip_names(zip_bytes.content)
     pairs = [n for n in names if n[:4].isdigit()]
-    assert pairs == ["0001.jpg", "0001.txt", "0002.jpg", "0002.txt", "0003.jpg", "0003.txt", "0004.jpg", "0004.txt"]
+    assert pairs == [
+        "0001.jpg",
+        "0001.txt",
+        "0002.jpg",
+        "0002.txt",
+        "0003.jpg",
+        "0003.txt",
+        "0004.jpg",
+        "0004.txt",
+    ]
     assert "manifest.json" in names and "dataset.toml" in names
-    assert zipfile.ZipFile(io.BytesIO(zip_bytes.content)).read("0001.txt").decode().startswith("ohwx")
+    assert (
+        zipfile.ZipFile(io.BytesIO(zip_bytes.content)).read("0001.txt").decode().startswith("ohwx")
+    )
 
     # review: keep a dropped duplicate, rewrite a caption (by output name)
-    edited = client.post("/api/v1/datasets/portraits/edits", json={
-        "flips": {"photos/astronaut_q40.jpg": "kept"}, "captions": {"0002.jpg": "ohwx, a cup of coffee on a saucer"}})
+    edited = client.post(
+        "/api/v1/datasets/portraits/edits",
+        json={
+            "flips": {"photos/astronaut_q40.jpg": "kept"},
+            "captions": {"0002.jpg": "ohwx, a cup of coffee on a saucer"},
+        },
+    )
     assert edited.status_code == 201, edited.text
     second = wait_job(edited.json()["job_id"], timeout=90)
     assert second["status"] == "succeeded", second["error"]
@@ -64,11 +93,16 @@ def test_build_review_and_download_through_rest(client, start_worker, photos_zip
     manifest = client.get("/api/v1/datasets/portraits/manifest").json()
     by_name = {f["name"]: f for f in manifest["files"]}
     assert by_name["photos/astronaut_q40.jpg"]["status"] == "kept"
-    coffee_source = next(n for n, f in by_name.items() if f["caption"] == "ohwx, a cup of coffee on a saucer")
+    coffee_source = next(
+        n for n, f in by_name.items() if f["caption"] == "ohwx, a cup of coffee on a saucer"
+    )
     archive = zipfile.ZipFile(io.BytesIO(client.get("/api/v1/datasets/portraits/download").content))
     assert len([n for n in archive.namelist() if n.endswith(".jpg")]) == 5
     coffee_out = by_name[coffee_source]["output"]
-    assert archive.read(coffee_out.replace(".jpg", ".txt")).decode().strip() == "ohwx, a cup of coffee on a saucer"
+    assert (
+        archive.read(coffee_out.replace(".jpg", ".txt")).decode().strip()
+        == "ohwx, a cup of coffee on a saucer"
+    )
     assert by_name["photos/astronaut_q40.jpg"]["caption"].startswith("ohwx")
     cluster = next(c for c in manifest["clusters"] if "photos/astronaut_q40.jpg" in c["kept"])
     assert len(cluster["kept"]) == 2

@@ -31,7 +31,9 @@ def test_build_review_edit_and_repackage_in_the_browser(studio_server, page, sma
     page.locator("#photos-build").click()
 
     try:
-        page.locator("#photos-job-status .job-status[data-status='succeeded']").wait_for(timeout=30_000)
+        page.locator("#photos-job-status .job-status[data-status='succeeded']").wait_for(
+            timeout=30_000
+        )
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "dataset-photos-failure.png"), full_page=True)
         raise
@@ -45,8 +47,11 @@ def test_build_review_edit_and_repackage_in_the_browser(studio_server, page, sma
 
     # flip the dropped copy (the cluster's second photo) back to kept
     thumbs.nth(1).click()
-    page.wait_for_function("el => el.value.includes('astronaut')",
-                           arg=field(page, "photos-selected").element_handle(), timeout=15_000)
+    page.wait_for_function(
+        "el => el.value.includes('astronaut')",
+        arg=field(page, "photos-selected").element_handle(),
+        timeout=15_000,
+    )
     flipped = field(page, "photos-selected").input_value()
     page.locator("#photos-toggle").click()
     page.locator("#photos-summary").get_by_text("1 keep/drop flips").wait_for(timeout=15_000)
@@ -56,8 +61,10 @@ def test_build_review_edit_and_repackage_in_the_browser(studio_server, page, sma
     cell = page.locator("#photos-captions [data-testid='cell-0-2']")
     source = page.locator("#photos-captions [data-testid='cell-0-1']").inner_text().strip()
     cell.dblclick()
-    editor = page.locator("#photos-captions [data-testid='cell-0-2'] textarea, "
-                          "#photos-captions [data-testid='cell-0-2'] input").first
+    editor = page.locator(
+        "#photos-captions [data-testid='cell-0-2'] textarea, "
+        "#photos-captions [data-testid='cell-0-2'] input"
+    ).first
     editor.wait_for(timeout=10_000)
     editor.fill("ohwx, an astronaut holding a helmet")
     editor.press("Enter")
@@ -65,7 +72,9 @@ def test_build_review_edit_and_repackage_in_the_browser(studio_server, page, sma
     page.screenshot(path=str(ARTIFACTS / "dataset-photos-review.png"), full_page=True)
 
     page.locator("#photos-save").click()
-    page.locator("#photos-job-status").get_by_text("photo_dataset.repackage").wait_for(timeout=30_000)
+    page.locator("#photos-job-status").get_by_text("photo_dataset.repackage").wait_for(
+        timeout=30_000
+    )
     page.locator("#photos-job-status .job-status[data-status='succeeded']").wait_for(timeout=90_000)
     page.locator("#photos-summary").get_by_text("3 kept, 0 dropped").wait_for(timeout=30_000)
     page.get_by_role("tab", name="Groups").click()
@@ -105,7 +114,9 @@ def test_the_minimum_size_warning_before_the_run_and_screenshots(studio_server, 
     assert lower.is_visible() and "296 px" in lower.inner_text()
     build = page.locator("#photos-build").bounding_box()
     panel = page.locator("#photos-job-status").bounding_box()
-    assert build and panel and build["y"] + build["height"] < 900 and panel["y"] < 900  # both in view
+    assert (
+        build and panel and build["y"] + build["height"] < 900 and panel["y"] < 900
+    )  # both in view
     page.screenshot(path=str(ARTIFACTS / "dataset-photos-size-warning-1440x900.png"))
 
     lower.click()

@@ -42,10 +42,19 @@ def everything_written(home) -> str:
 def test_api_captions_with_fallback_and_the_key_never_stored(studio_home, start_worker, small_zip):
     start_worker()
     with FakeChatServer(fail={"busy-model": 50}) as server:
-        job = photos.start_build("api-set", ANN, options(provider="api", api_base_url=server.base_url,
-                                                           api_models=["busy-model", "good-model"],
-                                                           api_retries=0, api_timeout=5),
-                                 files=[small_zip], api_key=KEY)
+        job = photos.start_build(
+            "api-set",
+            ANN,
+            options(
+                provider="api",
+                api_base_url=server.base_url,
+                api_models=["busy-model", "good-model"],
+                api_retries=0,
+                api_timeout=5,
+            ),
+            files=[small_zip],
+            api_key=KEY,
+        )
         assert KEY not in json.dumps(job)
         done = wait_job(job["id"], timeout=120)
     assert done["status"] == "succeeded", done["error"]
@@ -54,23 +63,40 @@ def test_api_captions_with_fallback_and_the_key_never_stored(studio_home, start_
     assert server.models_called()[0] == "busy-model" and "good-model" in server.models_called()
     manifest = photos.read_manifest(datasets.get("api-set", ANN))
     kept = [f for f in manifest["files"] if f["status"] == "kept"]
-    assert kept and all(f["caption"].startswith("ohwx, ") and "good-model" in f["caption"] for f in kept)
+    assert kept and all(
+        f["caption"].startswith("ohwx, ") and "good-model" in f["caption"] for f in kept
+    )
     assert all(f["caption_source"] == "api" for f in kept)
     # ... and nowhere else: not in the jobs table, status.json, log.txt, the manifest or the ZIP
     assert (store.job_dir(job["id"]) / "log.txt").is_file()
     assert KEY not in everything_written(studio_home)
-    assert list((get_settings().home / "secrets").iterdir()) == []  # the key file is deleted at the end
+    assert (
+        list((get_settings().home / "secrets").iterdir()) == []
+    )  # the key file is deleted at the end
 
 
-def test_local_captions_run_in_the_gpu_lane_with_the_model_loaded_once(studio_home, start_worker, small_zip,
-                                                                       tmp_path_factory):
+def test_local_captions_run_in_the_gpu_lane_with_the_model_loaded_once(
+    studio_home, start_worker, small_zip, tmp_path_factory
+):
     model = build_tiny_blip(tmp_path_factory.mktemp("models") / "tiny-blip", word="photo")
     start_worker()
-    firsts = [photos.start_build(name, ANN, options(provider="local", local_model=str(model), device="cpu",
-                                                   max_new_tokens=3, batch_size=2),
-                                 files=[small_zip]) for name in ("local-a", "local-b")]
+    firsts = [
+        photos.start_build(
+            name,
+            ANN,
+            options(
+                provider="local",
+                local_model=str(model),
+                device="cpu",
+                max_new_tokens=3,
+                batch_size=2,
+            ),
+            files=[small_zip],
+        )
+        for name in ("local-a", "local-b")
+    ]
     captions = []
-    for first, name in zip(firsts, ("local-a", "local-b")):
+    for first, name in zip(firsts, ("local-a", "local-b"), strict=True):
         cpu = wait_job(first["id"], timeout=120)
         assert cpu["status"] == "succeeded" and cpu["lane"] == "cpu", cpu["error"]
         caption_job = wait_job(cpu["outputs"]["next_job"], timeout=180)
@@ -78,8 +104,14 @@ def test_local_captions_run_in_the_gpu_lane_with_the_model_loaded_once(studio_ho
         assert caption_job["kind"] == "photo_dataset.caption" and caption_job["lane"] == "gpu"
         meta = datasets.get(name, SYSTEM)
         assert meta["job_id"] == caption_job["id"] and meta["status"] == "succeeded"
-        kept = [f for f in photos.read_manifest(datasets.get(name, ANN))["files"] if f["status"] == "kept"]
-        assert kept and all(f["caption"].startswith("ohwx, photo") and f["caption_source"] == "local" for f in kept)
+        kept = [
+            f
+            for f in photos.read_manifest(datasets.get(name, ANN))["files"]
+            if f["status"] == "kept"
+        ]
+        assert kept and all(
+            f["caption"].startswith("ohwx, photo") and f["caption_source"] == "local" for f in kept
+        )
         with zipfile.ZipFile(datasets.folder(name) / "dataset.zip") as z:
             assert z.read("0001.txt").decode().startswith("ohwx, photo")
         captions.append(store.read_log(caption_job["id"], tail=1000))
@@ -87,8 +119,9 @@ def test_local_captions_run_in_the_gpu_lane_with_the_model_loaded_once(studio_ho
     assert sum("loading caption model" in log for log in captions) == 1
 
 
-def test_server_folder_input_and_a_crop_box_set_in_review(studio_home, start_worker, small_zip, tmp_path,
-                                                          monkeypatch):
+def test_server_folder_input_and_a_crop_box_set_in_review(
+    studio_home, start_worker, small_zip, tmp_path, monkeypatch
+):
     root = tmp_path / "shared"
     root.mkdir()
     with zipfile.ZipFile(small_zip) as z:
@@ -112,7 +145,9 @@ def test_server_folder_input_and_a_crop_box_set_in_review(studio_home, start_wor
     assert after[other]["caption"] == before[other]["caption"]
 
 
-def test_cancel_during_captions_keeps_the_work_done_and_says_so(studio_home, start_worker, photos_zip):
+def test_cancel_during_captions_keeps_the_work_done_and_says_so(
+    studio_home, start_worker, photos_zip
+):
     """A slow caption API: cancel while captioning; the manifest records what was done."""
     import time
 
@@ -127,9 +162,19 @@ def test_cancel_during_captions_keeps_the_work_done_and_says_so(studio_home, sta
         return "a person, slowly described"
 
     with FakeChatServer(reply=slow) as server:
-        job = photos.start_build("slow-set", ANN, options(provider="api", api_base_url=server.base_url,
-                                                            api_models=["m"], api_retries=0, api_timeout=10),
-                                 files=[photos_zip], api_key=KEY)
+        job = photos.start_build(
+            "slow-set",
+            ANN,
+            options(
+                provider="api",
+                api_base_url=server.base_url,
+                api_models=["m"],
+                api_retries=0,
+                api_timeout=10,
+            ),
+            files=[photos_zip],
+            api_key=KEY,
+        )
         deadline = time.monotonic() + 90
         while not answered and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -140,8 +185,13 @@ def test_cancel_during_captions_keeps_the_work_done_and_says_so(studio_home, sta
     manifest = photos.read_manifest(datasets.get("slow-set", ANN))
     assert manifest["status"] == "cancelled"
     statuses = {f["name"]: f["status"] for f in manifest["files"]}
-    astronauts = [statuses[f"photos/{n}"] for n in ("astronaut.jpg", "astronaut_q40.jpg", "astronaut_bright.jpg")]
-    assert astronauts.count("kept") == 1  # dedup had finished before the cancel: its decisions are kept
+    astronauts = [
+        statuses[f"photos/{n}"]
+        for n in ("astronaut.jpg", "astronaut_q40.jpg", "astronaut_bright.jpg")
+    ]
+    assert (
+        astronauts.count("kept") == 1
+    )  # dedup had finished before the cancel: its decisions are kept
     # the crops written before the cancel are still there
     assert list(datasets.folder("slow-set").glob("[0-9][0-9][0-9][0-9].jpg"))
     assert list((studio_home / "secrets").iterdir()) == []  # cancelled: the key file is gone too
@@ -156,11 +206,15 @@ def test_several_photos_uploaded_as_files(client, start_worker, tmp_path):
         path = tmp_path / name.split("/")[-1]
         path.write_bytes(data)
         files.append(("files", (path.name, data, "image/jpeg")))
-    r = client.post("/api/v1/datasets", data={"name": "loose", "options": json.dumps(OPTIONS)}, files=files)
+    r = client.post(
+        "/api/v1/datasets", data={"name": "loose", "options": json.dumps(OPTIONS)}, files=files
+    )
     assert r.status_code == 201, r.text
     done = wait_job(r.json()["job_id"], timeout=120)
     assert done["status"] == "succeeded", done["error"]
     manifest = photos.read_manifest(datasets.get("loose", SYSTEM))
     assert {f["name"] for f in manifest["files"]} == {n.split("/")[-1] for n in photo_bytes()}
     with zipfile.ZipFile(datasets.folder("loose") / "dataset.zip") as z:
-        assert len([n for n in z.namelist() if n.endswith(".txt")]) == 4  # astronaut + coffee + chelsea + rocket
+        assert (
+            len([n for n in z.namelist() if n.endswith(".txt")]) == 4
+        )  # astronaut + coffee + chelsea + rocket

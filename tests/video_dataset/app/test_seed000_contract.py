@@ -105,11 +105,24 @@ def seed_server(tmp_path_factory, clips):
     build_tiny_florence2(models / "Florence-2-base-PromptGen-v2.0", word="dancer")
     home = root / "studio-data"
     port = free_port()
-    env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_SERVER_NAME": "127.0.0.1", "STUDIO_HEARTBEAT_S": "0.5",
-           "STUDIO_ALLOWED_ROOTS": str(root / "server"), "STUDIO_MODELS_DIR": str(models)}
-    for name in ("STUDIO_AUTH", "STUDIO_API_TOKENS", "STUDIO_ADMINS", "STUDIO_WORKER", "MODELS_DIR",
-                 "STUDIO_API_BASE_URL", "STUDIO_API_KEY"):
+    env = {
+        **os.environ,
+        "STUDIO_HOME": str(home),
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "STUDIO_HEARTBEAT_S": "0.5",
+        "STUDIO_ALLOWED_ROOTS": str(root / "server"),
+        "STUDIO_MODELS_DIR": str(models),
+    }
+    for name in (
+        "STUDIO_AUTH",
+        "STUDIO_API_TOKENS",
+        "STUDIO_ADMINS",
+        "STUDIO_WORKER",
+        "MODELS_DIR",
+        "STUDIO_API_BASE_URL",
+        "STUDIO_API_KEY",
+    ):
         env.pop(name, None)
     proc = Process([sys.executable, "app.py"], env, root / "app.log")
     base = f"http://127.0.0.1:{port}"
@@ -133,8 +146,13 @@ def seed_server(tmp_path_factory, clips):
 def _curl(method: str, url: str) -> tuple[int, dict]:
     """One request by a real curl process; ``requests`` where curl is missing."""
     if shutil.which("curl"):
-        out = subprocess.run(["curl", "-s", "-X", method, "-w", "\n%{http_code}", url],
-                             capture_output=True, text=True, timeout=30, check=True).stdout
+        out = subprocess.run(
+            ["curl", "-s", "-X", method, "-w", "\n%{http_code}", url],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
         body, _, code = out.rpartition("\n")
         return int(code), json.loads(body or "null")
     print("curl is not installed: the table's requests are sent with requests instead")
@@ -151,8 +169,10 @@ def test_the_documents_python_example_and_endpoint_table(seed_server):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
     printed = run.stdout.splitlines()
     e.check("the example runs to its end (exit 0)", run.returncode == 0)
-    e.check("the poll loop prints 进度: N.N% lines", printed and all(p.startswith("进度: ") and p.endswith("%")
-                                                                   for p in printed))
+    e.check(
+        "the poll loop prints 进度: N.N% lines",
+        printed and all(p.startswith("进度: ") and p.endswith("%") for p in printed),
+    )
     e.check("the last progress is 100.0%", printed and printed[-1] == "进度: 100.0%")
     percents = [float(p[4:-1]) for p in printed if p.startswith("进度: ")]
     e.check("progress never goes back (实时进度)", percents == sorted(percents))
@@ -174,30 +194,55 @@ def test_the_documents_python_example_and_endpoint_table(seed_server):
         e.check(f"progress has {key} (进度追踪)", key in progress)
     result = data.get("result") or {}
     notes = " ".join(result.get("notes") or [])
-    e.check("use_qwen_optimize without a key: built without it, said in the result", "rewrite" in notes.lower()
-            or "qwen" in notes.lower())
+    e.check(
+        "use_qwen_optimize without a key: built without it, said in the result",
+        "rewrite" in notes.lower() or "qwen" in notes.lower(),
+    )
 
     # the output folder: N.mp4 + N.txt, captions by Florence-2 after the prefix, no first-frame images left
     folder = home / "datasets" / "my_dataset"
     files = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-    e.check("the dataset folder holds 1.mp4 1.txt 2.mp4 2.txt", [f for f in files if f[0].isdigit()]
-            == ["1.mp4", "1.txt", "2.mp4", "2.txt"])
-    e.check("no first-frame images left (清理临时文件)", not [f for f in files if f.endswith((".jpg", ".png"))])
-    captions = [(folder / f"{n}.txt").read_text() for n in (1, 2) if (folder / f"{n}.txt").is_file()]
-    e.check('each caption starts "A high quality"', len(captions) == 2
-            and all(c.startswith("A high quality") for c in captions))
-    e.check("each caption holds Florence-2's words (extra_mixed)", len(captions) == 2
-            and all("dancer" in c for c in captions))
-    e.check("the clips are 16 fps MP4", _fps(folder / "1.mp4") == 16 and _fps(folder / "2.mp4") == 16)
+    e.check(
+        "the dataset folder holds 1.mp4 1.txt 2.mp4 2.txt",
+        [f for f in files if f[0].isdigit()] == ["1.mp4", "1.txt", "2.mp4", "2.txt"],
+    )
+    e.check(
+        "no first-frame images left (清理临时文件)",
+        not [f for f in files if f.endswith((".jpg", ".png"))],
+    )
+    captions = [
+        (folder / f"{n}.txt").read_text() for n in (1, 2) if (folder / f"{n}.txt").is_file()
+    ]
+    e.check(
+        'each caption starts "A high quality"',
+        len(captions) == 2 and all(c.startswith("A high quality") for c in captions),
+    )
+    e.check(
+        "each caption holds Florence-2's words (extra_mixed)",
+        len(captions) == 2 and all("dancer" in c for c in captions),
+    )
+    e.check(
+        "the clips are 16 fps MP4", _fps(folder / "1.mp4") == 16 and _fps(folder / "2.mp4") == 16
+    )
 
     # the document's dataset rules: names are unique (409), check answers exists
-    again = requests.post(f"{api}/start", json={"dataset_name": "my_dataset", "video_directory": str(videos),
-                                                 "caption_method": "extra_mixed"}, timeout=30)
+    again = requests.post(
+        f"{api}/start",
+        json={
+            "dataset_name": "my_dataset",
+            "video_directory": str(videos),
+            "caption_method": "extra_mixed",
+        },
+        timeout=30,
+    )
     e.check("a second build of my_dataset is 409", again.status_code == 409)
-    outside = requests.post(f"{api}/start", json={"dataset_name": "elsewhere", "video_directory": "/etc"},
-                            timeout=30)
-    e.check("a folder outside the allowed ones is 4xx naming the setting", 400 <= outside.status_code < 500
-            and "STUDIO_ALLOWED_ROOTS" in outside.text)
+    outside = requests.post(
+        f"{api}/start", json={"dataset_name": "elsewhere", "video_directory": "/etc"}, timeout=30
+    )
+    e.check(
+        "a folder outside the allowed ones is 4xx naming the setting",
+        400 <= outside.status_code < 500 and "STUDIO_ALLOWED_ROOTS" in outside.text,
+    )
 
     # the endpoint table, by curl
     fill = {"<dataset_name>": "my_dataset", "<task_id>": task_id}
@@ -205,19 +250,31 @@ def test_the_documents_python_example_and_endpoint_table(seed_server):
         for k, v in fill.items():
             path = path.replace(k, v)
         code_, body = _curl(method, base + path)
-        e.check(f"{method} {path.split('/preprocessing')[1]} answers 200 in the envelope", code_ == 200
-                and isinstance(body, dict) and body.get("success") is True and "data" in body)
+        e.check(
+            f"{method} {path.split('/preprocessing')[1]} answers 200 in the envelope",
+            code_ == 200
+            and isinstance(body, dict)
+            and body.get("success") is True
+            and "data" in body,
+        )
         if path.endswith("/check/my_dataset"):
             e.check("check says my_dataset exists", body["data"].get("exists") is True)
         elif path.endswith("/datasets"):
-            e.check("the list holds my_dataset", "my_dataset" in [d["dataset_name"] for d in body["data"]["datasets"]])
+            e.check(
+                "the list holds my_dataset",
+                "my_dataset" in [d["dataset_name"] for d in body["data"]["datasets"]],
+            )
         elif path.endswith("/datasets/my_dataset"):
-            e.check("the dataset has 2 videos, status completed", body["data"].get("video_count") == 2
-                    and body["data"].get("status") == "completed")
+            e.check(
+                "the dataset has 2 videos, status completed",
+                body["data"].get("video_count") == 2 and body["data"].get("status") == "completed",
+            )
     e.check("POST /start is in the table and answered (the example's own call)", bool(task_id))
 
     print(f"seed 000: {e.report()}")
-    assert all(ok for _, ok in e.results), f"{e.report()}\nexample output:\n{run.stdout[-2000:]}{run.stderr[-3000:]}"
+    assert all(ok for _, ok in e.results), (
+        f"{e.report()}\nexample output:\n{run.stdout[-2000:]}{run.stderr[-3000:]}"
+    )
 
 
 def _fps(path: Path) -> float:

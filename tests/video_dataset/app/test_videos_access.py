@@ -22,8 +22,11 @@ def users(monkeypatch, allowed_root):
 
 
 def test_each_user_sees_and_changes_only_their_own_video_datasets(client, users, allowed_root):
-    r = client.post("/api/v1/preprocessing/start", headers=ALICE,
-                    json={"dataset_name": "alice_clips", "input_path": str(allowed_root)})
+    r = client.post(
+        "/api/v1/preprocessing/start",
+        headers=ALICE,
+        json={"dataset_name": "alice_clips", "input_path": str(allowed_root)},
+    )
     assert r.status_code == 201, r.text
     task = r.json()["data"]["preprocessing_id"]
     base = "/api/v1/preprocessing"
@@ -38,22 +41,30 @@ def test_each_user_sees_and_changes_only_their_own_video_datasets(client, users,
     assert client.get(f"{base}/datasets", headers=ROOT).json()["total"] == 1
     # the name stays unique for everyone: bob is told it is taken, not shown what it holds
     assert client.get(f"{base}/check/alice_clips", headers=BOB).json()["exists"] is True
-    assert client.post(f"{base}/start", headers=BOB,
-                       json={"dataset_name": "alice_clips", "input_path": str(allowed_root)}).status_code == 409
+    assert (
+        client.post(
+            f"{base}/start",
+            headers=BOB,
+            json={"dataset_name": "alice_clips", "input_path": str(allowed_root)},
+        ).status_code
+        == 409
+    )
     assert client.get(f"{base}/datasets", headers={}).status_code == 401
 
 
 def test_a_folder_outside_the_allowed_roots_names_the_setting(client, tmp_path, allowed_root):
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    r = client.post("/api/v1/preprocessing/start",
-                    json={"dataset_name": "far", "video_directory": str(outside)})
+    r = client.post(
+        "/api/v1/preprocessing/start", json={"dataset_name": "far", "video_directory": str(outside)}
+    )
     assert r.status_code == 422 and "STUDIO_ALLOWED_ROOTS" in r.json()["detail"]
 
 
 @pytest.mark.slow
 def test_a_link_leading_outside_is_left_out_and_a_truncated_file_is_a_bad_clip(
-        client, start_worker, allowed_root, tmp_path, clips):
+    client, start_worker, allowed_root, tmp_path, clips
+):
     from tests.video_dataset.video_media import make_faststart
 
     folder = allowed_root / "shoot"
@@ -65,9 +76,13 @@ def test_a_link_leading_outside_is_left_out_and_a_truncated_file_is_a_bad_clip(
     (folder / "link.mp4").symlink_to(secret / "secret.mp4")
     whole = make_faststart(tmp_path / "whole.mp4", 30, 4.0)
     data = whole.read_bytes()
-    (folder / "truncated.mp4").write_bytes(data[: len(data) * 6 // 10])  # index intact, frames cut off
+    (folder / "truncated.mp4").write_bytes(
+        data[: len(data) * 6 // 10]
+    )  # index intact, frames cut off
     start_worker()
-    r = client.post("/api/v1/preprocessing/start", json={"dataset_name": "linked", "input_path": str(folder)})
+    r = client.post(
+        "/api/v1/preprocessing/start", json={"dataset_name": "linked", "input_path": str(folder)}
+    )
     assert r.status_code == 201, r.text
     job = wait_job(r.json()["task_id"], timeout=120)
     assert job["status"] == "succeeded", job["error"]

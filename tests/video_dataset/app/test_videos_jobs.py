@@ -42,18 +42,32 @@ def _files_text(root) -> str:
     return "\n".join(out)
 
 
-def test_folder_to_16_fps_dataset_with_api_captions_rewrite_and_409(client, start_worker, studio_home,
-                                                                     allowed_root, clips):
-    folder = copy_into(allowed_root / "shoot", [clips[k] for k in ("fps25", "fps30", "fps60", "vfr", "audio",
-                                                                    "corrupt")])
+def test_folder_to_16_fps_dataset_with_api_captions_rewrite_and_409(
+    client, start_worker, studio_home, allowed_root, clips
+):
+    folder = copy_into(
+        allowed_root / "shoot",
+        [clips[k] for k in ("fps25", "fps30", "fps60", "vfr", "audio", "corrupt")],
+    )
     start_worker()
-    assert client.get("/api/v1/preprocessing/check/dance_v1").json()["data"] == {"dataset_name": "dance_v1",
-                                                                                  "exists": False}
+    assert client.get("/api/v1/preprocessing/check/dance_v1").json()["data"] == {
+        "dataset_name": "dance_v1",
+        "exists": False,
+    }
     with FakeChatServer(reply=_reply) as server:
-        body = {"dataset_name": "dance_v1", "input_path": str(folder),
-                "options": {"preset": "wan", "caption_provider": "api", "api_base_url": server.base_url,
-                            "api_key": SECRET, "api_models": ["qwen-vl-max"], "rewrite": True,
-                            "prefix": "A high quality video, "}}
+        body = {
+            "dataset_name": "dance_v1",
+            "input_path": str(folder),
+            "options": {
+                "preset": "wan",
+                "caption_provider": "api",
+                "api_base_url": server.base_url,
+                "api_key": SECRET,
+                "api_models": ["qwen-vl-max"],
+                "rewrite": True,
+                "prefix": "A high quality video, ",
+            },
+        }
         r = client.post("/api/v1/preprocessing/start", json=body)
         assert r.status_code == 201, r.text
         task = r.json()["task_id"]
@@ -67,7 +81,11 @@ def test_folder_to_16_fps_dataset_with_api_captions_rewrite_and_409(client, star
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             st = client.get(f"/api/v1/preprocessing/status/{task}").json()
-            if st["status"] == "running" and st["progress"]["current_file"] and seen_running is None:
+            if (
+                st["status"] == "running"
+                and st["progress"]["current_file"]
+                and seen_running is None
+            ):
                 seen_running = st
             if st["status"] in ("completed", "failed", "cancelled"):
                 break
@@ -80,14 +98,27 @@ def test_folder_to_16_fps_dataset_with_api_captions_rewrite_and_409(client, star
     assert seen_running is not None
     assert {"percent", "current_file", "step", "eta_s"} <= set(seen_running["progress"])
     assert st["progress"]["percent"] == 100.0 and st["error"] is None
-    assert {"task_id", "dataset_name", "status", "progress", "message", "error", "result"} <= set(st)
+    assert {"task_id", "dataset_name", "status", "progress", "message", "error", "result"} <= set(
+        st
+    )
 
     result = st["result"]
     out = studio_home / "datasets" / "dance_v1"
-    assert [c["source"] for c in result["clips"]] == ["fps25.mov", "fps30.mp4", "fps60.mkv", "phone_vfr.mp4",
-                                                      "with_audio.mp4"]
+    assert [c["source"] for c in result["clips"]] == [
+        "fps25.mov",
+        "fps30.mp4",
+        "fps60.mkv",
+        "phone_vfr.mp4",
+        "with_audio.mp4",
+    ]
     assert [s["file"] for s in result["skipped"]] == ["corrupt.mp4"]
-    expected = {"fps25.mov": 2.0, "fps30.mp4": 3.0, "fps60.mkv": 2.0, "phone_vfr.mp4": 3.0, "with_audio.mp4": 2.0}
+    expected = {
+        "fps25.mov": 2.0,
+        "fps30.mp4": 3.0,
+        "fps60.mkv": 2.0,
+        "phone_vfr.mp4": 3.0,
+        "with_audio.mp4": 2.0,
+    }
     for c in result["clips"]:
         assert c["fps"] == 16.0
         assert abs(c["duration"] - expected[c["source"]]) < 0.15, c
@@ -98,13 +129,20 @@ def test_folder_to_16_fps_dataset_with_api_captions_rewrite_and_409(client, star
     vfr = next(c for c in result["clips"] if c["source"] == "phone_vfr.mp4")
     assert any("variable frame rate" in w for w in vfr["warnings"])
     assert clip_numbers(out) == [1, 2, 3, 4, 5]
-    assert not [p for p in out.iterdir() if p.name.startswith(".video-dataset-work")]  # temporary files gone
+    assert not [
+        p for p in out.iterdir() if p.name.startswith(".video-dataset-work")
+    ]  # temporary files gone
 
     # list and one dataset
     listing = client.get("/api/v1/preprocessing/datasets").json()
     assert listing["total"] == 1
     item = listing["datasets"][0]
-    assert (item["name"], item["clips"], item["captions"], item["status"]) == ("dance_v1", 5, 5, "completed")
+    assert (item["name"], item["clips"], item["captions"], item["status"]) == (
+        "dance_v1",
+        5,
+        5,
+        "completed",
+    )
     assert abs(item["total_duration"] - 12.0) < 0.5
     one = client.get("/api/v1/preprocessing/datasets/dance_v1").json()
     assert [c["file"] for c in one["clips"]] == [f"{n}.mp4" for n in range(1, 6)]
@@ -128,7 +166,9 @@ def test_cancel_keeps_finished_clips(client, start_worker, studio_home, allowed_
     for i in range(10):
         shutil.copy(src, folder / f"take{i:02d}.mp4")
     start_worker()
-    r = client.post("/api/v1/preprocessing/start", json={"dataset_name": "to_cancel", "input_path": str(folder)})
+    r = client.post(
+        "/api/v1/preprocessing/start", json={"dataset_name": "to_cancel", "input_path": str(folder)}
+    )
     assert r.status_code == 201, r.text
     task = r.json()["task_id"]
     out = studio_home / "datasets" / "to_cancel"
@@ -154,13 +194,27 @@ def tiny_blip(tmp_path_factory):
     return build_tiny_blip(tmp_path_factory.mktemp("blip") / "tiny-blip", word="person")
 
 
-def test_upload_with_local_captions_runs_in_the_gpu_lane(client, start_worker, studio_home, clips, tiny_blip):
+def test_upload_with_local_captions_runs_in_the_gpu_lane(
+    client, start_worker, studio_home, clips, tiny_blip
+):
     start_worker()
-    options = {"caption_provider": "local", "local_model": str(tiny_blip), "device": "cpu", "max_new_tokens": 8, "prefix": "a short clip",
-               "trigger": "ohwx", "caption_frames": 2}
-    files = [("files", (p.name, p.read_bytes(), "video/mp4")) for p in (clips["fps30"], clips["fps25"])]
-    r = client.post("/api/v1/preprocessing/upload", data={"dataset_name": "local_caps",
-                                                           "options": json.dumps(options)}, files=files)
+    options = {
+        "caption_provider": "local",
+        "local_model": str(tiny_blip),
+        "device": "cpu",
+        "max_new_tokens": 8,
+        "prefix": "a short clip",
+        "trigger": "ohwx",
+        "caption_frames": 2,
+    }
+    files = [
+        ("files", (p.name, p.read_bytes(), "video/mp4")) for p in (clips["fps30"], clips["fps25"])
+    ]
+    r = client.post(
+        "/api/v1/preprocessing/upload",
+        data={"dataset_name": "local_caps", "options": json.dumps(options)},
+        files=files,
+    )
     assert r.status_code == 201, r.text
     assert (r.json()["kind"], r.json()["lane"]) == ("video_dataset.build_gpu", "gpu")
     job = wait_job(r.json()["task_id"], timeout=120)
