@@ -24,13 +24,18 @@ from studio.server import create_app
 def main() -> None:
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     if settings.worker == "child":
         supervisor.start_worker_child()
         atexit.register(supervisor.stop_worker_child)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = create_app()
-    print(f"Studio on http://{settings.server_name}:{settings.server_port}  (data: {settings.home})", flush=True)
+    print(
+        f"Studio on http://{settings.server_name}:{settings.server_port}  (data: {settings.home})",
+        flush=True,
+    )
     uvicorn.run(app, host=settings.server_name, port=settings.server_port, log_level="warning")
 
 

@@ -49,8 +49,13 @@ def bench_studio(n: int, home: Path) -> dict[str, float]:
     from jobs.settings import reset_settings
 
     reset_settings()
-    worker = subprocess.Popen([sys.executable, "-m", "jobs.worker"], cwd=ROOT, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "jobs.worker"],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         from studio.health import health
 
@@ -70,10 +75,26 @@ def bench_studio(n: int, home: Path) -> dict[str, float]:
         t0 = time.time()
         ids = [queue.submit("system.sleep", {"seconds": 0, "steps": 1})["id"] for _ in range(n)]
         marks = ",".join("?" * len(ids))
-        wait_started(lambda: database().execute(
-            f"select count(*) from jobs where status='succeeded' and id in ({marks})", ids).fetchone()[0], n)
-        last = database().execute(f"select max(finished_at) from jobs where id in ({marks})", ids).fetchone()[0]
-        return {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "jobs_s": n / (last - t0)}
+        wait_started(
+            lambda: (
+                database()
+                .execute(
+                    f"select count(*) from jobs where status='succeeded' and id in ({marks})", ids
+                )
+                .fetchone()[0]
+            ),
+            n,
+        )
+        last = (
+            database()
+            .execute(f"select max(finished_at) from jobs where id in ({marks})", ids)
+            .fetchone()[0]
+        )
+        return {
+            "p50": percentile(latencies, 50),
+            "p95": percentile(latencies, 95),
+            "jobs_s": n / (last - t0),
+        }
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait()
@@ -104,8 +125,13 @@ def bench_bare_huey(n: int, folder: Path) -> dict[str, float]:
     con.commit()
     script = folder / "bare_worker.py"
     script.write_text(BASELINE_WORKER)
-    worker = subprocess.Popen([sys.executable, str(script), str(queue_db), str(marks_db)], cwd=folder,
-                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [sys.executable, str(script), str(queue_db), str(marks_db)],
+        cwd=folder,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     huey = SqliteHuey(name="bench", filename=str(queue_db), results=False)
 
     @huey.task(name="mark")
@@ -127,14 +153,20 @@ def bench_bare_huey(n: int, folder: Path) -> dict[str, float]:
             mark(i, t0)
         wait_started(count, 2 * n)
         last = con.execute("select max(t_start) from starts").fetchone()[0]
-        return {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "jobs_s": n / (last - t0)}
+        return {
+            "p50": percentile(latencies, 50),
+            "p95": percentile(latencies, 95),
+            "jobs_s": n / (last - t0),
+        }
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=500)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,9 +175,11 @@ def main() -> None:
         bare = bench_bare_huey(args.jobs, folder)
     print(f"\n{args.jobs} short jobs, idle worker (latency) and one burst (throughput)\n")
     print(f"{'metric':<28}{'studio':>12}{'bare huey':>12}{'ratio':>10}   goal")
-    rows = [("submit→start p50 (ms)", studio["p50"] * 1000, bare["p50"] * 1000, ""),
-            ("submit→start p95 (ms)", studio["p95"] * 1000, bare["p95"] * 1000, "p95 < 250 ms"),
-            ("burst throughput (jobs/s)", studio["jobs_s"], bare["jobs_s"], "")]
+    rows = [
+        ("submit→start p50 (ms)", studio["p50"] * 1000, bare["p50"] * 1000, ""),
+        ("submit→start p95 (ms)", studio["p95"] * 1000, bare["p95"] * 1000, "p95 < 250 ms"),
+        ("burst throughput (jobs/s)", studio["jobs_s"], bare["jobs_s"], ""),
+    ]
     for name, ours, base, goal in rows:
         print(f"{name:<28}{ours:>12.1f}{base:>12.1f}{ours / base:>10.2f}   {goal}")
     verdict = "met" if studio["p95"] < 0.25 else "NOT met"

@@ -58,17 +58,32 @@ def wait(predicate, timeout: float = 60, step: float = 0.02):
 def trial(base: str, client: httpx.Client) -> dict[str, float]:
     health = client.get(f"{base}/api/v1/health").json()
     old_pid = health["worker"]["supervisor"]["pid"]
-    job = client.post(f"{base}/api/v1/jobs", json={"kind": "system.sleep",
-                                                  "params": {"seconds": 60, "steps": 600}}).json()
+    job = client.post(
+        f"{base}/api/v1/jobs",
+        json={"kind": "system.sleep", "params": {"seconds": 60, "steps": 600}},
+    ).json()
     wait(lambda: client.get(f"{base}/api/v1/jobs/{job['id']}").json()["status"] == "running")
     before = {w["id"] for w in client.get(f"{base}/api/v1/workers").json()}
     killed = time.monotonic()
     os.kill(old_pid, signal.SIGKILL)
-    new_pid = wait(lambda: (p := client.get(f"{base}/api/v1/health").json()["worker"]["supervisor"]["pid"])
-                   not in (None, old_pid) and p)
+    new_pid = wait(
+        lambda: (
+            (p := client.get(f"{base}/api/v1/health").json()["worker"]["supervisor"]["pid"])
+            not in (None, old_pid)
+            and p
+        )
+    )
     t_worker = time.monotonic() - killed
-    wait(lambda: {w["lane"] for w in client.get(f"{base}/api/v1/workers").json()
-                  if w["id"] not in before and f":{new_pid}:" not in w["id"]} >= {"gpu", "cpu"})
+    wait(
+        lambda: (
+            {
+                w["lane"]
+                for w in client.get(f"{base}/api/v1/workers").json()
+                if w["id"] not in before and f":{new_pid}:" not in w["id"]
+            }
+            >= {"gpu", "cpu"}
+        )
+    )
     t_lanes = time.monotonic() - killed
 
     def running_again() -> bool:
@@ -83,40 +98,69 @@ def trial(base: str, client: httpx.Client) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--trials", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        env = {**os.environ, "STUDIO_HOME": str(Path(tmp) / "home"), "GRADIO_SERVER_PORT": str(port),
-               "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False"}
+        env = {
+            **os.environ,
+            "STUDIO_HOME": str(Path(tmp) / "home"),
+            "GRADIO_SERVER_PORT": str(port),
+            "GRADIO_SERVER_NAME": "127.0.0.1",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+        }
         for name in ("STUDIO_AUTH", "STUDIO_API_TOKENS", "STUDIO_WORKER"):
             env.pop(name, None)
-        app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        app = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(timeout=10) as client:
-                wait(lambda: client.get(f"{base}/api/v1/health").json()["worker"]["alive"], timeout=180, step=0.3)
+                wait(
+                    lambda: client.get(f"{base}/api/v1/health").json()["worker"]["alive"],
+                    timeout=180,
+                    step=0.3,
+                )
                 results = []
                 for i in range(args.trials):
                     results.append(trial(base, client))
-                    print(f"trial {i + 1}: new worker {results[-1]['worker']:.2f} s, lanes up "
-                          f"{results[-1]['lanes']:.2f} s, job running again {results[-1]['job']:.2f} s",
-                          flush=True)
+                    print(
+                        f"trial {i + 1}: new worker {results[-1]['worker']:.2f} s, lanes up "
+                        f"{results[-1]['lanes']:.2f} s, job running again {results[-1]['job']:.2f} s",
+                        flush=True,
+                    )
         finally:
             os.killpg(app.pid, signal.SIGTERM)
             app.wait(timeout=30)
-    print(f"\nSIGKILL of the worker under python app.py, {args.trials} trials (seconds from the kill)\n")
+    print(
+        f"\nSIGKILL of the worker under python app.py, {args.trials} trials (seconds from the kill)\n"
+    )
     print(f"{'metric':<26}{'median':>9}{'max':>9}{'target':>9}{'ratio':>9}")
-    for key, label in (("worker", "new worker process"), ("lanes", "both lanes up"), ("job", "job running again")):
+    for key, label in (
+        ("worker", "new worker process"),
+        ("lanes", "both lanes up"),
+        ("job", "job running again"),
+    ):
         values = [r[key] for r in results]
         target = f"{TARGET_S:.1f}" if key == "job" else ""
         ratio = f"{TARGET_S / max(values):.2f}" if key == "job" else ""
-        print(f"{label:<26}{statistics.median(values):>9.2f}{max(values):>9.2f}{target:>9}{ratio:>9}")
+        print(
+            f"{label:<26}{statistics.median(values):>9.2f}{max(values):>9.2f}{target:>9}{ratio:>9}"
+        )
     worst = max(r["job"] for r in results)
-    print(f"\ngoal: a running job again < {TARGET_S:.0f} s after the SIGKILL (worst trial {worst:.2f} s): "
-          f"{'met' if worst < TARGET_S else 'NOT met'}")
+    print(
+        f"\ngoal: a running job again < {TARGET_S:.0f} s after the SIGKILL (worst trial {worst:.2f} s): "
+        f"{'met' if worst < TARGET_S else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -50,21 +50,52 @@ def build_model(folder: Path) -> Path:
     from video_edit_tiny_models import write_tokenizer
 
     torch.manual_seed(0)
-    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=64, in_channels=8,
-                                out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
-                                norm_num_groups=8)
-    vae = AutoencoderKL(block_out_channels=[8, 16, 16, 16], in_channels=3, out_channels=3, latent_channels=4,
-                        down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
-                        norm_num_groups=8)
-    text = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32,
-                                        intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
-                                        vocab_size=1000))
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=64,
+        in_channels=8,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        norm_num_groups=8,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=[8, 16, 16, 16],
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        down_block_types=["DownEncoderBlock2D"] * 4,
+        up_block_types=["UpDecoderBlock2D"] * 4,
+        norm_num_groups=8,
+    )
+    text = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            vocab_size=1000,
+        )
+    )
     tokenizer = write_tokenizer(folder / "tok")
-    scheduler = EulerAncestralDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
-    StableDiffusionInstructPix2PixPipeline(unet=unet, vae=vae, text_encoder=text, tokenizer=tokenizer,
-                                           scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                           requires_safety_checker=False).save_pretrained(folder / "ip2p")
+    scheduler = EulerAncestralDiscreteScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear"
+    )
+    StableDiffusionInstructPix2PixPipeline(
+        unet=unet,
+        vae=vae,
+        text_encoder=text,
+        tokenizer=tokenizer,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    ).save_pretrained(folder / "ip2p")
     return folder / "ip2p"
 
 
@@ -78,7 +109,7 @@ def make_clip(path: Path, frames: int) -> Path:
     for i in range(frames):
         x = 100 + (W - 560) * i // max(1, frames - 1)
         img = bg.copy()
-        img[H - 360:, x:x + 360] = person
+        img[H - 360 :, x : x + 360] = person
         imgs.append(img)
     del np
     return write_clip(path, imgs, fps=FPS)
@@ -120,8 +151,12 @@ print(json.dumps({"wall": end - start, "stages": stages, "frames": status.total_
 
 
 def run_child(args: dict, threads: int) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), json.dumps(args, default=str), str(threads)],
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(ROOT), json.dumps(args, default=str), str(threads)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if done.returncode != 0:
         raise SystemExit(f"child failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -141,8 +176,13 @@ def crop_vs_whole(model: Path, clip: Path, frames: int, steps: int) -> dict:
     session = MediaPipeBackend().session("person", W, H)
     masks = [shape_mask(p, W, H, MaskShape()) for p in session.masks(imgs)]
     session.close()
-    ours = Editor(pipe, EditSettings(prompt="make the person red", num_inference_steps=steps, working_size=512))
-    whole = Editor(pipe, EditSettings(prompt="make the person red", num_inference_steps=steps, working_size=W))
+    ours = Editor(
+        pipe,
+        EditSettings(prompt="make the person red", num_inference_steps=steps, working_size=512),
+    )
+    whole = Editor(
+        pipe, EditSettings(prompt="make the person red", num_inference_steps=steps, working_size=W)
+    )
     ours.edit([imgs[0][:64, :64]])  # warm up
     times = {"ours": 0.0, "whole": 0.0}
     pixels = {"ours": 0, "whole": W * H}
@@ -164,15 +204,32 @@ def crop_vs_whole(model: Path, clip: Path, frames: int, steps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=8, help="frames of the end-to-end run (1080p)")
+    parser.add_argument(
+        "--frames", type=int, default=8, help="frames of the end-to-end run (1080p)"
+    )
     parser.add_argument("--steps", type=int, default=2, help="denoising steps")
-    parser.add_argument("--compare-frames", type=int, default=1, help="frames of the crop vs whole-frame comparison")
-    parser.add_argument("--compare-steps", type=int, default=1, help="denoising steps in the comparison (both sides)")
-    parser.add_argument("--memory-frames", type=int, default=72, help="frames of the 1080p memory run")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (1: steady figures on a shared machine, where spinning OpenMP threads "
-                             "wait on other users' processes)")
-    parser.add_argument("--quick", action="store_true", help="4 frames, 1 compare frame, 24 memory frames")
+    parser.add_argument(
+        "--compare-frames", type=int, default=1, help="frames of the crop vs whole-frame comparison"
+    )
+    parser.add_argument(
+        "--compare-steps",
+        type=int,
+        default=1,
+        help="denoising steps in the comparison (both sides)",
+    )
+    parser.add_argument(
+        "--memory-frames", type=int, default=72, help="frames of the 1080p memory run"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1: steady figures on a shared machine, where spinning OpenMP threads "
+        "wait on other users' processes)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="4 frames, 1 compare frame, 24 memory frames"
+    )
     args = parser.parse_args()
     import torch
 
@@ -189,42 +246,85 @@ def main() -> None:
         short_clip = make_clip(tmp / "short.mp4", max(1, args.memory_frames // 3))
         print(f"setup (tiny model, clips): {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
-        base = {"mask_prompt": "person", "edit_prompt": "make the person red", "extra": {"model_path": str(model)}}
-        e2e = run_child({**base, "job_id": "e2e", "input_video_path": str(clip), "output_dir": str(tmp / "e2e"),
-                         "num_inference_steps": args.steps, "max_frames": args.frames}, args.threads)
+        base = {
+            "mask_prompt": "person",
+            "edit_prompt": "make the person red",
+            "extra": {"model_path": str(model)},
+        }
+        e2e = run_child(
+            {
+                **base,
+                "job_id": "e2e",
+                "input_video_path": str(clip),
+                "output_dir": str(tmp / "e2e"),
+                "num_inference_steps": args.steps,
+                "max_frames": args.frames,
+            },
+            args.threads,
+        )
         cmp = crop_vs_whole(model, clip, args.compare_frames, args.compare_steps)
         light = {"num_inference_steps": 1, "extra": {"model_path": str(model), "working_size": 128}}
-        mem = run_child({**base, **light, "job_id": "mem", "input_video_path": str(long_clip),
-                         "output_dir": str(tmp / "mem")}, args.threads)
-        mem_short = run_child({**base, **light, "job_id": "short", "input_video_path": str(short_clip),
-                               "output_dir": str(tmp / "short")}, args.threads)
+        mem = run_child(
+            {
+                **base,
+                **light,
+                "job_id": "mem",
+                "input_video_path": str(long_clip),
+                "output_dir": str(tmp / "mem"),
+            },
+            args.threads,
+        )
+        mem_short = run_child(
+            {
+                **base,
+                **light,
+                "job_id": "short",
+                "input_video_path": str(short_clip),
+                "output_dir": str(tmp / "short"),
+            },
+            args.threads,
+        )
 
     n = e2e["frames"]
-    print(f"\nVideo edit, {W}x{H} @ {FPS} fps, tiny random-weight InstructPix2Pix + MediaPipe mask, CPU only "
-          f"({os.cpu_count()} cores, {args.threads} torch thread(s)), {args.steps} steps\n")
+    print(
+        f"\nVideo edit, {W}x{H} @ {FPS} fps, tiny random-weight InstructPix2Pix + MediaPipe mask, CPU only "
+        f"({os.cpu_count()} cores, {args.threads} torch thread(s)), {args.steps} steps\n"
+    )
     print(f"End to end ({n} frames): {n / e2e['wall']:.2f} frames/s, {e2e['wall']:.1f} s\n")
     print("| stage | s | frames/s |\n|---|---|---|")
     for stage, seconds in e2e["stages"].items():
         if stage not in ("finished",):
-            print(f"| {stage} | {seconds:.2f} | {n / seconds if seconds > 0 else float('inf'):.1f} |")
+            print(
+                f"| {stage} | {seconds:.2f} | {n / seconds if seconds > 0 else float('inf'):.1f} |"
+            )
     ratio = cmp["whole"] / cmp["ours"]
-    print(f"\nEditing a 1080p frame ({args.compare_frames} frame(s), same model, {args.compare_steps} step(s) each, "
-          "edit + paste through the mask):\n")
+    print(
+        f"\nEditing a 1080p frame ({args.compare_frames} frame(s), same model, {args.compare_steps} step(s) each, "
+        "edit + paste through the mask):\n"
+    )
     print("| method | pixels edited | s/frame | frames/s | ratio |\n|---|---|---|---|---|")
-    print(f"| whole-frame editing (baseline) | {W}x{H} | {cmp['whole']:.2f} | {1 / cmp['whole']:.2f} | 1.00 |")
-    print(f"| crop-edit-paste (ours, 512 long side) | crop {cmp['pixels']['ours']:,} px → ≤512 | {cmp['ours']:.2f} | "
-          f"{1 / cmp['ours']:.2f} | {ratio:.1f}× faster |")
+    print(
+        f"| whole-frame editing (baseline) | {W}x{H} | {cmp['whole']:.2f} | {1 / cmp['whole']:.2f} | 1.00 |"
+    )
+    print(
+        f"| crop-edit-paste (ours, 512 long side) | crop {cmp['pixels']['ours']:,} px → ≤512 | {cmp['ours']:.2f} | "
+        f"{1 / cmp['ours']:.2f} | {ratio:.1f}× faster |"
+    )
     decoded = args.memory_frames * W * H * 3 / 2**20
-    print(f"\nMemory: run_video_edit on {args.memory_frames} frames of 1080p ({decoded:.0f} MB if decoded whole), "
-          f"{mem['wall']:.1f} s, whole process:\n")
+    print(
+        f"\nMemory: run_video_edit on {args.memory_frames} frames of 1080p ({decoded:.0f} MB if decoded whole), "
+        f"{mem['wall']:.1f} s, whole process:\n"
+    )
     print("| stage | peak RSS in the stage (MB) |\n|---|---|")
     for stage, mb in mem["rss"].items():
         print(f"| {stage} | {mb:.0f} |")
     print(f"| **peak** | **{mem['peak_rss_mb']:.0f}** |")
     short = mem_short["frames"]
-    print(f"\nThe same on {short} frames: peak {mem_short['peak_rss_mb']:.0f} MB; on {mem['frames']} frames: "
-          f"{mem['peak_rss_mb']:.0f} MB (ratio {mem['peak_rss_mb'] / mem_short['peak_rss_mb']:.2f} for "
-          f"{mem['frames'] / short:.0f}× the frames).")
+    print(
+        f"\nThe same on {short} frames: peak {mem_short['peak_rss_mb']:.0f} MB; on {mem['frames']} frames: "
+        f"{mem['peak_rss_mb']:.0f} MB (ratio {mem['peak_rss_mb'] / mem_short['peak_rss_mb']:.2f} for "
+        f"{mem['frames'] / short:.0f}× the frames)."
+    )
 
 
 if __name__ == "__main__":

@@ -77,20 +77,30 @@ def schema_versions(db: sqlite_utils.Database) -> dict[str, int]:
 def migrate(db: sqlite_utils.Database) -> list[tuple[str, int]]:
     """Apply the registered steps this database lacks, each in its own
     transaction, in version order per area. Returns the steps applied."""
-    db.execute("create table if not exists schema_migrations (area text not null, version integer not null, "
-               "applied_at real not null, primary key (area, version))")
-    done = {(area, version) for area, version in
-            db.execute("select area, version from schema_migrations").fetchall()}
+    db.execute(
+        "create table if not exists schema_migrations (area text not null, version integer not null, "
+        "applied_at real not null, primary key (area, version))"
+    )
+    done = {
+        (area, version)
+        for area, version in db.execute("select area, version from schema_migrations").fetchall()
+    }
     applied = []
     for area, version in sorted(_migrations):
         if (area, version) in done:
             continue
         db.execute("begin immediate")
         try:
-            if db.execute("select 1 from schema_migrations where area=? and version=?",
-                          [area, version]).fetchone() is None:  # another process may have run it
+            if (
+                db.execute(
+                    "select 1 from schema_migrations where area=? and version=?", [area, version]
+                ).fetchone()
+                is None
+            ):  # another process may have run it
                 _migrations[(area, version)](db)
-                db.execute("insert into schema_migrations values (?, ?, ?)", [area, version, time.time()])
+                db.execute(
+                    "insert into schema_migrations values (?, ?, ?)", [area, version, time.time()]
+                )
                 applied.append((area, version))
             db.execute("commit")
         except BaseException:
@@ -176,8 +186,12 @@ def _jobs_schema(db: sqlite_utils.Database) -> None:
 @migration("jobs", 2)
 def _tool_names(db: sqlite_utils.Database) -> None:
     """Job kinds take their tool's name (photo_dataset.*, video_dataset.*)."""
-    renames = {"dataset.photos": "photo_dataset.build", "dataset.photos_caption": "photo_dataset.caption",
-               "dataset.photos_repackage": "photo_dataset.repackage", "dataset.videos": "video_dataset.build",
-               "dataset.videos_gpu": "video_dataset.build_gpu"}
+    renames = {
+        "dataset.photos": "photo_dataset.build",
+        "dataset.photos_caption": "photo_dataset.caption",
+        "dataset.photos_repackage": "photo_dataset.repackage",
+        "dataset.videos": "video_dataset.build",
+        "dataset.videos_gpu": "video_dataset.build_gpu",
+    }
     for old, new in renames.items():
         db.execute("update jobs set kind=? where kind=?", [new, old])

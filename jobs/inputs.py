@@ -32,13 +32,17 @@ def server_path(text: str | Path) -> Path:
     the one check of every server path the studio reads or writes."""
     roots = get_settings().roots
     if not roots:
-        raise InputError("Server folders are switched off. Upload the files instead, or ask the admin "
-                         "to set STUDIO_ALLOWED_ROOTS.")
+        raise InputError(
+            "Server folders are switched off. Upload the files instead, or ask the admin "
+            "to set STUDIO_ALLOWED_ROOTS."
+        )
     raw = str(text).strip()
     if not raw:
         raise InputError("Give a server path.")
     if "\x00" in raw or len(raw) > 4096:
-        raise InputError("That server path is not a valid path (a NUL byte, or over 4096 characters).")
+        raise InputError(
+            "That server path is not a valid path (a NUL byte, or over 4096 characters)."
+        )
     given = Path(raw).expanduser()
     if not given.is_absolute():
         given = roots[0] / given
@@ -48,14 +52,18 @@ def server_path(text: str | Path) -> Path:
         raise InputError(f"{raw} cannot be resolved on the server: {exc}.") from None
     if not _allowed(path):
         allowed = ", ".join(str(r) for r in roots)
-        raise InputError(f"{raw} is outside the allowed server folders ({allowed}); the admin sets "
-                         "them with STUDIO_ALLOWED_ROOTS.")
+        raise InputError(
+            f"{raw} is outside the allowed server folders ({allowed}); the admin sets "
+            "them with STUDIO_ALLOWED_ROOTS."
+        )
     if not path.exists():
         raise InputError(f"{raw} does not exist on the server.")
     return path
 
 
-def server_files(folder: Path, suffixes: tuple[str, ...] | None = None) -> tuple[list[Path], list[str]]:
+def server_files(
+    folder: Path, suffixes: tuple[str, ...] | None = None
+) -> tuple[list[Path], list[str]]:
     """Every file inside a checked server folder (recursively), each resolved
     and checked like :func:`server_path`: a link that leads outside the
     allowed roots is left out. Returns (files, skipped reasons)."""
@@ -81,18 +89,24 @@ def check_size(path: Path, label: str | None = None) -> None:
     limit = get_settings().max_upload_mb
     size = path.stat().st_size
     if size > limit * 2**20:
-        raise InputError(f"{label or path.name} is {size / 2**20:.0f} MB; the limit is {limit} MB "
-                         "(STUDIO_MAX_UPLOAD_MB).")
+        raise InputError(
+            f"{label or path.name} is {size / 2**20:.0f} MB; the limit is {limit} MB "
+            "(STUDIO_MAX_UPLOAD_MB)."
+        )
 
 
 def check_params(params: dict[str, Any], what: str = "params") -> dict[str, Any]:
     """Job parameters a user sent: at most 64 KB as JSON, nested at most 16 deep."""
     if _depth(params) > MAX_PARAMS_DEPTH:
-        raise InputError(f"{what} are nested more than {MAX_PARAMS_DEPTH} levels deep; send flatter JSON.")
+        raise InputError(
+            f"{what} are nested more than {MAX_PARAMS_DEPTH} levels deep; send flatter JSON."
+        )
     size = len(json.dumps(params, ensure_ascii=False).encode())
     if size > MAX_PARAMS_BYTES:
-        raise InputError(f"{what} are {size // 1024} KB as JSON; the limit is {MAX_PARAMS_BYTES // 1024} KB. "
-                         "Put large inputs in files.")
+        raise InputError(
+            f"{what} are {size // 1024} KB as JSON; the limit is {MAX_PARAMS_BYTES // 1024} KB. "
+            "Put large inputs in files."
+        )
     return params
 
 

@@ -49,8 +49,14 @@ class UnknownKind(BadInput):
 KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, *, lane: str = "cpu", title: str | None = None, max_attempts: int | None = None,
-             public: bool = False):
+def job_kind(
+    name: str,
+    *,
+    lane: str = "cpu",
+    title: str | None = None,
+    max_attempts: int | None = None,
+    public: bool = False,
+):
     """Register a job kind. ``public=True`` lets any user submit it with any
     params through the generic ``POST /api/v1/jobs``; other kinds are submitted
     by their tool's own routes, which check their inputs (server paths, owners)."""
@@ -58,8 +64,14 @@ def job_kind(name: str, *, lane: str = "cpu", title: str | None = None, max_atte
         raise ValueError(f"lane must be one of {LANES}")
 
     def register(fn):
-        KINDS[name] = JobKind(name=name, lane=lane, title=title or name, fn=fn, max_attempts=max_attempts,
-                              public=public)
+        KINDS[name] = JobKind(
+            name=name,
+            lane=lane,
+            title=title or name,
+            fn=fn,
+            max_attempts=max_attempts,
+            public=public,
+        )
         return fn
 
     return register
@@ -139,9 +151,15 @@ class JobContext:
     def model(self, key: str, loader: Callable[[], Any]) -> Any:
         return cached_model(key, loader)
 
-    def run_child(self, argv: list[str], *, cwd: str | Path | None = None,
-                  env: dict[str, str] | None = None, poll_s: float = 0.2,
-                  on_output: Callable[[str, str], None] | None = None) -> int:
+    def run_child(
+        self,
+        argv: list[str],
+        *,
+        cwd: str | Path | None = None,
+        env: dict[str, str] | None = None,
+        poll_s: float = 0.2,
+        on_output: Callable[[str, str], None] | None = None,
+    ) -> int:
         """Run a program as a child process; its output goes to the job log,
         ``child.stdout.txt`` and ``child.stderr.txt``. Cancel kills its whole
         process group at the next poll. Returns the exit code.
@@ -153,9 +171,15 @@ class JobContext:
         err = open(self.dir / "child.stderr.txt", "ab")
         tail = _OutputTail({"stdout": out, "stderr": err}) if on_output else None
         self.log(f"$ {' '.join(map(str, argv))}")
-        proc = subprocess.Popen(list(map(str, argv)), cwd=cwd, env={**os.environ, **(env or {})},
-                                stdout=out, stderr=err, start_new_session=True,
-                                preexec_fn=die_with_parent)
+        proc = subprocess.Popen(
+            list(map(str, argv)),
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
         self.children.add(proc)
         try:
             while proc.poll() is None:

@@ -57,8 +57,13 @@ def pending_ids(lane: str) -> set[str]:
     return {task.args[0] for task in huey_for(lane).pending() if task.args}
 
 
-def submit(kind: str, params: dict[str, Any] | None = None, owner: str = "anonymous",
-           files: dict[str, str | Path] | None = None, title: str | None = None) -> store.Job:
+def submit(
+    kind: str,
+    params: dict[str, Any] | None = None,
+    owner: str = "anonymous",
+    files: dict[str, str | Path] | None = None,
+    title: str | None = None,
+) -> store.Job:
     """Create the job record, copy ``files`` into its ``inputs/`` folder
     (``{name: source path}``), and queue it. Returns the record."""
     spec = get_kind(kind)
@@ -69,15 +74,26 @@ def submit(kind: str, params: dict[str, Any] | None = None, owner: str = "anonym
     for name, source in (files or {}).items():
         target = folder / Path(name).name
         shutil.copyfile(source, target)
-    job = store.create_job(kind=kind, lane=spec.lane, owner=owner, params=params or {},
-                           title=title or spec.title,
-                           max_attempts=spec.max_attempts or settings.max_attempts, job_id=job_id)
+    job = store.create_job(
+        kind=kind,
+        lane=spec.lane,
+        owner=owner,
+        params=params or {},
+        title=title or spec.title,
+        max_attempts=spec.max_attempts or settings.max_attempts,
+        job_id=job_id,
+    )
     store.append_log(job_id, f"submitted by {owner}: {kind}")
     try:
         enqueue(job)
     except Exception as exc:  # the queue is down: say so, keep the record
-        return store.update_job(job_id, status="failed", stage="failed", finished_at=time.time(),
-                                error=f"Could not queue the job: {exc}. Retry it once the queue is back.")
+        return store.update_job(
+            job_id,
+            status="failed",
+            stage="failed",
+            finished_at=time.time(),
+            error=f"Could not queue the job: {exc}. Retry it once the queue is back.",
+        )
     return job
 
 
@@ -103,7 +119,9 @@ def cancel(job_id: str, user: User | str | None = None, is_admin: bool | None = 
         # Only a queued job is cancelled here; the runner's claim then skips it.
         cur = store.database().execute(
             "update jobs set status='cancelled', stage='cancelled', cancel_requested=1, finished_at=?, "
-            "message='Cancelled before it started' where id=? and status='queued'", [time.time(), job_id])
+            "message='Cancelled before it started' where id=? and status='queued'",
+            [time.time(), job_id],
+        )
         if cur.rowcount == 1:
             job = store.get_job(job_id)
             store.write_status_file(job)
@@ -117,10 +135,24 @@ def retry(job_id: str, user: User | str | None = None, is_admin: bool | None = N
     acting = _acting(user, is_admin)
     job = store.job_for(job_id, acting)
     if job["status"] not in ("failed", "cancelled"):
-        raise store.JobStateError(f"Job {job_id} is {job['status']}; only failed or cancelled jobs can be retried.")
+        raise store.JobStateError(
+            f"Job {job_id} is {job['status']}; only failed or cancelled jobs can be retried."
+        )
     store.append_log(job_id, f"retry asked by {acting.name}")
-    job = store.update_job(job_id, status="queued", stage="queued", progress=0.0, item=None, eta_s=None,
-                           message="Waiting for the worker", error=None, cancel_requested=0,
-                           worker=None, started_at=None, finished_at=None, attempts=0)
+    job = store.update_job(
+        job_id,
+        status="queued",
+        stage="queued",
+        progress=0.0,
+        item=None,
+        eta_s=None,
+        message="Waiting for the worker",
+        error=None,
+        cancel_requested=0,
+        worker=None,
+        started_at=None,
+        finished_at=None,
+        attempts=0,
+    )
     enqueue(job)
     return job

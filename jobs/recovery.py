@@ -64,18 +64,33 @@ def requeue_orphans(lane: str, my_worker_id: str) -> list[str]:
             continue
         attempt, most = job["attempts"], job["max_attempts"]
         if attempt >= most:
-            message = (f"The worker stopped during this job {attempt} times (max attempts {most}); "
-                       "giving up. Check the job log, fix the cause and press Retry.")
+            message = (
+                f"The worker stopped during this job {attempt} times (max attempts {most}); "
+                "giving up. Check the job log, fix the cause and press Retry."
+            )
             store.append_log(job["id"], message)
-            store.update_job(job["id"], status="failed", stage="failed", error=message,
-                             message="Failed", finished_at=time.time())
+            store.update_job(
+                job["id"],
+                status="failed",
+                stage="failed",
+                error=message,
+                message="Failed",
+                finished_at=time.time(),
+            )
             continue
         cur = database().execute(
             "update jobs set status='queued', stage='queued', worker=null, message=? "
             "where id=? and status='running' and worker is ?",
-            [f"Re-queued: the worker stopped during attempt {attempt} of {most}", job["id"], job["worker"]])
+            [
+                f"Re-queued: the worker stopped during attempt {attempt} of {most}",
+                job["id"],
+                job["worker"],
+            ],
+        )
         if cur.rowcount == 1:
-            store.append_log(job["id"], f"worker {job['worker']} died; re-queued (attempt {attempt} of {most})")
+            store.append_log(
+                job["id"], f"worker {job['worker']} died; re-queued (attempt {attempt} of {most})"
+            )
             store.write_status_file(store.get_job(job["id"]))
             enqueue(job)
             moved.append(job["id"])
@@ -94,7 +109,15 @@ def requeue_lost(lane: str) -> list[str]:
 
 def register_worker(worker_id: str, lane: str, pid: int, info: dict[str, object]) -> None:
     now = time.time()
-    database().table("workers").upsert({
-        "id": worker_id, "lane": lane, "host": HOST, "pid": pid,
-        "started_at": psutil.Process(pid).create_time(), "heartbeat_at": now,
-        "info": json.dumps(info)}, pk="id")
+    database().table("workers").upsert(
+        {
+            "id": worker_id,
+            "lane": lane,
+            "host": HOST,
+            "pid": pid,
+            "started_at": psutil.Process(pid).create_time(),
+            "heartbeat_at": now,
+            "info": json.dumps(info),
+        },
+        pk="id",
+    )

@@ -29,8 +29,14 @@ class Reporter:
         self._fraction = 0.0
         self.cancelled = False
 
-    def update(self, *, stage: str | None = None, fraction: float | None = None, item: str | None = None,
-               message: str | None = None) -> None:
+    def update(
+        self,
+        *,
+        stage: str | None = None,
+        fraction: float | None = None,
+        item: str | None = None,
+        message: str | None = None,
+    ) -> None:
         if stage is not None and stage != self._stage:
             self._stage = stage
             self._pending["stage"] = stage
@@ -64,7 +70,9 @@ class Reporter:
     def flush(self) -> None:
         self._last_write = time.monotonic()
         if self._pending:
-            self.cancelled = store.report_progress(self.job_id, dict(self._pending)) or self.cancelled
+            self.cancelled = (
+                store.report_progress(self.job_id, dict(self._pending)) or self.cancelled
+            )
             self._pending.clear()
             store.write_status_file(store.get_job(self.job_id))
         else:

@@ -51,8 +51,10 @@ def read(ref: str | None) -> str:
     try:
         return _path(ref).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValueError("The API key of this job is gone (keys are deleted once a job succeeds or is "
-                         "cancelled, and never stored elsewhere); submit again with the key.") from None
+        raise ValueError(
+            "The API key of this job is gone (keys are deleted once a job succeeds or is "
+            "cancelled, and never stored elsewhere); submit again with the key."
+        ) from None
 
 
 def drop(ref: str | None) -> None:

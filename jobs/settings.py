@@ -17,34 +17,84 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
 
     home: Path = Field(default=Path("./studio-data"), description="Folder holding all state.")
-    worker: str = Field(default="child", description="'child' starts the worker with the app; 'external' leaves it to `python -m jobs.worker`.")
-    queue_url: str = Field(default="", description="redis://... switches the queue to Redis; empty = SQLite in STUDIO_HOME.")
+    worker: str = Field(
+        default="child",
+        description="'child' starts the worker with the app; 'external' leaves it to `python -m jobs.worker`.",
+    )
+    queue_url: str = Field(
+        default="",
+        description="redis://... switches the queue to Redis; empty = SQLite in STUDIO_HOME.",
+    )
     cpu_workers: int = Field(default=2, ge=1, description="Jobs run at once in the CPU lane.")
-    max_attempts: int = Field(default=3, ge=1, description="Runs of a job before a dead worker's job is failed.")
-    heartbeat_s: float = Field(default=1.0, gt=0, description="Worker heartbeat and resource sampling interval.")
-    auth: str = Field(default="", description="user:pass,user2:pass2 — login for the UI; empty = open studio.")
-    admins: str = Field(default="", description="Comma-separated users who may cancel anyone's jobs.")
-    api_tokens: str = Field(default="", description="token:user,... — bearer tokens for the REST API.")
-    allowed_roots: str = Field(default="", description="os.pathsep-separated server folders users may read input from.")
+    max_attempts: int = Field(
+        default=3, ge=1, description="Runs of a job before a dead worker's job is failed."
+    )
+    heartbeat_s: float = Field(
+        default=1.0, gt=0, description="Worker heartbeat and resource sampling interval."
+    )
+    auth: str = Field(
+        default="", description="user:pass,user2:pass2 — login for the UI; empty = open studio."
+    )
+    admins: str = Field(
+        default="", description="Comma-separated users who may cancel anyone's jobs."
+    )
+    api_tokens: str = Field(
+        default="", description="token:user,... — bearer tokens for the REST API."
+    )
+    allowed_roots: str = Field(
+        default="", description="os.pathsep-separated server folders users may read input from."
+    )
     max_upload_mb: int = Field(default=500, ge=1, description="Largest accepted upload.")
-    max_json_mb: float = Field(default=1.0, gt=0, description="Largest REST request body that is not an upload (JSON).")
-    max_ui_event_mb: float = Field(default=16.0, gt=0, description="Largest Gradio event body (the values a tab sends).")
-    worker_give_up_after: int = Field(default=5, ge=1, description="Crashes in a row at start after which app.py stops restarting the worker.")
-    allow_scenario_scripts: bool | None = Field(default=None, description="Scenario scripts (code run by the worker): unset = admins only, and off in an open studio; 1 = on for admins (everyone in an open studio); 0 = off.")
-    scenario_max_memory_mb: int = Field(default=4096, ge=0, description="Memory (data segment) limit of each process of a scenario script; 0 = none.")
-    scenario_max_file_mb: int = Field(default=1024, ge=0, description="Largest file a scenario script may write; 0 = none.")
-    models_dir: Path | None = Field(default=None, validation_alias=AliasChoices("STUDIO_MODELS_DIR", "MODELS_DIR"),
-                                    description="Folder with local model folders (default STUDIO_HOME/models); "
-                                                "seed 004's MODELS_DIR works too.")
+    max_json_mb: float = Field(
+        default=1.0, gt=0, description="Largest REST request body that is not an upload (JSON)."
+    )
+    max_ui_event_mb: float = Field(
+        default=16.0, gt=0, description="Largest Gradio event body (the values a tab sends)."
+    )
+    worker_give_up_after: int = Field(
+        default=5,
+        ge=1,
+        description="Crashes in a row at start after which app.py stops restarting the worker.",
+    )
+    allow_scenario_scripts: bool | None = Field(
+        default=None,
+        description="Scenario scripts (code run by the worker): unset = admins only, and off in an open studio; 1 = on for admins (everyone in an open studio); 0 = off.",
+    )
+    scenario_max_memory_mb: int = Field(
+        default=4096,
+        ge=0,
+        description="Memory (data segment) limit of each process of a scenario script; 0 = none.",
+    )
+    scenario_max_file_mb: int = Field(
+        default=1024, ge=0, description="Largest file a scenario script may write; 0 = none."
+    )
+    models_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("STUDIO_MODELS_DIR", "MODELS_DIR"),
+        description="Folder with local model folders (default STUDIO_HOME/models); "
+        "seed 004's MODELS_DIR works too.",
+    )
     # Dance generation (seed 004's variable names).
-    steadydancer_dir: Path | None = Field(default=None, validation_alias="STEADYDANCER_DIR",
-                                          description="Official SteadyDancer checkout (holds generate_dancer.py).")
-    steadydancer_python: str = Field(default="", validation_alias="STEADYDANCER_PYTHON",
-                                     description="Python of SteadyDancer's environment (default: the studio's).")
-    steadydancer_ckpt_dir: Path | None = Field(default=None, validation_alias="STEADYDANCER_CKPT_DIR",
-                                               description="SteadyDancer-14B weights (default MODELS_DIR/SteadyDancer-14B).")
-    wan_animate_model: str = Field(default="", description="diffusers Wan-Animate folder or Hub id (default "
-                                                           "MODELS_DIR/Wan2.2-Animate-14B-Diffusers when present).")
+    steadydancer_dir: Path | None = Field(
+        default=None,
+        validation_alias="STEADYDANCER_DIR",
+        description="Official SteadyDancer checkout (holds generate_dancer.py).",
+    )
+    steadydancer_python: str = Field(
+        default="",
+        validation_alias="STEADYDANCER_PYTHON",
+        description="Python of SteadyDancer's environment (default: the studio's).",
+    )
+    steadydancer_ckpt_dir: Path | None = Field(
+        default=None,
+        validation_alias="STEADYDANCER_CKPT_DIR",
+        description="SteadyDancer-14B weights (default MODELS_DIR/SteadyDancer-14B).",
+    )
+    wan_animate_model: str = Field(
+        default="",
+        description="diffusers Wan-Animate folder or Hub id (default "
+        "MODELS_DIR/Wan2.2-Animate-14B-Diffusers when present).",
+    )
 
     server_name: str = Field(default="127.0.0.1", validation_alias="GRADIO_SERVER_NAME")
     server_port: int = Field(default=7860, validation_alias="GRADIO_SERVER_PORT")

@@ -88,8 +88,15 @@ def _decode(row: dict[str, Any]) -> Job:
     return cast(Job, job)
 
 
-def create_job(kind: str, lane: str, owner: str, params: dict[str, Any], title: str, max_attempts: int,
-               job_id: str | None = None) -> Job:
+def create_job(
+    kind: str,
+    lane: str,
+    owner: str,
+    params: dict[str, Any],
+    title: str,
+    max_attempts: int,
+    job_id: str | None = None,
+) -> Job:
     job_id = job_id or new_job_id()
     folder = job_dir(job_id)
     (folder / "inputs").mkdir(parents=True, exist_ok=True)
@@ -149,8 +156,13 @@ def job_for(job_id: str, user: User) -> Job:
     return job
 
 
-def list_jobs(kind: str | None = None, status: str | None = None, owner: str | None = None,
-              limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
+def list_jobs(
+    kind: str | None = None,
+    status: str | None = None,
+    owner: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Job], int]:
     """Newest first. Returns (page, total matching)."""
     where, args = [], []
     for column, value in (("kind", kind), ("status", status), ("owner", owner)):
@@ -197,10 +209,14 @@ def claim_job(job_id: str, worker_id: str) -> Job | None:
 def report_progress(job_id: str, fields: dict[str, Any]) -> bool:
     """Write progress fields; returns True when cancellation was requested."""
     assignments = ", ".join(f"{k} = ?" for k in fields)
-    row = database().execute(
-        f"update jobs set {assignments} where id = ? returning cancel_requested",
-        [*fields.values(), job_id],
-    ).fetchone()
+    row = (
+        database()
+        .execute(
+            f"update jobs set {assignments} where id = ? returning cancel_requested",
+            [*fields.values(), job_id],
+        )
+        .fetchone()
+    )
     return bool(row and row[0])
 
 
@@ -218,12 +234,18 @@ def running_jobs(lane: str | None = None) -> list[Job]:
 
 
 def queued_jobs(lane: str) -> list[Job]:
-    return [_decode(r) for r in database().query(
-        "select * from jobs where status='queued' and lane=? order by created_at", [lane])]
+    return [
+        _decode(r)
+        for r in database().query(
+            "select * from jobs where status='queued' and lane=? order by created_at", [lane]
+        )
+    ]
 
 
 def count_by_lane(status: str) -> dict[str, int]:
-    rows = database().query("select lane, count(*) as n from jobs where status=? group by lane", [status])
+    rows = database().query(
+        "select lane, count(*) as n from jobs where status=? group by lane", [status]
+    )
     return {r["lane"]: r["n"] for r in rows}
 
 
@@ -261,16 +283,21 @@ def add_samples(job_ids: list[str], sample: dict[str, float | None]) -> None:
 
 
 def job_samples(job_id: str) -> list[dict[str, Any]]:
-    return list(database().query(
-        "select t, cpu_percent, rss_mb, gpu_mem_mb, gpu_util from job_samples where job_id=? order by t",
-        [job_id]))
+    return list(
+        database().query(
+            "select t, cpu_percent, rss_mb, gpu_mem_mb, gpu_util from job_samples where job_id=? order by t",
+            [job_id],
+        )
+    )
 
 
 def output_path(job_id: str, name: str) -> Path:
     """The file ``name`` inside the job's folder; refuses names that escape it
     (after following links) with :class:`JobFileNotFound` (404)."""
     folder = job_dir(job_id).resolve()
-    missing = JobFileNotFound(f"Job {job_id} has no file {name[:200]!r}; its files are listed in outputs.files.")
+    missing = JobFileNotFound(
+        f"Job {job_id} has no file {name[:200]!r}; its files are listed in outputs.files."
+    )
     if "\x00" in name or len(name) > 1024:
         raise missing
     try:

@@ -83,12 +83,24 @@ class Supervisor:
     reaches only the supervising program, which then stops the child itself
     (no restart races the shutdown)."""
 
-    def __init__(self, name: str, argv: list[str], *, env: dict[str, str] | None = None,
-                 backoff_s: float = 0.5, max_backoff_s: float = 30.0, start_window_s: float = 10.0,
-                 give_up_after: int | None = 5, stop_signal: int = signal.SIGTERM,
-                 stop_timeout_s: float = 15.0, capture_output: bool = True, ready_marker: str | None = None,
-                 own_group: bool = False,
-                 echo: IO[str] | None = None, on_change: Callable[[SupervisorState], None] | None = None):
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        start_window_s: float = 10.0,
+        give_up_after: int | None = 5,
+        stop_signal: int = signal.SIGTERM,
+        stop_timeout_s: float = 15.0,
+        capture_output: bool = True,
+        ready_marker: str | None = None,
+        own_group: bool = False,
+        echo: IO[str] | None = None,
+        on_change: Callable[[SupervisorState], None] | None = None,
+    ):
         self.name = name
         self.argv = list(argv)
         self.env = env
@@ -176,15 +188,26 @@ class Supervisor:
             if self._stopping.is_set():
                 return None
             self._ready = False
-            proc = subprocess.Popen(self.argv, env=self.env, stdout=out,
-                                    stderr=subprocess.STDOUT if self.capture_output else None,
-                                    preexec_fn=die_with_parent, process_group=0 if self.own_group else None)
+            proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT if self.capture_output else None,
+                preexec_fn=die_with_parent,
+                process_group=0 if self.own_group else None,
+            )
             self._proc = proc
         if proc.stdout is not None:
-            threading.Thread(target=self._forward, args=(proc.stdout,), name=f"{self.name}-output",
-                             daemon=True).start()
-        self._set(state="running", pid=proc.pid, started_at=time.time(), next_start_at=None,
-                  message=f"{self.name} running (pid {proc.pid})")
+            threading.Thread(
+                target=self._forward, args=(proc.stdout,), name=f"{self.name}-output", daemon=True
+            ).start()
+        self._set(
+            state="running",
+            pid=proc.pid,
+            started_at=time.time(),
+            next_start_at=None,
+            message=f"{self.name} running (pid {proc.pid})",
+        )
         return proc
 
     def _forward(self, stream: IO[bytes]) -> None:
@@ -214,15 +237,19 @@ class Supervisor:
         tail = "\n".join(f"    {line}" for line in list(self._tail)[-10:])
         how = _describe_exit(code)
         if self.give_up_after is not None and crashes >= self.give_up_after:
-            message = (f"{self.name} {how} {crashes} times in a row within {self.start_window_s:.0f} s of "
-                       f"starting; no more restarts. Fix the cause (its last output is in the app's log) "
-                       f"and restart the studio.")
+            message = (
+                f"{self.name} {how} {crashes} times in a row within {self.start_window_s:.0f} s of "
+                f"starting; no more restarts. Fix the cause (its last output is in the app's log) "
+                f"and restart the studio."
+            )
             log.error("%s\n%s", message, tail)
             self._set(state="gave_up", next_start_at=None, message=message)
             return None
         # A child that had been running fine restarts at once; crashes at start back off.
         pause = min(self.max_backoff_s, self.backoff_s * 2 ** (crashes - 1)) if at_start else 0.0
-        message = f"{self.name} {how} after {lived:.1f} s; restarting" + (f" in {pause:.1f} s" if pause else "")
+        message = f"{self.name} {how} after {lived:.1f} s; restarting" + (
+            f" in {pause:.1f} s" if pause else ""
+        )
         log.warning("%s\n%s", message, tail)
         with self._lock:
             self._state.restarts += 1
@@ -261,10 +288,20 @@ def start_worker_child(**options: Any) -> Supervisor:
     from jobs.settings import get_settings
 
     settings = get_settings()
-    defaults: dict[str, Any] = {"backoff_s": 0.5, "max_backoff_s": 30.0, "start_window_s": 10.0,
-                                "give_up_after": settings.worker_give_up_after}
-    _worker = Supervisor("worker", [sys.executable, "-m", "jobs.worker"], env=dict(os.environ),
-                         ready_marker=READY_MARKER, own_group=True, **{**defaults, **options}).start()
+    defaults: dict[str, Any] = {
+        "backoff_s": 0.5,
+        "max_backoff_s": 30.0,
+        "start_window_s": 10.0,
+        "give_up_after": settings.worker_give_up_after,
+    }
+    _worker = Supervisor(
+        "worker",
+        [sys.executable, "-m", "jobs.worker"],
+        env=dict(os.environ),
+        ready_marker=READY_MARKER,
+        own_group=True,
+        **{**defaults, **options},
+    ).start()
     return _worker
 
 

@@ -37,17 +37,35 @@ def lane_main(lane: str) -> None:
     pid = os.getpid()
     worker_id = f"{recovery.HOST}:{pid}:{lane}"
     runner.WORKER_ID = worker_id
-    recovery.register_worker(worker_id, lane, pid, {"python": platform.python_version(), "lane": lane})
+    recovery.register_worker(
+        worker_id, lane, pid, {"python": platform.python_version(), "lane": lane}
+    )
     moved = recovery.requeue_orphans(lane, worker_id)
     lost = recovery.requeue_lost(lane)
-    log.info("lane %s up as %s; re-queued %d orphaned and %d lost jobs", lane, worker_id, len(moved), len(lost))
+    log.info(
+        "lane %s up as %s; re-queued %d orphaned and %d lost jobs",
+        lane,
+        worker_id,
+        len(moved),
+        len(lost),
+    )
 
-    threading.Thread(target=_heartbeat, args=(lane, worker_id, settings.heartbeat_s), daemon=True,
-                     name="heartbeat").start()
+    threading.Thread(
+        target=_heartbeat,
+        args=(lane, worker_id, settings.heartbeat_s),
+        daemon=True,
+        name="heartbeat",
+    ).start()
     workers = 1 if lane == "gpu" else settings.cpu_workers
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=False,
-                                    initial_delay=0.01, backoff=1.5, max_delay=0.05,
-                                    check_worker_health=True)
+    consumer = huey.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        periodic=False,
+        initial_delay=0.01,
+        backoff=1.5,
+        max_delay=0.05,
+        check_worker_health=True,
+    )
     consumer.run()
 
 
@@ -93,6 +111,7 @@ def _beat(lane: str, worker_id: str, sampler) -> None:
 
 # -- the supervisor --------------------------------------------------------
 
+
 def supervise(lanes: list[str]) -> int:
     """Keep one process per lane alive (``jobs.supervisor``: restart with backoff,
     never give up: a lane that keeps crashing is logged on every restart)."""
@@ -103,11 +122,20 @@ def supervise(lanes: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    keepers = [Supervisor(f"lane {lane}", [sys.executable, "-m", "jobs.worker", "--lane", lane],
-                          backoff_s=0.5, max_backoff_s=30.0, start_window_s=10.0, give_up_after=None,
-                          stop_signal=signal.SIGINT,  # huey: finish the running task's step, then stop
-                          stop_timeout_s=10.0, capture_output=False).start()
-               for lane in lanes]
+    keepers = [
+        Supervisor(
+            f"lane {lane}",
+            [sys.executable, "-m", "jobs.worker", "--lane", lane],
+            backoff_s=0.5,
+            max_backoff_s=30.0,
+            start_window_s=10.0,
+            give_up_after=None,
+            stop_signal=signal.SIGINT,  # huey: finish the running task's step, then stop
+            stop_timeout_s=10.0,
+            capture_output=False,
+        ).start()
+        for lane in lanes
+    ]
     while not stopping.wait(0.5):
         pass
     stoppers = [threading.Thread(target=keeper.stop) for keeper in keepers]
@@ -119,12 +147,17 @@ def supervise(lanes: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.worker", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m jobs.worker",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--lane", choices=LANES, help="run one lane consumer in this process")
     parser.add_argument("--lanes", default=",".join(LANES), help="lanes the supervisor starts")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s worker[{args.lane or 'main'}] %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s worker[{args.lane or 'main'}] %(message)s"
+    )
     logging.getLogger("huey").setLevel(logging.WARNING)
     if args.lane:
         lane_main(args.lane)

@@ -49,8 +49,14 @@ class JobProgress(Progress, Protocol):
 class NullProgress:
     """Progress that records nothing and never cancels."""
 
-    def update(self, *, stage: str | None = None, fraction: float | None = None, item: str | None = None,
-               message: str | None = None) -> None:
+    def update(
+        self,
+        *,
+        stage: str | None = None,
+        fraction: float | None = None,
+        item: str | None = None,
+        message: str | None = None,
+    ) -> None:
         pass
 
     def log(self, line: str) -> None:
@@ -72,8 +78,14 @@ class Span:
     def __init__(self, parent: Progress, start: float, end: float):
         self.parent, self.start, self.end = parent, start, end
 
-    def update(self, *, stage: str | None = None, fraction: float | None = None, item: str | None = None,
-               message: str | None = None) -> None:
+    def update(
+        self,
+        *,
+        stage: str | None = None,
+        fraction: float | None = None,
+        item: str | None = None,
+        message: str | None = None,
+    ) -> None:
         if fraction is not None:
             fraction = self.start + (self.end - self.start) * min(max(fraction, 0.0), 1.0)
         self.parent.update(stage=stage, fraction=fraction, item=item, message=message)
@@ -94,8 +106,14 @@ class BarProgress:
         self._bar = tqdm(total=total, desc=desc, unit="‰", leave=True, file=self._file)
         self._total = total
 
-    def update(self, *, stage: str | None = None, fraction: float | None = None, item: str | None = None,
-               message: str | None = None) -> None:
+    def update(
+        self,
+        *,
+        stage: str | None = None,
+        fraction: float | None = None,
+        item: str | None = None,
+        message: str | None = None,
+    ) -> None:
         if stage is not None:
             self._bar.set_description(stage)
         if fraction is not None:

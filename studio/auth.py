@@ -27,7 +27,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from jobs.access import ANONYMOUS, User, user_named
 from jobs.settings import get_settings
 
-__all__ = ["ANONYMOUS", "GradioFileGuard", "User", "api_user", "auth_enabled", "check_login", "user_named"]
+__all__ = [
+    "ANONYMOUS",
+    "GradioFileGuard",
+    "User",
+    "api_user",
+    "auth_enabled",
+    "check_login",
+    "user_named",
+]
 
 SAFE_METHODS = ("GET", "HEAD")
 
@@ -51,8 +59,9 @@ def _ui_login(request: Request) -> str | None:
     if gradio_app is None:
         return None
     cookie_id = getattr(gradio_app, "cookie_id", "")
-    token = (request.cookies.get(f"access-token-{cookie_id}")
-             or request.cookies.get(f"access-token-unsecure-{cookie_id}"))
+    token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
+        f"access-token-unsecure-{cookie_id}"
+    )
     name = gradio_app.tokens.get(token) if token else None
     return name if isinstance(name, str) else None
 
@@ -76,9 +85,12 @@ def api_user(request: Request) -> User:
             return user_named(username)
     elif not header and (name := _ui_login(request)):
         return user_named(name)
-    raise HTTPException(401, "Send 'Authorization: Bearer <token>' (a token of STUDIO_API_TOKENS) "
-                             "or HTTP Basic with a studio login.",
-                        headers={"WWW-Authenticate": "Bearer"})
+    raise HTTPException(
+        401,
+        "Send 'Authorization: Bearer <token>' (a token of STUDIO_API_TOKENS) "
+        "or HTTP Basic with a studio login.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 # -- Gradio's file route ---------------------------------------------------------
@@ -98,11 +110,22 @@ class GradioFileGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self._refused(scope.get("path", "")):
-            body = json.dumps({"detail": "Studio files are served only through routes that check who may "
-                                         "read them, e.g. /api/v1/jobs/{id}/files/{name}."}).encode()
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
+            body = json.dumps(
+                {
+                    "detail": "Studio files are served only through routes that check who may "
+                    "read them, e.g. /api/v1/jobs/{id}/files/{name}."
+                }
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
@@ -112,7 +135,7 @@ class GradioFileGuard:
         for route in _FILE_ROUTES:
             at = path.find(route)
             if at >= 0:
-                return _inside_home(path[at + len(route):])
+                return _inside_home(path[at + len(route) :])
         return False
 
 

@@ -53,7 +53,9 @@ def validation_details(errors: Any) -> list[dict[str, Any]]:
     details = []
     for error in list(errors)[:20]:
         loc = [part if isinstance(part, int) else str(part)[:100] for part in error.get("loc", ())]
-        details.append({"loc": loc, "msg": str(error.get("msg", ""))[:500], "type": str(error.get("type", ""))})
+        details.append(
+            {"loc": loc, "msg": str(error.get("msg", ""))[:500], "type": str(error.get("type", ""))}
+        )
     return details
 
 

@@ -24,9 +24,17 @@ def workers() -> list[dict[str, Any]]:
         age = now - row["heartbeat_at"]
         if age > 3600:
             continue
-        result.append({"id": row["id"], "lane": row["lane"], "host": row["host"], "pid": row["pid"],
-                       "alive": not heartbeat_stale(row["heartbeat_at"], now), "heartbeat_age_s": round(age, 2),
-                       "info": json.loads(row["info"] or "{}")})
+        result.append(
+            {
+                "id": row["id"],
+                "lane": row["lane"],
+                "host": row["host"],
+                "pid": row["pid"],
+                "alive": not heartbeat_stale(row["heartbeat_at"], now),
+                "heartbeat_age_s": round(age, 2),
+                "info": json.loads(row["info"] or "{}"),
+            }
+        )
     return result
 
 
@@ -36,7 +44,15 @@ def supervisor_view() -> dict[str, Any] | None:
     state = supervisor.worker_child_state()
     if state is None:
         return None
-    keep = ("state", "pid", "restarts", "crashes_at_start", "last_exit_code", "last_exit_at", "message")
+    keep = (
+        "state",
+        "pid",
+        "restarts",
+        "crashes_at_start",
+        "last_exit_code",
+        "last_exit_at",
+        "message",
+    )
     return {key: state[key] for key in keep}
 
 
@@ -44,8 +60,11 @@ def supervisor_view() -> dict[str, Any] | None:
 def version() -> str:
     """The studio's version (pyproject.toml), for GET /api/v1/ and /api/v1/health."""
     try:
-        return str(tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
-                   ["project"]["version"])
+        return str(
+            tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())[
+                "project"
+            ]["version"]
+        )
     except (OSError, KeyError, tomllib.TOMLDecodeError):
         return "unknown"
 
@@ -63,9 +82,12 @@ def health() -> dict[str, Any]:
     return {
         "status": "degraded" if gave_up else "healthy",
         "version": version(),
-        "worker": {"alive": all(lanes.values()), "lanes": lanes,
-                   "heartbeat_age_s": min(ages) if ages else None,
-                   "supervisor": keeper},
+        "worker": {
+            "alive": all(lanes.values()),
+            "lanes": lanes,
+            "heartbeat_age_s": min(ages) if ages else None,
+            "supervisor": keeper,
+        },
         "queues": {lane: queued.get(lane, 0) for lane in LANES},
         "running": {lane: running.get(lane, 0) for lane in LANES},
     }
@@ -73,6 +95,10 @@ def health() -> dict[str, Any]:
 
 def worker_samples(seconds: float = 300) -> list[dict[str, Any]]:
     since = time.time() - seconds
-    return list(database().query(
-        "select lane, t, cpu_percent, rss_mb, gpu_mem_mb, gpu_util from worker_samples "
-        "where t >= ? order by t", [since]))
+    return list(
+        database().query(
+            "select lane, t, cpu_percent, rss_mb, gpu_mem_mb, gpu_util from worker_samples "
+            "where t >= ? order by t",
+            [since],
+        )
+    )

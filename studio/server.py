@@ -41,16 +41,25 @@ TABS = [
     ("Jobs / Monitor", jobs_tab, "tab-jobs"),
 ]
 
-ROUTERS = [jobs_api.router, monitor_api.router, photo_dataset_api.router, frames_api.router, video_dataset_api.router,
-           dance_api.router, video_edit_api.router]
+ROUTERS = [
+    jobs_api.router,
+    monitor_api.router,
+    photo_dataset_api.router,
+    frames_api.router,
+    video_dataset_api.router,
+    dance_api.router,
+    video_edit_api.router,
+]
 
 
 def build_ui() -> gr.Blocks:
     # Files a tab showed are copied into Gradio's cache under a folder named by
     # their content hash; they are deleted after a day (checked hourly).
     with gr.Blocks(title=TITLE, delete_cache=(3600, 24 * 3600)) as blocks:
-        gr.Markdown(f"# {TITLE}\nLoRA datasets, frame review and GPU jobs — every job runs in the worker queue; "
-                    "you can close the browser and come back.")
+        gr.Markdown(
+            f"# {TITLE}\nLoRA datasets, frame review and GPU jobs — every job runs in the worker queue; "
+            "you can close the browser and come back."
+        )
         visible_tabs.reset()
         tabs = []
         with gr.Tabs():
@@ -65,9 +74,13 @@ def build_ui() -> gr.Blocks:
 def create_app() -> FastAPI:
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    app = FastAPI(title="Studio API", version="1.0",
-                  description="Every tool of the studio without the browser. Jobs run in the worker queue.",
-                  docs_url="/docs", openapi_url="/api/v1/openapi.json")
+    app = FastAPI(
+        title="Studio API",
+        version="1.0",
+        description="Every tool of the studio without the browser. Jobs run in the worker queue.",
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1")
@@ -81,14 +94,25 @@ def create_app() -> FastAPI:
     # GradioFileGuard refuses every STUDIO_HOME path on that route. What a tab
     # shows was read by the tab's own owner-checked event; job outputs are links
     # to /api/v1/jobs/{id}/files/{name}.
-    app = gr.mount_gradio_app(app, blocks, path="/", auth=login, auth_message="Studio login",
-                              allowed_paths=[str(settings.home)], css=css, head=head,
-                              max_file_size=f"{settings.max_upload_mb}mb",
-                              server_name=settings.server_name, server_port=settings.server_port,
-                              footer_links=["api", "gradio"])
+    app = gr.mount_gradio_app(
+        app,
+        blocks,
+        path="/",
+        auth=login,
+        auth_message="Studio login",
+        allowed_paths=[str(settings.home)],
+        css=css,
+        head=head,
+        max_file_size=f"{settings.max_upload_mb}mb",
+        server_name=settings.server_name,
+        server_port=settings.server_port,
+        footer_links=["api", "gradio"],
+    )
     app.state.gradio_app = _gradio_app(app)
     app.add_middleware(auth.GradioFileGuard)
-    app.add_middleware(uploads.RequestLimits)  # outermost: sizes are checked before anything reads a body
+    app.add_middleware(
+        uploads.RequestLimits
+    )  # outermost: sizes are checked before anything reads a body
     return app
 
 

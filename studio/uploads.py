@@ -59,9 +59,14 @@ def body_limit(scope: Scope) -> tuple[int, str]:
     path: str = scope.get("path", "")
     content_type = Headers(scope=scope).get("content-type", "").lower()
     if content_type.startswith("multipart/form-data") or "/gradio_api/upload" in path:
-        return settings.max_upload_mb * 2**20 + MULTIPART_SLACK, f"{settings.max_upload_mb} MB (STUDIO_MAX_UPLOAD_MB)"
+        return (
+            settings.max_upload_mb * 2** 20 + MULTIPART_SLACK,
+            f"{settings.max_upload_mb} MB (STUDIO_MAX_UPLOAD_MB)",
+        )
     if "/gradio_api/" in path:
-        return int(settings.max_ui_event_mb * 2**20), f"{settings.max_ui_event_mb:g} MB (STUDIO_MAX_UI_EVENT_MB)"
+        return int(
+            settings.max_ui_event_mb * 2**20
+        ), f"{settings.max_ui_event_mb:g} MB (STUDIO_MAX_UI_EVENT_MB)"
     return int(settings.max_json_mb * 2**20), f"{settings.max_json_mb:g} MB (STUDIO_MAX_JSON_MB)"
 
 
@@ -77,7 +82,9 @@ class RequestLimits:
             return
         query: bytes = scope.get("query_string", b"")
         if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
-            await _answer(send, 400, "The URL holds a NUL byte; paths and names cannot contain one.")
+            await _answer(
+                send, 400, "The URL holds a NUL byte; paths and names cannot contain one."
+            )
             return
         limit, name = body_limit(scope)
         too_large = f"The request body is over the limit of {name}."
@@ -118,7 +125,15 @@ class RequestLimits:
 
 async def _answer(send: Send, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -33,10 +33,14 @@ class FakeChatServer:
     Every request is recorded in ``requests`` (model, messages, Authorization header).
     """
 
-    def __init__(self, fail: dict[str, int] | None = None, reply=None, unknown: set[str] | None = None):
+    def __init__(
+        self, fail: dict[str, int] | None = None, reply=None, unknown: set[str] | None = None
+    ):
         self.fail = dict(fail or {})
         self.unknown = set(unknown or ())
-        self.reply = reply or (lambda model, messages: f"a person standing outdoors, described by {model}")
+        self.reply = reply or (
+            lambda model, messages: f"a person standing outdoors, described by {model}"
+        )
         self.requests: list[dict] = []
         server = self
 
@@ -45,25 +49,53 @@ class FakeChatServer:
                 pass
 
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                body = json.loads(
+                    self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}"
+                )
                 model = body.get("model", "")
                 server.requests.append(
-                    {"model": model, "messages": body.get("messages"), "auth": self.headers.get("Authorization", "")}
+                    {
+                        "model": model,
+                        "messages": body.get("messages"),
+                        "auth": self.headers.get("Authorization", ""),
+                    }
                 )
                 if not self.path.endswith("/chat/completions"):
                     return self._send(404, {"error": {"message": "not found"}})
                 if model in server.unknown:
-                    return self._send(404, {"error": {"message": f"model {model} does not exist", "type": "invalid_request_error"}})
+                    return self._send(
+                        404,
+                        {
+                            "error": {
+                                "message": f"model {model} does not exist",
+                                "type": "invalid_request_error",
+                            }
+                        },
+                    )
                 if server.fail.get(model, 0) > 0:
                     server.fail[model] -= 1
-                    return self._send(500, {"error": {"message": f"{model} is overloaded", "type": "server_error"}})
+                    return self._send(
+                        500,
+                        {"error": {"message": f"{model} is overloaded", "type": "server_error"}},
+                    )
                 text = server.reply(model, body.get("messages"))
-                return self._send(200, {
-                    "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": model,
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                })
+                return self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": model,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": text},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    },
+                )
 
             def _send(self, status, payload):
                 data = json.dumps(payload).encode()
@@ -89,8 +121,26 @@ class FakeChatServer:
         return [r["model"] for r in self.requests]
 
 
-TINY_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "photo", "of", "person", "woman",
-              "man", "smiling", "red", "sky", "cat", "standing", "outdoors", "portrait"]
+TINY_WORDS = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "a",
+    "photo",
+    "of",
+    "person",
+    "woman",
+    "man",
+    "smiling",
+    "red",
+    "sky",
+    "cat",
+    "standing",
+    "outdoors",
+    "portrait",
+]
 
 
 def build_tiny_blip(folder: Path, word: str = "photo") -> Path:
@@ -100,20 +150,42 @@ def build_tiny_blip(folder: Path, word: str = "photo") -> Path:
     known, non-empty text ("photo photo ...") through the real generate/decode path.
     """
     import torch
-    from transformers import (BertTokenizerFast, BlipConfig, BlipForConditionalGeneration,
-                              BlipImageProcessor, BlipProcessor)
+    from transformers import (
+        BertTokenizerFast,
+        BlipConfig,
+        BlipForConditionalGeneration,
+        BlipImageProcessor,
+        BlipProcessor,
+    )
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     vocab = {word: index for index, word in enumerate(TINY_WORDS)}
     tokenizer = BertTokenizerFast(vocab=vocab, bos_token="[CLS]", eos_token="[SEP]")
-    processor = BlipProcessor(image_processor=BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer=tokenizer)
+    processor = BlipProcessor(
+        image_processor=BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer=tokenizer
+    )
     config = BlipConfig(
-        text_config=dict(vocab_size=len(TINY_WORDS), hidden_size=32, intermediate_size=37, num_hidden_layers=1,
-                         num_attention_heads=2, max_position_embeddings=64, bos_token_id=2, eos_token_id=3,
-                         pad_token_id=0, sep_token_id=3),
-        vision_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2,
-                           image_size=32, patch_size=8),
+        text_config=dict(
+            vocab_size=len(TINY_WORDS),
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=64,
+            bos_token_id=2,
+            eos_token_id=3,
+            pad_token_id=0,
+            sep_token_id=3,
+        ),
+        vision_config=dict(
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=32,
+            patch_size=8,
+        ),
         projection_dim=32,
     )
     torch.manual_seed(0)
@@ -157,30 +229,61 @@ def build_tiny_florence2(folder: Path, word: str = "photo") -> Path:
     (``<CAPTION>``, ``<DETAILED_CAPTION>``, ``<MORE_DETAILED_CAPTION>``, ...) into their prompts.
     """
     import torch
-    from transformers import BartTokenizer, Florence2Config, Florence2ForConditionalGeneration, Florence2Processor
+    from transformers import (
+        BartTokenizer,
+        Florence2Config,
+        Florence2ForConditionalGeneration,
+        Florence2Processor,
+    )
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     vocab = _byte_vocab(word, ["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-    tokenizer = BartTokenizer(vocab=vocab, merges=[], extra_special_tokens={"image_token": "<image>"})
+    tokenizer = BartTokenizer(
+        vocab=vocab, merges=[], extra_special_tokens={"image_token": "<image>"}
+    )
     image_processor = CLIPImageProcessorPil(
-        do_resize=True, size={"height": 16, "width": 16}, do_center_crop=False, crop_size=None,
-        image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225], image_seq_length=17,
+        do_resize=True,
+        size={"height": 16, "width": 16},
+        do_center_crop=False,
+        crop_size=None,
+        image_mean=[0.485, 0.456, 0.406],
+        image_std=[0.229, 0.224, 0.225],
+        image_seq_length=17,
     )
     processor = Florence2Processor(image_processor=image_processor, tokenizer=tokenizer)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in ("<s>", "<pad>", "</s>")}
     config = Florence2Config(
         text_config=dict(
-            model_type="bart", vocab_size=len(tokenizer), d_model=16, max_position_embeddings=512,
-            encoder_layers=1, encoder_ffn_dim=16, encoder_attention_heads=1,
-            decoder_layers=1, decoder_ffn_dim=16, decoder_attention_heads=1,
-            bos_token_id=ids["<s>"], pad_token_id=ids["<pad>"], eos_token_id=ids["</s>"],
-            decoder_start_token_id=ids["</s>"], forced_eos_token_id=ids["</s>"], tie_word_embeddings=False,
+            model_type="bart",
+            vocab_size=len(tokenizer),
+            d_model=16,
+            max_position_embeddings=512,
+            encoder_layers=1,
+            encoder_ffn_dim=16,
+            encoder_attention_heads=1,
+            decoder_layers=1,
+            decoder_ffn_dim=16,
+            decoder_attention_heads=1,
+            bos_token_id=ids["<s>"],
+            pad_token_id=ids["<pad>"],
+            eos_token_id=ids["</s>"],
+            decoder_start_token_id=ids["</s>"],
+            forced_eos_token_id=ids["</s>"],
+            tie_word_embeddings=False,
         ),
         vision_config=dict(
-            depths=[1], patch_size=[7], patch_stride=[4], patch_padding=[3], patch_prenorm=[False],
-            embed_dim=[16], num_heads=[1], num_groups=[1], window_size=12, projection_dim=16,
+            depths=[1],
+            patch_size=[7],
+            patch_stride=[4],
+            patch_padding=[3],
+            patch_prenorm=[False],
+            embed_dim=[16],
+            num_heads=[1],
+            num_groups=[1],
+            window_size=12,
+            projection_dim=16,
         ),
         image_token_id=tokenizer.image_token_id,
         tie_word_embeddings=False,
@@ -207,9 +310,22 @@ QWEN_CHAT_TEMPLATE = (  # the Qwen2-VL / Qwen2.5-VL template, minus the vision-i
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
-QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-                 "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
-                 "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"]
+QWEN_SPECIALS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
 
 
 def build_tiny_qwen25vl(folder: Path, word: str = "photo") -> Path:
@@ -232,24 +348,50 @@ def build_tiny_qwen25vl(folder: Path, word: str = "photo") -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     vocab = _byte_vocab(word, QWEN_SPECIALS)
-    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], chat_template=QWEN_CHAT_TEMPLATE,
-                               additional_special_tokens=QWEN_SPECIALS[1:])
+    tokenizer = Qwen2Tokenizer(
+        vocab=vocab,
+        merges=[],
+        chat_template=QWEN_CHAT_TEMPLATE,
+        additional_special_tokens=QWEN_SPECIALS[1:],
+    )
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
-    image_processor = Qwen2VLImageProcessorPil(patch_size=4, temporal_patch_size=2, merge_size=2,
-                                               min_pixels=8 * 8, max_pixels=32 * 32)
+    image_processor = Qwen2VLImageProcessorPil(
+        patch_size=4, temporal_patch_size=2, merge_size=2, min_pixels=8 * 8, max_pixels=32 * 32
+    )
     config = Qwen2_5_VLConfig(
         text_config=dict(
-            vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2,
-            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 1, 1]},
-            bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=512,
+            rope_parameters={
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": [2, 1, 1],
+            },
+            bos_token_id=ids["<|endoftext|>"],
+            eos_token_id=ids["<|im_end|>"],
+            pad_token_id=ids["<|endoftext|>"],
         ),
         vision_config=dict(
-            depth=2, hidden_size=32, intermediate_size=32, num_heads=4, patch_size=4, spatial_merge_size=2,
-            temporal_patch_size=2, window_size=16, out_hidden_size=32, fullatt_block_indexes=[1],
+            depth=2,
+            hidden_size=32,
+            intermediate_size=32,
+            num_heads=4,
+            patch_size=4,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            window_size=16,
+            out_hidden_size=32,
+            fullatt_block_indexes=[1],
         ),
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
         tie_word_embeddings=False,
     )
     torch.manual_seed(0)
@@ -261,5 +403,7 @@ def build_tiny_qwen25vl(folder: Path, word: str = "photo") -> Path:
     tokenizer.save_pretrained(folder)
     image_processor.save_pretrained(folder)
     (folder / "chat_template.jinja").write_text(QWEN_CHAT_TEMPLATE)
-    (folder / "processor_config.json").write_text(json.dumps({"processor_class": "Qwen2_5_VLProcessor"}))
+    (folder / "processor_config.json").write_text(
+        json.dumps({"processor_class": "Qwen2_5_VLProcessor"})
+    )
     return folder

@@ -44,8 +44,14 @@ class Process:
     def __init__(self, argv: list[str], env: dict[str, str], log: Path):
         self.log = log
         self._fh = open(log, "ab")
-        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:
@@ -73,8 +79,11 @@ def start_worker(studio_home, tmp_path):
     started: list[Process] = []
 
     def start() -> Process:
-        proc = Process([sys.executable, "-m", "jobs.worker"], dict(os.environ),
-                       tmp_path / f"worker-{len(started)}.log")
+        proc = Process(
+            [sys.executable, "-m", "jobs.worker"],
+            dict(os.environ),
+            tmp_path / f"worker-{len(started)}.log",
+        )
         started.append(proc)
         wait_for_lanes(alive=True)
         return proc
@@ -95,7 +104,9 @@ def wait_for_lanes(alive: bool = True, timeout: float = 60) -> None:
     raise AssertionError("worker lanes did not come up")
 
 
-def wait_job(job_id: str, statuses=("succeeded", "failed", "cancelled"), timeout: float = 60) -> dict:
+def wait_job(
+    job_id: str, statuses=("succeeded", "failed", "cancelled"), timeout: float = 60
+) -> dict:
     from jobs import store
 
     deadline = time.monotonic() + timeout
@@ -104,7 +115,9 @@ def wait_job(job_id: str, statuses=("succeeded", "failed", "cancelled"), timeout
         if job["status"] in statuses:
             return job
         time.sleep(0.1)
-    raise AssertionError(f"job {job_id} stayed {store.get_job(job_id)['status']} (wanted {statuses})")
+    raise AssertionError(
+        f"job {job_id} stayed {store.get_job(job_id)['status']} (wanted {statuses})"
+    )
 
 
 def free_port() -> int:
@@ -119,8 +132,13 @@ def studio_server(tmp_path_factory):
     own worker child. Yields (base_url, home, process)."""
     home = tmp_path_factory.mktemp("server") / "studio-data"
     port = free_port()
-    env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_SERVER_NAME": "127.0.0.1", "STUDIO_HEARTBEAT_S": "0.5"}
+    env = {
+        **os.environ,
+        "STUDIO_HOME": str(home),
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "STUDIO_HEARTBEAT_S": "0.5",
+    }
     for name in ("STUDIO_AUTH", "STUDIO_API_TOKENS", "STUDIO_ADMINS", "STUDIO_WORKER"):
         env.pop(name, None)
     proc = Process([sys.executable, "app.py"], env, home.parent / "app.log")
@@ -157,9 +175,19 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run installs it)")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -172,5 +200,3 @@ def page(browser):
     yield page
     page.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
-
-

@@ -32,7 +32,10 @@ def test_submit_list_filter_and_get(client):
     client.post("/api/v1/jobs", json={"kind": "system.diagnostics"})
     page = client.get("/api/v1/jobs", params={"kind": "system.sleep"}).json()
     assert page["total"] == 1 and page["jobs"][0]["id"] == first.json()["id"]
-    assert client.get("/api/v1/jobs", params={"limit": 1, "offset": 1}).json()["jobs"][0]["id"] == first.json()["id"]
+    assert (
+        client.get("/api/v1/jobs", params={"limit": 1, "offset": 1}).json()["jobs"][0]["id"]
+        == first.json()["id"]
+    )
     job = client.get(f"/api/v1/jobs/{first.json()['id']}").json()
     assert job["status"] == "queued" and job["params"] == {"seconds": 1}
     kinds = {k["kind"]: k["lane"] for k in client.get("/api/v1/kinds").json()}
@@ -43,7 +46,9 @@ def test_bad_input_gets_clear_errors(client):
     missing = client.get("/api/v1/jobs/nope")
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]
     assert client.post("/api/v1/jobs/nope/cancel").status_code == 404
-    malformed = client.post("/api/v1/jobs", content=b"{not json", headers={"content-type": "application/json"})
+    malformed = client.post(
+        "/api/v1/jobs", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert malformed.status_code == 422
     unknown = client.post("/api/v1/jobs", json={"kind": "no.such.kind"})
     assert unknown.status_code == 422 and "Known kinds" in unknown.json()["detail"]
@@ -72,8 +77,14 @@ def test_files_log_and_samples_of_a_finished_job(client, start_worker):
 
 def test_openapi_lists_the_job_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
-    for path in ("/api/v1/health", "/api/v1/jobs", "/api/v1/jobs/{job_id}", "/api/v1/jobs/{job_id}/cancel",
-                 "/api/v1/jobs/{job_id}/retry", "/api/v1/jobs/{job_id}/files/{name}"):
+    for path in (
+        "/api/v1/health",
+        "/api/v1/jobs",
+        "/api/v1/jobs/{job_id}",
+        "/api/v1/jobs/{job_id}/cancel",
+        "/api/v1/jobs/{job_id}/retry",
+        "/api/v1/jobs/{job_id}/files/{name}",
+    ):
         assert path in paths
     assert client.get("/docs").status_code == 200
 
@@ -112,9 +123,13 @@ def test_owner_is_the_caller_and_only_owner_or_admin_may_cancel(secured):
     assert forbidden.status_code == missing.status_code == 404
     assert "ana" not in forbidden.json()["detail"]
     assert store.get_job(job["id"])["status"] == "queued"
-    assert secured.post(f"/api/v1/jobs/{job['id']}/cancel", headers=_as("tok-root")).status_code == 200
+    assert (
+        secured.post(f"/api/v1/jobs/{job['id']}/cancel", headers=_as("tok-root")).status_code == 200
+    )
     own = secured.post("/api/v1/jobs", json={"kind": "system.sleep"}, headers=_as("tok-bo")).json()
-    assert secured.post(f"/api/v1/jobs/{own['id']}/cancel", headers=_as("tok-bo")).status_code == 200
+    assert (
+        secured.post(f"/api/v1/jobs/{own['id']}/cancel", headers=_as("tok-bo")).status_code == 200
+    )
 
 
 def test_ui_asks_for_login_when_logins_are_configured(secured):

@@ -22,7 +22,13 @@ def test_named_gradio_endpoints_for_gradio_client(studio_server):
     base, _, _ = studio_server
     client = Client(base + "/", verbose=False)
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    for name in ("/run_diagnostics", "/jobs_list", "/worker_status", "/jobs_job_status", "/jobs_job_cancel"):
+    for name in (
+        "/run_diagnostics",
+        "/jobs_list",
+        "/worker_status",
+        "/jobs_job_status",
+        "/jobs_job_cancel",
+    ):
         assert name in endpoints, sorted(endpoints)
     job_id = client.predict(api_name="/run_diagnostics")
     deadline = time.monotonic() + 60
@@ -45,8 +51,14 @@ def test_ui_jobs_belong_to_the_logged_in_user(tmp_path):
     from tests.conftest import Process, free_port
 
     port = free_port()
-    env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "GRADIO_SERVER_PORT": str(port),
-           "STUDIO_AUTH": "ana:pw-ana", "STUDIO_API_TOKENS": "tok:ana", "STUDIO_WORKER": "external"}
+    env = {
+        **os.environ,
+        "STUDIO_HOME": str(tmp_path / "home"),
+        "GRADIO_SERVER_PORT": str(port),
+        "STUDIO_AUTH": "ana:pw-ana",
+        "STUDIO_API_TOKENS": "tok:ana",
+        "STUDIO_WORKER": "external",
+    }
     app = Process([sys.executable, "app.py"], env, tmp_path / "app.log")
     base = f"http://127.0.0.1:{port}"
     try:
@@ -57,10 +69,17 @@ def test_ui_jobs_belong_to_the_logged_in_user(tmp_path):
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        assert httpx.post(f"{base}/login", data={"username": "ana", "password": "bad"}).status_code >= 400
+        assert (
+            httpx.post(f"{base}/login", data={"username": "ana", "password": "bad"}).status_code
+            >= 400
+        )
         client = Client(base + "/", auth=("ana", "pw-ana"), verbose=False)
         job_id = client.predict(api_name="/run_diagnostics")
-        job = httpx.get(f"{base}/api/v1/jobs/{job_id}", headers={"Authorization": "Bearer tok"}).json()
-        assert job["owner"] == "ana" and job["status"] == "queued"  # no worker: STUDIO_WORKER=external
+        job = httpx.get(
+            f"{base}/api/v1/jobs/{job_id}", headers={"Authorization": "Bearer tok"}
+        ).json()
+        assert (
+            job["owner"] == "ana" and job["status"] == "queued"
+        )  # no worker: STUDIO_WORKER=external
     finally:
         app.kill(signal.SIGTERM)

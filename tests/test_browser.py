@@ -11,7 +11,11 @@ def visit_every_tab(page) -> list[str]:
     visited: list[str] = []
     while True:
         tabs = page.get_by_role("tab")
-        names = [tabs.nth(i).inner_text().strip() for i in range(tabs.count()) if tabs.nth(i).is_visible()]
+        names = [
+            tabs.nth(i).inner_text().strip()
+            for i in range(tabs.count())
+            if tabs.nth(i).is_visible()
+        ]
         todo = [n for n in names if n not in visited]
         if not todo:
             return visited
@@ -52,10 +56,17 @@ def test_a_reload_shows_the_panels_last_job_again(studio_server, page):
     page.wait_for_function("el => el.value.length > 0", arg=job_id.element_handle(), timeout=30_000)
     submitted = job_id.input_value()
     # The browser keeps the id in localStorage (encrypted by Gradio's BrowserState) a moment later.
-    page.wait_for_function("() => Object.keys(localStorage).includes('studio-jobs-last-job')", timeout=30_000)
+    page.wait_for_function(
+        "() => Object.keys(localStorage).includes('studio-jobs-last-job')", timeout=30_000
+    )
     page.reload()
     page.get_by_role("tab", name="Jobs / Monitor").click()
-    page.wait_for_function("([el, v]) => el.value === v",
-                           arg=[page.locator("#jobs-job-id textarea, #jobs-job-id input").first.element_handle(),
-                                submitted], timeout=30_000)
+    page.wait_for_function(
+        "([el, v]) => el.value === v",
+        arg=[
+            page.locator("#jobs-job-id textarea, #jobs-job-id input").first.element_handle(),
+            submitted,
+        ],
+        timeout=30_000,
+    )
     page.locator("#jobs-job-status .job-status[data-status='succeeded']").wait_for(timeout=60_000)

@@ -126,8 +126,13 @@ def test_worker_killed_mid_job_requeues_and_finishes_after_restart(start_worker)
 def test_job_failing_max_attempts_is_failed_with_a_clear_message(studio_home):
     job = queue.submit("system.sleep", {"seconds": 1})
     # Its worker (a pid that does not exist on this host) died during the last allowed attempt.
-    store.update_job(job["id"], status="running", worker=f"{recovery.HOST}:999999:cpu",
-                     attempts=job["max_attempts"], heartbeat_at=time.time() - 60)
+    store.update_job(
+        job["id"],
+        status="running",
+        worker=f"{recovery.HOST}:999999:cpu",
+        attempts=job["max_attempts"],
+        heartbeat_at=time.time() - 60,
+    )
     recovery.requeue_orphans("cpu", "me")
     job = store.get_job(job["id"])
     assert job["status"] == "failed"
@@ -159,8 +164,14 @@ def test_failing_job_records_a_message_and_keeps_the_traceback_in_the_log(start_
 def test_200_jobs_submitted_concurrently_all_finish_once(start_worker):
     start_worker()
     with ThreadPoolExecutor(max_workers=20) as pool:
-        submitted = list(pool.map(lambda i: queue.submit("system.sleep", {"seconds": 0, "steps": 1},
-                                                         owner=f"user{i % 5}")["id"], range(200)))
+        submitted = list(
+            pool.map(
+                lambda i: queue.submit(
+                    "system.sleep", {"seconds": 0, "steps": 1}, owner=f"user{i % 5}"
+                )["id"],
+                range(200),
+            )
+        )
     assert len(set(submitted)) == 200
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:

@@ -39,11 +39,18 @@ def test_no_layer_imports_what_it_must_not():
 
 
 def test_building_the_web_app_does_not_load_torch(tmp_path):
-    code = ("import os, sys; os.environ['STUDIO_HOME'] = sys.argv[1]\n"
-            "from studio.server import create_app; create_app()\n"
-            "heavy = [m for m in ('torch', 'transformers', 'diffusers', 'mediapipe') if m in sys.modules]\n"
-            "print(','.join(heavy))")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
+    code = (
+        "import os, sys; os.environ['STUDIO_HOME'] = sys.argv[1]\n"
+        "from studio.server import create_app; create_app()\n"
+        "heavy = [m for m in ('torch', 'transformers', 'diffusers', 'mediapipe') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"the web process loaded {out.stdout.strip()}"

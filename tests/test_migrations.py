@@ -20,9 +20,20 @@ def _old_studio(path) -> None:
         "progress real not null default 0, item text, message text, eta_s real, error text, "
         "outputs text not null default '{}', attempts integer not null default 0, "
         "max_attempts integer not null default 3, cancel_requested integer not null default 0, worker text, "
-        "heartbeat_at real, created_at real not null, started_at real, finished_at real)")
-    conn.execute("insert into jobs (id, kind, lane, owner, params, status, created_at) values (?, ?, ?, ?, ?, ?, ?)",
-                 ["old1", "dataset.photos", "cpu", "ana", json.dumps({"name": "v1"}), "succeeded", time.time()])
+        "heartbeat_at real, created_at real not null, started_at real, finished_at real)"
+    )
+    conn.execute(
+        "insert into jobs (id, kind, lane, owner, params, status, created_at) values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            "old1",
+            "dataset.photos",
+            "cpu",
+            "ana",
+            json.dumps({"name": "v1"}),
+            "succeeded",
+            time.time(),
+        ],
+    )
     conn.commit()
     conn.close()
 
@@ -39,7 +50,9 @@ def test_an_old_studio_db_is_migrated_once_and_keeps_its_jobs(studio_home):
     _old_studio(path)
 
     job = store.find_job("old1", SYSTEM)
-    assert job is not None and job["kind"] == "photo_dataset.build" and job["params"] == {"name": "v1"}
+    assert (
+        job is not None and job["kind"] == "photo_dataset.build" and job["params"] == {"name": "v1"}
+    )
     versions = jobs_db.schema_versions(jobs_db.database())
     assert versions["jobs"] == 2 and {"frames", "monitor", "dance"} <= set(versions)
     tables = set(jobs_db.database().table_names())

@@ -90,7 +90,10 @@ def test_an_idle_page_hardly_polls_and_a_running_job_is_followed_cheaply(studio_
         print(f"{name} idle: {counter.rate(8):.2f} requests/s (the tab's owner: goal < 0.5)")
 
     # One running job, followed in the Jobs tab's panel.
-    job = httpx.post(f"{base}/api/v1/jobs", json={"kind": "system.sleep", "params": {"seconds": 40, "steps": 400}}).json()
+    job = httpx.post(
+        f"{base}/api/v1/jobs",
+        json={"kind": "system.sleep", "params": {"seconds": 40, "steps": 400}},
+    ).json()
     _open(page, base, "Jobs / Monitor")
     _open(page, base, "Jobs")
     box = page.locator("#jobs-job-id textarea, #jobs-job-id input").first

@@ -18,10 +18,14 @@ REDIS = shutil.which("redis-server")
 @pytest.fixture
 def redis_url(tmp_path):
     if REDIS is None:
-        pytest.skip("redis-server is not installed (apt-get install -y redis-server; .ci/run installs it)")
+        pytest.skip(
+            "redis-server is not installed (apt-get install -y redis-server; .ci/run installs it)"
+        )
     port = free_port()
-    proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     yield f"redis://127.0.0.1:{port}/0"
     proc.kill()

@@ -11,7 +11,9 @@ from jobs import queue, secrets, store
 from tests.conftest import wait_job
 
 
-def test_a_secret_is_a_0600_file_outside_the_record_until_the_job_succeeds(studio_home, start_worker):
+def test_a_secret_is_a_0600_file_outside_the_record_until_the_job_succeeds(
+    studio_home, start_worker
+):
     start_worker()
     ref = secrets.hand_over("sk-very-secret")
     path = studio_home / "secrets" / ref
@@ -26,7 +28,9 @@ def test_a_secret_is_a_0600_file_outside_the_record_until_the_job_succeeds(studi
     assert not path.exists()  # gone once the job no longer needs it
     with pytest.raises(ValueError, match="submit again"):
         secrets.read(ref)
-    record = json.dumps(store.get_job(ok["id"])) + (store.job_dir(ok["id"]) / "status.json").read_text()
+    record = (
+        json.dumps(store.get_job(ok["id"])) + (store.job_dir(ok["id"]) / "status.json").read_text()
+    )
     assert "sk-very-secret" not in record + store.read_log(ok["id"])
 
 

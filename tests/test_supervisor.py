@@ -30,25 +30,48 @@ def wait_for(predicate, timeout: float = 20, step: float = 0.05):
 def test_a_child_that_crashes_at_start_is_given_up_loudly_after_backoff(caplog):
     caplog.set_level(logging.WARNING, "studio.supervisor")
     echo = io.StringIO()
-    keeper = Supervisor("worker", [sys.executable, "-c", "import sys; print('no module named torch'); sys.exit(3)"],
-                        backoff_s=0.1, max_backoff_s=0.3, start_window_s=5, give_up_after=4, echo=echo).start()
+    keeper = Supervisor(
+        "worker",
+        [sys.executable, "-c", "import sys; print('no module named torch'); sys.exit(3)"],
+        backoff_s=0.1,
+        max_backoff_s=0.3,
+        start_window_s=5,
+        give_up_after=4,
+        echo=echo,
+    ).start()
     try:
         state = wait_for(lambda: (s := keeper.state())["state"] == "gave_up" and s)
     finally:
         keeper.stop()
-    assert state["restarts"] == 3 and state["crashes_at_start"] == 4 and state["last_exit_code"] == 3
+    assert (
+        state["restarts"] == 3 and state["crashes_at_start"] == 4 and state["last_exit_code"] == 3
+    )
     assert "4 times in a row" in state["message"] and "restart the studio" in state["message"]
-    assert "no module named torch" in echo.getvalue()  # the child's output still reaches the terminal
+    assert (
+        "no module named torch" in echo.getvalue()
+    )  # the child's output still reaches the terminal
     assert "no module named torch" in state["output_tail"]
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert errors and "no module named torch" in errors[0].getMessage()  # the last output, in the loud message
+    assert (
+        errors and "no module named torch" in errors[0].getMessage()
+    )  # the last output, in the loud message
     pauses = [r.getMessage() for r in caplog.records if "restarting in" in r.getMessage()]
-    assert [p.split("restarting in ")[1][:3] for p in pauses] == ["0.1", "0.2", "0.3"]  # doubling, capped
+    assert [p.split("restarting in ")[1][:3] for p in pauses] == [
+        "0.1",
+        "0.2",
+        "0.3",
+    ]  # doubling, capped
 
 
 def test_a_child_killed_after_running_fine_is_restarted_at_once():
-    keeper = Supervisor("worker", [sys.executable, "-c", "import time; time.sleep(60)"], backoff_s=5,
-                        start_window_s=0.5, give_up_after=2, echo=io.StringIO()).start()
+    keeper = Supervisor(
+        "worker",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        backoff_s=5,
+        start_window_s=0.5,
+        give_up_after=2,
+        echo=io.StringIO(),
+    ).start()
     try:
         first = wait_for(lambda: keeper.pid)
         time.sleep(0.8)  # past the start window: it counts as healthy
@@ -57,7 +80,9 @@ def test_a_child_killed_after_running_fine_is_restarted_at_once():
         second = wait_for(lambda: keeper.pid if keeper.pid not in (None, first) else None)
         assert time.monotonic() - killed_at < 2  # no backoff for a crash after a good run
         state = keeper.state()
-        assert state["state"] == "running" and state["restarts"] == 1 and state["last_exit_code"] == -9
+        assert (
+            state["state"] == "running" and state["restarts"] == 1 and state["last_exit_code"] == -9
+        )
         assert state["crashes_at_start"] == 0
     finally:
         keeper.stop()
@@ -68,9 +93,19 @@ def test_a_child_killed_after_running_fine_is_restarted_at_once():
 
 def test_a_child_that_said_it_is_ready_is_past_its_start():
     """A worker killed soon after its lanes came up is not a broken install: no backoff, no giving up."""
-    keeper = Supervisor("worker", [sys.executable, "-c", "import time; print('lane cpu up as x', flush=True); "
-                                   "time.sleep(0.3)"], backoff_s=5, start_window_s=30, give_up_after=2,
-                        ready_marker=" up as ", echo=io.StringIO()).start()
+    keeper = Supervisor(
+        "worker",
+        [
+            sys.executable,
+            "-c",
+            "import time; print('lane cpu up as x', flush=True); time.sleep(0.3)",
+        ],
+        backoff_s=5,
+        start_window_s=30,
+        give_up_after=2,
+        ready_marker=" up as ",
+        echo=io.StringIO(),
+    ).start()
     try:
         wait_for(lambda: keeper.state()["restarts"] >= 3, timeout=20)
         assert keeper.state()["crashes_at_start"] == 0 and keeper.state()["state"] != "gave_up"
@@ -79,7 +114,9 @@ def test_a_child_that_said_it_is_ready_is_past_its_start():
 
 
 def test_stop_ends_the_child_and_no_restart_follows():
-    keeper = Supervisor("worker", [sys.executable, "-c", "import time; time.sleep(60)"], echo=io.StringIO()).start()
+    keeper = Supervisor(
+        "worker", [sys.executable, "-c", "import time; time.sleep(60)"], echo=io.StringIO()
+    ).start()
     pid = wait_for(lambda: keeper.pid)
     keeper.stop()
     time.sleep(0.5)
@@ -100,13 +137,19 @@ def test_sigkill_of_the_worker_under_app_py_restarts_it_and_the_next_job_runs(tm
 
     port = free_port()
     home = tmp_path / "home"
-    env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_SERVER_NAME": "127.0.0.1", "STUDIO_HEARTBEAT_S": "0.5"}
+    env = {
+        **os.environ,
+        "STUDIO_HOME": str(home),
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "STUDIO_HEARTBEAT_S": "0.5",
+    }
     for name in ("STUDIO_AUTH", "STUDIO_API_TOKENS", "STUDIO_ADMINS", "STUDIO_WORKER"):
         env.pop(name, None)
     app = Process([sys.executable, "app.py"], env, tmp_path / "app.log")
     base = f"http://127.0.0.1:{port}"
     try:
+
         def up():
             try:
                 return _health(base)["worker"]["alive"]
@@ -116,20 +159,37 @@ def test_sigkill_of_the_worker_under_app_py_restarts_it_and_the_next_job_runs(tm
 
         wait_for(up, timeout=120, step=0.3)
         worker_pid = _health(base)["worker"]["supervisor"]["pid"]
-        job = httpx.post(f"{base}/api/v1/jobs", json={"kind": "system.sleep",
-                                                      "params": {"seconds": 3, "steps": 30}}).json()
-        wait_for(lambda: httpx.get(f"{base}/api/v1/jobs/{job['id']}").json()["status"] == "running", timeout=30)
+        job = httpx.post(
+            f"{base}/api/v1/jobs",
+            json={"kind": "system.sleep", "params": {"seconds": 3, "steps": 30}},
+        ).json()
+        wait_for(
+            lambda: httpx.get(f"{base}/api/v1/jobs/{job['id']}").json()["status"] == "running",
+            timeout=30,
+        )
 
         os.kill(worker_pid, signal.SIGKILL)
-        keeper = wait_for(lambda: (s := _health(base)["worker"]["supervisor"])["restarts"] == 1 and s, timeout=30)
+        keeper = wait_for(
+            lambda: (s := _health(base)["worker"]["supervisor"])["restarts"] == 1 and s, timeout=30
+        )
         assert keeper["last_exit_code"] == -9 and keeper["pid"] != worker_pid
 
-        nxt = httpx.post(f"{base}/api/v1/jobs", json={"kind": "system.sleep", "params": {"seconds": 0.2}}).json()
+        nxt = httpx.post(
+            f"{base}/api/v1/jobs", json={"kind": "system.sleep", "params": {"seconds": 0.2}}
+        ).json()
         for job_id in (job["id"], nxt["id"]):
-            done = wait_for(lambda job_id=job_id: (j := httpx.get(f"{base}/api/v1/jobs/{job_id}").json())["status"]
-                            in ("succeeded", "failed", "cancelled") and j, timeout=60)
+            done = wait_for(
+                lambda job_id=job_id: (
+                    (j := httpx.get(f"{base}/api/v1/jobs/{job_id}").json())["status"]
+                    in ("succeeded", "failed", "cancelled")
+                    and j
+                ),
+                timeout=60,
+            )
             assert done["status"] == "succeeded", done
-        assert httpx.get(f"{base}/api/v1/jobs/{job['id']}").json()["attempts"] == 2  # re-run by the new worker
+        assert (
+            httpx.get(f"{base}/api/v1/jobs/{job['id']}").json()["attempts"] == 2
+        )  # re-run by the new worker
         assert "was killed by SIGKILL" in app.output()  # logged
     finally:
         app.kill(signal.SIGTERM)
@@ -140,8 +200,13 @@ def test_health_and_the_jobs_tab_say_when_the_worker_was_given_up(studio_home, m
     from studio import health
     from studio.tabs import jobs as jobs_tab
 
-    keeper = Supervisor("worker", [sys.executable, "-c", "import sys; sys.exit(2)"], backoff_s=0.05,
-                        give_up_after=2, echo=io.StringIO()).start()
+    keeper = Supervisor(
+        "worker",
+        [sys.executable, "-c", "import sys; sys.exit(2)"],
+        backoff_s=0.05,
+        give_up_after=2,
+        echo=io.StringIO(),
+    ).start()
     monkeypatch.setattr(supervisor, "_worker", keeper)
     wait_for(lambda: keeper.state()["state"] == "gave_up")
     info = health.health()
@@ -150,4 +215,6 @@ def test_health_and_the_jobs_tab_say_when_the_worker_was_given_up(studio_home, m
     text = jobs_tab.worker_view()[0]
     assert "Worker stopped" in text and "2 times in a row" in text
     monkeypatch.setattr(supervisor, "_worker", None)
-    assert health.health()["worker"]["supervisor"] is None  # STUDIO_WORKER=external: no supervisor here
+    assert (
+        health.health()["worker"]["supervisor"] is None
+    )  # STUDIO_WORKER=external: no supervisor here

@@ -38,7 +38,11 @@ def _models_found() -> list[str]:
     try:
         from huggingface_hub import scan_cache_dir
 
-        found += [f"{repo.repo_id} (hf cache)" for repo in scan_cache_dir().repos if repo.repo_type == "model"]
+        found += [
+            f"{repo.repo_id} (hf cache)"
+            for repo in scan_cache_dir().repos
+            if repo.repo_type == "model"
+        ]
     except Exception:
         pass
     return found
@@ -47,24 +51,40 @@ def _models_found() -> list[str]:
 @job_kind("system.diagnostics", lane="gpu", title="Worker diagnostics", public=True)
 def diagnostics(ctx: JobContext) -> dict[str, Any]:
     ctx.progress.update(stage="python", fraction=0.1)
-    report: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
-              "executable": sys.executable}
+    report: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "executable": sys.executable,
+    }
     ctx.progress.update(stage="torch", fraction=0.3, message="importing torch")
     try:
         import torch
 
         cuda = torch.cuda.is_available()
-        report.update(torch=torch.__version__, cuda=cuda,
-                      device=torch.cuda.get_device_name(0) if cuda else "cpu",
-                      threads=torch.get_num_threads())
+        report.update(
+            torch=torch.__version__,
+            cuda=cuda,
+            device=torch.cuda.get_device_name(0) if cuda else "cpu",
+            threads=torch.get_num_threads(),
+        )
     except ImportError as exc:
         report.update(torch=None, device="unknown", torch_error=str(exc))
     from pipelines.monitor.resources import gpu_name
 
     report["gpu_nvml"] = gpu_name()
     ctx.progress.update(stage="packages", fraction=0.6)
-    report["packages"] = {p: _version(p) for p in
-                          ("gradio", "huey", "transformers", "diffusers", "mediapipe", "av", "opencv-contrib-python")}
+    report["packages"] = {
+        p: _version(p)
+        for p in (
+            "gradio",
+            "huey",
+            "transformers",
+            "diffusers",
+            "mediapipe",
+            "av",
+            "opencv-contrib-python",
+        )
+    }
     ctx.progress.update(stage="models", fraction=0.8)
     report["models_found"] = _models_found()
     report["models_loaded"] = loaded_models()
@@ -103,7 +123,9 @@ def gpu_check(ctx: JobContext) -> dict[str, Any]:
         count += 1
         ctx.progress.update(stage="matmul", fraction=elapsed / seconds, item=f"{count} multiplies")
     tflops = 2 * size**3 * count / max(elapsed, 1e-9) / 1e12
-    ctx.log(f"{device}: {count} multiplies of {size}x{size} in {elapsed:.2f}s = {tflops:.3f} TFLOP/s")
+    ctx.log(
+        f"{device}: {count} multiplies of {size}x{size} in {elapsed:.2f}s = {tflops:.3f} TFLOP/s"
+    )
     return {"device": device, "multiplies": count, "tflops": round(tflops, 4)}
 
 
@@ -117,6 +139,8 @@ def sleep(ctx: JobContext) -> dict[str, Any]:
             raise RuntimeError(f"The child process exited with code {code}.")
     else:
         for step in range(steps):
-            ctx.progress.update(stage="waiting", fraction=step / steps, item=f"step {step + 1} of {steps}")
+            ctx.progress.update(
+                stage="waiting", fraction=step / steps, item=f"step {step + 1} of {steps}"
+            )
             time.sleep(seconds / steps)
     return {"slept_s": seconds}

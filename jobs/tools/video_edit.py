@@ -60,7 +60,9 @@ def _schema(db) -> None:
         )
         """
     )
-    db.execute("create index if not exists video_edit_jobs_studio on video_edit_jobs (studio_job_id)")
+    db.execute(
+        "create index if not exists video_edit_jobs_studio on video_edit_jobs (studio_job_id)"
+    )
 
 
 # --------------------------------------------------------------------------- checks
@@ -86,13 +88,17 @@ def model_ref(value: str | None, field: str) -> str | None:
     if "/" not in text and not text.startswith((".", "~")):
         folder = models / text
         if not folder.is_dir():
-            raise InputError(f"extra.{field}: no folder {text!r} in the models folder ({models}, STUDIO_MODELS_DIR).")
+            raise InputError(
+                f"extra.{field}: no folder {text!r} in the models folder ({models}, STUDIO_MODELS_DIR)."
+            )
         return str(folder.resolve())
     if text.startswith(("/", "~", ".")):
         path = Path(text).expanduser().resolve()
         if not _inside(path, [models.resolve(), *settings.roots]):
-            raise InputError(f"extra.{field}: {text} is outside the models folder ({models}) and the allowed "
-                             "server folders (STUDIO_ALLOWED_ROOTS); put the model there.")
+            raise InputError(
+                f"extra.{field}: {text} is outside the models folder ({models}) and the allowed "
+                "server folders (STUDIO_ALLOWED_ROOTS); put the model there."
+            )
         return str(path)
     if HUB_ID.match(text):
         return text  # looked up in the HF cache only (never downloaded here)
@@ -109,19 +115,25 @@ def output_dir_ref(value: str | None) -> Path | None:
         return None
     roots = get_settings().roots
     if not roots:
-        raise InputError("output_dir is switched off: no STUDIO_ALLOWED_ROOTS are set. Leave output_dir out (the "
-                         "outputs stay with the job and download from the API).")
+        raise InputError(
+            "output_dir is switched off: no STUDIO_ALLOWED_ROOTS are set. Leave output_dir out (the "
+            "outputs stay with the job and download from the API)."
+        )
     path = Path(text).expanduser().resolve()
     if not _inside(path, roots) or path in roots:
         allowed = ", ".join(str(r) for r in roots)
-        raise InputError(f"output_dir {text} is outside the allowed server folders ({allowed}); name a folder "
-                         "inside one of them.")
+        raise InputError(
+            f"output_dir {text} is outside the allowed server folders ({allowed}); name a folder "
+            "inside one of them."
+        )
     if path.exists() and not path.is_dir():
         raise InputError(f"output_dir {text} is a file; name a folder.")
     previous = read_status(path) if path.is_dir() else None
     if previous is not None and previous.status not in ("finished", "failed"):
-        raise Conflict(f"output_dir {text} belongs to video edit {previous.job_id}, which is still "
-                       f"{previous.status}; name another folder.")
+        raise Conflict(
+            f"output_dir {text} belongs to video edit {previous.job_id}, which is still "
+            f"{previous.status}; name another folder."
+        )
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -133,18 +145,24 @@ def build_request(fields: dict[str, Any]):
     values = dict(fields)
     values.setdefault("input_video_path", PLACEHOLDER_INPUT)
     request = VideoEditRequest.model_validate(values)
-    extra = request.extra.model_copy(update={
-        "model_path": model_ref(request.extra.model_path, "model_path"),
-        "sam_path": model_ref(request.extra.sam_path, "sam_path"),
-        "clipseg_path": model_ref(request.extra.clipseg_path, "clipseg_path"),
-    })
+    extra = request.extra.model_copy(
+        update={
+            "model_path": model_ref(request.extra.model_path, "model_path"),
+            "sam_path": model_ref(request.extra.sam_path, "sam_path"),
+            "clipseg_path": model_ref(request.extra.clipseg_path, "clipseg_path"),
+        }
+    )
     return request.model_copy(update={"extra": extra})
 
 
 # --------------------------------------------------------------------------- submit
 
 
-RESERVED_IDS = {"models", "status", "progress"}  # /video/edit/models; frames' /video/{id}/status|progress
+RESERVED_IDS = {
+    "models",
+    "status",
+    "progress",
+}  # /video/edit/models; frames' /video/{id}/status|progress
 
 
 def _reserve(job_id: str, owner: str, what: str, output_dir: Path | None) -> None:
@@ -156,15 +174,25 @@ def _reserve(job_id: str, owner: str, what: str, output_dir: Path | None) -> Non
     except store.JobNotFound:
         pass
     try:
-        database().execute("insert into video_edit_jobs (job_id, owner, what, output_dir, created_at) "
-                           "values (?, ?, ?, ?, ?)", [job_id, owner, what, str(output_dir) if output_dir else None,
-                                                      time.time()])
+        database().execute(
+            "insert into video_edit_jobs (job_id, owner, what, output_dir, created_at) "
+            "values (?, ?, ?, ?, ?)",
+            [job_id, owner, what, str(output_dir) if output_dir else None, time.time()],
+        )
     except sqlite3.IntegrityError:
         raise Conflict(f"job_id {job_id!r} is taken; choose another or leave it out.") from None
 
 
-def submit(fields: dict[str, Any], user: User, *, upload: Path | None = None, server_video: str | None = None,
-           output_dir: str | None = None, what: What = "run", client_job_id: str | None = None) -> dict[str, Any]:
+def submit(
+    fields: dict[str, Any],
+    user: User,
+    *,
+    upload: Path | None = None,
+    server_video: str | None = None,
+    output_dir: str | None = None,
+    what: What = "run",
+    client_job_id: str | None = None,
+) -> dict[str, Any]:
     """Check everything a user can get wrong, then queue the job.
 
     ``fields``: mask_prompt, edit_prompt and the options (seed names; ``extra``
@@ -176,8 +204,12 @@ def submit(fields: dict[str, Any], user: User, *, upload: Path | None = None, se
     from pipelines.video_edit.video_io import probe
 
     if bool(upload) == bool((server_video or "").strip()):
-        raise InputError("Give the clip either as an upload or as a server path, not both and not neither.")
-    fields = {k: v for k, v in fields.items() if k not in ("input_video_path", "output_dir", "job_id")}
+        raise InputError(
+            "Give the clip either as an upload or as a server path, not both and not neither."
+        )
+    fields = {
+        k: v for k, v in fields.items() if k not in ("input_video_path", "output_dir", "job_id")
+    }
     if client_job_id:
         fields["job_id"] = client_job_id
     request = build_request(fields)
@@ -192,7 +224,9 @@ def submit(fields: dict[str, Any], user: User, *, upload: Path | None = None, se
             raise InputError(f"{server_video} is a folder; give a video file.")
     info = probe(source)
     if request.mode == "single_frame" and request.frame_index >= info.frames:
-        raise InputError(f"frame_index {request.frame_index} is past the clip's last frame ({info.frames - 1}).")
+        raise InputError(
+            f"frame_index {request.frame_index} is past the clip's last frame ({info.frames - 1})."
+        )
     choice, _ = check_models(request, search_dirs(), edit=what != "mask")
     out = output_dir_ref(output_dir)
 
@@ -200,32 +234,52 @@ def submit(fields: dict[str, Any], user: User, *, upload: Path | None = None, se
     if what == "mask" and choice.backend == "mediapipe":
         kind = PREVIEW_CPU
     params = {
-        "request": request.model_dump(mode="json", exclude={"input_video_path", "output_dir", "job_id"}),
+        "request": request.model_dump(
+            mode="json", exclude={"input_video_path", "output_dir", "job_id"}
+        ),
         "job_id": client_job_id or None,
         "input": {"upload": upload.name} if upload is not None else {"server_path": str(source)},
         "output_dir": str(out) if out else None,
         "what": what,
         "mask_backend": choice.backend,
     }
-    title = {"run": "Video edit", "mask": "Video edit: mask preview", "edit": "Video edit: edit preview"}[what]
+    title = {
+        "run": "Video edit",
+        "mask": "Video edit: mask preview",
+        "edit": "Video edit: edit preview",
+    }[what]
     if client_job_id:
         _reserve(client_job_id, user.name, what, out)
     try:
-        job = queue.submit(kind, params, owner=user.name, files={upload.name: upload} if upload else None,
-                           title=f"{title}: {request.mask_prompt} → {request.edit_prompt}"[:200])
+        job = queue.submit(
+            kind,
+            params,
+            owner=user.name,
+            files={upload.name: upload} if upload else None,
+            title=f"{title}: {request.mask_prompt} → {request.edit_prompt}"[:200],
+        )
     except BaseException:
         if client_job_id:
             database().execute("delete from video_edit_jobs where job_id=?", [client_job_id])
         raise
     seed_id = client_job_id or job["id"]
     if client_job_id:
-        database().execute("update video_edit_jobs set studio_job_id=? where job_id=?", [job["id"], seed_id])
+        database().execute(
+            "update video_edit_jobs set studio_job_id=? where job_id=?", [job["id"], seed_id]
+        )
     else:
-        database().execute("insert into video_edit_jobs (job_id, studio_job_id, owner, what, output_dir, created_at) "
-                           "values (?, ?, ?, ?, ?, ?)", [seed_id, job["id"], user.name, what,
-                                                         str(out) if out else None, time.time()])
-    return {"job_id": seed_id, "status": "queued" if job["status"] == "queued" else job["status"],
-            "studio_job_id": job["id"], "kind": job["kind"], "lane": job["lane"]}
+        database().execute(
+            "insert into video_edit_jobs (job_id, studio_job_id, owner, what, output_dir, created_at) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [seed_id, job["id"], user.name, what, str(out) if out else None, time.time()],
+        )
+    return {
+        "job_id": seed_id,
+        "status": "queued" if job["status"] == "queued" else job["status"],
+        "studio_job_id": job["id"],
+        "kind": job["kind"],
+        "lane": job["lane"],
+    }
 
 
 # --------------------------------------------------------------------------- reading
@@ -249,7 +303,11 @@ def lookup(job_id: str, user: User) -> tuple[dict[str, Any], store.Job]:
 
 
 def output_folder(row: dict[str, Any]) -> Path:
-    return Path(row["output_dir"]) if row["output_dir"] else store.job_dir(row["studio_job_id"]) / "outputs"
+    return (
+        Path(row["output_dir"])
+        if row["output_dir"]
+        else store.job_dir(row["studio_job_id"]) / "outputs"
+    )
 
 
 def seed_status(row: dict[str, Any], job: store.Job) -> dict[str, Any]:
@@ -262,16 +320,33 @@ def seed_status(row: dict[str, Any], job: store.Job) -> dict[str, Any]:
     status = read_status(folder)
     if status is None or status.job_id != row["job_id"]:
         status = VideoEditStatus(job_id=row["job_id"], status="queued", message=job.get("message"))
-    if job["status"] == "queued" and status.status != "queued":  # re-queued after a lost worker, or retried
-        status = status.model_copy(update={"status": "queued", "message": job.get("message"), "error": None})
+    if (
+        job["status"] == "queued" and status.status != "queued"
+    ):  # re-queued after a lost worker, or retried
+        status = status.model_copy(
+            update={"status": "queued", "message": job.get("message"), "error": None}
+        )
     elif job["status"] in ("failed", "cancelled") and status.status != "failed":
-        status = status.model_copy(update={
-            "status": "failed", "error": job.get("error") or "Cancelled by the user", "message": job.get("message")})
+        status = status.model_copy(
+            update={
+                "status": "failed",
+                "error": job.get("error") or "Cancelled by the user",
+                "message": job.get("message"),
+            }
+        )
     elif job["status"] == "cancelled":
         status = status.model_copy(update={"error": "Cancelled by the user"})
-    return {**status.to_dict(), "studio_job_id": job["id"], "studio_status": job["status"], "kind": job["kind"],
-            "stage": job.get("stage"), "item": job.get("item"), "eta_s": job.get("eta_s"),
-            "created_at": job["created_at"], "finished_at": job.get("finished_at")}
+    return {
+        **status.to_dict(),
+        "studio_job_id": job["id"],
+        "studio_status": job["status"],
+        "kind": job["kind"],
+        "stage": job.get("stage"),
+        "item": job.get("item"),
+        "eta_s": job.get("eta_s"),
+        "created_at": job["created_at"],
+        "finished_at": job.get("finished_at"),
+    }
 
 
 # --------------------------------------------------------------------------- the jobs
@@ -282,12 +357,20 @@ def _request(ctx: JobContext):
 
     p = ctx.params
     if p["input"].get("server_path"):
-        source = server_path(p["input"]["server_path"])  # checked again: a link may have changed since
+        source = server_path(
+            p["input"]["server_path"]
+        )  # checked again: a link may have changed since
     else:
         source = ctx.inputs / p["input"]["upload"]
     out = Path(p["output_dir"]) if p.get("output_dir") else ctx.outputs
-    return VideoEditRequest.model_validate({**p["request"], "job_id": p.get("job_id") or ctx.id,
-                                            "input_video_path": source, "output_dir": out})
+    return VideoEditRequest.model_validate(
+        {
+            **p["request"],
+            "job_id": p.get("job_id") or ctx.id,
+            "input_video_path": source,
+            "output_dir": out,
+        }
+    )
 
 
 def _outputs(status, request, what: str) -> dict[str, Any]:
@@ -295,9 +378,16 @@ def _outputs(status, request, what: str) -> dict[str, Any]:
 
     folder = request.resolved_output_dir()
     names = {k: v for k, v in output_names(request.job_id).items() if (folder / v).is_file()}
-    return {"job_id": request.job_id, "what": what, "mode": request.mode, "frame_index": request.frame_index,
-            "total_frames": status.total_frames, "message": status.message, "output_dir": str(folder),
-            "names": names}
+    return {
+        "job_id": request.job_id,
+        "what": what,
+        "mode": request.mode,
+        "frame_index": request.frame_index,
+        "total_frames": status.total_frames,
+        "message": status.message,
+        "output_dir": str(folder),
+        "names": names,
+    }
 
 
 @job_kind(RUN, lane="gpu", title="Video edit")
@@ -318,8 +408,12 @@ def preview(ctx: JobContext) -> dict:
     if what == "mask":
         status = preview_mask(request, ctx.progress, models=ctx.model, search_dirs=search_dirs())
     else:
-        status = run_video_edit(request.model_copy(update={"mode": "single_frame"}), ctx.progress,
-                                models=ctx.model, search_dirs=search_dirs())
+        status = run_video_edit(
+            request.model_copy(update={"mode": "single_frame"}),
+            ctx.progress,
+            models=ctx.model,
+            search_dirs=search_dirs(),
+        )
     return _outputs(status, request, what)
 
 

@@ -27,7 +27,9 @@ DEFAULT_METRICS = ("cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util")
 class ResourceSampler:
     """``sample()`` sums the metrics over ``pid`` and all its descendants."""
 
-    def __init__(self, pid: int | None = None, metrics: tuple[str, ...] | list[str] = DEFAULT_METRICS):
+    def __init__(
+        self, pid: int | None = None, metrics: tuple[str, ...] | list[str] = DEFAULT_METRICS
+    ):
         unknown = set(metrics) - set(METRICS)
         if unknown:
             raise ValueError(f"Unknown metrics {sorted(unknown)}; choose from {sorted(METRICS)}.")
@@ -90,9 +92,14 @@ class ResourceSampler:
         if self._nvml is not None:
             try:
                 n = self._nvml
-                used = [p.usedGpuMemory or 0 for p in n.nvmlDeviceGetComputeRunningProcesses(self._gpu)
-                        if p.pid in pids]
-                values["gpu_mem_mb"] = (sum(used) if used else n.nvmlDeviceGetMemoryInfo(self._gpu).used) / 2**20
+                used = [
+                    p.usedGpuMemory or 0
+                    for p in n.nvmlDeviceGetComputeRunningProcesses(self._gpu)
+                    if p.pid in pids
+                ]
+                values["gpu_mem_mb"] = (
+                    sum(used) if used else n.nvmlDeviceGetMemoryInfo(self._gpu).used
+                ) / 2**20
                 values["gpu_util"] = float(n.nvmlDeviceGetUtilizationRates(self._gpu).gpu)
             except Exception:
                 pass

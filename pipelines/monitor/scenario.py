@@ -61,7 +61,9 @@ class ScenarioOptions:
     def check(self) -> None:
         unknown = set(self.metrics) - set(METRICS)
         if unknown or not self.metrics:
-            raise ScenarioError(f"Choose metrics among {sorted(METRICS)} (got {sorted(self.metrics)}).")
+            raise ScenarioError(
+                f"Choose metrics among {sorted(METRICS)} (got {sorted(self.metrics)})."
+            )
         if not 0.05 <= self.interval_s <= 60:
             raise ScenarioError("interval_s must be between 0.05 and 60 seconds.")
         if self.timeout_s <= 0:
@@ -77,20 +79,31 @@ class ScenarioResult:
     timed_out: bool = False
 
     def to_dict(self) -> dict:
-        return {"exit_code": self.exit_code, "duration_s": round(self.duration_s, 3), "samples": self.samples,
-                "summary": self.summary, "timed_out": self.timed_out}
+        return {
+            "exit_code": self.exit_code,
+            "duration_s": round(self.duration_s, 3),
+            "samples": self.samples,
+            "summary": self.summary,
+            "timed_out": self.timed_out,
+        }
 
 
 def command_for(script: Path) -> list[str]:
     interpreter = INTERPRETERS.get(script.suffix.lower())
     if interpreter is None:
-        raise ScenarioError(f"{script.name}: scenario scripts are Python (.py) or shell (.sh) files.")
+        raise ScenarioError(
+            f"{script.name}: scenario scripts are Python (.py) or shell (.sh) files."
+        )
     return [*interpreter, str(script)]
 
 
-def run_scenario(script: Path, out_dir: Path, options: ScenarioOptions | None = None,
-                 progress: Progress | None = None,
-                 on_sample: Callable[[dict[str, float | None]], None] | None = None) -> ScenarioResult:
+def run_scenario(
+    script: Path,
+    out_dir: Path,
+    options: ScenarioOptions | None = None,
+    progress: Progress | None = None,
+    on_sample: Callable[[dict[str, float | None]], None] | None = None,
+) -> ScenarioResult:
     options = options or ScenarioOptions()
     progress = progress or NullProgress()
     options.check()
@@ -102,12 +115,20 @@ def run_scenario(script: Path, out_dir: Path, options: ScenarioOptions | None = 
     workdir = Path(options.workdir or out_dir / "work").resolve()
     (workdir / "tmp").mkdir(parents=True, exist_ok=True)
 
-    progress.update(stage="starting", fraction=0.0, message=" ".join(argv[-1 - len(options.args):]))
+    progress.update(
+        stage="starting", fraction=0.0, message=" ".join(argv[-1 - len(options.args) :])
+    )
     cpu_s = options.cpu_limit_s if options.cpu_limit_s is not None else options.timeout_s
     with open(out_dir / "output.txt", "wb") as output:  # the child keeps its own copy of the file
-        proc = subprocess.Popen(argv, cwd=workdir, stdout=output, stderr=subprocess.STDOUT,
-                                start_new_session=True, env=clean_env(workdir),
-                                preexec_fn=_limits(cpu_s, options.memory_limit_mb, options.file_limit_mb))
+        proc = subprocess.Popen(
+            argv,
+            cwd=workdir,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=clean_env(workdir),
+            preexec_fn=_limits(cpu_s, options.memory_limit_mb, options.file_limit_mb),
+        )
     samplers: dict[int, ResourceSampler] = {proc.pid: ResourceSampler(proc.pid, options.metrics)}
     rows: list[dict[str, float | None]] = []
     start = time.monotonic()
@@ -135,24 +156,38 @@ def run_scenario(script: Path, out_dir: Path, options: ScenarioOptions | None = 
                     timed_out = True
                     progress.log(f"timeout after {options.timeout_s:.0f} s: stopping the scenario")
                     break
-                progress.update(stage="running", fraction=min(elapsed / options.timeout_s, 0.99),
-                                item=f"{elapsed:.1f} s", message=_brief(row))
+                progress.update(
+                    stage="running",
+                    fraction=min(elapsed / options.timeout_s, 0.99),
+                    item=f"{elapsed:.1f} s",
+                    message=_brief(row),
+                )
                 time.sleep(options.interval_s)
     finally:
         if proc.poll() is None:
             _kill_group(proc)
     _forward_output(out_dir / "output.txt", log_pos, progress)
     summary = {m: _stats([r[m] for r in rows]) for m in options.metrics}
-    return ScenarioResult(exit_code=None if timed_out else proc.returncode, duration_s=time.monotonic() - start,
-                          samples=len(rows), summary=summary, timed_out=timed_out)
+    return ScenarioResult(
+        exit_code=None if timed_out else proc.returncode,
+        duration_s=time.monotonic() - start,
+        samples=len(rows),
+        summary=summary,
+        timed_out=timed_out,
+    )
 
 
 def clean_env(workdir: Path) -> dict[str, str]:
     """The script's environment: PATH and locale from ours, nothing else."""
     env = {name: os.environ[name] for name in KEEP_ENV if name in os.environ}
     env.setdefault("PATH", os.defpath)
-    env.update(HOME=str(workdir), TMPDIR=str(workdir / "tmp"), PYTHONUNBUFFERED="1", PYTHONNOUSERSITE="1",
-               PYTHONDONTWRITEBYTECODE="1")
+    env.update(
+        HOME=str(workdir),
+        TMPDIR=str(workdir / "tmp"),
+        PYTHONUNBUFFERED="1",
+        PYTHONNOUSERSITE="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     return env
 
 
@@ -233,9 +268,14 @@ def _stats(values: list[float | None]) -> dict[str, float]:
     present = [v for v in values if v is not None]
     if not present:
         return {}
-    return {"max": round(max(present), 2), "mean": round(sum(present) / len(present), 2),
-            "last": round(present[-1], 2)}
+    return {
+        "max": round(max(present), 2),
+        "mean": round(sum(present) / len(present), 2),
+        "last": round(present[-1], 2),
+    }
 
 
 def _brief(row: dict[str, float | None]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in row.items() if k not in ("t", "elapsed_s") and v is not None)
+    return ", ".join(
+        f"{k} {v}" for k, v in row.items() if k not in ("t", "elapsed_s") and v is not None
+    )

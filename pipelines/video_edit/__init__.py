@@ -21,16 +21,30 @@ from __future__ import annotations
 
 from pipelines.video_edit.models import available_models
 from pipelines.video_edit.options import (
-                                          VideoEditExtra,
-                                          VideoEditOptions,
-                                          VideoEditRequest,
-                                          default_output_dir,
-                                          option_defaults,
-                                          option_fields,
+    VideoEditExtra,
+    VideoEditOptions,
+    VideoEditRequest,
+    default_output_dir,
+    option_defaults,
+    option_fields,
 )
 from pipelines.video_edit.pipeline import EmptyMask, check_models, preview_mask, run_video_edit
 from pipelines.video_edit.status import STAGES, VideoEditStatus, get_video_edit_status, output_names
 
-__all__ = ["STAGES", "EmptyMask", "VideoEditExtra", "VideoEditOptions", "VideoEditRequest", "VideoEditStatus",
-           "available_models", "check_models", "default_output_dir", "get_video_edit_status", "option_defaults",
-           "option_fields", "output_names", "preview_mask", "run_video_edit"]
+__all__ = [
+    "STAGES",
+    "EmptyMask",
+    "VideoEditExtra",
+    "VideoEditOptions",
+    "VideoEditRequest",
+    "VideoEditStatus",
+    "available_models",
+    "check_models",
+    "default_output_dir",
+    "get_video_edit_status",
+    "option_defaults",
+    "option_fields",
+    "output_names",
+    "preview_mask",
+    "run_video_edit",
+]

@@ -45,34 +45,60 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines.video_edit",
         description="Mask what --mask-prompt names in every frame and edit it as --edit-prompt says "
-                    "(SAM3 / CLIPSeg / MediaPipe masks, InstructPix2Pix edit, temporal smoothing).")
+        "(SAM3 / CLIPSeg / MediaPipe masks, InstructPix2Pix edit, temporal smoothing).",
+    )
     parser.add_argument("input", type=Path, help="the clip to edit")
     parser.add_argument("--mask-prompt", required=True, help="what to mask, e.g. 'hair', 'person'")
     parser.add_argument("--edit-prompt", required=True, help="what to do, e.g. 'make the hair red'")
     parser.add_argument("--job-id", default=None, help="names the outputs (default: a new id)")
-    parser.add_argument("--output-dir", type=Path, default=None,
-                        help="default: $UR_EDIT_OUTPUT_DIR/<job_id>, else ./outputs/<job_id>")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="default: $UR_EDIT_OUTPUT_DIR/<job_id>, else ./outputs/<job_id>",
+    )
     defaults = option_defaults()
     for name, field in option_fields().items():
         kind = _kind(field.annotation)
         help_text = f"{field.description} (default: {defaults[name]})"
         if kind is bool:
-            parser.add_argument(FLAG_NAMES.get(name, f"--no-{name.replace('_', '-')}"), dest=name,
-                                action="store_false", default=defaults[name], help=f"turn off: {help_text}")
+            parser.add_argument(
+                FLAG_NAMES.get(name, f"--no-{name.replace('_', '-')}"),
+                dest=name,
+                action="store_false",
+                default=defaults[name],
+                help=f"turn off: {help_text}",
+            )
         elif isinstance(kind, list):
-            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, choices=kind, default=defaults[name],
-                                help=help_text)
+            parser.add_argument(
+                f"--{name.replace('_', '-')}",
+                dest=name,
+                choices=kind,
+                default=defaults[name],
+                help=help_text,
+            )
         else:
-            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=defaults[name],
-                                help=help_text)
+            parser.add_argument(
+                f"--{name.replace('_', '-')}",
+                dest=name,
+                type=kind,
+                default=defaults[name],
+                help=help_text,
+            )
     return parser
 
 
 def request_from_args(args: argparse.Namespace) -> VideoEditRequest:
     values = {name: getattr(args, name) for name in option_fields()}
     job_id = args.job_id or new_job_id()
-    return VideoEditRequest(job_id=job_id, input_video_path=args.input, output_dir=args.output_dir,
-                            mask_prompt=args.mask_prompt, edit_prompt=args.edit_prompt, **nest_extra(values))
+    return VideoEditRequest(
+        job_id=job_id,
+        input_video_path=args.input,
+        output_dir=args.output_dir,
+        mask_prompt=args.mask_prompt,
+        edit_prompt=args.edit_prompt,
+        **nest_extra(values),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problems}", file=sys.stderr)
         if args.job_id:  # a job with a name still leaves its status
             folder = args.output_dir or default_output_dir(args.job_id)
-            StatusFile(folder, VideoEditStatus(job_id=args.job_id, status="failed", error=one_line(problems))).write()
+            StatusFile(
+                folder,
+                VideoEditStatus(job_id=args.job_id, status="failed", error=one_line(problems)),
+            ).write()
         return 2
     bar = BarProgress(desc="video edit")
     try:
@@ -105,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"status: {request.resolved_output_dir() / 'status.json'}", file=sys.stderr)
         return 1
     bar.close()
-    print(f"{status.message}\noutput: {status.output_video_path}\nmask:   {status.mask_preview_path}\n"
-          f"log:    {status.logs_path}")
+    print(
+        f"{status.message}\noutput: {status.output_video_path}\nmask:   {status.mask_preview_path}\n"
+        f"log:    {status.logs_path}"
+    )
     return 0
 
 

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CONTEXT = 0.15   # the crop box reaches this fraction of the mask box beyond it (context for the model)
+CONTEXT = (
+    0.15  # the crop box reaches this fraction of the mask box beyond it (context for the model)
+)
 MIN_MARGIN = 16  # pixels
 
 
@@ -28,7 +30,12 @@ def load_ip2p(folder: str, device: str | None = None):
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.float16 if device == "cuda" else torch.float32
     pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(
-        folder, dtype=dtype, safety_checker=None, requires_safety_checker=False, use_safetensors=True)
+        folder,
+        dtype=dtype,
+        safety_checker=None,
+        requires_safety_checker=False,
+        use_safetensors=True,
+    )
     pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -42,11 +49,18 @@ def working_shape(width: int, height: int, working_size: int) -> tuple[int, int]
     return w, h
 
 
-def crop_box(mask_box: tuple[int, int, int, int], width: int, height: int, feather: int) -> tuple[int, int, int, int]:
+def crop_box(
+    mask_box: tuple[int, int, int, int], width: int, height: int, feather: int
+) -> tuple[int, int, int, int]:
     """The mask box grown by context and the feathered edge, inside the frame."""
     x0, y0, x1, y1 = mask_box
     margin = max(MIN_MARGIN, int(CONTEXT * max(x1 - x0, y1 - y0))) + 3 * feather
-    return max(0, x0 - margin), max(0, y0 - margin), min(width, x1 + margin), min(height, y1 + margin)
+    return (
+        max(0, x0 - margin),
+        max(0, y0 - margin),
+        min(width, x1 + margin),
+        min(height, y1 + margin),
+    )
 
 
 @dataclass
@@ -74,9 +88,13 @@ class Editor:
         side = settings.working_size // self.scale + 1
         generator = torch.Generator("cpu").manual_seed(settings.seed)
         # one noise field for the job; each crop shape takes its top-left corner
-        self.noise = torch.randn((1, channels, side, side), generator=generator, dtype=torch.float32)
+        self.noise = torch.randn(
+            (1, channels, side, side), generator=generator, dtype=torch.float32
+        )
 
-    def edit(self, crops: list[np.ndarray], on_step: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+    def edit(
+        self, crops: list[np.ndarray], on_step: Callable[[int, int], None] | None = None
+    ) -> list[np.ndarray]:
         """Crops (RGB uint8, one size) -> edited crops of the same size."""
         import cv2
         import torch
@@ -85,9 +103,15 @@ class Editor:
             return []
         h0, w0 = crops[0].shape[:2]
         w, h = working_shape(w0, h0, self.s.working_size)
-        batch = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA if w < w0 else cv2.INTER_CUBIC)
-                          for c in crops]).astype(np.float32)
-        image = torch.from_numpy(batch.transpose(0, 3, 1, 2) / 255.0).to(self.device, self.dtype)  # 0..1
+        batch = np.stack(
+            [
+                cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA if w < w0 else cv2.INTER_CUBIC)
+                for c in crops
+            ]
+        ).astype(np.float32)
+        image = torch.from_numpy(batch.transpose(0, 3, 1, 2) / 255.0).to(
+            self.device, self.dtype
+        )  # 0..1
         n = len(crops)
         latents = self.noise[:, :, : h // self.scale, : w // self.scale].expand(n, -1, -1, -1)
         latents = latents.to(self.device, self.dtype)
@@ -100,10 +124,17 @@ class Editor:
             return {}
 
         with torch.inference_mode():
-            result = self.pipe(prompt=[self.s.prompt] * n, image=image, num_inference_steps=steps,
-                               guidance_scale=self.s.guidance_scale, image_guidance_scale=self.s.image_guidance_scale,
-                               generator=generators, latents=latents, output_type="np",
-                               callback_on_step_end=callback)
+            result = self.pipe(
+                prompt=[self.s.prompt] * n,
+                image=image,
+                num_inference_steps=steps,
+                guidance_scale=self.s.guidance_scale,
+                image_guidance_scale=self.s.image_guidance_scale,
+                generator=generators,
+                latents=latents,
+                output_type="np",
+                callback_on_step_end=callback,
+            )
         images = np.clip(np.rint(np.asarray(result.images) * 255.0), 0, 255).astype(np.uint8)
         return [cv2.resize(img, (w0, h0), interpolation=cv2.INTER_CUBIC) for img in images]
 

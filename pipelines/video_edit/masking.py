@@ -21,8 +21,23 @@ from typing import Any, Protocol
 
 import numpy as np
 
-PERSON_WORDS = frozenset({"person", "people", "human", "man", "woman", "body", "subject", "persons", "humans",
-                          "men", "women", "bodies", "subjects"})
+PERSON_WORDS = frozenset(
+    {
+        "person",
+        "people",
+        "human",
+        "man",
+        "woman",
+        "body",
+        "subject",
+        "persons",
+        "humans",
+        "men",
+        "women",
+        "bodies",
+        "subjects",
+    }
+)
 _FILLER = {"a", "an", "the", "this", "that", "each", "every", "all", "of"}
 
 
@@ -62,8 +77,12 @@ def _to_tensor(frames: list[np.ndarray], size: tuple[int, int], mean: Any, std: 
     import cv2
     import torch
 
-    pixels = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]).astype(np.float32)
-    batch: np.ndarray = (pixels / 255.0 - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    pixels = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]).astype(
+        np.float32
+    )
+    batch: np.ndarray = (pixels / 255.0 - np.asarray(mean, np.float32)) / np.asarray(
+        std, np.float32
+    )
     return torch.from_numpy(batch.astype(np.float32).transpose(0, 3, 1, 2).copy())
 
 
@@ -94,11 +113,20 @@ class _MediaPipeSession:
         for frame in frames:
             h, w = frame.shape[:2]
             scale = min(1.0, self._max_side / max(h, w))
-            small = frame if scale >= 1.0 else cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),
-                                                          interpolation=cv2.INTER_AREA)
+            small = (
+                frame
+                if scale >= 1.0
+                else cv2.resize(
+                    frame,
+                    (max(1, round(w * scale)), max(1, round(h * scale))),
+                    interpolation=cv2.INTER_AREA,
+                )
+            )
             result = self._model.process(np.ascontiguousarray(small))
             mask = result.segmentation_mask
-            out.append(np.zeros(small.shape[:2], np.float32) if mask is None else mask.astype(np.float32))
+            out.append(
+                np.zeros(small.shape[:2], np.float32) if mask is None else mask.astype(np.float32)
+            )
         return out
 
     def close(self) -> None:
@@ -152,8 +180,11 @@ class _ClipSegSession:
         pixels = _to_tensor(frames, (b.image_size, b.image_size), b.mean, b.std).to(b.device)
         n = len(frames)
         with b._torch.inference_mode():
-            logits = b.model(input_ids=self.input_ids.expand(n, -1), attention_mask=self.attention_mask.expand(n, -1),
-                             pixel_values=pixels).logits
+            logits = b.model(
+                input_ids=self.input_ids.expand(n, -1),
+                attention_mask=self.attention_mask.expand(n, -1),
+                pixel_values=pixels,
+            ).logits
         logits = logits.float().reshape(n, *logits.shape[-2:]).cpu().numpy()
         return [_sigmoid(x) for x in logits]
 
@@ -187,8 +218,13 @@ class Sam3Backend:
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.image_size = int(self.model.config.image_size)
         tracker = self.model.config.tracker_config
-        self.keep_frames = max(int(getattr(tracker, "num_maskmem", 7)),
-                               int(getattr(tracker, "max_object_pointers_in_encoder", 16))) + 2
+        self.keep_frames = (
+            max(
+                int(getattr(tracker, "num_maskmem", 7)),
+                int(getattr(tracker, "max_object_pointers_in_encoder", 16)),
+            )
+            + 2
+        )
 
     def session(self, prompt: str, width: int, height: int) -> MaskSession:
         return _Sam3Session(self, prompt, width, height)
@@ -200,10 +236,17 @@ class _Sam3Session:
 
         self.b = backend
         self.session = Sam3VideoInferenceSession(
-            video_height=height, video_width=width, inference_device=backend.device,
-            inference_state_device=backend.device, video_storage_device=backend.device, dtype=backend.dtype)
+            video_height=height,
+            video_width=width,
+            inference_device=backend.device,
+            inference_state_device=backend.device,
+            video_storage_device=backend.device,
+            dtype=backend.dtype,
+        )
         prompt_id = self.session.add_prompt(prompt)
-        tokens = backend.tokenizer(prompt, return_tensors="pt", padding="max_length", max_length=32, truncation=True)
+        tokens = backend.tokenizer(
+            prompt, return_tensors="pt", padding="max_length", max_length=32, truncation=True
+        )
         self.session.prompt_input_ids[prompt_id] = tokens.input_ids.to(backend.device)
         self.session.prompt_attention_masks[prompt_id] = tokens.attention_mask.to(backend.device)
         self.index = 0
@@ -216,19 +259,25 @@ class _Sam3Session:
         pixels = _to_tensor(frames, (b.image_size, b.image_size), (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
         with torch.inference_mode():
             for frame in pixels:
-                result = b.model(inference_session=self.session, frame=frame.to(b.device, dtype=b.dtype))
+                result = b.model(
+                    inference_session=self.session, frame=frame.to(b.device, dtype=b.dtype)
+                )
                 out.append(self._union(result))
                 self._forget_old(result.frame_idx if result.frame_idx is not None else self.index)
                 self.index += 1
         return out
 
     def _union(self, result) -> np.ndarray:
-        hidden = set(result.suppressed_obj_ids or ()) | set(self.session.hotstart_removed_obj_ids or ())
+        hidden = set(result.suppressed_obj_ids or ()) | set(
+            self.session.hotstart_removed_obj_ids or ()
+        )
         logits = [m for obj_id, m in (result.obj_id_to_mask or {}).items() if obj_id not in hidden]
         size = self.b.model.low_res_mask_size
         if not logits:
             return np.zeros((size, size), np.float32)
-        stacked = np.stack([m.float().reshape(m.shape[-2], m.shape[-1]).cpu().numpy() for m in logits])
+        stacked = np.stack(
+            [m.float().reshape(m.shape[-2], m.shape[-1]).cpu().numpy() for m in logits]
+        )
         return _sigmoid(stacked.max(axis=0))
 
     def _forget_old(self, frame_idx: int) -> None:
@@ -243,7 +292,10 @@ class _Sam3Session:
                 old = per_obj.get("non_cond_frame_outputs", {})
                 for idx in [i for i in old if i < limit]:
                     del old[idx]
-        except (AttributeError, TypeError):  # internals moved in another transformers version: keep all
+        except (
+            AttributeError,
+            TypeError,
+        ):  # internals moved in another transformers version: keep all
             pass
 
     def close(self) -> None:

@@ -27,25 +27,43 @@ HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 @dataclass(frozen=True)
 class ModelSpec:
-    key: str            # ip2p | sam3 | clipseg
+    key: str  # ip2p | sam3 | clipseg
     title: str
     env: str
     hub_id: str
-    marker: str         # the file that says "this folder is the model"
+    marker: str  # the file that says "this folder is the model"
     folder_names: tuple[str, ...]
-    field: str          # the request's extra field
+    field: str  # the request's extra field
 
     def how_to_get(self) -> str:
-        return (f"download it with `hf download {self.hub_id}` (or `huggingface-cli download {self.hub_id}`) "
-                f"on a machine with internet, then set {self.env} to the downloaded folder (or extra."
-                f"{self.field} / --{self.field.replace('_', '-')} for one job)")
+        return (
+            f"download it with `hf download {self.hub_id}` (or `huggingface-cli download {self.hub_id}`) "
+            f"on a machine with internet, then set {self.env} to the downloaded folder (or extra."
+            f"{self.field} / --{self.field.replace('_', '-')} for one job)"
+        )
 
 
-IP2P = ModelSpec("ip2p", "InstructPix2Pix", "INSTRUCT_PIX2PIX_MODEL_PATH", "timbrooks/instruct-pix2pix",
-                 "model_index.json", ("instruct-pix2pix", "instruct_pix2pix"), "model_path")
-SAM3 = ModelSpec("sam3", "SAM3", "SAM3_MODEL_PATH", "facebook/sam3", "config.json", ("sam3",), "sam_path")
-CLIPSEG = ModelSpec("clipseg", "CLIPSeg", "CLIPSEG_MODEL_PATH", "CIDAS/clipseg-rd64-refined", "config.json",
-                    ("clipseg-rd64-refined", "clipseg"), "clipseg_path")
+IP2P = ModelSpec(
+    "ip2p",
+    "InstructPix2Pix",
+    "INSTRUCT_PIX2PIX_MODEL_PATH",
+    "timbrooks/instruct-pix2pix",
+    "model_index.json",
+    ("instruct-pix2pix", "instruct_pix2pix"),
+    "model_path",
+)
+SAM3 = ModelSpec(
+    "sam3", "SAM3", "SAM3_MODEL_PATH", "facebook/sam3", "config.json", ("sam3",), "sam_path"
+)
+CLIPSEG = ModelSpec(
+    "clipseg",
+    "CLIPSeg",
+    "CLIPSEG_MODEL_PATH",
+    "CIDAS/clipseg-rd64-refined",
+    "config.json",
+    ("clipseg-rd64-refined", "clipseg"),
+    "clipseg_path",
+)
 SPECS = {spec.key: spec for spec in (IP2P, SAM3, CLIPSEG)}
 
 
@@ -56,9 +74,9 @@ class ModelMissing(BadInput):
 @dataclass(frozen=True)
 class ModelLocation:
     spec: ModelSpec
-    folder: Path        # the local folder the loader reads (a cache snapshot for hub ids)
-    source: str         # what the user named: a path or a hub id
-    origin: str         # "request", the environment variable, "models folder" or "HF cache"
+    folder: Path  # the local folder the loader reads (a cache snapshot for hub ids)
+    source: str  # what the user named: a path or a hub id
+    origin: str  # "request", the environment variable, "models folder" or "HF cache"
 
     @property
     def key(self) -> str:
@@ -87,14 +105,18 @@ def _cached_snapshot(hub_id: str, spec: ModelSpec) -> Path | None:
     return None
 
 
-def _resolve(value: str, spec: ModelSpec, origin: str, search_dirs: Sequence[Path]) -> ModelLocation:
+def _resolve(
+    value: str, spec: ModelSpec, origin: str, search_dirs: Sequence[Path]
+) -> ModelLocation:
     """A user-named location -> a ModelLocation, or ModelMissing saying what to do."""
     named = f"{origin} ({value})" if origin != "request" else f"extra.{spec.field} ({value})"
     path = Path(value).expanduser()
     if path.is_dir():
         if not _has_weights(path, spec):
-            raise ModelMissing(f"{spec.title}: {named} is a folder but holds no {spec.title} weights "
-                               f"({spec.marker} and .safetensors files expected); {spec.how_to_get()}.")
+            raise ModelMissing(
+                f"{spec.title}: {named} is a folder but holds no {spec.title} weights "
+                f"({spec.marker} and .safetensors files expected); {spec.how_to_get()}."
+            )
         return ModelLocation(spec, path.resolve(), value, origin)
     for base in search_dirs:  # a bare folder name inside the models folder
         candidate = Path(base) / value
@@ -104,13 +126,19 @@ def _resolve(value: str, spec: ModelSpec, origin: str, search_dirs: Sequence[Pat
         folder = _cached_snapshot(value, spec)
         if folder is not None:
             return ModelLocation(spec, folder, value, "HF cache")
-        raise ModelMissing(f"{spec.title}: {named} is not in the Hugging Face cache of this machine; "
-                           f"{spec.how_to_get()}.")
+        raise ModelMissing(
+            f"{spec.title}: {named} is not in the Hugging Face cache of this machine; "
+            f"{spec.how_to_get()}."
+        )
     raise ModelMissing(f"{spec.title}: {named} does not exist; {spec.how_to_get()}.")
 
 
-def locate(spec: ModelSpec, requested: str | None = None, search_dirs: Sequence[Path] = (),
-           required: bool = True) -> ModelLocation | None:
+def locate(
+    spec: ModelSpec,
+    requested: str | None = None,
+    search_dirs: Sequence[Path] = (),
+    required: bool = True,
+) -> ModelLocation | None:
     """Find ``spec``'s weights (see the module docstring for the order).
 
     A location that is *named* (request or environment variable) but missing is
@@ -137,11 +165,13 @@ def locate(spec: ModelSpec, requested: str | None = None, search_dirs: Sequence[
 
 @dataclass(frozen=True)
 class MaskChoice:
-    backend: str                      # sam3 | clipseg | mediapipe
-    location: ModelLocation | None    # None for MediaPipe (inside the mediapipe wheel)
+    backend: str  # sam3 | clipseg | mediapipe
+    location: ModelLocation | None  # None for MediaPipe (inside the mediapipe wheel)
 
 
-def choose_mask_backend(mask_prompt: str, extra: Any, search_dirs: Sequence[Path] = ()) -> MaskChoice:
+def choose_mask_backend(
+    mask_prompt: str, extra: Any, search_dirs: Sequence[Path] = ()
+) -> MaskChoice:
     """The mask backend for ``mask_prompt``: the one asked for, or (``auto``)
     SAM3 if its weights are here, else CLIPSeg if here, else MediaPipe selfie
     segmentation for person prompts; otherwise a BadInput naming what to install."""
@@ -150,12 +180,16 @@ def choose_mask_backend(mask_prompt: str, extra: Any, search_dirs: Sequence[Path
     wanted = getattr(extra, "mask_backend", "auto")
     if wanted == "mediapipe":
         if not is_person_prompt(mask_prompt):
-            raise BadInput(f"MediaPipe masks people only; {mask_prompt!r} is not a person prompt (use one of: "
-                           f"{', '.join(sorted(PERSON_WORDS))}), or choose SAM3 or CLIPSeg.")
+            raise BadInput(
+                f"MediaPipe masks people only; {mask_prompt!r} is not a person prompt (use one of: "
+                f"{', '.join(sorted(PERSON_WORDS))}), or choose SAM3 or CLIPSeg."
+            )
         return MaskChoice("mediapipe", None)
     if wanted in ("sam3", "clipseg"):
         spec = SAM3 if wanted == "sam3" else CLIPSEG
-        return MaskChoice(wanted, locate(spec, getattr(extra, spec.field, None), search_dirs, required=True))
+        return MaskChoice(
+            wanted, locate(spec, getattr(extra, spec.field, None), search_dirs, required=True)
+        )
     sam = locate(SAM3, getattr(extra, "sam_path", None), search_dirs, required=False)
     if sam is not None:
         return MaskChoice("sam3", sam)
@@ -167,7 +201,8 @@ def choose_mask_backend(mask_prompt: str, extra: Any, search_dirs: Sequence[Path
     raise BadInput(
         f"No text segmenter for {mask_prompt!r} on this machine. The built-in MediaPipe mask covers people only "
         f"({', '.join(sorted(PERSON_WORDS))}). For other things install a text segmenter: SAM3 "
-        f"({SAM3.how_to_get()}), or the lighter CLIPSeg ({CLIPSEG.how_to_get()}).")
+        f"({SAM3.how_to_get()}), or the lighter CLIPSeg ({CLIPSEG.how_to_get()})."
+    )
 
 
 def available_models(search_dirs: Sequence[Path] = ()) -> list[dict[str, Any]]:
@@ -177,14 +212,37 @@ def available_models(search_dirs: Sequence[Path] = ()) -> list[dict[str, Any]]:
         try:
             location = locate(spec, None, search_dirs, required=True)
             assert location is not None
-            rows.append({"model": spec.title, "role": "edit" if spec is IP2P else "mask", "available": True,
-                         "where": str(location.folder), "from": location.origin, "how_to_get": None})
+            rows.append(
+                {
+                    "model": spec.title,
+                    "role": "edit" if spec is IP2P else "mask",
+                    "available": True,
+                    "where": str(location.folder),
+                    "from": location.origin,
+                    "how_to_get": None,
+                }
+            )
         except ModelMissing as exc:
-            rows.append({"model": spec.title, "role": "edit" if spec is IP2P else "mask", "available": False,
-                         "where": None, "from": None, "how_to_get": str(exc)})
-    rows.append({"model": "MediaPipe selfie segmentation", "role": "mask (people)", "available": _has_mediapipe(),
-                 "where": "built into the mediapipe package", "from": "mediapipe", "how_to_get":
-                 None if _has_mediapipe() else "pip install mediapipe==0.10.14"})
+            rows.append(
+                {
+                    "model": spec.title,
+                    "role": "edit" if spec is IP2P else "mask",
+                    "available": False,
+                    "where": None,
+                    "from": None,
+                    "how_to_get": str(exc),
+                }
+            )
+    rows.append(
+        {
+            "model": "MediaPipe selfie segmentation",
+            "role": "mask (people)",
+            "available": _has_mediapipe(),
+            "where": "built into the mediapipe package",
+            "from": "mediapipe",
+            "how_to_get": None if _has_mediapipe() else "pip install mediapipe==0.10.14",
+        }
+    )
     return rows
 
 

@@ -24,12 +24,22 @@ JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 PROMPT_MAX = 300
 PATH_MAX = 1000
 
-MaskPrompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PROMPT_MAX,
-                                              pattern=NO_CONTROL)]
-EditPrompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PROMPT_MAX,
-                                              pattern=NO_CONTROL)]
+MaskPrompt = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=PROMPT_MAX, pattern=NO_CONTROL
+    ),
+]
+EditPrompt = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=PROMPT_MAX, pattern=NO_CONTROL
+    ),
+]
 JobId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=JOB_ID_PATTERN)]
-ModelRef = Annotated[str, StringConstraints(strip_whitespace=True, max_length=PATH_MAX, pattern=NO_CONTROL)]
+ModelRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=PATH_MAX, pattern=NO_CONTROL)
+]
 
 OUTPUT_DIR_ENV = "UR_EDIT_OUTPUT_DIR"
 
@@ -40,22 +50,38 @@ class VideoEditExtra(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model_path: ModelRef | None = Field(
-        None, description="InstructPix2Pix: a diffusers folder or a hub id in the HF cache. Default: "
-                          "INSTRUCT_PIX2PIX_MODEL_PATH, else timbrooks/instruct-pix2pix if downloaded.")
+        None,
+        description="InstructPix2Pix: a diffusers folder or a hub id in the HF cache. Default: "
+        "INSTRUCT_PIX2PIX_MODEL_PATH, else timbrooks/instruct-pix2pix if downloaded.",
+    )
     sam_path: ModelRef | None = Field(
-        None, description="SAM3: a transformers folder or a hub id in the HF cache. Default: SAM3_MODEL_PATH, "
-                          "else facebook/sam3 if downloaded.")
+        None,
+        description="SAM3: a transformers folder or a hub id in the HF cache. Default: SAM3_MODEL_PATH, "
+        "else facebook/sam3 if downloaded.",
+    )
     clipseg_path: ModelRef | None = Field(
-        None, description="CLIPSeg (lighter text segmenter): a folder or hub id. Default: CLIPSEG_MODEL_PATH, "
-                          "else CIDAS/clipseg-rd64-refined if downloaded.")
+        None,
+        description="CLIPSeg (lighter text segmenter): a folder or hub id. Default: CLIPSEG_MODEL_PATH, "
+        "else CIDAS/clipseg-rd64-refined if downloaded.",
+    )
     mask_backend: MaskBackendName = Field(
-        "auto", description="auto: SAM3 if present, else CLIPSeg if present, else MediaPipe for person "
-                            "prompts (built in).")
-    mask_threshold: float = Field(0.5, ge=0.05, le=0.95,
-                                  description="mask probability above which a pixel is masked")
-    feather: int = Field(6, ge=0, le=100, description="soft edge of the mask, in pixels (Gaussian sigma)")
-    working_size: int = Field(512, ge=32, le=1024, multiple_of=8,
-                              description="long side, in pixels, of the crop the edit model sees")
+        "auto",
+        description="auto: SAM3 if present, else CLIPSeg if present, else MediaPipe for person "
+        "prompts (built in).",
+    )
+    mask_threshold: float = Field(
+        0.5, ge=0.05, le=0.95, description="mask probability above which a pixel is masked"
+    )
+    feather: int = Field(
+        6, ge=0, le=100, description="soft edge of the mask, in pixels (Gaussian sigma)"
+    )
+    working_size: int = Field(
+        512,
+        ge=32,
+        le=1024,
+        multiple_of=8,
+        description="long side, in pixels, of the crop the edit model sees",
+    )
     batch_size: int = Field(4, ge=1, le=32, description="frames edited at once (GPU)")
 
 
@@ -64,22 +90,45 @@ class VideoEditOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Mode = Field("video", description="single_frame: edit one frame (frame_index) as a quick test; "
-                                            "video: the whole clip")
-    max_frames: int | None = Field(None, ge=1, le=1_000_000,
-                                   description="process at most this many frames from the start (empty: all)")
-    image_guidance_scale: float = Field(1.5, ge=0.0, le=20.0,
-                                        description="how closely the edit keeps the input picture")
-    guidance_scale: float = Field(9.0, ge=0.0, le=50.0, description="how strongly the edit follows the text")
-    erode_kernel: int = Field(10, ge=0, le=200,
-                              description="mask erosion kernel in pixels: shrinks the mask away from its edge")
+    mode: Mode = Field(
+        "video",
+        description="single_frame: edit one frame (frame_index) as a quick test; "
+        "video: the whole clip",
+    )
+    max_frames: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="process at most this many frames from the start (empty: all)",
+    )
+    image_guidance_scale: float = Field(
+        1.5, ge=0.0, le=20.0, description="how closely the edit keeps the input picture"
+    )
+    guidance_scale: float = Field(
+        9.0, ge=0.0, le=50.0, description="how strongly the edit follows the text"
+    )
+    erode_kernel: int = Field(
+        10,
+        ge=0,
+        le=200,
+        description="mask erosion kernel in pixels: shrinks the mask away from its edge",
+    )
     num_inference_steps: int = Field(50, ge=1, le=500, description="denoising steps per frame")
-    apply_smoothing: bool = Field(True, description="smooth the mask and the edited pixels over time")
-    smoothing_window: int = Field(5, ge=1, le=61, description="frames in the temporal smoothing window")
-    smoothing_alpha: float = Field(0.3, ge=0.0, le=1.0,
-                                   description="weight of the window's mean against the frame itself")
-    seed: int = Field(42, ge=0, le=2**32 - 1, description="noise seed; the same initial noise for every frame")
-    frame_index: int = Field(0, ge=0, le=10_000_000, description="the frame single_frame mode and previews use")
+    apply_smoothing: bool = Field(
+        True, description="smooth the mask and the edited pixels over time"
+    )
+    smoothing_window: int = Field(
+        5, ge=1, le=61, description="frames in the temporal smoothing window"
+    )
+    smoothing_alpha: float = Field(
+        0.3, ge=0.0, le=1.0, description="weight of the window's mean against the frame itself"
+    )
+    seed: int = Field(
+        42, ge=0, le=2**32 - 1, description="noise seed; the same initial noise for every frame"
+    )
+    frame_index: int = Field(
+        0, ge=0, le=10_000_000, description="the frame single_frame mode and previews use"
+    )
     extra: VideoEditExtra = Field(default_factory=lambda: VideoEditExtra.model_validate({}))
 
 
@@ -90,19 +139,28 @@ def new_job_id() -> str:
 class VideoEditRequest(VideoEditOptions):
     """One video edit: seed 003's ``VideoEditRequest``."""
 
-    job_id: JobId = Field(default_factory=new_job_id,
-                          description="unique id; names the output files ({job_id}_output.mp4, ...)")
+    job_id: JobId = Field(
+        default_factory=new_job_id,
+        description="unique id; names the output files ({job_id}_output.mp4, ...)",
+    )
     input_video_path: Path = Field(description="the clip to edit")
-    output_dir: Path | None = Field(None, description="where the outputs go (default: UR_EDIT_OUTPUT_DIR/"
-                                                      "<job_id>, else ./outputs/<job_id>)")
-    mask_prompt: MaskPrompt = Field(description="what to mask, e.g. 'hair', 'person', 'the red car'")
+    output_dir: Path | None = Field(
+        None,
+        description="where the outputs go (default: UR_EDIT_OUTPUT_DIR/"
+        "<job_id>, else ./outputs/<job_id>)",
+    )
+    mask_prompt: MaskPrompt = Field(
+        description="what to mask, e.g. 'hair', 'person', 'the red car'"
+    )
     edit_prompt: EditPrompt = Field(description="what to do with it, e.g. 'make the hair red'")
 
     def resolved_output_dir(self) -> Path:
         return Path(self.output_dir) if self.output_dir else default_output_dir(self.job_id)
 
     def options(self) -> VideoEditOptions:
-        return VideoEditOptions.model_validate(self.model_dump(include=set(VideoEditOptions.model_fields)))
+        return VideoEditOptions.model_validate(
+            self.model_dump(include=set(VideoEditOptions.model_fields))
+        )
 
 
 def default_output_dir(job_id: str) -> Path:

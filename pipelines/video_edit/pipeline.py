@@ -44,8 +44,8 @@ from pipelines.video_edit.status import (
 )
 
 ModelCache = Callable[[str, Callable[[], Any]], Any]
-MASK_STORE_SIDE = 512   # raw masks are kept at most this large (they are upsampled when used)
-MASK_CHUNK = 8          # frames per call of the mask backend
+MASK_STORE_SIDE = 512  # raw masks are kept at most this large (they are upsampled when used)
+MASK_CHUNK = 8  # frames per call of the mask backend
 
 _loaded: dict[str, Any] = {}
 
@@ -64,8 +64,9 @@ class EmptyMask(BadInput):
 # -- checks before any work ---------------------------------------------------------------
 
 
-def check_models(request: VideoEditRequest, search_dirs: list[Path] | tuple[Path, ...] = (),
-                 edit: bool = True) -> tuple[MaskChoice, ModelLocation | None]:
+def check_models(
+    request: VideoEditRequest, search_dirs: list[Path] | tuple[Path, ...] = (), edit: bool = True
+) -> tuple[MaskChoice, ModelLocation | None]:
     """The mask backend and the edit model this request will use, or a BadInput
     (naming the variable and how to download) when one is missing. No torch."""
     choice = choose_mask_backend(request.mask_prompt, request.extra, search_dirs)
@@ -94,23 +95,36 @@ class _Stages:
         self.status.update(status=stage, progress=round(start, 4), message=message)
         self.progress.update(stage=stage, fraction=start, message=message)
 
-    def frames(self, done: float, total: int, frame: int | None = None, message: str | None = None) -> None:
+    def frames(
+        self, done: float, total: int, frame: int | None = None, message: str | None = None
+    ) -> None:
         start, end = STAGE_SPANS[self.stage]
         fraction = start + (end - start) * (done / max(total, 1))
         shown = frame if frame is not None else int(done)
-        fields: dict[str, Any] = {"progress": round(fraction, 4), "current_frame": shown, "total_frames": total}
+        fields: dict[str, Any] = {
+            "progress": round(fraction, 4),
+            "current_frame": shown,
+            "total_frames": total,
+        }
         if message:
             fields["message"] = message
         self.status.update(**fields)
-        self.progress.update(stage=self.stage, fraction=fraction, item=f"frame {shown}/{total}", message=message)
+        self.progress.update(
+            stage=self.stage, fraction=fraction, item=f"frame {shown}/{total}", message=message
+        )
 
 
 # -- the job ----------------------------------------------------------------------------
 
 
 class _Job:
-    def __init__(self, request: VideoEditRequest, progress: Progress, models: ModelCache,
-                 search_dirs: list[Path] | tuple[Path, ...]):
+    def __init__(
+        self,
+        request: VideoEditRequest,
+        progress: Progress,
+        models: ModelCache,
+        search_dirs: list[Path] | tuple[Path, ...],
+    ):
         self.r = request
         self.models = models
         self.search_dirs = search_dirs
@@ -119,10 +133,18 @@ class _Job:
         self.names = output_names(request.job_id)
         self.paths = {k: self.out / v for k, v in self.names.items()}
         self.work = self.out / f".{request.job_id}_work"
-        self.shape = MaskShape(threshold=request.extra.mask_threshold, erode_kernel=request.erode_kernel,
-                               feather=request.extra.feather)
-        status = VideoEditStatus(job_id=request.job_id, status="queued", progress=0.0,
-                                 message="Waiting to start", logs_path=self.paths["log"])
+        self.shape = MaskShape(
+            threshold=request.extra.mask_threshold,
+            erode_kernel=request.erode_kernel,
+            feather=request.extra.feather,
+        )
+        status = VideoEditStatus(
+            job_id=request.job_id,
+            status="queued",
+            progress=0.0,
+            message="Waiting to start",
+            logs_path=self.paths["log"],
+        )
         self.status = StatusFile(self.out, status)
         self.status.write()
         self.st = _Stages(self.status, progress, JobLog(self.paths["log"]))
@@ -134,8 +156,10 @@ class _Job:
         r = self.r
         self.st.enter("extracting", f"reading {r.input_video_path.name}")
         self.info = info = probe(r.input_video_path)
-        self.st.log(f"input {info.width}x{info.height} @ {float(info.fps):.3f} fps, {info.frames} frames, "
-                    f"{'with' if info.has_audio else 'no'} audio, codec {info.codec}, rotation {info.rotation}")
+        self.st.log(
+            f"input {info.width}x{info.height} @ {float(info.fps):.3f} fps, {info.frames} frames, "
+            f"{'with' if info.has_audio else 'no'} audio, codec {info.codec}, rotation {info.rotation}"
+        )
         self.choice, self.ip2p = check_models(r, self.search_dirs, edit=edit)
         where = f" ({self.choice.location.folder})" if self.choice.location else ""
         self.st.log(f"mask backend: {self.choice.backend}{where}")
@@ -143,7 +167,9 @@ class _Job:
             self.st.log(f"edit model: {self.ip2p.source} ({self.ip2p.folder})")
         if r.mode == "single_frame":
             if r.frame_index >= info.frames:
-                raise BadInput(f"frame_index {r.frame_index} is past the clip's last frame ({info.frames - 1}).")
+                raise BadInput(
+                    f"frame_index {r.frame_index} is past the clip's last frame ({info.frames - 1})."
+                )
             self.start, self.total = r.frame_index, 1
         else:
             self.start, self.total = 0, min(info.frames, r.max_frames or info.frames)
@@ -164,7 +190,10 @@ class _Job:
         r, info = self.r, self.info
         self.st.enter("masking", f"{self.choice.backend}: finding {r.mask_prompt!r}")
         folder = str(self.choice.location.folder) if self.choice.location else None
-        backend = self.models(f"mask:{self.choice.backend}:{folder}", lambda: load_backend(self.choice.backend, folder))
+        backend = self.models(
+            f"mask:{self.choice.backend}:{folder}",
+            lambda: load_backend(self.choice.backend, folder),
+        )
         scale = min(1.0, MASK_STORE_SIDE / max(info.width, info.height))
         self.store_size = (max(1, round(info.width * scale)), max(1, round(info.height * scale)))
         session = backend.session(r.mask_prompt, info.width, info.height)
@@ -174,19 +203,30 @@ class _Job:
             with open(raw_path, "wb") as raw:
                 for chunk in _chunks(self.frames(), MASK_CHUNK):
                     for prob in session.masks(chunk):
-                        small = cv2.resize(prob, self.store_size, interpolation=cv2.INTER_AREA if
-                                           prob.shape[1] > self.store_size[0] else cv2.INTER_LINEAR)
+                        small = cv2.resize(
+                            prob,
+                            self.store_size,
+                            interpolation=cv2.INTER_AREA
+                            if prob.shape[1] > self.store_size[0]
+                            else cv2.INTER_LINEAR,
+                        )
                         raw.write(np.clip(np.rint(small * 255), 0, 255).astype(np.uint8).tobytes())
                     done += len(chunk)
                     self.st.frames(done, self.total)
-                    if self.st.stage == "masking" and done < self.total:  # the first frames are masked
-                        self.st.enter("propagating", f"following {r.mask_prompt!r} through the clip")
+                    if (
+                        self.st.stage == "masking" and done < self.total
+                    ):  # the first frames are masked
+                        self.st.enter(
+                            "propagating", f"following {r.mask_prompt!r} through the clip"
+                        )
         finally:
             session.close()
         if self.st.stage == "masking":
             self.st.enter("propagating", "one frame: nothing to propagate")
         if done < self.total:
-            self.st.log(f"the clip has {done} decodable frames, not {self.total} as its header says")
+            self.st.log(
+                f"the clip has {done} decodable frames, not {self.total} as its header says"
+            )
             self.total = done
             self.status.update(total_frames=done, force=True)
         if done == 0:
@@ -201,7 +241,12 @@ class _Job:
 
         r = self.r
         prob = self.raw[t].astype(np.float32) / 255.0
-        if r.apply_smoothing and r.smoothing_window > 1 and r.smoothing_alpha > 0 and self.total > 1:
+        if (
+            r.apply_smoothing
+            and r.smoothing_window > 1
+            and r.smoothing_alpha > 0
+            and self.total > 1
+        ):
             lo, hi = window_range(t, self.total, r.smoothing_window)
             mean = self.raw[lo:hi].astype(np.float32).mean(axis=0) / 255.0
             prob = blend_in_time(prob, mean, r.smoothing_alpha)
@@ -212,7 +257,9 @@ class _Job:
 
         info, path = self.info, self.paths["mask"]
         empty: list[int] = []
-        with VideoWriter(path, info.width, info.height, info.fps, crf=20, preset="veryfast") as writer:
+        with VideoWriter(
+            path, info.width, info.height, info.fps, crf=20, preset="veryfast"
+        ) as writer:
             for t in range(self.total):
                 m = self.final_mask(t)
                 if m.empty:
@@ -222,12 +269,16 @@ class _Job:
         self.empty = set(empty)
         self.status.update(mask_preview_path=path, force=True)
         if len(empty) == self.total:
-            raise EmptyMask(f"The mask prompt {self.r.mask_prompt!r} matched nothing in any of the {self.total} "
-                            f"frames ({self.choice.backend} mask). Describe it differently, lower extra."
-                            "mask_threshold or the erode_kernel, or use another mask backend.")
+            raise EmptyMask(
+                f"The mask prompt {self.r.mask_prompt!r} matched nothing in any of the {self.total} "
+                f"frames ({self.choice.backend} mask). Describe it differently, lower extra."
+                "mask_threshold or the erode_kernel, or use another mask backend."
+            )
         if empty:
-            self.st.log(f"empty mask in {len(empty)} of {self.total} frames ({_ranges(empty)}): "
-                        "these frames are copied unchanged")
+            self.st.log(
+                f"empty mask in {len(empty)} of {self.total} frames ({_ranges(empty)}): "
+                "these frames are copied unchanged"
+            )
         self.st.log(f"mask video: {path.name}")
 
     def mask_one(self) -> None:
@@ -237,9 +288,14 @@ class _Job:
         from pipelines.video_edit.masking import load_backend
 
         r = self.r
-        self.st.enter("masking", f"{self.choice.backend}: finding {r.mask_prompt!r} in frame {r.frame_index}")
+        self.st.enter(
+            "masking", f"{self.choice.backend}: finding {r.mask_prompt!r} in frame {r.frame_index}"
+        )
         folder = str(self.choice.location.folder) if self.choice.location else None
-        backend = self.models(f"mask:{self.choice.backend}:{folder}", lambda: load_backend(self.choice.backend, folder))
+        backend = self.models(
+            f"mask:{self.choice.backend}:{folder}",
+            lambda: load_backend(self.choice.backend, folder),
+        )
         frame = next(self.frames())
         session = backend.session(r.mask_prompt, self.info.width, self.info.height)
         try:
@@ -251,9 +307,12 @@ class _Job:
         Image.fromarray(frame).save(self.paths["input_png"])
         Image.fromarray(mask_overlay(frame, m.soft)).save(self.paths["mask_png"])
         area = float((m.soft > 0.5).mean())
-        self.preview_message = (f"{r.mask_prompt!r} covers {area:.1%} of frame {r.frame_index} ({self.choice.backend})"
-                                if not m.empty else f"{r.mask_prompt!r} matched nothing in frame {r.frame_index} "
-                                                    f"({self.choice.backend})")
+        self.preview_message = (
+            f"{r.mask_prompt!r} covers {area:.1%} of frame {r.frame_index} ({self.choice.backend})"
+            if not m.empty
+            else f"{r.mask_prompt!r} matched nothing in frame {r.frame_index} "
+            f"({self.choice.backend})"
+        )
         self.st.log(self.preview_message)
 
     # ---------------------------------------------------------------- editing
@@ -266,15 +325,29 @@ class _Job:
         assert self.ip2p is not None
         folder = str(self.ip2p.folder)
         pipe = self.models(f"ip2p:{folder}", lambda: load_ip2p(folder))
-        editor = Editor(pipe, EditSettings(prompt=r.edit_prompt, num_inference_steps=r.num_inference_steps,
-                                           guidance_scale=r.guidance_scale,
-                                           image_guidance_scale=r.image_guidance_scale, seed=r.seed,
-                                           working_size=r.extra.working_size))
+        editor = Editor(
+            pipe,
+            EditSettings(
+                prompt=r.edit_prompt,
+                num_inference_steps=r.num_inference_steps,
+                guidance_scale=r.guidance_scale,
+                image_guidance_scale=r.image_guidance_scale,
+                seed=r.seed,
+                working_size=r.extra.working_size,
+            ),
+        )
         self.edited_path = self.work / "edited.mkv"
         done = 0
         # near-lossless and fast (only the pixels inside the mask are taken from it)
-        with VideoWriter(self.edited_path, info.width, info.height, info.fps, crf=8, preset="ultrafast",
-                         pix_fmt="yuv444p") as writer:
+        with VideoWriter(
+            self.edited_path,
+            info.width,
+            info.height,
+            info.fps,
+            crf=8,
+            preset="ultrafast",
+            pix_fmt="yuv444p",
+        ) as writer:
             for chunk in _chunks(self.frames(), r.extra.batch_size):
                 masks = [self.final_mask(done + i) for i in range(len(chunk))]
                 todo = [i for i, m in enumerate(masks) if not m.empty]
@@ -286,7 +359,9 @@ class _Job:
                     x0, y0, x1, y1 = box
                     base = done
 
-                    def on_step(step: int, steps: int, base: int = base, n: int = len(todo)) -> None:
+                    def on_step(
+                        step: int, steps: int, base: int = base, n: int = len(todo)
+                    ) -> None:
                         self.st.frames(base + n * step / steps, self.total, frame=base + n)
 
                     edited = editor.edit([chunk[i][y0:y1, x0:x1] for i in todo], on_step)
@@ -304,14 +379,26 @@ class _Job:
         from pipelines.video_edit.video_io import VideoWriter, read_frames
 
         r, info = self.r, self.info
-        on = r.apply_smoothing and r.smoothing_window > 1 and r.smoothing_alpha > 0 and self.total > 1
-        self.st.enter("smoothing", f"temporal smoothing (window {r.smoothing_window}, alpha {r.smoothing_alpha})"
-                      if on else "smoothing off: compositing the edit through the mask")
+        on = (
+            r.apply_smoothing
+            and r.smoothing_window > 1
+            and r.smoothing_alpha > 0
+            and self.total > 1
+        )
+        self.st.enter(
+            "smoothing",
+            f"temporal smoothing (window {r.smoothing_window}, alpha {r.smoothing_alpha})"
+            if on
+            else "smoothing off: compositing the edit through the mask",
+        )
         smoother = PixelSmoother(r.smoothing_window if on else 1, r.smoothing_alpha if on else 0.0)
         self.video_only = self.work / "video.mp4"
         self.last_frame: np.ndarray | None = None
         written = 0
-        with VideoWriter(self.video_only, info.width, info.height, info.fps, crf=17, preset="veryfast") as writer:
+        with VideoWriter(
+            self.video_only, info.width, info.height, info.fps, crf=17, preset="veryfast"
+        ) as writer:
+
             def emit(frames: Iterator[np.ndarray]) -> None:
                 nonlocal written
                 for frame in frames:
@@ -344,8 +431,10 @@ class _Job:
             shutil.move(str(self.video_only), output)
         check = probe(output)
         if check.frames != self.total or check.size != info.size:
-            self.st.log(f"warning: the output has {check.frames} frames {check.width}x{check.height}, "
-                        f"expected {self.total} {info.width}x{info.height}")
+            self.st.log(
+                f"warning: the output has {check.frames} frames {check.width}x{check.height}, "
+                f"expected {self.total} {info.width}x{info.height}"
+            )
         if r.mode == "single_frame":
             self._pictures()
 
@@ -363,9 +452,14 @@ class _Job:
 
     def finish(self, message: str) -> VideoEditStatus:
         self.st.log(f"[finished] {message}")
-        status = self.status.update(status="finished", progress=1.0, message=message, error=None,
-                                    output_video_path=self.paths["output"] if self.paths["output"].is_file() else None,
-                                    force=True)
+        status = self.status.update(
+            status="finished",
+            progress=1.0,
+            message=message,
+            error=None,
+            output_video_path=self.paths["output"] if self.paths["output"].is_file() else None,
+            force=True,
+        )
         self.st.progress.update(stage="finished", fraction=1.0, message=message)
         return status
 
@@ -376,7 +470,9 @@ class _Job:
             error = one_line(str(exc) or type(exc).__name__)
             self.st.log_file.write(traceback.format_exc())
         self.st.log(f"[failed] at {self.st.stage}: {error}")
-        self.status.update(status="failed", error=error, message=f"Failed while {self.st.stage}", force=True)
+        self.status.update(
+            status="failed", error=error, message=f"Failed while {self.st.stage}", force=True
+        )
 
     def cleanup(self) -> None:
         raw = getattr(self, "raw", None)
@@ -385,9 +481,13 @@ class _Job:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def run_video_edit(request: VideoEditRequest | dict[str, Any], progress: Progress | None = None, *,
-                   models: ModelCache | None = None,
-                   search_dirs: list[Path] | tuple[Path, ...] = ()) -> VideoEditStatus:
+def run_video_edit(
+    request: VideoEditRequest | dict[str, Any],
+    progress: Progress | None = None,
+    *,
+    models: ModelCache | None = None,
+    search_dirs: list[Path] | tuple[Path, ...] = (),
+) -> VideoEditStatus:
     """Seed 003's ``run_video_edit``: edit the clip, writing ``status.json`` at every stage.
 
     Returns the final status; raises (after writing ``failed`` with a one-line
@@ -404,8 +504,10 @@ def run_video_edit(request: VideoEditRequest | dict[str, Any], progress: Progres
         job.smooth()
         job.save()
         edited = job.total - len(job.empty)
-        return job.finish(f"Edited {edited} of {job.total} frames"
-                          + (f" ({len(job.empty)} without mask copied unchanged)" if job.empty else ""))
+        return job.finish(
+            f"Edited {edited} of {job.total} frames"
+            + (f" ({len(job.empty)} without mask copied unchanged)" if job.empty else "")
+        )
     except BaseException as exc:
         job.fail(exc)
         raise
@@ -413,9 +515,13 @@ def run_video_edit(request: VideoEditRequest | dict[str, Any], progress: Progres
         job.cleanup()
 
 
-def preview_mask(request: VideoEditRequest | dict[str, Any], progress: Progress | None = None, *,
-                 models: ModelCache | None = None,
-                 search_dirs: list[Path] | tuple[Path, ...] = ()) -> VideoEditStatus:
+def preview_mask(
+    request: VideoEditRequest | dict[str, Any],
+    progress: Progress | None = None,
+    *,
+    models: ModelCache | None = None,
+    search_dirs: list[Path] | tuple[Path, ...] = (),
+) -> VideoEditStatus:
     """The mask of one frame (``frame_index``) as an overlay picture (``{job_id}_mask.png``),
     with ``{job_id}_input.png``; status.json goes queued → extracting → masking → finished."""
     if not isinstance(request, VideoEditRequest):
@@ -433,18 +539,21 @@ def preview_mask(request: VideoEditRequest | dict[str, Any], progress: Progress 
         job.cleanup()
 
 
-
 # -- pictures ---------------------------------------------------------------------------
 
 
-def mask_overlay(frame: np.ndarray, soft: np.ndarray, color: tuple[int, int, int] = (255, 40, 40)) -> np.ndarray:
+def mask_overlay(
+    frame: np.ndarray, soft: np.ndarray, color: tuple[int, int, int] = (255, 40, 40)
+) -> np.ndarray:
     """The frame with the mask tinted and its edge drawn."""
     import cv2
 
     m = soft[:, :, None] * 0.55
     out = frame.astype(np.float32) * (1 - m) + np.asarray(color, np.float32) * m
     out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-    contours, _ = cv2.findContours((soft > 0.5).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contours, _ = cv2.findContours(
+        (soft > 0.5).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
     cv2.drawContours(out, contours, -1, (255, 255, 0), max(1, min(frame.shape[:2]) // 200))
     return out
 
@@ -455,7 +564,7 @@ def side_by_side(images: list[np.ndarray], gap: int = 8) -> np.ndarray:
     canvas = np.full((h, w, 3), 255, np.uint8)
     x = 0
     for img in images:
-        canvas[: img.shape[0], x: x + img.shape[1]] = img
+        canvas[: img.shape[0], x : x + img.shape[1]] = img
         x += img.shape[1] + gap
     return canvas
 

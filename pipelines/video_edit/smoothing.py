@@ -39,9 +39,9 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1
 
 @dataclass
 class FrameMask:
-    soft: np.ndarray            # float32 HxW, 0..1: the weight of the edit at each pixel
-    box: Box | None             # the eroded mask's box; None when empty
-    region: Box | None = None   # where ``soft`` is above 0 (the box and its feathered edge)
+    soft: np.ndarray  # float32 HxW, 0..1: the weight of the edit at each pixel
+    box: Box | None  # the eroded mask's box; None when empty
+    region: Box | None = None  # where ``soft`` is above 0 (the box and its feathered edge)
 
     @property
     def empty(self) -> bool:
@@ -57,7 +57,9 @@ def shape_mask(prob: np.ndarray, width: int, height: int, shape: MaskShape) -> F
         prob = cv2.resize(prob, (width, height), interpolation=cv2.INTER_LINEAR)
     binary: np.ndarray = (prob > shape.threshold).astype(np.uint8)
     if shape.erode_kernel > 1 and binary.any():
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (shape.erode_kernel, shape.erode_kernel))
+        kernel = cv2.getStructuringElement(
+            cv2.MORPH_ELLIPSE, (shape.erode_kernel, shape.erode_kernel)
+        )
         binary = np.asarray(cv2.erode(binary, kernel))
     if not binary.any():
         return FrameMask(np.zeros((height, width), np.float32), None)
@@ -66,8 +68,13 @@ def shape_mask(prob: np.ndarray, width: int, height: int, shape: MaskShape) -> F
     if shape.feather > 0:  # blur only around the mask: OpenCV's kernel reaches 4 sigma
         region = expand_box(box, width, height, int(np.ceil(4 * shape.feather)) + 1)
         x0, y0, x1, y1 = region
-        part = cv2.GaussianBlur(binary[y0:y1, x0:x1].astype(np.float32), (0, 0), sigmaX=float(shape.feather),
-                                sigmaY=float(shape.feather), borderType=cv2.BORDER_CONSTANT)
+        part = cv2.GaussianBlur(
+            binary[y0:y1, x0:x1].astype(np.float32),
+            (0, 0),
+            sigmaX=float(shape.feather),
+            sigmaY=float(shape.feather),
+            borderType=cv2.BORDER_CONSTANT,
+        )
         soft[y0:y1, x0:x1] = np.clip(part, 0.0, 1.0)
     else:
         region = box
@@ -82,7 +89,12 @@ def _box(binary: np.ndarray) -> Box:
 
 def expand_box(box: Box, width: int, height: int, margin: int) -> Box:
     x0, y0, x1, y1 = box
-    return max(0, x0 - margin), max(0, y0 - margin), min(width, x1 + margin), min(height, y1 + margin)
+    return (
+        max(0, x0 - margin),
+        max(0, y0 - margin),
+        min(width, x1 + margin),
+        min(height, y1 + margin),
+    )
 
 
 def region_of(soft: np.ndarray) -> Box | None:
@@ -97,10 +109,17 @@ def union_box(boxes: Iterable[Box | None]) -> Box | None:
     real = [b for b in boxes if b is not None]
     if not real:
         return None
-    return min(b[0] for b in real), min(b[1] for b in real), max(b[2] for b in real), max(b[3] for b in real)
+    return (
+        min(b[0] for b in real),
+        min(b[1] for b in real),
+        max(b[2] for b in real),
+        max(b[3] for b in real),
+    )
 
 
-def composite(original: np.ndarray, edited: np.ndarray, soft: np.ndarray, region: Box | None = None) -> np.ndarray:
+def composite(
+    original: np.ndarray, edited: np.ndarray, soft: np.ndarray, region: Box | None = None
+) -> np.ndarray:
     """``original`` outside the mask, ``edited`` inside, blended along the feathered edge.
 
     Pixels where the mask is 0 are the original's, bit for bit. ``region``: where
@@ -111,7 +130,10 @@ def composite(original: np.ndarray, edited: np.ndarray, soft: np.ndarray, region
         return out
     x0, y0, x1, y1 = region
     m = soft[y0:y1, x0:x1, None]
-    region = original[y0:y1, x0:x1].astype(np.float32) * (1.0 - m) + edited[y0:y1, x0:x1].astype(np.float32) * m
+    region = (
+        original[y0:y1, x0:x1].astype(np.float32) * (1.0 - m)
+        + edited[y0:y1, x0:x1].astype(np.float32) * m
+    )
     out[y0:y1, x0:x1] = np.clip(np.rint(region), 0, 255).astype(np.uint8)
     return out
 
@@ -129,11 +151,13 @@ class PixelSmoother:
         self.alpha = alpha
         self._frames: deque[np.ndarray] = deque()
         self._masks: deque[tuple[np.ndarray, Box | None]] = deque()
-        self._first = 0   # clip index of self._frames[0]
-        self._next = 0    # next clip index to emit
-        self._count = 0   # frames pushed
+        self._first = 0  # clip index of self._frames[0]
+        self._next = 0  # next clip index to emit
+        self._count = 0  # frames pushed
 
-    def push(self, frame: np.ndarray, soft: np.ndarray, region: Box | None = None) -> Iterator[np.ndarray]:
+    def push(
+        self, frame: np.ndarray, soft: np.ndarray, region: Box | None = None
+    ) -> Iterator[np.ndarray]:
         self._frames.append(frame)
         self._masks.append((soft, region if region is not None else region_of(soft)))
         self._count += 1

@@ -17,10 +17,28 @@ from pydantic import BaseModel
 from pipelines.errors import NotFound
 from pipelines.video_edit.options import default_output_dir
 
-JobStatus = Literal["queued", "extracting", "masking", "propagating", "editing", "smoothing", "saving",
-                    "finished", "failed"]
-STAGES: tuple[str, ...] = ("queued", "extracting", "masking", "propagating", "editing", "smoothing", "saving",
-                           "finished", "failed")
+JobStatus = Literal[
+    "queued",
+    "extracting",
+    "masking",
+    "propagating",
+    "editing",
+    "smoothing",
+    "saving",
+    "finished",
+    "failed",
+]
+STAGES: tuple[str, ...] = (
+    "queued",
+    "extracting",
+    "masking",
+    "propagating",
+    "editing",
+    "smoothing",
+    "saving",
+    "finished",
+    "failed",
+)
 STATUS_FILE = "status.json"
 
 # The part of the whole job (0..1) each stage covers.
@@ -113,8 +131,10 @@ def get_video_edit_status(job_id: str, output_dir: Path | str | None = None) -> 
     folder = Path(output_dir) if output_dir else default_output_dir(job_id)
     status = read_status(folder)
     if status is None:
-        raise NotFound(f"No status for video edit {job_id!r} in {folder}: the job has not started there, or "
-                       "give the output_dir it was run with.")
+        raise NotFound(
+            f"No status for video edit {job_id!r} in {folder}: the job has not started there, or "
+            "give the output_dir it was run with."
+        )
     if status.job_id != job_id:
         raise NotFound(f"{folder / STATUS_FILE} belongs to job {status.job_id!r}, not {job_id!r}.")
     return status

@@ -17,7 +17,15 @@ import numpy as np
 
 from pipelines.errors import BadInput
 
-MP4_AUDIO = {"aac", "mp3", "alac", "opus", "ac3", "eac3", "flac"}  # copied as is into MP4; others -> AAC
+MP4_AUDIO = {
+    "aac",
+    "mp3",
+    "alac",
+    "opus",
+    "ac3",
+    "eac3",
+    "flac",
+}  # copied as is into MP4; others -> AAC
 
 
 class VideoError(BadInput):
@@ -27,12 +35,12 @@ class VideoError(BadInput):
 @dataclass(frozen=True)
 class VideoInfo:
     path: Path
-    width: int                # as shown (rotation applied)
+    width: int  # as shown (rotation applied)
     height: int
     fps: Fraction
-    frames: int               # counted from the container's packets when it does not say
+    frames: int  # counted from the container's packets when it does not say
     duration: float
-    rotation: int             # degrees the picture is turned to show it upright
+    rotation: int  # degrees the picture is turned to show it upright
     has_audio: bool
     codec: str
 
@@ -50,14 +58,18 @@ def _open(path: Path):
     import av
 
     if not path.is_file():
-        raise VideoError(f"{path.name}: file not found ({path}). Check the path or upload the clip again.")
+        raise VideoError(
+            f"{path.name}: file not found ({path}). Check the path or upload the clip again."
+        )
     if path.stat().st_size == 0:
         raise VideoError(f"{path.name}: the file is empty. Upload the clip again.")
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise VideoError(f"{path.name}: not a readable video ({_reason(exc)}). The file is corrupt or not a "
-                         "video: export it again as MP4 (H.264).") from None
+        raise VideoError(
+            f"{path.name}: not a readable video ({_reason(exc)}). The file is corrupt or not a "
+            "video: export it again as MP4 (H.264)."
+        ) from None
     if not container.streams.video:
         container.close()
         raise VideoError(f"{path.name}: the file has no video stream.")
@@ -85,7 +97,9 @@ def probe(path: str | Path) -> VideoInfo:
         try:
             first = next(container.decode(stream), None)
         except (av.FFmpegError, EOFError) as exc:
-            raise VideoError(f"{path.name}: the video data is corrupt ({_reason(exc)}); export it again.") from None
+            raise VideoError(
+                f"{path.name}: the video data is corrupt ({_reason(exc)}); export it again."
+            ) from None
         if first is None:
             raise VideoError(f"{path.name}: contains no video frames.")
         rotation = int(getattr(first, "rotation", 0) or 0)
@@ -102,8 +116,17 @@ def probe(path: str | Path) -> VideoInfo:
         frames = count_packets(path)
     if rotation_steps(rotation) % 2:
         width, height = height, width
-    return VideoInfo(path=path, width=width, height=height, fps=fps, frames=frames,
-                     duration=duration or frames / float(fps), rotation=rotation, has_audio=has_audio, codec=codec)
+    return VideoInfo(
+        path=path,
+        width=width,
+        height=height,
+        fps=fps,
+        frames=frames,
+        duration=duration or frames / float(fps),
+        rotation=rotation,
+        has_audio=has_audio,
+        codec=codec,
+    )
 
 
 def count_packets(path: Path) -> int:
@@ -131,8 +154,12 @@ def read_frames(path: str | Path, start: int = 0, count: int | None = None) -> I
             rate = stream.average_rate or stream.guessed_rate
             if rate and stream.time_base:
                 target = start / float(rate)
-                container.seek(int(target / stream.time_base) + (stream.start_time or 0), stream=stream,
-                               backward=True, any_frame=False)
+                container.seek(
+                    int(target / stream.time_base) + (stream.start_time or 0),
+                    stream=stream,
+                    backward=True,
+                    any_frame=False,
+                )
                 skip_before_time = target - 0.5 / float(rate)
                 index = start
         produced = 0
@@ -152,14 +179,18 @@ def read_frames(path: str | Path, start: int = 0, count: int | None = None) -> I
                 yield np.ascontiguousarray(np.rot90(image, k)) if k else image
                 produced += 1
         except av.FFmpegError as exc:
-            raise VideoError(f"{path.name}: decoding failed after {produced} frames ({_reason(exc)}); the file "
-                             "is damaged: export it again.") from None
+            raise VideoError(
+                f"{path.name}: decoding failed after {produced} frames ({_reason(exc)}); the file "
+                "is damaged: export it again."
+            ) from None
 
 
 def read_frame(path: str | Path, index: int) -> np.ndarray:
     for frame in read_frames(path, index, 1):
         return frame
-    raise VideoError(f"{Path(path).name} has no frame {index}; choose a frame index below its frame count.")
+    raise VideoError(
+        f"{Path(path).name} has no frame {index}; choose a frame index below its frame count."
+    )
 
 
 class VideoWriter:
@@ -169,8 +200,17 @@ class VideoWriter:
     Odd sizes, which 4:2:0 cannot hold, are written in 4:4:4.
     """
 
-    def __init__(self, path: str | Path, width: int, height: int, fps: Fraction, *, crf: int = 18,
-                 preset: str = "medium", pix_fmt: str | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        fps: Fraction,
+        *,
+        crf: int = 18,
+        preset: str = "medium",
+        pix_fmt: str | None = None,
+    ):
         import av
 
         self.path = Path(path)
@@ -178,7 +218,9 @@ class VideoWriter:
         self.width, self.height = width, height
         self.frames = 0
         mp4 = self.path.suffix.lower() in (".mp4", ".mov")
-        self._container: Any = av.open(str(self.path), "w", options={"movflags": "+faststart"} if mp4 else {})
+        self._container: Any = av.open(
+            str(self.path), "w", options={"movflags": "+faststart"} if mp4 else {}
+        )
         self._stream = self._container.add_stream("libx264", rate=fps)
         self._stream.width, self._stream.height = width, height
         odd = width % 2 or height % 2
@@ -190,7 +232,9 @@ class VideoWriter:
         import av
 
         if image.shape[:2] != (self.height, self.width):
-            raise ValueError(f"frame is {image.shape[1]}x{image.shape[0]}, the video {self.width}x{self.height}")
+            raise ValueError(
+                f"frame is {image.shape[1]}x{image.shape[0]}, the video {self.width}x{self.height}"
+            )
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         frame.pts = self.frames
         self.frames += 1
@@ -227,8 +271,11 @@ def mux_with_audio(video_path: Path, audio_source: Path, out_path: Path) -> bool
         if not src.streams.audio:
             _copy_file(video_path, out_path)
             return False
-    with av.open(str(video_path)) as vin, av.open(str(audio_source), metadata_errors="ignore") as ain, \
-            av.open(str(out_path), "w", options={"movflags": "+faststart"}) as out:
+    with (
+        av.open(str(video_path)) as vin,
+        av.open(str(audio_source), metadata_errors="ignore") as ain,
+        av.open(str(out_path), "w", options={"movflags": "+faststart"}) as out,
+    ):
         v_in = vin.streams.video[0]
         a_in = ain.streams.audio[0]
         v_out = out.add_stream_from_template(v_in)
@@ -252,13 +299,20 @@ def mux_with_audio(video_path: Path, audio_source: Path, out_path: Path) -> bool
                 for packet in ain.demux(a_in):
                     if packet.dts is None:
                         continue
-                    if end is not None and packet.pts is not None and \
-                            packet.pts * a_base - audio_start >= end:
+                    if (
+                        end is not None
+                        and packet.pts is not None
+                        and packet.pts * a_base - audio_start >= end
+                    ):
                         break
                     yield packet
             else:
                 for frame in ain.decode(a_in):
-                    if end is not None and frame.time is not None and frame.time - audio_start >= end:
+                    if (
+                        end is not None
+                        and frame.time is not None
+                        and frame.time - audio_start >= end
+                    ):
                         break
                     frame.pts = None
                     yield from a_out.encode(frame)

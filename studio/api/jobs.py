@@ -62,10 +62,16 @@ class JobPage(BaseModel):
 
 
 class JobIn(BaseModel):
-    kind: str = Field(max_length=100, pattern=KIND_PATTERN, examples=["system.diagnostics"],
-                      description="A kind listed by GET /kinds with public=true.")
-    params: dict[str, Any] = Field(default_factory=dict,
-                                   description="The kind's parameters: at most 64 KB as JSON, 16 levels deep.")
+    kind: str = Field(
+        max_length=100,
+        pattern=KIND_PATTERN,
+        examples=["system.diagnostics"],
+        description="A kind listed by GET /kinds with public=true.",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The kind's parameters: at most 64 KB as JSON, 16 levels deep.",
+    )
 
     @field_validator("params")
     @classmethod
@@ -76,7 +82,12 @@ class JobIn(BaseModel):
 @router.get("/", summary="The API: name, version, status, docs (seed 001's root)")
 @router.get("", include_in_schema=False)
 def get_root() -> dict[str, str]:
-    return {"name": "studio", "version": health_info.version(), "status": "running", "docs": "/docs"}
+    return {
+        "name": "studio",
+        "version": health_info.version(),
+        "status": "running",
+        "docs": "/docs",
+    }
 
 
 @router.get("/health", summary="Studio and worker health")
@@ -89,30 +100,47 @@ def get_workers(user: User = Depends(api_user)) -> list[dict[str, Any]]:
     return health_info.workers()
 
 
-@router.get("/kinds", summary="Job kinds this studio runs (public: may be submitted with POST /jobs)")
+@router.get(
+    "/kinds", summary="Job kinds this studio runs (public: may be submitted with POST /jobs)"
+)
 def get_kinds(user: User = Depends(api_user)) -> list[dict[str, Any]]:
     load_tools()
-    return [{"kind": k.name, "lane": k.lane, "title": k.title, "public": k.public}
-            for k in sorted(KINDS.values(), key=lambda k: k.name)]
+    return [
+        {"kind": k.name, "lane": k.lane, "title": k.title, "public": k.public}
+        for k in sorted(KINDS.values(), key=lambda k: k.name)
+    ]
 
 
-@router.get("/jobs", response_model=JobPage, summary="List jobs, newest first (yours; admins: all or owner=)")
-def get_jobs(kind: str | None = Query(None, max_length=100), status: Status | None = None,
-             owner: str | None = Query(None, max_length=100, description="Admins only: one user's jobs."),
-             limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
-             user: User = Depends(api_user)) -> dict[str, Any]:
-    jobs, total = store.list_jobs(kind=kind, status=status, owner=owner_filter(user, owner), limit=limit,
-                                  offset=offset)
+@router.get(
+    "/jobs",
+    response_model=JobPage,
+    summary="List jobs, newest first (yours; admins: all or owner=)",
+)
+def get_jobs(
+    kind: str | None = Query(None, max_length=100),
+    status: Status | None = None,
+    owner: str | None = Query(None, max_length=100, description="Admins only: one user's jobs."),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=10**9),
+    user: User = Depends(api_user),
+) -> dict[str, Any]:
+    jobs, total = store.list_jobs(
+        kind=kind, status=status, owner=owner_filter(user, owner), limit=limit, offset=offset
+    )
     return {"total": total, "limit": limit, "offset": offset, "jobs": jobs}
 
 
-@router.post("/jobs", response_model=JobOut, status_code=201, summary="Submit a job of a public kind")
+@router.post(
+    "/jobs", response_model=JobOut, status_code=201, summary="Submit a job of a public kind"
+)
 def post_job(body: JobIn, user: User = Depends(api_user)) -> store.Job:
     spec = get_kind(body.kind)
     if not spec.public:
         public = ", ".join(sorted(k.name for k in KINDS.values() if k.public))
-        raise BadInput(f"{body.kind} jobs are started by their tool's own routes (they check the inputs); "
-                       f"POST /jobs takes {public}.")
+        raise BadInput(
+            f"{body.kind} jobs are started by their tool's own routes (they check the inputs); "
+            f"POST /jobs takes {public}."
+        )
     return queue.submit(body.kind, body.params, owner=user.name)
 
 
@@ -121,18 +149,24 @@ def get_job(job_id: str = JobId, user: User = Depends(api_user)) -> store.Job:
     return store.job_for(job_id, user)
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=JobOut, summary="Cancel a queued or running job")
+@router.post(
+    "/jobs/{job_id}/cancel", response_model=JobOut, summary="Cancel a queued or running job"
+)
 def cancel_job(job_id: str = JobId, user: User = Depends(api_user)) -> store.Job:
     return queue.cancel(job_id, user)
 
 
-@router.post("/jobs/{job_id}/retry", response_model=JobOut, summary="Run a failed or cancelled job again")
+@router.post(
+    "/jobs/{job_id}/retry", response_model=JobOut, summary="Run a failed or cancelled job again"
+)
 def retry_job(job_id: str = JobId, user: User = Depends(api_user)) -> store.Job:
     return queue.retry(job_id, user)
 
 
 @router.get("/jobs/{job_id}/log", response_class=PlainTextResponse, summary="The job's log (tail)")
-def get_log(job_id: str = JobId, tail: int = Query(200, ge=1, le=100000), user: User = Depends(api_user)) -> str:
+def get_log(
+    job_id: str = JobId, tail: int = Query(200, ge=1, le=100000), user: User = Depends(api_user)
+) -> str:
     store.job_for(job_id, user)
     return store.read_log(job_id, tail=tail)
 
@@ -143,8 +177,13 @@ def get_samples(job_id: str = JobId, user: User = Depends(api_user)) -> list[dic
     return store.job_samples(job_id)
 
 
-@router.get("/jobs/{job_id}/files/{name:path}", summary="Download a file of the job (e.g. outputs/result.mp4)")
-def get_file(job_id: str = JobId, name: str = Path(max_length=1024), user: User = Depends(api_user)) -> FileResponse:
+@router.get(
+    "/jobs/{job_id}/files/{name:path}",
+    summary="Download a file of the job (e.g. outputs/result.mp4)",
+)
+def get_file(
+    job_id: str = JobId, name: str = Path(max_length=1024), user: User = Depends(api_user)
+) -> FileResponse:
     store.job_for(job_id, user)
     try:
         path = store.output_path(job_id, name)

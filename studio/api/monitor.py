@@ -19,11 +19,25 @@ from studio.auth import User, api_user
 
 router = APIRouter(prefix="/scenarios", tags=["monitor"])
 
-ScenarioName = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN,
-                                    examples=["cold_start_login"],
-                                    description="1-64 letters, digits, '_', '-' or '.'")]
-Code = Annotated[str, Field(min_length=1, max_length=scenarios.MAX_CODE_CHARS,
-                            pattern=r"^[^\x00]*$", description="The script (at most 256 KB).")]
+ScenarioName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=NAME_MAX,
+        pattern=NAME_PATTERN,
+        examples=["cold_start_login"],
+        description="1-64 letters, digits, '_', '-' or '.'",
+    ),
+]
+Code = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=scenarios.MAX_CODE_CHARS,
+        pattern=r"^[^\x00]*$",
+        description="The script (at most 256 KB).",
+    ),
+]
 Metrics = Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)]
 NameInPath = Path(max_length=NAME_MAX, description="The scenario's name.")
 
@@ -43,7 +57,9 @@ class ScenarioIn(BaseModel):
     metrics: Metrics = Field(default_factory=lambda: ["cpu_percent", "rss_mb", "threads"])
     interval_s: float = Field(0.5, ge=0.05, le=60)
     timeout_s: float = Field(600, gt=0, le=24 * 3600)
-    target: ShortText = Field("", max_length=200, description="Also sample processes whose name holds this.")
+    target: ShortText = Field(
+        "", max_length=200, description="Also sample processes whose name holds this."
+    )
 
 
 class ScenarioPatch(BaseModel):
@@ -73,7 +89,9 @@ def get_scenario(name: str = NameInPath, user: User = Depends(api_user)) -> dict
 
 
 @router.put("/{name}", summary="Change a scenario")
-def update_scenario(body: ScenarioPatch, name: str = NameInPath, user: User = Depends(api_user)) -> dict[str, Any]:
+def update_scenario(
+    body: ScenarioPatch, name: str = NameInPath, user: User = Depends(api_user)
+) -> dict[str, Any]:
     _checked_metrics(body.metrics)
     return scenarios.update(name, user, **body.model_dump())
 
@@ -83,8 +101,11 @@ def delete_scenario(name: str = NameInPath, user: User = Depends(api_user)) -> N
     scenarios.delete(name, user)
 
 
-@router.post("/{name}/run", response_model=JobOut, status_code=201,
-             summary="Run the scenario while sampling it; poll the job and GET /jobs/{id}/samples")
+@router.post(
+    "/{name}/run",
+    response_model=JobOut,
+    status_code=201,
+    summary="Run the scenario while sampling it; poll the job and GET /jobs/{id}/samples",
+)
 def run_scenario(name: str = NameInPath, user: User = Depends(api_user)) -> dict[str, Any]:
     return scenarios.submit_run(name, user)
-

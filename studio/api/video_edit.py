@@ -49,8 +49,15 @@ from studio.uploads import save_upload
 
 router = APIRouter(prefix="/video/edit", tags=["video edit"])
 
-FileName = Literal["output", "mask", "log", "status", "input_png", "mask_png", "edited_png", "compare_png"]
-MEDIA = {".mp4": "video/mp4", ".txt": "text/plain; charset=utf-8", ".json": "application/json", ".png": "image/png"}
+FileName = Literal[
+    "output", "mask", "log", "status", "input_png", "mask_png", "edited_png", "compare_png"
+]
+MEDIA = {
+    ".mp4": "video/mp4",
+    ".txt": "text/plain; charset=utf-8",
+    ".json": "application/json",
+    ".png": "image/png",
+}
 
 
 class EditIn(BaseModel):
@@ -58,12 +65,21 @@ class EditIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    job_id: JobId | None = Field(None, description="your id for the job (names the files); default: the studio's")
-    input_video_path: str = Field(max_length=PATH_MAX, pattern=NO_CONTROL,
-                                  description="a video file on the server, inside STUDIO_ALLOWED_ROOTS")
-    output_dir: str | None = Field(None, max_length=PATH_MAX, pattern=NO_CONTROL,
-                                   description="where the outputs go, inside STUDIO_ALLOWED_ROOTS (default: the "
-                                               "job's own folder, downloadable here)")
+    job_id: JobId | None = Field(
+        None, description="your id for the job (names the files); default: the studio's"
+    )
+    input_video_path: str = Field(
+        max_length=PATH_MAX,
+        pattern=NO_CONTROL,
+        description="a video file on the server, inside STUDIO_ALLOWED_ROOTS",
+    )
+    output_dir: str | None = Field(
+        None,
+        max_length=PATH_MAX,
+        pattern=NO_CONTROL,
+        description="where the outputs go, inside STUDIO_ALLOWED_ROOTS (default: the "
+        "job's own folder, downloadable here)",
+    )
     mask_prompt: MaskPrompt
     edit_prompt: EditPrompt
     params: VideoEditOptions = Field(default_factory=VideoEditOptions)
@@ -102,7 +118,10 @@ _MULTIPART = {
         "mask_prompt": {"type": "string", "maxLength": 300},
         "edit_prompt": {"type": "string", "maxLength": 300},
         "job_id": {"type": "string"},
-        "params": {"type": "string", "description": "JSON object of options, as in the JSON body's params"},
+        "params": {
+            "type": "string",
+            "description": "JSON object of options, as in the JSON body's params",
+        },
     },
 }
 
@@ -122,23 +141,45 @@ def models(user: User = Depends(api_user)) -> dict[str, Any]:
     return {"models": available_models(edits.search_dirs())}
 
 
-@router.post("", status_code=201, response_model=Started, summary="Start a video edit (JSON or upload)",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": _inline(EditIn.model_json_schema())},
-                 "multipart/form-data": {"schema": _MULTIPART}}}})
+@router.post(
+    "",
+    status_code=201,
+    response_model=Started,
+    summary="Start a video edit (JSON or upload)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _inline(EditIn.model_json_schema())},
+                "multipart/form-data": {"schema": _MULTIPART},
+            },
+        }
+    },
+)
 async def start(request: Request, user: User = Depends(api_user)) -> dict[str, Any]:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         return await _start_upload(request, user)
     try:
         body = EditIn.model_validate(await request.json())
     except json.JSONDecodeError as exc:
-        raise HTTPException(422, f"The body is not valid JSON: {exc}. Send seed 003's JSON or a multipart upload.") \
-            from None
+        raise HTTPException(
+            422, f"The body is not valid JSON: {exc}. Send seed 003's JSON or a multipart upload."
+        ) from None
     except ValidationError as exc:
         raise HTTPException(422, f"Bad request: {_problems(exc)}") from None
-    fields = {"mask_prompt": body.mask_prompt, "edit_prompt": body.edit_prompt, **body.params.model_dump()}
-    result = await run_in_threadpool(edits.submit, fields, user, server_video=body.input_video_path,
-                                     output_dir=body.output_dir, client_job_id=body.job_id)
+    fields = {
+        "mask_prompt": body.mask_prompt,
+        "edit_prompt": body.edit_prompt,
+        **body.params.model_dump(),
+    }
+    result = await run_in_threadpool(
+        edits.submit,
+        fields,
+        user,
+        server_video=body.input_video_path,
+        output_dir=body.output_dir,
+        client_job_id=body.job_id,
+    )
     return _started(result)
 
 
@@ -149,9 +190,14 @@ async def _start_upload(request: Request, user: User) -> dict[str, Any]:
         raise HTTPException(422, "Send the clip as the multipart field 'file'.")
     try:
         params = VideoEditOptions.model_validate(json.loads(str(form.get("params") or "{}")))
-        head = EditIn.model_validate({"job_id": form.get("job_id") or None, "input_video_path": "upload",
-                                      "mask_prompt": form.get("mask_prompt") or "",
-                                      "edit_prompt": form.get("edit_prompt") or ""})
+        head = EditIn.model_validate(
+            {
+                "job_id": form.get("job_id") or None,
+                "input_video_path": "upload",
+                "mask_prompt": form.get("mask_prompt") or "",
+                "edit_prompt": form.get("edit_prompt") or "",
+            }
+        )
     except json.JSONDecodeError as exc:
         raise HTTPException(422, f"params is not valid JSON: {exc}") from None
     except ValidationError as exc:
@@ -161,8 +207,14 @@ async def _start_upload(request: Request, user: User) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="upload-edit-", dir=home))
     try:
         saved = await run_in_threadpool(save_upload, upload, folder)
-        fields = {"mask_prompt": head.mask_prompt, "edit_prompt": head.edit_prompt, **params.model_dump()}
-        result = await run_in_threadpool(edits.submit, fields, user, upload=saved, client_job_id=head.job_id)
+        fields = {
+            "mask_prompt": head.mask_prompt,
+            "edit_prompt": head.edit_prompt,
+            **params.model_dump(),
+        }
+        result = await run_in_threadpool(
+            edits.submit, fields, user, upload=saved, client_job_id=head.job_id
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return _started(result)
@@ -181,14 +233,23 @@ def cancel(job_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
     return edits.seed_status(row, job)
 
 
-@router.get("/{job_id}/{file}", summary="Download the output video, mask video, log, status or pictures")
+@router.get(
+    "/{job_id}/{file}", summary="Download the output video, mask video, log, status or pictures"
+)
 def download(job_id: str, file: FileName, user: User = Depends(api_user)) -> FileResponse:
     row, job = edits.lookup(job_id, user)
     name = output_names(row["job_id"])[file]
     path = edits.output_folder(row) / name
     if not path.is_file():
         state = job["status"]
-        raise NotFound(f"Video edit {job_id!r} has no {name} (the job is {state}"
-                       + ("; it is written when the job gets there)." if state in ("queued", "running") else ")."))
-    return FileResponse(path, filename=name, media_type=MEDIA.get(path.suffix, "application/octet-stream"))
-
+        raise NotFound(
+            f"Video edit {job_id!r} has no {name} (the job is {state}"
+            + (
+                "; it is written when the job gets there)."
+                if state in ("queued", "running")
+                else ")."
+            )
+        )
+    return FileResponse(
+        path, filename=name, media_type=MEDIA.get(path.suffix, "application/octet-stream")
+    )

@@ -30,11 +30,29 @@ def _when(ts: float | None) -> str:
 def list_jobs(kind: str, status: str, owner: str, page: float, request: gr.Request):
     page = min(max(1, int(page or 1)), 10**6)
     owner = owner_filter(current_user(request), (owner or "").strip()[:100] or None)
-    rows, total = store.list_jobs(kind=kind or None, status=status or None, owner=owner,
-                                  limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    table = pd.DataFrame([[j["id"], j["kind"], j["owner"], j["status"], j["stage"] or "",
-                           f"{round(100 * (j['progress'] or 0))}%", _when(j["created_at"]),
-                           j["error"] or j["message"] or ""] for j in rows], columns=COLUMNS)
+    rows, total = store.list_jobs(
+        kind=kind or None,
+        status=status or None,
+        owner=owner,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    table = pd.DataFrame(
+        [
+            [
+                j["id"],
+                j["kind"],
+                j["owner"],
+                j["status"],
+                j["stage"] or "",
+                f"{round(100 * (j['progress'] or 0))}%",
+                _when(j["created_at"]),
+                j["error"] or j["message"] or "",
+            ]
+            for j in rows
+        ],
+        columns=COLUMNS,
+    )
     pages = max(1, -(-total // PAGE_SIZE))
     return table, f"{total} jobs · page {page} of {pages}"
 
@@ -48,19 +66,29 @@ def supervisor_text(keeper: dict | None) -> str:
     line = f"  \n**Supervisor** worker {keeper['state']}"
     if keeper["restarts"]:
         when = _when(keeper["last_exit_at"])
-        line += f" · restarted {keeper['restarts']}× (last exit {keeper['last_exit_code']} at {when})"
+        line += (
+            f" · restarted {keeper['restarts']}× (last exit {keeper['last_exit_code']} at {when})"
+        )
     return line
 
 
 def worker_view():
     info = health.health()
-    lanes = " · ".join(f"{lane}: {'alive' if ok else 'DOWN'}" for lane, ok in info["worker"]["lanes"].items())
-    queued = " · ".join(f"{lane} {n} queued / {info['running'][lane]} running" for lane, n in info["queues"].items())
+    lanes = " · ".join(
+        f"{lane}: {'alive' if ok else 'DOWN'}" for lane, ok in info["worker"]["lanes"].items()
+    )
+    queued = " · ".join(
+        f"{lane} {n} queued / {info['running'][lane]} running" for lane, n in info["queues"].items()
+    )
     age = info["worker"]["heartbeat_age_s"]
-    text = (f"**Worker** {lanes} · heartbeat {age if age is not None else '—'} s ago  \n**Queues** {queued}"
-            + supervisor_text(info["worker"]["supervisor"]))
+    text = (
+        f"**Worker** {lanes} · heartbeat {age if age is not None else '—'} s ago  \n**Queues** {queued}"
+        + supervisor_text(info["worker"]["supervisor"])
+    )
     samples = health.worker_samples(300)
-    frame = pd.DataFrame(samples or [], columns=["lane", "t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"])
+    frame = pd.DataFrame(
+        samples or [], columns=["lane", "t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"]
+    )
     frame["time"] = pd.to_datetime(frame["t"], unit="s")
     return text, frame, frame, frame
 
@@ -68,7 +96,9 @@ def worker_view():
 def job_timeline(job_id: str, request: gr.Request):
     job = store.find_job(job_id, current_user(request))
     samples = store.job_samples(job["id"]) if job else []
-    frame = pd.DataFrame(samples or [], columns=["t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"])
+    frame = pd.DataFrame(
+        samples or [], columns=["t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"]
+    )
     frame["time"] = pd.to_datetime(frame["t"], unit="s")
     return frame, frame, frame
 
@@ -88,7 +118,10 @@ def build() -> None:
     with gr.Tabs():
         with gr.Tab("Jobs", elem_id="tab-jobs-list") as jobs_tab, visible_tabs.tab("tab-jobs-list"):
             build_jobs()
-        with gr.Tab("Scenario runs", elem_id="tab-scenarios") as scenarios_tab, visible_tabs.tab("tab-scenarios"):
+        with (
+            gr.Tab("Scenario runs", elem_id="tab-scenarios") as scenarios_tab,
+            visible_tabs.tab("tab-scenarios"),
+        ):
             monitor.build(scenarios_tab)
     visible_tabs.wire([("tab-jobs-list", jobs_tab), ("tab-scenarios", scenarios_tab)])
 
@@ -99,8 +132,12 @@ def refresh(kind: str, status: str, owner: str, page: float, idle_s: float, requ
     LIST_IDLE_POLL_S) while nothing is."""
     table, summary = list_jobs(kind, status, owner, page, request)
     text, cpu, mem, gpu = worker_view()
-    busy = bool(sum(store.count_by_lane("queued").values()) + sum(store.count_by_lane("running").values()))
-    interval = LIST_POLL_S if busy else min(LIST_IDLE_POLL_S, max(LIST_POLL_S, 2 * float(idle_s or 0)))
+    busy = bool(
+        sum(store.count_by_lane("queued").values()) + sum(store.count_by_lane("running").values())
+    )
+    interval = (
+        LIST_POLL_S if busy else min(LIST_IDLE_POLL_S, max(LIST_POLL_S, 2 * float(idle_s or 0)))
+    )
     return table, summary, text, cpu, mem, gpu, gr.Timer(value=interval, active=True), interval
 
 
@@ -108,18 +145,34 @@ def build_jobs() -> None:
     load_tools()
     with gr.Row():
         worker_md = gr.Markdown("Worker: …", elem_id="worker-status")
-        diagnostics = gr.Button("Run worker diagnostics", variant="primary", elem_id="run-diagnostics", scale=0)
-        worker_api = gr.Button("Worker status", visible=False)  # the /worker_status endpoint for scripts
+        diagnostics = gr.Button(
+            "Run worker diagnostics", variant="primary", elem_id="run-diagnostics", scale=0
+        )
+        worker_api = gr.Button(
+            "Worker status", visible=False
+        )  # the /worker_status endpoint for scripts
     with gr.Row():
-        cpu_plot = gr.LinePlot(x="time", y="cpu_percent", color="lane", title="Worker CPU %", height=220)
-        mem_plot = gr.LinePlot(x="time", y="rss_mb", color="lane", title="Worker memory (MB)", height=220)
-        gpu_plot = gr.LinePlot(x="time", y="gpu_mem_mb", color="lane", title="GPU memory (MB, where NVML reports)",
-                               height=220)
+        cpu_plot = gr.LinePlot(
+            x="time", y="cpu_percent", color="lane", title="Worker CPU %", height=220
+        )
+        mem_plot = gr.LinePlot(
+            x="time", y="rss_mb", color="lane", title="Worker memory (MB)", height=220
+        )
+        gpu_plot = gr.LinePlot(
+            x="time",
+            y="gpu_mem_mb",
+            color="lane",
+            title="GPU memory (MB, where NVML reports)",
+            height=220,
+        )
     with gr.Row():
         kind = gr.Dropdown(["", *sorted(KINDS)], value="", label="Kind")
         status = gr.Dropdown(["", *store.STATUSES], value="", label="Status")
-        owner = gr.Textbox(label="Owner (admins)", max_length=100,
-                           info="Admins: one user's jobs. Others always see their own.")
+        owner = gr.Textbox(
+            label="Owner (admins)",
+            max_length=100,
+            info="Admins: one user's jobs. Others always see their own.",
+        )
         page = gr.Number(value=1, precision=0, minimum=1, label="Page")
         refresh_btn = gr.Button("Refresh", size="sm", scale=0)
     summary = gr.Markdown()
@@ -127,8 +180,12 @@ def build_jobs() -> None:
     gr.Markdown("Select a row to see the job.")
     job_cpu = gr.LinePlot(x="time", y="cpu_percent", title="Job CPU %", height=200, render=False)
     job_mem = gr.LinePlot(x="time", y="rss_mb", title="Job memory (MB)", height=200, render=False)
-    job_gpu = gr.LinePlot(x="time", y="gpu_mem_mb", title="Job GPU memory (MB)", height=200, render=False)
-    panel = job_panel("jobs", label="Selected job", extra=(job_timeline, [job_cpu, job_mem, job_gpu]))
+    job_gpu = gr.LinePlot(
+        x="time", y="gpu_mem_mb", title="Job GPU memory (MB)", height=200, render=False
+    )
+    panel = job_panel(
+        "jobs", label="Selected job", extra=(job_timeline, [job_cpu, job_mem, job_gpu])
+    )
     with gr.Row():
         for plot in (job_cpu, job_mem, job_gpu):
             plot.render()
@@ -136,12 +193,22 @@ def build_jobs() -> None:
     filters = [kind, status, owner, page]
     idle = gr.State(0.0)
     timer = gr.Timer(LIST_POLL_S)
-    timer.tick(refresh, [*filters, idle], [table, summary, worker_md, cpu_plot, mem_plot, gpu_plot, timer, idle],
-               api_visibility="private", show_progress="hidden", queue=False)
+    timer.tick(
+        refresh,
+        [*filters, idle],
+        [table, summary, worker_md, cpu_plot, mem_plot, gpu_plot, timer, idle],
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+    )
     visible_tabs.poll_while_shown(timer)
-    worker_api.click(worker_view, None, [worker_md, cpu_plot, mem_plot, gpu_plot], api_name="worker_status")
+    worker_api.click(
+        worker_view, None, [worker_md, cpu_plot, mem_plot, gpu_plot], api_name="worker_status"
+    )
     refresh_btn.click(list_jobs, filters, [table, summary], api_name="jobs_list")
     for control in filters:
-        control.change(list_jobs, filters, [table, summary], api_visibility="private", show_progress="hidden")
+        control.change(
+            list_jobs, filters, [table, summary], api_visibility="private", show_progress="hidden"
+        )
     table.select(pick_job, table, panel.job_id, api_visibility="private")
     diagnostics.click(run_diagnostics, None, panel.job_id, api_name="run_diagnostics")

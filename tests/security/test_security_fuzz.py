@@ -36,7 +36,9 @@ def fuzzed_studio(studio_home, tmp_path, monkeypatch):
     (roots / "videos").mkdir(parents=True)
     (roots / "videos" / "clip.mp4").write_bytes(b"\0" * 64)
     monkeypatch.setenv("STUDIO_ALLOWED_ROOTS", str(roots))
-    monkeypatch.setenv("STUDIO_ALLOW_SCENARIO_SCRIPTS", "1")  # reach the scenario routes' validation too
+    monkeypatch.setenv(
+        "STUDIO_ALLOW_SCENARIO_SCRIPTS", "1"
+    )  # reach the scenario routes' validation too
     reset_settings()
     from studio.server import create_app
 
@@ -50,10 +52,16 @@ def _call(case: Any, client: Any) -> Any:
         query["wait"] = "false"  # no worker here: don't wait for a job that never runs
     case.query = query
     kwargs = case.as_transport_kwargs(base_url="http://testserver")
-    request: dict[str, Any] = {"method": kwargs["method"], "url": kwargs["url"],
-                               "headers": {k: v for k, v in (kwargs.get("headers") or {}).items()
-                                           if "\r" not in str(v) and "\n" not in str(v)},
-                               "params": kwargs.get("params")}
+    request: dict[str, Any] = {
+        "method": kwargs["method"],
+        "url": kwargs["url"],
+        "headers": {
+            k: v
+            for k, v in (kwargs.get("headers") or {}).items()
+            if "\r" not in str(v) and "\n" not in str(v)
+        },
+        "params": kwargs.get("params"),
+    }
     if kwargs.get("files") is not None:
         request["files"] = kwargs["files"]
         request["data"] = kwargs.get("data")
@@ -65,18 +73,27 @@ def _call(case: Any, client: Any) -> Any:
     return client.request(**request)
 
 
-def _checker(operation: Any, mode: GenerationMode, client: Any, failures: dict[str, list[str]]) -> Any:
+def _checker(
+    operation: Any, mode: GenerationMode, client: Any, failures: dict[str, list[str]]
+) -> Any:
     """A Hypothesis test of one operation in one mode, noting every 5xx."""
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
     @given(operation.as_strategy(generation_mode=mode))
     def check(case: Any) -> None:
         answer = _call(case, client)
         if answer.status_code >= 500:
             failures.setdefault(operation.label, []).append(
                 f"{answer.status_code} {mode.value}: path={case.path_parameters} query={case.query} "
-                f"body={str(case.body)[:200]} -> {answer.text[:200]}")
+                f"body={str(case.body)[:200]} -> {answer.text[:200]}"
+            )
 
     return check
 

@@ -37,7 +37,9 @@ def test_a_streamed_body_without_content_length_is_cut_at_the_limit(client):
             yield b"x" * 2**20
         yield b'"}}'
 
-    answer = client.post("/api/v1/jobs", content=chunks(), headers={"content-type": "application/json"})
+    answer = client.post(
+        "/api/v1/jobs", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert answer.status_code == 413 and "STUDIO_MAX_JSON_MB" in answer.json()["detail"]
 
 
@@ -47,10 +49,15 @@ def test_uploads_get_the_upload_limit_and_gradio_events_their_own(client):
         answer = client.post(path, files={"files": ("a.mp4", big, "video/mp4")})
         assert answer.status_code == 413 and "STUDIO_MAX_UPLOAD_MB" in answer.json()["detail"], path
     # 1.5 MB passes the upload limit (2 MB) though it is over the JSON limit (1 MB).
-    answer = client.post("/gradio_api/upload", files={"files": ("a.txt", b"y" * (3 * 2**19), "text/plain")})
+    answer = client.post(
+        "/gradio_api/upload", files={"files": ("a.txt", b"y" * (3 * 2**19), "text/plain")}
+    )
     assert answer.status_code == 200
-    event = client.post("/gradio_api/run/predict", content=b"x" * (17 * 2**20),
-                        headers={"content-type": "application/json"})
+    event = client.post(
+        "/gradio_api/run/predict",
+        content=b"x" * (17 * 2**20),
+        headers={"content-type": "application/json"},
+    )
     assert event.status_code == 413 and "STUDIO_MAX_UI_EVENT_MB" in event.json()["detail"]
 
 
@@ -68,8 +75,12 @@ def test_an_over_limit_upload_is_refused_before_it_is_read_on_a_real_server(stud
 
     started = time.monotonic()
     try:
-        answer = httpx.post(f"{base}/api/v1/jobs", content=chunks(), timeout=30,
-                            headers={"content-type": "application/json"})
+        answer = httpx.post(
+            f"{base}/api/v1/jobs",
+            content=chunks(),
+            timeout=30,
+            headers={"content-type": "application/json"},
+        )
         assert answer.status_code == 413
     except httpx.HTTPError:
         pass  # the server answered 413 and closed while the client was still sending
@@ -82,22 +93,38 @@ def test_bad_input_gets_4xx_with_a_message(client):
     cases = {
         "NUL in a path": client.get("/api/v1/jobs/ab%00cd/files/x%00y"),
         "NUL in a query": client.get("/api/v1/jobs?kind=a%00b"),
-        "deep JSON": client.post("/api/v1/jobs", content=b'{"kind": "system.sleep", "params": '
-                                 + b'{"a": ' * 50_000 + b"1" + b"}" * 50_000 + b"}",
-                                 headers={"content-type": "application/json"}),
-        "params nested 20 deep": client.post("/api/v1/jobs", json={"kind": "system.sleep",
-                                                                   "params": json.loads('{"a": ' * 20 + "1" + "}" * 20)}),
-        "huge integer in a query": client.get("/api/v1/jobs", params={"limit": 2**64, "offset": 2**63}),
-        "huge integer in a body": client.post("/api/v1/scenarios", json={"name": "x", "code": "1",
-                                                                         "interval_s": 10**400}),
-        "not UTF-8": client.post("/api/v1/jobs", content=b'{"kind": "\xff\xfe"}',
-                                 headers={"content-type": "application/json"}),
+        "deep JSON": client.post(
+            "/api/v1/jobs",
+            content=b'{"kind": "system.sleep", "params": '
+            + b'{"a": ' * 50_000
+            + b"1"
+            + b"}" * 50_000
+            + b"}",
+            headers={"content-type": "application/json"},
+        ),
+        "params nested 20 deep": client.post(
+            "/api/v1/jobs",
+            json={"kind": "system.sleep", "params": json.loads('{"a": ' * 20 + "1" + "}" * 20)},
+        ),
+        "huge integer in a query": client.get(
+            "/api/v1/jobs", params={"limit": 2**64, "offset": 2**63}
+        ),
+        "huge integer in a body": client.post(
+            "/api/v1/scenarios", json={"name": "x", "code": "1", "interval_s": 10**400}
+        ),
+        "not UTF-8": client.post(
+            "/api/v1/jobs",
+            content=b'{"kind": "\xff\xfe"}',
+            headers={"content-type": "application/json"},
+        ),
         "a kind name of 1 MB": client.post("/api/v1/jobs", json={"kind": "k" * 500_000}),
-        "params of 100 KB": client.post("/api/v1/jobs", json={"kind": "system.sleep",
-                                                              "params": {"x": "y" * 100_000}}),
+        "params of 100 KB": client.post(
+            "/api/v1/jobs", json={"kind": "system.sleep", "params": {"x": "y" * 100_000}}
+        ),
         "control characters in a name": client.get("/api/v1/scenarios/a%01b"),
-        "a scenario name of 10,000 characters": client.post("/api/v1/scenarios",
-                                                            json={"name": "n" * 10_000, "code": "1"}),
+        "a scenario name of 10,000 characters": client.post(
+            "/api/v1/scenarios", json={"name": "n" * 10_000, "code": "1"}
+        ),
     }
     for what, answer in cases.items():
         assert 400 <= answer.status_code < 500, (what, answer.status_code, answer.text[:300])
@@ -111,7 +138,8 @@ def test_names_and_texts_have_limits_in_the_openapi_document(client):
     assert scenario["name"]["maxLength"] == 64 and scenario["name"]["pattern"]
     assert scenario["code"]["maxLength"] == 256 * 1024
     assert scenario["target"].get("maxLength") or any(
-        option.get("maxLength") for option in scenario["target"].get("anyOf", []))
+        option.get("maxLength") for option in scenario["target"].get("anyOf", [])
+    )
     job_in = schemas["JobIn"]["properties"]
     assert job_in["kind"]["maxLength"] == 100 and job_in["kind"]["pattern"]
     assert "64 KB" in job_in["params"]["description"]

@@ -35,11 +35,17 @@ def test_an_open_studio_runs_no_scenario_scripts(studio_home):
         refused = client.post("/api/v1/scenarios", json=SCRIPT)
         assert refused.status_code == 403 and "open studio" in refused.json()["detail"]
         assert "STUDIO_ALLOW_SCENARIO_SCRIPTS=1" in refused.json()["detail"]
-        for method, path in (("get", "/api/v1/scenarios"), ("get", "/api/v1/scenarios/probe"),
-                             ("post", "/api/v1/scenarios/probe/run"), ("delete", "/api/v1/scenarios/probe")):
+        for method, path in (
+            ("get", "/api/v1/scenarios"),
+            ("get", "/api/v1/scenarios/probe"),
+            ("post", "/api/v1/scenarios/probe/run"),
+            ("delete", "/api/v1/scenarios/probe"),
+        ):
             assert getattr(client, method)(path).status_code == 403, path
         # The generic job route cannot start a scenario run (or any tool's kind) either.
-        sneaky = client.post("/api/v1/jobs", json={"kind": "monitor.scenario", "params": {"code": "print(1)"}})
+        sneaky = client.post(
+            "/api/v1/jobs", json={"kind": "monitor.scenario", "params": {"code": "print(1)"}}
+        )
         assert sneaky.status_code == 422 and "POST /jobs takes" in sneaky.json()["detail"]
         assert client.get("/api/v1/jobs").json()["total"] == 0
         kinds = {k["kind"]: k["public"] for k in client.get("/api/v1/kinds").json()}
@@ -76,8 +82,12 @@ def test_with_logins_only_admins_write_read_and_run_scripts(secured):
     refused = secured.post("/api/v1/scenarios", json=SCRIPT, headers=as_("alice"))
     assert refused.status_code == 403 and "only admins" in refused.json()["detail"]
     assert secured.post("/api/v1/scenarios", json=SCRIPT, headers=as_("root")).status_code == 201
-    for method, path in (("get", "/api/v1/scenarios/probe"), ("put", "/api/v1/scenarios/probe"),
-                         ("post", "/api/v1/scenarios/probe/run"), ("delete", "/api/v1/scenarios/probe")):
+    for method, path in (
+        ("get", "/api/v1/scenarios/probe"),
+        ("put", "/api/v1/scenarios/probe"),
+        ("post", "/api/v1/scenarios/probe/run"),
+        ("delete", "/api/v1/scenarios/probe"),
+    ):
         kwargs = {"json": {"code": "print(2)"}} if method == "put" else {}
         assert getattr(secured, method)(path, headers=as_("bob"), **kwargs).status_code == 403, path
     assert scenarios.get("probe", User("root", True))["code"] == "print('hello')"
@@ -92,14 +102,21 @@ def test_the_scenario_tab_events_check_on_the_server_too(logins):
 
     root = User("root", True)
     scenarios.create("probe", "print(1)", user=root)
-    for call in (lambda r: monitor.run("probe", r), lambda r: monitor.load("probe", r),
-                 lambda r: monitor.save("x", "print(2)", "python", [], 0.5, 60, "", r),
-                 lambda r: monitor.remove("probe", r)):
+    for call in (
+        lambda r: monitor.run("probe", r),
+        lambda r: monitor.load("probe", r),
+        lambda r: monitor.save("x", "print(2)", "python", [], 0.5, 60, "", r),
+        lambda r: monitor.remove("probe", r),
+    ):
         with pytest.raises(gr.Error, match="only admins"):
             call(ui_request("bob"))
     assert monitor.load("probe", ui_request("root"))[1] == "print(1)"
     notice, editor, _picker = monitor.shown_for(ui_request("bob"))
-    assert notice["visible"] is True and "only admins" in notice["value"] and editor["visible"] is False
+    assert (
+        notice["visible"] is True
+        and "only admins" in notice["value"]
+        and editor["visible"] is False
+    )
     assert monitor.shown_for(ui_request("root"))[1]["visible"] is True
     assert scenarios.list_all(root)[0]["name"] == "probe"
 
@@ -126,7 +143,9 @@ def test_a_run_checks_again_when_it_starts(logins, monkeypatch):
     reset_settings()
     with pytest.raises(scenarios.ScriptsOff):
         _run_in_process(job["id"])
-    assert not (store.job_dir(job["id"]) / "outputs" / "output.txt").exists()  # the script never ran
+    assert not (
+        store.job_dir(job["id"]) / "outputs" / "output.txt"
+    ).exists()  # the script never ran
 
 
 ENV_PROBE = """
@@ -157,14 +176,20 @@ def test_the_script_gets_a_clean_environment_and_its_own_folder(logins, monkeypa
 def test_the_script_has_memory_file_size_and_cpu_limits(tmp_path):
     memory = tmp_path / "memory.py"
     memory.write_text("b = bytearray(400 * 2**20)\nprint('allocated')\n")
-    result = run_scenario(memory, tmp_path / "m", ScenarioOptions(interval_s=0.1, timeout_s=30, memory_limit_mb=200))
+    result = run_scenario(
+        memory, tmp_path / "m", ScenarioOptions(interval_s=0.1, timeout_s=30, memory_limit_mb=200)
+    )
     assert result.exit_code == 1 and "MemoryError" in (tmp_path / "m" / "output.txt").read_text()
 
     big_file = tmp_path / "file.py"
     big_file.write_text("open('big', 'wb').write(b'x' * (3 * 2**20))\n")
-    result = run_scenario(big_file, tmp_path / "f", ScenarioOptions(interval_s=0.1, timeout_s=30, file_limit_mb=1))
+    result = run_scenario(
+        big_file, tmp_path / "f", ScenarioOptions(interval_s=0.1, timeout_s=30, file_limit_mb=1)
+    )
     assert result.exit_code == 1 and "File too large" in (tmp_path / "f" / "output.txt").read_text()
-    assert (tmp_path / "f" / "work" / "big").stat().st_size <= 2**20  # written in its own folder, cut at 1 MB
+    assert (
+        tmp_path / "f" / "work" / "big"
+    ).stat().st_size <= 2**20  # written in its own folder, cut at 1 MB
 
 
 @pytest.mark.slow
@@ -173,7 +198,9 @@ def test_cpu_time_is_limited_by_the_run(tmp_path):
 
     spin = tmp_path / "spin.py"
     spin.write_text("while True:\n    pass\n")
-    result = run_scenario(spin, tmp_path / "c", ScenarioOptions(interval_s=0.2, timeout_s=120, cpu_limit_s=1))
+    result = run_scenario(
+        spin, tmp_path / "c", ScenarioOptions(interval_s=0.2, timeout_s=120, cpu_limit_s=1)
+    )
     assert result.exit_code == -signal.SIGXCPU and not result.timed_out
 
 

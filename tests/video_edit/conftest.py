@@ -57,5 +57,10 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(autouse=True)
 def no_model_env(monkeypatch):
     """The user's model variables never leak into a test."""
-    for name in ("INSTRUCT_PIX2PIX_MODEL_PATH", "SAM3_MODEL_PATH", "CLIPSEG_MODEL_PATH", "UR_EDIT_OUTPUT_DIR"):
+    for name in (
+        "INSTRUCT_PIX2PIX_MODEL_PATH",
+        "SAM3_MODEL_PATH",
+        "CLIPSEG_MODEL_PATH",
+        "UR_EDIT_OUTPUT_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)

@@ -29,12 +29,20 @@ from pipelines.video_edit.video_io import (
 
 def test_probe_and_streamed_frames(clips):
     info = probe(clips["person"])
-    assert (info.width, info.height, info.fps, info.frames, info.has_audio) == (192, 128, Fraction(12), 10, True)
+    assert (info.width, info.height, info.fps, info.frames, info.has_audio) == (
+        192,
+        128,
+        Fraction(12),
+        10,
+        True,
+    )
     frames = read_frames(clips["person"], 3, 4)
     assert not isinstance(frames, list)  # a generator: one frame at a time
     got = list(frames)
     assert len(got) == 4 and got[0].shape == (128, 192, 3)
-    np.testing.assert_allclose(read_frame(clips["person"], 3).astype(int), got[0].astype(int), atol=0)
+    np.testing.assert_allclose(
+        read_frame(clips["person"], 3).astype(int), got[0].astype(int), atol=0
+    )
     with pytest.raises(VideoError, match="not a readable video"):
         probe(clips["not_video"])
 
@@ -113,7 +121,7 @@ def test_mediapipe_masks_the_astronaut(clips):
     for i, prob in enumerate(masks):
         x0, y0, x1, y1 = person_boxes(10, 192, 128)[i]
         inside = prob[y0:y1, x0:x1].mean()
-        outside = np.delete(prob, np.s_[max(0, x0 - 10):x1 + 10], axis=1).mean()
+        outside = np.delete(prob, np.s_[max(0, x0 - 10) : x1 + 10], axis=1).mean()
         assert inside > 0.3 and outside < 0.05
 
 
@@ -123,7 +131,9 @@ def test_clipseg_backend_gives_one_map_per_frame(tiny_clipseg, clips):
     backend = ClipSegBackend(str(tiny_clipseg), device="cpu")
     frames = list(read_frames(clips["person"], 0, 3))
     maps = backend.session("hair", 192, 128).masks(frames)
-    assert len(maps) == 3 and maps[0].shape == (64, 64) and maps[0].min() >= 0 and maps[0].max() <= 1
+    assert (
+        len(maps) == 3 and maps[0].shape == (64, 64) and maps[0].min() >= 0 and maps[0].max() <= 1
+    )
 
 
 @pytest.mark.slow
@@ -133,7 +143,10 @@ def test_sam3_backend_streams_frames_and_forgets_old_ones(tiny_sam3, clips):
     backend = Sam3Backend(str(tiny_sam3), device="cpu")
     session = backend.session("hair", 192, 128)
     maps = []
-    for chunk in (list(read_frames(clips["person"], 0, 4)), list(read_frames(clips["person"], 4, 4))):
+    for chunk in (
+        list(read_frames(clips["person"], 0, 4)),
+        list(read_frames(clips["person"], 4, 4)),
+    ):
         maps += session.masks(chunk)
     assert len(maps) == 8 and maps[0].shape == (32, 32)
     assert all(m.min() >= 0 and m.max() <= 1 for m in maps)
@@ -145,9 +158,17 @@ def test_sam3_backend_streams_frames_and_forgets_old_ones(tiny_sam3, clips):
 def test_sam3_mask_preview_through_the_pipeline(tmp_path, tiny_sam3, clips):
     from pipelines.video_edit import VideoEditRequest, preview_mask
 
-    status = preview_mask(VideoEditRequest(job_id="s3", input_video_path=clips["person"], output_dir=tmp_path,
-                                           mask_prompt="hair", edit_prompt="-", frame_index=2,
-                                           extra={"sam_path": str(tiny_sam3), "mask_threshold": 0.3}))
+    status = preview_mask(
+        VideoEditRequest(
+            job_id="s3",
+            input_video_path=clips["person"],
+            output_dir=tmp_path,
+            mask_prompt="hair",
+            edit_prompt="-",
+            frame_index=2,
+            extra={"sam_path": str(tiny_sam3), "mask_threshold": 0.3},
+        )
+    )
     assert status.status == "finished" and "(sam3)" in status.message
     assert "mask backend: sam3" in (tmp_path / "s3_log.txt").read_text()
     assert (tmp_path / "s3_mask.png").is_file()

@@ -17,8 +17,10 @@ PERSON = 96  # the astronaut's side in pixels
 
 def background(width: int, height: int) -> np.ndarray:
     y, x = np.mgrid[0:height, 0:width]
-    img = np.stack([40 + 60 * x / width, 110 + 50 * y / height, 70 + 30 * np.sin(x / 9.0) * np.cos(y / 7.0)],
-                   axis=2)
+    img = np.stack(
+        [40 + 60 * x / width, 110 + 50 * y / height, 70 + 30 * np.sin(x / 9.0) * np.cos(y / 7.0)],
+        axis=2,
+    )
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -29,12 +31,21 @@ def astronaut(side: int = PERSON) -> np.ndarray:
     return cv2.resize(data.astronaut()[:400, 40:440], (side, side), interpolation=cv2.INTER_AREA)
 
 
-def person_boxes(frames: int, width: int, height: int, side: int = PERSON) -> list[tuple[int, int, int, int]]:
+def person_boxes(
+    frames: int, width: int, height: int, side: int = PERSON
+) -> list[tuple[int, int, int, int]]:
     """x0, y0, x1, y1 of the astronaut in each frame (it moves right)."""
     y0 = height - side
     travel = max(0, width - side - 8)
-    return [(4 + (travel * i) // max(1, frames - 1), y0, 4 + (travel * i) // max(1, frames - 1) + side, height)
-            for i in range(frames)]
+    return [
+        (
+            4 + (travel * i) // max(1, frames - 1),
+            y0,
+            4 + (travel * i) // max(1, frames - 1) + side,
+            height,
+        )
+        for i in range(frames)
+    ]
 
 
 def write_clip(path: Path, frames: list[np.ndarray], fps: int = 12, audio: bool = False) -> Path:
@@ -63,7 +74,7 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: int = 12, audio: bool 
             t = np.arange(samples) / 44100
             tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
             for start in range(0, samples, 1024):
-                chunk = tone[start:start + 1024]
+                chunk = tone[start : start + 1024]
                 frame = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")
                 frame.sample_rate = 44100
                 frame.pts = start
@@ -85,10 +96,18 @@ def astronaut_frames(frames: int = 10, width: int = 192, height: int = 128) -> l
     return out
 
 
-def astronaut_clip(path: Path, frames: int = 10, width: int = 192, height: int = 128, fps: int = 12,
-                   audio: bool = True) -> Path:
+def astronaut_clip(
+    path: Path,
+    frames: int = 10,
+    width: int = 192,
+    height: int = 128,
+    fps: int = 12,
+    audio: bool = True,
+) -> Path:
     return write_clip(path, astronaut_frames(frames, width, height), fps=fps, audio=audio)
 
 
-def empty_clip(path: Path, frames: int = 6, width: int = 192, height: int = 128, fps: int = 12) -> Path:
+def empty_clip(
+    path: Path, frames: int = 6, width: int = 192, height: int = 128, fps: int = 12
+) -> Path:
     return write_clip(path, [background(width, height)] * frames, fps=fps)

@@ -17,7 +17,11 @@ from pathlib import Path
 
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2 / CLIP byte-level alphabet."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -41,7 +45,9 @@ def write_tokenizer(folder: Path, max_length: int = 77):
         vocab.setdefault(c + "</w>", len(vocab))
     (folder / "vocab.json").write_text(json.dumps(vocab))
     (folder / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length)
+    tokenizer = CLIPTokenizer(
+        str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length
+    )
     tokenizer.save_pretrained(folder)
     return tokenizer
 
@@ -59,22 +65,54 @@ def build_ip2p(folder: Path) -> Path:
     from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(0)
-    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=8,
-                                out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
-                                norm_num_groups=8)
-    vae = AutoencoderKL(block_out_channels=[16, 32], in_channels=3, out_channels=3, latent_channels=4,
-                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
-                        norm_num_groups=8)
-    text = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=1, hidden_size=32,
-                                        intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
-                                        vocab_size=1000, layer_norm_eps=1e-5))
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=8,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        norm_num_groups=8,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=[16, 32],
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        down_block_types=["DownEncoderBlock2D"] * 2,
+        up_block_types=["UpDecoderBlock2D"] * 2,
+        norm_num_groups=8,
+    )
+    text = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            vocab_size=1000,
+            layer_norm_eps=1e-5,
+        )
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer = write_tokenizer(Path(tmp))
-    scheduler = EulerAncestralDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
-    pipe = StableDiffusionInstructPix2PixPipeline(unet=unet, vae=vae, text_encoder=text, tokenizer=tokenizer,
-                                                  scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                                  requires_safety_checker=False)
+    scheduler = EulerAncestralDiscreteScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear"
+    )
+    pipe = StableDiffusionInstructPix2PixPipeline(
+        unet=unet,
+        vae=vae,
+        text_encoder=text,
+        tokenizer=tokenizer,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.save_pretrained(folder)
     return folder
 
@@ -89,38 +127,88 @@ def build_sam3(folder: Path) -> Path:
     from transformers.models.sam3_video.modeling_sam3_video import Sam3VideoModel
 
     img, hidden, grid = SAM3_IMAGE, SAM3_HIDDEN, SAM3_IMAGE // 14
-    vision = {"model_type": "sam3_vision_model", "fpn_hidden_size": hidden,
-              "backbone_feature_sizes": [[grid * 4] * 2, [grid * 2] * 2, [grid] * 2],
-              "backbone_config": {"model_type": "sam3_vit_model", "hidden_size": 64, "num_hidden_layers": 2,
-                                  "num_attention_heads": 4, "intermediate_size": 128, "image_size": img,
-                                  "patch_size": 14, "window_size": 4, "global_attn_indexes": [1]}}
+    vision = {
+        "model_type": "sam3_vision_model",
+        "fpn_hidden_size": hidden,
+        "backbone_feature_sizes": [[grid * 4] * 2, [grid * 2] * 2, [grid] * 2],
+        "backbone_config": {
+            "model_type": "sam3_vit_model",
+            "hidden_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "intermediate_size": 128,
+            "image_size": img,
+            "patch_size": 14,
+            "window_size": 4,
+            "global_attn_indexes": [1],
+        },
+    }
     detector = {
         "vision_config": vision,
-        "text_config": {"vocab_size": 1000, "bos_token_id": 0, "eos_token_id": 1, "hidden_size": 32,
-                        "intermediate_size": 64, "projection_dim": 32, "num_hidden_layers": 1,
-                        "num_attention_heads": 4, "max_position_embeddings": 32},
-        "geometry_encoder_config": {"hidden_size": hidden, "num_layers": 1, "num_attention_heads": 4,
-                                    "intermediate_size": 128},
-        "detr_encoder_config": {"hidden_size": hidden, "num_layers": 1, "num_attention_heads": 4,
-                                "intermediate_size": 128},
-        "detr_decoder_config": {"hidden_size": hidden, "num_layers": 1, "num_queries": 2, "num_attention_heads": 4,
-                                "intermediate_size": 128},
+        "text_config": {
+            "vocab_size": 1000,
+            "bos_token_id": 0,
+            "eos_token_id": 1,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "projection_dim": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 4,
+            "max_position_embeddings": 32,
+        },
+        "geometry_encoder_config": {
+            "hidden_size": hidden,
+            "num_layers": 1,
+            "num_attention_heads": 4,
+            "intermediate_size": 128,
+        },
+        "detr_encoder_config": {
+            "hidden_size": hidden,
+            "num_layers": 1,
+            "num_attention_heads": 4,
+            "intermediate_size": 128,
+        },
+        "detr_decoder_config": {
+            "hidden_size": hidden,
+            "num_layers": 1,
+            "num_queries": 2,
+            "num_attention_heads": 4,
+            "intermediate_size": 128,
+        },
         "mask_decoder_config": {"hidden_size": hidden, "num_upsampling_stages": 2},
     }
     tracker = {
-        "vision_config": vision, "image_size": img,
+        "vision_config": vision,
+        "image_size": img,
         "prompt_encoder_config": {"hidden_size": hidden, "image_size": img, "patch_size": 14},
-        "mask_decoder_config": {"hidden_size": hidden, "mlp_dim": 256, "num_attention_heads": 4,
-                                "iou_head_hidden_dim": hidden},
-        "memory_attention_hidden_size": hidden, "memory_attention_num_layers": 1,
-        "memory_attention_feed_forward_hidden_size": 256, "memory_attention_rope_feat_sizes": [grid, grid],
-        "memory_encoder_hidden_size": hidden, "memory_encoder_output_channels": 64,
-        "mask_downsampler_embed_dim": hidden, "memory_fuser_embed_dim": hidden,
-        "memory_fuser_intermediate_dim": 256, "memory_fuser_num_layers": 1,
+        "mask_decoder_config": {
+            "hidden_size": hidden,
+            "mlp_dim": 256,
+            "num_attention_heads": 4,
+            "iou_head_hidden_dim": hidden,
+        },
+        "memory_attention_hidden_size": hidden,
+        "memory_attention_num_layers": 1,
+        "memory_attention_feed_forward_hidden_size": 256,
+        "memory_attention_rope_feat_sizes": [grid, grid],
+        "memory_encoder_hidden_size": hidden,
+        "memory_encoder_output_channels": 64,
+        "mask_downsampler_embed_dim": hidden,
+        "memory_fuser_embed_dim": hidden,
+        "memory_fuser_intermediate_dim": 256,
+        "memory_fuser_num_layers": 1,
     }
-    config = Sam3VideoConfig(detector_config=detector, tracker_config=tracker, hotstart_delay=2,
-                             hotstart_unmatch_thresh=1, hotstart_dup_thresh=1, score_threshold_detection=0.0,
-                             new_det_thresh=0.0, low_res_mask_size=grid * 4, max_num_objects=2)
+    config = Sam3VideoConfig(
+        detector_config=detector,
+        tracker_config=tracker,
+        hotstart_delay=2,
+        hotstart_unmatch_thresh=1,
+        hotstart_dup_thresh=1,
+        score_threshold_detection=0.0,
+        new_det_thresh=0.0,
+        low_res_mask_size=grid * 4,
+        max_num_objects=2,
+    )
     torch.manual_seed(0)
     Sam3VideoModel(config).save_pretrained(folder)
     write_tokenizer(folder, max_length=32)
@@ -132,13 +220,31 @@ def build_clipseg(folder: Path) -> Path:
     from transformers import CLIPSegConfig, CLIPSegForImageSegmentation
 
     config = CLIPSegConfig(
-        text_config={"vocab_size": 1000, "hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2,
-                     "num_attention_heads": 4, "max_position_embeddings": 77, "bos_token_id": 0,
-                     "eos_token_id": 1, "pad_token_id": 1},
-        vision_config={"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2, "num_attention_heads": 4,
-                       "image_size": 64, "patch_size": 8},
-        projection_dim=32, extract_layers=[0, 1], reduce_dim=16, decoder_num_attention_heads=2,
-        decoder_intermediate_size=32)
+        text_config={
+            "vocab_size": 1000,
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "max_position_embeddings": 77,
+            "bos_token_id": 0,
+            "eos_token_id": 1,
+            "pad_token_id": 1,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "image_size": 64,
+            "patch_size": 8,
+        },
+        projection_dim=32,
+        extract_layers=[0, 1],
+        reduce_dim=16,
+        decoder_num_attention_heads=2,
+        decoder_intermediate_size=32,
+    )
     torch.manual_seed(0)
     CLIPSegForImageSegmentation(config).save_pretrained(folder)
     write_tokenizer(folder)

@@ -30,26 +30,36 @@ def run(ctx: JobContext) -> dict[str, Any]:
     suffix = ".py" if params.get("language", "python") == "python" else ".sh"
     script = ctx.inputs / f"scenario{suffix}"
     script.write_text(params["code"])
-    options = ScenarioOptions(metrics=list(params.get("metrics") or ["cpu_percent", "rss_mb"]),
-                              interval_s=float(params.get("interval_s", 0.5)),
-                              timeout_s=float(params.get("timeout_s", 600)),
-                              args=list(params.get("args") or []), target=params.get("target", ""),
-                              workdir=ctx.dir / "work", memory_limit_mb=settings.scenario_max_memory_mb,
-                              file_limit_mb=settings.scenario_max_file_mb)
+    options = ScenarioOptions(
+        metrics=list(params.get("metrics") or ["cpu_percent", "rss_mb"]),
+        interval_s=float(params.get("interval_s", 0.5)),
+        timeout_s=float(params.get("timeout_s", 600)),
+        args=list(params.get("args") or []),
+        target=params.get("target", ""),
+        workdir=ctx.dir / "work",
+        memory_limit_mb=settings.scenario_max_memory_mb,
+        file_limit_mb=settings.scenario_max_file_mb,
+    )
     ctx.samples_itself = True  # the chart shows the scenario's processes, not the whole lane
 
     def keep(sample: dict[str, Any]) -> None:
-        store.add_samples([ctx.id], {k: sample.get(k) for k in ("t", "cpu_percent", "rss_mb", "gpu_mem_mb",
-                                                                 "gpu_util")})
+        store.add_samples(
+            [ctx.id],
+            {k: sample.get(k) for k in ("t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util")},
+        )
 
     result = run_scenario(script, ctx.outputs, options, ctx.progress, on_sample=keep)
     outputs = {"scenario": params.get("name"), **result.to_dict()}
     if result.timed_out:
-        raise RuntimeError(f"The scenario ran past its timeout of {options.timeout_s:.0f} s and was stopped; "
-                           "metrics.csv holds what was measured.")
+        raise RuntimeError(
+            f"The scenario ran past its timeout of {options.timeout_s:.0f} s and was stopped; "
+            "metrics.csv holds what was measured."
+        )
     if result.exit_code:
-        raise RuntimeError(f"The scenario script {_exit_words(result.exit_code)}; see output.txt "
-                           "and the log. metrics.csv holds what was measured.")
+        raise RuntimeError(
+            f"The scenario script {_exit_words(result.exit_code)}; see output.txt "
+            "and the log. metrics.csv holds what was measured."
+        )
     return outputs
 
 

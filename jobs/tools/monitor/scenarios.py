@@ -67,15 +67,21 @@ def scripts_refusal(user: User) -> str | None:
     """Why ``user`` may not use scenario scripts, or None when they may."""
     settings = get_settings()
     if settings.allow_scenario_scripts is False:
-        return ("Scenario scripts are switched off in this studio (STUDIO_ALLOW_SCENARIO_SCRIPTS=0). "
-                "Runs already made stay readable in the Jobs list.")
+        return (
+            "Scenario scripts are switched off in this studio (STUDIO_ALLOW_SCENARIO_SCRIPTS=0). "
+            "Runs already made stay readable in the Jobs list."
+        )
     if settings.open_studio and settings.allow_scenario_scripts is not True:
-        return ("Scenario scripts are off in an open studio (no logins): a script is code run on the server. "
-                "The admin turns them on by configuring logins (STUDIO_AUTH or STUDIO_API_TOKENS) and "
-                "STUDIO_ADMINS, or, for a private single-user install, STUDIO_ALLOW_SCENARIO_SCRIPTS=1.")
+        return (
+            "Scenario scripts are off in an open studio (no logins): a script is code run on the server. "
+            "The admin turns them on by configuring logins (STUDIO_AUTH or STUDIO_API_TOKENS) and "
+            "STUDIO_ADMINS, or, for a private single-user install, STUDIO_ALLOW_SCENARIO_SCRIPTS=1."
+        )
     if not user.is_admin:
-        return ("Scenario scripts are code run on the server, so only admins (STUDIO_ADMINS) may write, "
-                "read and run them. Ask an admin to run your scenario.")
+        return (
+            "Scenario scripts are code run on the server, so only admins (STUDIO_ADMINS) may write, "
+            "read and run them. Ask an admin to run your scenario."
+        )
     return None
 
 
@@ -96,7 +102,9 @@ def _check(language: str, code: str) -> None:
     if not code.strip():
         raise BadInput("The scenario script is empty.")
     if len(code) > MAX_CODE_CHARS:
-        raise BadInput(f"The scenario script is {len(code) // 1024} KB; the limit is {MAX_CODE_CHARS // 1024} KB.")
+        raise BadInput(
+            f"The scenario script is {len(code) // 1024} KB; the limit is {MAX_CODE_CHARS // 1024} KB."
+        )
     if "\x00" in code:
         raise BadInput("The scenario script holds a NUL byte.")
 
@@ -107,20 +115,42 @@ def _row(name: str) -> dict[str, Any] | None:
     return next(database().query("select * from scenarios where name=?", [name]), None)
 
 
-def create(name: str, code: str, *, user: User, language: str = "python", metrics: list[str] | None = None,
-           interval_s: float = 0.5, timeout_s: float = 600, target: str = "") -> dict[str, Any]:
+def create(
+    name: str,
+    code: str,
+    *,
+    user: User,
+    language: str = "python",
+    metrics: list[str] | None = None,
+    interval_s: float = 0.5,
+    timeout_s: float = 600,
+    target: str = "",
+) -> dict[str, Any]:
     check_scripts_allowed(user)
     name = validate_dataset_name(name)
     _check(language, code)
     now = time.time()
-    row = {"name": name, "language": language, "code": code,
-           "metrics": json.dumps(metrics or ["cpu_percent", "rss_mb", "threads"]), "interval_s": interval_s,
-           "timeout_s": timeout_s, "target": target, "owner": user.name, "created_at": now, "updated_at": now}
+    row = {
+        "name": name,
+        "language": language,
+        "code": code,
+        "metrics": json.dumps(metrics or ["cpu_percent", "rss_mb", "threads"]),
+        "interval_s": interval_s,
+        "timeout_s": timeout_s,
+        "target": target,
+        "owner": user.name,
+        "created_at": now,
+        "updated_at": now,
+    }
     db = database()
     columns, marks = ", ".join(row), ", ".join("?" * len(row))
-    cur = db.execute(f"insert or ignore into scenarios ({columns}) values ({marks})", list(row.values()))
+    cur = db.execute(
+        f"insert or ignore into scenarios ({columns}) values ({marks})", list(row.values())
+    )
     if cur.rowcount != 1:
-        raise ScenarioExists(f"A scenario named {name!r} already exists; choose another name or update it.")
+        raise ScenarioExists(
+            f"A scenario named {name!r} already exists; choose another name or update it."
+        )
     return get(name, user)
 
 
@@ -168,5 +198,8 @@ def submit_run(name: str, user: User) -> dict[str, Any]:
     from jobs import queue
 
     s = get(name, user)
-    params = {k: s[k] for k in ("name", "code", "language", "metrics", "interval_s", "timeout_s", "target")}
+    params = {
+        k: s[k]
+        for k in ("name", "code", "language", "metrics", "interval_s", "timeout_s", "target")
+    }
     return dict(queue.submit("monitor.scenario", params, owner=user.name, title=f"Scenario {name}"))

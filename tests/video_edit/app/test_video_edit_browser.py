@@ -28,20 +28,30 @@ def test_preview_mask_preview_edit_and_run(studio_server, page, clips, tiny_ip2p
     page.get_by_role("tab", name="Video edit").click()
     page.locator("#video-edit-models-box").get_by_text("Models on this machine").click()
     page.locator("#video-edit-models-refresh").click()
-    page.locator("#video-edit-models").get_by_text(str(target)).wait_for(timeout=15_000)  # found, with its folder
+    page.locator("#video-edit-models").get_by_text(str(target)).wait_for(
+        timeout=15_000
+    )  # found, with its folder
 
     page.locator("#video-edit-upload input[type=file]").set_input_files(str(clips["person"]))
     page.locator("#video-edit-upload video").wait_for(timeout=30_000)
-    page.locator("#video-edit-mask-prompt textarea, #video-edit-mask-prompt input").first.fill("person")
-    page.locator("#video-edit-edit-prompt textarea, #video-edit-edit-prompt input").first.fill("make the person red")
+    page.locator("#video-edit-mask-prompt textarea, #video-edit-mask-prompt input").first.fill(
+        "person"
+    )
+    page.locator("#video-edit-edit-prompt textarea, #video-edit-edit-prompt input").first.fill(
+        "make the person red"
+    )
     page.locator("#video-edit-advanced").get_by_text("Advanced").click()
     fill_number(page, "video-edit-num-inference-steps", "2")
     fill_number(page, "video-edit-working-size", "64")
     fill_number(page, "video-edit-frame-index", "3")
 
     page.locator("#video-edit-preview-mask").click()
-    page.locator("#video_edit-job-status .job-status[data-status='succeeded']").wait_for(timeout=90_000)
-    assert "video_edit.preview_mask" in page.locator("#video_edit-job-status").inner_text()  # CPU lane: MediaPipe
+    page.locator("#video_edit-job-status .job-status[data-status='succeeded']").wait_for(
+        timeout=90_000
+    )
+    assert (
+        "video_edit.preview_mask" in page.locator("#video_edit-job-status").inner_text()
+    )  # CPU lane: MediaPipe
     page.locator("#video-edit-mask-view img").wait_for(timeout=30_000)
 
     page.locator("#video-edit-preview-edit").click()
@@ -54,8 +64,15 @@ def test_preview_mask_preview_edit_and_run(studio_server, page, clips, tiny_ip2p
     assert "video_edit.run" in status and "frame 10/10" in status
     page.locator("#video-edit-player-mask video").wait_for(timeout=15_000)
     page.locator("#video-edit-player-input video").wait_for(timeout=15_000)
-    downloads = page.locator("#video-edit-downloads").inner_text()  # names and extensions shown apart
-    assert "_output" in downloads and "_mask" in downloads and "_log" in downloads and "status" in downloads
+    downloads = page.locator(
+        "#video-edit-downloads"
+    ).inner_text()  # names and extensions shown apart
+    assert (
+        "_output" in downloads
+        and "_mask" in downloads
+        and "_log" in downloads
+        and "status" in downloads
+    )
     page.screenshot(path=str(ARTIFACTS / "video-edit.png"), full_page=True)
 
     # the same tab without the browser: its named endpoints answer gradio_client
@@ -63,6 +80,13 @@ def test_preview_mask_preview_edit_and_run(studio_server, page, clips, tiny_ip2p
 
     client = Client(base + "/", verbose=False)
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/video_edit_preview_mask", "/video_edit_preview_edit", "/video_edit_run", "/video_edit_result",
-            "/video_edit_models", "/video_edit_job_status", "/video_edit_job_cancel"} <= names
+    assert {
+        "/video_edit_preview_mask",
+        "/video_edit_preview_edit",
+        "/video_edit_run",
+        "/video_edit_result",
+        "/video_edit_models",
+        "/video_edit_job_status",
+        "/video_edit_job_cancel",
+    } <= names
     assert "InstructPix2Pix" in client.predict(api_name="/video_edit_models")
