@@ -133,10 +133,7 @@ def latest_job(meta: dict[str, Any]) -> store.Job | None:
     """The dataset's latest job record, or None (never submitted, or cleaned away)."""
     if not meta.get("job_id"):
         return None
-    try:
-        return store.get_job(meta["job_id"])
-    except store.JobNotFound:
-        return None
+    return store.find_job(meta["job_id"])
 
 
 def list_all(user: User, kind: str | None = None, owner: str | None = None) -> list[dict[str, Any]]:

@@ -200,3 +200,15 @@ def page(browser):
     yield page
     page.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+# Tests that start real processes — the worker, `python app.py`, Chromium — are
+# the slow part of the suite: `pytest -m "not slow"` leaves them out and runs
+# the pipeline- and record-level tests in a couple of minutes.
+SLOW_FIXTURES = {"start_worker", "studio_server", "browser", "page"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

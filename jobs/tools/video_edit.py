@@ -168,11 +168,8 @@ RESERVED_IDS = {
 def _reserve(job_id: str, owner: str, what: str, output_dir: Path | None) -> None:
     if job_id in RESERVED_IDS:
         raise InputError(f"job_id {job_id!r} is reserved; choose another.")
-    try:
-        store.get_job(job_id)
+    if store.find_job(job_id) is not None:
         raise Conflict(f"job_id {job_id!r} is taken; choose another or leave it out.")
-    except store.JobNotFound:
-        pass
     try:
         database().execute(
             "insert into video_edit_jobs (job_id, owner, what, output_dir, created_at) "
@@ -294,10 +291,9 @@ def lookup(job_id: str, user: User) -> tuple[dict[str, Any], store.Job]:
         row = next(db.query("select * from video_edit_jobs where studio_job_id=?", [job_id]), None)
     if row is None or not row["studio_job_id"]:
         raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.")
-    try:
-        job = store.get_job(row["studio_job_id"])
-    except store.JobNotFound:
-        raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.") from None
+    job = store.find_job(row["studio_job_id"])
+    if job is None:
+        raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.")
     check_owner(job["owner"], user, f"video edit {job_id!r}")
     return row, job
 

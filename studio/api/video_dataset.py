@@ -179,10 +179,7 @@ def seed_progress(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _task(task_id: str, user: User) -> dict[str, Any]:
-    try:
-        job = store.get_job(task_id)
-    except store.JobNotFound:
-        job = None
+    job = store.find_job(task_id)
     if job is None or job["kind"] not in videos.KINDS:
         raise store.JobNotFound(f"No video dataset task {task_id[:80]!r}.")
     check_owner(job["owner"], user, f"video dataset task {task_id!r}")

@@ -133,10 +133,7 @@ def start(files, server_folder, name, api_key, request: gr.Request, *values):
 
 
 def _own_job(job_id: str, user: User) -> dict[str, Any] | None:
-    try:
-        job = store.get_job(job_id) if job_id else None
-    except store.JobNotFound:
-        return None
+    job = store.find_job(job_id)
     if job is None or job["kind"] not in videos.KINDS or not may_access(job["owner"], user):
         return None
     return job

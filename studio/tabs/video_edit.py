@@ -186,11 +186,8 @@ def _own_job(job_id: str, request: gr.Request) -> dict[str, Any] | None:
     job_id = (job_id or "").strip()
     if not job_id:
         return None
-    try:
-        job = store.get_job(job_id)
-    except store.JobNotFound:
-        return None
-    if job["kind"] not in edits.KINDS or not may_access(job["owner"], current_user(request)):
+    job = store.find_job(job_id)
+    if job is None or job["kind"] not in edits.KINDS or not may_access(job["owner"], current_user(request)):
         return None
     return job
 

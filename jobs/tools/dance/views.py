@@ -21,10 +21,8 @@ RESULT_FILE = "result.json"
 def _task(task_id: str | None) -> dict | None:
     if not task_id:
         return None
-    try:
-        return dict(store.get_job(task_id))
-    except store.JobNotFound:
-        return None
+    job = store.find_job(task_id)
+    return dict(job) if job is not None else None
 
 
 def _progress_fields(task: dict | None) -> dict:

@@ -44,10 +44,7 @@ def frame_url(base: str, video_id: str, index: int) -> str:
 def _job(video: Video) -> dict[str, Any] | None:
     if not video.job_id:
         return None
-    try:
-        return store.get_job(video.job_id)
-    except store.JobNotFound:
-        return None
+    return store.find_job(video.job_id)
 
 
 def video_status(video: Video, base: str) -> s.VideoStatusResponse:
