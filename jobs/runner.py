@@ -14,6 +14,7 @@ from typing import Any
 from jobs import secrets, store
 from jobs.kinds import JobContext, get_kind, kill_tree
 from jobs.reporter import Reporter
+from pipelines.errors import StudioError
 from pipelines.progress import Cancelled
 
 WORKER_ID = "inline"  # set by the lane process at start
@@ -41,10 +42,18 @@ def execute(job_id: str) -> None:
         reporter.flush()
         _finish(job_id, "succeeded", outputs=outputs, progress=1.0, message="Done", eta_s=0)
     except Cancelled:
-        _finish(job_id, "cancelled", message="Cancelled; the work finished before the cancel is kept")
+        _finish(
+            job_id, "cancelled", message="Cancelled; the work finished before the cancel is kept"
+        )
     except Exception as exc:  # a failed job must never take the worker down
         reporter.log(traceback.format_exc())
-        _finish(job_id, "failed", error=user_message(exc), message="Failed")
+        _finish(
+            job_id,
+            "failed",
+            outputs={"error_kind": error_kind(exc)},
+            error=user_message(exc),
+            message="Failed",
+        )
     finally:
         for child in list(ctx.children):
             kill_tree(child)
@@ -61,12 +70,24 @@ def user_message(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text} (details in the job log)"
 
 
+def error_kind(exc: BaseException) -> str:
+    """``bad_input`` for the error family's 4xx classes (a retry would fail the
+    same way: the input must change), ``error`` otherwise."""
+    if isinstance(exc, StudioError) and 400 <= exc.status < 500:
+        return "bad_input"
+    return "error"
+
+
 def _finish(job_id: str, status: str, outputs: dict[str, Any] | None = None, **fields: Any) -> None:
     if status in ("succeeded", "cancelled"):  # a failed job keeps its secret for a retry
         secrets.drop(store.get_job(job_id)["params"].get(secrets.PARAM))
     folder = store.job_dir(job_id)
     outputs = dict(outputs or {})
-    outputs.setdefault("files", sorted(
-        str(p.relative_to(folder)) for p in (folder / "outputs").rglob("*") if p.is_file()))
+    outputs.setdefault(
+        "files",
+        sorted(str(p.relative_to(folder)) for p in (folder / "outputs").rglob("*") if p.is_file()),
+    )
     store.append_log(job_id, f"{status}" + (f": {fields['error']}" if fields.get("error") else ""))
-    store.update_job(job_id, status=status, stage=status, finished_at=time.time(), outputs=outputs, **fields)
+    store.update_job(
+        job_id, status=status, stage=status, finished_at=time.time(), outputs=outputs, **fields
+    )

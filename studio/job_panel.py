@@ -11,6 +11,7 @@ copies in Gradio's cache."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,12 +25,37 @@ from pipelines.errors import StudioError
 from studio.errors import message_of
 from studio.ui_user import current_user
 
+# The panel's look (the Jobs / Monitor tab, always built, adds it to the page):
+# thin grey borders rather than Gradio's dark 3 px frame of the Result box.
+CSS = """
+.job-panel .job-result { border: 1px solid var(--border-color-primary) !important; }
+.job-panel .job-status table, .job-panel .job-status th, .job-panel .job-status td { border: none; }
+"""
+
 
 def _fmt_eta(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     seconds = int(seconds)
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m {seconds % 60:02d}s"
+    return (
+        f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+        if seconds >= 3600
+        else f"{seconds // 60}m {seconds % 60:02d}s"
+    )
+
+
+# Kinds whose end is not known in advance (a scenario runs until its script
+# ends; its progress is its share of the timeout): no ETA, which would count
+# down to the timeout rather than to the work's end.
+OPEN_ENDED_KINDS = frozenset({"monitor.scenario"})
+
+_CELL = "border:none;padding:0.15em 0.5em 0.15em 0;background:none"
+
+
+def _eta(job: store.Job) -> str:
+    if job["status"] != "running" or job["kind"] in OPEN_ENDED_KINDS:
+        return "—"
+    return _fmt_eta(job.get("eta_s"))
 
 
 def status_html(job: store.Job | None) -> str:
@@ -38,20 +64,28 @@ def status_html(job: store.Job | None) -> str:
     pct = round(100 * (job["progress"] or 0))
     rows = [
         ("Job", f"{job['id']} · {job['kind']} · {job['owner']}"),
-        ("Status", f"<b class='status-{job['status']}'>{job['status']}</b>"
-                   + (f" · attempt {job['attempts']}/{job['max_attempts']}" if job["attempts"] else "")),
+        (
+            "Status",
+            f"<b class='status-{job['status']}'>{job['status']}</b>"
+            + (f" · attempt {job['attempts']}/{job['max_attempts']}" if job["attempts"] else ""),
+        ),
         ("Stage", job.get("stage") or "—"),
         ("Item", job.get("item") or "—"),
-        ("ETA", _fmt_eta(job.get("eta_s")) if job["status"] == "running" else "—"),
+        ("ETA", _eta(job)),
         ("Message", job.get("message") or "—"),
     ]
     if job.get("error"):
         rows.append(("Error", f"<span class='job-error'>{html.escape(job['error'])}</span>"))
-    body = "".join(f"<tr><th>{k}</th><td>{v if k in ('Status', 'Error') else html.escape(str(v))}</td></tr>"
-                   for k, v in rows)
-    return (f"<div class='job-status' data-status='{job['status']}'>"
-            f"<progress max='100' value='{pct}' style='width:100%'></progress> <span>{pct}%</span>"
-            f"<table>{body}</table></div>")
+    body = "".join(
+        f"<tr style='border:none'><th style='{_CELL}'>{k}</th>"
+        f"<td style='{_CELL}'>{v if k in ('Status', 'Error') else html.escape(str(v))}</td></tr>"
+        for k, v in rows
+    )
+    return (
+        f"<div class='job-status' data-status='{job['status']}'>"
+        f"<progress max='100' value='{pct}' style='width:100%'></progress> <span>{pct}%</span>"
+        f"<table style='border:none;border-collapse:collapse'>{body}</table></div>"
+    )
 
 
 def _size(nbytes: int) -> str:
@@ -73,8 +107,10 @@ def files_html(job: store.Job | None) -> str:
         path = folder / str(name)
         if path.is_file():
             url = f"api/v1/jobs/{quote(job['id'])}/files/{quote(str(name))}"
-            items.append(f"<li><a href='{html.escape(url)}' download target='_blank'>{html.escape(str(name))}</a>"
-                         f" <span class='job-file-size'>{_size(path.stat().st_size)}</span></li>")
+            items.append(
+                f"<li><a href='{html.escape(url)}' download target='_blank'>{html.escape(str(name))}</a>"
+                f" <span class='job-file-size'>{_size(path.stat().st_size)}</span></li>"
+            )
     if not items:
         return "<div class='job-files'></div>"
     return f"<div class='job-files'><b>Outputs</b><ul>{''.join(items)}</ul></div>"
@@ -97,16 +133,68 @@ class JobPanel:
     timer: gr.Timer
 
 
+_STAMP = re.compile(r"^\[\d\d:\d\d:\d\d\] ?")  # store.append_log's time stamp
+TRACEBACK = "Traceback (most recent call last):"
+_CHAIN = ("During handling of the above exception", "The above exception was the direct cause")
+TRACEBACK_HINT = "(error details in the job's log file, log.txt)"
+
+
+def hide_tracebacks(log: str) -> str:
+    """The log tail without Python tracebacks (they stay in ``log.txt``): each
+    block, from its header to the exception line, becomes one hint line."""
+    out: list[str] = []
+    inside = False
+    for line in log.splitlines():
+        text = _STAMP.sub("", line, count=1)
+        if TRACEBACK in text or text.startswith(_CHAIN):
+            if not out or out[-1] != TRACEBACK_HINT:
+                out.append(TRACEBACK_HINT)
+            inside = True
+            continue
+        if inside:
+            if not text.strip() or text[:1].isspace():
+                continue
+            inside = False  # the exception line ends the block; the Error row shows the message
+            continue
+        if not text.strip() and out and out[-1] == TRACEBACK_HINT:
+            continue  # the blank line between chained tracebacks
+        out.append(line)
+    return "\n".join(out)
+
+
+def can_retry(job: store.Job | None) -> bool:
+    """Failed or cancelled, and not for bad input (a retry would fail the same way)."""
+    if not job or job["status"] not in ("failed", "cancelled"):
+        return False
+    return (job["outputs"] or {}).get("error_kind") != "bad_input"
+
+
 def render(job_id: str, request: gr.Request):
     job = read_job(job_id, request)
     if (job_id or "").strip() and job is None:
-        return (f"<div class='job-status'>No job with id {html.escape(job_id.strip()[:64])}.</div>", "",
-                files_html(None), None, gr.update(interactive=False), gr.update(interactive=False))
-    log = store.read_log(job["id"], tail=60) if job else ""
-    result = {k: v for k, v in job["outputs"].items() if k != "files"} if job else None
+        return (
+            f"<div class='job-status'>No job with id {html.escape(job_id.strip()[:64])}.</div>",
+            "",
+            files_html(None),
+            None,
+            gr.update(interactive=False),
+            gr.update(interactive=False),
+        )
+    log = hide_tracebacks(store.read_log(job["id"], tail=60)) if job else ""
+    result = (
+        {k: v for k, v in job["outputs"].items() if k not in ("files", "error_kind")}
+        if job
+        else None
+    )
     active = bool(job) and job["status"] not in store.FINAL
-    return (status_html(job), log, files_html(job), result or None,
-            gr.update(interactive=active), gr.update(interactive=bool(job) and job["status"] in ("failed", "cancelled")))
+    return (
+        status_html(job),
+        log,
+        files_html(job),
+        result or None,
+        gr.update(interactive=active, variant="stop" if active else "secondary"),
+        gr.update(interactive=can_retry(job)),
+    )
 
 
 def _act(action, job_id: str, request: gr.Request):
@@ -170,7 +258,9 @@ def _restore(current: str, remembered: str):
 Extra = tuple[Callable[..., Any], list[Any]]
 
 
-def job_panel(name: str, label: str = "Job", poll_s: float = POLL_S, extra: Extra | None = None) -> JobPanel:
+def job_panel(
+    name: str, label: str = "Job", poll_s: float = POLL_S, extra: Extra | None = None
+) -> JobPanel:
     """Build the panel inside the current Blocks context. ``name`` prefixes
     the panel's API endpoints (e.g. ``frames_job_status``).
 
@@ -178,15 +268,31 @@ def job_panel(name: str, label: str = "Job", poll_s: float = POLL_S, extra: Extr
     refreshed in the same request as the panel (``fn(job_id, request)`` returns
     the values of ``outputs``) — rather than a second handler on ``panel.timer``."""
     with gr.Group(elem_classes=["job-panel"]):
-        job_id = gr.Textbox(label=f"{label} id", placeholder="submit a job, or paste a job id",
-                            elem_id=f"{name}-job-id")
+        job_id = gr.Textbox(
+            label=f"{label} id",
+            placeholder="submit a job, or paste a job id",
+            elem_id=f"{name}-job-id",
+        )
         status = gr.HTML(status_html(None), elem_id=f"{name}-job-status")
-        result = gr.JSON(label="Result", visible=True)
+        result = gr.JSON(label="Result", visible=True, elem_classes=["job-result"])
         with gr.Row():
-            cancel = gr.Button("Cancel", variant="stop", size="sm", interactive=False, elem_id=f"{name}-cancel")
+            cancel = gr.Button(
+                "Cancel",
+                variant="secondary",
+                size="sm",
+                interactive=False,
+                elem_id=f"{name}-cancel",
+            )
             retry = gr.Button("Retry", size="sm", interactive=False, elem_id=f"{name}-retry")
         files = gr.HTML(files_html(None), elem_id=f"{name}-job-files")
-        log = gr.Textbox(label="Log (tail)", lines=8, max_lines=12, autoscroll=True, interactive=False)
+        log = gr.Textbox(
+            label="Log (tail)",
+            lines=8,
+            max_lines=12,
+            autoscroll=True,
+            interactive=False,
+            elem_id=f"{name}-job-log",
+        )
     timer = gr.Timer(poll_s, active=False)
     seen = gr.State("")
     interval = gr.State(poll_s)
@@ -199,14 +305,40 @@ def job_panel(name: str, label: str = "Job", poll_s: float = POLL_S, extra: Extr
         views = tuple(extra_fn(job_id_value, request)) if extra_fn else ()
         return (*render(job_id_value, request), *next_poll(job, seen_value, interval_value), *views)
 
-    timer.tick(poll, [job_id, seen, interval], [*outputs, timer, seen, interval, *extra_outputs],
-               api_visibility="private", show_progress="hidden", queue=False)
+    timer.tick(
+        poll,
+        [job_id, seen, interval],
+        [*outputs, timer, seen, interval, *extra_outputs],
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+    )
     job_id.change(render, job_id, outputs, api_name=f"{name}_job_status", show_progress="hidden")
-    job_id.change(_arm, job_id, [timer, seen, interval], api_visibility="private", show_progress="hidden",
-                  queue=False)
+    # The log tail follows new lines (in the browser; no request).
+    log.change(
+        None,
+        None,
+        None,
+        js=f"() => {{ const t = document.querySelector('#{name}-job-log textarea');"
+        " if (t) t.scrollTop = t.scrollHeight; }",
+    )
+    job_id.change(
+        _arm,
+        job_id,
+        [timer, seen, interval],
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+    )
     if extra_fn:
-        job_id.change(extra_fn, job_id, extra_outputs, api_visibility="private", show_progress="hidden",
-                      queue=False)
+        job_id.change(
+            extra_fn,
+            job_id,
+            extra_outputs,
+            api_visibility="private",
+            show_progress="hidden",
+            queue=False,
+        )
     # The browser remembers only the id of the panel's last job, so a reload
     # (or coming back tomorrow) shows it again; the work itself is on the server.
     last_job = gr.BrowserState("", storage_key=f"studio-{name}-last-job")
@@ -215,11 +347,23 @@ def job_panel(name: str, label: str = "Job", poll_s: float = POLL_S, extra: Extr
     # with them and puts the remembered job id back, then stops.
     restore = gr.Timer(0.3)
     visible_tabs.leave_alone(restore)
-    restore.tick(_restore, [job_id, last_job], [job_id, restore], api_visibility="private",
-                 show_progress="hidden", queue=False)
+    restore.tick(
+        _restore,
+        [job_id, last_job],
+        [job_id, restore],
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+    )
     for button, action, verb in ((cancel, _cancel, "cancel"), (retry, _retry, "retry")):
         button.click(action, job_id, outputs, api_name=f"{name}_job_{verb}").then(
-            _arm, job_id, [timer, seen, interval], api_visibility="private", show_progress="hidden", queue=False)
+            _arm,
+            job_id,
+            [timer, seen, interval],
+            api_visibility="private",
+            show_progress="hidden",
+            queue=False,
+        )
     visible_tabs.poll_while_shown(timer, resume=_arm, inputs=[job_id], outputs=[seen, interval])
     return panel
 
@@ -270,9 +414,16 @@ class VisibleTabs:
         finally:
             self._path.pop()
 
-    def poll_while_shown(self, timer: gr.Timer, resume: Callable[..., Any] | None = None,
-                         inputs: list[Any] | None = None, outputs: list[Any] | None = None) -> None:
-        self._pollers.append(_Poller(tuple(self._path), timer, resume, list(inputs or []), list(outputs or [])))
+    def poll_while_shown(
+        self,
+        timer: gr.Timer,
+        resume: Callable[..., Any] | None = None,
+        inputs: list[Any] | None = None,
+        outputs: list[Any] | None = None,
+    ) -> None:
+        self._pollers.append(
+            _Poller(tuple(self._path), timer, resume, list(inputs or []), list(outputs or []))
+        )
 
     def leave_alone(self, timer: gr.Timer) -> None:
         """A timer that manages itself (a one-shot, say): never paused or resumed."""
@@ -295,7 +446,9 @@ class VisibleTabs:
             self._wire_one(scope, key, tab, state)
 
     def _wire_one(self, scope: tuple[str, ...], key: str, tab: gr.Tab, state: gr.State) -> None:
-        pollers = [p for p in self._pollers if p.path[:len(scope)] == scope and len(p.path) > len(scope)]
+        pollers = [
+            p for p in self._pollers if p.path[: len(scope)] == scope and len(p.path) > len(scope)
+        ]
         if not pollers:
             return
         levels = list(self._levels.items())
@@ -305,12 +458,14 @@ class VisibleTabs:
         def select(request: gr.Request, *values: Any) -> tuple[Any, ...]:
             chosen = {level: value for (level, _), value in zip(levels, values, strict=False)}
             chosen[scope] = key
-            rest = list(values[len(levels):])
+            rest = list(values[len(levels) :])
             answer: list[Any] = [key]
             for poller in pollers:
-                args, rest = rest[:len(poller.inputs)], rest[len(poller.inputs):]
-                shown = all(chosen.get(poller.path[:i], poller.path[i]) == poller.path[i]
-                            for i in range(len(poller.path)))
+                args, rest = rest[: len(poller.inputs)], rest[len(poller.inputs) :]
+                shown = all(
+                    chosen.get(poller.path[:i], poller.path[i]) == poller.path[i]
+                    for i in range(len(poller.path))
+                )
                 if not shown:
                     answer += [gr.Timer(active=False), *[gr.update() for _ in poller.outputs]]
                 elif poller.resume is not None:
@@ -319,7 +474,9 @@ class VisibleTabs:
                     answer += [gr.Timer(active=True), *[gr.update() for _ in poller.outputs]]
             return tuple(answer)
 
-        tab.select(select, inputs, outputs, api_visibility="private", show_progress="hidden", queue=False)
+        tab.select(
+            select, inputs, outputs, api_visibility="private", show_progress="hidden", queue=False
+        )
 
 
 def _timers_in(block: Any) -> Iterator[gr.Timer]:

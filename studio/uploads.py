@@ -60,7 +60,7 @@ def body_limit(scope: Scope) -> tuple[int, str]:
     content_type = Headers(scope=scope).get("content-type", "").lower()
     if content_type.startswith("multipart/form-data") or "/gradio_api/upload" in path:
         return (
-            settings.max_upload_mb * 2** 20 + MULTIPART_SLACK,
+            settings.max_upload_mb * 2**20 + MULTIPART_SLACK,
             f"{settings.max_upload_mb} MB (STUDIO_MAX_UPLOAD_MB)",
         )
     if "/gradio_api/" in path:

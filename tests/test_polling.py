@@ -48,6 +48,11 @@ class Requests:
         return (len(self.times) - before) / (time.monotonic() - start)
 
 
+# Tabs whose idle rate is checked over 30 s (the Jobs / Monitor tab too); the
+# others are measured for 8 s and printed for their owners.
+CHECKED_TABS = ("Dataset builder", "Frame review")
+
+
 def _open(page, base: str, tab: str) -> None:
     page.get_by_role("tab", name=tab, exact=True).first.click()
     page.wait_for_timeout(300)
@@ -87,7 +92,12 @@ def test_an_idle_page_hardly_polls_and_a_running_job_is_followed_cheaply(studio_
             continue
         _open(page, base, name)
         page.wait_for_timeout(2000)
-        print(f"{name} idle: {counter.rate(8):.2f} requests/s (the tab's owner: goal < 0.5)")
+        if name in CHECKED_TABS:
+            rate = counter.rate(30)
+            print(f"{name} idle: {rate:.2f} requests/s")
+            assert rate < 0.5, name
+        else:
+            print(f"{name} idle: {counter.rate(8):.2f} requests/s (the tab's owner: goal < 0.5)")
 
     # One running job, followed in the Jobs tab's panel.
     job = httpx.post(

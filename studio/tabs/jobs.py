@@ -14,8 +14,11 @@ from jobs import queue, store
 from jobs.access import owner_filter
 from jobs.kinds import KINDS, load_tools
 from studio import health
+from studio import job_panel as job_panel_module
 from studio.job_panel import job_panel, visible_tabs
 from studio.ui_user import current_user
+
+CSS = job_panel_module.CSS  # the job panel's look, for every tab's panels
 
 PAGE_SIZE = 20
 LIST_POLL_S = 2.0  # the list and the worker charts while jobs are queued or running
@@ -72,6 +75,28 @@ def supervisor_text(keeper: dict | None) -> str:
     return line
 
 
+GPU_TITLE = "GPU memory (MB, where NVML reports)"
+JOB_GPU_TITLE = "Job GPU memory (MB)"
+METRIC_COLUMNS = ("cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util")
+
+
+def chart_frame(samples: list, columns: list[str]) -> pd.DataFrame:
+    """Samples as a chart's data: numbers as floats (a missing value is a gap,
+    not a "null" tick), times as datetimes."""
+    frame = pd.DataFrame(samples or [], columns=columns)
+    for column in METRIC_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["time"] = pd.to_datetime(frame["t"], unit="s")
+    return frame
+
+
+def gpu_chart(frame: pd.DataFrame, title: str):
+    """The GPU chart, or an empty one titled "no GPU" when no sample has a GPU value."""
+    if frame["gpu_mem_mb"].notna().any():
+        return gr.update(value=frame, title=title)
+    return gr.update(value=frame.iloc[0:0], title=f"{title} — no GPU")
+
+
 def worker_view():
     info = health.health()
     lanes = " · ".join(
@@ -85,22 +110,17 @@ def worker_view():
         f"**Worker** {lanes} · heartbeat {age if age is not None else '—'} s ago  \n**Queues** {queued}"
         + supervisor_text(info["worker"]["supervisor"])
     )
-    samples = health.worker_samples(300)
-    frame = pd.DataFrame(
-        samples or [], columns=["lane", "t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"]
+    frame = chart_frame(
+        health.worker_samples(300), ["lane", "t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"]
     )
-    frame["time"] = pd.to_datetime(frame["t"], unit="s")
-    return text, frame, frame, frame
+    return text, frame, frame, gpu_chart(frame, GPU_TITLE)
 
 
 def job_timeline(job_id: str, request: gr.Request):
     job = store.find_job(job_id, current_user(request))
     samples = store.job_samples(job["id"]) if job else []
-    frame = pd.DataFrame(
-        samples or [], columns=["t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"]
-    )
-    frame["time"] = pd.to_datetime(frame["t"], unit="s")
-    return frame, frame, frame
+    frame = chart_frame(samples, ["t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"])
+    return frame, frame, gpu_chart(frame, JOB_GPU_TITLE)
 
 
 def pick_job(table: pd.DataFrame, evt: gr.SelectData):
@@ -153,17 +173,28 @@ def build_jobs() -> None:
         )  # the /worker_status endpoint for scripts
     with gr.Row():
         cpu_plot = gr.LinePlot(
-            x="time", y="cpu_percent", color="lane", title="Worker CPU %", height=220
+            x="time",
+            y="cpu_percent",
+            color="lane",
+            title="Worker CPU %",
+            height=220,
+            y_lim=[0, None],
         )
         mem_plot = gr.LinePlot(
-            x="time", y="rss_mb", color="lane", title="Worker memory (MB)", height=220
+            x="time",
+            y="rss_mb",
+            color="lane",
+            title="Worker memory (MB)",
+            height=220,
+            y_lim=[0, None],
         )
         gpu_plot = gr.LinePlot(
             x="time",
             y="gpu_mem_mb",
             color="lane",
-            title="GPU memory (MB, where NVML reports)",
+            title=GPU_TITLE,
             height=220,
+            y_lim=[0, None],
         )
     with gr.Row():
         kind = gr.Dropdown(["", *sorted(KINDS)], value="", label="Kind")
@@ -178,10 +209,14 @@ def build_jobs() -> None:
     summary = gr.Markdown()
     table = gr.Dataframe(headers=COLUMNS, interactive=False, elem_id="jobs-table", wrap=True)
     gr.Markdown("Select a row to see the job.")
-    job_cpu = gr.LinePlot(x="time", y="cpu_percent", title="Job CPU %", height=200, render=False)
-    job_mem = gr.LinePlot(x="time", y="rss_mb", title="Job memory (MB)", height=200, render=False)
+    job_cpu = gr.LinePlot(
+        x="time", y="cpu_percent", title="Job CPU %", height=200, render=False, y_lim=[0, None]
+    )
+    job_mem = gr.LinePlot(
+        x="time", y="rss_mb", title="Job memory (MB)", height=200, render=False, y_lim=[0, None]
+    )
     job_gpu = gr.LinePlot(
-        x="time", y="gpu_mem_mb", title="Job GPU memory (MB)", height=200, render=False
+        x="time", y="gpu_mem_mb", title=JOB_GPU_TITLE, height=200, render=False, y_lim=[0, None]
     )
     panel = job_panel(
         "jobs", label="Selected job", extra=(job_timeline, [job_cpu, job_mem, job_gpu])

@@ -19,6 +19,7 @@ from pipelines.errors import StudioError
 from pipelines.monitor.resources import METRICS
 from studio.errors import message_of, ui_error
 from studio.job_panel import job_panel, visible_tabs
+from studio.tabs.jobs import chart_frame
 from studio.ui_user import current_user
 
 EXAMPLE = '''"""A scenario: drive the app under test; the studio samples this script's
@@ -56,14 +57,28 @@ def load(name: str, request: gr.Request):
         s = scenarios.get(name, user)
     except StudioError as exc:
         raise ui_error(exc) from None
-    return s["name"], s["code"], s["language"], s["metrics"], s["interval_s"], s["timeout_s"], s["target"]
+    return (
+        s["name"],
+        s["code"],
+        s["language"],
+        s["metrics"],
+        s["interval_s"],
+        s["timeout_s"],
+        s["target"],
+    )
 
 
 def save(name, code, language, metrics, interval_s, timeout_s, target, request: gr.Request):
     user = _allowed_user(request)
     try:
-        fields = dict(code=code or "", language=language, metrics=list(metrics or []),
-                      interval_s=float(interval_s or 0.5), timeout_s=float(timeout_s or 600), target=target or "")
+        fields = dict(
+            code=code or "",
+            language=language,
+            metrics=list(metrics or []),
+            interval_s=float(interval_s or 0.5),
+            timeout_s=float(timeout_s or 600),
+            target=target or "",
+        )
         try:
             scenarios.update(name, user, **fields)
             gr.Info(f"Scenario {name} saved.")
@@ -97,10 +112,23 @@ def run(name: str, request: gr.Request) -> str:
 
 def runs(request: gr.Request):
     """The caller's scenario runs (admins: everyone's)."""
-    jobs, _ = store.list_jobs(kind="monitor.scenario", owner=owner_filter(current_user(request)), limit=20)
-    return pd.DataFrame([[j["id"], j["params"].get("name"), j["status"], j["owner"],
-                          (j["outputs"].get("summary") or {}).get("rss_mb", {}).get("max"),
-                          j["error"] or j["message"]] for j in jobs], columns=RUN_COLUMNS)
+    jobs, _ = store.list_jobs(
+        kind="monitor.scenario", owner=owner_filter(current_user(request)), limit=20
+    )
+    return pd.DataFrame(
+        [
+            [
+                j["id"],
+                j["params"].get("name"),
+                j["status"],
+                j["owner"],
+                (j["outputs"].get("summary") or {}).get("rss_mb", {}).get("max"),
+                j["error"] or j["message"],
+            ]
+            for j in jobs
+        ],
+        columns=RUN_COLUMNS,
+    )
 
 
 def runs_polled(idle_s: float, request: gr.Request):
@@ -108,15 +136,16 @@ def runs_polled(idle_s: float, request: gr.Request):
     RUNS_IDLE_POLL_S) while none is."""
     table = runs(request)
     busy = any(status in ("queued", "running") for status in table["status"])
-    interval = RUNS_POLL_S if busy else min(RUNS_IDLE_POLL_S, max(RUNS_POLL_S, 2 * float(idle_s or 0)))
+    interval = (
+        RUNS_POLL_S if busy else min(RUNS_IDLE_POLL_S, max(RUNS_POLL_S, 2 * float(idle_s or 0)))
+    )
     return table, gr.Timer(value=interval, active=True), interval
 
 
 def live(job_id: str, request: gr.Request):
     job = store.find_job(job_id, current_user(request))
     samples = store.job_samples(job["id"]) if job else []
-    frame = pd.DataFrame(samples or [], columns=["t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"])
-    frame["time"] = pd.to_datetime(frame["t"], unit="s")
+    frame = chart_frame(samples, ["t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"])
     return frame, frame
 
 
@@ -125,16 +154,34 @@ def shown_for(request: gr.Request):
     user = current_user(request)
     reason = scenarios.scripts_refusal(user)
     if reason:
-        return gr.update(value=f"**Scenario scripts are not available to you.** {reason}", visible=True), \
-            gr.update(visible=False), gr.update()
-    return gr.update(visible=False), gr.update(visible=True), gr.update(choices=scenario_names(user))
+        return (
+            gr.update(
+                value=f"**Scenario scripts are not available to you.** {reason}", visible=True
+            ),
+            gr.update(visible=False),
+            gr.update(),
+        )
+    return (
+        gr.update(visible=False),
+        gr.update(visible=True),
+        gr.update(choices=scenario_names(user)),
+    )
+
+
+def picker_choices(request: gr.Request):
+    """The saved scenarios, read on every page load (not once at server start)."""
+    user = current_user(request)
+    if scenarios.scripts_refusal(user):
+        return gr.update()
+    return gr.update(choices=scenario_names(user))
 
 
 def scripts_off_everywhere() -> str | None:
     """The reason when no user of this studio may write scripts (then no editor is built at all)."""
     settings = get_settings()
-    if settings.allow_scenario_scripts is False or (settings.open_studio and settings.allow_scenario_scripts
-                                                   is not True):
+    if settings.allow_scenario_scripts is False or (
+        settings.open_studio and settings.allow_scenario_scripts is not True
+    ):
         return scenarios.scripts_refusal(User("anyone", True))
     return None
 
@@ -148,37 +195,83 @@ def build(tab: gr.Tab | None = None) -> None:
     with gr.Column(visible=tab is None) as editor:
         with gr.Row():
             with gr.Column(scale=3):
-                picker = gr.Dropdown([], label="Saved scenarios", allow_custom_value=False,
-                                     elem_id="scenario-picker")
-                name = gr.Textbox(label="Name", placeholder="e.g. cold_start_login", max_length=64,
-                                  elem_id="scenario-name")
-                code = gr.Code(EXAMPLE, language="python", label="Scenario script", lines=14,
-                               elem_id="scenario-code")
+                picker = gr.Dropdown(
+                    [], label="Saved scenarios", allow_custom_value=False, elem_id="scenario-picker"
+                )
+                name = gr.Textbox(
+                    label="Name",
+                    placeholder="e.g. cold_start_login",
+                    max_length=64,
+                    elem_id="scenario-name",
+                )
+                code = gr.Code(
+                    EXAMPLE,
+                    language="python",
+                    label="Scenario script",
+                    lines=14,
+                    elem_id="scenario-code",
+                )
             with gr.Column(scale=2):
                 language = gr.Radio(["python", "bash"], value="python", label="Language")
-                metrics = gr.CheckboxGroup(list(METRICS), value=["cpu_percent", "rss_mb", "threads"],
-                                           label="Metrics to sample",
-                                           info="; ".join(f"{k}: {v}" for k, v in METRICS.items()))
+                metrics = gr.CheckboxGroup(
+                    list(METRICS),
+                    value=["cpu_percent", "rss_mb", "threads"],
+                    label="Metrics to sample",
+                    info="; ".join(f"{k}: {v}" for k, v in METRICS.items()),
+                )
                 with gr.Row():
                     interval = gr.Number(0.5, label="Interval (s)", minimum=0.05, maximum=60)
                     timeout = gr.Number(600, label="Timeout (s)", minimum=1, maximum=24 * 3600)
-                target = gr.Textbox(label="Also watch processes named", placeholder="optional, e.g. chrome",
-                                    max_length=200)
+                target = gr.Textbox(
+                    label="Also watch processes named",
+                    placeholder="optional, e.g. chrome",
+                    max_length=200,
+                )
                 with gr.Row():
                     save_btn = gr.Button("Save", elem_id="scenario-save")
                     delete_btn = gr.Button("Delete", variant="stop")
                     run_btn = gr.Button("Run", variant="primary", elem_id="scenario-run")
-        cpu = gr.LinePlot(x="time", y="cpu_percent", title="Scenario CPU %", height=220, render=False)
-        mem = gr.LinePlot(x="time", y="rss_mb", title="Scenario memory (MB)", height=220, render=False)
+        cpu = gr.LinePlot(
+            x="time",
+            y="cpu_percent",
+            title="Scenario CPU %",
+            height=220,
+            render=False,
+            y_lim=[0, None],
+        )
+        mem = gr.LinePlot(
+            x="time",
+            y="rss_mb",
+            title="Scenario memory (MB)",
+            height=220,
+            render=False,
+            y_lim=[0, None],
+        )
         panel = job_panel("scenario", label="Scenario run", extra=(live, [cpu, mem]))
         with gr.Row():
             cpu.render()
             mem.render()
-        table = gr.Dataframe(pd.DataFrame([], columns=RUN_COLUMNS), label="Recent scenario runs",
-                             interactive=False)
+        table = gr.Dataframe(
+            pd.DataFrame([], columns=RUN_COLUMNS), label="Recent scenario runs", interactive=False
+        )
 
     if tab is not None:
-        tab.select(shown_for, None, [notice, editor, picker], api_visibility="private", show_progress="hidden")
+        tab.select(
+            shown_for,
+            None,
+            [notice, editor, picker],
+            api_visibility="private",
+            show_progress="hidden",
+        )
+    gr.on(
+        None,
+        picker_choices,
+        None,
+        picker,
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+    )
     fields = [name, code, language, metrics, interval, timeout, target]
     picker.change(load, picker, fields, api_name="scenario_get")
     save_btn.click(save, fields, picker, api_name="scenario_save")
@@ -186,6 +279,12 @@ def build(tab: gr.Tab | None = None) -> None:
     run_btn.click(run, name, panel.job_id, api_name="scenario_run")
     idle = gr.State(0.0)
     runs_timer = gr.Timer(RUNS_POLL_S)
-    runs_timer.tick(runs_polled, idle, [table, runs_timer, idle], api_visibility="private", show_progress="hidden",
-                    queue=False)
+    runs_timer.tick(
+        runs_polled,
+        idle,
+        [table, runs_timer, idle],
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+    )
     visible_tabs.poll_while_shown(runs_timer)

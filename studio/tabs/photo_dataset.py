@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from jobs import datasets
+from jobs import datasets, store
 from jobs.access import User
 from jobs.tools import photo_dataset as photos
 from pipelines.errors import StudioError
@@ -205,19 +205,26 @@ def list_names(request: gr.Request) -> gr.Dropdown:
     )
 
 
+def _running(job_id: str | None, user: User) -> bool:
+    job = store.find_job(job_id, user) if (job_id or "").strip() else None
+    return bool(job) and job["status"] not in store.FINAL
+
+
 def poll(name: str, job_id: str, shown: str, request: gr.Request):
     """Each tick: follow the dataset's latest job (the captions job after the build) and
-    reload the review when the manifest changed on disk."""
+    reload the review when the manifest changed on disk. The timer keeps going only
+    while something can change (a job of the dataset queued or running, or a change
+    seen this tick); the panel's job or another dataset starts it again."""
     name, user = (name or "").strip(), current_user(request)
     meta = _meta(name, user)
     if meta is None:
-        return (gr.skip(),) * (REVIEW_OUTPUTS + 1)
-    follow = (
-        meta["job_id"] if meta["job_id"] and meta["job_id"] != (job_id or "").strip() else gr.skip()
-    )
+        return (*(gr.skip(),) * (REVIEW_OUTPUTS + 1), gr.Timer(active=False))
+    changed = bool(meta["job_id"]) and meta["job_id"] != (job_id or "").strip()
+    follow = meta["job_id"] if changed else gr.skip()
+    busy = _running(meta["job_id"], user) or _running(job_id, user)
     if _mtime(name) == shown:
-        return (follow,) + (gr.skip(),) * REVIEW_OUTPUTS
-    return (follow, *review_for(name, user))
+        return (follow, *(gr.skip(),) * REVIEW_OUTPUTS, gr.Timer(active=busy or changed))
+    return (follow, *review_for(name, user), gr.Timer(active=True))
 
 
 # --------------------------------------------------------------------------- actions
@@ -793,7 +800,17 @@ def build() -> None:
     timer.tick(
         poll,
         [dataset, panel.job_id, shown],
-        [panel.job_id, *review],
+        [panel.job_id, *review, timer],
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+    )
+    # a new job or another dataset: poll again (the tick stops the timer once nothing can change)
+    gr.on(
+        [panel.job_id.change, dataset.change],
+        lambda: gr.Timer(active=True),
+        None,
+        timer,
         api_visibility="private",
         show_progress="hidden",
         queue=False,

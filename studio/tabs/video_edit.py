@@ -187,7 +187,11 @@ def _own_job(job_id: str, request: gr.Request) -> dict[str, Any] | None:
     if not job_id:
         return None
     job = store.find_job(job_id)
-    if job is None or job["kind"] not in edits.KINDS or not may_access(job["owner"], current_user(request)):
+    if (
+        job is None
+        or job["kind"] not in edits.KINDS
+        or not may_access(job["owner"], current_user(request))
+    ):
         return None
     return job
 

@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from jobs.access import User
 from jobs.settings import reset_settings
 from jobs.tools.monitor import scenarios, store
-from tests.conftest import wait_job
+from tests.conftest import ARTIFACTS, wait_job
 
 ADMIN = User("ana", True)
 
 # Holds ~120 MB, keeps one core busy in a child process for a while, then exits.
-BUSY = '''
+BUSY = """
 import subprocess, sys, time
 blob = bytearray(120 * 2**20)
 for i in range(len(blob) // 4096):
@@ -27,7 +27,7 @@ print("scenario started", flush=True)
 child.wait()
 time.sleep(0.3)
 print("scenario finished", flush=True)
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -47,8 +47,15 @@ def client(studio_home):
 
 def test_scenario_run_samples_its_process_tree(client, start_worker):
     start_worker()
-    created = client.post("/api/v1/scenarios", json={
-        "name": "busy", "code": BUSY, "metrics": ["cpu_percent", "rss_mb", "threads"], "interval_s": 0.2})
+    created = client.post(
+        "/api/v1/scenarios",
+        json={
+            "name": "busy",
+            "code": BUSY,
+            "metrics": ["cpu_percent", "rss_mb", "threads"],
+            "interval_s": 0.2,
+        },
+    )
     assert created.status_code == 201
     job = client.post("/api/v1/scenarios/busy/run").json()
     job = wait_job(job["id"], timeout=60)
@@ -72,13 +79,20 @@ def test_failing_scenario_fails_the_job_and_keeps_its_metrics(studio_home, start
     scenarios.create("broken", "import sys\nprint('boom')\nsys.exit(3)\n", user=ADMIN)
     job = wait_job(scenarios.submit_run("broken", ADMIN)["id"])
     assert job["status"] == "failed" and "exited with code 3" in job["error"]
-    assert "outputs/metrics.csv" in job["outputs"]["files"] and "outputs/output.txt" in job["outputs"]["files"]
+    assert (
+        "outputs/metrics.csv" in job["outputs"]["files"]
+        and "outputs/output.txt" in job["outputs"]["files"]
+    )
 
 
 def test_cancel_kills_the_scenario_and_its_children(studio_home, start_worker):
     start_worker()
-    scenarios.create("forever", "import subprocess, sys\n"
-                                "subprocess.run([sys.executable, '-c', 'import time; time.sleep(93)'])\n", user=ADMIN)
+    scenarios.create(
+        "forever",
+        "import subprocess, sys\n"
+        "subprocess.run([sys.executable, '-c', 'import time; time.sleep(93)'])\n",
+        user=ADMIN,
+    )
     job = scenarios.submit_run("forever", ADMIN)
     wait_job(job["id"], ("running",))
     time.sleep(1.0)
@@ -87,7 +101,11 @@ def test_cancel_kills_the_scenario_and_its_children(studio_home, start_worker):
     queue.cancel(job["id"])
     assert wait_job(job["id"], timeout=10)["status"] == "cancelled"
     time.sleep(0.5)
-    leftovers = [p for p in psutil.process_iter(["cmdline"]) if "time.sleep(93)" in " ".join(p.info["cmdline"] or [])]
+    leftovers = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "time.sleep(93)" in " ".join(p.info["cmdline"] or [])
+    ]
     assert not leftovers
 
 
@@ -104,3 +122,48 @@ def test_scenario_crud_and_bad_input(client):
     assert client.delete("/api/v1/scenarios/login").status_code == 204
     assert client.get("/api/v1/scenarios/login").status_code == 404
     assert client.post("/api/v1/scenarios/login/run").status_code == 404
+
+
+@pytest.mark.slow
+def test_saved_scenarios_are_listed_after_a_reload(studio_home, page):
+    """The picker's choices are read on each page load, not once at server start."""
+    import threading
+
+    import uvicorn
+
+    from studio.server import create_app
+    from tests.conftest import free_port
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+
+        def listed() -> str:
+            page.get_by_role("tab", name="Jobs / Monitor").click()
+            page.get_by_role("tab", name="Scenario runs", exact=True).click()
+            page.locator("#scenario-picker input").first.click()
+            option = page.get_by_role("option", name="after_start")
+            option.wait_for(timeout=10_000)
+            names = option.inner_text()
+            page.screenshot(path=str(ARTIFACTS / "scenario-picker-after-reload.png"))
+            page.keyboard.press("Escape")
+            return names
+
+        page.goto(base + "/")
+        page.get_by_role("tab").first.wait_for(timeout=30_000)
+        # Saved after the server started (and after this page loaded).
+        scenarios.create("after_start", "print('hi')", user=ADMIN)
+        page.reload()
+        page.get_by_role("tab").first.wait_for(timeout=30_000)
+        assert "after_start" in listed()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -17,6 +17,7 @@ from jobs.tools.frames import submit
 from pipelines.errors import StudioError
 from pipelines.frames.qr import WORDS_MAX, QROptions
 from studio.errors import ui_error
+from studio.job_panel import visible_tabs
 from studio.ui_user import current_user
 
 DEFAULTS = {name: f.default for name, f in QROptions.model_fields.items() if name != "words"}
@@ -122,6 +123,7 @@ def build(job_panel) -> None:
             )
             panel = job_panel("frames_qr", label="QR job")
     timer = gr.Timer(POLL_S, active=False)
+    visible_tabs.leave_alone(timer)  # runs only while the QR job does (qr_result stops it)
     go.click(
         make_qr,
         [mode, words, version, level, colorized, contrast, brightness, picture],

@@ -16,6 +16,7 @@ from jobs.tools.frames import records as fr
 from jobs.tools.frames import submit
 from pipelines.errors import StudioError
 from studio.api.frames.views import video_status
+from studio.job_panel import visible_tabs
 from studio.ui_user import current_user
 
 VIDEO_COLUMNS = [
@@ -129,6 +130,7 @@ def build(job_panel) -> None:
         column_widths=["9em", "12em", "7em", "10em", "4em", "4em", "6em", "6em", "7em", "14em"],
     )
     timer = gr.Timer(POLL_S, active=False)
+    visible_tabs.leave_alone(timer)  # videos_table stops it when idle
     panel = job_panel("frames", label="Analysis job")
     go.click(
         analyse, [files, folder], [message, panel.job_id, table, timer], api_name="frames_analyse"
