@@ -313,7 +313,20 @@ def job_panel(
         show_progress="hidden",
         queue=False,
     )
-    job_id.change(render, job_id, outputs, api_name=f"{name}_job_status", show_progress="hidden")
+
+    def show(job_id_value: str, request: gr.Request):
+        # One read decides both what is shown and whether to keep polling, so a
+        # job that ends between two events can't leave the panel on "running".
+        job = read_job(job_id_value, request)
+        return (*render(job_id_value, request), *next_poll(job, "", POLL_S))
+
+    job_id.change(
+        show,
+        job_id,
+        [*outputs, timer, seen, interval],
+        api_name=f"{name}_job_status",
+        show_progress="hidden",
+    )
     # The log tail follows new lines (in the browser; no request).
     log.change(
         None,
@@ -321,14 +334,6 @@ def job_panel(
         None,
         js=f"() => {{ const t = document.querySelector('#{name}-job-log textarea');"
         " if (t) t.scrollTop = t.scrollHeight; }",
-    )
-    job_id.change(
-        _arm,
-        job_id,
-        [timer, seen, interval],
-        api_visibility="private",
-        show_progress="hidden",
-        queue=False,
     )
     if extra_fn:
         job_id.change(
