@@ -68,8 +68,8 @@ def task_view(task_id: str, request: gr.Request):
         return str(exc), empty, "", ""
     s = fr_tasks.task_statistics(task_id, user)
     stats = (
-        f"**{html.escape(task.name)}** · {s['count']} recordings · {s['completed']} completed "
-        f"({s['reviewed']} reviewed) · {s['failed']} failed · {s['processing']} processing  \n"
+        f"**{html.escape(task.name)}** · {s['count']} recordings · {s['completed']} analysed "
+        f"({s['reviewed']} reviewed) · {s['failed']} failed · {s['processing']} being analysed  \n"
         f"first→last over {s['measured']} measured: avg **{_ms(s['avg_ms'])} ms** · min {_ms(s['min_ms'])} · "
         f"max {_ms(s['max_ms'])} · p50 {_ms(s['p50_ms'])} · p90 {_ms(s['p90_ms'])} ms · "
         f"frames avg {s['avg_frames'] if s['avg_frames'] is not None else '—'}"
