@@ -21,6 +21,7 @@ from urllib.parse import quote
 import gradio as gr
 
 from jobs import queue, store
+from jobs.settings import get_settings
 from pipelines.errors import StudioError
 from studio.errors import message_of
 from studio.ui_user import current_user
@@ -169,6 +170,20 @@ def can_retry(job: store.Job | None) -> bool:
     return (job["outputs"] or {}).get("error_kind") != "bad_input"
 
 
+def without_server_paths(value: Any) -> Any:
+    """The job's result as the user sees it: paths inside the studio's data
+    folder become the file or folder name (the files are the Outputs links)."""
+    if isinstance(value, dict):
+        return {k: without_server_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_server_paths(v) for v in value]
+    if isinstance(value, str) and value.startswith("/"):
+        home = str(get_settings().home.resolve())
+        if value == home or value.startswith(home + "/"):
+            return value.rstrip("/").rsplit("/", 1)[-1]
+    return value
+
+
 def render(job_id: str, request: gr.Request):
     job = read_job(job_id, request)
     if (job_id or "").strip() and job is None:
@@ -182,7 +197,9 @@ def render(job_id: str, request: gr.Request):
         )
     log = hide_tracebacks(store.read_log(job["id"], tail=60)) if job else ""
     result = (
-        {k: v for k, v in job["outputs"].items() if k not in ("files", "error_kind")}
+        without_server_paths(
+            {k: v for k, v in job["outputs"].items() if k not in ("files", "error_kind")}
+        )
         if job
         else None
     )

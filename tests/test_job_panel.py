@@ -101,3 +101,23 @@ def test_charts_have_numeric_axes_and_say_no_gpu():
     assert with_gpu["title"] == "GPU" and len(with_gpu["value"]) == 1
     empty = jobs_tab.chart_frame([], columns)  # the first tick of a first run
     assert empty.empty and empty["rss_mb"].dtype == float
+
+
+def test_the_result_shows_file_names_not_server_paths(studio_home):
+    from jobs.settings import get_settings
+
+    home = str(get_settings().home.resolve())
+    shown = job_panel.without_server_paths(
+        {
+            "output_dir": f"{home}/jobs/ab12/outputs",
+            "names": {"mask": f"{home}/jobs/ab12/outputs/m.mp4"},
+            "frames": [1, 2],
+            "note": "/elsewhere/kept.txt",
+        }
+    )
+    assert shown == {
+        "output_dir": "outputs",
+        "names": {"mask": "m.mp4"},
+        "frames": [1, 2],
+        "note": "/elsewhere/kept.txt",
+    }
