@@ -184,7 +184,10 @@ async def start(request: Request, user: User = Depends(api_user)) -> dict[str, A
 
 
 async def _start_upload(request: Request, user: User) -> dict[str, Any]:
-    form = await request.form()
+    try:
+        form = await request.form()
+    except Exception as exc:  # a malformed multipart body (field names, encoding)
+        raise HTTPException(400, f"The multipart body could not be read: {exc}") from None
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise HTTPException(422, "Send the clip as the multipart field 'file'.")
