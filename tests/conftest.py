@@ -192,14 +192,42 @@ def browser():
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.call_report = report  # read by the page fixture: a failed test leaves a screenshot
+    return report
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    network: list[str] = []  # printed when the test fails
+    page.on("requestfailed", lambda r: network.append(f"failed {r.method} {r.url}: {r.failure}"))
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and network.append(f"{r.status} {r.request.method} {r.url}"),
+    )
     yield page
+    report = getattr(request.node, "call_report", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True)
+        print("network trouble seen by the page:", *network, sep="\n  ")
     page.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def upload_files(page, elem_id: str, *paths) -> None:
+    """Choose files in the gr.File ``#elem_id`` and wait until each is uploaded (its row
+    in the file table: while uploading, Gradio shows the names in a progress view)."""
+    page.locator(f"#{elem_id} input[type=file]").set_input_files([str(p) for p in paths])
+    for path in paths:
+        name = Path(path).name
+        page.locator(f"#{elem_id} td.filename[aria-label='{name}']").wait_for(timeout=60_000)
 
 
 # Tests that start real processes — the worker, `python app.py`, Chromium — are

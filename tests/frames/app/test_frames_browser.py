@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, upload_files
 
 
 def _wait_completed(base: str, filename: str, timeout: float = 90) -> dict:
@@ -57,8 +57,7 @@ def test_review_with_the_keyboard_fits_1440x900_and_the_queue(studio_server, pag
     page.goto(base + "/")
     page.locator("#tab-frames-button").click()
     page.locator("#tab-frames-upload-button").click()
-    page.locator("#frames-files input[type=file]").set_input_files(truth.path)
-    page.wait_for_timeout(1000)  # the upload finishes before the click is handled
+    upload_files(page, "frames-files", truth.path)
     page.locator("#frames-analyse").click()
     page.locator("#frames-upload-message").get_by_text("Queued 1 analysis job").wait_for(
         timeout=30_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, upload_files
 
 
 def field(page, elem_id: str):
@@ -19,8 +19,7 @@ def test_build_review_edit_and_repackage_in_the_browser(studio_server, page, sma
     page.get_by_role("tab", name="Dataset builder").click()
     page.get_by_role("tab", name="Photos", exact=True).click()
 
-    page.locator("#photos-upload input[type=file]").set_input_files(str(small_zip))
-    page.locator("#photos-upload").get_by_text("small.zip").first.wait_for(timeout=30_000)
+    upload_files(page, "photos-upload", small_zip)
     field(page, "photos-name").fill("browser-set")
     page.get_by_role("button", name="Captions").click()
     field(page, "photos-trigger").fill("ohwx")
@@ -105,7 +104,7 @@ def test_the_minimum_size_warning_before_the_run_and_screenshots(studio_server, 
     page.goto(base + "/")
     page.get_by_role("tab", name="Dataset builder").click()
     page.get_by_role("tab", name="Photos", exact=True).click()
-    page.locator("#photos-upload input[type=file]").set_input_files(str(small))
+    upload_files(page, "photos-upload", small)
     note = page.locator("#photos-size-check")
     note.get_by_text("3 of 4 photos are smaller than 512 px").wait_for(timeout=30_000)
     assert "Most photos would be left out" in note.inner_text()

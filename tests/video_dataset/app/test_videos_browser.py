@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, upload_files
 
 
 def test_upload_two_videos_build_and_see_the_preview_and_clips(studio_server, page, clips):
@@ -16,11 +16,7 @@ def test_upload_two_videos_build_and_see_the_preview_and_clips(studio_server, pa
     page.get_by_role("tab", name="Dataset builder").click()
     page.get_by_role("tab", name="Videos").click()
 
-    page.locator("#videos-files input[type=file]").set_input_files(
-        [str(clips["fps30"]), str(clips["fps25"])]
-    )
-    page.locator("#videos-files", has_text="fps25").wait_for(timeout=30_000)
-    page.wait_for_timeout(1000)  # the upload finishes before the click is handled
+    upload_files(page, "videos-files", clips["fps30"], clips["fps25"])
     page.locator("#videos-name textarea, #videos-name input").first.fill("browser_clips")
     page.locator("#videos-check").click()
     page.locator("#videos-name-status").get_by_text("is free").wait_for(timeout=15_000)
