@@ -39,64 +39,9 @@ W, H, FPS = 1920, 1080, 24
 
 def build_model(folder: Path) -> Path:
     """Tiny InstructPix2Pix with an SD-shaped 8× VAE (latents are 1/8 of the picture, as in the real model)."""
-    import torch
-    from diffusers import (
-        AutoencoderKL,
-        EulerAncestralDiscreteScheduler,
-        StableDiffusionInstructPix2PixPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel
-    from video_edit_tiny_models import write_tokenizer
+    from video_edit_tiny_models import build_ip2p
 
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        sample_size=64,
-        in_channels=8,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32,
-        norm_num_groups=8,
-    )
-    vae = AutoencoderKL(
-        block_out_channels=[8, 16, 16, 16],
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        down_block_types=["DownEncoderBlock2D"] * 4,
-        up_block_types=["UpDecoderBlock2D"] * 4,
-        norm_num_groups=8,
-    )
-    text = CLIPTextModel(
-        CLIPTextConfig(
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-            hidden_size=32,
-            intermediate_size=37,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            vocab_size=1000,
-        )
-    )
-    tokenizer = write_tokenizer(folder / "tok")
-    scheduler = EulerAncestralDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear"
-    )
-    StableDiffusionInstructPix2PixPipeline(
-        unet=unet,
-        vae=vae,
-        text_encoder=text,
-        tokenizer=tokenizer,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    ).save_pretrained(folder / "ip2p")
-    return folder / "ip2p"
+    return build_ip2p(folder / "ip2p", vae_channels=(8, 16, 16, 16), sample_size=64)
 
 
 def make_clip(path: Path, frames: int) -> Path:

@@ -52,7 +52,11 @@ def write_tokenizer(folder: Path, max_length: int = 77):
     return tokenizer
 
 
-def build_ip2p(folder: Path) -> Path:
+def build_ip2p(
+    folder: Path, vae_channels: tuple[int, ...] = (16, 32), sample_size: int = 32
+) -> Path:
+    """Tiny InstructPix2Pix saved to ``folder``. The VAE shrinks by 2 per block after the
+    first: ``vae_channels=(8, 16, 16, 16)`` gives the real model's 8x latents."""
     import tempfile
 
     import torch
@@ -68,7 +72,7 @@ def build_ip2p(folder: Path) -> Path:
     unet = UNet2DConditionModel(
         block_out_channels=(32, 64),
         layers_per_block=1,
-        sample_size=32,
+        sample_size=sample_size,
         in_channels=8,
         out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
@@ -77,12 +81,12 @@ def build_ip2p(folder: Path) -> Path:
         norm_num_groups=8,
     )
     vae = AutoencoderKL(
-        block_out_channels=[16, 32],
+        block_out_channels=list(vae_channels),
         in_channels=3,
         out_channels=3,
         latent_channels=4,
-        down_block_types=["DownEncoderBlock2D"] * 2,
-        up_block_types=["UpDecoderBlock2D"] * 2,
+        down_block_types=["DownEncoderBlock2D"] * len(vae_channels),
+        up_block_types=["UpDecoderBlock2D"] * len(vae_channels),
         norm_num_groups=8,
     )
     text = CLIPTextModel(
