@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
 
 import jobs.tools.dance as dance
 from jobs.inputs import server_path
@@ -119,32 +120,6 @@ def upload_reference(
         shutil.rmtree(saved.parent, ignore_errors=True)
 
 
-@router.get(
-    "/projects/{project_id}/refs",
-    response_model=list[ReferenceOut],
-    summary="The project's references",
-)
-def list_references(project_id: str, user: User = Depends(api_user)) -> list[dict]:
-    return [dance.reference_view(r) for r in rec.list_assets("ref", user, project_id)]
-
-
-@router.get(
-    "/projects/{project_id}/refs/{ref_id}", response_model=ReferenceOut, summary="One reference"
-)
-def get_reference(project_id: str, ref_id: str, user: User = Depends(api_user)) -> dict:
-    return dance.reference_view(rec.get_asset("ref", user, project_id, ref_id))
-
-
-@router.delete(
-    "/projects/{project_id}/refs/{ref_id}",
-    status_code=204,
-    summary="Delete a reference (experiments keep their prepared input)",
-)
-def delete_reference(project_id: str, ref_id: str, user: User = Depends(api_user)) -> Response:
-    rec.delete_asset("ref", user, project_id, ref_id)
-    return Response(status_code=204)
-
-
 @router.post(
     "/projects/{project_id}/motions",
     response_model=MotionOut,
@@ -188,25 +163,39 @@ def upload_motion(
         shutil.rmtree(saved.parent, ignore_errors=True)
 
 
-@router.get(
-    "/projects/{project_id}/motions",
-    response_model=list[MotionOut],
-    summary="The project's motions",
-)
-def list_motions(project_id: str, user: User = Depends(api_user)) -> list[dict]:
-    return [dance.motion_view(m) for m in rec.list_assets("motion", user, project_id)]
+def _asset_routes(kind: str, plural: str, out: type, view: Callable[[dict], dict]) -> None:
+    """List, read and delete routes of one asset kind (references under ``refs``, driving
+    videos under ``motions``); the path's id is named after the kind (``ref_id``)."""
+    one = f"/projects/{{project_id}}/{plural}/{{{kind}_id}}"
+    id_param = Path(alias=f"{kind}_id")
+
+    def list_all(project_id: str, user: User = Depends(api_user)) -> list[dict]:
+        return [view(a) for a in rec.list_assets(kind, user, project_id)]
+
+    def get_one(project_id: str, asset_id: str = id_param, user: User = Depends(api_user)) -> dict:
+        return view(rec.get_asset(kind, user, project_id, asset_id))
+
+    def delete_one(
+        project_id: str, asset_id: str = id_param, user: User = Depends(api_user)
+    ) -> Response:
+        rec.delete_asset(kind, user, project_id, asset_id)
+        return Response(status_code=204)
+
+    noun = {"ref": "reference", "motion": "motion"}[kind]
+    router.get(
+        f"/projects/{{project_id}}/{plural}",
+        response_model=list[out],  # type: ignore[valid-type]
+        summary=f"The project's {noun}s",
+        operation_id=f"list_{noun}s",
+    )(list_all)
+    router.get(one, response_model=out, summary=f"One {noun}", operation_id=f"get_{noun}")(get_one)
+    router.delete(
+        one,
+        status_code=204,
+        summary=f"Delete a {noun} (experiments keep their prepared input)",
+        operation_id=f"delete_{noun}",
+    )(delete_one)
 
 
-@router.get(
-    "/projects/{project_id}/motions/{motion_id}", response_model=MotionOut, summary="One motion"
-)
-def get_motion(project_id: str, motion_id: str, user: User = Depends(api_user)) -> dict:
-    return dance.motion_view(rec.get_asset("motion", user, project_id, motion_id))
-
-
-@router.delete(
-    "/projects/{project_id}/motions/{motion_id}", status_code=204, summary="Delete a motion"
-)
-def delete_motion(project_id: str, motion_id: str, user: User = Depends(api_user)) -> Response:
-    rec.delete_asset("motion", user, project_id, motion_id)
-    return Response(status_code=204)
+_asset_routes("ref", "refs", ReferenceOut, dance.reference_view)
+_asset_routes("motion", "motions", MotionOut, dance.motion_view)
