@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from jobs import store
@@ -74,8 +74,14 @@ _F = QROptions.model_fields
 
 
 def _form(
-    words: str, version: int | None, level: str, colorized: bool, contrast: float, brightness: float
+    words: str = Form(..., max_length=2953),
+    version: int | None = Form(None, ge=1, le=40, description=_F["version"].description),
+    level: Level = Form("H"),
+    colorized: bool = Form(False),
+    contrast: float = Form(1.0, ge=0.1, le=3.0),
+    brightness: float = Form(1.0, ge=0.1, le=3.0),
 ) -> dict[str, Any]:
+    """The form fields both picture routes take (a FastAPI dependency)."""
     return {
         "words": words,
         "version": version,
@@ -91,19 +97,14 @@ def _form(
 )
 def qr_artistic(
     user: Caller,
-    words: str = Form(..., max_length=2953),
     picture: UploadFile = File(...),
-    version: int | None = Form(None, ge=1, le=40, description=_F["version"].description),
-    level: Level = Form("H"),
-    colorized: bool = Form(False),
-    contrast: float = Form(1.0, ge=0.1, le=3.0),
-    brightness: float = Form(1.0, ge=0.1, le=3.0),
+    form: dict[str, Any] = Depends(_form),
     wait: bool = True,
 ) -> Response:
     if Path(picture.filename or "").suffix.lower() not in PICTURES:
         raise FrameInputError(f"picture {picture.filename!r}: use a PNG, JPG, JPEG or BMP picture.")
     return _run(
-        _form(words, version, level, colorized, contrast, brightness),
+        form,
         "artistic",
         user,
         picture,
@@ -116,13 +117,8 @@ def qr_artistic(
 )
 def qr_animated(
     user: Caller,
-    words: str = Form(..., max_length=2953),
     picture: UploadFile = File(...),
-    version: int | None = Form(None, ge=1, le=40, description=_F["version"].description),
-    level: Level = Form("H"),
-    colorized: bool = Form(False),
-    contrast: float = Form(1.0, ge=0.1, le=3.0),
-    brightness: float = Form(1.0, ge=0.1, le=3.0),
+    form: dict[str, Any] = Depends(_form),
     wait: bool = True,
 ) -> Response:
     if Path(picture.filename or "").suffix.lower() != ".gif":
@@ -130,7 +126,7 @@ def qr_animated(
             f"picture {picture.filename!r}: an animated QR code needs a .gif file."
         )
     return _run(
-        _form(words, version, level, colorized, contrast, brightness),
+        form,
         "animated",
         user,
         picture,
