@@ -97,24 +97,13 @@ def submit(
     return job
 
 
-def _acting(user: User | str | None, is_admin: bool | None) -> User:
-    """The caller as a :class:`User`; no user is the studio itself (an admin).
-    (The older ``user="name", is_admin=...`` form still works.)"""
-    if isinstance(user, User):
-        return user
-    if user is None:
-        return SYSTEM
-    return User(user, bool(is_admin))
-
-
-def cancel(job_id: str, user: User | str | None = None, is_admin: bool | None = None) -> store.Job:
+def cancel(job_id: str, user: User = SYSTEM) -> store.Job:
     """Cancel a queued job now, or a running one at its next step. Another
     user's job is answered like a missing one (404); a finished one is 409."""
-    acting = _acting(user, is_admin)
-    job = store.job_for(job_id, acting)
+    job = store.job_for(job_id, user)
     if job["status"] in store.FINAL:
         raise store.JobStateError(f"Job {job_id} already {job['status']}; nothing to cancel.")
-    store.append_log(job_id, f"cancel asked by {acting.name}")
+    store.append_log(job_id, f"cancel asked by {user.name}")
     if job["status"] == "queued":
         # Only a queued job is cancelled here; the runner's claim then skips it.
         cur = store.database().execute(
@@ -129,16 +118,15 @@ def cancel(job_id: str, user: User | str | None = None, is_admin: bool | None = 
     return store.update_job(job_id, cancel_requested=1, message="Cancelling at the next step…")
 
 
-def retry(job_id: str, user: User | str | None = None, is_admin: bool | None = None) -> store.Job:
+def retry(job_id: str, user: User = SYSTEM) -> store.Job:
     """Queue a failed or cancelled job again (404 for another user's job, 409
     for one that is not failed or cancelled)."""
-    acting = _acting(user, is_admin)
-    job = store.job_for(job_id, acting)
+    job = store.job_for(job_id, user)
     if job["status"] not in ("failed", "cancelled"):
         raise store.JobStateError(
             f"Job {job_id} is {job['status']}; only failed or cancelled jobs can be retried."
         )
-    store.append_log(job_id, f"retry asked by {acting.name}")
+    store.append_log(job_id, f"retry asked by {user.name}")
     job = store.update_job(
         job_id,
         status="queued",

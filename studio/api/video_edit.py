@@ -232,7 +232,7 @@ def status(job_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
 @router.post("/{job_id}/cancel", summary="Cancel a video edit (stops at the next frame)")
 def cancel(job_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
     row, job = edits.lookup(job_id, user)
-    job = queue.cancel(job["id"], user=user.name, is_admin=user.is_admin)
+    job = queue.cancel(job["id"], user)
     return edits.seed_status(row, job)
 
 

@@ -74,8 +74,6 @@ def test_queue_cancel_and_retry_check_the_owner(logins):
     job = queue.submit("system.sleep", {}, owner="alice")
     with pytest.raises(store.JobNotFound):
         queue.cancel(job["id"], BOB)
-    with pytest.raises(store.JobNotFound):
-        queue.cancel(job["id"], user="bob", is_admin=False)  # the older call form
     assert queue.cancel(job["id"], ALICE)["status"] == "cancelled"
     with pytest.raises(store.JobNotFound):
         queue.retry(job["id"], BOB)

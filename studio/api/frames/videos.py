@@ -163,7 +163,7 @@ def cancel_video(video_id: VideoId, user: Caller) -> s.CancelTaskResponse:
             f"Recording {video_id} is {video.status}; only a queued or running analysis "
             "can be cancelled."
         )
-    job = queue.cancel(video.job_id, user=user.name, is_admin=user.is_admin)
+    job = queue.cancel(video.job_id, user)
     if job["status"] == "cancelled":  # cancelled before it started: the job body never runs
         fr.fail_video(video_id, "Cancelled before the analysis started.", status="cancelled")
     return s.CancelTaskResponse(
