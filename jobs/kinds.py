@@ -8,18 +8,22 @@ loading torch.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import pkgutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobs.settings import get_settings
 from jobs.supervisor import die_with_parent
 from pipelines.errors import BadInput
 from pipelines.progress import JobProgress
@@ -96,20 +100,39 @@ def get_kind(name: str) -> JobKind:
 
 # -- what a running job sees ---------------------------------------------
 
-_models: dict[str, Any] = {}
+_models: OrderedDict[str, Any] = OrderedDict()  # least recently used first
 _models_lock = threading.Lock()
 
 
 def cached_model(key: str, loader: Callable[[], Any]) -> Any:
-    """A model loaded once per worker process and kept for the next jobs."""
+    """A model loaded once per worker process and kept for the next jobs. At most
+    ``STUDIO_MODELS_KEPT`` stay loaded: loading one more first lets go of the least
+    recently used (a job still holding it keeps it until the job ends), then frees
+    the memory it held (Python's garbage, and the CUDA cache when torch has a GPU)."""
     with _models_lock:
-        if key not in _models:
-            _models[key] = loader()
+        if key in _models:
+            _models.move_to_end(key)
+            return _models[key]
+        kept = max(get_settings().models_kept, 1)
+        if len(_models) >= kept:
+            while len(_models) >= kept:
+                _models.popitem(last=False)
+            _free_memory()
+        _models[key] = loader()
         return _models[key]
 
 
+def _free_memory() -> None:
+    gc.collect()
+    torch = sys.modules.get("torch")  # only when a job has imported it
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def loaded_models() -> list[str]:
-    return sorted(_models)
+    """Keys of the loaded models, least recently used first."""
+    with _models_lock:
+        return list(_models)
 
 
 @dataclass

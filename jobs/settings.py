@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     scenario_max_file_mb: int = Field(
         default=1024, ge=0, description="Largest file a scenario script may write; 0 = none."
     )
+    models_kept: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Models a worker keeps loaded between jobs (least recently used let go first).",
+    )
     models_dir: Path | None = Field(
         default=None,
         validation_alias=AliasChoices("STUDIO_MODELS_DIR", "MODELS_DIR"),
