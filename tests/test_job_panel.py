@@ -101,6 +101,11 @@ def test_charts_have_numeric_axes_and_say_no_gpu():
     assert with_gpu["title"] == "GPU" and len(with_gpu["value"]) == 1
     empty = jobs_tab.chart_frame([], columns)  # the first tick of a first run
     assert empty.empty and empty["rss_mb"].dtype == float
+    # a job's charts count seconds from its first sample (a 0.9 s job reads 0 … 0.9)
+    short = jobs_tab.chart_frame(
+        [[1000.25, 5, 10, None, None], [1001.15, 7, 11, None, None]], columns
+    )
+    assert short["seconds"].tolist() == [0.0, 0.9]
 
 
 def test_the_result_shows_file_names_not_server_paths(studio_home):

@@ -82,11 +82,14 @@ METRIC_COLUMNS = ("cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util")
 
 def chart_frame(samples: list, columns: list[str]) -> pd.DataFrame:
     """Samples as a chart's data: numbers as floats (a missing value is a gap,
-    not a "null" tick), times as datetimes."""
+    not a "null" tick), times as datetimes and as seconds since the first sample
+    (a job's charts: a sub-second job's time axis would read ".900")."""
     frame = pd.DataFrame(samples or [], columns=columns)
     for column in METRIC_COLUMNS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["time"] = pd.to_datetime(frame["t"], unit="s")
+    t = pd.to_numeric(frame["t"], errors="coerce").astype(float)
+    frame["seconds"] = (t - t.min()).round(2) if len(t) else t
     return frame
 
 
@@ -209,15 +212,10 @@ def build_jobs() -> None:
     summary = gr.Markdown()
     table = gr.Dataframe(headers=COLUMNS, interactive=False, elem_id="jobs-table", wrap=True)
     gr.Markdown("Select a row to see the job.")
-    job_cpu = gr.LinePlot(
-        x="time", y="cpu_percent", title="Job CPU %", height=200, render=False, y_lim=[0, None]
-    )
-    job_mem = gr.LinePlot(
-        x="time", y="rss_mb", title="Job memory (MB)", height=200, render=False, y_lim=[0, None]
-    )
-    job_gpu = gr.LinePlot(
-        x="time", y="gpu_mem_mb", title=JOB_GPU_TITLE, height=200, render=False, y_lim=[0, None]
-    )
+    job_plot = {"x": "seconds", "x_title": "seconds since start", "height": 200, "render": False}
+    job_cpu = gr.LinePlot(y="cpu_percent", title="Job CPU %", y_lim=[0, None], **job_plot)
+    job_mem = gr.LinePlot(y="rss_mb", title="Job memory (MB)", y_lim=[0, None], **job_plot)
+    job_gpu = gr.LinePlot(y="gpu_mem_mb", title=JOB_GPU_TITLE, y_lim=[0, None], **job_plot)
     panel = job_panel(
         "jobs", label="Selected job", extra=(job_timeline, [job_cpu, job_mem, job_gpu])
     )
