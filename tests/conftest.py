@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -126,31 +127,49 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def studio_server(tmp_path_factory):
-    """``python app.py`` — the README's first command — on a free port with its
-    own worker child. Yields (base_url, home, process)."""
-    home = tmp_path_factory.mktemp("server") / "studio-data"
+# Settings a test's studio never inherits from the shell that runs the tests.
+CLEARED_SETTINGS = (
+    "STUDIO_AUTH",
+    "STUDIO_API_TOKENS",
+    "STUDIO_ADMINS",
+    "STUDIO_WORKER",
+    "STUDIO_QUEUE_URL",
+    "STUDIO_ALLOWED_ROOTS",
+    "STUDIO_MODELS_DIR",
+    "MODELS_DIR",
+    "STUDIO_API_BASE_URL",
+    "STUDIO_API_KEY",
+    "STUDIO_WAN_ANIMATE_MODEL",
+    "STEADYDANCER_DIR",
+)
+
+
+@contextmanager
+def run_studio(folder: Path, worker: bool = True, **settings: str):
+    """``python app.py`` — the README's first command — on a free port, with its data in
+    ``folder/studio-data`` and the given settings (``STUDIO_AUTH="ana:pw"``...). Waits
+    until it answers (and, with ``worker``, until its worker child is alive); yields
+    (base_url, home, process) and stops it after."""
+    home = folder / "studio-data"
     port = free_port()
-    env = {
-        **os.environ,
-        "STUDIO_HOME": str(home),
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "STUDIO_HEARTBEAT_S": "0.5",
-    }
-    for name in ("STUDIO_AUTH", "STUDIO_API_TOKENS", "STUDIO_ADMINS", "STUDIO_WORKER"):
-        env.pop(name, None)
-    proc = Process([sys.executable, "app.py"], env, home.parent / "app.log")
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED_SETTINGS}
+    env.update(
+        STUDIO_HOME=str(home),
+        GRADIO_SERVER_PORT=str(port),
+        GRADIO_SERVER_NAME="127.0.0.1",
+        STUDIO_HEARTBEAT_S="0.5",
+        **settings,
+    )
+    proc = Process([sys.executable, "app.py"], env, folder / "app.log")
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     health = None
     while time.monotonic() < deadline:
         try:
             health = httpx.get(f"{base}/api/v1/health", timeout=2).json()
-            if health["worker"]["alive"]:
+            if not worker or health["worker"]["alive"]:
                 break
-        except (httpx.HTTPError, ValueError):
+        except (httpx.HTTPError, ValueError, KeyError):
             pass
         if proc.proc.poll() is not None:
             raise AssertionError(f"app.py exited:\n{proc.output()}")
@@ -158,8 +177,18 @@ def studio_server(tmp_path_factory):
     else:
         proc.kill()
         raise AssertionError(f"studio not healthy in 90 s (last: {health}):\n{proc.output()}")
-    yield base, home, proc
-    proc.kill(signal.SIGTERM)
+    try:
+        yield base, home, proc
+    finally:
+        proc.kill(signal.SIGTERM)
+
+
+@pytest.fixture(scope="session")
+def studio_server(tmp_path_factory):
+    """The studio most app-level tests share: ``python app.py`` with default settings and
+    its own worker child. Yields (base_url, home, process)."""
+    with run_studio(tmp_path_factory.mktemp("server")) as server:
+        yield server
 
 
 # -- browser (Playwright + Debian Chromium) ----------------------------------
@@ -236,7 +265,17 @@ def upload_files(page, elem_id: str, *paths) -> None:
 SLOW_FIXTURES = {"start_worker", "studio_server", "browser", "page"}
 
 
+# With pytest-xdist (`-n 2 --dist loadgroup`, the README's test command) the tests that
+# share the session's `python app.py` or Chromium run in one worker, one after the
+# other, so one studio and one browser serve them all; the rest spread over the workers.
+SHARED_FIXTURES = {"studio_server", "browser", "page"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        if SHARED_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.xdist_group("studio"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 
 def test_app_serves_ui_and_api_with_a_live_worker(studio_server):
@@ -40,35 +41,16 @@ def test_named_gradio_endpoints_for_gradio_client(studio_server):
     assert job["status"] == "succeeded" and job["outputs"]["report"]["torch"]
 
 
+@pytest.mark.slow
 def test_ui_jobs_belong_to_the_logged_in_user(tmp_path):
     """With STUDIO_AUTH the UI asks for a login, and a job started from the UI is the user's."""
-    import os
-    import signal
-    import sys
-
     from gradio_client import Client
 
-    from tests.conftest import Process, free_port
+    from tests.conftest import run_studio
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "STUDIO_HOME": str(tmp_path / "home"),
-        "GRADIO_SERVER_PORT": str(port),
-        "STUDIO_AUTH": "ana:pw-ana",
-        "STUDIO_API_TOKENS": "tok:ana",
-        "STUDIO_WORKER": "external",
-    }
-    app = Process([sys.executable, "app.py"], env, tmp_path / "app.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+    settings = {"STUDIO_AUTH": "ana:pw-ana", "STUDIO_API_TOKENS": "tok:ana"}
+    settings["STUDIO_WORKER"] = "external"  # no worker: the job stays queued
+    with run_studio(tmp_path, worker=False, **settings) as (base, _, _):
         assert (
             httpx.post(f"{base}/login", data={"username": "ana", "password": "bad"}).status_code
             >= 400
@@ -78,8 +60,4 @@ def test_ui_jobs_belong_to_the_logged_in_user(tmp_path):
         job = httpx.get(
             f"{base}/api/v1/jobs/{job_id}", headers={"Authorization": "Bearer tok"}
         ).json()
-        assert (
-            job["owner"] == "ana" and job["status"] == "queued"
-        )  # no worker: STUDIO_WORKER=external
-    finally:
-        app.kill(signal.SIGTERM)
+        assert job["owner"] == "ana" and job["status"] == "queued"

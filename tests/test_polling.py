@@ -3,10 +3,10 @@ polls the server rarely, a running job a little more, hidden tabs not at all.
 
 Measured in Chromium against ``python app.py``: Gradio event requests
 (``POST /gradio_api/...``) per second while nobody touches the page.
-Goals: idle < 0.5 requests/s over 30 s; one running job followed in the
-Jobs tab < 2 requests/s; a tab switch answers in < 1 s. The other tabs'
-figures are printed for their owners (their timers opt in through
-``studio.job_panel.visible_tabs`` and the panel's ``extra``)."""
+Goals: idle < 0.5 requests/s over 30 s on every tab (each tab in its own page,
+all measured over the same 30 s); one running job followed in the Jobs tab
+< 2 requests/s; a tab switch answers in < 1 s. Tabs' timers opt in through
+``studio.job_panel.visible_tabs`` and the panel's ``extra``."""
 
 from __future__ import annotations
 
@@ -48,9 +48,15 @@ class Requests:
         return (len(self.times) - before) / (time.monotonic() - start)
 
 
-# Tabs whose idle rate is checked over 30 s (the Jobs / Monitor tab too); the
-# others are measured for 8 s and printed for their owners.
-CHECKED_TABS = ("Dataset builder", "Frame review")
+# Every top tab, plus the sub-tabs that have timers of their own: each open in
+# its own page, all measured over the same 30 s.
+SUB_TABS = {
+    "Scenario runs": "Jobs / Monitor",
+    "Videos": "Dataset builder",
+    "Review": "Frame review",
+    "Tasks": "Frame review",
+    "QR codes": "Frame review",
+}
 
 
 def _open(page, base: str, tab: str) -> None:
@@ -63,41 +69,42 @@ def _idle(base: str) -> bool:
     return not any(health["queues"].values()) and not any(health["running"].values())
 
 
-def test_an_idle_page_hardly_polls_and_a_running_job_is_followed_cheaply(studio_server, page):
+def test_an_idle_page_hardly_polls_and_a_running_job_is_followed_cheaply(
+    studio_server, browser, page
+):
     base, _, _ = studio_server
     deadline = time.monotonic() + 60
     while not _idle(base) and time.monotonic() < deadline:  # jobs of earlier tests
         time.sleep(0.5)
+    from studio.server import TABS
+
+    # Each tab in a page of its own (one browser context each, like separate users'
+    # windows); the pages' requests are counted over the same 30 s.
+    shown: dict[str, tuple] = {}
+    for name in [label for label, _, _ in TABS] + list(SUB_TABS):
+        tab_page = browser.new_page(viewport={"width": 1440, "height": 900})
+        shown[name] = (tab_page, Requests(tab_page))
+        tab_page.goto(base + "/", wait_until="commit")  # the pages load side by side
+    for name, (tab_page, _) in shown.items():
+        tab_page.get_by_role("tab").first.wait_for(timeout=60_000)
+        if name in SUB_TABS:
+            _open(tab_page, base, SUB_TABS[name])
+        _open(tab_page, base, name)
+    page.wait_for_timeout(3000)  # the first refreshes and the panels' restore
+    start = time.monotonic()
+    before = {name: len(counter.times) for name, (_, counter) in shown.items()}
+    page.wait_for_timeout(30_000)  # Playwright delivers every page's events meanwhile
+    seconds = time.monotonic() - start
+    rates = {name: (len(c.times) - before[name]) / seconds for name, (_, c) in shown.items()}
+    for tab_page, _ in shown.values():
+        tab_page.close()
+    print("\nidle requests/s over 30 s: " + ", ".join(f"{n} {r:.2f}" for n, r in rates.items()))
+    assert all(rate < 0.5 for rate in rates.values()), rates
+
     counter = Requests(page)
     page.goto(base + "/")
     page.get_by_role("tab").first.wait_for(timeout=30_000)
-    from studio.server import TABS
-
     others = [label for label, _, _ in TABS]
-    _open(page, base, "Jobs / Monitor")
-    page.wait_for_timeout(3000)  # the first refresh and the panel's restore
-
-    idle = counter.rate(30)
-    print(f"\nJobs / Monitor idle: {idle:.2f} requests/s")
-    assert idle < 0.5
-
-    _open(page, base, "Scenario runs")
-    page.wait_for_timeout(2000)
-    scenarios_idle = counter.rate(10)
-    print(f"Scenario runs idle: {scenarios_idle:.2f} requests/s")
-    assert scenarios_idle < 0.5
-
-    for name in others:
-        if name in ("Jobs / Monitor",):
-            continue
-        _open(page, base, name)
-        page.wait_for_timeout(2000)
-        if name in CHECKED_TABS:
-            rate = counter.rate(30)
-            print(f"{name} idle: {rate:.2f} requests/s")
-            assert rate < 0.5, name
-        else:
-            print(f"{name} idle: {counter.rate(8):.2f} requests/s (the tab's owner: goal < 0.5)")
 
     # One running job, followed in the Jobs tab's panel.
     job = httpx.post(
@@ -117,11 +124,18 @@ def test_an_idle_page_hardly_polls_and_a_running_job_is_followed_cheaply(studio_
     httpx.post(f"{base}/api/v1/jobs/{job['id']}/cancel")
     page.locator("#jobs-job-status .job-status[data-status='cancelled']").wait_for(timeout=30_000)
 
-    # A tab switch answers in < 1 s (the request that pauses and resumes the tabs' timers).
-    before = len(counter.answers)
-    clicked = time.monotonic()
-    _open(page, base, others[0])
-    page.wait_for_timeout(1500)
-    answered = [done for sent, done in counter.answers[before:] if sent >= clicked]
-    assert answered and min(answered) - clicked < 1.0
+    # A tab switch answers in < 1 s (the request that pauses and resumes the tabs' timers):
+    # three switches, the middle one counts (one slow answer while the machine is busy
+    # elsewhere is not the studio's doing).
+    waits = []
+    for name in others[:3]:
+        answers_before = len(counter.answers)
+        clicked = time.monotonic()
+        _open(page, base, name)
+        page.wait_for_timeout(1500)
+        answered = [done for sent, done in counter.answers[answers_before:] if sent >= clicked]
+        assert answered, f"switching to {name} sent no request"
+        waits.append(min(answered) - clicked)
+    print("tab switches answered in " + ", ".join(f"{w:.2f} s" for w in waits))
+    assert sorted(waits)[1] < 1.0, waits
     # Hidden page: no ticks at all (Gradio's Timer skips them while document.visibilityState is hidden).

@@ -133,31 +133,9 @@ def _health(base: str) -> dict:
 def test_sigkill_of_the_worker_under_app_py_restarts_it_and_the_next_job_runs(tmp_path):
     """Issue 9.1: kill ``python -m jobs.worker`` under ``python app.py``; a new
     worker finishes the job that was running and runs the next one."""
-    from tests.conftest import Process, free_port
+    from tests.conftest import run_studio
 
-    port = free_port()
-    home = tmp_path / "home"
-    env = {
-        **os.environ,
-        "STUDIO_HOME": str(home),
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "STUDIO_HEARTBEAT_S": "0.5",
-    }
-    for name in ("STUDIO_AUTH", "STUDIO_API_TOKENS", "STUDIO_ADMINS", "STUDIO_WORKER"):
-        env.pop(name, None)
-    app = Process([sys.executable, "app.py"], env, tmp_path / "app.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-
-        def up():
-            try:
-                return _health(base)["worker"]["alive"]
-            except (httpx.HTTPError, ValueError):
-                assert app.proc.poll() is None, app.output()
-                return False
-
-        wait_for(up, timeout=120, step=0.3)
+    with run_studio(tmp_path) as (base, _, app):
         worker_pid = _health(base)["worker"]["supervisor"]["pid"]
         job = httpx.post(
             f"{base}/api/v1/jobs",
@@ -191,8 +169,6 @@ def test_sigkill_of_the_worker_under_app_py_restarts_it_and_the_next_job_runs(tm
             httpx.get(f"{base}/api/v1/jobs/{job['id']}").json()["attempts"] == 2
         )  # re-run by the new worker
         assert "was killed by SIGKILL" in app.output()  # logged
-    finally:
-        app.kill(signal.SIGTERM)
 
 
 def test_health_and_the_jobs_tab_say_when_the_worker_was_given_up(studio_home, monkeypatch):

@@ -23,19 +23,15 @@ server folder and the models folder set (a session server cannot take them later
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 import requests
 
-from tests.conftest import Process, free_port
+from tests.conftest import run_studio
 
 DOC_BASE = "http://localhost:8080"
 DOC_FOLDER = "/path/to/videos"
@@ -103,44 +99,10 @@ def seed_server(tmp_path_factory, clips):
         shutil.copy(clips[key], videos / clips[key].name)
     models = root / "models"
     build_tiny_florence2(models / "Florence-2-base-PromptGen-v2.0", word="dancer")
-    home = root / "studio-data"
-    port = free_port()
-    env = {
-        **os.environ,
-        "STUDIO_HOME": str(home),
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "STUDIO_HEARTBEAT_S": "0.5",
-        "STUDIO_ALLOWED_ROOTS": str(root / "server"),
-        "STUDIO_MODELS_DIR": str(models),
-    }
-    for name in (
-        "STUDIO_AUTH",
-        "STUDIO_API_TOKENS",
-        "STUDIO_ADMINS",
-        "STUDIO_WORKER",
-        "MODELS_DIR",
-        "STUDIO_API_BASE_URL",
-        "STUDIO_API_KEY",
-    ):
-        env.pop(name, None)
-    proc = Process([sys.executable, "app.py"], env, root / "app.log")
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=2).json()["worker"]["alive"]:
-                break
-        except (httpx.HTTPError, ValueError, KeyError):
-            pass
-        if proc.proc.poll() is not None:
-            raise AssertionError(f"app.py exited:\n{proc.output()}")
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        raise AssertionError(f"studio not healthy in 90 s:\n{proc.output()}")
-    yield base, home, videos, proc
-    proc.kill(signal.SIGTERM)
+    with run_studio(
+        root, STUDIO_ALLOWED_ROOTS=str(root / "server"), STUDIO_MODELS_DIR=str(models)
+    ) as (base, home, proc):
+        yield base, home, videos, proc
 
 
 def _curl(method: str, url: str) -> tuple[int, dict]:
