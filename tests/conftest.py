@@ -250,6 +250,34 @@ def page(browser, request):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+# Gradio (6.31) renders a tab's or a closed accordion's contents when they are
+# first shown and, once all of them have mounted, sets each of those controls
+# once more to its initial value (one animation frame after the last one
+# mounts). Text typed into a control before that is replaced by the default, on
+# the page and so in the next event: a frame_num typed at once into the
+# just-opened Config accordion reached the server as 81. A person can't type
+# that fast; a test can, so it waits until the page has stopped changing
+# before it types or picks.
+_SETTLED = """async () => {
+    const root = document.querySelector('.gradio-container') || document.body;
+    let last = performance.now();
+    const seen = new MutationObserver(() => { last = performance.now(); });
+    seen.observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
+    const start = performance.now();
+    let frames = 0;
+    while ((frames < 3 || performance.now() - last < 300) && performance.now() - start < 10000) {
+        await new Promise(resolve => requestAnimationFrame(resolve));
+        frames++;
+    }
+    seen.disconnect();
+}"""
+
+
+def settled(page) -> None:
+    """Wait until Gradio has finished rendering what was just shown (no DOM change for 0.3 s)."""
+    page.evaluate(_SETTLED)
+
+
 def upload_files(page, elem_id: str, *paths) -> None:
     """Choose files in the gr.File ``#elem_id`` and wait until each is uploaded (its row
     in the file table: while uploading, Gradio shows the names in a progress view)."""

@@ -5,15 +5,13 @@ preview, run two seeds, play a result and compare both side by side."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 import time
 
-import httpx
 import pytest
+from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS, Process, free_port
+from tests.conftest import ARTIFACTS, run_studio, settled
 from tests.dance.app.conftest import STANDIN
 
 pytestmark = pytest.mark.slow
@@ -28,65 +26,28 @@ def dance_server(tmp_path_factory, dance_media):
     (standin / "generate_dancer.py").write_text(STANDIN)
     root = base_dir / "shared"
     root.mkdir()
-    home = base_dir / "studio-data"
-    port = free_port()
-    env = {
-        **os.environ,
-        "STUDIO_HOME": str(home),
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "STUDIO_HEARTBEAT_S": "0.5",
-        "STEADYDANCER_DIR": str(standin),
-        "STUDIO_ALLOWED_ROOTS": str(root),
-    }
-    for name in (
-        "STUDIO_AUTH",
-        "STUDIO_API_TOKENS",
-        "STUDIO_ADMINS",
-        "STUDIO_WORKER",
-        "STUDIO_WAN_ANIMATE_MODEL",
-    ):
-        env.pop(name, None)
-    proc = Process([sys.executable, "app.py"], env, base_dir / "app.log")
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=2).json()["worker"]["alive"]:
-                break
-        except (httpx.HTTPError, ValueError, KeyError):
-            pass
-        if proc.proc.poll() is not None:
-            raise AssertionError(f"app.py exited:\n{proc.output()}")
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        raise AssertionError(f"studio not healthy in 90 s:\n{proc.output()}")
     media = base_dir / "media"
     media.mkdir()
     shutil.copyfile(dance_media["ref"], media / "astronaut.png")
     shutil.copyfile(dance_media["clip"].path, media / "dance.mp4")
-    yield url, home, media
-    proc.kill()
+    settings = {"STEADYDANCER_DIR": str(standin), "STUDIO_ALLOWED_ROOTS": str(root)}
+    with run_studio(base_dir, **settings) as (url, home, _):
+        yield url, home, media
 
 
 def _fill(page, elem_id: str, text: str) -> None:
+    settled(page)
     field = page.locator(f"#{elem_id} textarea, #{elem_id} input").first
     field.fill(text)
     field.press("Tab")  # leave the field, so Gradio has the value before the next click
 
 
 def _choose(page, elem_id: str, option: str) -> None:
+    settled(page)
     page.locator(f"#{elem_id} input").first.click()
     page.get_by_role("option", name=option).first.click()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect (issue 13 left open): a frame_num typed into the experiment form "
-    "reaches the server as the default 81 in the browser since the tab-visibility rewiring; "
-    "REST and the pipeline take it (tests/dance/app)",
-)
 def test_project_to_compare_grid(dance_server, page):
     url, home, media = dance_server
     ARTIFACTS.mkdir(exist_ok=True)
@@ -124,6 +85,13 @@ def test_project_to_compare_grid(dance_server, page):
     size = page.locator("#dance-cfg-size input").first
     size.fill("256*256")
     size.press("Enter")
+    settled(page)
+    # what the form shows is what the click sends (issue 13: frame_num went back to 81)
+    expect(page.locator("#dance-exp-name input, #dance-exp-name textarea").first).to_have_value(
+        "astronaut slide"
+    )
+    expect(page.locator("#dance-cfg-frame-num input").first).to_have_value("9")
+    expect(size).to_have_value("256*256")
     page.locator("#dance-create-experiment").click()
     page.locator("#dance-exp-msg").get_by_text("created").wait_for(timeout=30_000)
     page.locator("#dance-job-status .job-status[data-status='succeeded']").wait_for(timeout=90_000)

@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from tests.conftest import ARTIFACTS, upload_files
+from tests.conftest import ARTIFACTS, settled, upload_files
 
 
 def _wait_completed(base: str, filename: str, timeout: float = 90) -> dict:
@@ -71,6 +71,7 @@ def test_review_with_the_keyboard_fits_1440x900_and_the_queue(studio_server, pag
     first = review["marked_first_frame"]["frame_number"]
 
     page.locator("#tab-frames-review-button").click()
+    settled(page)  # Gradio resets a just-shown tab's fields once rendered
     page.locator("#frames-review-id input, #frames-review-id textarea").first.fill(vid)
     _frame_shown(page, first)
     page.evaluate("document.activeElement && document.activeElement.blur()")
@@ -153,6 +154,7 @@ def test_review_with_the_keyboard_fits_1440x900_and_the_queue(studio_server, pag
 
     # QR codes: the defaults (automatic version) make a code without touching any field.
     page.locator("#tab-frames-qr-button").click()
+    settled(page)
     page.locator("#frames-qr-words textarea, #frames-qr-words input").first.fill(
         "https://example.com"
     )

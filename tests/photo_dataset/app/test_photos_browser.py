@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import ARTIFACTS, upload_files
+from tests.conftest import ARTIFACTS, settled, upload_files
 
 
 def field(page, elem_id: str):
@@ -22,8 +22,10 @@ def test_build_review_edit_and_repackage_in_the_browser(studio_server, page, sma
     upload_files(page, "photos-upload", small_zip)
     field(page, "photos-name").fill("browser-set")
     page.get_by_role("button", name="Captions").click()
+    settled(page)  # Gradio resets a just-opened accordion's fields once rendered
     field(page, "photos-trigger").fill("ohwx")
     page.get_by_role("button", name="Quality filter").click()
+    settled(page)  # Gradio resets a just-opened accordion's fields once rendered
     min_side = page.get_by_label("min shorter side (px)")
     min_side.fill("256")
     min_side.press("Tab")
@@ -122,6 +124,7 @@ def test_the_minimum_size_warning_before_the_run_and_screenshots(studio_server, 
     note.get_by_text("4 photos, all at least 296 px").wait_for(timeout=15_000)
     assert not lower.is_visible()
     page.get_by_role("button", name="Quality filter").click()
+    settled(page)  # Gradio resets a just-opened accordion's fields once rendered
     assert page.get_by_label("min shorter side (px)").input_value() == "296"
     page.screenshot(path=str(ARTIFACTS / "dataset-photos-1440x900.png"))
 

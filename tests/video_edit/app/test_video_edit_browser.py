@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, settled
 
 
 def fill_number(page, elem_id: str, value: str) -> None:
@@ -41,6 +41,7 @@ def test_preview_mask_preview_edit_and_run(studio_server, page, clips, tiny_ip2p
         "make the person red"
     )
     page.locator("#video-edit-advanced").get_by_text("Advanced").click()
+    settled(page)  # Gradio resets a just-opened accordion's fields once rendered
     fill_number(page, "video-edit-num-inference-steps", "2")
     fill_number(page, "video-edit-working-size", "64")
     fill_number(page, "video-edit-frame-index", "3")
