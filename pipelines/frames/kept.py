@@ -5,9 +5,9 @@ The detector's candidates are frames where some cell of the detection grid
 changed (a first lasting change, a settle, a large step). During the pass a
 frame is kept when its grid differs from the last kept frame's by more than
 ``KEEP_LEVEL`` grey levels in some cell — a bit below the detector's smallest
-threshold — as a small I420 image (luma area-averaged, chroma point-sampled):
-about 110 KB for a 1080×2400 recording (180×400 px), at most ``MAX_KEPT_BYTES`` in
-all. A candidate that was not kept (a slow fade, the budget spent) is read
+threshold — as a small I420 image (luma area-averaged from the subsampled
+luma the metrics already read, chroma point-sampled): about 110 KB for a
+1080×2400 recording (180×400 px), at most ``MAX_KEPT_BYTES`` in all. A candidate that was not kept (a slow fade, the budget spent) is read
 from the recording as before (:func:`.analysis.write_thumbnails`).
 """
 
@@ -37,8 +37,9 @@ class KeptFrames:
         self._size = (0, 0)
 
     def offer(self, frame, luma: np.ndarray, grid: np.ndarray) -> None:
-        """Keep ``frame`` (a decoded ``av.VideoFrame``; ``luma`` its Y plane as an array)
-        when its detection grid changed since the last kept frame."""
+        """Keep ``frame`` (a decoded ``av.VideoFrame``) when its detection grid changed since
+        the last kept frame. ``luma``: its Y plane, whole or every n-th row and column (the
+        metrics' subsampled plane: shrinking that costs a fraction of reading the plane again)."""
         import cv2
 
         if (
@@ -50,15 +51,15 @@ class KeptFrames:
             return
         if not self._step:
             w, h = frame.width, frame.height
-            # An even step: every (step/2)-th row and column, then a 2×2 area average (OpenCV's
-            # fast whole-factor path); 1 for small recordings.
+            # An even step (the chroma planes are point-sampled every step/2-th pixel); 1 for
+            # small recordings.
             need = max(w, h) / self.max_side
             self._step = 1 if need <= 1 else 2 * math.ceil(need / 2)
             self._size = (max(2, w // self._step // 2 * 2), max(2, h // self._step // 2 * 2))
             self.rotation = round(frame.rotation or 0) % 360
         tw, th = self._size
-        step, half = self._step, max(1, self._step // 2)
-        y = cv2.resize(luma[::half, ::half], (tw, th), interpolation=cv2.INTER_AREA)
+        step = self._step
+        y = cv2.resize(luma, (tw, th), interpolation=cv2.INTER_AREA)
         chroma = []
         for k in (1, 2):
             plane = frame.planes[k]

@@ -18,6 +18,7 @@ Memory stays bounded: only the previous working frame and the thumbnails
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -127,6 +128,17 @@ def _reduction(width: int, height: int) -> tuple[int, tuple[int, int], tuple[int
     return sub, work, (max(1, work[0] // f), max(1, work[1] // f))
 
 
+def _gather_dtype(sub: int) -> np.dtype | None:
+    """The unsigned integer type ``sub`` bytes wide whose low byte is the first of them, if any.
+
+    Reading a row of luma as such integers and narrowing them to ``uint8`` keeps
+    every ``sub``-th pixel: the same pixels as ``row[::sub]``, in a contiguous,
+    vectorised pass instead of a strided byte gather (about 2x faster)."""
+    if sys.byteorder != "little" or sub not in (2, 4, 8):
+        return None
+    return np.dtype(f"<u{sub}")
+
+
 class _Reductions:
     """The per-frame work of the pass, in decoding order (one thread at a time)."""
 
@@ -142,50 +154,81 @@ class _Reductions:
         self.first_wh: tuple[int, int] | None = None
         self.k_rot = 0
 
+    def _setup(self, frame) -> None:
+        self.k_rot = rotation_steps(round(frame.rotation or 0) % 360)
+        self.first_wh = (frame.width, frame.height)
+        self.sub, self.work_size, self.thumb_size = _reduction(frame.width, frame.height)
+        th_w, th_h = self.thumb_size
+        self.grid_crop = (th_h * (self.work_size[1] // th_h), th_w * (self.work_size[0] // th_w))
+        self.luma = frame.format.name in LUMA_FORMATS
+        self.wide = _gather_dtype(self.sub) if self.luma else None
+        self.cols = -(-frame.width // self.sub)  # columns of row[::sub]
+
     def add(self, frame) -> None:
         import cv2
 
         if self.first_wh is None:
-            self.k_rot = rotation_steps(round(frame.rotation or 0) % 360)
-            self.first_wh = (frame.width, frame.height)
-            self.sub, self.work_size, self.thumb_size = _reduction(frame.width, frame.height)
-        if (frame.width, frame.height) != self.first_wh:
+            self._setup(frame)
+        width, height = frame.width, frame.height
+        if (width, height) != self.first_wh:
             raise FrameReviewError(
                 f"{self.path.name}: the picture size changes mid-recording; record again at a "
                 "fixed size."
             )
-        # Luma plane (already grey for yuv420p/nv12...): no colour conversion.
-        if frame.format.name in LUMA_FORMATS:
+        sub = self.sub
+        # Luma plane (already grey for yuv420p/nv12...): no colour conversion, no copy.
+        if self.luma:
             plane = frame.planes[0]
-            y = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[
-                :, : frame.width
-            ]
+            line = plane.line_size
+            if self.wide is not None and line % sub == 0 and line // sub >= self.cols:
+                rows = np.frombuffer(plane, self.wide).reshape(height, line // sub)
+                small = rows[::sub, : self.cols].astype(np.uint8)  # == y[::sub, ::sub] below
+            else:
+                y = np.frombuffer(plane, np.uint8).reshape(height, line)[:, :width]
+                small = y[::sub, ::sub] if sub > 1 else y
         else:
             y = frame.to_ndarray(format="gray")
-        sub, work_size, thumb_size = self.sub, self.work_size, self.thumb_size
-        work = cv2.resize(
-            y[::sub, ::sub] if sub > 1 else y, work_size, interpolation=cv2.INTER_AREA
-        )
-        th_w, th_h = thumb_size
-        f_w, f_h = work_size[0] // th_w, work_size[1] // th_h
-        thumb = cv2.resize(
-            work[: th_h * f_h, : th_w * f_w], thumb_size, interpolation=cv2.INTER_AREA
-        )
+            small = y[::sub, ::sub] if sub > 1 else y
+        work = cv2.resize(small, self.work_size, interpolation=cv2.INTER_AREA)
+        gh, gw = self.grid_crop
+        thumb = cv2.resize(work[:gh, :gw], self.thumb_size, interpolation=cv2.INTER_AREA)
         self.pts.append(frame.pts)
         self.key.append(frame.key_frame)
         self.bright.append(cv2.mean(work)[0] / 255.0)
         _, sd = cv2.meanStdDev(cv2.Laplacian(work, cv2.CV_16S, ksize=1))
         self.sharp.append(float(sd[0, 0]) ** 2)
-        self.change.append(
-            0.0 if self.prev is None else cv2.mean(cv2.absdiff(work, self.prev))[0] / 255.0
-        )
+        prev = self.prev
+        self.change.append(0.0 if prev is None else cv2.mean(cv2.absdiff(work, prev))[0] / 255.0)
         self.thumbs.append(thumb)
         self.prev = work
         if self.keep is not None:
-            self.keep.offer(frame, y, thumb)
+            self.keep.offer(frame, small, thumb)
 
 
-IN_FLIGHT = 6  # decoded frames waiting for the reductions thread (~4 MB each at 1080×2400)
+# A stream with fewer bits per pixel and frame than this is decoded by one thread (slice threads
+# only) while the reductions run in a second one; a heavier stream by FFmpeg's frame threads with
+# the reductions in between. Frame threading synchronises every frame with the previous ones:
+# for a light stream (still screens between a few changes: the synthetic benchmark recordings
+# have 0.004-0.006 with or without CABAC) it costs 40-75 % more CPU (15 % with CABAC) than
+# slice threads and is slower even on quiet cores; for a heavy one (0.37 measured) it decodes
+# 1.5x faster on 2 cores at the same CPU. Between the two nothing was measured: 0.05 is a guess in between (a 20 Mbit/s
+# 1080x2400 60 fps phone recording has 0.13, so it gets frame threads).
+LIGHT_BITS_PER_PIXEL = 0.05
+# Decoded frames waiting for the reductions thread (~4 MB each at 1080×2400). Few: the decoder
+# then reuses the same few buffers, still in the caches when it writes the next frame and when
+# the reductions read them (with up to 9 in flight the 60 s benchmark pass took a third more
+# CPU and 45 % more time).
+IN_FLIGHT = 2
+
+
+def _bits_per_pixel(container, stream) -> float | None:
+    """The stream's bits per pixel and frame, from the container's header; None when unknown."""
+    rate = stream.bit_rate or container.bit_rate
+    fps = stream.average_rate or stream.guessed_rate
+    pixels = stream.codec_context.width * stream.codec_context.height
+    if not rate or not fps or not pixels:
+        return None
+    return float(rate) / (float(fps) * pixels)
 
 
 def compute_metrics(
@@ -194,14 +237,16 @@ def compute_metrics(
     expected_frames: int | None = None,
     keep: KeptFrames | None = None,
 ) -> FrameMetrics:
-    """Decode the recording once (threaded) and compute the per-frame metrics.
+    """Decode the recording once and compute the per-frame metrics.
 
-    The reductions of a frame run in a second thread while the next frames
-    decode (OpenCV and the decoder release the GIL), at most ``IN_FLIGHT``
-    frames behind. ``progress`` gets ``fraction`` 0..1 of this pass; it may
-    raise ``Cancelled``. ``keep``: small colour copies of the frames where the
-    screen changed are offered to it (the candidate thumbnails, without a
-    second decode).
+    A light stream (see ``LIGHT_BITS_PER_PIXEL``) is decoded by one thread while
+    the reductions of the frames run in a second one, at most ``IN_FLIGHT``
+    frames behind (OpenCV, NumPy's casts and the decoder release the GIL); a
+    heavy one by FFmpeg's frame threads, the reductions running between two
+    frames while the decoder's threads go on. ``progress`` gets ``fraction``
+    0..1 of this pass; it may raise ``Cancelled``. ``keep``: small colour
+    copies of the frames where the screen changed are offered to it (the
+    candidate thumbnails, without a second decode).
     """
     from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -216,7 +261,9 @@ def compute_metrics(
     r = _Reductions(path, keep)
     try:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        bpp = _bits_per_pixel(container, stream)
+        light = bpp is not None and bpp < LIGHT_BITS_PER_PIXEL
+        stream.thread_type = "SLICE" if light else "AUTO"
         tb = stream.time_base
         step = max(1, (expected_frames or 1000) // 200)
         decoded = 0
@@ -227,9 +274,12 @@ def compute_metrics(
                     for frame in container.decode(stream):
                         if frame.pts is None:
                             continue
-                        pending.append(pool.submit(r.add, frame))
-                        while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
-                            pending.popleft().result()
+                        if light:
+                            pending.append(pool.submit(r.add, frame))
+                            while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
+                                pending.popleft().result()
+                        else:
+                            r.add(frame)
                         decoded += 1
                         if decoded % step == 0:
                             progress.update(

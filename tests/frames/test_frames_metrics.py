@@ -1,0 +1,118 @@
+"""The decoding pass's shortcuts give the same numbers as the plain computation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from pipelines.frames import first_last, metrics
+from pipelines.frames.kept import KeptFrames
+from pipelines.progress import Cancelled
+
+
+def _frame(width: int, height: int, seed: int) -> av.VideoFrame:
+    rng = np.random.default_rng(seed)
+    yuv = rng.integers(0, 256, (height * 3 // 2, width), dtype=np.uint8)
+    return av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+
+
+def _plain(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Working frame and grid the straightforward way: a strided slice of the Y plane."""
+    sub, work_size, (tw, th) = metrics._reduction(frame.width, frame.height)
+    y = frame.to_ndarray()[: frame.height]  # the Y plane of the raw I420 array
+    work = cv2.resize(y[::sub, ::sub], work_size, interpolation=cv2.INTER_AREA)
+    fw, fh = work_size[0] // tw, work_size[1] // th
+    return work, cv2.resize(work[: th * fh, : tw * fw], (tw, th), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize(
+    "width,height",
+    [(1080, 2400), (1170, 2532), (1242, 2688), (1080, 1920), (720, 1600), (1284, 2778), (64, 128)],
+)
+def test_wide_gather_equals_strided_slice(width, height):
+    """Every ``sub``-th pixel read as the low byte of wider integers, for even and odd widths
+    (the last column of an odd width included) and the sizes without that path."""
+    r = metrics._Reductions(Path("clip.mp4"), None)
+    frames = [_frame(width, height, seed) for seed in range(3)]
+    for f in frames:
+        r.add(f)
+    for k, f in enumerate(frames):
+        work, grid = _plain(f)
+        np.testing.assert_array_equal(r.thumbs[k], grid)
+        assert r.bright[k] == cv2.mean(work)[0] / 255.0
+    assert r.change[0] == 0.0 and r.change[1] > 0
+
+
+def _first_true_plain(a: np.ndarray, default: int) -> np.ndarray:
+    out = np.full(a.shape[1], default)
+    for c in range(a.shape[1]):
+        hits = np.flatnonzero(a[:, c])
+        if len(hits):
+            out[c] = hits[0]
+    return out
+
+
+@pytest.mark.parametrize(
+    "n", [1, 5, first_last._BLOCK, first_last._BLOCK + 1, 3 * first_last._BLOCK + 7]
+)
+def test_first_and_last_true_by_blocks(n):
+    rng = np.random.default_rng(n)
+    a = rng.random((n, 40)) < rng.random(40) * 0.05  # sparse, some columns never true
+    a[:, 0] = False
+    a[-1, 1] = True  # only in the last row
+    if n > 1:
+        a[:, 2] = True
+    np.testing.assert_array_equal(first_last._first_true(a, n), _first_true_plain(a, n))
+    last = _first_true_plain(a[::-1], -1)
+    np.testing.assert_array_equal(
+        first_last._last_true(a, -1), np.where(last >= 0, n - 1 - last, -1)
+    )
+
+
+def test_first_change_by_blocks():
+    cells = np.full((300, 10), 100, np.uint8)
+    assert first_last._first_change(cells, 6.0) is None
+    cells[first_last._BLOCK + 3, 4] = 107
+    assert first_last._first_change(cells, 6.0) == first_last._BLOCK + 3
+
+
+@pytest.fixture
+def light(monkeypatch):
+    """Every stream counts as light: one decoding thread, the reductions in a second one."""
+    monkeypatch.setattr(metrics, "LIGHT_BITS_PER_PIXEL", float("inf"))
+
+
+def test_light_and_heavy_passes_agree(recordings, monkeypatch):
+    path = recordings["60fps"].path
+    out = {}
+    for limit in (0.0, float("inf")):
+        monkeypatch.setattr(metrics, "LIGHT_BITS_PER_PIXEL", limit)
+        keep = KeptFrames(480)
+        out[limit] = (metrics.compute_metrics(path, keep=keep), sorted(keep.frames))
+    (a, kept_a), (b, kept_b) = out[0.0], out[float("inf")]
+    assert len(a) == recordings["60fps"].frame_count
+    for name in ("pts", "times", "keyframe", "brightness", "sharpness", "change", "thumbs"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert kept_a == kept_b and kept_a
+
+
+def test_light_pass_is_cancelled(recordings, light):
+    class Cancelling:
+        def update(self, **kw):
+            raise Cancelled("cancelled")
+
+        def log(self, line):
+            pass
+
+    with pytest.raises(Cancelled):
+        metrics.compute_metrics(recordings["30fps"].path, Cancelling(), expected_frames=10)
+
+
+def test_bits_per_pixel_of_a_recording(recordings):
+    with av.open(recordings["30fps"].path) as c:
+        bpp = metrics._bits_per_pixel(c, c.streams.video[0])
+    assert bpp is not None and 0 < bpp < 8
