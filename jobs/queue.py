@@ -69,11 +69,11 @@ def submit(
     spec = get_kind(kind)
     settings = get_settings()
     job_id = store.new_job_id()
-    folder = store.job_dir(job_id) / "inputs"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, source in (files or {}).items():
-        target = folder / Path(name).name
-        shutil.copyfile(source, target)
+    if files:
+        folder = store.job_dir(job_id) / "inputs"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, source in files.items():
+            shutil.copyfile(source, folder / Path(name).name)
     job = store.create_job(
         kind=kind,
         lane=spec.lane,

@@ -5,12 +5,18 @@ record at most every ``interval`` seconds (and at once on a stage change),
 computes the ETA from the elapsed time, and raises ``Cancelled`` at the next
 step after the user asked to cancel: the same write that stores progress reads
 the cancel flag back (``UPDATE ... RETURNING``).
+
+The record is the source of truth; its ``status.json`` mirror is rewritten with
+progress at most every ``mirror_interval`` seconds (the runner writes it at the
+claim and at the end), because each rewrite of that file costs a flush of the
+disk (ext4 writes a file replaced by rename at once). The job's log stays open
+for the run, line-buffered: a line is in the file as soon as it is logged.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TextIO
 
 from jobs import store
 from pipelines.progress import Cancelled
@@ -19,14 +25,17 @@ from pipelines.progress import Cancelled
 class Reporter:
     """A :class:`pipelines.progress.JobProgress` writing to one job's record."""
 
-    def __init__(self, job_id: str, interval: float = 0.25):
+    def __init__(self, job_id: str, interval: float = 0.25, mirror_interval: float = 5.0):
         self.job_id = job_id
         self.interval = interval
+        self.mirror_interval = mirror_interval
         self.started = time.monotonic()
         self._last_write = 0.0
+        self._last_mirror = self.started  # the claim has just written status.json
         self._pending: dict[str, Any] = {}
         self._stage: str | None = None
         self._fraction = 0.0
+        self._log: TextIO | None = None
         self.cancelled = False
 
     def update(
@@ -68,15 +77,32 @@ class Reporter:
         return round(elapsed * (1 - self._fraction) / self._fraction, 1)
 
     def flush(self) -> None:
-        self._last_write = time.monotonic()
+        self._last_write = now = time.monotonic()
         if self._pending:
+            mirror = now - self._last_mirror >= self.mirror_interval
+            if mirror:
+                self._last_mirror = now
             self.cancelled = (
-                store.report_progress(self.job_id, dict(self._pending)) or self.cancelled
+                store.report_progress(self.job_id, dict(self._pending), mirror=mirror)
+                or self.cancelled
             )
             self._pending.clear()
-            store.write_status_file(store.get_job(self.job_id))
         else:
             self.cancelled = store.cancel_requested(self.job_id) or self.cancelled
 
+    def take_pending(self) -> dict[str, Any]:
+        """The progress not written yet (the runner writes it with the job's end)."""
+        pending = dict(self._pending)
+        self._pending.clear()
+        return pending
+
     def log(self, line: str) -> None:
-        store.append_log(self.job_id, line)
+        if self._log is None:
+            self._log = store.open_log(self.job_id)
+        store.write_log(self._log, line)
+
+    def close(self) -> None:
+        """Close the job's log (the runner does, at the end of the job)."""
+        if self._log is not None:
+            self._log.close()
+            self._log = None

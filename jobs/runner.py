@@ -28,28 +28,31 @@ def running_contexts() -> list[JobContext]:
 
 
 def execute(job_id: str) -> None:
+    """Run one job: claim it (one transaction; record, status.json, log), call its
+    kind, record the end (one transaction; record, status.json, log)."""
     job = store.claim_job(job_id, WORKER_ID)
     if job is None:
         return  # already taken, finished or cancelled
+    secret = job["params"].get(secrets.PARAM)
     reporter = Reporter(job_id)
     ctx = JobContext(job=job, progress=reporter)
     with _running_lock:
         RUNNING[job_id] = ctx
-    reporter.log(f"attempt {job['attempts']} of {job['max_attempts']} on worker {WORKER_ID}")
     try:
+        reporter.log(f"attempt {job['attempts']} of {job['max_attempts']} on worker {WORKER_ID}")
         kind = get_kind(job["kind"])
         outputs = kind.fn(ctx) or {}
-        reporter.flush()
-        _finish(job_id, "succeeded", outputs=outputs, progress=1.0, message="Done", eta_s=0)
+        fields = {**reporter.take_pending(), "progress": 1.0, "message": "Done", "eta_s": 0}
+        _finish(reporter, "succeeded", secret, outputs=outputs, **fields)
     except Cancelled:
-        _finish(
-            job_id, "cancelled", message="Cancelled; the work finished before the cancel is kept"
-        )
+        message = "Cancelled; the work finished before the cancel is kept"
+        _finish(reporter, "cancelled", secret, message=message)
     except Exception as exc:  # a failed job must never take the worker down
         reporter.log(traceback.format_exc())
         _finish(
-            job_id,
+            reporter,
             "failed",
+            secret,
             outputs={"error_kind": error_kind(exc)},
             error=user_message(exc),
             message="Failed",
@@ -59,6 +62,7 @@ def execute(job_id: str) -> None:
             kill_tree(child)
         with _running_lock:
             RUNNING.pop(job_id, None)
+        reporter.close()
 
 
 def user_message(exc: BaseException) -> str:
@@ -78,16 +82,24 @@ def error_kind(exc: BaseException) -> str:
     return "error"
 
 
-def _finish(job_id: str, status: str, outputs: dict[str, Any] | None = None, **fields: Any) -> None:
+def _finish(
+    reporter: Reporter,
+    status: str,
+    secret: str | None,
+    outputs: dict[str, Any] | None = None,
+    **fields: Any,
+) -> None:
+    """The end of a job: its log line, then the record and its mirror (one
+    statement, with the progress not written yet)."""
+    job_id = reporter.job_id
     if status in ("succeeded", "cancelled"):  # a failed job keeps its secret for a retry
-        secrets.drop(store.get_job(job_id)["params"].get(secrets.PARAM))
+        secrets.drop(secret)
     folder = store.job_dir(job_id)
     outputs = dict(outputs or {})
     outputs.setdefault(
         "files",
         sorted(str(p.relative_to(folder)) for p in (folder / "outputs").rglob("*") if p.is_file()),
     )
-    store.append_log(job_id, f"{status}" + (f": {fields['error']}" if fields.get("error") else ""))
-    store.update_job(
-        job_id, status=status, stage=status, finished_at=time.time(), outputs=outputs, **fields
-    )
+    reporter.log(f"{status}" + (f": {fields['error']}" if fields.get("error") else ""))
+    end = {"status": status, "stage": status, "finished_at": time.time(), "outputs": outputs}
+    store.update_job(job_id, **{**fields, **end})

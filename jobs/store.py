@@ -2,7 +2,11 @@
 
 A record lives in the ``jobs`` table and is mirrored to
 ``STUDIO_HOME/jobs/<id>/status.json``; the job's folder also holds
-``inputs/``, ``outputs/`` and ``log.txt``. Records leave this module as
+``inputs/``, ``outputs/`` and ``log.txt``. Each change of a record is one SQL
+statement (one transaction) that hands the new row back (``RETURNING``), and
+the mirror is written from that row: at submit, at the claim, at the end and
+on every :func:`update_job` (progress refreshes it at most every few seconds,
+``jobs.reporter``). Records leave this module as
 :class:`Job` (a typed dict: ``job["status"]`` as before, checked by mypy).
 
 Reading a job for a user: :func:`job_for` (another user's job is answered
@@ -14,10 +18,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any, TextIO, TypedDict, cast
 
 from jobs.access import User, may_access
 from jobs.db import database
@@ -99,8 +104,10 @@ def create_job(
 ) -> Job:
     job_id = job_id or new_job_id()
     folder = job_dir(job_id)
-    (folder / "inputs").mkdir(parents=True, exist_ok=True)
-    (folder / "outputs").mkdir(parents=True, exist_ok=True)
+    # The job's folder only (queue.submit made it already when it copied input files);
+    # inputs/ and outputs/ are made when the running job first uses them (JobContext):
+    # a burst of submits pays one mkdir each.
+    os.makedirs(folder, exist_ok=True)
     record = {
         "id": job_id,
         "kind": kind,
@@ -118,10 +125,24 @@ def create_job(
         "cancel_requested": 0,
         "created_at": time.time(),
     }
-    database().table("jobs").insert(record)
-    job = get_job(job_id)
+    job = _write_one(
+        f"insert into jobs ({', '.join(record)}) values ({', '.join('?' * len(record))}) "
+        "returning *",
+        list(record.values()),
+    )
+    assert job is not None  # an insert returns its row
     write_status_file(job)
     return job
+
+
+def _write_one(sql: str, args: list[Any]) -> Job | None:
+    """Run one writing statement ending in ``returning *`` (its own transaction:
+    the connection is in autocommit mode) and decode the row it hands back."""
+    cur = database().execute(sql, args)
+    rows = cur.fetchall()  # read to the end: the statement, and its transaction, are done
+    if not rows:
+        return None
+    return _decode(dict(zip([c[0] for c in cur.description], rows[0], strict=True)))
 
 
 def find_job(job_id: str | None, user: User | None = None) -> Job | None:
@@ -179,45 +200,59 @@ def list_jobs(
     return [_decode(r) for r in rows], total
 
 
+_COLUMNS = frozenset(Job.__annotations__)
+
+
 def update_job(job_id: str, **fields: Any) -> Job:
+    """Set ``fields`` of the record (one statement) and refresh its mirror."""
+    unknown = set(fields) - _COLUMNS
+    if unknown:
+        raise ValueError(f"Not job fields: {sorted(unknown)}.")
     for field in _JSON_FIELDS:
         if field in fields:
             fields[field] = json.dumps(fields[field])
-    database().table("jobs").update(job_id, fields)
-    job = get_job(job_id)
+    if fields:
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        sql, args = f"update jobs set {assignments} where id = ? returning *", [*fields.values()]
+    else:
+        sql, args = "select * from jobs where id = ?", []
+    job = _write_one(sql, [*args, job_id])
+    if job is None:
+        raise JobNotFound(job_id)
     write_status_file(job)
     return job
 
 
 def claim_job(job_id: str, worker_id: str) -> Job | None:
     """Atomically move a queued job to running; None if someone else has it
-    (or it was cancelled meanwhile), so a job queued twice runs once."""
+    (or it was cancelled meanwhile), so a job queued twice runs once. One
+    statement: the claim and the row it gives back are one transaction."""
     now = time.time()
-    cur = database().execute(
+    job = _write_one(
         "update jobs set status='running', stage='starting', worker=?, heartbeat_at=?, "
         "started_at=?, finished_at=null, attempts=attempts+1, message='Started', error=null "
-        "where id=? and status='queued' and cancel_requested=0",
+        "where id=? and status='queued' and cancel_requested=0 returning *",
         [worker_id, now, now, job_id],
     )
-    if cur.rowcount != 1:
+    if job is None:
         return None
-    job = get_job(job_id)
     write_status_file(job)
     return job
 
 
-def report_progress(job_id: str, fields: dict[str, Any]) -> bool:
-    """Write progress fields; returns True when cancellation was requested."""
+def report_progress(job_id: str, fields: dict[str, Any], mirror: bool = False) -> bool:
+    """Write progress fields (one statement); returns True when cancellation
+    was requested. With ``mirror`` the row it gives back also goes to status.json."""
     assignments = ", ".join(f"{k} = ?" for k in fields)
-    row = (
-        database()
-        .execute(
-            f"update jobs set {assignments} where id = ? returning cancel_requested",
-            [*fields.values(), job_id],
-        )
-        .fetchone()
-    )
-    return bool(row and row[0])
+    sql = f"update jobs set {assignments} where id = ? returning "
+    args = [*fields.values(), job_id]
+    if mirror:
+        job = _write_one(sql + "*", args)
+        if job is not None:
+            write_status_file(job)
+        return bool(job and job["cancel_requested"])
+    rows = database().execute(sql + "cancel_requested", args).fetchall()
+    return bool(rows and rows[0][0])
 
 
 def cancel_requested(job_id: str) -> bool:
@@ -250,18 +285,35 @@ def count_by_lane(status: str) -> dict[str, int]:
 
 
 def write_status_file(job: Job) -> None:
+    """Mirror the record to ``status.json``: written whole to a temporary file,
+    then renamed over the old one, so a reader (or a SIGKILL) never sees half."""
     folder = job_dir(job["id"])
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".status.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(job, indent=2, default=str))
+    tmp = folder / f".status.{os.getpid()}.{threading.get_ident()}.tmp"
+    data = json.dumps(job, default=str).encode()  # no indent: the C encoder, ~10x faster
+    try:
+        fh = open(tmp, "wb")
+    except FileNotFoundError:  # the job's folder is not there (yet)
+        folder.mkdir(parents=True, exist_ok=True)
+        fh = open(tmp, "wb")
+    with fh:
+        fh.write(data)
     os.replace(tmp, folder / "status.json")
 
 
 def append_log(job_id: str, line: str) -> None:
+    with open_log(job_id) as fh:
+        write_log(fh, line)
+
+
+def open_log(job_id: str) -> TextIO:
+    """The job's ``log.txt`` for appending, line-buffered: every line written
+    with :func:`write_log` is in the file (not in this process) at once."""
+    return open(job_dir(job_id) / "log.txt", "a", encoding="utf-8", buffering=1)
+
+
+def write_log(fh: TextIO, line: str) -> None:
     stamp = time.strftime("%H:%M:%S")
-    with open(job_dir(job_id) / "log.txt", "a", encoding="utf-8") as fh:
-        for part in str(line).splitlines() or [""]:
-            fh.write(f"[{stamp}] {part}\n")
+    fh.write("".join(f"[{stamp}] {part}\n" for part in str(line).splitlines() or [""]))
 
 
 def read_log(job_id: str, tail: int = 200) -> str:

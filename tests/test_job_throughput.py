@@ -1,0 +1,209 @@
+"""What the job throughput work relies on (issue 16 part 4), no timing asserted:
+
+- a claim is one SQL statement, so one transaction (autocommit), and it writes
+  status.json; a whole short run is three writes (claim, first stage, end);
+- status.json is written at the claim and at the end; progress refreshes it
+  only every ``mirror_interval`` seconds (the record has every write);
+- after a SIGKILL of the process running the job, its record, status.json and
+  log still say what happened at the claim and at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jobs import queue, runner, store
+from jobs.db import database
+from jobs.kinds import load_tools
+from jobs.reporter import Reporter
+
+ROOT = Path(__file__).resolve().parents[1]
+WRITES = ("insert", "update", "delete", "replace", "begin", "commit")
+
+
+@pytest.fixture
+def traced(studio_home, monkeypatch):
+    """Jobs submitted without a queue; every SQL statement of this thread's
+    connection is recorded, and every status.json written (its status, stage)."""
+    load_tools()
+    monkeypatch.setattr(queue, "enqueue", lambda job: None)
+    statements: list[str] = []
+    mirrors: list[tuple[str, str | None]] = []
+    write_status_file = store.write_status_file
+
+    def mirror(job: store.Job) -> None:
+        mirrors.append((job["status"], job["stage"]))
+        write_status_file(job)
+
+    monkeypatch.setattr(store, "write_status_file", mirror)
+    conn = database().conn
+    conn.set_trace_callback(statements.append)
+    yield statements, mirrors
+    conn.set_trace_callback(None)
+
+
+def _writes(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().lower().startswith(WRITES)]
+
+
+def _status_file(job_id: str) -> dict:
+    return json.loads((store.job_dir(job_id) / "status.json").read_text())
+
+
+def test_a_claim_is_one_statement_and_writes_the_mirror(traced):
+    statements, mirrors = traced
+    job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    statements.clear()
+    mirrors.clear()
+
+    claimed = store.claim_job(job["id"], "test-worker")
+
+    assert claimed is not None and claimed["status"] == "running"
+    assert len(statements) == 1 and statements[0].lower().startswith("update jobs")
+    assert mirrors == [("running", "starting")]
+    on_disk = _status_file(job["id"])
+    assert (on_disk["status"], on_disk["worker"], on_disk["attempts"]) == (
+        "running",
+        "test-worker",
+        1,
+    )
+    assert on_disk["started_at"] == claimed["started_at"]
+    # A second claim of the same job finds nothing to take: still one statement.
+    statements.clear()
+    assert store.claim_job(job["id"], "other-worker") is None
+    assert len(statements) == 1 and mirrors == [("running", "starting")]
+
+
+def test_a_short_run_is_three_writes_and_two_mirrors(traced):
+    statements, mirrors = traced
+    job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    statements.clear()
+    mirrors.clear()
+
+    runner.execute(job["id"])
+
+    writes = _writes(statements)
+    assert len(writes) == 3, writes  # the claim, the first stage (at once), the end
+    assert not any(w.lower().startswith(("begin", "commit")) for w in writes)
+    assert mirrors == [("running", "starting"), ("succeeded", "succeeded")]
+    done = store.get_job(job["id"])
+    assert done["status"] == "succeeded" and done["progress"] == 1.0
+    assert done["item"] == "step 1 of 1"  # progress not written yet goes with the end
+    assert _status_file(job["id"]) == json.loads(json.dumps(done, default=str))
+    log = store.read_log(job["id"])
+    assert "submitted by" in log and "attempt 1 of" in log and log.endswith("succeeded")
+
+
+def test_progress_refreshes_the_mirror_only_every_mirror_interval(traced):
+    _, mirrors = traced
+    job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    store.claim_job(job["id"], "test-worker")
+    mirrors.clear()
+
+    reporter = Reporter(job["id"], interval=0)  # every update written to the record
+    reporter.update(stage="reading", fraction=0.5)
+    reporter.update(stage="writing", fraction=0.6)
+    assert mirrors == []  # within mirror_interval of the claim
+    assert store.get_job(job["id"])["stage"] == "writing"
+
+    reporter.mirror_interval = 0
+    reporter.update(stage="packing", fraction=0.7, item="a.png")
+    reporter.close()
+    assert mirrors == [("running", "packing")]
+    on_disk = _status_file(job["id"])
+    assert (on_disk["stage"], on_disk["item"], on_disk["progress"]) == ("packing", "a.png", 0.7)
+    assert "stage: reading" in store.read_log(job["id"])
+
+
+def test_a_failed_run_records_its_end_with_the_traceback_in_the_log(traced):
+    _, mirrors = traced
+    job = queue.submit("system.sleep", {"seconds": "soon"})
+    mirrors.clear()
+    runner.execute(job["id"])
+    assert mirrors == [("running", "starting"), ("failed", "failed")]
+    on_disk = _status_file(job["id"])
+    assert on_disk["status"] == "failed" and "soon" in on_disk["error"]
+    assert on_disk["outputs"]["error_kind"] == "bad_input"
+    log = store.read_log(job["id"])
+    assert "Traceback" in log and "failed: " in log
+
+
+def test_update_job_refuses_unknown_fields_and_missing_jobs(traced):
+    job = queue.submit("system.sleep", {"seconds": 0})
+    with pytest.raises(ValueError, match="Not job fields"):
+        store.update_job(job["id"], status="running", nonsense=1)
+    with pytest.raises(store.JobNotFound):
+        store.update_job("no-such-job", message="hello")
+    updated = store.update_job(job["id"], message="hello", outputs={"a": 1})
+    assert updated["message"] == "hello" and updated["outputs"] == {"a": 1}
+    assert _status_file(job["id"])["outputs"] == {"a": 1}
+
+
+RUN_ONE = """
+import sys
+from jobs import runner
+from jobs.kinds import load_tools
+load_tools()
+runner.WORKER_ID = "killed-worker"
+print("go", flush=True)
+runner.execute(sys.argv[1])
+print("done", flush=True)
+sys.stdin.readline()  # wait here for the SIGKILL: nothing is closed or flushed on exit
+"""
+
+
+def _run_and_kill(job_id: str, until: str) -> None:
+    """Run the job in a child process and SIGKILL it once ``until`` holds:
+    ``"running"`` (the record says so) or ``"done"`` (execute returned)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUN_ONE, job_id],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "go"
+        if until == "done":
+            assert proc.stdout.readline().strip() == "done"
+        else:
+            deadline = time.monotonic() + 30
+            while store.get_job(job_id)["stage"] != "waiting":
+                assert time.monotonic() < deadline, "the job never started"
+                time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def test_after_a_sigkill_record_mirror_and_log_say_claim_and_end(studio_home, monkeypatch):
+    load_tools()
+    monkeypatch.setattr(queue, "enqueue", lambda job: None)
+    # Killed while running: the claim is in the record, status.json and the log.
+    long = queue.submit("system.sleep", {"seconds": 60, "steps": 600})
+    _run_and_kill(long["id"], "running")
+    record, on_disk = store.get_job(long["id"]), _status_file(long["id"])
+    for job in (record, on_disk):
+        assert (job["status"], job["worker"], job["attempts"]) == ("running", "killed-worker", 1)
+    assert on_disk["started_at"] == record["started_at"]
+    log = store.read_log(long["id"])
+    assert "attempt 1 of" in log and "stage: waiting" in log
+
+    # Killed just after the end: the end is in all three.
+    short = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    _run_and_kill(short["id"], "done")
+    record, on_disk = store.get_job(short["id"]), _status_file(short["id"])
+    for job in (record, on_disk):
+        assert (job["status"], job["progress"], job["attempts"]) == ("succeeded", 1.0, 1)
+    assert on_disk["finished_at"] == record["finished_at"]
+    assert store.read_log(short["id"]).splitlines()[-1].endswith("succeeded")
