@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,8 +92,8 @@ def load_tools() -> dict[str, JobKind]:
 
 
 def get_kind(name: str) -> JobKind:
-    if not KINDS:
-        load_tools()
+    if name not in KINDS:
+        load_tools()  # every tool, even when some registered already (imported directly)
     if name not in KINDS:
         raise UnknownKind(name)
     return KINDS[name]
@@ -114,16 +115,24 @@ def cached_model(key: str, loader: Callable[[], Any]) -> Any:
             _models.move_to_end(key)
             return _models[key]
         kept = max(get_settings().models_kept, 1)
-        if len(_models) >= kept:
-            while len(_models) >= kept:
-                _models.popitem(last=False)
-            _free_memory()
+        while len(_models) >= kept:
+            _let_go(_models.popitem(last=False)[1])
         _models[key] = loader()
         return _models[key]
 
 
-def _free_memory() -> None:
-    gc.collect()
+def _let_go(model: Any) -> None:
+    """Drop the cache's reference to ``model`` and free what it held: at once when
+    nothing else refers to it; through a garbage collection when reference cycles keep
+    it alive (a full collection costs a second on a big worker, so only then); then the
+    CUDA allocator's cache, when torch has a GPU."""
+    try:
+        alive = weakref.ref(model)
+    except TypeError:  # no weak references to this type: collect to be sure
+        alive = None
+    del model
+    if alive is None or alive() is not None:
+        gc.collect()
     torch = sys.modules.get("torch")  # only when a job has imported it
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -141,6 +150,7 @@ class JobContext:
     progress: JobProgress  # jobs.reporter.Reporter
     children: set[subprocess.Popen] = field(default_factory=set)
     samples_itself: bool = False  # the job records its own resource samples (scenario runs)
+    _made: set[str] = field(default_factory=set, repr=False)  # inputs/outputs made so far
 
     @property
     def id(self) -> str:
@@ -162,11 +172,20 @@ class JobContext:
 
     @property
     def inputs(self) -> Path:
-        return self.dir / "inputs"
+        """The job's input files (made on first use: a job without any pays no mkdir)."""
+        return self._folder("inputs")
 
     @property
     def outputs(self) -> Path:
-        return self.dir / "outputs"
+        """Where the job writes its results (made on first use)."""
+        return self._folder("outputs")
+
+    def _folder(self, name: str) -> Path:
+        folder = self.dir / name
+        if name not in self._made:
+            folder.mkdir(exist_ok=True)
+            self._made.add(name)
+        return folder
 
     def log(self, line: str) -> None:
         self.progress.log(line)

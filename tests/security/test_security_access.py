@@ -19,6 +19,7 @@ def _finished_job_with_output(owner: str, status: str = "succeeded") -> store.Jo
     """A finished job of ``owner`` with an output file (no worker needed)."""
     job = queue.submit("system.sleep", {"seconds": 0}, owner=owner)
     out = store.job_dir(job["id"]) / "outputs" / "result.txt"
+    out.parent.mkdir()  # what a worker running it would have made
     out.write_text(f"{owner}'s secret result")
     store.append_log(job["id"], f"{owner} log line")
     store.add_samples([job["id"]], {"t": 1.0, "cpu_percent": 5.0, "rss_mb": 10.0})
