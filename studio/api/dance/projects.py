@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from pathlib import Path as PathType
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
@@ -81,9 +82,7 @@ def delete_project(project_id: str, user: User = Depends(api_user)) -> Response:
 def create_reference(
     project_id: str, body: ReferenceCreate, user: User = Depends(api_user)
 ) -> dict:
-    source = server_path(body.source_image_path)
-    if not source.is_file():
-        raise BadInput(f"{body.source_image_path} is a folder; give an image file.")
+    source = _server_file(body.source_image_path, "an image file")
     return dance.reference_view(dance.add_reference(user, project_id, body.name, source, body.meta))
 
 
@@ -102,22 +101,20 @@ def upload_reference(
     user: User = Depends(api_user),
 ) -> dict:
     rec.get_project(user, project_id)
-    saved = save_upload(file)
-    try:
-        label = name or saved.stem
-        return dance.reference_view(
-            dance.add_reference(
+    return dance.reference_view(
+        _add_upload(
+            file,
+            lambda saved: dance.add_reference(
                 user,
                 project_id,
-                label,
+                name or saved.stem,
                 saved,
                 meta_from_form(meta, prompt),
                 filename=saved.name,
                 move=True,
-            )
+            ),
         )
-    finally:
-        shutil.rmtree(saved.parent, ignore_errors=True)
+    )
 
 
 @router.post(
@@ -126,9 +123,7 @@ def upload_reference(
     summary="Add a driving video from the server (copied into the project)",
 )
 def create_motion(project_id: str, body: MotionCreate, user: User = Depends(api_user)) -> dict:
-    source = server_path(body.source_video_path)
-    if not source.is_file():
-        raise BadInput(f"{body.source_video_path} is a folder; give a video file.")
+    source = _server_file(body.source_video_path, "a video file")
     return dance.motion_view(dance.add_motion(user, project_id, body.name, source, body.meta))
 
 
@@ -146,10 +141,10 @@ def upload_motion(
     user: User = Depends(api_user),
 ) -> dict:
     rec.get_project(user, project_id)
-    saved = save_upload(file)
-    try:
-        return dance.motion_view(
-            dance.add_motion(
+    return dance.motion_view(
+        _add_upload(
+            file,
+            lambda saved: dance.add_motion(
                 user,
                 project_id,
                 name or saved.stem,
@@ -157,8 +152,25 @@ def upload_motion(
                 meta_from_form(meta),
                 filename=saved.name,
                 move=True,
-            )
+            ),
         )
+    )
+
+
+def _server_file(text: str, what: str) -> PathType:
+    """A file on this server inside the allowed folders (``jobs.inputs.server_path``)."""
+    source = server_path(text)
+    if not source.is_file():
+        raise BadInput(f"{text} is a folder; give {what}.")
+    return source
+
+
+def _add_upload(file: UploadFile, add: Callable[[PathType], dict]) -> dict:
+    """Save an upload (size-limited, ``studio.uploads``) to a temporary folder, hand it to
+    ``add`` (which moves it into the project) and remove the folder after."""
+    saved = save_upload(file)
+    try:
+        return add(saved)
     finally:
         shutil.rmtree(saved.parent, ignore_errors=True)
 
