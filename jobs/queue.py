@@ -105,16 +105,9 @@ def cancel(job_id: str, user: User = SYSTEM) -> store.Job:
         raise store.JobStateError(f"Job {job_id} already {job['status']}; nothing to cancel.")
     store.append_log(job_id, f"cancel asked by {user.name}")
     if job["status"] == "queued":
-        # Only a queued job is cancelled here; the runner's claim then skips it.
-        cur = store.database().execute(
-            "update jobs set status='cancelled', stage='cancelled', cancel_requested=1, finished_at=?, "
-            "message='Cancelled before it started' where id=? and status='queued'",
-            [time.time(), job_id],
-        )
-        if cur.rowcount == 1:
-            job = store.get_job(job_id)
-            store.write_status_file(job)
-            return job
+        cancelled = store.cancel_queued(job_id)
+        if cancelled is not None:
+            return cancelled
     return store.update_job(job_id, cancel_requested=1, message="Cancelling at the next step…")
 
 

@@ -240,6 +240,20 @@ def claim_job(job_id: str, worker_id: str) -> Job | None:
     return job
 
 
+def cancel_queued(job_id: str) -> Job | None:
+    """Cancel a job that has not started (one statement, like a claim: the runner's
+    claim then skips it); None when it started meanwhile."""
+    job = _write_one(
+        "update jobs set status='cancelled', stage='cancelled', cancel_requested=1, "
+        "finished_at=?, message='Cancelled before it started' "
+        "where id=? and status='queued' returning *",
+        [time.time(), job_id],
+    )
+    if job is not None:
+        write_status_file(job)
+    return job
+
+
 def report_progress(job_id: str, fields: dict[str, Any], mirror: bool = False) -> bool:
     """Write progress fields (one statement); returns True when cancellation
     was requested. With ``mirror`` the row it gives back also goes to status.json."""
