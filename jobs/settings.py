@@ -102,10 +102,39 @@ class Settings(BaseSettings):
         "MODELS_DIR/Wan2.2-Animate-14B-Diffusers when present).",
     )
 
+    # -- security (issue 19) -------------------------------------------
+    api_endpoints: str = Field(
+        default="",
+        description="name=url,... — the OpenAI-compatible caption / rewrite APIs users may pick "
+        "by name (besides 'openai'); a typed URL is for admins only.",
+    )
+    max_jobs_per_user: int = Field(
+        default=20,
+        ge=0,
+        description="Queued + running jobs one user may have at once (admins exempt); 0 = no limit.",
+    )
+    demo: bool | None = Field(
+        default=None,
+        description="Public demo mode (only without logins): each browser its own anonymous "
+        "owner, no admin powers. Unset = on when SPACE_ID is set.",
+    )
+    demo_retention_h: float = Field(
+        default=24.0, gt=0, description="Public demo: a visitor's work is deleted after this."
+    )
+    demo_max_jobs: int = Field(
+        default=3, ge=1, description="Public demo: queued + running jobs per visitor."
+    )
+    output_roots: str = Field(
+        default="",
+        description="os.pathsep-separated server folders admins may write outputs into "
+        "(STUDIO_ALLOWED_ROOTS are read-only inputs).",
+    )
+    space_id: str = Field(default="", validation_alias="SPACE_ID")
+
     server_name: str = Field(default="127.0.0.1", validation_alias="GRADIO_SERVER_NAME")
     server_port: int = Field(default=7860, validation_alias="GRADIO_SERVER_PORT")
 
-    @field_validator("allow_scenario_scripts", mode="before")
+    @field_validator("allow_scenario_scripts", "demo", mode="before")
     @classmethod
     def _unset_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -148,6 +177,32 @@ class Settings(BaseSettings):
     def open_studio(self) -> bool:
         """No logins and no API tokens: everyone is the same anonymous admin."""
         return not (self.users or self.tokens)
+
+    @property
+    def demo_mode(self) -> bool:
+        """Public demo: an open studio (no logins) where each browser is its own
+        anonymous, non-admin owner. On with STUDIO_DEMO=1, or when SPACE_ID is set
+        and STUDIO_DEMO is unset; never when logins are configured."""
+        if not self.open_studio:
+            return False
+        return self.demo if self.demo is not None else bool(self.space_id)
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        """The caption / rewrite API endpoints users may pick by name."""
+        named = {"openai": "https://api.openai.com/v1"}
+        for part in self.api_endpoints.split(","):
+            if "=" in part:
+                name, url = part.split("=", 1)
+                if name.strip() and url.strip():
+                    named[name.strip()] = url.strip()
+        return named
+
+    @property
+    def writable_roots(self) -> list[Path]:
+        import os
+
+        return [Path(p).resolve() for p in self.output_roots.split(os.pathsep) if p.strip()]
 
     @property
     def users(self) -> dict[str, str]:
