@@ -17,9 +17,9 @@ from PIL import Image
 
 from jobs import datasets, queue, store
 from jobs.settings import Settings, reset_settings
-from studio.auth import VISITOR_COOKIE, start_refusal
 from tests.conftest import CLEARED_SETTINGS, ROOT, run_studio
 
+VISITOR_COOKIE = "studio-visitor"  # the browser's signed visitor id (public demo)
 FINISHED = {"status": "succeeded", "stage": "succeeded"}
 
 
@@ -198,6 +198,12 @@ def clean_env(monkeypatch):
 
 def _settings(**fields: str) -> Settings:
     return Settings(**fields)  # type: ignore[arg-type]
+
+
+def start_refusal(settings: Settings) -> str | None:
+    from studio.auth import start_refusal
+
+    return start_refusal(settings)
 
 
 def test_tokens_without_ui_logins_refuse_to_start(clean_env):
