@@ -272,3 +272,26 @@ def test_an_app_with_tokens_only_keeps_the_gradio_ui_and_api_closed(studio_home,
             json={"data": [], "fn_index": 0, "session_hash": "x", "event_data": None},
         )
         assert joined.status_code == 401
+
+
+def test_the_docker_image_is_a_demo_unless_it_has_logins(clean_env, monkeypatch):
+    env_lines = (ROOT / "Dockerfile").read_text()
+    assert "STUDIO_DEMO=1" in env_lines and "GRADIO_SERVER_NAME=0.0.0.0" in env_lines
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.setenv("STUDIO_DEMO", "1")
+    assert _settings().demo_mode and start_refusal(_settings()) is None
+    with_logins = _settings(auth="ana:pw", admins="ana")
+    assert not with_logins.demo_mode and start_refusal(with_logins) is None
+
+
+def test_an_empty_or_short_visitor_key_file_is_replaced(studio_home):
+    from jobs import secrets as job_secrets
+
+    key = studio_home / "secrets" / "visitor-cookie.key"
+    key.parent.mkdir(parents=True)
+    for bad in (b"", b"short"):
+        key.write_bytes(bad)
+        made = job_secrets.signing_key("visitor-cookie")
+        assert len(made) == 32 and key.read_bytes() == made
+        assert key.stat().st_mode & 0o077 == 0
+    assert job_secrets.signing_key("visitor-cookie") == made  # kept once it is good
