@@ -1,8 +1,13 @@
 # Studio on a CUDA machine: the app and its worker (GPU lane + CPU lane) in one container.
 FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 
+# STUDIO_DEMO=1: without logins (STUDIO_AUTH / STUDIO_API_TOKENS) the image is a
+# public demo (each browser its own visitor, no admin powers, work deleted after
+# STUDIO_DEMO_RETENTION_H); with logins it has no effect. Models are not
+# downloaded in the demo: put them in the image or in /data/models.
 ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 \
-    STUDIO_HOME=/data GRADIO_SERVER_NAME=0.0.0.0 GRADIO_SERVER_PORT=7860
+    STUDIO_HOME=/data GRADIO_SERVER_NAME=0.0.0.0 GRADIO_SERVER_PORT=7860 \
+    STUDIO_DEMO=1
 RUN apt-get update && apt-get install -y --no-install-recommends \
         python3 python3-venv python3-dev build-essential libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*

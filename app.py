@@ -18,11 +18,15 @@ import uvicorn
 
 from jobs import supervisor
 from jobs.settings import get_settings
-from studio.server import create_app
+from studio.auth import start_refusal
 
 
 def main() -> None:
     settings = get_settings()
+    refusal = start_refusal(settings)
+    if refusal:
+        print(f"Studio not started. {refusal}", file=sys.stderr, flush=True)
+        sys.exit(2)
     settings.home.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -31,9 +35,13 @@ def main() -> None:
         supervisor.start_worker_child()
         atexit.register(supervisor.stop_worker_child)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    from studio.server import create_app  # Gradio: imported once the settings are accepted
+
     app = create_app()
+    demo = "  public demo: one visitor per browser" if settings.demo_mode else ""
     print(
-        f"Studio on http://{settings.server_name}:{settings.server_port}  (data: {settings.home})",
+        f"Studio on http://{settings.server_name}:{settings.server_port}  (data: {settings.home})"
+        f"{demo}",
         flush=True,
     )
     uvicorn.run(app, host=settings.server_name, port=settings.server_port, log_level="warning")

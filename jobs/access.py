@@ -16,6 +16,7 @@ from jobs.settings import get_settings
 from pipelines.errors import NotFound
 
 ANONYMOUS = "anonymous"
+VISITOR_PREFIX = "visitor-"  # a public-demo visitor: "visitor-<id of their browser's cookie>"
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,20 @@ SYSTEM = User("system", True)  # the worker and command-line tools acting for th
 
 def user_named(name: str | None) -> User:
     """The user of a login name, as the settings make them: in an open studio
-    (no STUDIO_AUTH, no STUDIO_API_TOKENS) everyone is an admin; otherwise the
-    users of STUDIO_ADMINS are."""
+    (no STUDIO_AUTH, no STUDIO_API_TOKENS) everyone is an admin, except in the
+    public demo (STUDIO_DEMO), where each visitor (``visitor-<id>``, one per
+    browser) is a plain user and nobody is an admin; with logins the users of
+    STUDIO_ADMINS are admins."""
     settings = get_settings()
     name = name or ANONYMOUS
+    if settings.demo_mode:
+        return User(name, False)
     return User(name, settings.open_studio or name in settings.admin_users)
+
+
+def is_visitor(owner: str | None) -> bool:
+    """Is ``owner`` a public-demo visitor (whose work the retention sweep deletes)?"""
+    return bool(owner) and str(owner).startswith(VISITOR_PREFIX)
 
 
 def may_access(owner: str | None, user: User) -> bool:

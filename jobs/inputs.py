@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.settings import get_settings
-from pipelines.errors import BadInput
+from pipelines.errors import BadInput, Refused
 
 MAX_PARAMS_BYTES = 64 * 1024
 MAX_PARAMS_DEPTH = 16
@@ -29,7 +29,13 @@ def server_path(text: str | Path) -> Path:
     """A file or folder on the server that the user may read, resolved: it
     must exist and lie inside one of STUDIO_ALLOWED_ROOTS after every link is
     followed. A relative path is taken inside the first allowed root. This is
-    the one check of every server path the studio reads or writes."""
+    the one check of every server path the studio reads or writes. The public
+    demo has no server paths (:class:`Refused`, 403)."""
+    if get_settings().demo_mode:
+        raise Refused(
+            "Server folders are off in the public demo: upload your files instead. "
+            "(A private studio reads server folders inside STUDIO_ALLOWED_ROOTS.)"
+        )
     roots = get_settings().roots
     if not roots:
         raise InputError(

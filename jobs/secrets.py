@@ -18,6 +18,7 @@ from pathlib import Path
 from jobs.settings import get_settings
 
 PARAM = "api_key_ref"
+KEY_BYTES = 32
 
 
 def _folder() -> Path:
@@ -60,3 +61,26 @@ def read(ref: str | None) -> str:
 def drop(ref: str | None) -> None:
     if ref:
         _path(ref).unlink(missing_ok=True)
+
+
+def signing_key(name: str) -> bytes:
+    """A random 32-byte key kept in ``STUDIO_HOME/secrets/<name>.key`` (0600), made
+    on first use; a file that is not 32 bytes (empty, cut short) is replaced."""
+    path = _folder() / f"{name}.key"
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        key = b""
+    if len(key) == KEY_BYTES:
+        return key
+    fresh = _folder() / f".{name}.{secrets.token_hex(8)}"
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(secrets.token_bytes(KEY_BYTES))
+    try:  # the first process to make it wins: every process then signs with the same key
+        os.link(fresh, path)
+    except FileExistsError:
+        if len(path.read_bytes()) != KEY_BYTES:  # a bad file: put the new key in its place
+            os.replace(fresh, path)
+    fresh.unlink(missing_ok=True)
+    return path.read_bytes()

@@ -200,8 +200,11 @@ class Settings(BaseSettings):
 
     @property
     def writable_roots(self) -> list[Path]:
+        """Admins' output folders; none in the public demo."""
         import os
 
+        if self.demo_mode:
+            return []
         return [Path(p).resolve() for p in self.output_roots.split(os.pathsep) if p.strip()]
 
     @property
@@ -218,8 +221,12 @@ class Settings(BaseSettings):
 
     @property
     def roots(self) -> list[Path]:
+        """STUDIO_ALLOWED_ROOTS; none in the public demo (visitors upload, they never
+        name server folders: ``jobs.inputs.server_path`` refuses with a 403)."""
         import os
 
+        if self.demo_mode:
+            return []
         return [Path(p).resolve() for p in self.allowed_roots.split(os.pathsep) if p.strip()]
 
 

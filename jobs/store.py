@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -355,6 +356,19 @@ def job_samples(job_id: str) -> list[dict[str, Any]]:
             [job_id],
         )
     )
+
+
+def delete_job(job_id: str) -> None:
+    """Delete a finished job: its record, its samples and its folder (the public
+    demo's retention sweep). A queued or running job is a :class:`JobStateError`."""
+    job = get_job(job_id)
+    if job["status"] not in FINAL:
+        raise JobStateError(f"Job {job_id} is {job['status']}; cancel it before deleting it.")
+    db = database()
+    with db.conn:
+        db.execute("delete from job_samples where job_id = ?", [job_id])
+        db.execute("delete from jobs where id = ?", [job_id])
+    shutil.rmtree(job_dir(job_id), ignore_errors=True)
 
 
 def output_path(job_id: str, name: str) -> Path:

@@ -6,6 +6,8 @@ lane that dies (``jobs.supervisor``; a lane dies with its supervisor). Each lane
 worker left behind, then beats a heartbeat every STUDIO_HEARTBEAT_S seconds:
 it samples its process tree (CPU, memory, GPU) into the workers' and the
 running jobs' timelines, and kills the child processes of cancelled jobs.
+In a public demo (STUDIO_DEMO) the CPU lane also deletes visitors' work older
+than STUDIO_DEMO_RETENTION_H (``jobs.retention``), and no lane downloads models.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ POLL_FIRST_S, POLL_BACKOFF, POLL_MAX_S = 0.005, 1.5, 0.02
 
 def lane_main(lane: str) -> None:
     settings = get_settings()
+    if settings.demo_mode:
+        # Public demo: models come from the local cache and the models folder only;
+        # a visitor never makes the worker download one.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
     load_tools()
     huey = huey_for(lane)
     pid = os.getpid()
@@ -60,6 +67,8 @@ def lane_main(lane: str) -> None:
         daemon=True,
         name="heartbeat",
     ).start()
+    if lane == "cpu" and settings.demo_mode:
+        threading.Thread(target=_retention, daemon=True, name="retention").start()
     workers = 1 if lane == "gpu" else settings.cpu_workers
     consumer = huey.create_consumer(
         workers=workers,
@@ -90,6 +99,21 @@ def _heartbeat(lane: str, worker_id: str, interval: float) -> None:
                 recovery.requeue_orphans(lane, worker_id)
         except Exception:  # a busy database must not stop the heartbeat
             log.exception("heartbeat failed")
+
+
+def _retention() -> None:
+    """Public demo: delete visitors' work older than STUDIO_DEMO_RETENTION_H, at
+    start and every few minutes (``jobs.retention``)."""
+    from jobs import retention
+
+    while True:
+        try:
+            deleted = retention.sweep()
+            if any(deleted.values()):
+                log.info("retention: deleted %s", deleted)
+        except Exception:  # a busy database must not stop the sweeps
+            log.exception("retention sweep failed")
+        time.sleep(retention.SWEEP_EVERY_S)
 
 
 def _beat(lane: str, worker_id: str, sampler) -> None:

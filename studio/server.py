@@ -85,7 +85,9 @@ def create_app() -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1")
     blocks = build_ui()
-    login = auth.check_login if settings.users else None
+    # API tokens without UI logins: app.py refuses to start (auth.start_refusal);
+    # an app made here all the same asks for a UI login that nobody has.
+    login = auth.check_login if settings.users or settings.tokens else None
     css = CSS + "".join(getattr(module, "CSS", "") for _, module, _ in TABS)
     head = "".join(getattr(module, "HEAD", "") for _, module, _ in TABS)
     # Gradio copies the files a tab's event returns (galleries, videos) from
@@ -110,6 +112,7 @@ def create_app() -> FastAPI:
     )
     app.state.gradio_app = _gradio_app(app)
     app.add_middleware(auth.GradioFileGuard)
+    app.add_middleware(auth.VisitorCookie)  # public demo: a visitor per browser
     app.add_middleware(
         uploads.RequestLimits
     )  # outermost: sizes are checked before anything reads a body

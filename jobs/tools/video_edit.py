@@ -65,6 +65,11 @@ def _schema(db) -> None:
     )
 
 
+def forget_job(studio_job_id: str) -> None:
+    """Drop the seed-id rows of a studio job that is being deleted (demo retention)."""
+    database().execute("delete from video_edit_jobs where studio_job_id=?", [studio_job_id])
+
+
 # --------------------------------------------------------------------------- checks
 
 

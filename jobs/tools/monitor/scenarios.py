@@ -66,6 +66,11 @@ def _schema(db: Any) -> None:
 def scripts_refusal(user: User) -> str | None:
     """Why ``user`` may not use scenario scripts, or None when they may."""
     settings = get_settings()
+    if settings.demo_mode:
+        return (
+            "Scenario scripts are off in the public demo: a script is code run on the server. "
+            "Run the studio yourself (with logins, or on 127.0.0.1) to use them."
+        )
     if settings.allow_scenario_scripts is False:
         return (
             "Scenario scripts are switched off in this studio (STUDIO_ALLOW_SCENARIO_SCRIPTS=0). "
@@ -191,6 +196,19 @@ def update(name: str, user: User, **fields: Any) -> dict[str, Any]:
 def delete(name: str, user: User) -> None:
     current = get(name, user)
     database().execute("delete from scenarios where name=?", [current["name"]])
+
+
+def delete_made_before(owner_prefix: str, cutoff: float) -> int:
+    """Delete the scenarios of owners named ``owner_prefix...`` made before ``cutoff``
+    (the public demo's retention; nothing is run, so no script check)."""
+    return (
+        database()
+        .execute(
+            "delete from scenarios where substr(owner, 1, ?) = ? and created_at < ?",
+            [len(owner_prefix), owner_prefix, cutoff],
+        )
+        .rowcount
+    )
 
 
 def submit_run(name: str, user: User) -> dict[str, Any]:
