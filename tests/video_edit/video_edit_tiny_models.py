@@ -125,11 +125,8 @@ SAM3_IMAGE = 112
 SAM3_HIDDEN = 128
 
 
-def build_sam3(folder: Path) -> Path:
-    import torch
-    from transformers.models.sam3_video.configuration_sam3_video import Sam3VideoConfig
-    from transformers.models.sam3_video.modeling_sam3_video import Sam3VideoModel
-
+def tiny_sam3_config() -> dict:
+    """The keyword arguments of the tiny ``Sam3VideoConfig`` (also the GPU benchmark's dry run)."""
     img, hidden, grid = SAM3_IMAGE, SAM3_HIDDEN, SAM3_IMAGE // 14
     vision = {
         "model_type": "sam3_vision_model",
@@ -202,7 +199,7 @@ def build_sam3(folder: Path) -> Path:
         "memory_fuser_intermediate_dim": 256,
         "memory_fuser_num_layers": 1,
     }
-    config = Sam3VideoConfig(
+    return dict(
         detector_config=detector,
         tracker_config=tracker,
         hotstart_delay=2,
@@ -213,8 +210,15 @@ def build_sam3(folder: Path) -> Path:
         low_res_mask_size=grid * 4,
         max_num_objects=2,
     )
+
+
+def build_sam3(folder: Path) -> Path:
+    import torch
+    from transformers.models.sam3_video.configuration_sam3_video import Sam3VideoConfig
+    from transformers.models.sam3_video.modeling_sam3_video import Sam3VideoModel
+
     torch.manual_seed(0)
-    Sam3VideoModel(config).save_pretrained(folder)
+    Sam3VideoModel(Sam3VideoConfig(**tiny_sam3_config())).save_pretrained(folder)
     write_tokenizer(folder, max_length=32)
     return folder
 
