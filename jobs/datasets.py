@@ -1,46 +1,66 @@
-"""The studio's datasets: ``STUDIO_HOME/datasets/<name>/``, photos or videos.
+"""The studio's datasets: ``STUDIO_HOME/datasets/<owner>/<name>/``, photos or videos.
 
-A name is reserved when its job is submitted (the folder is created at once,
-exclusively), so two submissions with one name cannot both start: the second
-gets :class:`DatasetExists` (HTTP 409). ``studio-dataset.json`` in the folder
-says what it is (kind, owner, job id, options); the job writes the dataset's
-files beside it.
+Names are per owner: two users can each have ``v1``. A name is reserved when its
+job is submitted (the folder is created at once, exclusively), so two submissions
+of one owner with one name cannot both start: the second gets :class:`DatasetExists`
+(HTTP 409). ``studio-dataset.json`` in the folder says what it is (a record id, kind,
+owner, job id, options); the job writes the dataset's files beside it.
 
-Every read and write for a user goes through :func:`get` (the owner check of
-``jobs.access``: another user's dataset is answered like a missing one, 404;
-admins see all); lists through :func:`list_all` (your own; admins all, or one
-user's). Only :func:`name_taken` looks across owners: names are unique in the studio.
+A user names datasets in their own namespace: :func:`get`, :func:`exists` and
+:func:`reserve` never look at another owner's folder, so another user's dataset
+answers exactly like a missing one (404, "free" on the name check, no 409). An
+admin reaches another user's dataset by naming its owner (``owner=``); lists go
+through :func:`list_all` (your own; admins all, or one user's).
+
+A job is bound to the record it was submitted for, not to its name: its params
+hold :data:`REF` (the record's id, owner and name, from :func:`ref`).
+:func:`bound_folder` checks that binding again when the job runs and when it is
+retried (the kinds register it as their ``check``): a dataset deleted since, or
+made again under the same name, is a different record, and the job stops
+instead of touching it.
+
+Before per-owner names the layout was ``datasets/<name>/``; the migration
+``datasets 1`` moves such folders under their owner and binds their jobs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from jobs import store
-from jobs.access import User, may_access, owner_filter
+from jobs.access import ANONYMOUS, User, may_access, owner_filter
+from jobs.db import database, migration
 from jobs.settings import get_settings
 from pipelines.errors import Conflict, NotFound
 from pipelines.names import DatasetNameError, validate_dataset_name
 
 META = "studio-dataset.json"
 KINDS = ("photos", "videos")
+REF = "dataset_ref"  # the job param binding a job to its dataset record
 
 __all__ = [
+    "REF",
     "DatasetExists",
+    "DatasetGone",
     "DatasetNameError",
     "DatasetNotFound",
     "attach_job",
+    "bound_folder",
     "check_idle",
     "delete",
+    "exists",
     "folder",
     "get",
     "latest_job",
     "list_all",
-    "name_taken",
+    "ref",
     "reserve",
 ]
 
@@ -53,26 +73,48 @@ class DatasetNotFound(NotFound):
     pass
 
 
-def folder(name: str) -> Path:
-    return get_settings().datasets_dir / validate_dataset_name(name)
+class DatasetGone(Conflict):
+    """The dataset a job was submitted for is gone or is another record now (409)."""
+
+
+_PLAIN_OWNER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}")
+
+
+def owner_dir(owner: str) -> str:
+    """The folder name of ``owner``'s datasets: a plain login name as it is,
+    any other name as a digest (never a path part like ``..``)."""
+    if _PLAIN_OWNER.fullmatch(owner):
+        return owner
+    return "~" + hashlib.sha256(owner.encode()).hexdigest()[:32]
+
+
+def _root() -> Path:
+    database()  # the layout migration has run (cached after the first call)
+    return get_settings().datasets_dir
+
+
+def folder(name: str, owner: str) -> Path:
+    """``owner``'s folder for the dataset ``name`` (DatasetNameError for a bad name)."""
+    return _root() / owner_dir(owner) / validate_dataset_name(name)
 
 
 def reserve(name: str, kind: str, owner: str, options: dict[str, Any] | None = None) -> Path:
-    """Create the dataset's folder, or raise DatasetExists."""
+    """Create ``owner``'s dataset folder, or raise DatasetExists (only ``owner``'s own names count)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
-    path = folder(name)
+    path = folder(name, owner)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         path.mkdir()
     except FileExistsError:
         raise DatasetExists(
-            f"A dataset named {path.name!r} already exists; choose another name "
-            "or delete the old one."
+            f"A dataset named {path.name!r} already exists among yours; choose another "
+            "name or delete the old one."
         ) from None
     _write(
         path,
         {
+            "id": uuid.uuid4().hex,
             "name": path.name,
             "kind": kind,
             "owner": owner,
@@ -84,33 +126,65 @@ def reserve(name: str, kind: str, owner: str, options: dict[str, Any] | None = N
     return path
 
 
-def attach_job(name: str, job_id: str) -> None:
-    path = folder(name)
+def ref(path: Path) -> dict[str, str]:
+    """The binding of a job to the dataset record in ``path``: put it in the job's params as :data:`REF`."""
+    meta = _read(path)
+    return {"id": meta["id"], "owner": meta["owner"], "name": meta["name"]}
+
+
+def bound_folder(params: dict[str, Any]) -> Path:
+    """The folder of the dataset record a job was submitted for, checked now: the one
+    check of every dataset job when it runs and when it is retried. :class:`DatasetGone`
+    (409) when the job has no binding, or the record was deleted or made again since."""
+    bound = params.get(REF)
+    if not isinstance(bound, dict) or not bound.get("id"):
+        raise DatasetGone(
+            "This job is not bound to a dataset record (it was made by an older studio); "
+            "submit the dataset again."
+        )
+    name = str(bound.get("name", ""))
+    path: Path | None
+    try:
+        path = folder(name, str(bound.get("owner", "")))
+    except DatasetNameError:
+        path = None
+    if path is None or not (path / META).is_file() or _read(path).get("id") != bound["id"]:
+        raise DatasetGone(
+            f"The dataset {name[:80]!r} this job was made for was deleted (a dataset of that "
+            "name now is another one); submit the dataset again instead of retrying."
+        )
+    return path
+
+
+def attach_job(path: Path, job_id: str) -> None:
+    """Record ``job_id`` as the latest job of the dataset in ``path``."""
     meta = _read(path)
     meta["job_id"] = job_id
     _write(path, meta)
 
 
-def name_taken(name: str) -> bool:
-    """Is this name used by any dataset (any owner)? Names are unique in the studio."""
-    return folder(name).exists()
+def exists(name: str, owner: str) -> bool:
+    """Has ``owner`` a dataset of this name? Other owners' names are not looked at."""
+    return folder(name, owner).exists()
 
 
-def get(name: str, user: User, kind: str | None = None) -> dict[str, Any]:
-    """The dataset's record with its job's status and the files it holds, for ``user``
-    (:class:`DatasetNotFound` for a missing dataset, another user's, or with ``kind``
-    one of another kind)."""
-    try:
-        path = folder(name)
-    except DatasetNameError:
-        raise DatasetNotFound(f"No dataset named {name[:80]!r}.") from None
-    if not (path / META).is_file():
-        raise DatasetNotFound(f"No dataset named {name!r}. List datasets to see the names.")
-    meta = _read(path)
+def get(name: str, user: User, kind: str | None = None, owner: str | None = None) -> dict[str, Any]:
+    """The dataset's record with its job's status and the files it holds: ``user``'s own,
+    or with ``owner`` that user's (admins only). :class:`DatasetNotFound` for a missing
+    dataset, another user's, or with ``kind`` one of another kind: all the same answer."""
+    owner = owner or user.name
+    missing = f"No dataset named {name[:80]!r}. List your datasets to see the names."
     if not may_access(
-        meta.get("owner"), user
+        owner, user
     ):  # the one owner rule of jobs.access, answered like a missing one
-        raise DatasetNotFound(f"No dataset named {name!r}. It does not exist or is not yours.")
+        raise DatasetNotFound(missing)
+    try:
+        path = folder(name, owner)
+    except DatasetNameError:
+        raise DatasetNotFound(missing) from None
+    if not (path / META).is_file():
+        raise DatasetNotFound(missing)
+    meta = _read(path)
     if kind and meta["kind"] != kind:
         raise DatasetNotFound(f"{name!r} is a {meta['kind']} dataset, not a {kind} one.")
     return _with_job(path, meta)
@@ -138,12 +212,11 @@ def latest_job(meta: dict[str, Any]) -> store.Job | None:
 
 def list_all(user: User, kind: str | None = None, owner: str | None = None) -> list[dict[str, Any]]:
     """Datasets ``user`` may see, newest first: their own; an admin's all, or ``owner``'s."""
-    root = get_settings().datasets_dir
-    if not root.is_dir():
-        return []
+    root = _root()
     wanted = owner_filter(user, owner)
+    owners = [root / owner_dir(wanted)] if wanted is not None else sorted(root.glob("*"))
     found = []
-    for path in sorted(root.iterdir()):
+    for path in (p for o in owners if o.is_dir() for p in sorted(o.iterdir())):
         if not (path / META).is_file():
             continue
         meta = _read(path)
@@ -163,8 +236,8 @@ def check_idle(meta: dict[str, Any]) -> None:
         )
 
 
-def delete(name: str, user: User, kind: str | None = None) -> None:
-    meta = get(name, user, kind)
+def delete(name: str, user: User, kind: str | None = None, owner: str | None = None) -> None:
+    meta = get(name, user, kind, owner)
     check_idle(meta)
     shutil.rmtree(meta["path"])
 
@@ -177,3 +250,42 @@ def _write(path: Path, meta: dict[str, Any]) -> None:
     tmp = path / f".{META}.tmp"
     tmp.write_text(json.dumps(meta, indent=2))
     tmp.replace(path / META)
+
+
+_MOVING = ".moving-"
+
+
+@migration("datasets", 1)
+def _per_owner_folders(db: Any) -> None:
+    """``datasets/<name>/`` -> ``datasets/<owner>/<name>/``, each record given an id, and the
+    jobs of each dataset (same owner and name, made since the dataset was) bound to it.
+    Safe to run again after a crash: first every old folder is set aside, then moved."""
+    root = get_settings().datasets_dir
+    if not root.is_dir():
+        return
+    for old in sorted(root.iterdir()):
+        if (old / META).is_file() and not old.name.startswith(_MOVING):
+            meta = _read(old)
+            meta.setdefault("id", uuid.uuid4().hex)
+            meta["owner"] = meta.get("owner") or ANONYMOUS
+            _write(old, meta)
+            old.rename(root / f"{_MOVING}{old.name}")
+    has_jobs = db.execute("select 1 from sqlite_master where name='jobs'").fetchone()
+    for staged in sorted(root.glob(f"{_MOVING}*")):
+        meta = _read(staged)
+        target = root / owner_dir(meta["owner"]) / meta["name"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged.rename(target)
+        if has_jobs:
+            db.execute(
+                "update jobs set params = json_set(params, '$." + REF + "', json(?)) "
+                "where owner = ? and created_at >= ? and (kind like 'photo_dataset.%' or "
+                "kind like 'video_dataset.%' or kind like 'dataset.%') and "
+                "coalesce(json_extract(params, '$.name'), json_extract(params, '$.dataset')) = ?",
+                [
+                    json.dumps(ref(target)),
+                    meta["owner"],
+                    meta.get("created_at", 0) - 1,
+                    meta["name"],
+                ],
+            )

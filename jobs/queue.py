@@ -113,12 +113,16 @@ def cancel(job_id: str, user: User = SYSTEM) -> store.Job:
 
 def retry(job_id: str, user: User = SYSTEM) -> store.Job:
     """Queue a failed or cancelled job again (404 for another user's job, 409
-    for one that is not failed or cancelled)."""
+    for one that is not failed or cancelled, or whose kind's check refuses it:
+    e.g. its dataset was deleted)."""
     job = store.job_for(job_id, user)
     if job["status"] not in ("failed", "cancelled"):
         raise store.JobStateError(
             f"Job {job_id} is {job['status']}; only failed or cancelled jobs can be retried."
         )
+    check = get_kind(job["kind"]).check
+    if check is not None:  # e.g. the dataset it is bound to is still that record
+        check(job["params"])
     store.append_log(job_id, f"retry asked by {user.name}")
     job = store.update_job(
         job_id,

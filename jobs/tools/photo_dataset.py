@@ -10,9 +10,11 @@ Three kinds, so CPU work never holds the GPU lane:
   loaded once per worker process (``ctx.model``).
 - ``photo_dataset.repackage`` (cpu): the user's review (``pipelines.photo_dataset.review``).
 
-The dataset lives in ``STUDIO_HOME/datasets/<name>/`` (``jobs.datasets``); the
-registry keeps the latest job's id, so the dataset's status is that job's. Every
-function taking a ``user`` checks the owner (``jobs.access``).
+The dataset lives in ``STUDIO_HOME/datasets/<owner>/<name>/`` (``jobs.datasets``);
+the registry keeps the latest job's id, so the dataset's status is that job's. Every
+function taking a ``user`` checks the owner (``jobs.access``). Every job is bound to
+its dataset record (``datasets.REF`` in its params) and finds its folder through
+``datasets.bound_folder``, when it runs and when it is retried.
 
 The caption API key never enters a job record, status.json or a log: it is handed
 to ``jobs.secrets`` (a 0600 file); the job's params hold only the reference.
@@ -66,22 +68,28 @@ def start_build(
     paths = [str(server_path(p)) for p in server_paths or [] if str(p).strip()]
     if not files and not paths:
         raise InputError("Give photos: a ZIP, image files, or a server folder.")
-    name = datasets.folder(name).name  # DatasetNameError for a bad name
-    datasets.reserve(name, "photos", user.name, parsed.to_dict())
+    folder = datasets.reserve(name, "photos", user.name, parsed.to_dict())
+    name = folder.name
     ref = secrets.hand_over(api_key)
     try:
         job = queue.submit(
             BUILD,
-            {"name": name, "options": parsed.to_dict(), "server_paths": paths, "api_key_ref": ref},
+            {
+                "name": name,
+                datasets.REF: datasets.ref(folder),
+                "options": parsed.to_dict(),
+                "server_paths": paths,
+                "api_key_ref": ref,
+            },
             owner=user.name,
             files={f.name: f for f in files},
             title=f"Photo dataset {name}",
         )
     except Exception:
         secrets.drop(ref)
-        shutil.rmtree(datasets.folder(name), ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
-    datasets.attach_job(name, job["id"])
+    datasets.attach_job(folder, job["id"])
     return job
 
 
@@ -172,11 +180,14 @@ def read_manifest(meta: dict[str, Any]) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def submit_edits(name: str, user: User, edits: dict[str, Any]) -> store.Job:
-    """Queue the repackage job for the user's review; returns the job record."""
+def submit_edits(
+    name: str, user: User, edits: dict[str, Any], owner: str | None = None
+) -> store.Job:
+    """Queue the repackage job for the user's review of their dataset (an admin's:
+    ``owner``'s); returns the job record."""
     from pipelines.photo_dataset.review import EditError, check_edits
 
-    meta = datasets.get(name, user, "photos")
+    meta = datasets.get(name, user, "photos", owner)
     datasets.check_idle(meta)
     manifest = read_manifest(meta)
     if manifest is None:
@@ -184,10 +195,14 @@ def submit_edits(name: str, user: User, edits: dict[str, Any]) -> store.Job:
     clean = check_edits(manifest, edits)
     if not any(clean.values()):
         raise EditError("Nothing changed: flip an image, set a crop or edit a caption first.")
+    folder = Path(meta["path"])
     job = queue.submit(
-        REPACKAGE, {"name": name, **clean}, owner=user.name, title=f"Repackage {name}"
+        REPACKAGE,
+        {"name": meta["name"], datasets.REF: datasets.ref(folder), **clean},
+        owner=user.name,
+        title=f"Repackage {meta['name']}",
     )
-    datasets.attach_job(name, job["id"])
+    datasets.attach_job(folder, job["id"])
     return job
 
 
@@ -284,7 +299,7 @@ def _outputs(result: Any, **extra: Any) -> dict[str, Any]:
     }
 
 
-@job_kind(BUILD, lane="cpu", title="Photo dataset")
+@job_kind(BUILD, lane="cpu", title="Photo dataset", check=datasets.bound_folder)
 def build(ctx: JobContext) -> dict:
     from pipelines.photo_dataset import (
         DatasetResult,
@@ -298,13 +313,13 @@ def build(ctx: JobContext) -> dict:
     )
     from pipelines.photo_dataset.review import write_previews
 
-    name = ctx.params["name"]
+    folder = datasets.bound_folder(ctx.params)
     options = PhotoDatasetOptions.from_dict(ctx.params["options"])
     options.caption.api_key = secrets.read(ctx.params.get("api_key_ref"))
     options.check()
     chained = options.caption.provider == "local"
     span = _spans(ctx.progress, _UNTIL_CROP if chained else _FULL)
-    result = DatasetResult(output_dir=datasets.folder(name), options=options.to_dict())
+    result = DatasetResult(output_dir=folder, options=options.to_dict())
     with _manifest_on_cancel(result):
         unpack_step(result, _inputs(ctx), options, span["unpack"])
         filter_step(result, options, span["filter"])
@@ -328,22 +343,22 @@ def _chain_captions(ctx: JobContext, result: Any, options: Any) -> dict[str, Any
     ctx.progress.update(stage="crop", fraction=1.0, message="captions queued in the GPU lane")
     job = queue.submit(
         CAPTION,
-        {"name": name, "options": options.to_dict()},
+        {"name": name, datasets.REF: ctx.params[datasets.REF], "options": options.to_dict()},
         owner=ctx.owner,
         title=f"Captions for {name}",
     )
-    datasets.attach_job(name, job["id"])
+    datasets.attach_job(result.output_dir, job["id"])
     ctx.log(f"captions: job {job['id']} in the gpu lane")
     return _outputs(result, next_job=job["id"])
 
 
-@job_kind(CAPTION, lane="gpu", title="Photo dataset captions")
+@job_kind(CAPTION, lane="gpu", title="Photo dataset captions", check=datasets.bound_folder)
 def caption(ctx: JobContext) -> dict:
     from pipelines.captions import find_local_model, load_captioner
     from pipelines.photo_dataset import PhotoDatasetOptions, caption_step, load_result, package_step
     from pipelines.progress import Span
 
-    result = load_result(datasets.folder(ctx.params["name"]))
+    result = load_result(datasets.bound_folder(ctx.params))
     options = PhotoDatasetOptions.from_dict(ctx.params["options"])
     o = options.caption
     o.local_model = find_local_model(o.local_model, get_settings().models_path)
@@ -360,12 +375,12 @@ def caption(ctx: JobContext) -> dict:
     return _done(ctx, result)
 
 
-@job_kind(REPACKAGE, lane="cpu", title="Photo dataset repackage")
+@job_kind(REPACKAGE, lane="cpu", title="Photo dataset repackage", check=datasets.bound_folder)
 def repackage(ctx: JobContext) -> dict:
     from pipelines.photo_dataset import PhotoDatasetOptions, load_result
     from pipelines.photo_dataset.review import apply_review
 
-    result = load_result(datasets.folder(ctx.params["name"]))
+    result = load_result(datasets.bound_folder(ctx.params))
     options = PhotoDatasetOptions.from_dict(result.options)
     with _manifest_on_cancel(result):
         apply_review(

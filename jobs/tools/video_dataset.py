@@ -1,5 +1,5 @@
 """Video dataset job kinds (seed 000): videos -> ``N.mp4`` + ``N.txt`` in
-``STUDIO_HOME/datasets/<name>/``.
+``STUDIO_HOME/datasets/<owner>/<name>/``.
 
 - ``video_dataset.build`` (CPU lane): FFmpeg conversion with captions ``none`` or
   ``api`` (an OpenAI-compatible server does the heavy part elsewhere).
@@ -15,7 +15,9 @@ user follows one job with one progress bar.
 Submit with :func:`submit_videos` (the tab and the REST router both call it): it
 checks the options (:class:`pipelines.video_dataset.options.VideoOptions`, the one
 definition) and the input, reserves the dataset name (``jobs.datasets.reserve``:
-409 on a duplicate), hands the API key over out of band (``jobs.secrets``: never in
+409 when the user already has that name), binds the job to the dataset record
+(``jobs.datasets.REF``, checked again by ``datasets.bound_folder`` when the job runs
+and when it is retried), hands the API key over out of band (``jobs.secrets``: never in
 params, records, ``status.json`` or the log) and queues the job.
 
 A server folder is read through ``jobs.inputs.server_files``: every file in it is
@@ -96,6 +98,7 @@ def submit_videos(
         ref = job_secrets.hand_over(api_key)
         params = {
             "dataset": folder.name,
+            datasets.REF: datasets.ref(folder),
             "options": stored,
             "input_path": str(source) if source else None,
             job_secrets.PARAM: ref,
@@ -107,7 +110,7 @@ def submit_videos(
             files=unique_names(files or []),
             title=f"Video dataset {folder.name}",
         )
-        datasets.attach_job(folder.name, job["id"])
+        datasets.attach_job(folder, job["id"])
     except BaseException:
         job_secrets.drop(ref)
         shutil.rmtree(folder, ignore_errors=True)
@@ -118,12 +121,12 @@ def submit_videos(
 # ---------------------------------------------------------------- the job
 
 
-@job_kind(KIND, lane="cpu", title="Video dataset")
+@job_kind(KIND, lane="cpu", title="Video dataset", check=datasets.bound_folder)
 def build_cpu(ctx: JobContext) -> dict:
     return build(ctx)
 
 
-@job_kind(KIND_GPU, lane="gpu", title="Video dataset (local captions)")
+@job_kind(KIND_GPU, lane="gpu", title="Video dataset (local captions)", check=datasets.bound_folder)
 def build_gpu(ctx: JobContext) -> dict:
     return build(ctx)
 
@@ -148,9 +151,7 @@ def build(ctx: JobContext) -> dict:
 
     name = ctx.params["dataset"]
     key = job_secrets.read(ctx.params.get(job_secrets.PARAM))
-    out = datasets.folder(name)
-    if not out.is_dir():
-        raise InputError(f"The dataset folder {name} is gone (deleted?); submit the dataset again.")
+    out = datasets.bound_folder(ctx.params)  # deleted or made again since: the job stops here
     options = VideoOptions.parse(ctx.params["options"])
     plan = options.plan(key)
     ctx.outputs.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from jobs.tools.monitor import scenarios
@@ -40,6 +40,10 @@ Code = Annotated[
 ]
 Metrics = Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)]
 NameInPath = Path(max_length=NAME_MAX, description="The scenario's name.")
+Owner = Annotated[
+    str | None,
+    Query(max_length=200, description="admins: the owner of another user's scenario"),
+]
 
 
 def _checked_metrics(metrics: list[str] | None) -> None:
@@ -76,7 +80,7 @@ def list_scenarios(user: User = Depends(api_user)) -> list[dict[str, Any]]:
     return scenarios.list_all(user)
 
 
-@router.post("", status_code=201, summary="Save a new scenario (409 if the name exists)")
+@router.post("", status_code=201, summary="Save a new scenario (409 if you have that name)")
 def create_scenario(body: ScenarioIn, user: User = Depends(api_user)) -> dict[str, Any]:
     _checked_metrics(body.metrics)
     fields = body.model_dump()
@@ -84,21 +88,28 @@ def create_scenario(body: ScenarioIn, user: User = Depends(api_user)) -> dict[st
 
 
 @router.get("/{name}", summary="One scenario")
-def get_scenario(name: str = NameInPath, user: User = Depends(api_user)) -> dict[str, Any]:
-    return scenarios.get(name, user)
+def get_scenario(
+    name: str = NameInPath, owner: Owner = None, user: User = Depends(api_user)
+) -> dict[str, Any]:
+    return scenarios.get(name, user, owner)
 
 
 @router.put("/{name}", summary="Change a scenario")
 def update_scenario(
-    body: ScenarioPatch, name: str = NameInPath, user: User = Depends(api_user)
+    body: ScenarioPatch,
+    name: str = NameInPath,
+    owner: Owner = None,
+    user: User = Depends(api_user),
 ) -> dict[str, Any]:
     _checked_metrics(body.metrics)
-    return scenarios.update(name, user, **body.model_dump())
+    return scenarios.update(name, user, owner, **body.model_dump())
 
 
 @router.delete("/{name}", status_code=204, summary="Delete a scenario (its runs stay)")
-def delete_scenario(name: str = NameInPath, user: User = Depends(api_user)) -> None:
-    scenarios.delete(name, user)
+def delete_scenario(
+    name: str = NameInPath, owner: Owner = None, user: User = Depends(api_user)
+) -> None:
+    scenarios.delete(name, user, owner)
 
 
 @router.post(
@@ -107,5 +118,7 @@ def delete_scenario(name: str = NameInPath, user: User = Depends(api_user)) -> N
     status_code=201,
     summary="Run the scenario while sampling it; poll the job and GET /jobs/{id}/samples",
 )
-def run_scenario(name: str = NameInPath, user: User = Depends(api_user)) -> dict[str, Any]:
-    return scenarios.submit_run(name, user)
+def run_scenario(
+    name: str = NameInPath, owner: Owner = None, user: User = Depends(api_user)
+) -> dict[str, Any]:
+    return scenarios.submit_run(name, user, owner)

@@ -2,17 +2,19 @@
 
 Paths under ``/api/v1/datasets``. Every build and every edit is a job in the worker
 queue; these routes only check input, submit, and read the dataset's folder. Every
-read and write checks the owner (``jobs.datasets.get`` → ``jobs.access``): another
-user's dataset answers 404 like a missing one; admins see all.
+read and write checks the owner (``jobs.datasets.get`` → ``jobs.access``). Names are
+per owner: ``{name}`` is the caller's own dataset, so another user's answers 404 like a
+missing one; an admin reaches another user's dataset with ``?owner=``.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +30,10 @@ router = APIRouter(prefix="/datasets", tags=["photo datasets"])
 
 FileKey = Annotated[str, Field(max_length=1000)]
 Coordinate = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+Owner = Annotated[
+    str | None,
+    Query(max_length=200, description="admins: the owner of another user's dataset"),
+]
 
 
 class Edits(BaseModel):
@@ -51,7 +57,7 @@ class Edits(BaseModel):
 def _summary(meta: dict[str, Any]) -> dict[str, Any]:
     job = datasets.latest_job(meta)
     manifest = photos.read_manifest(meta)
-    zip_ready = (datasets.folder(meta["name"]) / "dataset.zip").is_file()
+    zip_ready = (Path(meta["path"]) / "dataset.zip").is_file()
     outputs = job["outputs"] if job else {}
     return {
         "name": meta["name"],
@@ -120,16 +126,16 @@ def list_datasets(owner: str | None = None, user: User = Depends(api_user)) -> l
 
 
 @router.get("/{name}", summary="One dataset: status, progress, counts, its latest job")
-def get_dataset(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
-    return _summary(datasets.get(name, user, "photos"))
+def get_dataset(name: str, owner: Owner = None, user: User = Depends(api_user)) -> dict[str, Any]:
+    return _summary(datasets.get(name, user, "photos", owner))
 
 
 @router.get(
     "/{name}/manifest",
     summary="manifest.json: every source file, kept or dropped and why, crops, captions",
 )
-def get_manifest(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
-    manifest = photos.read_manifest(datasets.get(name, user, "photos"))
+def get_manifest(name: str, owner: Owner = None, user: User = Depends(api_user)) -> dict[str, Any]:
+    manifest = photos.read_manifest(datasets.get(name, user, "photos", owner))
     if manifest is None:
         raise store.JobStateError(
             f"Dataset {name!r} has no manifest yet: its build is still running."
@@ -141,9 +147,9 @@ def get_manifest(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
     "/{name}/download",
     summary="dataset.zip: NNNN.jpg + NNNN.txt pairs, manifest and trainer configs",
 )
-def download(name: str, user: User = Depends(api_user)) -> FileResponse:
-    meta = datasets.get(name, user, "photos")
-    path = datasets.folder(name) / "dataset.zip"
+def download(name: str, owner: Owner = None, user: User = Depends(api_user)) -> FileResponse:
+    meta = datasets.get(name, user, "photos", owner)
+    path = Path(meta["path"]) / "dataset.zip"
     if not path.is_file():
         raise store.JobStateError(f"Dataset {name!r} has no ZIP yet (status {meta['status']}).")
     return FileResponse(path, filename=f"{name}.zip", media_type="application/zip")
@@ -154,12 +160,14 @@ def download(name: str, user: User = Depends(api_user)) -> FileResponse:
     status_code=201,
     summary="Apply review edits (flips, crop boxes, captions) in a job",
 )
-def post_edits(name: str, edits: Edits, user: User = Depends(api_user)) -> dict[str, Any]:
-    job = photos.submit_edits(name, user, edits.model_dump())
+def post_edits(
+    name: str, edits: Edits, owner: Owner = None, user: User = Depends(api_user)
+) -> dict[str, Any]:
+    job = photos.submit_edits(name, user, edits.model_dump(), owner)
     return {"name": name, "job_id": job["id"], "status": job["status"]}
 
 
 @router.delete("/{name}", status_code=204, summary="Delete the dataset and its files")
-def delete_dataset(name: str, user: User = Depends(api_user)) -> Response:
-    datasets.delete(name, user, "photos")
+def delete_dataset(name: str, owner: Owner = None, user: User = Depends(api_user)) -> Response:
+    datasets.delete(name, user, "photos", owner)
     return Response(status_code=204)

@@ -10,7 +10,10 @@ running, completed, failed, cancelled) and ``data.progress.progress_percent``
 
 The routes check input, submit (``jobs.tools.video_dataset.submit_videos``) and
 read records; the work runs in the worker. Every read checks the owner
-(``jobs.access``: another user's dataset or task is a 404; admins see all).
+(``jobs.access``: another user's dataset or task is a 404; admins see all). Dataset
+names are per owner: ``{dataset_name}`` is the caller's own (an admin names another
+user's with ``?owner=``), and the name check and the 409 of ``start`` look only at
+the caller's names.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +39,10 @@ from studio.auth import api_user
 from studio.uploads import save_upload
 
 router = APIRouter(prefix="/preprocessing", tags=["video datasets (preprocessing)"])
+Owner = Annotated[
+    str | None,
+    Query(max_length=200, description="admins: the owner of another user's dataset"),
+]
 
 # the job system's words -> seed 000's
 SEED_STATUS = {
@@ -118,9 +125,9 @@ def _submit(name: str, options: VideoOptionsIn, user: User, **where: Any) -> dic
     return videos.submit_videos(name, VideoOptions.model_validate(opts), user, api_key=key, **where)
 
 
-@router.get("/check/{dataset_name}", summary="Is this dataset name taken?")
+@router.get("/check/{dataset_name}", summary="Have you a dataset of this name?")
 def check(dataset_name: str, user: User = Depends(api_user)) -> dict[str, Any]:
-    exists = datasets.name_taken(dataset_name)
+    exists = datasets.exists(dataset_name, user.name)
     return envelope(
         {"dataset_name": dataset_name, "exists": exists}, dataset_name=dataset_name, exists=exists
     )
@@ -277,16 +284,20 @@ def list_datasets(owner: str | None = None, user: User = Depends(api_user)) -> d
 
 
 @router.get("/datasets/{dataset_name}", summary="One video dataset with its clips and captions")
-def get_dataset(dataset_name: str, user: User = Depends(api_user)) -> dict[str, Any]:
-    info = dataset_info(datasets.get(dataset_name, user, "videos"), with_clips=True)
+def get_dataset(
+    dataset_name: str, owner: Owner = None, user: User = Depends(api_user)
+) -> dict[str, Any]:
+    info = dataset_info(datasets.get(dataset_name, user, "videos", owner), with_clips=True)
     return envelope(info, **info)
 
 
 @router.delete(
     "/datasets/{dataset_name}", status_code=204, summary="Delete a video dataset and its files"
 )
-def delete_dataset(dataset_name: str, user: User = Depends(api_user)) -> Response:
-    datasets.delete(dataset_name, user, "videos")
+def delete_dataset(
+    dataset_name: str, owner: Owner = None, user: User = Depends(api_user)
+) -> Response:
+    datasets.delete(dataset_name, user, "videos", owner)
     return Response(status_code=204)
 
 
@@ -294,8 +305,10 @@ def delete_dataset(dataset_name: str, user: User = Depends(api_user)) -> Respons
     "/datasets/{dataset_name}/download",
     summary="The dataset as a ZIP (N.mp4 + N.txt + dataset.toml)",
 )
-def download(dataset_name: str, user: User = Depends(api_user)) -> FileResponse:
-    meta = datasets.get(dataset_name, user, "videos")
+def download(
+    dataset_name: str, owner: Owner = None, user: User = Depends(api_user)
+) -> FileResponse:
+    meta = datasets.get(dataset_name, user, "videos", owner)
     job = datasets.latest_job(meta)
     path = zip_path(job) if job else None
     if path is None:

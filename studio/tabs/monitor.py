@@ -45,7 +45,7 @@ def _allowed_user(request: gr.Request | None) -> User:
 
 
 def scenario_names(user: User) -> list[str]:
-    return [s["name"] for s in scenarios.list_all(user)]
+    return [s["name"] for s in scenarios.list_all(user, user.name)]  # names are per owner
 
 
 def load(name: str, request: gr.Request):

@@ -49,20 +49,20 @@ def _manifest(name: str, user: User) -> dict[str, Any] | None:
         return None
 
 
-def _pending_path(name: str) -> Path:
-    return datasets.folder(name) / photos.PENDING_EDITS
+def _pending_path(name: str, user: User) -> Path:
+    return datasets.folder(name, user.name) / photos.PENDING_EDITS
 
 
-def read_pending(name: str) -> dict[str, dict]:
+def read_pending(name: str, user: User) -> dict[str, dict]:
     try:
-        data = json.loads(_pending_path(name).read_text())
+        data = json.loads(_pending_path(name, user).read_text())
     except (OSError, ValueError, datasets.DatasetNameError):
         data = {}
     return {"flips": data.get("flips", {}), "crops": data.get("crops", {})}
 
 
-def _write_pending(name: str, pending: dict[str, dict]) -> None:
-    path = _pending_path(name)
+def _write_pending(name: str, user: User, pending: dict[str, dict]) -> None:
+    path = _pending_path(name, user)
     if not any(pending.values()):
         path.unlink(missing_ok=True)
         return
@@ -85,10 +85,10 @@ def gallery_names(manifest: dict | None) -> list[tuple[str, str]]:
     return out
 
 
-def _gallery(name: str, manifest: dict | None, pending: dict) -> list[tuple[str, str]]:
+def _gallery(name: str, user: User, manifest: dict | None, pending: dict) -> list[tuple[str, str]]:
     if not manifest:
         return []
-    folder = datasets.folder(name)
+    folder = datasets.folder(name, user.name)
     records = {r["name"]: r for r in manifest["files"]}
     items = []
     for source, label in gallery_names(manifest):
@@ -102,11 +102,13 @@ def _gallery(name: str, manifest: dict | None, pending: dict) -> list[tuple[str,
     return items
 
 
-def _kept_gallery(name: str, manifest: dict | None, pending: dict) -> list[tuple[str, str]]:
+def _kept_gallery(
+    name: str, user: User, manifest: dict | None, pending: dict
+) -> list[tuple[str, str]]:
     """The kept photos as thumbnails (what goes into the dataset), with their output names."""
     if not manifest:
         return []
-    folder = datasets.folder(name)
+    folder = datasets.folder(name, user.name)
     items = []
     for r in manifest["files"]:
         if _state(r, pending) == "kept":
@@ -157,17 +159,17 @@ def _summary(name: str, manifest: dict | None, pending: dict, user: User) -> str
     return text
 
 
-def _zip(name: str) -> str | None:
+def _zip(name: str, user: User) -> str | None:
     try:
-        path = datasets.folder(name) / "dataset.zip"
+        path = datasets.folder(name, user.name) / "dataset.zip"
     except datasets.DatasetNameError:
         return None
     return str(path) if name and path.is_file() else None
 
 
-def _mtime(name: str) -> str:
+def _mtime(name: str, user: User) -> str:
     try:
-        path = datasets.folder(name) / "manifest.json"
+        path = datasets.folder(name, user.name) / "manifest.json"
         return str(path.stat().st_mtime_ns) if path.is_file() else ""
     except (datasets.DatasetNameError, OSError):
         return ""
@@ -177,18 +179,18 @@ def review_for(name: str, user: User):
     """Everything the review shows, read from the dataset folder (only the owner's or an admin's)."""
     name = (name or "").strip()
     manifest = _manifest(name, user)
-    pending = read_pending(name) if manifest else {"flips": {}, "crops": {}}
+    pending = read_pending(name, user) if manifest else {"flips": {}, "crops": {}}
     every = sorted(r["name"] for r in (manifest or {}).get("files", []))
     shown = bool(manifest)
     return (
         _summary(name, manifest, pending, user),
-        _kept_gallery(name, manifest, pending),
-        _gallery(name, manifest, pending),
+        _kept_gallery(name, user, manifest, pending),
+        _gallery(name, user, manifest, pending),
         _rejected(manifest, pending),
         _grid(manifest),
         gr.update(choices=every),
-        _zip(name) if shown else None,
-        _mtime(name) if shown else "",
+        _zip(name, user) if shown else None,
+        _mtime(name, user) if shown else "",
     )
 
 
@@ -201,7 +203,10 @@ def load_review(name: str, request: gr.Request):
 
 def list_names(request: gr.Request) -> gr.Dropdown:
     return gr.update(
-        choices=[m["name"] for m in datasets.list_all(current_user(request), "photos")]
+        choices=[
+            m["name"]
+            for m in datasets.list_all(current_user(request), "photos", current_user(request).name)
+        ]
     )
 
 
@@ -222,7 +227,7 @@ def poll(name: str, job_id: str, shown: str, request: gr.Request):
     changed = bool(meta["job_id"]) and meta["job_id"] != (job_id or "").strip()
     follow = meta["job_id"] if changed else gr.skip()
     busy = _running(meta["job_id"], user) or _running(job_id, user)
-    if _mtime(name) == shown:
+    if _mtime(name, user) == shown:
         return (follow, *(gr.skip(),) * REVIEW_OUTPUTS, gr.Timer(active=busy or changed))
     return (follow, *review_for(name, user), gr.Timer(active=True))
 
@@ -232,21 +237,23 @@ def poll(name: str, job_id: str, shown: str, request: gr.Request):
 
 def pick_from_gallery(name: str, evt: gr.SelectData, request: gr.Request) -> str:
     index = evt.index if isinstance(evt.index, int) else evt.index[0]
-    names = gallery_names(_manifest(name, current_user(request)))
+    user = current_user(request)
+    names = gallery_names(_manifest(name, user))
     if not names:
         return ""
-    folder = datasets.folder(name)
+    folder = datasets.folder(name, user.name)
     visible = [n for n, _ in names if thumb_path(folder, n).is_file()]
     return visible[index] if 0 <= index < len(visible) else ""
 
 
 def pick_kept(name: str, evt: gr.SelectData, request: gr.Request) -> str:
     index = evt.index if isinstance(evt.index, int) else evt.index[0]
-    manifest = _manifest((name or "").strip(), current_user(request))
+    user = current_user(request)
+    manifest = _manifest((name or "").strip(), user)
     if not manifest:
         return ""
-    pending = read_pending(name)
-    folder = datasets.folder(name)
+    pending = read_pending(name, user)
+    folder = datasets.folder(name, user.name)
     visible = [
         r["name"]
         for r in manifest["files"]
@@ -290,25 +297,26 @@ def toggle(name: str, source: str, request: gr.Request):
         raise gr.Error(f"{source} is not a file of dataset {name}.")
     if record["status"] in ("error", "skipped"):
         raise gr.Error(f"{source} cannot be kept: {'; '.join(record['reasons'])}")
-    pending = read_pending(name)
+    pending = read_pending(name, user)
     new = "dropped" if _state(record, pending) == "kept" else "kept"
     if new == record["status"]:
         pending["flips"].pop(source, None)
     else:
         pending["flips"][source] = new
-    _write_pending(name, pending)
+    _write_pending(name, user, pending)
     return review_for(name, user)
 
 
 def crop_choice(name: str, source: str, request: gr.Request):
     """The photo's size and current crop box into the sliders."""
-    manifest = _manifest((name or "").strip(), current_user(request))
+    user = current_user(request)
+    manifest = _manifest((name or "").strip(), user)
     record = next((r for r in (manifest or {}).get("files", []) if r["name"] == source), None)
     if record is None or not record["width"]:
         return (gr.update(),) * 4 + ("",)
     w, h = record["width"], record["height"]
     box = (
-        read_pending(name)["crops"].get(source)
+        read_pending(name, user)["crops"].get(source)
         or record["crop_box"]
         or [0, 0, min(w, h), min(w, h)]
     )
@@ -322,11 +330,12 @@ def crop_preview(
     """The photo's preview with the crop box drawn on it (outside darkened)."""
     from PIL import Image, ImageDraw
 
-    manifest = _manifest((name or "").strip(), current_user(request))
+    user = current_user(request)
+    manifest = _manifest((name or "").strip(), user)
     record = next((r for r in (manifest or {}).get("files", []) if r["name"] == source), None)
     if record is None or not record["width"]:
         return None
-    thumb = thumb_path(datasets.folder(name), source)
+    thumb = thumb_path(datasets.folder(name, user.name), source)
     if not thumb.is_file():
         return None
     image = Image.open(thumb).convert("RGB")
@@ -352,16 +361,16 @@ def set_crop(
         check_edits(manifest, {"crops": {source: box}})
     except EditError as exc:
         raise ui_error(exc) from None
-    pending = read_pending(name)
+    pending = read_pending(name, user)
     pending["crops"][source] = box
-    _write_pending(name, pending)
+    _write_pending(name, user, pending)
     return review_for(name, user)[0]
 
 
 def discard(name: str, request: gr.Request):
     name, user = (name or "").strip(), current_user(request)
     if name and _manifest(name, user):
-        _write_pending(name, {"flips": {}, "crops": {}})
+        _write_pending(name, user, {"flips": {}, "crops": {}})
     return review_for(name, user)
 
 
@@ -370,7 +379,7 @@ def save(name: str, grid: pd.DataFrame, request: gr.Request) -> str:
     name, user = (name or "").strip(), current_user(request)
     if not _manifest(name, user):
         raise gr.Error("Choose a built dataset first.")
-    pending = read_pending(name)
+    pending = read_pending(name, user)
     captions = {}
     if grid is not None and len(grid):
         captions = {
@@ -380,7 +389,7 @@ def save(name: str, grid: pd.DataFrame, request: gr.Request) -> str:
         job = photos.submit_edits(name, user, {**pending, "captions": captions})
     except StudioError as exc:
         raise ui_error(exc) from None
-    _write_pending(name, {"flips": {}, "crops": {}})  # now in the job's params
+    _write_pending(name, user, {"flips": {}, "crops": {}})  # now in the job's params
     return job["id"]
 
 
@@ -771,7 +780,7 @@ def build() -> None:
             raise ui_error(exc) from None
         name_ = job["params"]["name"]
         return job["id"], gr.update(
-            choices=[m["name"] for m in datasets.list_all(user, "photos")], value=name_
+            choices=[m["name"] for m in datasets.list_all(user, "photos", user.name)], value=name_
         )
 
     provider.change(

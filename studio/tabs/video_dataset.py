@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -54,7 +55,8 @@ DATASET_COLUMNS = ["name", "clips", "total duration (s)", "status", "created", "
 DATASET_WIDTHS = ["28%", "9%", "16%", "13%", "14%", "20%"]
 
 
-def check_name(name: str) -> str:
+def check_name(name: str, request: gr.Request) -> str:
+    """Is the name free among the caller's own datasets (names are per owner)?"""
     name = (name or "").strip()
     if not name:
         return "Give the dataset a name."
@@ -64,7 +66,7 @@ def check_name(name: str) -> str:
         return f"⚠️ {exc}"
     return (
         f"⚠️ **{name}** is taken: choose another name."
-        if datasets.name_taken(name)
+        if datasets.exists(name, current_user(request).name)
         else f"✅ **{name}** is free."
     )
 
@@ -149,7 +151,10 @@ def result_view(job_id: str, request: gr.Request):
         return None, pd.DataFrame(columns=CLIP_COLUMNS), f"Building… ({job['status']})", None
     out = job["outputs"]
     name = job["params"].get("dataset", "")
-    folder = datasets.folder(name) if name else None
+    try:  # the dataset the job was made for, if it is still that record
+        folder: Path | None = datasets.bound_folder(job["params"])
+    except StudioError:
+        folder = None
     preview = store.job_dir(job["id"]) / "outputs" / videos.PREVIEW
     zip_path = store.job_dir(job["id"]) / "outputs" / f"{name}.zip"
     rows = []
@@ -223,7 +228,7 @@ def list_datasets(request: gr.Request):
     from pipelines.video_dataset.dataset import summarize_dataset
 
     rows = []
-    for meta in datasets.list_all(current_user(request), "videos"):
+    for meta in datasets.list_all(current_user(request), "videos", current_user(request).name):
         s = summarize_dataset(meta["path"])
         rows.append(
             [

@@ -13,6 +13,10 @@ A scenario script is code the worker runs as the studio's own OS user, so:
 Every function here takes the acting :class:`jobs.access.User`, checks that
 first (:func:`check_scripts_allowed`, 403), then the owner of the scenario
 (``jobs.access``: another admin's scenario is visible to admins; 404 otherwise).
+
+Names are per owner (the table's key is ``(owner, name)``): a name addresses the
+caller's own scenario, or with ``owner=`` (admins) another user's. A run's job
+holds a copy of the script, so it never looks the scenario up by name again.
 """
 
 from __future__ import annotations
@@ -41,6 +45,31 @@ class ScenarioNotFound(NotFound):
 
 class ScriptsOff(Refused):
     """Scenario scripts are not allowed for this caller (403)."""
+
+
+@migration("monitor", 2)
+def _per_owner_names(db: Any) -> None:
+    """Scenario names are per owner: the key becomes (owner, name)."""
+    db.execute(
+        """
+        create table scenarios_by_owner (
+            name text not null,
+            language text not null,
+            code text not null,
+            metrics text not null,
+            interval_s real not null,
+            timeout_s real not null,
+            target text not null default '',
+            owner text not null,
+            created_at real not null,
+            updated_at real not null,
+            primary key (owner, name)
+        )
+        """
+    )
+    db.execute("insert into scenarios_by_owner select * from scenarios")
+    db.execute("drop table scenarios")
+    db.execute("alter table scenarios_by_owner rename to scenarios")
 
 
 @migration("monitor", 1)
@@ -114,10 +143,11 @@ def _check(language: str, code: str) -> None:
         raise BadInput("The scenario script holds a NUL byte.")
 
 
-def _row(name: str) -> dict[str, Any] | None:
+def _row(name: str, owner: str) -> dict[str, Any] | None:
     if len(name) > 200:
         return None
-    return next(database().query("select * from scenarios where name=?", [name]), None)
+    sql = "select * from scenarios where owner=? and name=?"
+    return next(database().query(sql, [owner, name]), None)
 
 
 def create(
@@ -154,19 +184,21 @@ def create(
     )
     if cur.rowcount != 1:
         raise ScenarioExists(
-            f"A scenario named {name!r} already exists; choose another name or update it."
+            f"A scenario named {name!r} already exists among yours; choose another name or update it."
         )
     return get(name, user)
 
 
-def get(name: str, user: User) -> dict[str, Any]:
-    """The scenario for ``user`` (404 for a missing one and for another user's)."""
+def get(name: str, user: User, owner: str | None = None) -> dict[str, Any]:
+    """``user``'s scenario of this name, or with ``owner`` that user's (admins);
+    404 for a missing one and for another user's, the same answer."""
     check_scripts_allowed(user)
-    row = _row(name)
+    owner = owner or user.name
     missing = f"scenario named {name[:100]!r}"
+    check_owner(owner, user, missing)
+    row = _row(name, owner)
     if row is None:
         raise ScenarioNotFound(f"No {missing}.")
-    check_owner(row["owner"], user, missing)
     return _decode(row)
 
 
@@ -181,21 +213,23 @@ def list_all(user: User, owner: str | None = None) -> list[dict[str, Any]]:
     return [_decode(r) for r in database().query(sql + " order by updated_at desc", args)]
 
 
-def update(name: str, user: User, **fields: Any) -> dict[str, Any]:
-    current = get(name, user)
+def update(name: str, user: User, owner: str | None = None, **fields: Any) -> dict[str, Any]:
+    current = get(name, user, owner)
     allowed = {"code", "language", "metrics", "interval_s", "timeout_s", "target"}
     changes = {k: v for k, v in fields.items() if k in allowed and v is not None}
     _check(changes.get("language", current["language"]), changes.get("code", current["code"]))
     if "metrics" in changes:
         changes["metrics"] = json.dumps(changes["metrics"])
     changes["updated_at"] = time.time()
-    database().table("scenarios").update(current["name"], changes)
-    return get(name, user)
+    database().table("scenarios").update((current["owner"], current["name"]), changes)
+    return get(name, user, current["owner"])
 
 
-def delete(name: str, user: User) -> None:
-    current = get(name, user)
-    database().execute("delete from scenarios where name=?", [current["name"]])
+def delete(name: str, user: User, owner: str | None = None) -> None:
+    current = get(name, user, owner)
+    database().execute(
+        "delete from scenarios where owner=? and name=?", [current["owner"], current["name"]]
+    )
 
 
 def delete_made_before(owner_prefix: str, cutoff: float) -> int:
@@ -211,11 +245,11 @@ def delete_made_before(owner_prefix: str, cutoff: float) -> int:
     )
 
 
-def submit_run(name: str, user: User) -> dict[str, Any]:
+def submit_run(name: str, user: User, owner: str | None = None) -> dict[str, Any]:
     """Queue a run of the saved scenario; the job keeps a copy of its script."""
     from jobs import queue
 
-    s = get(name, user)
+    s = get(name, user, owner)
     params = {
         k: s[k]
         for k in ("name", "code", "language", "metrics", "interval_s", "timeout_s", "target")

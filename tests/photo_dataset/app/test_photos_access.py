@@ -53,7 +53,7 @@ def test_bob_cannot_read_or_change_alices_dataset_an_admin_can(client, built):
     assert [d["name"] for d in client.get("/api/v1/datasets?owner=alice", headers=ROOT).json()] == [
         built
     ]
-    assert client.get(base + "/manifest", headers=ROOT).status_code == 200
+    assert client.get(base + "/manifest?owner=alice", headers=ROOT).status_code == 200
     assert client.get(base + "/download", headers=ALICE).status_code == 200
 
     # the tab's events read through the same check

@@ -102,7 +102,7 @@ def test_local_captions_run_in_the_gpu_lane_with_the_model_loaded_once(
         caption_job = wait_job(cpu["outputs"]["next_job"], timeout=180)
         assert caption_job["status"] == "succeeded", caption_job["error"]
         assert caption_job["kind"] == "photo_dataset.caption" and caption_job["lane"] == "gpu"
-        meta = datasets.get(name, SYSTEM)
+        meta = datasets.get(name, SYSTEM, owner=ANN.name)
         assert meta["job_id"] == caption_job["id"] and meta["status"] == "succeeded"
         kept = [
             f
@@ -112,7 +112,7 @@ def test_local_captions_run_in_the_gpu_lane_with_the_model_loaded_once(
         assert kept and all(
             f["caption"].startswith("ohwx, photo") and f["caption_source"] == "local" for f in kept
         )
-        with zipfile.ZipFile(datasets.folder(name) / "dataset.zip") as z:
+        with zipfile.ZipFile(datasets.folder(name, ANN.name) / "dataset.zip") as z:
             assert z.read("0001.txt").decode().startswith("ohwx, photo")
         captions.append(store.read_log(caption_job["id"], tail=1000))
     # the two caption jobs ran one after the other in the GPU lane; only the first loaded the model
@@ -139,7 +139,10 @@ def test_server_folder_input_and_a_crop_box_set_in_review(
     assert wait_job(edit["id"], timeout=90)["status"] == "succeeded"
     after = {f["name"]: f for f in photos.read_manifest(datasets.get("folder-set", ANN))["files"]}
     assert after[target]["crop_box"] == [10, 20, 310, 320] and after[target]["focus"] == "override"
-    assert Image.open(datasets.folder("folder-set") / after[target]["output"]).size == (256, 256)
+    assert Image.open(datasets.folder("folder-set", ANN.name) / after[target]["output"]).size == (
+        256,
+        256,
+    )
     assert after[other]["crop_box"] == before[other]["crop_box"]  # the others keep their crop ...
     assert after[other]["focus"] == before[other]["focus"]  # ... and how it was found
     assert after[other]["caption"] == before[other]["caption"]
@@ -193,7 +196,7 @@ def test_cancel_during_captions_keeps_the_work_done_and_says_so(
         astronauts.count("kept") == 1
     )  # dedup had finished before the cancel: its decisions are kept
     # the crops written before the cancel are still there
-    assert list(datasets.folder("slow-set").glob("[0-9][0-9][0-9][0-9].jpg"))
+    assert list(datasets.folder("slow-set", ANN.name).glob("[0-9][0-9][0-9][0-9].jpg"))
     assert list((studio_home / "secrets").iterdir()) == []  # cancelled: the key file is gone too
 
 
@@ -212,9 +215,9 @@ def test_several_photos_uploaded_as_files(client, start_worker, tmp_path):
     assert r.status_code == 201, r.text
     done = wait_job(r.json()["job_id"], timeout=120)
     assert done["status"] == "succeeded", done["error"]
-    manifest = photos.read_manifest(datasets.get("loose", SYSTEM))
+    manifest = photos.read_manifest(datasets.get("loose", SYSTEM, owner="anonymous"))
     assert {f["name"] for f in manifest["files"]} == {n.split("/")[-1] for n in photo_bytes()}
-    with zipfile.ZipFile(datasets.folder("loose") / "dataset.zip") as z:
+    with zipfile.ZipFile(datasets.folder("loose", "anonymous") / "dataset.zip") as z:
         assert (
             len([n for n in z.namelist() if n.endswith(".txt")]) == 4
         )  # astronaut + coffee + chelsea + rocket

@@ -36,18 +36,22 @@ def test_each_user_sees_and_changes_only_their_own_video_datasets(client, users,
     assert client.get(f"{base}/datasets", headers=BOB).json()["total"] == 0
     assert client.get(f"{base}/datasets", headers=ALICE).json()["total"] == 1
     assert client.get(f"{base}/status/{task}", headers=ALICE).status_code == 200
-    assert client.get(f"{base}/datasets/alice_clips", headers=ROOT).status_code == 200
+    # an admin names the owner of another user's dataset
+    assert client.get(f"{base}/datasets/alice_clips?owner=alice", headers=ROOT).status_code == 200
+    assert client.get(f"{base}/datasets/alice_clips", headers=ROOT).status_code == 404
+    assert client.get(f"{base}/datasets/alice_clips?owner=alice", headers=BOB).status_code == 404
     assert client.get(f"{base}/datasets?owner=bob", headers=ROOT).json()["total"] == 0
     assert client.get(f"{base}/datasets", headers=ROOT).json()["total"] == 1
-    # the name stays unique for everyone: bob is told it is taken, not shown what it holds
-    assert client.get(f"{base}/check/alice_clips", headers=BOB).json()["exists"] is True
+    # names are per owner: for bob the name is free, and he may have his own alice_clips
+    assert client.get(f"{base}/check/alice_clips", headers=BOB).json()["exists"] is False
+    assert client.get(f"{base}/check/alice_clips", headers=ALICE).json()["exists"] is True
     assert (
         client.post(
             f"{base}/start",
             headers=BOB,
             json={"dataset_name": "alice_clips", "input_path": str(allowed_root)},
         ).status_code
-        == 409
+        == 201
     )
     assert client.get(f"{base}/datasets", headers={}).status_code == 401
 

@@ -110,7 +110,7 @@ def test_seed_fields_duplicate_names_status_and_the_key_handoff(
         json.dumps(job),
         (store.job_dir(task) / "status.json").read_text(),
         (store.job_dir(task) / "log.txt").read_text(),
-        json.dumps(datasets.get("seed_style", SYSTEM)),
+        json.dumps(datasets.get("seed_style", SYSTEM, owner="anonymous")),
         r.text,
         client.get(f"/api/v1/preprocessing/status/{task}").text,
         client.get("/api/v1/preprocessing/datasets/seed_style").text,
@@ -136,7 +136,7 @@ def test_seed_fields_duplicate_names_status_and_the_key_handoff(
 
 
 def test_names_are_shared_with_photo_datasets(client, allowed_root):
-    datasets.reserve("portraits", "photos", "ana")
+    datasets.reserve("portraits", "photos", "anonymous")  # the caller's own photo dataset
     r = client.post(
         "/api/v1/preprocessing/start",
         json={"dataset_name": "portraits", "input_path": str(allowed_root)},
@@ -169,7 +169,7 @@ def test_upload_of_videos_and_a_zip_goes_into_the_jobs_inputs(client, clips, tmp
 
 
 def test_delete_a_video_dataset_but_not_a_photo_one_or_a_running_one(client, allowed_root):
-    datasets.reserve("portraits", "photos", "ana")
+    datasets.reserve("portraits", "photos", "anonymous")
     assert (
         client.delete("/api/v1/preprocessing/datasets/portraits").status_code == 404
     )  # not a video dataset

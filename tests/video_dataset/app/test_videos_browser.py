@@ -30,8 +30,8 @@ def test_upload_two_videos_build_and_see_the_preview_and_clips(studio_server, pa
     text = clips_table.inner_text()
     assert "fps30.mp4" in text and "fps25.mov" in text and "A high quality video" in text
     expect(page.locator("#videos-datasets")).to_contain_text("browser_clips", timeout=15_000)
-    assert (home / "datasets" / "browser_clips" / "1.mp4").is_file()
-    assert (home / "datasets" / "browser_clips" / "2.txt").is_file()
+    assert (home / "datasets" / "anonymous" / "browser_clips" / "1.mp4").is_file()
+    assert (home / "datasets" / "anonymous" / "browser_clips" / "2.txt").is_file()
 
     # the name is now taken: the check says so
     page.locator("#videos-check").click()

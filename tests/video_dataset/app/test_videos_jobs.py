@@ -103,7 +103,7 @@ def test_folder_to_16_fps_dataset_with_api_captions_rewrite_and_409(
     )
 
     result = st["result"]
-    out = studio_home / "datasets" / "dance_v1"
+    out = studio_home / "datasets" / "anonymous" / "dance_v1"
     assert [c["source"] for c in result["clips"]] == [
         "fps25.mov",
         "fps30.mp4",
@@ -171,7 +171,7 @@ def test_cancel_keeps_finished_clips(client, start_worker, studio_home, allowed_
     )
     assert r.status_code == 201, r.text
     task = r.json()["task_id"]
-    out = studio_home / "datasets" / "to_cancel"
+    out = studio_home / "datasets" / "anonymous" / "to_cancel"
     deadline = time.monotonic() + 60
     while not clip_numbers(out) and time.monotonic() < deadline:
         time.sleep(0.05)
