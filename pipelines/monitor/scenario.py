@@ -21,7 +21,6 @@ It gets SIGKILL if the process that started it dies.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import resource
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import psutil
 
+from pipelines.exports import csv_writer
 from pipelines.monitor.resources import METRICS, ResourceSampler
 from pipelines.progress import NullProgress, Progress
 
@@ -136,7 +136,7 @@ def run_scenario(
     log_pos = 0
     try:
         with open(out_dir / "metrics.csv", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["t", "elapsed_s", *options.metrics])
+            writer = csv_writer(fh, ["t", "elapsed_s", *options.metrics])
             writer.writeheader()
             while True:
                 elapsed = time.monotonic() - start
