@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.video_dataset.convert import ffmpeg_exe
+from pipelines.video_probe import ffmpeg_input_options
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def detect_scene_cuts(
         "-nostdin",
         "-loglevel",
         "error",
+        *ffmpeg_input_options(),
         "-i",
         str(path),
         "-map",

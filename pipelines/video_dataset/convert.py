@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipelines.progress import NullProgress, Progress
+from pipelines.video_probe import ffmpeg_input_options, open_video
 
 
 class ConvertError(RuntimeError):
@@ -79,7 +80,7 @@ def ffmpeg_command(
         cmd += ["-ss", f"{start:.6f}"]
     if duration is not None:
         cmd += ["-t", f"{duration:.6f}"]
-    cmd += ["-i", str(src), "-map", "0:v:0", "-vf", video_filter(options)]
+    cmd += [*ffmpeg_input_options(), "-i", str(src), "-map", "0:v:0", "-vf", video_filter(options)]
     if options.max_frames:
         cmd += ["-frames:v", str(int(options.max_frames))]
     cmd += [
@@ -195,10 +196,9 @@ def decode_errors(stderr: str) -> list[str]:
 
 def describe_clip(path: str | Path) -> ClipResult:
     """Frame count, fps, duration and size of a converted clip (PyAV, no decoding)."""
-    import av
 
     path = Path(path)
-    with av.open(str(path)) as container:
+    with open_video(path) as container:
         stream = container.streams.video[0]
         frames = int(stream.frames or 0)
         fps = float(stream.average_rate or 0)
