@@ -2,7 +2,7 @@
 
 - ``POST /video/edit``: seed 003's JSON (``job_id`` optional, ``input_video_path``
   a server file inside STUDIO_ALLOWED_ROOTS, ``mask_prompt``, ``edit_prompt``,
-  ``output_dir`` optional and inside the allowed roots, ``params`` {…}) or a
+  ``output_dir`` optional, admins only, inside STUDIO_OUTPUT_ROOTS, ``params`` {…}) or a
   multipart upload (``file``, ``mask_prompt``, ``edit_prompt``, ``job_id``,
   ``params`` as a JSON string) → 201 ``{"job_id", "status": "queued", ...}``.
   Everything a user can get wrong (prompts, options, paths, a missing model, a
@@ -74,8 +74,9 @@ class EditIn(BaseModel):
         None,
         max_length=PATH_MAX,
         pattern=NO_CONTROL,
-        description="where the outputs go, inside STUDIO_ALLOWED_ROOTS (default: the "
-        "job's own folder, downloadable here)",
+        description="admins: where the outputs go, a folder inside the writable output "
+        "folders (STUDIO_OUTPUT_ROOTS; never the read-only STUDIO_ALLOWED_ROOTS). Default: "
+        "the job's own folder, downloadable here",
     )
     mask_prompt: MaskPrompt
     edit_prompt: EditPrompt
