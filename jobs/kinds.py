@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobs.settings import get_settings
 from jobs.supervisor import die_with_parent
+from pipelines.child_env import JOB_CHILD_KEEP, clean_env
 from pipelines.errors import BadInput
 from pipelines.progress import JobProgress
 
@@ -209,7 +210,9 @@ class JobContext:
         on_output: Callable[[str, str], None] | None = None,
     ) -> int:
         """Run a program as a child process; its output goes to the job log,
-        ``child.stdout.txt`` and ``child.stderr.txt``. Cancel kills its whole
+        ``child.stdout.txt`` and ``child.stderr.txt``. Its environment is a clean one
+        (:func:`pipelines.child_env.clean_env`: PATH, locale, home, GPUs, model caches and
+        ``env``; never a studio setting, a token or a key). Cancel kills its whole
         process group at the next poll. Returns the exit code.
 
         ``on_output(stream, text)``, when given, receives the child's new output
@@ -222,7 +225,7 @@ class JobContext:
         proc = subprocess.Popen(
             list(map(str, argv)),
             cwd=cwd,
-            env={**os.environ, **(env or {})},
+            env=clean_env(keep=JOB_CHILD_KEEP, extra=env),
             stdout=out,
             stderr=err,
             start_new_session=True,

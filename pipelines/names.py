@@ -88,3 +88,28 @@ def check_text(value: str, what: str, max_length: int = LINE_MAX) -> str:
             f"{what} holds a control character (a NUL, tab or line break); write it on one line"
         )
     return value
+
+
+FILE_NAME_MAX = 255
+
+
+class FileNameError(BadInput):
+    pass
+
+
+def file_name(raw: str | None) -> str:
+    """The name of an uploaded file, the one rule for every upload: the last part of what the
+    client sent (folders, ``/`` or ``\\``, are dropped); empty, ``.``, ``..``, control
+    characters and names over 255 characters are refused (422)."""
+    name = re.split(r"[/\\]", raw or "")[-1].strip()
+    if not name or name in (".", "..") or _CONTROL_RE.search(name):
+        raise FileNameError(
+            f"The uploaded file name {raw!r} is not usable (empty, '.', '..' or a control "
+            "character); send the file under its own name, e.g. clip.mp4."
+        )
+    if len(name) > FILE_NAME_MAX:
+        raise FileNameError(
+            f"The uploaded file name is {len(name)} characters long; rename the file to at "
+            f"most {FILE_NAME_MAX} characters."
+        )
+    return name

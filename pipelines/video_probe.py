@@ -13,6 +13,14 @@ at a long file: frame count and duration then come from the container's header);
 ``decode=False`` skips the first-frame decode (no rotation, no decode check).
 Anything that is not a usable video raises :class:`VideoProbeError` (a ``BadInput``,
 422) with a message that names the file, says what is wrong and what to do.
+
+``open_video(path)`` is the one way every pipeline opens a video for reading (this
+prober, frames, video_dataset, video_edit, dance): FFmpeg may only pick a demuxer of
+:data:`CONTAINERS` (its ``format_whitelist``, checked after the format is detected and
+before the demuxer reads the file), and only the local ``file`` protocol. Playlists and
+lists that open further files (HLS ``.m3u8``, ``concat``, image sequences) are refused
+before they read anything else. The ffmpeg binary gets the same rule from
+:func:`ffmpeg_input_options`.
 """
 
 from __future__ import annotations
@@ -25,12 +33,36 @@ import numpy as np
 
 from pipelines.errors import BadInput
 
+# The video containers (FFmpeg demuxer names) any tool opens. Never add a demuxer that
+# opens other files or URLs (hls, concat, image2, dash, tee, ...).
+CONTAINERS = (
+    "mov",  # mov,mp4,m4a,3gp,3g2,mj2: MP4, MOV, M4V, 3GP
+    "mp4",
+    "m4a",
+    "3gp",
+    "3g2",
+    "mj2",
+    "matroska",  # matroska,webm: MKV, WebM
+    "webm",
+    "avi",
+    "mpeg",  # MPEG program stream (.mpg)
+    "mpegts",  # .ts, .mts, .m2ts
+    "flv",
+    "asf",  # .wmv
+    "ogg",  # .ogv
+    "gif",
+)
+ACCEPTED = "MP4, MOV, M4V, WebM, MKV, AVI, MPEG, MPEG-TS, FLV, WMV, OGV or GIF"
 VFR_TOLERANCE = 0.10  # a frame duration this far (relative) from the median is "off"
 VFR_SHARE = 0.05  # more than this share of off durations: variable frame rate
 
 
 class VideoProbeError(BadInput):
     """The file is not a usable video; the message says why and what to do."""
+
+
+class ContainerRefused(VideoProbeError):
+    """The file's format is not one of :data:`CONTAINERS` (a playlist, a list, not a video)."""
 
 
 @dataclass
@@ -106,8 +138,20 @@ def _reason(exc: Exception) -> str:
     return text.split(":")[-1].strip() if text else type(exc).__name__
 
 
-def probe(path: str | Path, *, max_packets: int | None = None, decode: bool = True) -> VideoInfo:
-    """Describe the video at ``path`` (see the module text). Raises :class:`VideoProbeError`."""
+def open_options() -> dict[str, str]:
+    """FFmpeg's options that keep a demuxer to :data:`CONTAINERS` and local files."""
+    return {"format_whitelist": ",".join(CONTAINERS), "protocol_whitelist": "file"}
+
+
+def ffmpeg_input_options() -> list[str]:
+    """The same rule for the ffmpeg binary: put these before its ``-i``."""
+    return [arg for name, value in open_options().items() for arg in (f"-{name}", value)]
+
+
+def open_video(path: str | Path) -> Any:
+    """The open PyAV container of the video at ``path``, for reading; only the containers
+    of :data:`CONTAINERS`. Raises :class:`VideoProbeError` (missing, empty, refused or
+    unreadable file) with a message that says what to do."""
     import av
 
     p = Path(path)
@@ -116,12 +160,37 @@ def probe(path: str | Path, *, max_packets: int | None = None, decode: bool = Tr
     if p.stat().st_size == 0:
         raise VideoProbeError(f"{p.name}: empty file (0 bytes); upload it again")
     try:
-        container = av.open(str(p), metadata_errors="ignore")
+        return av.open(str(p), metadata_errors="ignore", container_options=open_options())
+    except av.ArgumentError:  # EINVAL: the format FFmpeg found is not on the whitelist
+        raise ContainerRefused(
+            f"{p.name}: container not supported; give a video file ({ACCEPTED}). "
+            "Playlists and lists that name other files (HLS .m3u8, concat lists) are refused."
+        ) from None
     except (av.FFmpegError, UnicodeDecodeError) as exc:
         raise VideoProbeError(
             f"{p.name}: not a readable video ({_reason(exc)}); the file is corrupt or not a "
             "video: re-export it as MP4 (H.264) and add it again"
         ) from None
+
+
+def check_container(path: str | Path) -> None:
+    """Raise :class:`ContainerRefused` when the file's format is not on the list (only its
+    first bytes and header are read; a file that is merely broken passes: probing later
+    says what is wrong with it)."""
+    try:
+        open_video(path).close()
+    except ContainerRefused:
+        raise
+    except VideoProbeError:
+        pass
+
+
+def probe(path: str | Path, *, max_packets: int | None = None, decode: bool = True) -> VideoInfo:
+    """Describe the video at ``path`` (see the module text). Raises :class:`VideoProbeError`."""
+    import av
+
+    p = Path(path)
+    container = open_video(p)
     with container:
         if not container.streams.video:
             raise VideoProbeError(f"{p.name}: has no video stream (audio-only or not a video)")

@@ -12,7 +12,9 @@ limit — 413 with a message either way:
 
 It also refuses a URL holding a NUL byte (400): no server path can contain one.
 
-:func:`save_upload` streams one REST upload to disk with the same upload limit.
+:func:`save_upload` streams one REST upload to disk with the same upload limit, under the
+name :func:`pipelines.names.file_name` gives it (the one rule for uploaded names);
+:func:`save_uploads` saves several into one temporary folder and removes it when one fails.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import UploadFile
@@ -28,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobs.settings import get_settings
 from pipelines.errors import TooLarge
+from pipelines.names import file_name
 
 CHUNK = 1 << 20
 MULTIPART_SLACK = 1 << 20  # form fields and part headers around the files
@@ -35,10 +39,11 @@ MULTIPART_SLACK = 1 << 20  # form fields and part headers around the files
 
 def save_upload(upload: UploadFile, folder: Path | None = None) -> Path:
     """Stream an upload into ``folder`` (a new temp folder by default); 413 past
-    STUDIO_MAX_UPLOAD_MB. Returns the saved path, named as uploaded."""
+    STUDIO_MAX_UPLOAD_MB; 422 for a name that is no file name (:func:`file_name`).
+    Returns the saved path, named as uploaded (without folders)."""
     limit = get_settings().max_upload_mb * 2**20
-    name = Path((upload.filename or "upload").replace("\x00", "")).name or "upload"
-    folder = folder or Path(tempfile.mkdtemp(prefix="upload-", dir=get_settings().home))
+    name = file_name(upload.filename)
+    folder = folder or temp_folder("upload-")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     written = 0
@@ -51,6 +56,26 @@ def save_upload(upload: UploadFile, folder: Path | None = None) -> Path:
                 raise TooLarge(f"{name} is larger than {limit // 2**20} MB (STUDIO_MAX_UPLOAD_MB).")
             out.write(chunk)
     return target
+
+
+def temp_folder(prefix: str) -> Path:
+    """A new temporary folder inside STUDIO_HOME (on the disk the jobs' inputs go to)."""
+    home = get_settings().home
+    home.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=home))
+
+
+def save_uploads(uploads: Sequence[UploadFile], prefix: str = "upload-") -> tuple[Path, list[Path]]:
+    """Save several uploads into one new temporary folder (one sub-folder each, so two files
+    with one name are both kept). Returns (the folder, the saved paths); the caller removes
+    the folder when done. When one upload fails (a bad name, too large) the folder and
+    everything saved before are removed and the error raised."""
+    folder = temp_folder(prefix)
+    try:
+        return folder, [save_upload(f, folder / str(i)) for i, f in enumerate(uploads)]
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def body_limit(scope: Scope) -> tuple[int, str]:

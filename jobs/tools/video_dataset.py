@@ -65,6 +65,17 @@ def unique_names(paths: Sequence[str | Path]) -> dict[str, str | Path]:
     return files
 
 
+def _check_container(upload: Path) -> None:
+    """An uploaded video in a container no tool opens (an HLS playlist, a concat list) is
+    refused at once (422); ZIPs and files the build leaves out by their extension pass."""
+    from pipelines.video_dataset.build import NOT_VIDEO_EXTENSIONS
+    from pipelines.video_probe import check_container
+
+    ext = upload.suffix.lower()
+    if ext != ".zip" and ext not in NOT_VIDEO_EXTENSIONS:
+        check_container(upload)
+
+
 def submit_videos(
     name: str,
     options: VideoOptions | dict[str, Any] | None,
@@ -89,6 +100,7 @@ def submit_videos(
     source = server_path(input_path) if input_path else None
     for f in files or []:
         check_size(Path(f))
+        _check_container(Path(f))
     stored = opts.stored()
     folder = datasets.reserve(
         name, "videos", user.name, {**stored, "input_path": str(source) if source else None}

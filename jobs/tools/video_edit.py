@@ -12,8 +12,10 @@ Kinds:
   no model to load), so it never waits behind a long edit in the GPU lane.
 
 The job's outputs folder is the seed's ``output_dir`` (``{job_id}_output.mp4``,
-``{job_id}_mask.mp4``, ``{job_id}_log.txt``, ``status.json``); a REST caller may
-name another ``output_dir`` inside ``STUDIO_ALLOWED_ROOTS``.
+``{job_id}_mask.mp4``, ``{job_id}_log.txt``, ``status.json``); an admin may name
+another ``output_dir`` inside the writable output folders (``STUDIO_OUTPUT_ROOTS``; the
+``STUDIO_ALLOWED_ROOTS`` are read-only inputs), one no other queued or running edit
+uses. Both are checked at submit and again when the job runs (a retry too).
 
 Ids: table ``video_edit_jobs`` maps the seed's ``job_id`` (given by the REST
 caller, or else the studio job id) to the studio job. The owner check is the
@@ -33,12 +35,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jobs import queue, store
-from jobs.access import User, check_owner
+from jobs.access import User, check_owner, user_named
 from jobs.db import database, migration
 from jobs.inputs import InputError, check_size, server_path
 from jobs.kinds import JobContext, job_kind
 from jobs.settings import get_settings
-from pipelines.errors import Conflict, NotFound
+from pipelines.errors import Conflict, NotFound, Refused
 
 RUN, PREVIEW, PREVIEW_CPU = "video_edit.run", "video_edit.preview", "video_edit.preview_mask"
 KINDS = (RUN, PREVIEW, PREVIEW_CPU)
@@ -110,37 +112,74 @@ def model_ref(value: str | None, field: str) -> str | None:
     raise InputError(f"extra.{field}: {text!r} is neither a hub id (owner/name) nor a folder.")
 
 
-def output_dir_ref(value: str | None) -> Path | None:
-    """A REST caller's output folder: inside STUDIO_ALLOWED_ROOTS (links resolved), not
-    another running job's folder. Created if missing."""
-    from pipelines.video_edit.status import read_status
-
+def output_dir_ref(
+    value: str | None, user: User, own: tuple[str, str] | None = None
+) -> Path | None:
+    """An admin's output folder: inside the writable output folders (STUDIO_OUTPUT_ROOTS,
+    links resolved; never the read-only STUDIO_ALLOWED_ROOTS), not a folder another queued
+    or running video edit uses. Created if missing. ``own``: (seed id, studio job id) of the
+    job that checks its own folder again when it runs."""
     text = (value or "").strip()
     if not text:
         return None
-    roots = get_settings().roots
+    if not user.is_admin:
+        raise Refused(
+            "output_dir (a folder on the server) is for admins. Leave it out: the outputs stay "
+            "with the job and download from the API."
+        )
+    roots = get_settings().writable_roots
     if not roots:
         raise InputError(
-            "output_dir is switched off: no STUDIO_ALLOWED_ROOTS are set. Leave output_dir out (the "
-            "outputs stay with the job and download from the API)."
+            "output_dir is switched off: no writable output folders are set (STUDIO_OUTPUT_ROOTS). "
+            "Leave output_dir out (the outputs stay with the job and download from the API)."
         )
     path = Path(text).expanduser().resolve()
     if not _inside(path, roots) or path in roots:
         allowed = ", ".join(str(r) for r in roots)
         raise InputError(
-            f"output_dir {text} is outside the allowed server folders ({allowed}); name a folder "
-            "inside one of them."
+            f"output_dir {text} is outside the writable output folders ({allowed}, "
+            "STUDIO_OUTPUT_ROOTS); name a folder inside one of them."
         )
     if path.exists() and not path.is_dir():
         raise InputError(f"output_dir {text} is a file; name a folder.")
+    _check_folder_free(path, text, own)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _check_folder_free(path: Path, text: str, own: tuple[str, str] | None) -> None:
+    """Conflict (409) when another queued or running video edit writes into ``path``: by
+    the studio's records, and by the folder's ``status.json`` (an edit started elsewhere;
+    a broken one is a 422 that says so)."""
+    from pipelines.video_edit.status import read_status
+
+    seed_id, studio_id = own or ("", "")
+    rows = database().query(
+        "select job_id, studio_job_id from video_edit_jobs where output_dir=?", [str(path)]
+    )
+    for row in rows:
+        if (
+            row["job_id"] == seed_id
+            or not row["studio_job_id"]
+            or row["studio_job_id"] == studio_id
+        ):
+            continue
+        other = store.find_job(row["studio_job_id"])
+        if other is not None and other["status"] in ("queued", "running"):
+            raise Conflict(
+                f"output_dir {text} is used by video edit {row['job_id']}, which is still "
+                f"{other['status']}; name another folder or wait for it to end."
+            )
     previous = read_status(path) if path.is_dir() else None
-    if previous is not None and previous.status not in ("finished", "failed"):
+    if (
+        previous is not None
+        and previous.job_id != seed_id
+        and previous.status not in ("finished", "failed")
+    ):
         raise Conflict(
             f"output_dir {text} belongs to video edit {previous.job_id}, which is still "
             f"{previous.status}; name another folder."
         )
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def build_request(fields: dict[str, Any]):
@@ -230,7 +269,7 @@ def submit(
             f"frame_index {request.frame_index} is past the clip's last frame ({info.frames - 1})."
         )
     choice, _ = check_models(request, search_dirs(), edit=what != "mask")
-    out = output_dir_ref(output_dir)
+    out = output_dir_ref(output_dir, user)
 
     kind = RUN if what == "run" else PREVIEW
     if what == "mask" and choice.backend == "mediapipe":
@@ -315,10 +354,13 @@ def seed_status(row: dict[str, Any], job: store.Job) -> dict[str, Any]:
     """The seed's status fields (from ``status.json``, reconciled with the studio
     record: a job cancelled or lost before the pipeline wrote its file still says
     so), plus the studio's own view."""
-    from pipelines.video_edit.status import VideoEditStatus, read_status
+    from pipelines.video_edit.status import StatusFileError, VideoEditStatus, read_status
 
     folder = output_folder(row)
-    status = read_status(folder)
+    try:
+        status = read_status(folder)
+    except StatusFileError:  # overwritten by something else: the studio's record says it
+        status = None
     if status is None or status.job_id != row["job_id"]:
         status = VideoEditStatus(job_id=row["job_id"], status="queued", message=job.get("message"))
     if (
@@ -363,11 +405,18 @@ def _request(ctx: JobContext):
         )  # checked again: a link may have changed since
     else:
         source = ctx.inputs / p["input"]["upload"]
-    out = Path(p["output_dir"]) if p.get("output_dir") else ctx.outputs
+    seed_id = p.get("job_id") or ctx.id
+    # Checked again (a retry too): the owner may no longer be an admin, the folder no longer
+    # writable, or another edit may have taken it since.
+    out = (
+        output_dir_ref(p["output_dir"], user_named(ctx.owner), own=(seed_id, ctx.id))
+        if p.get("output_dir")
+        else ctx.outputs
+    )
     return VideoEditRequest.model_validate(
         {
             **p["request"],
-            "job_id": p.get("job_id") or ctx.id,
+            "job_id": seed_id,
             "input_video_path": source,
             "output_dir": out,
         }

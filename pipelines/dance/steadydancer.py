@@ -123,7 +123,8 @@ def build_argv(
 
 
 def child_env(config: DanceConfig) -> dict[str, str]:
-    """Environment additions for the child: the GPUs of the config, unbuffered output."""
+    """Environment additions for the child: the GPUs of the config, unbuffered output (the
+    rest of its environment is the clean one of ``JobContext.run_child``)."""
     env = {"PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
     if config.cuda_visible_devices:
         env["CUDA_VISIBLE_DEVICES"] = config.cuda_visible_devices

@@ -17,10 +17,19 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.errors import BadInput
+from pipelines.video_probe import VideoProbeError, open_video
 
 
 class VideoError(BadInput):
     """Not a video, or not one that decodes."""
+
+
+def _open(path: str | Path):
+    """The video's container, opened by the one prober's rule (:func:`open_video`)."""
+    try:
+        return open_video(path)
+    except VideoProbeError as exc:
+        raise VideoError(str(exc)) from None
 
 
 @dataclass
@@ -38,10 +47,8 @@ class VideoInfo:
 
 def probe_video(path: str | Path) -> VideoInfo:
     """Stream facts from the container (cheap; nothing decoded)."""
-    import av
-
     try:
-        with av.open(str(path)) as container:
+        with _open(path) as container:
             if not container.streams.video:
                 raise VideoError(
                     f"{Path(path).name} has no video stream; give an MP4/MOV/WebM/MKV video."
@@ -80,10 +87,7 @@ def read_frames(
     (width, height) by FFmpeg when given."""
     import av
 
-    try:
-        container = av.open(str(path))
-    except Exception as exc:
-        raise VideoError(f"{Path(path).name} is not a readable video ({exc}).") from None
+    container = _open(path)
     with container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -161,8 +165,6 @@ def even(n: int) -> int:
 def check_video(path: str | Path) -> VideoInfo:
     """Decode every frame of ``path``; raises VideoError when it is missing,
     empty or broken. Returns its size, rate and decoded frame count."""
-    import av
-
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
         raise VideoError(
@@ -171,7 +173,7 @@ def check_video(path: str | Path) -> VideoInfo:
     info = probe_video(path)
     count = 0
     try:
-        with av.open(str(path)) as container:
+        with _open(path) as container:
             for _ in container.decode(container.streams.video[0]):
                 count += 1
     except Exception as exc:

@@ -6,7 +6,6 @@ Pure functions over :class:`TimingRow` records; the caller gathers the rows
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Iterable
@@ -15,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+
+from pipelines.exports import append_xlsx_row, csv_writer
 
 from .video import FrameReviewError
 
@@ -201,17 +202,19 @@ def _ext(fmt: str) -> str:
 
 
 def to_csv(rows: Iterable[TimingRow | dict]) -> bytes:
-    """CSV (UTF-8 with BOM so Excel shows non-ASCII names) with a header row of :data:`COLUMNS`."""
+    """CSV (UTF-8 with BOM so Excel shows non-ASCII names) with a header row of :data:`COLUMNS`;
+    text is quoted and never read as a formula (:mod:`pipelines.exports`)."""
     buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(COLUMNS)
+    w = csv_writer(buf, COLUMNS)
+    w.writeheader()
     for r in as_rows(rows):
-        w.writerow(["" if v is None else v for v in r.values()])
+        w.writerow(r.values())
     return buf.getvalue().encode("utf-8-sig")
 
 
 def to_xlsx(rows: Iterable[TimingRow | dict]) -> bytes:
-    """XLSX with a ``timing`` sheet (one row per video, numbers as numbers) and a ``summary`` sheet."""
+    """XLSX with a ``timing`` sheet (one row per video, numbers as numbers, text as string
+    cells: never a formula) and a ``summary`` sheet."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -223,14 +226,14 @@ def to_xlsx(rows: Iterable[TimingRow | dict]) -> bytes:
     for c in ws[1]:
         c.font = Font(bold=True)
     for r in rows:
-        ws.append(r.values())
+        append_xlsx_row(ws, r.values())
     ws.freeze_panes = "A2"
     for col, name in zip(ws.columns, COLUMNS, strict=False):
         ws.column_dimensions[col[0].column_letter].width = max(10, len(name) + 2)
     summary = wb.create_sheet("summary")
     summary.append(["statistic", "value"])
     for k, v in task_stats(rows).to_dict().items():
-        summary.append([k, v])
+        append_xlsx_row(summary, [k, v])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -73,23 +73,13 @@ def _unsupported(name: str, container: str) -> FrameReviewError:
 
 
 def _open(path: str | Path) -> Any:
-    """The open PyAV container of a recording in an accepted container with a video stream."""
-    import av
-
+    """The open PyAV container of a recording in an accepted container with a video stream
+    (opened by the shared :func:`video_probe.open_video`, then this tool's narrower list)."""
     p = Path(path)
-    if not p.is_file():
-        raise FrameReviewError(
-            f"{p.name}: file not found ({p}). Check the path or upload the recording again."
-        )
-    if p.stat().st_size == 0:
-        raise FrameReviewError(f"{p.name}: the file is empty. Upload the recording again.")
     try:
-        container = av.open(str(p), "r")
-    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise FrameReviewError(
-            f"{p.name}: not a readable video ({exc.__class__.__name__}: {exc}). "
-            "The file is corrupt or truncated, or not a recording; export it again as MP4/MOV/WebM/MKV."
-        ) from exc
+        container = video_probe.open_video(p)
+    except video_probe.VideoProbeError as exc:
+        raise FrameReviewError(str(exc)) from None
     if not set(container.format.name.split(",")) & ALLOWED_CONTAINERS:
         container.close()
         raise _unsupported(p.name, container.format.name)

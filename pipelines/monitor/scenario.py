@@ -11,8 +11,8 @@ metric, exit code, duration). Cancel (``progress.update`` raising) or the
 timeout kills the whole process group of the script.
 
 The script runs in its own working folder (``options.workdir``, also its
-HOME and TMPDIR) with a clean environment (PATH and locale only: none of the
-caller's variables, so no secrets or tokens), and with resource limits that
+HOME and TMPDIR) with a clean environment (:func:`pipelines.child_env.clean_env`: PATH
+and locale only, none of the caller's variables, so no secrets or tokens), and with resource limits that
 its children inherit: CPU time (the timeout, as CPU seconds), memory
 (RLIMIT_DATA: heap and private writable mappings — not address space, which
 browsers and JITs reserve by the terabyte) and the largest file it may write.
@@ -21,7 +21,6 @@ It gets SIGKILL if the process that started it dies.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import resource
@@ -35,11 +34,13 @@ from pathlib import Path
 
 import psutil
 
+from pipelines.child_env import clean_env
+from pipelines.exports import csv_writer
 from pipelines.monitor.resources import METRICS, ResourceSampler
 from pipelines.progress import NullProgress, Progress
 
 INTERPRETERS = {".py": [sys.executable, "-u"], ".sh": ["bash"], ".bash": ["bash"]}
-KEEP_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
+PYTHON_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 class ScenarioError(ValueError):
@@ -126,7 +127,7 @@ def run_scenario(
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env=clean_env(workdir),
+            env=clean_env(home=workdir, extra=PYTHON_ENV),
             preexec_fn=_limits(cpu_s, options.memory_limit_mb, options.file_limit_mb),
         )
     samplers: dict[int, ResourceSampler] = {proc.pid: ResourceSampler(proc.pid, options.metrics)}
@@ -136,7 +137,7 @@ def run_scenario(
     log_pos = 0
     try:
         with open(out_dir / "metrics.csv", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["t", "elapsed_s", *options.metrics])
+            writer = csv_writer(fh, ["t", "elapsed_s", *options.metrics])
             writer.writeheader()
             while True:
                 elapsed = time.monotonic() - start
@@ -175,20 +176,6 @@ def run_scenario(
         summary=summary,
         timed_out=timed_out,
     )
-
-
-def clean_env(workdir: Path) -> dict[str, str]:
-    """The script's environment: PATH and locale from ours, nothing else."""
-    env = {name: os.environ[name] for name in KEEP_ENV if name in os.environ}
-    env.setdefault("PATH", os.defpath)
-    env.update(
-        HOME=str(workdir),
-        TMPDIR=str(workdir / "tmp"),
-        PYTHONUNBUFFERED="1",
-        PYTHONNOUSERSITE="1",
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    return env
 
 
 def _limits(cpu_s: float, memory_mb: int, file_mb: int) -> Callable[[], None]:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.child_env import clean_env
 from pipelines.video_dataset.convert import ffmpeg_exe
+from pipelines.video_probe import ffmpeg_input_options
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ def detect_scene_cuts(
         "-nostdin",
         "-loglevel",
         "error",
+        *ffmpeg_input_options(),
         "-i",
         str(path),
         "-map",
@@ -72,7 +75,7 @@ def detect_scene_cuts(
         "rawvideo",
         "pipe:1",
     ]
-    raw = subprocess.run(cmd, capture_output=True, check=False).stdout
+    raw = subprocess.run(cmd, capture_output=True, check=False, env=clean_env()).stdout
     frames = np.frombuffer(raw, dtype=np.uint8)
     n = frames.size // (w * h)
     if n < 2:

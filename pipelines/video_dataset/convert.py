@@ -16,7 +16,9 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pipelines.child_env import clean_env
 from pipelines.progress import NullProgress, Progress
+from pipelines.video_probe import ffmpeg_input_options, open_video
 
 
 class ConvertError(RuntimeError):
@@ -79,7 +81,7 @@ def ffmpeg_command(
         cmd += ["-ss", f"{start:.6f}"]
     if duration is not None:
         cmd += ["-t", f"{duration:.6f}"]
-    cmd += ["-i", str(src), "-map", "0:v:0", "-vf", video_filter(options)]
+    cmd += [*ffmpeg_input_options(), "-i", str(src), "-map", "0:v:0", "-vf", video_filter(options)]
     if options.max_frames:
         cmd += ["-frames:v", str(int(options.max_frames))]
     cmd += [
@@ -132,7 +134,9 @@ def convert_clip(
     expected = duration if duration is not None else expected_seconds
     # stderr to a file: a damaged video can print more errors than a pipe holds
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=errors, text=True, env=clean_env()
+        )
         assert proc.stdout is not None  # stdout=PIPE
         try:
             for line in proc.stdout:  # -progress key=value lines, a block every ~0.5 s
@@ -195,10 +199,9 @@ def decode_errors(stderr: str) -> list[str]:
 
 def describe_clip(path: str | Path) -> ClipResult:
     """Frame count, fps, duration and size of a converted clip (PyAV, no decoding)."""
-    import av
 
     path = Path(path)
-    with av.open(str(path)) as container:
+    with open_video(path) as container:
         stream = container.streams.video[0]
         frames = int(stream.frames or 0)
         fps = float(stream.average_rate or 0)

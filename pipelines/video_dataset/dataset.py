@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.names import DatasetNameError, validate_dataset_name  # noqa: F401 (re-exported)
+from pipelines.video_probe import VideoProbeError, open_video
 
 DATASET_TOML = "dataset.toml"
 PREVIEW_NAME = "preview.jpg"
@@ -75,7 +76,7 @@ def summarize_dataset(directory: str | Path) -> DatasetSummary:
             if txt.read_text(encoding="utf-8", errors="replace").strip():
                 captions += 1
         try:
-            with av.open(str(mp4)) as c:
+            with open_video(mp4) as c:
                 s = c.streams.video[0]
                 duration += (
                     float(s.duration * s.time_base)
@@ -85,7 +86,7 @@ def summarize_dataset(directory: str | Path) -> DatasetSummary:
                 frames += int(s.frames or 0)
                 if s.average_rate:
                     rates.add(round(float(s.average_rate), 3))
-        except (av.FFmpegError, IndexError):
+        except (av.FFmpegError, IndexError, VideoProbeError):
             unreadable.append(mp4.name)
     return DatasetSummary(
         name=directory.name,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipelines.video_probe import open_video
+
 
 def sample_indices(total: int, count: int) -> list[int]:
     """``count`` frame indices spread evenly over ``total`` frames, first frame included."""
@@ -28,9 +30,8 @@ def extract_frames(
     clip's frame count when the caller knows it. Images are shrunk so their
     longest side is at most ``max_side`` (captioners do not need more).
     """
-    import av
 
-    with av.open(str(path)) as container:
+    with open_video(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         total = total or int(stream.frames or 0) or 1

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from pipelines.errors import NotFound
+from pipelines.errors import BadInput, NotFound
 from pipelines.video_edit.options import default_output_dir
 
 JobStatus = Literal[
@@ -117,12 +117,23 @@ class StatusFile:
         os.replace(tmp, self.path)
 
 
+class StatusFileError(BadInput):
+    """A ``status.json`` that is not a video edit status (broken, or some other file)."""
+
+
 def read_status(folder: Path) -> VideoEditStatus | None:
+    """The status in ``folder`` (None when there is none); :class:`StatusFileError` (422)
+    when its ``status.json`` is not a video edit status."""
     path = Path(folder) / STATUS_FILE
     try:
         return VideoEditStatus.model_validate_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+    except (ValueError, OSError) as exc:  # bad JSON or fields (pydantic), not UTF-8, a folder
+        raise StatusFileError(
+            f"{path} is not a video edit status ({type(exc).__name__}); remove it or name "
+            "another output_dir."
+        ) from None
 
 
 def get_video_edit_status(job_id: str, output_dir: Path | str | None = None) -> VideoEditStatus:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.errors import BadInput
+from pipelines.video_probe import VideoProbeError, open_video
 
 MP4_AUDIO = {
     "aac",
@@ -55,21 +56,11 @@ def _reason(exc: Exception) -> str:
 
 
 def _open(path: Path):
-    import av
-
-    if not path.is_file():
-        raise VideoError(
-            f"{path.name}: file not found ({path}). Check the path or upload the clip again."
-        )
-    if path.stat().st_size == 0:
-        raise VideoError(f"{path.name}: the file is empty. Upload the clip again.")
+    """The clip's container, opened by the one prober's rule (:func:`open_video`)."""
     try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise VideoError(
-            f"{path.name}: not a readable video ({_reason(exc)}). The file is corrupt or not a "
-            "video: export it again as MP4 (H.264)."
-        ) from None
+        container = open_video(path)
+    except VideoProbeError as exc:
+        raise VideoError(str(exc)) from None
     if not container.streams.video:
         container.close()
         raise VideoError(f"{path.name}: the file has no video stream.")
@@ -267,13 +258,13 @@ def mux_with_audio(video_path: Path, audio_source: Path, out_path: Path) -> bool
     """
     import av
 
-    with av.open(str(audio_source), metadata_errors="ignore") as src:
+    with _open(Path(audio_source)) as src:
         if not src.streams.audio:
             _copy_file(video_path, out_path)
             return False
     with (
-        av.open(str(video_path)) as vin,
-        av.open(str(audio_source), metadata_errors="ignore") as ain,
+        _open(Path(video_path)) as vin,
+        _open(Path(audio_source)) as ain,
         av.open(str(out_path), "w", options={"movflags": "+faststart"}) as out,
     ):
         v_in = vin.streams.video[0]

@@ -24,7 +24,7 @@ from jobs.tools import photo_dataset as photos
 from pipelines.names import NAME_MAX, PATH_MAX, Caption
 from pipelines.photo_dataset.user_options import OptionsError
 from studio.auth import api_user
-from studio.uploads import save_upload
+from studio.uploads import save_uploads
 
 router = APIRouter(prefix="/datasets", tags=["photo datasets"])
 
@@ -104,7 +104,7 @@ def create_dataset(
         parsed = json.loads(options or "{}")
     except (json.JSONDecodeError, RecursionError) as exc:
         raise OptionsError(f"options is not valid JSON: {exc}") from None
-    saved = [save_upload(f) for f in files or [] if f.filename]
+    folder, saved = save_uploads([f for f in files or [] if f.filename], "upload-photos-")
     try:
         job = photos.start_build(
             name,
@@ -115,8 +115,7 @@ def create_dataset(
             api_key=api_key,
         )
     finally:
-        for path in saved:
-            shutil.rmtree(path.parent, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
     return {"name": job["params"]["name"], "job_id": job["id"], "status": job["status"]}
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,12 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from jobs import datasets, store
 from jobs.access import User, check_owner
 from jobs.inputs import InputError
-from jobs.settings import get_settings
 from jobs.tools import video_dataset as videos
 from pipelines.names import PATH_MAX, DatasetName, line
 from pipelines.video_dataset.options import CaptionMethod, OptionsError, VideoOptions
 from studio.auth import api_user
-from studio.uploads import save_upload
+from studio.uploads import save_uploads
 
 router = APIRouter(prefix="/preprocessing", tags=["video datasets (preprocessing)"])
 Owner = Annotated[
@@ -160,11 +158,8 @@ def upload(
     except (json.JSONDecodeError, RecursionError) as exc:
         raise OptionsError(f"options is not valid JSON: {exc}") from None
     parsed = VideoOptionsIn.parse(data)
-    home = get_settings().home
-    home.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="upload-videos-", dir=home))
-    try:  # one sub-folder per file: two uploads with one name are both kept
-        saved = [save_upload(f, folder / str(i)) for i, f in enumerate(files)]
+    folder, saved = save_uploads(files, "upload-videos-")
+    try:
         return _started(_submit(dataset_name, parsed, user, files=saved))
     finally:
         shutil.rmtree(folder, ignore_errors=True)

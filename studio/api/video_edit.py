@@ -2,7 +2,7 @@
 
 - ``POST /video/edit``: seed 003's JSON (``job_id`` optional, ``input_video_path``
   a server file inside STUDIO_ALLOWED_ROOTS, ``mask_prompt``, ``edit_prompt``,
-  ``output_dir`` optional and inside the allowed roots, ``params`` {…}) or a
+  ``output_dir`` optional, admins only, inside STUDIO_OUTPUT_ROOTS, ``params`` {…}) or a
   multipart upload (``file``, ``mask_prompt``, ``edit_prompt``, ``job_id``,
   ``params`` as a JSON string) → 201 ``{"job_id", "status": "queued", ...}``.
   Everything a user can get wrong (prompts, options, paths, a missing model, a
@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -32,7 +30,6 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jobs import queue
-from jobs.settings import get_settings
 from jobs.tools import video_edit as edits
 from pipelines.errors import NotFound
 from pipelines.video_edit.options import (
@@ -45,7 +42,7 @@ from pipelines.video_edit.options import (
 )
 from pipelines.video_edit.status import output_names
 from studio.auth import User, api_user
-from studio.uploads import save_upload
+from studio.uploads import save_upload, temp_folder
 
 router = APIRouter(prefix="/video/edit", tags=["video edit"])
 
@@ -77,8 +74,9 @@ class EditIn(BaseModel):
         None,
         max_length=PATH_MAX,
         pattern=NO_CONTROL,
-        description="where the outputs go, inside STUDIO_ALLOWED_ROOTS (default: the "
-        "job's own folder, downloadable here)",
+        description="admins: where the outputs go, a folder inside the writable output "
+        "folders (STUDIO_OUTPUT_ROOTS; never the read-only STUDIO_ALLOWED_ROOTS). Default: "
+        "the job's own folder, downloadable here",
     )
     mask_prompt: MaskPrompt
     edit_prompt: EditPrompt
@@ -205,9 +203,7 @@ async def _start_upload(request: Request, user: User) -> dict[str, Any]:
         raise HTTPException(422, f"params is not valid JSON: {exc}") from None
     except ValidationError as exc:
         raise HTTPException(422, f"Bad request: {_problems(exc)}") from None
-    home = get_settings().home
-    home.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="upload-edit-", dir=home))
+    folder = temp_folder("upload-edit-")
     try:
         saved = await run_in_threadpool(save_upload, upload, folder)
         fields = {

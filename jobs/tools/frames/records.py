@@ -40,6 +40,7 @@ from jobs.db import database
 from jobs.settings import get_settings
 from jobs.tools.frames import schema as _schema  # noqa: F401  (registers the tables)
 from pipelines.errors import BadInput, Conflict, NotFound
+from pipelines.names import file_name
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
 VIDEO_STATUSES = ("uploading", "processing", "completed", "failed", "cancelled")
@@ -188,12 +189,10 @@ def metrics_path(video_id: str) -> Path:
 def check_filename(name: str) -> str:
     """The recording's file name (no folders), checked for its extension. Whether it
     really is a video is decided by probing its container in the analysis job."""
-    name = Path(name or "").name
-    if not name or name in (".", "..") or "\x00" in name or len(name) > 255:
-        raise FrameInputError(
-            "The upload has no usable file name; send the recording as a file "
-            f"({', '.join(VIDEO_EXTENSIONS)})."
-        )
+    try:
+        name = file_name(name)
+    except BadInput as exc:
+        raise FrameInputError(str(exc)) from None
     if Path(name).suffix.lower() not in VIDEO_EXTENSIONS:
         raise FrameInputError(
             f"{name}: not a recording format the studio reads. Allowed formats: "

@@ -43,7 +43,7 @@ def wait_status(client, job_id, statuses=("finished", "failed"), timeout=120.0, 
     ("change", "words"),
     [
         ({"input_video_path": "/etc/passwd"}, "outside the allowed server folders"),
-        ({"output_dir": "/tmp/elsewhere"}, "outside the allowed server folders"),
+        ({"output_dir": "/tmp/elsewhere"}, "STUDIO_OUTPUT_ROOTS"),
         ({"mask_prompt": "the red car"}, "No text segmenter"),
         ({"params": {"extra": {"model_path": "/opt/models/ip2p"}}}, "outside the models folder"),
         (
@@ -111,11 +111,16 @@ def test_other_users_get_404(client, allowed_root, studio_models, monkeypatch):
 
 
 @pytest.mark.slow
-def test_round_trip_json_then_upload(client, allowed_root, studio_models, start_worker, tmp_path):
+def test_round_trip_json_then_upload(
+    client, allowed_root, studio_models, start_worker, tmp_path, monkeypatch
+):
     from jobs import store
+    from jobs.settings import reset_settings
 
+    monkeypatch.setenv("STUDIO_OUTPUT_ROOTS", str(tmp_path / "results"))  # where edits may go
+    reset_settings()
     start_worker()
-    out = allowed_root / "results" / "edit1"
+    out = tmp_path / "results" / "edit1"
     r = client.post(
         "/api/v1/video/edit", json=body(allowed_root, job_id="edit1", output_dir=str(out))
     )
