@@ -62,6 +62,7 @@ __all__ = [
     "list_all",
     "ref",
     "reserve",
+    "still_bound",
 ]
 
 
@@ -154,6 +155,11 @@ def bound_folder(params: dict[str, Any]) -> Path:
             "name now is another one); submit the dataset again instead of retrying."
         )
     return path
+
+
+def still_bound(job: store.Job) -> None:
+    """A dataset job's retry check (its kind's ``check``): :func:`bound_folder` of its params."""
+    bound_folder(job["params"])
 
 
 def attach_job(path: Path, job_id: str) -> None:

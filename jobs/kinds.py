@@ -44,8 +44,8 @@ class JobKind:
     fn: Callable[[JobContext], dict[str, Any] | None]
     max_attempts: int | None = None
     public: bool = False  # may be submitted with any params through POST /api/v1/jobs
-    # checks the job's params again before a retry (e.g. the record it is bound to is still it)
-    check: Callable[[dict[str, Any]], object] | None = None
+    # checks the job again before a retry (e.g. the record it is bound to is still it)
+    check: Callable[[Job], object] | None = None
 
 
 class UnknownKind(BadInput):
@@ -64,13 +64,13 @@ def job_kind(
     title: str | None = None,
     max_attempts: int | None = None,
     public: bool = False,
-    check: Callable[[dict[str, Any]], object] | None = None,
+    check: Callable[[Job], object] | None = None,
 ):
     """Register a job kind. ``public=True`` lets any user submit it with any
     params through the generic ``POST /api/v1/jobs``; other kinds are submitted
     by their tool's own routes, which check their inputs (server paths, owners).
-    ``check(params)`` raises when a retry must be refused (the body runs the same
-    check when the job runs, e.g. :func:`jobs.datasets.bound_folder`)."""
+    ``check(job)`` raises when a retry must be refused (the body runs the same
+    check when the job runs, e.g. :func:`jobs.datasets.still_bound`)."""
     if lane not in LANES:
         raise ValueError(f"lane must be one of {LANES}")
 

@@ -122,7 +122,7 @@ def retry(job_id: str, user: User = SYSTEM) -> store.Job:
         )
     check = get_kind(job["kind"]).check
     if check is not None:  # e.g. the dataset it is bound to is still that record
-        check(job["params"])
+        check(job)
     store.append_log(job_id, f"retry asked by {user.name}")
     job = store.update_job(
         job_id,

@@ -299,7 +299,7 @@ def _outputs(result: Any, **extra: Any) -> dict[str, Any]:
     }
 
 
-@job_kind(BUILD, lane="cpu", title="Photo dataset", check=datasets.bound_folder)
+@job_kind(BUILD, lane="cpu", title="Photo dataset", check=datasets.still_bound)
 def build(ctx: JobContext) -> dict:
     from pipelines.photo_dataset import (
         DatasetResult,
@@ -352,7 +352,7 @@ def _chain_captions(ctx: JobContext, result: Any, options: Any) -> dict[str, Any
     return _outputs(result, next_job=job["id"])
 
 
-@job_kind(CAPTION, lane="gpu", title="Photo dataset captions", check=datasets.bound_folder)
+@job_kind(CAPTION, lane="gpu", title="Photo dataset captions", check=datasets.still_bound)
 def caption(ctx: JobContext) -> dict:
     from pipelines.captions import find_local_model, load_captioner
     from pipelines.photo_dataset import PhotoDatasetOptions, caption_step, load_result, package_step
@@ -375,7 +375,7 @@ def caption(ctx: JobContext) -> dict:
     return _done(ctx, result)
 
 
-@job_kind(REPACKAGE, lane="cpu", title="Photo dataset repackage", check=datasets.bound_folder)
+@job_kind(REPACKAGE, lane="cpu", title="Photo dataset repackage", check=datasets.still_bound)
 def repackage(ctx: JobContext) -> dict:
     from pipelines.photo_dataset import PhotoDatasetOptions, load_result
     from pipelines.photo_dataset.review import apply_review

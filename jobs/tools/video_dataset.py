@@ -133,12 +133,12 @@ def submit_videos(
 # ---------------------------------------------------------------- the job
 
 
-@job_kind(KIND, lane="cpu", title="Video dataset", check=datasets.bound_folder)
+@job_kind(KIND, lane="cpu", title="Video dataset", check=datasets.still_bound)
 def build_cpu(ctx: JobContext) -> dict:
     return build(ctx)
 
 
-@job_kind(KIND_GPU, lane="gpu", title="Video dataset (local captions)", check=datasets.bound_folder)
+@job_kind(KIND_GPU, lane="gpu", title="Video dataset (local captions)", check=datasets.still_bound)
 def build_gpu(ctx: JobContext) -> dict:
     return build(ctx)
 

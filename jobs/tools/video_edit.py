@@ -440,7 +440,16 @@ def _outputs(status, request, what: str) -> dict[str, Any]:
     }
 
 
-@job_kind(RUN, lane="gpu", title="Video edit")
+def _output_dir_still_free(job: store.Job) -> None:
+    """Retry check: the owner may still write ``output_dir`` and no other edit took it
+    (the job checks the same again when it runs)."""
+    p = job["params"]
+    if p.get("output_dir"):
+        own = (p.get("job_id") or job["id"], job["id"])
+        output_dir_ref(p["output_dir"], user_named(job["owner"]), own=own)
+
+
+@job_kind(RUN, lane="gpu", title="Video edit", check=_output_dir_still_free)
 def run(ctx: JobContext) -> dict:
     from pipelines.video_edit import run_video_edit
 
@@ -449,7 +458,7 @@ def run(ctx: JobContext) -> dict:
     return _outputs(status, request, "run")
 
 
-@job_kind(PREVIEW, lane="gpu", title="Video edit preview")
+@job_kind(PREVIEW, lane="gpu", title="Video edit preview", check=_output_dir_still_free)
 def preview(ctx: JobContext) -> dict:
     from pipelines.video_edit import preview_mask, run_video_edit
 

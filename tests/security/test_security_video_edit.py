@@ -113,8 +113,11 @@ def test_a_retried_edit_checks_again_that_its_folder_is_free(
         headers=as_("root"),
     )
     assert second.status_code == 201, second.text  # the first one ended: the folder was free
-    retried = queue.retry(first["studio_job_id"])
-    assert retried["status"] == "queued"
+    with pytest.raises(Conflict, match="used by video edit second"):  # refused at the retry
+        queue.retry(first["studio_job_id"])
+    assert store.get_job(first["studio_job_id"])["status"] == "failed"
+    # and checked again when the job runs (taken between the retry and the run)
+    store.update_job(first["studio_job_id"], status="queued")
     job = store.claim_job(first["studio_job_id"], "test")
     assert job is not None
     with pytest.raises(Conflict, match="used by video edit second"):

@@ -162,7 +162,9 @@ def test_the_documents_python_example_and_endpoint_table(seed_server):
     )
 
     # the output folder: N.mp4 + N.txt, captions by Florence-2 after the prefix, no first-frame images left
-    folder = home / "datasets" / "anonymous" / "my_dataset"  # per-owner names: datasets/<owner>/<name>
+    folder = (
+        home / "datasets" / "anonymous" / "my_dataset"
+    )  # per-owner names: datasets/<owner>/<name>
     files = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     e.check(
         "the dataset folder holds 1.mp4 1.txt 2.mp4 2.txt",
