@@ -33,10 +33,10 @@ from typing import Any
 
 from jobs import datasets, queue, store
 from jobs import secrets as job_secrets
-from jobs.access import User
+from jobs.access import User, user_named
+from jobs.endpoints import api_endpoint
 from jobs.inputs import InputError, check_size, server_files, server_path
 from jobs.kinds import JobContext, job_kind
-from jobs.settings import get_settings
 from pipelines.video_dataset.options import OptionsError, VideoOptions
 
 KIND = "video_dataset.build"
@@ -78,6 +78,7 @@ def submit_videos(
     Nothing is reserved when a check fails.
     """
     opts = options if isinstance(options, VideoOptions) else VideoOptions.parse(options)
+    opts = checked_references(opts, user)
     opts.plan(api_key)  # every option checked before anything is reserved
     if bool(files) == bool(input_path):
         raise InputError(
@@ -115,6 +116,23 @@ def submit_videos(
     return job
 
 
+def checked_references(opts: VideoOptions, user: User) -> VideoOptions:
+    """The options with their API endpoint and caption model checked for ``user``
+    (jobs.endpoints, jobs.models): what is stored names the endpoint, not its URL."""
+    from jobs.models import caption_model
+
+    endpoint = api_endpoint(opts.api_endpoint, opts.api_base_url, user)
+    opts = opts.model_copy(
+        update={
+            "api_endpoint": endpoint.name if endpoint else "",
+            "api_base_url": endpoint.typed_url if endpoint else "",
+        }
+    )
+    if opts.caption_provider == "local":
+        caption_model(opts.plan().caption_options().local_model, "local_model")
+    return opts
+
+
 # ---------------------------------------------------------------- the job
 
 
@@ -142,7 +160,8 @@ def _inputs(ctx: JobContext) -> tuple[list[Path], list[tuple[str, str]]]:
 
 
 def build(ctx: JobContext) -> dict:
-    from pipelines.captions import find_local_model, load_captioner
+    from jobs.models import caption_model
+    from pipelines.captions import load_captioner
     from pipelines.progress import Cancelled, Span
     from pipelines.video_dataset import build_video_dataset, zip_dataset
 
@@ -152,6 +171,8 @@ def build(ctx: JobContext) -> dict:
     if not out.is_dir():
         raise InputError(f"The dataset folder {name} is gone (deleted?); submit the dataset again.")
     options = VideoOptions.parse(ctx.params["options"])
+    endpoint = api_endpoint(options.api_endpoint, options.api_base_url, user_named(ctx.owner))
+    options = options.model_copy(update={"api_base_url": endpoint.url if endpoint else ""})
     plan = options.plan(key)
     ctx.outputs.mkdir(parents=True, exist_ok=True)
     plan.preview_path = ctx.outputs / PREVIEW
@@ -169,7 +190,7 @@ def build(ctx: JobContext) -> dict:
     captioner = None
     caption = plan.caption_options()
     if caption.provider == "local":
-        caption.local_model = find_local_model(caption.local_model, get_settings().models_path)
+        caption.local_model = caption_model(caption.local_model, "local_model") or ""
         plan.caption.local_model = caption.local_model
         ctx.progress.update(
             stage="load model", fraction=0.0, message=f"loading {caption.local_model}"

@@ -19,7 +19,7 @@ from tests.conftest import wait_job
 from tests.photo_dataset.app.conftest import OPTIONS
 
 KEY = "sk-test-SECRET-4242"
-ANN = User("ann")
+ANN = User("ann", is_admin=True)  # as in an open studio (typed API URLs are for admins)
 
 
 def options(**caption):
