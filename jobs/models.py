@@ -34,7 +34,10 @@ def _cached(hub_id: str, marker: str) -> Path | None:
     """The Hugging Face cache's snapshot folder of ``hub_id`` when it holds ``marker``."""
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(hub_id, marker)
+    try:
+        found = try_to_load_from_cache(hub_id, marker)
+    except ValueError:  # not a valid repository id (e.g. "a/b..c"): not in the cache either
+        return None
     return Path(found).parent if isinstance(found, str) else None
 
 

@@ -224,6 +224,7 @@ def test_the_worker_never_hands_a_remote_error_body_to_a_user(
         ("/etc", "outside the models folder"),
         ("../../../../etc", "outside the models folder"),
         ("someone/not-downloaded", "not in the Hugging Face cache"),
+        ("someone/bad..id", "not in the Hugging Face cache"),
         ("no-such-folder", "no folder 'no-such-folder' in the models folder"),
     ],
 )
