@@ -19,9 +19,10 @@ from typing import Any
 from huey import RedisHuey, SqliteHuey
 
 from jobs import store
-from jobs.access import SYSTEM, User
+from jobs.access import SYSTEM, User, user_named
 from jobs.kinds import LANES, get_kind
 from jobs.settings import get_settings
+from pipelines.errors import TooManyJobs
 
 
 @cache
@@ -57,17 +58,47 @@ def pending_ids(lane: str) -> set[str]:
     return {task.args[0] for task in huey_for(lane).pending() if task.args}
 
 
+def job_limit(user: User) -> int:
+    """Queued + running jobs ``user`` may have at once; 0 = no limit. Admins have
+    none; a public demo (no admins there) gives every visitor STUDIO_DEMO_MAX_JOBS."""
+    settings = get_settings()
+    if settings.demo_mode:
+        return settings.demo_max_jobs
+    return 0 if user.is_admin else settings.max_jobs_per_user
+
+
+def check_job_limit(user: User) -> None:
+    """TooManyJobs (429) when ``user`` already has their limit of queued + running jobs."""
+    limit = job_limit(user)
+    if not limit:
+        return
+    active = store.count_active(user.name)
+    if active >= limit:
+        raise TooManyJobs(
+            f"You have {active} jobs queued or running, the most one user may have at once "
+            f"({limit}). Wait for one to finish, or cancel one in the Jobs tab, then submit again."
+        )
+
+
 def submit(
     kind: str,
     params: dict[str, Any] | None = None,
     owner: str = "anonymous",
     files: dict[str, str | Path] | None = None,
     title: str | None = None,
+    *,
+    follow_up: bool = False,
 ) -> store.Job:
     """Create the job record, copy ``files`` into its ``inputs/`` folder
-    (``{name: source path}``), and queue it. Returns the record."""
+    (``{name: source path}``), and queue it. Returns the record.
+
+    A user's submission counts against their job limit (:func:`check_job_limit`,
+    429); ``follow_up=True`` is a job the worker queues itself to finish work
+    already admitted (e.g. a build's caption job), never refused by the limit."""
     spec = get_kind(kind)
     settings = get_settings()
+    if not follow_up:
+        check_job_limit(user_named(owner))
     job_id = store.new_job_id()
     if files:
         folder = store.job_dir(job_id) / "inputs"
@@ -123,6 +154,7 @@ def retry(job_id: str, user: User = SYSTEM) -> store.Job:
     check = get_kind(job["kind"]).check
     if check is not None:  # e.g. the dataset it is bound to is still that record
         check(job)
+    check_job_limit(user)
     store.append_log(job_id, f"retry asked by {user.name}")
     job = store.update_job(
         job_id,

@@ -292,6 +292,18 @@ def queued_jobs(lane: str) -> list[Job]:
     ]
 
 
+def count_active(owner: str) -> int:
+    """Jobs of ``owner`` that are queued or running."""
+    row = (
+        database()
+        .execute(
+            "select count(*) from jobs where owner=? and status in ('queued', 'running')", [owner]
+        )
+        .fetchone()
+    )
+    return int(row[0]) if row else 0
+
+
 def count_by_lane(status: str) -> dict[str, int]:
     rows = database().query(
         "select lane, count(*) as n from jobs where status=? group by lane", [status]

@@ -26,16 +26,20 @@ Example::
 from __future__ import annotations
 
 import base64
+import http
 import io
+import logging
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from pipelines.progress import NullProgress, Progress, wait
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
+
+log = logging.getLogger(__name__)
 
 PROVIDERS = ("none", "local", "api")
 STYLES = ("sentence", "tags")
@@ -58,6 +62,16 @@ class CaptionError(RuntimeError):
     """A caption provider could not produce captions; the message says why and what to do."""
 
 
+# Upper bounds of the numbers a user sends (one place: CaptionOptions.check).
+LIMITS: dict[str, tuple[float, float]] = {
+    "batch_size": (1, 64),
+    "max_new_tokens": (1, 1024),
+    "api_retries": (0, 10),
+    "api_timeout": (1, 600),  # seconds per request
+    "api_backoff": (0, 60),  # seconds before the first retry (doubled per retry)
+}
+
+
 @dataclass
 class CaptionOptions:
     provider: str = "none"  # "none" | "local" | "api"
@@ -69,7 +83,8 @@ class CaptionOptions:
     device: str = "auto"  # auto | cpu | cuda
     batch_size: int = 4
     max_new_tokens: int = 96
-    api_base_url: str = ""
+    api_endpoint: str = ""  # a configured endpoint's name (STUDIO_API_ENDPOINTS)
+    api_base_url: str = ""  # the URL called: the endpoint's, or an admin's typed one
     api_key: str = field(default="", repr=False)  # never logged, never in a manifest
     api_models: list[str] = field(default_factory=list)  # priority order
     api_retries: int = 2  # retries per model after the first try
@@ -85,10 +100,15 @@ class CaptionOptions:
             )
         if self.style not in STYLES:
             raise CaptionError(f"Unknown caption style {self.style!r}: use 'sentence' or 'tags'.")
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise CaptionError(f"Caption option {name} = {value}: use {low:g} to {high:g}.")
         if self.provider == "api":
-            if not self.api_base_url:
+            if not (self.api_endpoint or self.api_base_url):
                 raise CaptionError(
-                    "Caption provider 'api' needs an API base URL (e.g. https://host/v1)."
+                    "Caption provider 'api' needs an API endpoint (api_endpoint: a name the "
+                    "studio lists, e.g. 'openai'; admins may give an API base URL instead)."
                 )
             if not self.api_models:
                 raise CaptionError("Caption provider 'api' needs at least one model name.")
@@ -104,6 +124,7 @@ class CaptionOptions:
             "style": self.style,
             "instruction": self.instruction,
             "local_model": self.local_model if self.provider == "local" else "",
+            "api_endpoint": self.api_endpoint if self.provider == "api" else "",
             "api_base_url": self.api_base_url if self.provider == "api" else "",
             "api_models": list(self.api_models) if self.provider == "api" else [],
         }
@@ -298,6 +319,27 @@ def redact(text: str, secret: str) -> str:
     return text
 
 
+class EmptyAnswer(ValueError):
+    """The server answered without text."""
+
+
+def short_error(exc: BaseException) -> str:
+    """What a user reads about a failed API call: the HTTP status and its reason, or
+    the kind of failure; never the server's answer (it goes to the worker's log)."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        try:
+            reason = http.HTTPStatus(status).phrase
+        except ValueError:
+            reason = "error"
+        return f"HTTP {status} {reason}"
+    name = type(exc).__name__
+    return {
+        "APITimeoutError": "timed out",
+        "APIConnectionError": "could not connect",
+    }.get(name, name)
+
+
 class ApiCaptioner:
     """An OpenAI-compatible chat-completions server, models in priority order.
 
@@ -305,6 +347,9 @@ class ApiCaptioner:
     next model. A model that failed all its tries is skipped for the rest of this
     captioner's life (the chain starts at the first model that worked). Errors that a
     retry cannot fix (bad key, unknown model, bad request) go to the next model at once.
+    The waits between tries end at once when the job is cancelled (``progress``).
+    What the server answered to a failed call is never shown to the user (status
+    code and reason only): it goes to the worker's log.
     """
 
     name = "api"
@@ -313,10 +358,15 @@ class ApiCaptioner:
         self,
         options: CaptionOptions,
         log: Callable[[str], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        progress: Progress | None = None,
     ):
         import openai
 
+        if not options.api_base_url:
+            raise CaptionError(
+                "Caption provider 'api' needs the endpoint's base URL (the studio fills it in "
+                "from api_endpoint; on the command line give --api-base)."
+            )
         self.options = options
         self._openai = openai
         self._client = openai.OpenAI(
@@ -327,7 +377,7 @@ class ApiCaptioner:
         )
         self._first = 0
         self.log = log or (lambda line: None)
-        self._sleep = sleep
+        self._progress = progress or NullProgress()
         self.last_model = ""
 
     def __repr__(self) -> str:
@@ -377,19 +427,19 @@ class ApiCaptioner:
                     self.log(
                         f"caption API: retry {attempt} of model {model} in {delay:.1f}s ({error})"
                     )
-                    self._sleep(delay)
+                    wait(delay, self._progress)
                 try:
                     response = self._client.chat.completions.create(model=model, messages=messages)
                     text = (response.choices[0].message.content or "").strip()
                     if not text:
-                        raise ValueError("empty answer")
+                        raise EmptyAnswer("empty answer")
                     self.last_model = model
                     return text
                 except fatal as exc:
-                    error = redact(f"{type(exc).__name__}: {exc}", o.api_key)
+                    error = self._failed(model, exc)
                     break
                 except Exception as exc:  # network, timeout, 5xx, 429, malformed answer
-                    error = redact(f"{type(exc).__name__}: {exc}", o.api_key)
+                    error = self._failed(model, exc)
             failures.append(f"{model}: {error}")
             if index + 1 < len(models):
                 self.log(
@@ -399,36 +449,38 @@ class ApiCaptioner:
         raise CaptionError(
             "Caption API failed for every model ("
             + "; ".join(failures)
-            + f"). Check the base URL {o.api_base_url!r}, the key and the model names."
+            + f"). Check the endpoint {o.api_endpoint or o.api_base_url!r}, the key and the "
+            "model names."
         )
+
+    def _failed(self, model: str, exc: Exception) -> str:
+        """The short error for the user; the full one (key redacted) for the worker's log."""
+        log.warning(
+            "caption API %s, model %s: %s",
+            self.options.api_endpoint or self.options.api_base_url,
+            model,
+            redact(f"{type(exc).__name__}: {exc}", self.options.api_key)[:2000],
+        )
+        if isinstance(exc, EmptyAnswer):
+            return "empty answer"
+        return short_error(exc)
 
 
 # --------------------------------------------------------------------------- public
 
 
-def find_local_model(name: str, models_dir: str | Path | None) -> str:
-    """``name`` as a folder in the models folder when it is there, else ``name`` (a hub id or path).
-
-    A hub id ``owner/model`` is looked up as ``models_dir/model`` and ``models_dir/owner/model``
-    (a folder holding ``config.json``): a model copied onto an offline machine is found
-    before the Hugging Face cache is asked.
-    """
-    if not name or not models_dir or Path(name).is_absolute():
-        return name
-    root = Path(models_dir).expanduser()
-    for candidate in (root / name.split("/")[-1], root / name):
-        if (candidate / "config.json").is_file():
-            return str(candidate.resolve())
-    return name
-
-
-def load_captioner(options: CaptionOptions, log: Callable[[str], None] | None = None) -> Captioner:
-    """The captioner for ``options.provider``; a local model is loaded here, once."""
+def load_captioner(
+    options: CaptionOptions,
+    log: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
+) -> Captioner:
+    """The captioner for ``options.provider``; a local model is loaded here, once.
+    ``progress``: an API captioner's waits between retries end when it is cancelled."""
     options.check()
     if options.provider == "none":
         return NoCaptioner()
     if options.provider == "api":
-        return ApiCaptioner(options, log=log)
+        return ApiCaptioner(options, log=log, progress=progress)
     return _load_local(options)
 
 

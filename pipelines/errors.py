@@ -50,3 +50,9 @@ class TooLarge(BadInput):
     """The request or a file in it is over a size limit (413)."""
 
     status = 413
+
+
+class TooManyJobs(StudioError):
+    """The caller has as many jobs queued or running as they may (429)."""
+
+    status = 429

@@ -10,6 +10,7 @@ stops at its next step without polling anything itself. The CLI uses
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 
@@ -92,6 +93,26 @@ class Span:
 
     def log(self, line: str) -> None:
         self.parent.log(line)
+
+    def raise_if_cancelled(self) -> None:
+        check = getattr(self.parent, "raise_if_cancelled", None)
+        if check is not None:
+            check()
+
+
+def wait(seconds: float, progress: Progress, step: float = 0.25) -> None:
+    """Sleep ``seconds``, asking ``progress`` about a cancel every ``step`` seconds:
+    raises :class:`Cancelled` as soon as the user cancels (a job's reporter, or a
+    :class:`Span` of one); with a progress that cannot be cancelled it just sleeps."""
+    check = getattr(progress, "raise_if_cancelled", None)
+    deadline = time.monotonic() + max(0.0, seconds)
+    while True:
+        if check is not None:
+            check()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(step, left) if check is not None else left)
 
 
 class BarProgress:

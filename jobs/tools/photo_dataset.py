@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from jobs import datasets, queue, secrets, store
-from jobs.access import User
+from jobs.access import User, user_named
+from jobs.endpoints import api_endpoint
 from jobs.inputs import InputError, check_size, server_files, server_path
 from jobs.kinds import JobContext, job_kind
-from jobs.settings import get_settings
 
 BUILD, CAPTION, REPACKAGE = (
     "photo_dataset.build",
@@ -61,7 +61,9 @@ def start_build(
     """
     from pipelines.photo_dataset.user_options import parse_options
 
-    parsed = parse_options(options, api_key)
+    parsed = parse_options(options, api_key, check=False)
+    check_references(parsed, user)  # the rule first: nothing about other paths is told
+    parsed.check()
     files = [Path(f) for f in files or []]
     for f in files:
         check_size(f)
@@ -91,6 +93,21 @@ def start_build(
         raise
     datasets.attach_job(folder, job["id"])
     return job
+
+
+def check_references(options: Any, user: User) -> None:
+    """The caption API endpoint and the models the options name, checked for ``user``
+    (jobs.endpoints, jobs.models); the options keep the endpoint's name, not its URL."""
+    from jobs.models import caption_model, model_folder
+
+    caption = options.caption
+    endpoint = api_endpoint(caption.api_endpoint, caption.api_base_url, user)
+    caption.api_endpoint = endpoint.name if endpoint else ""
+    caption.api_base_url = endpoint.typed_url if endpoint else ""
+    if caption.provider == "local":
+        caption_model(caption.local_model, "caption.local_model")
+    if options.dedup.use_faces:
+        model_folder(options.dedup.insightface_model_dir, "dedup.insightface_model_dir")
 
 
 SIZE_CHECK_LIMIT = 5000  # headers read at most per check (the check answers at once)
@@ -316,10 +333,12 @@ def build(ctx: JobContext) -> dict:
     folder = datasets.bound_folder(ctx.params)
     options = PhotoDatasetOptions.from_dict(ctx.params["options"])
     options.caption.api_key = secrets.read(ctx.params.get("api_key_ref"))
+    stored = options.to_dict()  # as the user gave them: no server path, no endpoint URL
+    _bind_references(options, ctx.owner)
     options.check()
     chained = options.caption.provider == "local"
     span = _spans(ctx.progress, _UNTIL_CROP if chained else _FULL)
-    result = DatasetResult(output_dir=folder, options=options.to_dict())
+    result = DatasetResult(output_dir=folder, options=stored)
     with _manifest_on_cancel(result):
         unpack_step(result, _inputs(ctx), options, span["unpack"])
         filter_step(result, options, span["filter"])
@@ -327,13 +346,30 @@ def build(ctx: JobContext) -> dict:
         write_previews(result, options, span["previews"])
         crop_step(result, options, span["crop"])
         if chained:
-            return _chain_captions(ctx, result, options)
+            return _chain_captions(ctx, result, stored)
         caption_step(result, options, span["caption"])
         package_step(result, options, span["package"])
     return _done(ctx, result)
 
 
-def _chain_captions(ctx: JobContext, result: Any, options: Any) -> dict[str, Any]:
+def _bind_references(options: Any, owner: str, captions: bool = True) -> None:
+    """In the job: the stored options checked again for their owner's current rights,
+    the endpoint's URL and the models' folders filled in for the pipeline."""
+    from jobs.models import caption_model, model_folder
+
+    caption = options.caption
+    if captions:
+        endpoint = api_endpoint(caption.api_endpoint, caption.api_base_url, user_named(owner))
+        caption.api_base_url = endpoint.url if endpoint else ""
+    if captions and caption.provider == "local":
+        caption.local_model = caption_model(caption.local_model, "caption.local_model") or ""
+    if options.dedup.use_faces:
+        options.dedup.insightface_model_dir = (
+            model_folder(options.dedup.insightface_model_dir, "dedup.insightface_model_dir") or ""
+        )
+
+
+def _chain_captions(ctx: JobContext, result: Any, options: dict[str, Any]) -> dict[str, Any]:
     """The manifest so far, and the captions as a job of the GPU lane."""
     from pipelines.photo_dataset import package
 
@@ -343,9 +379,10 @@ def _chain_captions(ctx: JobContext, result: Any, options: Any) -> dict[str, Any
     ctx.progress.update(stage="crop", fraction=1.0, message="captions queued in the GPU lane")
     job = queue.submit(
         CAPTION,
-        {"name": name, datasets.REF: ctx.params[datasets.REF], "options": options.to_dict()},
+        {"name": name, datasets.REF: ctx.params[datasets.REF], "options": options},
         owner=ctx.owner,
         title=f"Captions for {name}",
+        follow_up=True,
     )
     datasets.attach_job(result.output_dir, job["id"])
     ctx.log(f"captions: job {job['id']} in the gpu lane")
@@ -354,14 +391,14 @@ def _chain_captions(ctx: JobContext, result: Any, options: Any) -> dict[str, Any
 
 @job_kind(CAPTION, lane="gpu", title="Photo dataset captions", check=datasets.still_bound)
 def caption(ctx: JobContext) -> dict:
-    from pipelines.captions import find_local_model, load_captioner
+    from pipelines.captions import load_captioner
     from pipelines.photo_dataset import PhotoDatasetOptions, caption_step, load_result, package_step
     from pipelines.progress import Span
 
     result = load_result(datasets.bound_folder(ctx.params))
     options = PhotoDatasetOptions.from_dict(ctx.params["options"])
+    _bind_references(options, ctx.owner)
     o = options.caption
-    o.local_model = find_local_model(o.local_model, get_settings().models_path)
     ctx.progress.update(stage="caption", fraction=0.0, message=f"caption model {o.local_model}")
 
     def load() -> Any:
@@ -382,6 +419,7 @@ def repackage(ctx: JobContext) -> dict:
 
     result = load_result(datasets.bound_folder(ctx.params))
     options = PhotoDatasetOptions.from_dict(result.options)
+    _bind_references(options, ctx.owner, captions=False)
     with _manifest_on_cancel(result):
         apply_review(
             result,

@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any
 
+from jobs.access import user_named
 from jobs.kinds import JobContext, job_kind, loaded_models
 from jobs.settings import get_settings
 from pipelines.errors import BadInput
@@ -95,6 +96,15 @@ def diagnostics(ctx: JobContext) -> dict[str, Any]:
     return {"report": report}
 
 
+USER_SECONDS = 60  # longest system.sleep / system.gpu_check a non-admin may ask for
+
+
+def _seconds(ctx: JobContext, default: float, low: float, admin_max: float) -> float:
+    """The job's ``seconds``: up to ``admin_max`` for an admin, USER_SECONDS for anyone else."""
+    high = admin_max if user_named(ctx.owner).is_admin else USER_SECONDS
+    return _number(ctx.params, "seconds", default, low, high)
+
+
 def _number(params: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
     """A numeric parameter within [low, high], or a BadInput naming it."""
     try:
@@ -110,7 +120,7 @@ def _number(params: dict[str, Any], name: str, default: float, low: float, high:
 def gpu_check(ctx: JobContext) -> dict[str, Any]:
     import torch
 
-    seconds = _number(ctx.params, "seconds", 5, 0.1, 600)
+    seconds = _seconds(ctx, 5, 0.1, 600)
     size = int(_number(ctx.params, "size", 1024, 16, 16384))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.float16 if device == "cuda" else torch.float32
@@ -131,7 +141,7 @@ def gpu_check(ctx: JobContext) -> dict[str, Any]:
 
 @job_kind("system.sleep", lane="cpu", title="Wait (queue check)", public=True)
 def sleep(ctx: JobContext) -> dict[str, Any]:
-    seconds = _number(ctx.params, "seconds", 1, 0, 24 * 3600)
+    seconds = _seconds(ctx, 1, 0, 24 * 3600)
     steps = int(_number(ctx.params, "steps", 10, 1, 100_000))
     if ctx.params.get("child"):
         code = ctx.run_child([sys.executable, "-c", f"import time; time.sleep({seconds})"])

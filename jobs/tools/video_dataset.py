@@ -35,10 +35,10 @@ from typing import Any
 
 from jobs import datasets, queue, store
 from jobs import secrets as job_secrets
-from jobs.access import User
+from jobs.access import User, user_named
+from jobs.endpoints import api_endpoint
 from jobs.inputs import InputError, check_size, server_files, server_path
 from jobs.kinds import JobContext, job_kind
-from jobs.settings import get_settings
 from pipelines.video_dataset.options import OptionsError, VideoOptions
 
 KIND = "video_dataset.build"
@@ -91,6 +91,7 @@ def submit_videos(
     Nothing is reserved when a check fails.
     """
     opts = options if isinstance(options, VideoOptions) else VideoOptions.parse(options)
+    opts = checked_references(opts, user)
     opts.plan(api_key)  # every option checked before anything is reserved
     if bool(files) == bool(input_path):
         raise InputError(
@@ -130,6 +131,23 @@ def submit_videos(
     return job
 
 
+def checked_references(opts: VideoOptions, user: User) -> VideoOptions:
+    """The options with their API endpoint and caption model checked for ``user``
+    (jobs.endpoints, jobs.models): what is stored names the endpoint, not its URL."""
+    from jobs.models import caption_model
+
+    endpoint = api_endpoint(opts.api_endpoint, opts.api_base_url, user)
+    opts = opts.model_copy(
+        update={
+            "api_endpoint": endpoint.name if endpoint else "",
+            "api_base_url": endpoint.typed_url if endpoint else "",
+        }
+    )
+    if opts.caption_provider == "local":
+        caption_model(opts.plan().caption_options().local_model, "local_model")
+    return opts
+
+
 # ---------------------------------------------------------------- the job
 
 
@@ -157,7 +175,8 @@ def _inputs(ctx: JobContext) -> tuple[list[Path], list[tuple[str, str]]]:
 
 
 def build(ctx: JobContext) -> dict:
-    from pipelines.captions import find_local_model, load_captioner
+    from jobs.models import caption_model
+    from pipelines.captions import load_captioner
     from pipelines.progress import Cancelled, Span
     from pipelines.video_dataset import build_video_dataset, zip_dataset
 
@@ -165,6 +184,8 @@ def build(ctx: JobContext) -> dict:
     key = job_secrets.read(ctx.params.get(job_secrets.PARAM))
     out = datasets.bound_folder(ctx.params)  # deleted or made again since: the job stops here
     options = VideoOptions.parse(ctx.params["options"])
+    endpoint = api_endpoint(options.api_endpoint, options.api_base_url, user_named(ctx.owner))
+    options = options.model_copy(update={"api_base_url": endpoint.url if endpoint else ""})
     plan = options.plan(key)
     ctx.outputs.mkdir(parents=True, exist_ok=True)
     plan.preview_path = ctx.outputs / PREVIEW
@@ -182,7 +203,7 @@ def build(ctx: JobContext) -> dict:
     captioner = None
     caption = plan.caption_options()
     if caption.provider == "local":
-        caption.local_model = find_local_model(caption.local_model, get_settings().models_path)
+        caption.local_model = caption_model(caption.local_model, "local_model") or ""
         plan.caption.local_model = caption.local_model
         ctx.progress.update(
             stage="load model", fraction=0.0, message=f"loading {caption.local_model}"

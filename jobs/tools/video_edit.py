@@ -21,9 +21,9 @@ Ids: table ``video_edit_jobs`` maps the seed's ``job_id`` (given by the REST
 caller, or else the studio job id) to the studio job. The owner check is the
 studio job's (``jobs.access.check_owner``).
 
-Model paths named by a user must be a hub id already in the Hugging Face cache,
-a folder name inside ``STUDIO_MODELS_DIR``, or a folder inside
-``STUDIO_MODELS_DIR`` / ``STUDIO_ALLOWED_ROOTS`` (links resolved); only
+Model paths named by a user follow the studio's one model rule
+(``jobs.models.model_ref``: a folder in ``STUDIO_MODELS_DIR``, a folder inside it or
+``STUDIO_ALLOWED_ROOTS``, or a hub id already on this machine); only
 ``.safetensors`` weights are loaded, so a model folder runs no code.
 """
 
@@ -39,6 +39,7 @@ from jobs.access import User, check_owner, user_named
 from jobs.db import database, migration
 from jobs.inputs import InputError, check_size, server_path
 from jobs.kinds import JobContext, job_kind
+from jobs.models import model_ref
 from jobs.settings import get_settings
 from pipelines.errors import Conflict, NotFound, Refused
 
@@ -81,35 +82,6 @@ def search_dirs() -> list[Path]:
 
 def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
-
-
-def model_ref(value: str | None, field: str) -> str | None:
-    """A model location a user named, checked against the studio's folders."""
-    from pipelines.video_edit.models import HUB_ID
-
-    text = (value or "").strip()
-    if not text:
-        return None
-    settings = get_settings()
-    models = settings.models_path
-    if "/" not in text and not text.startswith((".", "~")):
-        folder = models / text
-        if not folder.is_dir():
-            raise InputError(
-                f"extra.{field}: no folder {text!r} in the models folder ({models}, STUDIO_MODELS_DIR)."
-            )
-        return str(folder.resolve())
-    if text.startswith(("/", "~", ".")):
-        path = Path(text).expanduser().resolve()
-        if not _inside(path, [models.resolve(), *settings.roots]):
-            raise InputError(
-                f"extra.{field}: {text} is outside the models folder ({models}) and the allowed "
-                "server folders (STUDIO_ALLOWED_ROOTS); put the model there."
-            )
-        return str(path)
-    if HUB_ID.match(text):
-        return text  # looked up in the HF cache only (never downloaded here)
-    raise InputError(f"extra.{field}: {text!r} is neither a hub id (owner/name) nor a folder.")
 
 
 def output_dir_ref(
@@ -184,6 +156,7 @@ def _check_folder_free(path: Path, text: str, own: tuple[str, str] | None) -> No
 
 def build_request(fields: dict[str, Any]):
     """The request's prompts and options, checked (input path filled in later)."""
+    from pipelines.video_edit.models import SPECS
     from pipelines.video_edit.options import VideoEditRequest
 
     values = dict(fields)
@@ -191,9 +164,10 @@ def build_request(fields: dict[str, Any]):
     request = VideoEditRequest.model_validate(values)
     extra = request.extra.model_copy(
         update={
-            "model_path": model_ref(request.extra.model_path, "model_path"),
-            "sam_path": model_ref(request.extra.sam_path, "sam_path"),
-            "clipseg_path": model_ref(request.extra.clipseg_path, "clipseg_path"),
+            spec.field: model_ref(
+                getattr(request.extra, spec.field), f"extra.{spec.field}", spec.marker
+            )
+            for spec in SPECS.values()
         }
     )
     return request.model_copy(update={"extra": extra})
@@ -264,6 +238,7 @@ def submit(
         if source.is_dir():
             raise InputError(f"{server_video} is a folder; give a video file.")
     info = probe(source)
+    request.check_work(info.frames)
     if request.mode == "single_frame" and request.frame_index >= info.frames:
         raise InputError(
             f"frame_index {request.frame_index} is past the clip's last frame ({info.frames - 1})."

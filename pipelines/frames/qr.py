@@ -25,6 +25,8 @@ from .video import FrameReviewError
 LEVELS = ("L", "M", "Q", "H")
 SCALE = 9  # pixels per module; multiples of 3 suit the artistic renderer
 WORDS_MAX = 2953  # bytes a version 40-L code holds
+MAX_FRAMES = 300  # frames of an animated QR code's background GIF
+MAX_GIF_PIXELS = 100_000_000  # all its frames together (300 frames of 577 × 577)
 
 
 class QROptions(BaseModel):
@@ -176,7 +178,13 @@ def animated_qr(
             f"picture: an animated QR code needs a GIF background, got {gif.format}."
         )
     frames, durations = [], []
-    for fr in ImageSequence.Iterator(gif):
+    for n, fr in enumerate(ImageSequence.Iterator(gif), start=1):
+        if n > MAX_FRAMES or n * gif.width * gif.height > MAX_GIF_PIXELS:
+            raise FrameReviewError(
+                f"picture: the GIF is too long for an animated QR code: at most {MAX_FRAMES} "
+                f"frames and {MAX_GIF_PIXELS:,} pixels in all ({gif.width}×{gif.height} per "
+                "frame); shorten it or scale it down."
+            )
         durations.append(fr.info.get("duration", gif.info.get("duration", 100)))
         frames.append(_prepare_background(fr.copy(), colorized, contrast, brightness))
     bg = io.BytesIO()

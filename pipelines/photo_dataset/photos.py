@@ -48,6 +48,7 @@ from .subjects import Subject, SubjectDetector, SubjectError, check_insightface
 from .unpack import UnpackLimits, gather_inputs
 
 STAGES = ("unpack", "filter", "dedup", "crop", "caption", "package")
+MIN_PIXELS = 64 * 64  # the smallest max_pixels a user may set
 DETECT_SIDE = 1024  # long side of the copy used for face / pose detection
 _OUTPUT_FILE = re.compile(r"^\d{4}\.(jpg|png|txt)$")
 
@@ -117,6 +118,13 @@ class PhotoDatasetOptions:
             raise PhotoDatasetError(f"image format {self.crop.image_format!r}: use 'jpg' or 'png'")
         if self.dedup.keep_per_cluster < 1:
             raise PhotoDatasetError("keep_per_cluster must be at least 1")
+        if not MIN_PIXELS <= self.max_pixels <= DEFAULT_MAX_PIXELS:
+            raise PhotoDatasetError(
+                f"max_pixels {self.max_pixels}: use {MIN_PIXELS} to {DEFAULT_MAX_PIXELS} "
+                "(larger pictures are refused as decompression bombs)"
+            )
+        if not 1 <= self.num_repeats <= 1000:
+            raise PhotoDatasetError(f"num_repeats {self.num_repeats}: use 1 to 1000")
         try:
             self.caption.check()
         except CaptionError as exc:
@@ -443,7 +451,7 @@ def caption_step(
     progress.update(stage="caption", fraction=0.0, message=f"provider {o.provider}")
     if o.provider != "none" and captioner is None and todo:
         progress.update(stage="caption", fraction=0.0, message="loading the caption model")
-        captioner = load_captioner(o, log=progress.log)
+        captioner = load_captioner(o, log=progress.log, progress=progress)
     failed = ""
     size = max(1, o.batch_size)
     for start in range(0, len(todo), size):

@@ -79,8 +79,13 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
     return value
 
 
-def parse_options(data: dict[str, Any] | None, api_key: str = "") -> PhotoDatasetOptions:
+def parse_options(
+    data: dict[str, Any] | None, api_key: str = "", check: bool = True
+) -> PhotoDatasetOptions:
     """``PhotoDatasetOptions`` from user JSON; unknown names and wrong types give OptionsError.
+
+    ``check=False`` leaves :meth:`PhotoDatasetOptions.check` to the caller (the studio
+    checks the models and endpoints the options name first).
 
     Shape: ``{"quality": {...}, "dedup": {...}, "crop": {...}, "caption": {...}, "num_repeats": 10}``
     (field names as in the pipeline's option dataclasses).
@@ -113,6 +118,8 @@ def parse_options(data: dict[str, Any] | None, api_key: str = "") -> PhotoDatase
         else:
             setattr(options, key, _coerce(value, current, key))
     options.caption.api_key = api_key or ""
+    if not check:
+        return options
     try:
         options.check()
     except PhotoDatasetError as exc:

@@ -540,14 +540,16 @@ def _prepare_captioners(opts: VideoDatasetOptions, captioner, rewriter, progress
             fraction=0.0,
             message=f"loading the {caption_opts.provider} captioner",
         )
-        captioner = load_captioner(caption_opts, log=progress.log)
+        captioner = load_captioner(caption_opts, log=progress.log, progress=progress)
     if not opts.rewrite:
         return caption_opts, captioner, None
     if rewriter is None:
         if caption_opts.provider == "api":
             rewriter = captioner
         elif caption_opts.api_base_url and caption_opts.api_models:
-            rewriter = load_captioner(replace(caption_opts, provider="api"), log=progress.log)
+            rewriter = load_captioner(
+                replace(caption_opts, provider="api"), log=progress.log, progress=progress
+            )
         else:
             raise CaptionError(
                 "The caption rewrite needs an OpenAI-compatible API: set the API base URL and at least one model "

@@ -83,9 +83,17 @@ class VideoOptions(BaseModel):
     max_new_tokens: int = Field(
         default=96, ge=1, le=1024, description="caption length limit of the local model"
     )
+    api_endpoint: str = line(
+        100,
+        "OpenAI-compatible API by name, as the studio lists them (STUDIO_API_ENDPOINTS; "
+        "'openai' built in); bring your key as api_key",
+        default="",
+        examples=["openai"],
+    )
     api_base_url: str = line(
         LINE_MAX,
-        "OpenAI-compatible base URL",
+        "OpenAI-compatible base URL: admins only (others pick api_endpoint; the URL of a "
+        "configured endpoint is taken as that endpoint)",
         default="",
         examples=["https://dashscope.aliyuncs.com/compatible-mode/v1"],
     )
@@ -161,6 +169,7 @@ class VideoOptions(BaseModel):
             trigger=self.trigger.strip(),
             prefix=self.prefix,
             device=self.device,
+            api_endpoint=self.api_endpoint.strip(),
             api_base_url=self.api_base_url.strip(),
             api_key=api_key or "",
             api_models=list(self.api_models),
@@ -193,7 +202,9 @@ class VideoOptions(BaseModel):
 
     def rewrite_skipped(self) -> str:
         """Why the asked-for rewrite is left out ("" when it runs or was not asked for)."""
-        if self.rewrite and not (self.api_base_url.strip() and self.api_models):
+        if self.rewrite and not (
+            (self.api_endpoint.strip() or self.api_base_url.strip()) and self.api_models
+        ):
             return (
                 "the caption rewrite (use_qwen_optimize) needs an OpenAI-compatible API (base URL and a "
                 "model); none is set, so the captions are not rewritten"
@@ -233,6 +244,7 @@ _CLI_NAMES = {
     "caption_method": "method",
     "local_model": "model",
     "api_base_url": "api-base",
+    "api_endpoint": "api-endpoint",
     "api_models": "api-model",
     "frame_policy": "frames",
     "make_zip": "zip",

@@ -14,7 +14,9 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from pipelines.errors import BadInput
 
 Mode = Literal["single_frame", "video"]
 MaskBackendName = Literal["auto", "sam3", "clipseg", "mediapipe"]
@@ -42,6 +44,7 @@ ModelRef = Annotated[
 ]
 
 OUTPUT_DIR_ENV = "UR_EDIT_OUTPUT_DIR"
+MAX_FRAME_STEPS = 100_000  # frames × denoising steps of one edit (a minute of 30 fps at 50 steps)
 
 
 class VideoEditExtra(BaseModel):
@@ -130,6 +133,29 @@ class VideoEditOptions(BaseModel):
         0, ge=0, le=10_000_000, description="the frame single_frame mode and previews use"
     )
     extra: VideoEditExtra = Field(default_factory=lambda: VideoEditExtra.model_validate({}))
+
+    @model_validator(mode="after")
+    def _bounded_work(self) -> VideoEditOptions:
+        if self.mode == "video" and self.max_frames is not None:
+            work = self.max_frames * self.num_inference_steps
+            if work > MAX_FRAME_STEPS:
+                raise ValueError(
+                    f"max_frames × num_inference_steps = {work} is more than {MAX_FRAME_STEPS}; "
+                    "edit fewer frames or use fewer steps"
+                )
+        return self
+
+    def check_work(self, clip_frames: int) -> None:
+        """BadInput when editing ``clip_frames`` frames (the clip's) would pass the bound."""
+        frames = (
+            1 if self.mode == "single_frame" else min(clip_frames, self.max_frames or clip_frames)
+        )
+        if frames * self.num_inference_steps > MAX_FRAME_STEPS:
+            raise BadInput(
+                f"The clip's {frames} frames × {self.num_inference_steps} steps = "
+                f"{frames * self.num_inference_steps} is more than {MAX_FRAME_STEPS} frame-steps: "
+                "set max_frames, lower num_inference_steps, or cut the clip."
+            )
 
 
 def new_job_id() -> str:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from jobs import datasets, store
 from jobs.access import User
+from jobs.settings import get_settings
 from jobs.tools import photo_dataset as photos
 from pipelines.errors import StudioError
 from pipelines.photo_dataset.review import EditError, check_edits, thumb_path
@@ -655,8 +656,19 @@ def build() -> None:
                     with gr.Row():
                         add(
                             "caption",
+                            "api_endpoint",
+                            gr.Dropdown(
+                                ["", *sorted(get_settings().endpoints)],
+                                value="",
+                                label="API endpoint (STUDIO_API_ENDPOINTS)",
+                            ),
+                        )
+                        add(
+                            "caption",
                             "api_base_url",
-                            gr.Textbox(label="API base URL", placeholder="https://host/v1"),
+                            gr.Textbox(
+                                label="API base URL (admins)", placeholder="https://host/v1"
+                            ),
                         )
                         api_key = gr.Textbox(label="API key (never stored)", type="password")
                     add(

@@ -23,6 +23,7 @@ import pandas as pd
 
 from jobs import datasets, store
 from jobs.access import User, may_access
+from jobs.settings import get_settings
 from jobs.tools import video_dataset as videos
 from pipelines.errors import StudioError
 from pipelines.names import DatasetNameError, validate_dataset_name
@@ -91,6 +92,7 @@ OPTION_FIELDS = [
     "caption_method",
     "caption_frames",
     "local_model",
+    "api_endpoint",
     "api_base_url",
     "api_models",
     "api_retries",
@@ -374,8 +376,14 @@ def build() -> None:
                 placeholder="florence-community/Florence-2-base",
                 max_length=500,
             )
+            api_endpoint = gr.Dropdown(
+                ["", *sorted(get_settings().endpoints)],
+                value="",
+                label="API endpoint",
+                info=h("api_endpoint"),
+            )
             api_base_url = gr.Textbox(
-                label="API base URL",
+                label="API base URL (admins)",
                 value=d["api_base_url"],
                 placeholder="https://host/v1",
                 max_length=500,
@@ -450,6 +458,7 @@ def build() -> None:
         "caption_method": caption_method,
         "caption_frames": caption_frames,
         "local_model": local_model,
+        "api_endpoint": api_endpoint,
         "api_base_url": api_base_url,
         "api_models": api_models,
         "api_retries": api_retries,

@@ -110,7 +110,7 @@ def test_api_whole_chain_failing_names_each_model_without_the_key():
         # an unknown model is not retried
         assert server.models_called() == ["a", "a", "b"]
     message = str(info.value)
-    assert "a: InternalServerError" in message and "b: NotFoundError" in message
+    assert "a: HTTP 500 Internal Server Error" in message and "b: HTTP 404 Not Found" in message
     assert KEY not in message
 
 

@@ -19,7 +19,7 @@ from tests.conftest import wait_job
 from tests.photo_dataset.app.conftest import OPTIONS
 
 KEY = "sk-test-SECRET-4242"
-ANN = User("ann")
+ANN = User("ann", is_admin=True)  # as in an open studio (typed API URLs are for admins)
 
 
 def options(**caption):
@@ -76,9 +76,11 @@ def test_api_captions_with_fallback_and_the_key_never_stored(studio_home, start_
 
 
 def test_local_captions_run_in_the_gpu_lane_with_the_model_loaded_once(
-    studio_home, start_worker, small_zip, tmp_path_factory
+    studio_home, start_worker, small_zip, tmp_path_factory, monkeypatch
 ):
     model = build_tiny_blip(tmp_path_factory.mktemp("models") / "tiny-blip", word="photo")
+    monkeypatch.setenv("STUDIO_MODELS_DIR", str(model.parent))  # models: the one model rule
+    reset_settings()
     start_worker()
     firsts = [
         photos.start_build(

@@ -195,8 +195,12 @@ def tiny_blip(tmp_path_factory):
 
 
 def test_upload_with_local_captions_runs_in_the_gpu_lane(
-    client, start_worker, studio_home, clips, tiny_blip
+    client, start_worker, studio_home, clips, tiny_blip, monkeypatch
 ):
+    from jobs.settings import reset_settings
+
+    monkeypatch.setenv("STUDIO_MODELS_DIR", str(tiny_blip.parent))  # models: the one model rule
+    reset_settings()
     start_worker()
     options = {
         "caption_provider": "local",
