@@ -26,16 +26,27 @@ if str(ROOT) not in sys.path:
 
 @pytest.fixture
 def studio_home(tmp_path, monkeypatch):
-    """A fresh data folder; settings re-read from the environment."""
+    """A fresh data folder with its records migrated (as ``python app.py`` does at
+    start); settings re-read from the environment."""
+    from jobs import records
     from jobs.settings import reset_settings
 
     home = tmp_path / "studio-data"
     monkeypatch.setenv("STUDIO_HOME", str(home))
     monkeypatch.setenv("STUDIO_HEARTBEAT_S", "0.5")
-    for name in ("STUDIO_AUTH", "STUDIO_API_TOKENS", "STUDIO_ADMINS", "STUDIO_QUEUE_URL"):
+    for name in (
+        "STUDIO_AUTH",
+        "STUDIO_API_TOKENS",
+        "STUDIO_ADMINS",
+        "STUDIO_QUEUE_URL",
+        "STUDIO_DATABASE_URL",
+        "DATABASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     reset_settings()
+    records.upgrade()
     yield home
+    records.dispose()
     reset_settings()
 
 
@@ -134,6 +145,8 @@ CLEARED_SETTINGS = (
     "STUDIO_ADMINS",
     "STUDIO_WORKER",
     "STUDIO_QUEUE_URL",
+    "STUDIO_DATABASE_URL",
+    "DATABASE_URL",
     "STUDIO_ALLOWED_ROOTS",
     "STUDIO_MODELS_DIR",
     "MODELS_DIR",
