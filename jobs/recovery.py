@@ -13,10 +13,10 @@ import socket
 import time
 
 import psutil
-from sqlalchemy import delete, insert, select, update
 
 from jobs import records, store
 from jobs.queue import enqueue, pending_ids
+from jobs.records.sql import delete, insert, select, update
 from jobs.records.tables import jobs as jobs_table
 from jobs.records.tables import workers as workers_table
 from jobs.settings import get_settings

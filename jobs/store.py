@@ -26,11 +26,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO, TypedDict, cast
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.sql import Executable
-
 from jobs import records
 from jobs.access import User, may_access
+from jobs.records.sql import Executable, func, insert, select, update
 from jobs.records.tables import job_samples as samples_table
 from jobs.records.tables import jobs as jobs_table
 from jobs.settings import get_settings

@@ -19,11 +19,10 @@ import sys
 import threading
 import time
 
-from sqlalchemy import delete, insert, update
-
 from jobs import records, recovery, runner, store
 from jobs.kinds import LANES, kill_tree, load_tools
 from jobs.queue import huey_for
+from jobs.records.sql import delete, insert, update
 from jobs.records.tables import jobs as jobs_table
 from jobs.records.tables import worker_samples, workers
 from jobs.settings import get_settings

@@ -10,10 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from jobs import records, store, supervisor
 from jobs.kinds import LANES
+from jobs.records.sql import select
 from jobs.records.tables import worker_samples as samples_table
 from jobs.records.tables import workers as workers_table
 from jobs.recovery import heartbeat_stale
