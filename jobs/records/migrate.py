@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -35,6 +36,7 @@ def _config(conn: Connection | None = None) -> Config:
     return config
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str:
     """The newest revision this code knows."""
     head = ScriptDirectory.from_config(_config()).get_current_head()
@@ -61,7 +63,12 @@ def _migration_lock() -> Iterator[None]:
 
 def upgrade(revision: str = "head") -> tuple[str | None, str | None]:
     """Bring the database to ``revision`` (under the lock, in one transaction).
-    Returns (revision before, revision after)."""
+    Returns (revision before, revision after). A database already at the head
+    costs one query (revisions only move forward, so no lock is needed to see it)."""
+    if revision == "head":
+        now = current_revision()
+        if now == head_revision():
+            return now, now
     with _migration_lock(), transaction() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(_ADVISORY_KEY)))
