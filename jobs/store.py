@@ -28,7 +28,7 @@ from typing import Any, TextIO, TypedDict, cast
 
 from jobs import records
 from jobs.access import User, may_access
-from jobs.records.sql import Executable, func, insert, select, update
+from jobs.records.sql import bindparam, func, insert, select, update
 from jobs.records.tables import job_samples as samples_table
 from jobs.records.tables import jobs as jobs_table
 from jobs.settings import get_settings
@@ -37,6 +37,44 @@ from pipelines.errors import Conflict, NotFound
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL = ("succeeded", "failed", "cancelled")
 _JSON_FIELDS = ("params", "outputs")
+
+# The job record's statements, built once (compiled once; the values are bound
+# parameters). Each change is one statement that hands the new row back.
+_c = jobs_table.c
+_BY_ID = _c.id == bindparam("job_id_")
+_INSERT = insert(jobs_table).returning(*_c)
+_SELECT = select(jobs_table).where(_BY_ID)
+_UPDATE = update(jobs_table).where(_BY_ID).returning(*_c)  # SET: the columns given
+_PROGRESS = update(jobs_table).where(_BY_ID).returning(_c.cancel_requested)
+_CLAIM = (
+    update(jobs_table)
+    .where(_BY_ID, _c.status == "queued", _c.cancel_requested == 0)
+    .values(
+        status="running",
+        stage="starting",
+        worker=bindparam("worker_"),
+        heartbeat_at=bindparam("now_"),
+        started_at=bindparam("now_"),
+        finished_at=None,
+        attempts=_c.attempts + 1,
+        message="Started",
+        error=None,
+    )
+    .returning(*_c)
+)
+_CANCEL_QUEUED = (
+    update(jobs_table)
+    .where(_BY_ID, _c.status == "queued")
+    .values(
+        status="cancelled",
+        stage="cancelled",
+        cancel_requested=1,
+        finished_at=bindparam("now_"),
+        message="Cancelled before it started",
+    )
+    .returning(*_c)
+)
+_CANCEL_REQUESTED = select(_c.cancel_requested).where(_BY_ID)
 
 
 class Job(TypedDict):
@@ -131,16 +169,16 @@ def create_job(
         "cancel_requested": 0,
         "created_at": time.time(),
     }
-    job = _write_one(insert(jobs_table).values(record).returning(*jobs_table.c))
+    job = _write_one(_INSERT, record)
     assert job is not None  # an insert returns its row
     write_status_file(job)
     return job
 
 
-def _write_one(statement: Executable) -> Job | None:
+def _write_one(statement: Any, params: dict[str, Any]) -> Job | None:
     """Run one writing statement ``… RETURNING`` every column (its own
     transaction) and decode the row it hands back."""
-    row = records.first(statement)
+    row = records.first(statement, params)
     return None if row is None else decode(row)
 
 
@@ -150,7 +188,7 @@ def find_job(job_id: str | None, user: User | None = None) -> Job | None:
     job_id = (job_id or "").strip()
     if not job_id or len(job_id) > 64:
         return None
-    row = records.first(select(jobs_table).where(jobs_table.c.id == job_id))
+    row = records.first(_SELECT, {"job_id_": job_id})
     if row is None:
         return None
     job = decode(row)
@@ -213,17 +251,7 @@ def update_job(job_id: str, **fields: Any) -> Job:
     for field in _JSON_FIELDS:
         if field in fields:
             fields[field] = json.dumps(fields[field])
-    statement: Executable
-    if fields:
-        statement = (
-            update(jobs_table)
-            .where(jobs_table.c.id == job_id)
-            .values(fields)
-            .returning(*jobs_table.c)
-        )
-    else:
-        statement = select(jobs_table).where(jobs_table.c.id == job_id)
-    job = _write_one(statement)
+    job = _write_one(_UPDATE if fields else _SELECT, {**fields, "job_id_": job_id})
     if job is None:
         raise JobNotFound(job_id)
     write_status_file(job)
@@ -234,23 +262,8 @@ def claim_job(job_id: str, worker_id: str) -> Job | None:
     """Atomically move a queued job to running; None if someone else has it
     (or it was cancelled meanwhile), so a job queued twice runs once. One
     statement: the claim and the row it gives back are one transaction."""
-    now, c = time.time(), jobs_table.c
-    job = _write_one(
-        update(jobs_table)
-        .where(c.id == job_id, c.status == "queued", c.cancel_requested == 0)
-        .values(
-            status="running",
-            stage="starting",
-            worker=worker_id,
-            heartbeat_at=now,
-            started_at=now,
-            finished_at=None,
-            attempts=c.attempts + 1,
-            message="Started",
-            error=None,
-        )
-        .returning(*jobs_table.c)
-    )
+    now = time.time()
+    job = _write_one(_CLAIM, {"job_id_": job_id, "worker_": worker_id, "now_": now})
     if job is None:
         return None
     write_status_file(job)
@@ -260,19 +273,7 @@ def claim_job(job_id: str, worker_id: str) -> Job | None:
 def cancel_queued(job_id: str) -> Job | None:
     """Cancel a job that has not started (one statement, like a claim: the runner's
     claim then skips it); None when it started meanwhile."""
-    c = jobs_table.c
-    job = _write_one(
-        update(jobs_table)
-        .where(c.id == job_id, c.status == "queued")
-        .values(
-            status="cancelled",
-            stage="cancelled",
-            cancel_requested=1,
-            finished_at=time.time(),
-            message="Cancelled before it started",
-        )
-        .returning(*jobs_table.c)
-    )
+    job = _write_one(_CANCEL_QUEUED, {"job_id_": job_id, "now_": time.time()})
     if job is not None:
         write_status_file(job)
     return job
@@ -281,18 +282,17 @@ def cancel_queued(job_id: str) -> Job | None:
 def report_progress(job_id: str, fields: dict[str, Any], mirror: bool = False) -> bool:
     """Write progress fields (one statement); returns True when cancellation
     was requested. With ``mirror`` the row it gives back also goes to status.json."""
-    statement = update(jobs_table).where(jobs_table.c.id == job_id).values(fields)
+    params = {**fields, "job_id_": job_id}
     if mirror:
-        job = _write_one(statement.returning(*jobs_table.c))
+        job = _write_one(_UPDATE, params)
         if job is not None:
             write_status_file(job)
         return bool(job and job["cancel_requested"])
-    return bool(records.scalar(statement.returning(jobs_table.c.cancel_requested)))
+    return bool(records.scalar(_PROGRESS, params))
 
 
 def cancel_requested(job_id: str) -> bool:
-    c = jobs_table.c
-    return bool(records.scalar(select(c.cancel_requested).where(c.id == job_id)))
+    return bool(records.scalar(_CANCEL_REQUESTED, {"job_id_": job_id}))
 
 
 def running_jobs(lane: str | None = None) -> list[Job]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,32 +123,39 @@ def connection() -> Iterator[Connection]:
         yield conn
 
 
-def _run(statement: Executable, fetch: Callable[[Any], Any]) -> Any:
+Params = Mapping[str, Any] | None
+
+
+def _run(statement: Executable, params: Params, fetch: Callable[[Any], Any]) -> Any:
     with _engines_now().single.connect() as conn:
-        result = fetch(conn.execute(statement))
+        result = fetch(conn.execute(statement, params))
         conn.commit()  # PostgreSQL: the statement's transaction; SQLite: nothing to do
         return result
 
 
-def rows(statement: Executable) -> Sequence[RowMapping]:
+# Each takes a statement and, optionally, the values of its bound parameters: a
+# statement built once (a module constant with ``bindparam``) is compiled once.
+
+
+def rows(statement: Executable, params: Params = None) -> Sequence[RowMapping]:
     """Run one statement (its own transaction); every row it gives back."""
-    return _run(statement, lambda result: result.mappings().all())
+    return _run(statement, params, lambda result: result.mappings().all())
 
 
-def first(statement: Executable) -> RowMapping | None:
+def first(statement: Executable, params: Params = None) -> RowMapping | None:
     """Run one statement (its own transaction, e.g. ``UPDATE … RETURNING``);
     the first row it gives back, or None."""
-    return _run(statement, lambda result: result.mappings().first())
+    return _run(statement, params, lambda result: result.mappings().first())
 
 
-def scalar(statement: Executable) -> Any:
+def scalar(statement: Executable, params: Params = None) -> Any:
     """Run one statement; the first column of its first row (None without rows)."""
-    return _run(statement, lambda result: result.scalar())
+    return _run(statement, params, lambda result: result.scalar())
 
 
-def execute(statement: Executable) -> int:
+def execute(statement: Executable, params: Params = None) -> int:
     """Run one writing statement (its own transaction); the rows it changed."""
-    return _run(statement, lambda result: result.rowcount)
+    return _run(statement, params, lambda result: result.rowcount)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     and_,
+    bindparam,
     case,
     delete,
     distinct,
@@ -31,6 +32,7 @@ from sqlalchemy.sql import Executable
 __all__ = [
     "Executable",
     "and_",
+    "bindparam",
     "case",
     "delete",
     "distinct",
