@@ -38,7 +38,9 @@ class _Engines:
 
 _engines: dict[str, _Engines] = {}
 _engines_pid = os.getpid()
+_last: tuple[object, _Engines] | None = None  # (the settings it was made for, engines)
 _lock = threading.Lock()
+_local = threading.local()  # SQLite: this thread's connection for single statements
 
 
 def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
@@ -76,20 +78,21 @@ def _create(url: str) -> _Engines:
 
 
 def _engines_now() -> _Engines:
-    global _engines_pid
-    if os.getpid() != _engines_pid:  # a forked child: never share the parent's connections
-        with _lock:
+    global _engines_pid, _last
+    settings = get_settings()  # cached: the same object until reset_settings()
+    last = _last
+    if last is not None and last[0] is settings and _engines_pid == os.getpid():
+        return last[1]
+    with _lock:
+        if os.getpid() != _engines_pid:  # a forked child: never share the parent's connections
             for inherited in _engines.values():
                 inherited.engine.dispose(close=False)
             _engines.clear()
             _engines_pid = os.getpid()
-    url = get_settings().records_url
-    engines = _engines.get(url)
-    if engines is not None:
-        return engines
-    with _lock:
+        url = settings.records_url
         if url not in _engines:
             _engines[url] = _create(url)
+        _last = (settings, _engines[url])
         return _engines[url]
 
 
@@ -100,10 +103,20 @@ def engine() -> Engine:
 
 def dispose() -> None:
     """Close this process's connections (tests that swap STUDIO_HOME, benchmarks)."""
+    global _last
+    _drop_thread_connection()
     with _lock:
         for engines in _engines.values():
             engines.engine.dispose()
         _engines.clear()
+        _last = None
+
+
+def _drop_thread_connection() -> None:
+    conn = getattr(_local, "conn", None)
+    _local.conn = None
+    if conn is not None:
+        conn.close()
 
 
 @contextmanager
@@ -126,11 +139,35 @@ def connection() -> Iterator[Connection]:
 Params = Mapping[str, Any] | None
 
 
+def _single_connection(engines: _Engines) -> Connection:
+    """This thread's connection for single statements (SQLite: kept open, as a
+    SQLite connection is a file handle and a pool round trip per statement
+    would cost more than the statement)."""
+    conn: Connection | None = getattr(_local, "conn", None)
+    if conn is None or conn.engine is not engines.single or conn.closed or conn.invalidated:
+        if conn is not None:
+            conn.close()
+        conn = _local.conn = engines.single.connect()
+    return conn
+
+
 def _run(statement: Executable, params: Params, fetch: Callable[[Any], Any]) -> Any:
-    with _engines_now().single.connect() as conn:
-        result = fetch(conn.execute(statement, params))
-        conn.commit()  # PostgreSQL: the statement's transaction; SQLite: nothing to do
-        return result
+    engines = _engines_now()
+    if engines.engine.dialect.name != "sqlite":
+        with engines.single.connect() as conn:
+            result = fetch(conn.execute(statement, params))
+            conn.commit()  # the statement's transaction
+            return result
+    conn = _single_connection(engines)
+    try:
+        cursor = conn.execute(statement, params)
+        result = fetch(cursor)
+        cursor.close()  # no statement left open (it would hold a read snapshot)
+        conn.commit()  # nothing to do on SQLite (no BEGIN): ends SQLAlchemy's bookkeeping
+    except BaseException:
+        conn.rollback()
+        raise
+    return result
 
 
 # Each takes a statement and, optionally, the values of its bound parameters: a
@@ -174,10 +211,12 @@ def trace(callback: Callable[[str], None]) -> Iterator[None]:
         if dbapi_connection is not None:
             dbapi_connection.set_trace_callback(None)
 
+    _drop_thread_connection()  # the next single statement checks a traced one out
     event.listen(eng, "checkout", checkout)
     event.listen(eng, "checkin", checkin)
     try:
         yield
     finally:
+        _drop_thread_connection()
         event.remove(eng, "checkout", checkout)
         event.remove(eng, "checkin", checkin)
