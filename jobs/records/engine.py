@@ -63,9 +63,9 @@ def _create(url: str) -> _Engines:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        eng = create_engine(
-            parsed, connect_args={"timeout": 60}, pool_size=8, max_overflow=56, pool_timeout=60
-        )
+        # Threads keep their connection for single statements (web threads included):
+        # no ceiling on connections, a SQLite connection is a file handle.
+        eng = create_engine(parsed, connect_args={"timeout": 60}, pool_size=8, max_overflow=-1)
         event.listen(eng, "connect", _sqlite_connect)
         event.listen(eng, "begin", _sqlite_begin)
     else:
