@@ -16,7 +16,7 @@ import sys
 
 import uvicorn
 
-from jobs import supervisor
+from jobs import records, supervisor
 from jobs.settings import get_settings
 from studio.auth import start_refusal
 
@@ -31,6 +31,7 @@ def main() -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
+    records.upgrade()  # the schema, once, before the worker or a request touches it
     if settings.worker == "child":
         supervisor.start_worker_child()
         atexit.register(supervisor.stop_worker_child)

@@ -70,17 +70,30 @@ def _env(root: Path) -> dict[str, str]:
     return env
 
 
+def prepare_records() -> None:
+    """Make the measured studio's records (its schema) before anything reads them:
+    ``jobs.records.upgrade`` now; the jobs package of a ``--compare`` folder from
+    before the records package migrated when its database was first opened."""
+    try:
+        from jobs import records
+    except ImportError:
+        from jobs.db import database  # a jobs package from before the records package
+
+        database()
+        return
+    records.upgrade()
+
+
 def bench_inline(n: int, home: Path) -> dict[str, float]:
     """ms per submit and per run of ``n`` jobs, no queue, no worker process."""
     os.environ["STUDIO_HOME"] = str(home)
     from jobs import queue, runner
-    from jobs.db import database
     from jobs.kinds import load_tools
     from jobs.settings import reset_settings
 
     reset_settings()
     load_tools()
-    database()
+    prepare_records()
     enqueue = queue.enqueue
     queue.enqueue = lambda job: None  # type: ignore[assignment]
     try:
@@ -98,10 +111,10 @@ def bench_inline(n: int, home: Path) -> dict[str, float]:
 def bench_studio(n: int, home: Path, root: Path) -> dict[str, float]:
     os.environ["STUDIO_HOME"] = str(home)
     from jobs import queue, store
-    from jobs.db import database
     from jobs.settings import reset_settings
 
     reset_settings()
+    prepare_records()
     worker = subprocess.Popen(
         [sys.executable, "-m", "jobs.worker"],
         cwd=root,
@@ -129,22 +142,11 @@ def bench_studio(n: int, home: Path, root: Path) -> dict[str, float]:
         t0 = time.time()
         ids = [queue.submit("system.sleep", {"seconds": 0, "steps": 1})["id"] for _ in range(n)]
         submitted = time.time() - t0
-        marks = ",".join("?" * len(ids))
-        wait_started(
-            lambda: (
-                database()
-                .execute(
-                    f"select count(*) from jobs where status='succeeded' and id in ({marks})", ids
-                )
-                .fetchone()[0]
-            ),
-            n,
-        )
-        last = (
-            database()
-            .execute(f"select max(finished_at) from jobs where id in ({marks})", ids)
-            .fetchone()[0]
-        )
+        # Read through the store's public functions (the same in a --compare package).
+        wait_started(lambda: store.list_jobs(status="succeeded", limit=1)[1] - n, n)
+        burst, _ = store.list_jobs(limit=n)  # newest first: the burst
+        assert {job["id"] for job in burst} == set(ids)
+        last = max(job["finished_at"] or 0.0 for job in burst)
         return {
             "p50": percentile(latencies, 50),
             "p95": percentile(latencies, 95),

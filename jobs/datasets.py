@@ -19,8 +19,8 @@ retried (the kinds register it as their ``check``): a dataset deleted since, or
 made again under the same name, is a different record, and the job stops
 instead of touching it.
 
-Before per-owner names the layout was ``datasets/<name>/``; the migration
-``datasets 1`` moves such folders under their owner and binds their jobs.
+Before per-owner names the layout was ``datasets/<name>/``; the records
+revision ``0002`` moves such folders under their owner and binds their jobs.
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs import store
-from jobs.access import ANONYMOUS, User, may_access, owner_filter
-from jobs.db import database, migration
+from jobs.access import User, may_access, owner_filter
 from jobs.settings import get_settings
 from pipelines.errors import Conflict, NotFound
 from pipelines.names import DatasetNameError, validate_dataset_name
@@ -90,7 +89,6 @@ def owner_dir(owner: str) -> str:
 
 
 def _root() -> Path:
-    database()  # the layout migration has run (cached after the first call)
     return get_settings().datasets_dir
 
 
@@ -256,42 +254,3 @@ def _write(path: Path, meta: dict[str, Any]) -> None:
     tmp = path / f".{META}.tmp"
     tmp.write_text(json.dumps(meta, indent=2))
     tmp.replace(path / META)
-
-
-_MOVING = ".moving-"
-
-
-@migration("datasets", 1)
-def _per_owner_folders(db: Any) -> None:
-    """``datasets/<name>/`` -> ``datasets/<owner>/<name>/``, each record given an id, and the
-    jobs of each dataset (same owner and name, made since the dataset was) bound to it.
-    Safe to run again after a crash: first every old folder is set aside, then moved."""
-    root = get_settings().datasets_dir
-    if not root.is_dir():
-        return
-    for old in sorted(root.iterdir()):
-        if (old / META).is_file() and not old.name.startswith(_MOVING):
-            meta = _read(old)
-            meta.setdefault("id", uuid.uuid4().hex)
-            meta["owner"] = meta.get("owner") or ANONYMOUS
-            _write(old, meta)
-            old.rename(root / f"{_MOVING}{old.name}")
-    has_jobs = db.execute("select 1 from sqlite_master where name='jobs'").fetchone()
-    for staged in sorted(root.glob(f"{_MOVING}*")):
-        meta = _read(staged)
-        target = root / owner_dir(meta["owner"]) / meta["name"]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged.rename(target)
-        if has_jobs:
-            db.execute(
-                "update jobs set params = json_set(params, '$." + REF + "', json(?)) "
-                "where owner = ? and created_at >= ? and (kind like 'photo_dataset.%' or "
-                "kind like 'video_dataset.%' or kind like 'dataset.%') and "
-                "coalesce(json_extract(params, '$.name'), json_extract(params, '$.dataset')) = ?",
-                [
-                    json.dumps(ref(target)),
-                    meta["owner"],
-                    meta.get("created_at", 0) - 1,
-                    meta["name"],
-                ],
-            )

@@ -14,9 +14,11 @@ import time
 
 import psutil
 
-from jobs import store
-from jobs.db import database
+from jobs import records, store
 from jobs.queue import enqueue, pending_ids
+from jobs.records.sql import delete, insert, select, update
+from jobs.records.tables import jobs as jobs_table
+from jobs.records.tables import workers as workers_table
 from jobs.settings import get_settings
 
 HOST = socket.gethostname()
@@ -42,7 +44,7 @@ def worker_is_dead(worker_id: str | None, heartbeat_at: float | None) -> bool:
     heartbeat is stale."""
     if not worker_id:
         return True
-    row = next(database().query("select * from workers where id=?", [worker_id]), None)
+    row = records.first(select(workers_table).where(workers_table.c.id == worker_id))
     if row is None:
         return heartbeat_stale(heartbeat_at)
     if row["host"] == HOST:
@@ -78,20 +80,27 @@ def requeue_orphans(lane: str, my_worker_id: str) -> list[str]:
                 finished_at=time.time(),
             )
             continue
-        cur = database().execute(
-            "update jobs set status='queued', stage='queued', worker=null, message=? "
-            "where id=? and status='running' and worker is ?",
-            [
-                f"Re-queued: the worker stopped during attempt {attempt} of {most}",
-                job["id"],
-                job["worker"],
-            ],
+        c = jobs_table.c
+        row = records.first(  # one statement: only if it is still that worker's running job
+            update(jobs_table)
+            .where(
+                c.id == job["id"],
+                c.status == "running",
+                c.worker.is_not_distinct_from(job["worker"]),
+            )
+            .values(
+                status="queued",
+                stage="queued",
+                worker=None,
+                message=f"Re-queued: the worker stopped during attempt {attempt} of {most}",
+            )
+            .returning(*jobs_table.c)
         )
-        if cur.rowcount == 1:
+        if row is not None:
             store.append_log(
                 job["id"], f"worker {job['worker']} died; re-queued (attempt {attempt} of {most})"
             )
-            store.write_status_file(store.get_job(job["id"]))
+            store.write_status_file(store.decode(row))
             enqueue(job)
             moved.append(job["id"])
     return moved
@@ -108,16 +117,16 @@ def requeue_lost(lane: str) -> list[str]:
 
 
 def register_worker(worker_id: str, lane: str, pid: int, info: dict[str, object]) -> None:
-    now = time.time()
-    database().table("workers").upsert(
-        {
-            "id": worker_id,
-            "lane": lane,
-            "host": HOST,
-            "pid": pid,
-            "started_at": psutil.Process(pid).create_time(),
-            "heartbeat_at": now,
-            "info": json.dumps(info),
-        },
-        pk="id",
-    )
+    """Record (or replace) this lane process's row in ``workers``."""
+    row = {
+        "id": worker_id,
+        "lane": lane,
+        "host": HOST,
+        "pid": pid,
+        "started_at": psutil.Process(pid).create_time(),
+        "heartbeat_at": time.time(),
+        "info": json.dumps(info),
+    }
+    with records.transaction() as conn:
+        conn.execute(delete(workers_table).where(workers_table.c.id == worker_id))
+        conn.execute(insert(workers_table).values(row))

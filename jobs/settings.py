@@ -131,6 +131,13 @@ class Settings(BaseSettings):
     )
     space_id: str = Field(default="", validation_alias="SPACE_ID")
 
+    # -- records (issue 20) --------------------------------------------
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("STUDIO_DATABASE_URL", "DATABASE_URL"),
+        description="Where the records live (SQLAlchemy URL); empty = sqlite:///STUDIO_HOME/studio.db.",
+    )
+
     server_name: str = Field(default="127.0.0.1", validation_alias="GRADIO_SERVER_NAME")
     server_port: int = Field(default=7860, validation_alias="GRADIO_SERVER_PORT")
 
@@ -150,6 +157,11 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.home / "studio.db"
+
+    @property
+    def records_url(self) -> str:
+        """``database_url``, or the embedded SQLite file ``STUDIO_HOME/studio.db``."""
+        return self.database_url.strip() or f"sqlite:///{self.db_path}"
 
     @property
     def queue_path(self) -> Path:

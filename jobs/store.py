@@ -3,7 +3,8 @@
 A record lives in the ``jobs`` table and is mirrored to
 ``STUDIO_HOME/jobs/<id>/status.json``; the job's folder also holds
 ``inputs/``, ``outputs/`` and ``log.txt``. Each change of a record is one SQL
-statement (one transaction) that hands the new row back (``RETURNING``), and
+statement (one transaction, built with the records package's tables:
+``jobs.records``) that hands the new row back (``RETURNING``), and
 the mirror is written from that row: at submit, at the claim, at the end and
 on every :func:`update_job` (progress refreshes it at most every few seconds,
 ``jobs.reporter``). Records leave this module as
@@ -22,17 +23,59 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO, TypedDict, cast
 
+from jobs import records
 from jobs.access import User, may_access
-from jobs.db import database
+from jobs.records.sql import bindparam, delete, func, insert, select, update
+from jobs.records.tables import job_samples as samples_table
+from jobs.records.tables import jobs as jobs_table
 from jobs.settings import get_settings
 from pipelines.errors import Conflict, NotFound
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL = ("succeeded", "failed", "cancelled")
 _JSON_FIELDS = ("params", "outputs")
+
+# The job record's statements, built once (compiled once; the values are bound
+# parameters). Each change is one statement that hands the new row back.
+_c = jobs_table.c
+_BY_ID = _c.id == bindparam("job_id_")
+_INSERT = insert(jobs_table).returning(*_c)
+_SELECT = select(jobs_table).where(_BY_ID)
+_UPDATE = update(jobs_table).where(_BY_ID).returning(*_c)  # SET: the columns given
+_PROGRESS = update(jobs_table).where(_BY_ID).returning(_c.cancel_requested)
+_CLAIM = (
+    update(jobs_table)
+    .where(_BY_ID, _c.status == "queued", _c.cancel_requested == 0)
+    .values(
+        status="running",
+        stage="starting",
+        worker=bindparam("worker_"),
+        heartbeat_at=bindparam("now_"),
+        started_at=bindparam("now_"),
+        finished_at=None,
+        attempts=_c.attempts + 1,
+        message="Started",
+        error=None,
+    )
+    .returning(*_c)
+)
+_CANCEL_QUEUED = (
+    update(jobs_table)
+    .where(_BY_ID, _c.status == "queued")
+    .values(
+        status="cancelled",
+        stage="cancelled",
+        cancel_requested=1,
+        finished_at=bindparam("now_"),
+        message="Cancelled before it started",
+    )
+    .returning(*_c)
+)
+_CANCEL_REQUESTED = select(_c.cancel_requested).where(_BY_ID)
 
 
 class Job(TypedDict):
@@ -86,7 +129,8 @@ def job_dir(job_id: str) -> Path:
     return get_settings().jobs_dir / job_id
 
 
-def _decode(row: dict[str, Any]) -> Job:
+def decode(row: Mapping[Any, Any]) -> Job:
+    """A row of ``jobs`` as a :class:`Job` (JSON fields decoded)."""
     job = dict(row)
     for field in _JSON_FIELDS:
         job[field] = json.loads(job[field] or "{}")
@@ -126,24 +170,17 @@ def create_job(
         "cancel_requested": 0,
         "created_at": time.time(),
     }
-    job = _write_one(
-        f"insert into jobs ({', '.join(record)}) values ({', '.join('?' * len(record))}) "
-        "returning *",
-        list(record.values()),
-    )
+    job = _write_one(_INSERT, record)
     assert job is not None  # an insert returns its row
     write_status_file(job)
     return job
 
 
-def _write_one(sql: str, args: list[Any]) -> Job | None:
-    """Run one writing statement ending in ``returning *`` (its own transaction:
-    the connection is in autocommit mode) and decode the row it hands back."""
-    cur = database().execute(sql, args)
-    rows = cur.fetchall()  # read to the end: the statement, and its transaction, are done
-    if not rows:
-        return None
-    return _decode(dict(zip([c[0] for c in cur.description], rows[0], strict=True)))
+def _write_one(statement: Any, params: dict[str, Any]) -> Job | None:
+    """Run one writing statement ``… RETURNING`` every column (its own
+    transaction) and decode the row it hands back."""
+    row = records.first(statement, params)
+    return None if row is None else decode(row)
 
 
 def find_job(job_id: str | None, user: User | None = None) -> Job | None:
@@ -152,10 +189,10 @@ def find_job(job_id: str | None, user: User | None = None) -> Job | None:
     job_id = (job_id or "").strip()
     if not job_id or len(job_id) > 64:
         return None
-    row = next(database().query("select * from jobs where id = ?", [job_id]), None)
+    row = records.first(_SELECT, {"job_id_": job_id})
     if row is None:
         return None
-    job = _decode(row)
+    job = decode(row)
     if user is not None and not may_access(job["owner"], user):
         return None
     return job
@@ -186,19 +223,22 @@ def list_jobs(
     offset: int = 0,
 ) -> tuple[list[Job], int]:
     """Newest first. Returns (page, total matching)."""
-    where, args = [], []
-    for column, value in (("kind", kind), ("status", status), ("owner", owner)):
-        if value:
-            where.append(f"{column} = ?")
-            args.append(value)
-    clause = f"where {' and '.join(where)}" if where else ""
-    db = database()
-    total = db.execute(f"select count(*) from jobs {clause}", args).fetchone()[0]
-    rows = db.query(
-        f"select * from jobs {clause} order by created_at desc, id limit ? offset ?",
-        [*args, limit, offset],
-    )
-    return [_decode(r) for r in rows], total
+    c = jobs_table.c
+    where = [
+        column == value
+        for column, value in ((c.kind, kind), (c.status, status), (c.owner, owner))
+        if value
+    ]
+    with records.connection() as conn:
+        total = conn.execute(select(func.count()).select_from(jobs_table).where(*where)).scalar()
+        rows = conn.execute(
+            select(jobs_table)
+            .where(*where)
+            .order_by(c.created_at.desc(), c.id)
+            .limit(limit)
+            .offset(offset)
+        ).mappings()
+        return [decode(r) for r in rows], int(total or 0)
 
 
 _COLUMNS = frozenset(Job.__annotations__)
@@ -212,12 +252,7 @@ def update_job(job_id: str, **fields: Any) -> Job:
     for field in _JSON_FIELDS:
         if field in fields:
             fields[field] = json.dumps(fields[field])
-    if fields:
-        assignments = ", ".join(f"{k} = ?" for k in fields)
-        sql, args = f"update jobs set {assignments} where id = ? returning *", [*fields.values()]
-    else:
-        sql, args = "select * from jobs where id = ?", []
-    job = _write_one(sql, [*args, job_id])
+    job = _write_one(_UPDATE if fields else _SELECT, {**fields, "job_id_": job_id})
     if job is None:
         raise JobNotFound(job_id)
     write_status_file(job)
@@ -229,12 +264,7 @@ def claim_job(job_id: str, worker_id: str) -> Job | None:
     (or it was cancelled meanwhile), so a job queued twice runs once. One
     statement: the claim and the row it gives back are one transaction."""
     now = time.time()
-    job = _write_one(
-        "update jobs set status='running', stage='starting', worker=?, heartbeat_at=?, "
-        "started_at=?, finished_at=null, attempts=attempts+1, message='Started', error=null "
-        "where id=? and status='queued' and cancel_requested=0 returning *",
-        [worker_id, now, now, job_id],
-    )
+    job = _write_one(_CLAIM, {"job_id_": job_id, "worker_": worker_id, "now_": now})
     if job is None:
         return None
     write_status_file(job)
@@ -244,12 +274,7 @@ def claim_job(job_id: str, worker_id: str) -> Job | None:
 def cancel_queued(job_id: str) -> Job | None:
     """Cancel a job that has not started (one statement, like a claim: the runner's
     claim then skips it); None when it started meanwhile."""
-    job = _write_one(
-        "update jobs set status='cancelled', stage='cancelled', cancel_requested=1, "
-        "finished_at=?, message='Cancelled before it started' "
-        "where id=? and status='queued' returning *",
-        [time.time(), job_id],
-    )
+    job = _write_one(_CANCEL_QUEUED, {"job_id_": job_id, "now_": time.time()})
     if job is not None:
         write_status_file(job)
     return job
@@ -258,57 +283,48 @@ def cancel_queued(job_id: str) -> Job | None:
 def report_progress(job_id: str, fields: dict[str, Any], mirror: bool = False) -> bool:
     """Write progress fields (one statement); returns True when cancellation
     was requested. With ``mirror`` the row it gives back also goes to status.json."""
-    assignments = ", ".join(f"{k} = ?" for k in fields)
-    sql = f"update jobs set {assignments} where id = ? returning "
-    args = [*fields.values(), job_id]
+    params = {**fields, "job_id_": job_id}
     if mirror:
-        job = _write_one(sql + "*", args)
+        job = _write_one(_UPDATE, params)
         if job is not None:
             write_status_file(job)
         return bool(job and job["cancel_requested"])
-    rows = database().execute(sql + "cancel_requested", args).fetchall()
-    return bool(rows and rows[0][0])
+    return bool(records.scalar(_PROGRESS, params))
 
 
 def cancel_requested(job_id: str) -> bool:
-    row = database().execute("select cancel_requested from jobs where id=?", [job_id]).fetchone()
-    return bool(row and row[0])
+    return bool(records.scalar(_CANCEL_REQUESTED, {"job_id_": job_id}))
 
 
 def running_jobs(lane: str | None = None) -> list[Job]:
-    sql, args = "select * from jobs where status='running'", []
-    if lane:
-        sql += " and lane=?"
-        args.append(lane)
-    return [_decode(r) for r in database().query(sql, args)]
+    c = jobs_table.c
+    where = [c.status == "running"] + ([c.lane == lane] if lane else [])
+    return [decode(r) for r in records.rows(select(jobs_table).where(*where))]
 
 
 def queued_jobs(lane: str) -> list[Job]:
-    return [
-        _decode(r)
-        for r in database().query(
-            "select * from jobs where status='queued' and lane=? order by created_at", [lane]
-        )
-    ]
+    c = jobs_table.c
+    statement = (
+        select(jobs_table).where(c.status == "queued", c.lane == lane).order_by(c.created_at)
+    )
+    return [decode(r) for r in records.rows(statement)]
 
 
 def count_active(owner: str) -> int:
     """Jobs of ``owner`` that are queued or running."""
-    row = (
-        database()
-        .execute(
-            "select count(*) from jobs where owner=? and status in ('queued', 'running')", [owner]
-        )
-        .fetchone()
+    c = jobs_table.c
+    statement = (
+        select(func.count())
+        .select_from(jobs_table)
+        .where(c.owner == owner, c.status.in_(("queued", "running")))
     )
-    return int(row[0]) if row else 0
+    return int(records.scalar(statement) or 0)
 
 
 def count_by_lane(status: str) -> dict[str, int]:
-    rows = database().query(
-        "select lane, count(*) as n from jobs where status=? group by lane", [status]
-    )
-    return {r["lane"]: r["n"] for r in rows}
+    c = jobs_table.c
+    statement = select(c.lane, func.count().label("n")).where(c.status == status).group_by(c.lane)
+    return {r["lane"]: r["n"] for r in records.rows(statement)}
 
 
 def write_status_file(job: Job) -> None:
@@ -358,16 +374,18 @@ def read_log(job_id: str, tail: int = 200) -> str:
 def add_samples(job_ids: list[str], sample: dict[str, float | None]) -> None:
     if not job_ids:
         return
-    database().table("job_samples").insert_all([{"job_id": j, **sample} for j in job_ids])
+    with records.transaction() as conn:
+        conn.execute(insert(samples_table), [{"job_id": j, **sample} for j in job_ids])
 
 
 def job_samples(job_id: str) -> list[dict[str, Any]]:
-    return list(
-        database().query(
-            "select t, cpu_percent, rss_mb, gpu_mem_mb, gpu_util from job_samples where job_id=? order by t",
-            [job_id],
-        )
+    c = samples_table.c
+    statement = (
+        select(c.t, c.cpu_percent, c.rss_mb, c.gpu_mem_mb, c.gpu_util)
+        .where(c.job_id == job_id)
+        .order_by(c.t)
     )
+    return [dict(r) for r in records.rows(statement)]
 
 
 def delete_job(job_id: str) -> None:
@@ -376,10 +394,9 @@ def delete_job(job_id: str) -> None:
     job = get_job(job_id)
     if job["status"] not in FINAL:
         raise JobStateError(f"Job {job_id} is {job['status']}; cancel it before deleting it.")
-    db = database()
-    with db.conn:
-        db.execute("delete from job_samples where job_id = ?", [job_id])
-        db.execute("delete from jobs where id = ?", [job_id])
+    with records.transaction() as conn:
+        conn.execute(delete(samples_table).where(samples_table.c.job_id == job_id))
+        conn.execute(delete(jobs_table).where(jobs_table.c.id == job_id))
     shutil.rmtree(job_dir(job_id), ignore_errors=True)
 
 

@@ -21,10 +21,12 @@ import sys
 import threading
 import time
 
-from jobs import recovery, runner, store
-from jobs.db import database
+from jobs import records, recovery, runner, store
 from jobs.kinds import LANES, kill_tree, load_tools
 from jobs.queue import huey_for
+from jobs.records.sql import delete, insert, update
+from jobs.records.tables import jobs as jobs_table
+from jobs.records.tables import worker_samples, workers
 from jobs.settings import get_settings
 from jobs.supervisor import Supervisor
 
@@ -119,17 +121,17 @@ def _retention() -> None:
 def _beat(lane: str, worker_id: str, sampler) -> None:
     sample = sampler.sample()
     now = sample["t"]
-    db = database()
     contexts = runner.running_contexts()
     ids = [ctx.id for ctx in contexts]
     sampled = [ctx.id for ctx in contexts if not ctx.samples_itself]
-    with db.conn:
-        db.execute("update workers set heartbeat_at=? where id=?", [now, worker_id])
-        db.table("worker_samples").insert({"worker_id": worker_id, "lane": lane, **sample})
-        db.execute("delete from worker_samples where t < ?", [now - SAMPLE_KEEP_S])
+    with records.transaction() as conn:
+        conn.execute(update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now))
+        conn.execute(insert(worker_samples).values(worker_id=worker_id, lane=lane, **sample))
+        conn.execute(delete(worker_samples).where(worker_samples.c.t < now - SAMPLE_KEEP_S))
         if ids:
-            marks = ",".join("?" * len(ids))
-            db.execute(f"update jobs set heartbeat_at=? where id in ({marks})", [now, *ids])
+            conn.execute(
+                update(jobs_table).where(jobs_table.c.id.in_(ids)).values(heartbeat_at=now)
+            )
     store.add_samples(sampled, sample)
     for ctx in contexts:
         if ctx.children and store.cancel_requested(ctx.id):
@@ -190,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lane:
         lane_main(args.lane)
         return 0
+    records.upgrade()  # once, before the lanes start (a no-op when app.py did it already)
     return supervise([lane for lane in args.lanes.split(",") if lane])
 
 

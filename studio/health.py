@@ -10,15 +10,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jobs import store, supervisor
-from jobs.db import database
+from jobs import records, store, supervisor
 from jobs.kinds import LANES
+from jobs.records.sql import select
+from jobs.records.tables import worker_samples as samples_table
+from jobs.records.tables import workers as workers_table
 from jobs.recovery import heartbeat_stale
 
 
 def workers() -> list[dict[str, Any]]:
     now = time.time()
-    rows = database().query("select * from workers order by heartbeat_at desc")
+    rows = records.rows(select(workers_table).order_by(workers_table.c.heartbeat_at.desc()))
     result = []
     for row in rows:
         age = now - row["heartbeat_at"]
@@ -94,11 +96,10 @@ def health() -> dict[str, Any]:
 
 
 def worker_samples(seconds: float = 300) -> list[dict[str, Any]]:
-    since = time.time() - seconds
-    return list(
-        database().query(
-            "select lane, t, cpu_percent, rss_mb, gpu_mem_mb, gpu_util from worker_samples "
-            "where t >= ? order by t",
-            [since],
-        )
+    c = samples_table.c
+    statement = (
+        select(c.lane, c.t, c.cpu_percent, c.rss_mb, c.gpu_mem_mb, c.gpu_util)
+        .where(c.t >= time.time() - seconds)
+        .order_by(c.t)
     )
+    return [dict(r) for r in records.rows(statement)]

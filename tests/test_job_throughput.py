@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs import queue, runner, store
-from jobs.db import database
+from jobs import queue, records, runner, store
 from jobs.kinds import load_tools
 from jobs.reporter import Reporter
 
@@ -31,8 +30,9 @@ WRITES = ("insert", "update", "delete", "replace", "begin", "commit")
 
 @pytest.fixture
 def traced(studio_home, monkeypatch):
-    """Jobs submitted without a queue; every SQL statement of this thread's
-    connection is recorded, and every status.json written (its status, stage)."""
+    """Jobs submitted without a queue; every SQL statement SQLite runs for this
+    process is recorded (BEGIN and COMMIT too), and every status.json written
+    (its status, stage)."""
     load_tools()
     monkeypatch.setattr(queue, "enqueue", lambda job: None)
     statements: list[str] = []
@@ -44,10 +44,8 @@ def traced(studio_home, monkeypatch):
         write_status_file(job)
 
     monkeypatch.setattr(store, "write_status_file", mirror)
-    conn = database().conn
-    conn.set_trace_callback(statements.append)
-    yield statements, mirrors
-    conn.set_trace_callback(None)
+    with records.trace(statements.append):
+        yield statements, mirrors
 
 
 def _writes(statements: list[str]) -> list[str]:

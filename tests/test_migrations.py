@@ -1,19 +1,118 @@
-"""An old studio folder opens with a new studio: the schema steps it lacks run
-once, in order, and are recorded in ``schema_migrations``."""
+"""An old studio folder opens with a new studio: ``jobs.records.upgrade`` (run
+once at start by app.py and the worker) brings its ``studio.db`` to the Alembic
+head without losing a row, and a fresh folder gets the very schema the old
+lazy migrations made."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
+from pathlib import Path
 
-from jobs import db as jobs_db
+import pytest
+
+from jobs import records, store
+from jobs.access import SYSTEM
+
+MAIN_DB = Path(__file__).parent / "data" / "studio-main.db"  # tests/data/make_main_studio_db.py
+ROW_TABLES = (
+    "jobs",
+    "job_samples",
+    "fr_videos",
+    "fr_marks",
+    "fr_tasks",
+    "fr_task_videos",
+    "projects",
+    "generation_jobs",
+    "scenarios",
+    "video_edit_jobs",
+)
 
 
-def _old_studio(path) -> None:
+@pytest.fixture
+def bare_home(tmp_path, monkeypatch):
+    """A STUDIO_HOME whose studio.db is not migrated (unlike ``studio_home``)."""
+    from jobs.settings import reset_settings
+
+    home = tmp_path / "studio-data"
+    home.mkdir()
+    monkeypatch.setenv("STUDIO_HOME", str(home))
+    for name in ("STUDIO_DATABASE_URL", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    records.dispose()
+    reset_settings()
+    yield home
+    records.dispose()
+    reset_settings()
+
+
+def _rows(path: Path, table: str) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f"select * from {table} order by 1, 2").fetchall()
+
+
+def _schema(path: Path) -> dict[str, object]:
+    """Tables (columns: name, not null, default, pk) and indexes (columns) of a file."""
+    conn = sqlite3.connect(path)
+    try:
+        shape: dict[str, object] = {}
+        names = conn.execute(
+            "select name from sqlite_master where type='table' and name not like 'sqlite_%' "
+            "and name not in ('alembic_version', 'schema_migrations')"
+        ).fetchall()
+        for (table,) in names:
+            columns = conn.execute(f"pragma table_info({table})").fetchall()
+            # A primary key counts as NOT NULL (SQLite alone lets a text key be null).
+            shape[table] = sorted(
+                (name, bool(notnull or pk), (default or "").strip("'\""), pk)
+                for _, name, _, notnull, default, pk in columns
+            )
+            for _, index, *_ in conn.execute(f"pragma index_list({table})").fetchall():
+                if not index.startswith("sqlite_autoindex"):
+                    cols = [r[2] for r in conn.execute(f"pragma index_info({index})")]
+                    shape[f"index {index}"] = (table, cols)
+        return shape
+    finally:
+        conn.close()
+
+
+def test_a_studio_db_made_by_main_upgrades_and_keeps_every_row(bare_home):
+    db = bare_home / "studio.db"
+    shutil.copyfile(MAIN_DB, db)
+    before = {table: _rows(db, table) for table in ROW_TABLES}
+    assert all(before.values())  # the fixture has rows in every table
+
+    assert records.upgrade() == (None, records.head_revision())
+
+    assert {table: _rows(db, table) for table in ROW_TABLES} == before
+    done = store.find_job("main0", SYSTEM)
+    assert done is not None and (done["status"], done["outputs"]) == (
+        "succeeded",
+        {"files": ["a.txt"]},
+    )
+    assert [j["id"] for j in store.list_jobs()[0]] == ["main2", "main1", "main0"]
+    assert store.job_samples("main0")[0]["cpu_percent"] == 50.0
+    # The upgraded file takes new records like a fresh one, and runs again as a no-op.
+    job = store.create_job("system.sleep", "cpu", "ana", {}, "new", 3)
+    assert store.claim_job(job["id"], "w")["status"] == "running"  # type: ignore[index]
+    assert records.upgrade() == (records.head_revision(), records.head_revision())
+    assert _rows(db, "fr_marks") == before["fr_marks"]
+
+
+def test_a_fresh_studio_db_gets_the_schema_the_old_migrations_made(bare_home):
+    records.upgrade("0001")  # the baseline is the last release's schema
+    assert records.current_revision() == "0001"
+    assert _schema(bare_home / "studio.db") == _schema(MAIN_DB)
+    records.upgrade()
+    assert records.current_revision() == records.head_revision()
+
+
+def test_a_pre_versioned_studio_db_gets_every_table_and_renamed_kinds(bare_home):
     """studio.db as the release before versioned migrations left it: the jobs
     table, no schema_migrations, a photo build under its old kind name."""
-    conn = sqlite3.connect(path)
+    conn = sqlite3.connect(bare_home / "studio.db")
     conn.execute(
         "create table jobs (id text primary key, kind text not null, lane text not null, owner text not null, "
         "title text, params text not null default '{}', status text not null, stage text, "
@@ -37,42 +136,10 @@ def _old_studio(path) -> None:
     conn.commit()
     conn.close()
 
-
-def test_an_old_studio_db_is_migrated_once_and_keeps_its_jobs(studio_home):
-    from jobs import store
-    from jobs.access import SYSTEM
-    from jobs.kinds import load_tools
-    from jobs.settings import get_settings
-
-    load_tools()  # every tool's steps registered, as in the app and the worker
-    path = get_settings().db_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _old_studio(path)
+    records.upgrade("0001")
+    assert _schema(bare_home / "studio.db") == _schema(MAIN_DB)
+    records.upgrade()
 
     job = store.find_job("old1", SYSTEM)
-    assert (
-        job is not None and job["kind"] == "photo_dataset.build" and job["params"] == {"name": "v1"}
-    )
-    versions = jobs_db.schema_versions(jobs_db.database())
-    assert versions["jobs"] == 2 and {"frames", "monitor", "dance"} <= set(versions)
-    tables = set(jobs_db.database().table_names())
-    assert {"fr_videos", "scenarios", "projects", "generation_jobs"} <= tables
-
-    # A second open of the same folder applies nothing.
-    assert jobs_db.migrate(jobs_db.connect(path)) == []
-
-
-def test_a_step_registered_later_runs_on_the_next_open(studio_home):
-    db = jobs_db.database()
-    applied_before = dict(jobs_db.schema_versions(db))
-
-    @jobs_db.migration("test_area", 1)
-    def _step(d) -> None:
-        d.execute("create table test_area_things (id integer primary key)")
-
-    try:
-        db = jobs_db.database()
-        assert "test_area_things" in db.table_names()
-        assert jobs_db.schema_versions(db) == {**applied_before, "test_area": 1}
-    finally:
-        del jobs_db._migrations[("test_area", 1)]
+    assert job is not None and job["kind"] == "photo_dataset.build"
+    assert job["params"] == {"name": "v1"}

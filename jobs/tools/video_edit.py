@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from jobs import queue, store
 from jobs.access import User, check_owner, user_named
-from jobs.db import database, migration
+from jobs.db import database
 from jobs.inputs import InputError, check_size, server_path
 from jobs.kinds import JobContext, job_kind
 from jobs.models import model_ref
@@ -47,25 +47,6 @@ RUN, PREVIEW, PREVIEW_CPU = "video_edit.run", "video_edit.preview", "video_edit.
 KINDS = (RUN, PREVIEW, PREVIEW_CPU)
 What = Literal["run", "mask", "edit"]
 PLACEHOLDER_INPUT = Path("input.mp4")
-
-
-@migration("video_edit", 1)
-def _schema(db) -> None:
-    db.execute(
-        """
-        create table if not exists video_edit_jobs (
-            job_id text primary key,
-            studio_job_id text,
-            owner text not null,
-            what text not null,
-            output_dir text,
-            created_at real not null
-        )
-        """
-    )
-    db.execute(
-        "create index if not exists video_edit_jobs_studio on video_edit_jobs (studio_job_id)"
-    )
 
 
 def forget_job(studio_job_id: str) -> None:

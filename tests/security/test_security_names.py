@@ -283,23 +283,21 @@ def test_task_and_project_names_are_per_owner(client):
 
 
 @contextmanager
-def _old_code(*steps: tuple[str, int]) -> Iterator[None]:
-    """STUDIO_HOME's database as the code before per-owner names made it (without
-    ``steps``); after the block, the next use opens it with today's code."""
-    from jobs import db
+def _before_per_owner_names(home: Path) -> Iterator[None]:
+    """STUDIO_HOME's database as the release before per-owner names left it (records
+    revision 0001); after the block, today's code upgrades it, as ``python app.py`` does."""
+    from jobs import records
 
-    saved = {step: db._migrations.pop(step) for step in steps}
-    db._migrated.clear()
-    try:
-        db.database()
-        yield
-    finally:
-        db._migrations.update(saved)
-        db._migrated.clear()
+    records.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        (home / f"studio.db{suffix}").unlink(missing_ok=True)
+    records.upgrade("0001")
+    yield
+    assert records.upgrade() == ("0001", records.head_revision())
 
 
 def test_datasets_of_the_old_layout_move_under_their_owner_with_their_jobs_bound(studio_home):
-    from jobs import db, queue
+    from jobs import queue, records
 
     root = studio_home / "datasets"
 
@@ -321,13 +319,12 @@ def test_datasets_of_the_old_layout_move_under_their_owner_with_their_jobs_bound
         )
         return store.update_job(job["id"], created_at=created_at, status="failed")["id"]
 
-    with _old_code(("datasets", 1)):
+    with _before_per_owner_names(studio_home):
         stale = old_job("bob", "bob", 100.0)  # bob's earlier dataset "bob", deleted since
         old_dataset("bob", "alice", 200.0)  # alice's dataset named like the user bob
         old_dataset("mine", "bob", 200.0)
         current = old_job("bob", "alice", 300.0)
         other_owner = old_job("mine", "alice", 300.0)  # alice's job of a name that is bob's now
-    db.database()  # today's code opens the old folder
 
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("1.mp4")) == [
         "alice/bob/1.mp4",
@@ -340,15 +337,17 @@ def test_datasets_of_the_old_layout_move_under_their_owner_with_their_jobs_bound
     for refused in (stale, other_owner):
         with pytest.raises(datasets.DatasetGone):
             queue.retry(refused)
-    # a second start finds nothing to move
-    assert db.migrate(db.database()) == []
+    # a second start finds nothing to do
+    assert records.upgrade() == (records.head_revision(), records.head_revision())
 
 
-def test_scenarios_of_the_old_table_keep_working_with_per_owner_names(logins, monkeypatch):
+def test_scenarios_of_the_old_table_keep_working_with_per_owner_names(
+    logins, studio_home, monkeypatch
+):
     from jobs.tools.monitor import scenarios
 
     root = User("root", True)
-    with _old_code(("monitor", 2)):
+    with _before_per_owner_names(studio_home):
         scenarios.create("probe", "print(1)", user=root)  # the old table: the name is the key
     assert scenarios.get("probe", root)["code"] == "print(1)"
     monkeypatch.setenv("STUDIO_ADMINS", "root,ops")

@@ -33,7 +33,6 @@ from typing import Any
 from jobs.access import User, check_owner, owner_filter
 from jobs.db import database
 from jobs.settings import get_settings
-from jobs.tools.dance import schema as _schema  # noqa: F401 (registers the tables' migration)
 from pipelines.errors import BadInput, Conflict, NotFound
 
 NAME_MAX = 200

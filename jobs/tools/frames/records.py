@@ -2,7 +2,7 @@
 every mark. Tasks are in :mod:`.tasks`, single frames for the viewer in
 :mod:`.viewer`.
 
-Tables (registered with :func:`jobs.db.migration`, all in ``studio.db``):
+Tables (made by the records' baseline migration, ``jobs/records/migrations``):
 
 - ``fr_videos``: one row per recording: file, owner, processing status (seed:
   uploading / processing / completed / failed / cancelled), metadata, the
@@ -38,7 +38,6 @@ import numpy as np
 from jobs.access import User, check_owner, owner_filter
 from jobs.db import database
 from jobs.settings import get_settings
-from jobs.tools.frames import schema as _schema  # noqa: F401  (registers the tables)
 from pipelines.errors import BadInput, Conflict, NotFound
 from pipelines.names import file_name
 

@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 from jobs.access import User, check_owner, owner_filter
-from jobs.db import database, migration
+from jobs.db import database
 from jobs.settings import get_settings
 from pipelines.errors import BadInput, Conflict, NotFound, Refused
 from pipelines.names import validate_dataset_name
@@ -45,51 +45,6 @@ class ScenarioNotFound(NotFound):
 
 class ScriptsOff(Refused):
     """Scenario scripts are not allowed for this caller (403)."""
-
-
-@migration("monitor", 2)
-def _per_owner_names(db: Any) -> None:
-    """Scenario names are per owner: the key becomes (owner, name)."""
-    db.execute(
-        """
-        create table scenarios_by_owner (
-            name text not null,
-            language text not null,
-            code text not null,
-            metrics text not null,
-            interval_s real not null,
-            timeout_s real not null,
-            target text not null default '',
-            owner text not null,
-            created_at real not null,
-            updated_at real not null,
-            primary key (owner, name)
-        )
-        """
-    )
-    db.execute("insert into scenarios_by_owner select * from scenarios")
-    db.execute("drop table scenarios")
-    db.execute("alter table scenarios_by_owner rename to scenarios")
-
-
-@migration("monitor", 1)
-def _schema(db: Any) -> None:
-    db.execute(
-        """
-        create table if not exists scenarios (
-            name text primary key,
-            language text not null,
-            code text not null,
-            metrics text not null,
-            interval_s real not null,
-            timeout_s real not null,
-            target text not null default '',
-            owner text not null,
-            created_at real not null,
-            updated_at real not null
-        )
-        """
-    )
 
 
 def scripts_refusal(user: User) -> str | None:

@@ -1,0 +1,222 @@
+"""One engine per process and URL, and the ways to run statements on it.
+
+SQLite (the embedded default) gets the pragmas of a busy multi-process file
+(WAL journal, ``synchronous=normal``, a 60 s busy timeout) on every new
+connection, and SQLAlchemy's documented pysqlite recipe for transactions: the
+driver's own implicit BEGIN is switched off and the ``begin`` event emits ours.
+A :func:`transaction` begins with ``BEGIN IMMEDIATE`` (the write lock first);
+a single statement (:func:`first`, :func:`rows` …) runs with no BEGIN, so
+SQLite makes it its own transaction, as before (one statement, no extra round
+trips on the hot path of the queue).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql import Executable
+
+from jobs.settings import get_settings
+
+_BEGIN = "records_begin"  # execution option read by the SQLite begin hook
+
+
+@dataclass(frozen=True)
+class _Engines:
+    engine: Engine
+    writer: Engine  # transaction(): BEGIN IMMEDIATE on SQLite
+    single: Engine  # one statement, its own transaction
+
+
+_engines: dict[str, _Engines] = {}
+_engines_pid = os.getpid()
+_last: tuple[object, _Engines] | None = None  # (the settings it was made for, engines)
+_lock = threading.Lock()
+_local = threading.local()  # SQLite: this thread's connection for single statements
+
+
+def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    dbapi_connection.isolation_level = None  # no implicit BEGIN from the driver
+    cursor = dbapi_connection.cursor()
+    cursor.execute("pragma journal_mode=wal")
+    cursor.execute("pragma synchronous=normal")
+    cursor.execute("pragma busy_timeout=60000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    begin = conn.get_execution_options().get(_BEGIN, "BEGIN")
+    if begin:
+        conn.exec_driver_sql(begin)
+
+
+def _create(url: str) -> _Engines:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Threads keep their connection for single statements (web threads included):
+        # no ceiling on connections, a SQLite connection is a file handle.
+        eng = create_engine(parsed, connect_args={"timeout": 60}, pool_size=8, max_overflow=-1)
+        event.listen(eng, "connect", _sqlite_connect)
+        event.listen(eng, "begin", _sqlite_begin)
+    else:
+        eng = create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=24)
+    return _Engines(
+        engine=eng,
+        writer=eng.execution_options(**{_BEGIN: "BEGIN IMMEDIATE"}),
+        single=eng.execution_options(**{_BEGIN: None}),
+    )
+
+
+def _engines_now() -> _Engines:
+    global _engines_pid, _last
+    settings = get_settings()  # cached: the same object until reset_settings()
+    last = _last
+    if last is not None and last[0] is settings and _engines_pid == os.getpid():
+        return last[1]
+    with _lock:
+        if os.getpid() != _engines_pid:  # a forked child: never share the parent's connections
+            for inherited in _engines.values():
+                inherited.engine.dispose(close=False)
+            _engines.clear()
+            _engines_pid = os.getpid()
+        url = settings.records_url
+        if url not in _engines:
+            _engines[url] = _create(url)
+        _last = (settings, _engines[url])
+        return _engines[url]
+
+
+def engine() -> Engine:
+    """This process's engine for the studio's records (``STUDIO_DATABASE_URL``)."""
+    return _engines_now().engine
+
+
+def dispose() -> None:
+    """Close this process's connections (tests that swap STUDIO_HOME, benchmarks)."""
+    global _last
+    _drop_thread_connection()
+    with _lock:
+        for engines in _engines.values():
+            engines.engine.dispose()
+        _engines.clear()
+        _last = None
+
+
+def _drop_thread_connection() -> None:
+    conn = getattr(_local, "conn", None)
+    _local.conn = None
+    if conn is not None:
+        conn.close()
+
+
+@contextmanager
+def transaction() -> Iterator[Connection]:
+    """Writes that belong together: committed together when the block ends,
+    rolled back together when it raises. On SQLite it takes the write lock at
+    its start (``BEGIN IMMEDIATE``)."""
+    with _engines_now().writer.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def connection() -> Iterator[Connection]:
+    """A connection for reads that need several statements; each statement
+    is its own transaction (no snapshot across them)."""
+    with _engines_now().single.connect() as conn:
+        yield conn
+
+
+Params = Mapping[str, Any] | None
+
+
+def _single_connection(engines: _Engines) -> Connection:
+    """This thread's connection for single statements (SQLite: kept open, as a
+    SQLite connection is a file handle and a pool round trip per statement
+    would cost more than the statement)."""
+    conn: Connection | None = getattr(_local, "conn", None)
+    if conn is None or conn.engine is not engines.single or conn.closed or conn.invalidated:
+        if conn is not None:
+            conn.close()
+        conn = _local.conn = engines.single.connect()
+    return conn
+
+
+def _run(statement: Executable, params: Params, fetch: Callable[[Any], Any]) -> Any:
+    engines = _engines_now()
+    if engines.engine.dialect.name != "sqlite":
+        with engines.single.connect() as conn:
+            result = fetch(conn.execute(statement, params))
+            conn.commit()  # the statement's transaction
+            return result
+    conn = _single_connection(engines)
+    try:
+        cursor = conn.execute(statement, params)
+        result = fetch(cursor)
+        cursor.close()  # no statement left open (it would hold a read snapshot)
+        conn.commit()  # nothing to do on SQLite (no BEGIN): ends SQLAlchemy's bookkeeping
+    except BaseException:
+        conn.rollback()
+        raise
+    return result
+
+
+# Each takes a statement and, optionally, the values of its bound parameters: a
+# statement built once (a module constant with ``bindparam``) is compiled once.
+
+
+def rows(statement: Executable, params: Params = None) -> Sequence[RowMapping]:
+    """Run one statement (its own transaction); every row it gives back."""
+    return _run(statement, params, lambda result: result.mappings().all())
+
+
+def first(statement: Executable, params: Params = None) -> RowMapping | None:
+    """Run one statement (its own transaction, e.g. ``UPDATE … RETURNING``);
+    the first row it gives back, or None."""
+    return _run(statement, params, lambda result: result.mappings().first())
+
+
+def scalar(statement: Executable, params: Params = None) -> Any:
+    """Run one statement; the first column of its first row (None without rows)."""
+    return _run(statement, params, lambda result: result.scalar())
+
+
+def execute(statement: Executable, params: Params = None) -> int:
+    """Run one writing statement (its own transaction); the rows it changed."""
+    return _run(statement, params, lambda result: result.rowcount)
+
+
+@contextmanager
+def trace(callback: Callable[[str], None]) -> Iterator[None]:
+    """Hand every SQL text the database runs for this process's connections
+    to ``callback`` while the block runs (SQLite's own statement trace, so
+    BEGIN and COMMIT are seen too; for tests that count statements)."""
+    eng = engine()
+    if eng.dialect.name != "sqlite":
+        raise NotImplementedError("trace() follows SQLite's statement trace only.")
+
+    def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        dbapi_connection.set_trace_callback(callback)
+
+    def checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.set_trace_callback(None)
+
+    _drop_thread_connection()  # the next single statement checks a traced one out
+    event.listen(eng, "checkout", checkout)
+    event.listen(eng, "checkin", checkin)
+    try:
+        yield
+    finally:
+        _drop_thread_connection()
+        event.remove(eng, "checkout", checkout)
+        event.remove(eng, "checkin", checkin)

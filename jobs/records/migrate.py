@@ -1,0 +1,78 @@
+"""Schema migrations: Alembic revisions in ``jobs/records/migrations``, run
+once at start (``python app.py`` before it starts the worker, ``python -m
+jobs.worker`` when it runs alone, ``python -m jobs.records upgrade`` at
+deploy), never lazily by each process.
+
+The upgrade runs under a lock (SQLite: a file lock beside the database;
+PostgreSQL: a transaction-level advisory lock) and in one transaction, so two
+processes that start at once migrate once: the second finds the database at
+the head revision and does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from filelock import FileLock
+from sqlalchemy import Connection, func, select
+
+from jobs.records.engine import engine, transaction
+
+MIGRATIONS = Path(__file__).resolve().with_name("migrations")
+_ADVISORY_KEY = 0x5354_5544_494F  # "STUDIO": the one advisory lock of the migrations
+
+
+def _config(conn: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest revision this code knows."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision() -> str | None:
+    """The revision the database is at (None: not migrated yet)."""
+    with engine().connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextmanager
+def _migration_lock() -> Iterator[None]:
+    eng = engine()
+    database = eng.url.database
+    if eng.dialect.name == "sqlite" and database and database != ":memory:":
+        with FileLock(f"{database}.migrate.lock", timeout=600):
+            yield
+    else:
+        yield  # PostgreSQL: the advisory lock is taken inside the transaction
+
+
+def upgrade(revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the database to ``revision`` (under the lock, in one transaction).
+    Returns (revision before, revision after). A database already at the head
+    costs one query (revisions only move forward, so no lock is needed to see it)."""
+    if revision == "head":
+        now = current_revision()
+        if now == head_revision():
+            return now, now
+    with _migration_lock(), transaction() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(_ADVISORY_KEY)))
+        before = MigrationContext.configure(conn).get_current_revision()
+        command.upgrade(_config(conn), revision)
+        after = MigrationContext.configure(conn).get_current_revision()
+    return before, after

@@ -1,0 +1,147 @@
+"""The records package: writes that belong together commit or roll back
+together, concurrent writers on SQLite neither deadlock nor interleave, the
+claim is atomic across processes, and the migrations run once however many
+processes start at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobs import records, store
+from jobs.records.sql import func, insert, select
+from jobs.records.tables import job_samples, jobs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run_all(code: str, n: int, *args: str) -> list[str]:
+    """Run ``code`` in ``n`` processes at once (same STUDIO_HOME); their stdout."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    outs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        outs.append(out)
+    return outs
+
+
+def _count(table) -> int:
+    return int(records.scalar(select(func.count()).select_from(table)))
+
+
+def test_a_transaction_commits_or_rolls_back_all_its_writes(studio_home):
+    job = store.create_job("system.sleep", "cpu", "ana", {}, "t", 3)
+    with pytest.raises(RuntimeError), records.transaction() as conn:
+        conn.execute(insert(job_samples).values(job_id=job["id"], t=1.0))
+        conn.execute(
+            insert(jobs).values(
+                id="other", kind="k", lane="cpu", owner="ana", status="queued", created_at=1.0
+            )
+        )
+        raise RuntimeError("something failed half-way")
+    assert _count(job_samples) == 0 and store.find_job("other") is None
+
+    with records.transaction() as conn:
+        conn.execute(insert(job_samples).values(job_id=job["id"], t=1.0))
+        conn.execute(insert(job_samples).values(job_id=job["id"], t=2.0))
+    assert [s["t"] for s in store.job_samples(job["id"])] == [1.0, 2.0]
+
+
+NEXT_NUMBER = """
+import sys
+from jobs import records
+from jobs.records.sql import func, insert, select
+from jobs.records.tables import job_samples
+for _ in range(int(sys.argv[1])):
+    with records.transaction() as conn:  # read the last number, then write the next
+        last = conn.execute(select(func.coalesce(func.max(job_samples.c.t), 0))).scalar()
+        conn.execute(insert(job_samples).values(job_id="seq", t=last + 1))
+"""
+
+
+def test_concurrent_read_then_write_transactions_neither_deadlock_nor_interleave(studio_home):
+    """Each transaction reads max+1 and inserts it (like a frame task's order):
+    with the write lock taken at BEGIN every number is handed out once."""
+    _run_all(NEXT_NUMBER, 3, "25")
+    numbers = [s["t"] for s in store.job_samples("seq")]
+    assert numbers == [float(i) for i in range(1, 76)]
+
+
+CLAIM_ALL = """
+import json, sys
+from jobs import store
+ids = json.loads(sys.argv[1])
+print(json.dumps([i for i in ids if store.claim_job(i, sys.argv[2]) is not None]))
+"""
+
+
+def test_the_claim_is_atomic_under_concurrent_claimers(studio_home):
+    ids = [store.create_job("system.sleep", "cpu", "ana", {}, "t", 3)["id"] for _ in range(40)]
+    claimed = [json.loads(out) for out in _run_all(CLAIM_ALL, 4, json.dumps(ids), "claimer")]
+    every = [job_id for got in claimed for job_id in got]
+    assert sorted(every) == sorted(ids)  # each job claimed once, by one process
+    for job_id in ids:
+        job = store.get_job(job_id)
+        assert (job["status"], job["attempts"]) == ("running", 1)
+
+
+UPGRADE = """
+from jobs import records
+print(records.upgrade())
+"""
+
+
+def test_the_upgrade_runs_once_when_processes_start_at_once(tmp_path, monkeypatch):
+    from jobs.settings import reset_settings
+
+    home = tmp_path / "studio-data"
+    monkeypatch.setenv("STUDIO_HOME", str(home))
+    for name in ("STUDIO_DATABASE_URL", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    records.dispose()
+    reset_settings()
+    try:
+        outs = _run_all(UPGRADE, 3)
+        head = records.head_revision()
+        # One process migrated (from nothing); the others found the head.
+        assert sorted(outs) == sorted(
+            [f"(None, '{head}')\n", f"('{head}', '{head}')\n", f"('{head}', '{head}')\n"]
+        )
+        assert records.current_revision() == head
+        assert records.upgrade() == (head, head)  # idempotent
+        with records.connection() as conn:
+            versions = conn.exec_driver_sql("select version_num from alembic_version").all()
+        assert versions == [(head,)]
+        job = store.create_job("system.sleep", "cpu", "ana", {}, "t", 3)
+        assert store.get_job(job["id"])["status"] == "queued"
+    finally:
+        records.dispose()
+        reset_settings()
+
+
+def test_the_cli_upgrades_and_reports(tmp_path):
+    env = {**os.environ, "STUDIO_HOME": str(tmp_path / "h")}
+    env.pop("STUDIO_DATABASE_URL", None)
+    env.pop("DATABASE_URL", None)
+    run = [sys.executable, "-m", "jobs.records"]
+    out = subprocess.run([*run, "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and "were at nothing" in out.stdout, out.stderr
+    out = subprocess.run([*run, "current"], cwd=ROOT, env=env, capture_output=True, text=True)
+    head = records.head_revision()
+    assert out.returncode == 0 and f"records at {head} (head {head})" in out.stdout
