@@ -129,7 +129,11 @@ def _problems(exc: ValidationError) -> str:
 
 
 def _started(result: dict[str, Any]) -> dict[str, Any]:
-    return {**result, "status_url": f"/api/v1/video/edit/{result['job_id']}"}
+    # A caller's job_id that is one of this router's own paths (``models``) names the
+    # job everywhere but in GET /video/edit/{job_id}: its status is at the studio job id.
+    own_paths = {route.path for route in routes.routes if "{" not in getattr(route, "path", "{")}
+    key = "studio_job_id" if f"/{result['job_id']}" in own_paths else "job_id"
+    return {**result, "status_url": f"/api/v1/video/edit/{result[key]}"}
 
 
 @routes.get("/models", summary="Which edit and mask models this machine has")
