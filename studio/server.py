@@ -1,25 +1,23 @@
-"""The studio: FastAPI app with the REST API under /api/v1 and the Gradio UI at /."""
+"""The studio: FastAPI app with the REST API under /api/v1 and the Gradio UI at /.
+
+It names no tool: the routers and the tabs come from the tool registry
+(:mod:`jobs.registry`), which finds every tool in ``jobs/tools/``.
+"""
 
 from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
 
+from jobs import registry
 from jobs.settings import get_settings
 from studio import auth, errors, uploads
-from studio.api import dance as dance_api
-from studio.api import frames as frames_api
-from studio.api import jobs as jobs_api
-from studio.api import monitor as monitor_api
-from studio.api import photo_dataset as photo_dataset_api
-from studio.api import video_dataset as video_dataset_api
-from studio.api import video_edit as video_edit_api
 from studio.job_panel import visible_tabs
-from studio.tabs import dance as dance_tab
-from studio.tabs import dataset_builder as dataset_tab
-from studio.tabs import frames as frames_tab
-from studio.tabs import jobs as jobs_tab
-from studio.tabs import video_edit as video_edit_tab
 
 TITLE = "Studio"
 CSS = """
@@ -31,25 +29,47 @@ CSS = """
 .worker-gave-up { color: #b91c1c; }
 """
 
-# (tab label, module with build(), elem id). Each tool adds its tab here. A tab
-# module may also define CSS and HEAD (a <script> for keyboard shortcuts, say).
-TABS = [
-    ("Dataset builder", dataset_tab, "tab-dataset"),
-    ("Frame review", frames_tab, "tab-frames"),
-    ("Video edit", video_edit_tab, "tab-video-edit"),
-    ("Dance generation", dance_tab, "tab-dance"),
-    ("Jobs / Monitor", jobs_tab, "tab-jobs"),
-]
 
-ROUTERS = [
-    jobs_api.router,
-    monitor_api.router,
-    photo_dataset_api.router,
-    frames_api.router,
-    video_dataset_api.router,
-    dance_api.router,
-    video_edit_api.router,
-]
+def __getattr__(name: str) -> Any:
+    if name == "TABS":  # (label, build, elem id) of the top tabs, as the registry has them now
+        return [
+            (label, _top_builder(tabs), elem_id) for label, elem_id, tabs in registry.top_tabs()
+        ]
+    raise AttributeError(name)
+
+
+def _build_tab(tab: registry.Tab, shown: gr.Tab) -> None:
+    build = registry.resolve(tab.build)
+    if inspect.signature(build).parameters:
+        build(shown)  # the tab wants its gr.Tab (to act when it is opened)
+    else:
+        build()
+
+
+def _top_builder(tabs: list[registry.Tab]) -> Callable[[gr.Tab], None]:
+    """Builds one top tab: a tool's own tab, or a group's tools as sub-tabs."""
+
+    def build(shown: gr.Tab) -> None:
+        if len(tabs) == 1 and tabs[0].group is None:
+            _build_tab(tabs[0], shown)
+            return
+        subs = []
+        with gr.Tabs():
+            for tab in tabs:
+                with gr.Tab(tab.label, elem_id=tab.elem_id) as sub, visible_tabs.tab(tab.elem_id):
+                    _build_tab(tab, sub)
+                subs.append((tab.elem_id, sub))
+        # the timers of a sub-tab (its job panel, a review's refresh) run only while it is shown
+        visible_tabs.wire(subs)
+
+    return build
+
+
+def _page_parts(name: str) -> str:
+    """The ``CSS`` (or ``HEAD``) that the tabs' modules define, in tab order."""
+    tabs = [tab for _, _, group in registry.top_tabs() for tab in group]
+    modules = dict.fromkeys(tab.build.partition(":")[0] for tab in tabs)
+    return "".join(getattr(importlib.import_module(module), name, "") for module in modules)
 
 
 def build_ui() -> gr.Blocks:
@@ -63,12 +83,20 @@ def build_ui() -> gr.Blocks:
         visible_tabs.reset()
         tabs = []
         with gr.Tabs():
-            for label, module, elem_id in TABS:
+            for label, elem_id, group in registry.top_tabs():
                 with gr.Tab(label, elem_id=elem_id) as tab, visible_tabs.tab(elem_id):
-                    module.build()
+                    _top_builder(group)(tab)
                 tabs.append((elem_id, tab))
         visible_tabs.wire(tabs)  # timers of a tab run only while it is shown
     return blocks
+
+
+def mount_routers(app: FastAPI) -> None:
+    """Every tool's router at /api/v1/<tool>, then its aliases (the seeds' paths),
+    hidden from the OpenAPI document so each operation is listed once."""
+    for tool, prefix, listed in registry.mounts():
+        router = registry.resolve(tool.router)
+        app.include_router(router, prefix=registry.API_ROOT + prefix, include_in_schema=listed)
 
 
 def create_app() -> FastAPI:
@@ -82,14 +110,13 @@ def create_app() -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     errors.install(app)
-    for router in ROUTERS:
-        app.include_router(router, prefix="/api/v1")
+    mount_routers(app)
     blocks = build_ui()
     # API tokens without UI logins: app.py refuses to start (auth.start_refusal);
     # an app made here all the same asks for a UI login that nobody has.
     login = auth.check_login if settings.users or settings.tokens else None
-    css = CSS + "".join(getattr(module, "CSS", "") for _, module, _ in TABS)
-    head = "".join(getattr(module, "HEAD", "") for _, module, _ in TABS)
+    css = CSS + _page_parts("CSS")
+    head = _page_parts("HEAD")
     # Gradio copies the files a tab's event returns (galleries, videos) from
     # STUDIO_HOME into its cache, which needs STUDIO_HOME in allowed_paths; the
     # same list would let /gradio_api/file=<path> serve any user's files, so

@@ -1,6 +1,7 @@
 """The layers of STYLE.md hold: studio/ never imports torch or heavy model
-libraries, jobs/ never imports gradio, pipelines/ never imports gradio, huey,
-jobs or studio; and importing the web app does not load torch."""
+libraries, jobs/ never imports gradio or FastAPI, pipelines/ never imports gradio,
+huey, jobs or studio; importing the web app does not load torch; and the core
+names no tool: the server and app.py find every tool through the registry."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
     "studio": {"torch", "transformers", "diffusers", "mediapipe"},
-    "jobs": {"gradio"},
+    "jobs": {"gradio", "fastapi", "starlette"},
     "pipelines": {"gradio", "huey", "jobs", "studio"},
 }
 
@@ -148,3 +149,61 @@ def test_the_database_check_sees_sql_strings_and_driver_imports(tmp_path):
         "M = 'Delete the dataset from disk? Update the settings, then select them.'\n"
     )
     assert database_offences(prose) == []
+
+
+CORE_FILES = ("studio/server.py", "app.py")
+TOOL_PACKAGES = ("studio.api", "studio.tabs", "jobs.tools")
+
+
+def _tool_imports(tree: ast.AST, tools: set[str]) -> list[str]:
+    """Imports of a tool's module in any layer: studio.api.<tool>, studio.tabs.<tool>,
+    jobs.tools.<tool> (also as ``from studio.api import <tool>``)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for module in modules:
+            for package in TOOL_PACKAGES:
+                if module.startswith(package + ".") and module.split(".")[2] in tools:
+                    found.append(module)
+    return found
+
+
+def test_the_server_and_app_name_no_tool():
+    from jobs import registry
+
+    tools = [tool for tool in registry.tools() if not tool.core]
+    names = {tool.name for tool in tools}
+    words = names | {tool.tab.label for tool in tools if tool.tab}
+    words |= {tool.tab.elem_id for tool in tools if tool.tab} | {tool.prefix for tool in tools}
+    offences = []
+    for name in CORE_FILES:
+        tree = ast.parse((ROOT / name).read_text(), filename=name)
+        offences += [f"{name} imports {module}" for module in _tool_imports(tree, names)]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                named = {
+                    w for w in words if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", node.value)
+                }
+                offences += (
+                    [f"{name} names {sorted(named)} in {node.value[:60]!r}"] if named else []
+                )
+    assert not offences, "\n".join(offences)
+
+
+def test_every_registered_tool_has_a_router_under_its_own_prefix_and_a_tab():
+    from fastapi import APIRouter
+
+    from jobs import registry
+
+    for tool in registry.tools():
+        router = registry.resolve(tool.router)
+        assert isinstance(router, APIRouter) and router.routes, tool.name
+        assert tool.prefix == ("" if tool.core else f"/{tool.name}"), tool.name
+        assert tool.tab is not None and callable(registry.resolve(tool.tab.build)), tool.name
+    # the core is the one tool without a prefix: the studio's own /api/v1/jobs, /health, ...
+    assert [tool.name for tool in registry.tools() if not tool.prefix] == ["jobs"]

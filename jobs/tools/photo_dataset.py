@@ -35,6 +35,7 @@ from jobs.access import User, user_named
 from jobs.endpoints import api_endpoint
 from jobs.inputs import InputError, check_size, server_files, server_path
 from jobs.kinds import JobContext, job_kind
+from jobs.registry import Tab, TabGroup, Tool, register
 
 BUILD, CAPTION, REPACKAGE = (
     "photo_dataset.build",
@@ -430,3 +431,23 @@ def repackage(ctx: JobContext) -> dict:
             ctx.progress,
         )
     return _done(ctx, result)
+
+
+DATASET_BUILDER = TabGroup(
+    "Dataset builder", "tab-dataset"
+)  # a top tab whose sub-tabs are tools' tabs
+register(
+    Tool(
+        name="photo_dataset",
+        title="Photo dataset",
+        kinds=KINDS,
+        options="pipelines.photo_dataset.photos:PhotoDatasetOptions",
+        settings=("api_endpoints", "allowed_roots", "max_upload_mb"),
+        router="studio.api.photo_dataset:router",
+        prefix="/photo_dataset",
+        aliases=("/datasets",),
+        tab=Tab(
+            "Photos", "tab-dataset-photos", "studio.tabs.photo_dataset:build", 10, DATASET_BUILDER
+        ),
+    )
+)

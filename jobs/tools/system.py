@@ -19,6 +19,7 @@ from typing import Any
 
 from jobs.access import user_named
 from jobs.kinds import JobContext, job_kind, loaded_models
+from jobs.registry import Tab, TabGroup, Tool, register
 from jobs.settings import get_settings
 from pipelines.errors import BadInput
 
@@ -154,3 +155,19 @@ def sleep(ctx: JobContext) -> dict[str, Any]:
             )
             time.sleep(seconds / steps)
     return {"slept_s": seconds}
+
+
+JOBS_MONITOR = TabGroup("Jobs / Monitor", "tab-jobs")  # a top tab whose sub-tabs are tools' tabs
+# The studio's own page and API: every job of every tool, the worker, these kinds.
+register(
+    Tool(
+        name="jobs",
+        title="Jobs",
+        kinds=("system.diagnostics", "system.gpu_check", "system.sleep"),
+        settings=("worker", "cpu_workers", "max_attempts", "heartbeat_s", "max_jobs_per_user"),
+        router="studio.api.jobs:router",
+        prefix="",  # /api/v1/jobs, /api/v1/health, /api/v1/workers, /api/v1/
+        tab=Tab("Jobs", "tab-jobs-list", "studio.tabs.jobs:build_jobs", 50, JOBS_MONITOR),
+        core=True,
+    )
+)

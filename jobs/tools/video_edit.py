@@ -40,6 +40,7 @@ from jobs.db import database
 from jobs.inputs import InputError, check_size, server_path
 from jobs.kinds import JobContext, job_kind
 from jobs.models import model_ref
+from jobs.registry import Tab, Tool, register
 from jobs.settings import get_settings
 from pipelines.errors import Conflict, NotFound, Refused
 
@@ -157,16 +158,7 @@ def build_request(fields: dict[str, Any]):
 # --------------------------------------------------------------------------- submit
 
 
-RESERVED_IDS = {
-    "models",
-    "status",
-    "progress",
-}  # /video/edit/models; frames' /video/{id}/status|progress
-
-
 def _reserve(job_id: str, owner: str, what: str, output_dir: Path | None) -> None:
-    if job_id in RESERVED_IDS:
-        raise InputError(f"job_id {job_id!r} is reserved; choose another.")
     if store.find_job(job_id) is not None:
         raise Conflict(f"job_id {job_id!r} is taken; choose another or leave it out.")
     try:
@@ -439,3 +431,18 @@ def preview_cpu(ctx: JobContext) -> dict:
     request = _request(ctx)
     status = preview_mask(request, ctx.progress, models=ctx.model, search_dirs=search_dirs())
     return _outputs(status, request, "mask")
+
+
+register(
+    Tool(
+        name="video_edit",
+        title="Video edit",
+        kinds=KINDS,
+        options="pipelines.video_edit.options:VideoEditOptions",
+        settings=("models_dir", "allowed_roots", "output_roots", "max_upload_mb"),
+        router="studio.api.video_edit:routes",
+        prefix="/video_edit",
+        aliases=("/video/edit",),  # seed 003's paths
+        tab=Tab("Video edit", "tab-video-edit", "studio.tabs.video_edit:build", 30),
+    )
+)

@@ -1,6 +1,6 @@
 """Photo datasets (seed 002): build from uploads or a server folder, review edits, download.
 
-Paths under ``/api/v1/datasets``. Every build and every edit is a job in the worker
+Paths under ``/api/v1/photo_dataset`` (and, as before, ``/api/v1/datasets``). Every build and every edit is a job in the worker
 queue; these routes only check input, submit, and read the dataset's folder. Every
 read and write checks the owner (``jobs.datasets.get`` → ``jobs.access``). Names are
 per owner: ``{name}`` is the caller's own dataset, so another user's answers 404 like a
@@ -26,7 +26,7 @@ from pipelines.photo_dataset.user_options import OptionsError
 from studio.auth import api_user
 from studio.uploads import save_uploads
 
-router = APIRouter(prefix="/datasets", tags=["photo datasets"])
+router = APIRouter(tags=["photo datasets"])  # at /api/v1/photo_dataset and /api/v1/datasets
 
 FileKey = Annotated[str, Field(max_length=1000)]
 Coordinate = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]

@@ -36,7 +36,9 @@ from pipelines.video_dataset.options import CaptionMethod, OptionsError, VideoOp
 from studio.auth import api_user
 from studio.uploads import save_uploads
 
-router = APIRouter(prefix="/preprocessing", tags=["video datasets (preprocessing)"])
+routes = APIRouter(
+    tags=["video datasets (preprocessing)"]
+)  # at /api/v1/video_dataset and /api/v1/preprocessing
 Owner = Annotated[
     str | None,
     Query(max_length=200, description="admins: the owner of another user's dataset"),
@@ -123,7 +125,7 @@ def _submit(name: str, options: VideoOptionsIn, user: User, **where: Any) -> dic
     return videos.submit_videos(name, VideoOptions.model_validate(opts), user, api_key=key, **where)
 
 
-@router.get("/check/{dataset_name}", summary="Have you a dataset of this name?")
+@routes.get("/check/{dataset_name}", summary="Have you a dataset of this name?")
 def check(dataset_name: str, user: User = Depends(api_user)) -> dict[str, Any]:
     exists = datasets.exists(dataset_name, user.name)
     return envelope(
@@ -131,7 +133,7 @@ def check(dataset_name: str, user: User = Depends(api_user)) -> dict[str, Any]:
     )
 
 
-@router.post("/start", status_code=201, summary="Build a video dataset from a server folder")
+@routes.post("/start", status_code=201, summary="Build a video dataset from a server folder")
 def start(body: StartIn, user: User = Depends(api_user)) -> dict[str, Any]:
     path = body.input_path or body.video_directory
     if not path:
@@ -142,7 +144,7 @@ def start(body: StartIn, user: User = Depends(api_user)) -> dict[str, Any]:
     return _started(_submit(body.dataset_name, _seed_options(body), user, input_path=path))
 
 
-@router.post(
+@routes.post(
     "/upload", status_code=201, summary="Build a video dataset from uploaded videos or a ZIP"
 )
 def upload(
@@ -188,7 +190,7 @@ def _task(task_id: str, user: User) -> dict[str, Any]:
     return job
 
 
-@router.get("/status/{task_id}", summary="A build's status, progress and result")
+@routes.get("/status/{task_id}", summary="A build's status, progress and result")
 def status(task_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
     job = _task(task_id, user)
     outputs = {k: v for k, v in job["outputs"].items() if k != "files"}
@@ -269,7 +271,7 @@ def zip_path(job: dict[str, Any]) -> Path | None:
     return path if path.is_file() else None
 
 
-@router.get(
+@routes.get(
     "/datasets",
     summary="Your video datasets with clip counts and total duration (admins: all, or ?owner=)",
 )
@@ -278,7 +280,7 @@ def list_datasets(owner: str | None = None, user: User = Depends(api_user)) -> d
     return envelope({"total": len(items), "datasets": items}, total=len(items), datasets=items)
 
 
-@router.get("/datasets/{dataset_name}", summary="One video dataset with its clips and captions")
+@routes.get("/datasets/{dataset_name}", summary="One video dataset with its clips and captions")
 def get_dataset(
     dataset_name: str, owner: Owner = None, user: User = Depends(api_user)
 ) -> dict[str, Any]:
@@ -286,7 +288,7 @@ def get_dataset(
     return envelope(info, **info)
 
 
-@router.delete(
+@routes.delete(
     "/datasets/{dataset_name}", status_code=204, summary="Delete a video dataset and its files"
 )
 def delete_dataset(
@@ -296,7 +298,7 @@ def delete_dataset(
     return Response(status_code=204)
 
 
-@router.get(
+@routes.get(
     "/datasets/{dataset_name}/download",
     summary="The dataset as a ZIP (N.mp4 + N.txt + dataset.toml)",
 )
@@ -312,3 +314,9 @@ def download(
             f"{meta['status']}); download it once the build has finished."
         )
     return FileResponse(path, filename=f"{meta['name']}.zip", media_type="application/zip")
+
+
+# Seed 000's paths for an app that mounts this router itself at /api/v1 (the studio
+# mounts ``routes`` from the tool registry: jobs.tools.video_dataset).
+router = APIRouter()
+router.include_router(routes, prefix="/preprocessing")

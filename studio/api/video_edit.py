@@ -1,4 +1,4 @@
-"""Video edit (seed 003) over REST: ``/api/v1/video/edit``.
+"""Video edit (seed 003) over REST: ``/api/v1/video_edit`` (and seed 003's ``/api/v1/video/edit``).
 
 - ``POST /video/edit``: seed 003's JSON (``job_id`` optional, ``input_video_path``
   a server file inside STUDIO_ALLOWED_ROOTS, ``mask_prompt``, ``edit_prompt``,
@@ -44,7 +44,7 @@ from pipelines.video_edit.status import output_names
 from studio.auth import User, api_user
 from studio.uploads import save_upload, temp_folder
 
-router = APIRouter(prefix="/video/edit", tags=["video edit"])
+routes = APIRouter(tags=["video edit"])  # mounted at /api/v1/video_edit and /api/v1/video/edit
 
 FileName = Literal[
     "output", "mask", "log", "status", "input_png", "mask_png", "edited_png", "compare_png"
@@ -129,17 +129,21 @@ def _problems(exc: ValidationError) -> str:
 
 
 def _started(result: dict[str, Any]) -> dict[str, Any]:
-    return {**result, "status_url": f"/api/v1/video/edit/{result['job_id']}"}
+    # A caller's job_id that is one of this router's own paths (``models``) names the
+    # job everywhere but in GET /video/edit/{job_id}: its status is at the studio job id.
+    own_paths = {route.path for route in routes.routes if "{" not in getattr(route, "path", "{")}
+    key = "studio_job_id" if f"/{result['job_id']}" in own_paths else "job_id"
+    return {**result, "status_url": f"/api/v1/video/edit/{result[key]}"}
 
 
-@router.get("/models", summary="Which edit and mask models this machine has")
+@routes.get("/models", summary="Which edit and mask models this machine has")
 def models(user: User = Depends(api_user)) -> dict[str, Any]:
     from pipelines.video_edit.models import available_models
 
     return {"models": available_models(edits.search_dirs())}
 
 
-@router.post(
+@routes.post(
     "",
     status_code=201,
     response_model=Started,
@@ -219,20 +223,20 @@ async def _start_upload(request: Request, user: User) -> dict[str, Any]:
     return _started(result)
 
 
-@router.get("/{job_id}", summary="A video edit's status (seed 003's fields)")
+@routes.get("/{job_id}", summary="A video edit's status (seed 003's fields)")
 def status(job_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
     row, job = edits.lookup(job_id, user)
     return edits.seed_status(row, job)
 
 
-@router.post("/{job_id}/cancel", summary="Cancel a video edit (stops at the next frame)")
+@routes.post("/{job_id}/cancel", summary="Cancel a video edit (stops at the next frame)")
 def cancel(job_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
     row, job = edits.lookup(job_id, user)
     job = queue.cancel(job["id"], user)
     return edits.seed_status(row, job)
 
 
-@router.get(
+@routes.get(
     "/{job_id}/{file}", summary="Download the output video, mask video, log, status or pictures"
 )
 def download(job_id: str, file: FileName, user: User = Depends(api_user)) -> FileResponse:
@@ -252,3 +256,9 @@ def download(job_id: str, file: FileName, user: User = Depends(api_user)) -> Fil
     return FileResponse(
         path, filename=name, media_type=MEDIA.get(path.suffix, "application/octet-stream")
     )
+
+
+# Seed 003's paths for an app that mounts this router itself at /api/v1 (the studio
+# mounts ``routes`` from the tool registry: jobs.tools.video_edit).
+router = APIRouter()
+router.include_router(routes, prefix="/video/edit")

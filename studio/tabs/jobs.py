@@ -1,6 +1,6 @@
-"""Jobs / Monitor tab: every job of every tool, the worker's live resources
-and its supervisor, the worker diagnostics job, and scenario runs with
-monitoring. The list shows the caller's own jobs; an admin sees everyone's,
+"""The Jobs tab (in the "Jobs / Monitor" tab, beside monitor's "Scenario runs"):
+every job of every tool, the worker's live resources and its supervisor, the
+worker diagnostics job. The list shows the caller's own jobs; an admin sees everyone's,
 or one user's with the Owner filter."""
 
 from __future__ import annotations
@@ -133,20 +133,6 @@ def pick_job(table: pd.DataFrame, evt: gr.SelectData):
 
 def run_diagnostics(request: gr.Request) -> str:
     return queue.submit("system.diagnostics", {}, owner=current_user(request).name)["id"]
-
-
-def build() -> None:
-    from studio.tabs import monitor
-
-    with gr.Tabs():
-        with gr.Tab("Jobs", elem_id="tab-jobs-list") as jobs_tab, visible_tabs.tab("tab-jobs-list"):
-            build_jobs()
-        with (
-            gr.Tab("Scenario runs", elem_id="tab-scenarios") as scenarios_tab,
-            visible_tabs.tab("tab-scenarios"),
-        ):
-            monitor.build(scenarios_tab)
-    visible_tabs.wire([("tab-jobs-list", jobs_tab), ("tab-scenarios", scenarios_tab)])
 
 
 def refresh(kind: str, status: str, owner: str, page: float, idle_s: float, request: gr.Request):

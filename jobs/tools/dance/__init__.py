@@ -36,6 +36,7 @@ from typing import Any
 
 from jobs.inputs import server_path
 from jobs.kinds import JobContext, job_kind
+from jobs.registry import Tab, Tool, register
 from jobs.tools.dance import backends
 from jobs.tools.dance import records as rec
 from jobs.tools.dance.submit import (
@@ -383,3 +384,24 @@ def _finish_row(ctx: JobContext, row_id: str | None, result: dict, state: str) -
             error_message=result.get("error"),
             finished_at=rec.now_iso(),
         )
+
+
+register(
+    Tool(
+        name="dance",
+        title="Dance generation",
+        kinds=(PREPROCESS, GENERATE),
+        options="pipelines.dance.config:DanceConfig",
+        settings=(
+            "models_dir",
+            "steadydancer_dir",
+            "steadydancer_python",
+            "steadydancer_ckpt_dir",
+            "wan_animate_model",
+            "allowed_roots",
+        ),
+        router="studio.api.dance:routes",
+        prefix="/dance",  # seed 004's paths too
+        tab=Tab("Dance generation", "tab-dance", "studio.tabs.dance:build", 40),
+    )
+)

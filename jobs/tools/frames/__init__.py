@@ -24,6 +24,7 @@ from pathlib import Path
 
 from jobs.access import SYSTEM
 from jobs.kinds import JobContext, job_kind
+from jobs.registry import Tab, Tool, register
 from jobs.tools.frames import records as fr
 from jobs.tools.frames import tasks as fr_tasks
 
@@ -221,3 +222,18 @@ def qr(ctx: JobContext) -> dict:
     ctx.outputs.mkdir(parents=True, exist_ok=True)
     (ctx.outputs / name).write_bytes(data)
     return {"mode": mode, "file": f"outputs/{name}", "bytes": len(data)}
+
+
+register(
+    Tool(
+        name="frames",
+        title="Frame review",
+        kinds=("frames.analyze", "frames.detect", "frames.export", "frames.qr"),
+        options="pipelines.frames.qr:QROptions",
+        settings=("allowed_roots", "max_upload_mb"),
+        router="studio.api.frames:router",
+        prefix="/frames",
+        aliases=("",),  # seed 001's paths: /api/v1/video/..., /task/..., /review/..., /qr/...
+        tab=Tab("Frame review", "tab-frames", "studio.tabs.frames:build", 20),
+    )
+)

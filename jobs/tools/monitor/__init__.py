@@ -16,6 +16,7 @@ from typing import Any
 from jobs import store
 from jobs.access import user_named
 from jobs.kinds import JobContext, job_kind
+from jobs.registry import Tab, TabGroup, Tool, register
 from jobs.settings import get_settings
 from jobs.tools.monitor.scenarios import check_scripts_allowed
 
@@ -74,3 +75,24 @@ def _exit_words(code: int) -> str:
         except ValueError:
             return f"was killed by signal {-code}"
     return f"exited with code {code}"
+
+
+JOBS_MONITOR = TabGroup("Jobs / Monitor", "tab-jobs")  # a top tab whose sub-tabs are tools' tabs
+register(
+    Tool(
+        name="monitor",
+        title="Scenario runs with monitoring",
+        kinds=("monitor.scenario",),
+        options="pipelines.monitor.scenario:ScenarioOptions",
+        settings=(
+            "allow_scenario_scripts",
+            "scenario_max_memory_mb",
+            "scenario_max_file_mb",
+            "demo",
+        ),
+        router="studio.api.monitor:router",
+        prefix="/monitor",
+        aliases=("",),  # /api/v1/scenarios
+        tab=Tab("Scenario runs", "tab-scenarios", "studio.tabs.monitor:build", 51, JOBS_MONITOR),
+    )
+)

@@ -21,8 +21,12 @@ from fastapi import APIRouter
 
 from studio.api.dance import experiments, generation, projects
 
-router = APIRouter(prefix="/dance", tags=["dance"])
+routes = APIRouter(tags=["dance"])  # mounted at /api/v1/dance (jobs.tools.dance declares it)
 for _part in (projects.router, experiments.router, generation.router):
-    router.include_router(_part)
+    routes.include_router(_part)
 
-__all__ = ["router"]
+# Seed 004's paths for an app that mounts this router itself at /api/v1.
+router = APIRouter()
+router.include_router(routes, prefix="/dance")
+
+__all__ = ["router", "routes"]
