@@ -125,7 +125,7 @@ TABLES = {
 }
 
 
-def decode(row: Mapping[str, Any] | None) -> dict | None:
+def decode(row: Any) -> dict | None:
     if row is None:
         return None
     out = dict(row)
