@@ -61,6 +61,7 @@ __all__ = [
     "get",
     "latest_job",
     "list_all",
+    "record",
     "ref",
     "reserve",
     "still_bound",
@@ -165,6 +166,14 @@ def still_bound(job: store.Job) -> None:
 def attach_job(path: Path, job_id: str) -> None:
     """Record ``job_id`` as the latest job of the dataset in ``path``."""
     repo.set_job(_read(path)["id"], job_id)
+
+
+def record(name: str, owner: str) -> dict[str, Any] | None:
+    """``owner``'s dataset row of this name (no job, no files), or None (a bad name too)."""
+    try:
+        return repo.by_name(owner, folder(name, owner).name)
+    except DatasetNameError:
+        return None
 
 
 def exists(name: str, owner: str) -> bool:

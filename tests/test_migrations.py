@@ -147,7 +147,8 @@ def test_a_pre_versioned_studio_db_gets_every_table_and_renamed_kinds(bare_home)
 
 def test_dataset_sidecars_of_revision_0002_become_rows_and_nothing_is_lost(bare_home):
     """STUDIO_HOME as revision 0002 left it: a ``studio-dataset.json`` per dataset
-    folder. Revision 0003 makes each a row; the files (sidecars included) stay."""
+    folder, and a photo review's ``.pending-edits.json``. Revision 0003 makes each a
+    row; the files (sidecars included) stay."""
     from jobs import datasets
     from jobs.access import User
 
@@ -163,6 +164,8 @@ def test_dataset_sidecars_of_revision_0002_become_rows_and_nothing_is_lost(bare_
         full = {**meta, "name": name, "owner": owner, "options": {"trigger": owner}}
         (path / datasets.META).write_text(json.dumps(full))
         (path / "1.jpg").write_bytes(owner.encode())
+    review = {"flips": {"1.jpg": "dropped"}, "crops": {"1.jpg": [0, 0, 8, 8]}}
+    (root / "ana" / "v1" / ".pending-edits.json").write_text(json.dumps(review))
 
     records.upgrade()
 
@@ -184,3 +187,8 @@ def test_dataset_sidecars_of_revision_0002_become_rows_and_nothing_is_lost(bare_
     assert datasets.bound_folder(bound) == root / "ana" / "v1"
     with pytest.raises(datasets.DatasetExists):
         datasets.reserve("v1", "photos", owner="ana")
+    # the photo review's pending edits came along
+    from jobs.tools import photo_dataset as photos
+
+    assert photos.read_pending_edits("v1", "ana") == review
+    assert photos.read_pending_edits("v1", "bo") == {"flips": {}, "crops": {}}

@@ -3,7 +3,9 @@ name), filled from the ``studio-dataset.json`` sidecar of every dataset folder
 ``STUDIO_HOME/datasets/<owner>/<name>/`` (as revision 0002 left them). The
 sidecar files are kept on disk untouched (nothing reads them any more; a
 migration's transaction can be rolled back, a removed file cannot). Files stay
-files. Frozen: the table below is a copy, never imported from live code.
+files. The photo review's pending edits (``.pending-edits.json`` in a photo
+dataset's folder, kept by the tab) become rows of ``photo_pending_edits`` keyed
+by the dataset's id (the files are kept too). Frozen: the table below is a copy, never imported from live code.
 
 Revision ID: 0003
 Revises: 0002
@@ -26,6 +28,7 @@ branch_labels = None
 depends_on = None
 
 META = "studio-dataset.json"
+PENDING = ".pending-edits.json"
 
 
 def upgrade() -> None:
@@ -40,6 +43,12 @@ def upgrade() -> None:
         sa.Column("options", sa.Text, nullable=False, server_default="{}"),
         sa.UniqueConstraint("owner", "name", name="datasets_owner_name"),
     )
+    pending = op.create_table(
+        "photo_pending_edits",
+        sa.Column("dataset_id", sa.Text, primary_key=True),
+        sa.Column("edits", sa.Text, nullable=False, server_default="{}"),
+        sa.Column("updated_at", sa.Float, nullable=False),
+    )
     root = get_settings().datasets_dir
     if not root.is_dir():
         return
@@ -50,9 +59,10 @@ def upgrade() -> None:
         if (owner, name) in seen:
             continue
         seen.add((owner, name))
+        dataset_id = meta.get("id") or uuid.uuid4().hex
         op.get_bind().execute(
             table.insert().values(
-                id=meta.get("id") or uuid.uuid4().hex,
+                id=dataset_id,
                 owner=owner,
                 name=name,
                 kind=meta.get("kind") or "photos",
@@ -61,7 +71,21 @@ def upgrade() -> None:
                 options=json.dumps(meta.get("options") or {}),
             )
         )
+        edits = sidecar.parent / PENDING
+        if edits.is_file():
+            try:
+                kept = json.loads(edits.read_text())
+            except ValueError:  # a torn file: the tab read it as no edits too
+                continue
+            op.get_bind().execute(
+                pending.insert().values(
+                    dataset_id=dataset_id,
+                    edits=json.dumps(kept),
+                    updated_at=edits.stat().st_mtime,
+                )
+            )
 
 
 def downgrade() -> None:
+    op.drop_table("photo_pending_edits")
     op.drop_table("datasets")
