@@ -3,8 +3,9 @@
 Names are per owner: two users can each have ``v1``. A name is reserved when its
 job is submitted (the folder is created at once, exclusively), so two submissions
 of one owner with one name cannot both start: the second gets :class:`DatasetExists`
-(HTTP 409). ``studio-dataset.json`` in the folder says what it is (a record id, kind,
-owner, job id, options); the job writes the dataset's files beside it.
+(HTTP 409). Each dataset is a row (``jobs.datasets_repository``: its record id, kind,
+owner, job id, options), inserted in one transaction with the folder's creation;
+the job writes the dataset's files in the folder.
 
 A user names datasets in their own namespace: :func:`get`, :func:`exists` and
 :func:`reserve` never look at another owner's folder, so another user's dataset
@@ -20,13 +21,13 @@ made again under the same name, is a different record, and the job stops
 instead of touching it.
 
 Before per-owner names the layout was ``datasets/<name>/``; the records
-revision ``0002`` moves such folders under their owner and binds their jobs.
+revision ``0002`` moves such folders under their owner and binds their jobs, and
+``0003`` turns their ``studio-dataset.json`` sidecars into rows (the files are kept).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import time
@@ -34,13 +35,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from jobs import datasets_repository as repo
 from jobs import store
 from jobs.access import User, may_access, owner_filter
 from jobs.settings import get_settings
 from pipelines.errors import Conflict, NotFound
 from pipelines.names import DatasetNameError, validate_dataset_name
 
-META = "studio-dataset.json"
+META = "studio-dataset.json"  # the sidecar of older studios (revision 0003 made it a row)
 KINDS = ("photos", "videos")
 REF = "dataset_ref"  # the job param binding a job to its dataset record
 
@@ -59,6 +61,7 @@ __all__ = [
     "get",
     "latest_job",
     "list_all",
+    "record",
     "ref",
     "reserve",
     "still_bound",
@@ -102,26 +105,25 @@ def reserve(name: str, kind: str, owner: str, options: dict[str, Any] | None = N
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     path = folder(name, owner)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        path.mkdir()
-    except FileExistsError:
-        raise DatasetExists(
-            f"A dataset named {path.name!r} already exists among yours; choose another "
-            "name or delete the old one."
-        ) from None
-    _write(
-        path,
-        {
-            "id": uuid.uuid4().hex,
-            "name": path.name,
-            "kind": kind,
-            "owner": owner,
-            "created_at": time.time(),
-            "job_id": None,
-            "options": options or {},
-        },
+    taken = DatasetExists(
+        f"A dataset named {path.name!r} already exists among yours; choose another "
+        "name or delete the old one."
     )
+    row = {
+        "id": uuid.uuid4().hex,
+        "name": path.name,
+        "kind": kind,
+        "owner": owner,
+        "created_at": time.time(),
+        "job_id": None,
+        "options": options or {},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with repo.insert(row, taken):
+        try:
+            path.mkdir()  # a folder left without a record blocks the name too
+        except FileExistsError:
+            raise taken from None
     return path
 
 
@@ -147,7 +149,8 @@ def bound_folder(params: dict[str, Any]) -> Path:
         path = folder(name, str(bound.get("owner", "")))
     except DatasetNameError:
         path = None
-    if path is None or not (path / META).is_file() or _read(path).get("id") != bound["id"]:
+    row = repo.by_name(str(bound.get("owner", "")), name) if path is not None else None
+    if path is None or row is None or row["id"] != bound["id"] or not path.is_dir():
         raise DatasetGone(
             f"The dataset {name[:80]!r} this job was made for was deleted (a dataset of that "
             "name now is another one); submit the dataset again instead of retrying."
@@ -162,14 +165,21 @@ def still_bound(job: store.Job) -> None:
 
 def attach_job(path: Path, job_id: str) -> None:
     """Record ``job_id`` as the latest job of the dataset in ``path``."""
-    meta = _read(path)
-    meta["job_id"] = job_id
-    _write(path, meta)
+    repo.set_job(_read(path)["id"], job_id)
+
+
+def record(name: str, owner: str) -> dict[str, Any] | None:
+    """``owner``'s dataset row of this name (no job, no files), or None (a bad name too)."""
+    try:
+        return repo.by_name(owner, folder(name, owner).name)
+    except DatasetNameError:
+        return None
 
 
 def exists(name: str, owner: str) -> bool:
     """Has ``owner`` a dataset of this name? Other owners' names are not looked at."""
-    return folder(name, owner).exists()
+    path = folder(name, owner)
+    return repo.by_name(owner, path.name) is not None or path.exists()
 
 
 def get(name: str, user: User, kind: str | None = None, owner: str | None = None) -> dict[str, Any]:
@@ -186,9 +196,9 @@ def get(name: str, user: User, kind: str | None = None, owner: str | None = None
         path = folder(name, owner)
     except DatasetNameError:
         raise DatasetNotFound(missing) from None
-    if not (path / META).is_file():
+    meta = repo.by_name(owner, path.name)
+    if meta is None:
         raise DatasetNotFound(missing)
-    meta = _read(path)
     if kind and meta["kind"] != kind:
         raise DatasetNotFound(f"{name!r} is a {meta['kind']} dataset, not a {kind} one.")
     return _with_job(path, meta)
@@ -216,19 +226,8 @@ def latest_job(meta: dict[str, Any]) -> store.Job | None:
 
 def list_all(user: User, kind: str | None = None, owner: str | None = None) -> list[dict[str, Any]]:
     """Datasets ``user`` may see, newest first: their own; an admin's all, or ``owner``'s."""
-    root = _root()
-    wanted = owner_filter(user, owner)
-    owners = [root / owner_dir(wanted)] if wanted is not None else sorted(root.glob("*"))
-    found = []
-    for path in (p for o in owners if o.is_dir() for p in sorted(o.iterdir())):
-        if not (path / META).is_file():
-            continue
-        meta = _read(path)
-        if (wanted is None or meta.get("owner") == wanted) and (
-            kind is None or meta["kind"] == kind
-        ):
-            found.append(_with_job(path, meta))
-    return sorted(found, key=lambda m: m["created_at"], reverse=True)
+    rows = repo.listed(owner_filter(user, owner), kind)
+    return [_with_job(folder(row["name"], row["owner"]), row) for row in rows]
 
 
 def check_idle(meta: dict[str, Any]) -> None:
@@ -243,14 +242,14 @@ def check_idle(meta: dict[str, Any]) -> None:
 def delete(name: str, user: User, kind: str | None = None, owner: str | None = None) -> None:
     meta = get(name, user, kind, owner)
     check_idle(meta)
-    shutil.rmtree(meta["path"])
+    if Path(meta["path"]).exists():
+        shutil.rmtree(meta["path"])
+    repo.delete(meta["id"])
 
 
 def _read(path: Path) -> dict[str, Any]:
-    return json.loads((path / META).read_text())
-
-
-def _write(path: Path, meta: dict[str, Any]) -> None:
-    tmp = path / f".{META}.tmp"
-    tmp.write_text(json.dumps(meta, indent=2))
-    tmp.replace(path / META)
+    """The record of the dataset in the folder ``path`` (``<owner>/<name>``)."""
+    for row in repo.named(path.name):
+        if owner_dir(row["owner"]) == path.parent.name:
+            return row
+    raise DatasetGone(f"The dataset {path.name[:80]!r} was deleted; submit it again.")

@@ -84,8 +84,6 @@ SQL = re.compile(
 NOT_YET_ON_RECORDS = {
     "jobs/tools/frames/records.py": "SQL strings (fr_videos, fr_marks)",
     "jobs/tools/frames/tasks.py": "SQL strings (fr_tasks, fr_task_videos)",
-    "jobs/tools/dance/records.py": "SQL strings (projects, assets, experiments, generation_jobs)",
-    "jobs/tools/dance/submit.py": "an SQL string (delete from generation_jobs)",
     "jobs/tools/monitor/scenarios.py": "SQL strings (scenarios)",
     "jobs/tools/video_edit.py": "sqlite3 (IntegrityError) and SQL strings (video_edit_jobs)",
     # Not the studio's records: the bare-Huey baseline keeps its own marks file.

@@ -143,3 +143,52 @@ def test_a_pre_versioned_studio_db_gets_every_table_and_renamed_kinds(bare_home)
     job = store.find_job("old1", SYSTEM)
     assert job is not None and job["kind"] == "photo_dataset.build"
     assert job["params"] == {"name": "v1"}
+
+
+def test_dataset_sidecars_of_revision_0002_become_rows_and_nothing_is_lost(bare_home):
+    """STUDIO_HOME as revision 0002 left it: a ``studio-dataset.json`` per dataset
+    folder, and a photo review's ``.pending-edits.json``. Revision 0003 makes each a
+    row; the files (sidecars included) stay."""
+    from jobs import datasets
+    from jobs.access import User
+
+    records.upgrade("0002")
+    root = bare_home / "datasets"
+    sidecars = {
+        ("ana", "v1"): {"id": "a1", "kind": "photos", "created_at": 100.0, "job_id": "j1"},
+        ("bo", "v1"): {"id": "b1", "kind": "videos", "created_at": 200.0, "job_id": None},
+    }
+    for (owner, name), meta in sidecars.items():
+        path = root / owner / name
+        path.mkdir(parents=True)
+        full = {**meta, "name": name, "owner": owner, "options": {"trigger": owner}}
+        (path / datasets.META).write_text(json.dumps(full))
+        (path / "1.jpg").write_bytes(owner.encode())
+    review = {"flips": {"1.jpg": "dropped"}, "crops": {"1.jpg": [0, 0, 8, 8]}}
+    (root / "ana" / "v1" / ".pending-edits.json").write_text(json.dumps(review))
+
+    records.upgrade()
+
+    ana = datasets.get("v1", User("ana"))
+    assert (ana["id"], ana["kind"], ana["job_id"], ana["options"], ana["created_at"]) == (
+        "a1",
+        "photos",
+        "j1",
+        {"trigger": "ana"},
+        100.0,
+    )
+    assert ana["files"] == ["1.jpg"]
+    bo = datasets.get("v1", User("bo"), kind="videos")
+    assert (bo["id"], bo["job_id"], bo["options"]) == ("b1", None, {"trigger": "bo"})
+    assert (root / "bo" / "v1" / "1.jpg").read_bytes() == b"bo"
+    assert (root / "ana" / "v1" / datasets.META).is_file()  # kept, read no more
+    # bound as before: a job of ana's v1 finds its folder by the record's id
+    bound = {datasets.REF: {"id": "a1", "owner": "ana", "name": "v1"}}
+    assert datasets.bound_folder(bound) == root / "ana" / "v1"
+    with pytest.raises(datasets.DatasetExists):
+        datasets.reserve("v1", "photos", owner="ana")
+    # the photo review's pending edits came along
+    from jobs.tools import photo_dataset as photos
+
+    assert photos.read_pending_edits("v1", "ana") == review
+    assert photos.read_pending_edits("v1", "bo") == {"flips": {}, "crops": {}}

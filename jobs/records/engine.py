@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
 from jobs.settings import get_settings
@@ -137,6 +138,17 @@ def connection() -> Iterator[Connection]:
 
 
 Params = Mapping[str, Any] | None
+
+
+def insert_unique(conn: Connection, statement: Executable, conflict: Exception) -> None:
+    """Run an insert in ``conn``'s transaction; ``conflict`` (e.g. a
+    :class:`pipelines.errors.Conflict`) is raised instead when it breaks a
+    unique constraint or a primary key (the transaction is then rolled back
+    by its block). The portable form of "insert if the name is free"."""
+    try:
+        conn.execute(statement)
+    except IntegrityError:
+        raise conflict from None
 
 
 def _single_connection(engines: _Engines) -> Connection:

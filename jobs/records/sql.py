@@ -1,7 +1,8 @@
 """The query vocabulary of the records: SQLAlchemy Core's constructs, handed
 out here so that no module outside ``jobs.records`` imports SQLAlchemy or a
-driver (``tests/test_layering.py``). Queries are built with these, never
-written as strings, and compile for SQLite and PostgreSQL alike::
+driver (``tests/test_layering.py``). Queries are built with these (and a
+tool's tables, in its repository module, with ``Table``, ``Column`` … on
+``jobs.records.tables.metadata``), never written as strings, and compile for SQLite and PostgreSQL alike::
 
     from jobs.records import sql
     from jobs.records.tables import jobs
@@ -12,6 +13,14 @@ written as strings, and compile for SQLite and PostgreSQL alike::
 from __future__ import annotations
 
 from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    UniqueConstraint,
     and_,
     bindparam,
     case,
@@ -30,7 +39,15 @@ from sqlalchemy import (
 from sqlalchemy.sql import Executable
 
 __all__ = [
+    "Column",
     "Executable",
+    "Float",
+    "ForeignKey",
+    "Index",
+    "Integer",
+    "Table",
+    "Text",
+    "UniqueConstraint",
     "and_",
     "bindparam",
     "case",

@@ -36,6 +36,7 @@ from jobs.endpoints import api_endpoint
 from jobs.inputs import InputError, check_size, server_files, server_path
 from jobs.kinds import JobContext, job_kind
 from jobs.registry import Tab, TabGroup, Tool, register
+from jobs.tools import photo_dataset_repository as pending_repo
 
 BUILD, CAPTION, REPACKAGE = (
     "photo_dataset.build",
@@ -43,7 +44,28 @@ BUILD, CAPTION, REPACKAGE = (
     "photo_dataset.repackage",
 )
 KINDS = (BUILD, CAPTION, REPACKAGE)
-PENDING_EDITS = ".pending-edits.json"  # the tab's unsaved review (flips, crops), small JSON
+PENDING_EDITS = ".pending-edits.json"  # where older studios kept the pending edits (now rows)
+
+
+# --------------------------------------------------------------------------- pending edits
+
+
+def read_pending_edits(name: str, owner: str) -> dict[str, dict]:
+    """The review's pending edits of ``owner``'s dataset (flips and crop boxes not
+    applied yet); empty for a dataset without any, or none of that name."""
+    row = datasets.record(name, owner)
+    edits = pending_repo.read(row["id"]) if row else {}
+    return {"flips": edits.get("flips", {}), "crops": edits.get("crops", {})}
+
+
+def write_pending_edits(name: str, owner: str, pending: dict[str, dict]) -> None:
+    """Replace the pending edits of ``owner``'s dataset (all empty: cleared)."""
+    row = datasets.record(name, owner)
+    if row is None:
+        raise datasets.DatasetNotFound(f"No dataset named {name[:80]!r}.")
+    kept = {key: dict(pending.get(key) or {}) for key in ("flips", "crops")}
+    pending_repo.replace(row["id"], kept if any(kept.values()) else None)
+
 
 # --------------------------------------------------------------------------- submitting
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from fastapi.responses import FileResponse
@@ -164,6 +164,37 @@ def post_edits(
 ) -> dict[str, Any]:
     job = photos.submit_edits(name, user, edits.model_dump(), owner)
     return {"name": name, "job_id": job["id"], "status": job["status"]}
+
+
+class PendingEdits(BaseModel):
+    """The review's pending edits (not applied yet): keep/drop flips and crop boxes,
+    keyed by source name. The tab shows and keeps the same ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flips: dict[FileKey, Literal["kept", "dropped"]] = Field(
+        default_factory=dict, max_length=100_000
+    )
+    crops: dict[FileKey, Annotated[list[Coordinate], Field(min_length=4, max_length=4)]] = Field(
+        default_factory=dict, max_length=100_000
+    )
+
+
+@router.get("/{name}/pending-edits", summary="The review's pending edits (flips, crop boxes)")
+def get_pending_edits(
+    name: str, owner: Owner = None, user: User = Depends(api_user)
+) -> dict[str, Any]:
+    meta = datasets.get(name, user, "photos", owner)
+    return photos.read_pending_edits(meta["name"], meta["owner"])
+
+
+@router.put("/{name}/pending-edits", summary="Replace the review's pending edits")
+def put_pending_edits(
+    name: str, edits: PendingEdits, owner: Owner = None, user: User = Depends(api_user)
+) -> dict[str, Any]:
+    meta = datasets.get(name, user, "photos", owner)
+    photos.write_pending_edits(meta["name"], meta["owner"], edits.model_dump())
+    return photos.read_pending_edits(meta["name"], meta["owner"])
 
 
 @router.delete("/{name}", status_code=204, summary="Delete the dataset and its files")

@@ -4,14 +4,13 @@
 2. Review, read from the dataset's folder on the server (manifest.json and previews):
    the cluster gallery (select a photo, toggle keep/drop), the rejected list with
    reasons, crop boxes (sliders with a live preview), captions in a grid.
-   Flips and crop boxes wait in ``.pending-edits.json`` in the dataset folder (a reload
+   Flips and crop boxes wait in the dataset's pending edits, in the tool's records (a reload
    keeps them); "Save & repackage" sends them with the caption edits to a
    ``photo_dataset.repackage`` job.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -50,26 +49,12 @@ def _manifest(name: str, user: User) -> dict[str, Any] | None:
         return None
 
 
-def _pending_path(name: str, user: User) -> Path:
-    return datasets.folder(name, user.name) / photos.PENDING_EDITS
-
-
 def read_pending(name: str, user: User) -> dict[str, dict]:
-    try:
-        data = json.loads(_pending_path(name, user).read_text())
-    except (OSError, ValueError, datasets.DatasetNameError):
-        data = {}
-    return {"flips": data.get("flips", {}), "crops": data.get("crops", {})}
+    return photos.read_pending_edits(name, user.name)
 
 
 def _write_pending(name: str, user: User, pending: dict[str, dict]) -> None:
-    path = _pending_path(name, user)
-    if not any(pending.values()):
-        path.unlink(missing_ok=True)
-        return
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(pending, indent=1))
-    tmp.replace(path)
+    photos.write_pending_edits(name, user.name, pending)
 
 
 def _state(record: dict, pending: dict) -> str:

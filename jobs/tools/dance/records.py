@@ -6,9 +6,11 @@ Tables as seed 004 §4 (UUID ids, JSON ``meta`` / ``config`` / ``params``,
 ``owner`` on every row (the project's owner) and a few studio columns: the
 motion's probed ``info``, the experiment's preprocessing job and result, the
 generation job's backend. Foreign keys carry the seed's ON DELETE rules; the
-shared connection does not switch SQLite's foreign-key enforcement on, so the
-deletes here do the cascading and the SET NULL themselves (the same result
-either way).
+records' connections do not switch SQLite's foreign-key enforcement on, so the
+deletes do the cascading and the SET NULL themselves, each in one transaction
+(the same result either way). The tables and their queries are in
+:mod:`jobs.tools.dance.repository`; this module holds the rules (names, sizes,
+owners) and the files.
 
 Files live under ``STUDIO_HOME/projects/{project_id}/``: ``refs/{id}/source/``,
 ``motions/{id}/source/``, ``experiments/{id}/input/`` (+ ``preview.mp4``),
@@ -24,22 +26,19 @@ import json
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jobs.access import User, check_owner, owner_filter
-from jobs.db import database
 from jobs.settings import get_settings
+from jobs.tools.dance import repository as repo
 from pipelines.errors import BadInput, Conflict, NotFound
 
 NAME_MAX = 200
 TEXT_MAX = 4000
 META_MAX_BYTES = 16_384
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_JSON = ("meta", "config", "params", "info", "preprocess")
 # studio job status -> seed (Celery) state
 STATES = {
     "queued": "PENDING",
@@ -48,7 +47,7 @@ STATES = {
     "failed": "FAILURE",
     "cancelled": "REVOKED",
 }
-ACTIVE = ("queued", "running")
+ACTIVE = repo.ACTIVE
 JOB_TYPES = {"steadydancer": "steadydancer_i2v", "wan-animate": "wan_animate_i2v"}
 
 
@@ -108,36 +107,8 @@ def check_meta(meta: dict | None) -> dict | None:
     return meta
 
 
-def _decode(row: dict | None) -> dict | None:
-    if row is None:
-        return None
-    out = dict(row)
-    for key in _JSON:
-        if key in out and isinstance(out[key], str):
-            out[key] = json.loads(out[key])
-    if "success" in out and out["success"] is not None:
-        out["success"] = bool(out["success"])
-    return out
-
-
-def _encode(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: (json.dumps(v) if k in _JSON and v is not None else v) for k, v in fields.items()}
-
-
 def _one(table: str, row_id: str) -> dict | None:
-    return _decode(next(database().query(f"select * from {table} where id = ?", [row_id]), None))
-
-
-@contextmanager
-def _transaction() -> Iterator[Any]:
-    db = database()
-    db.execute("begin immediate")
-    try:
-        yield db
-        db.execute("commit")
-    except BaseException:
-        db.execute("rollback")
-        raise
+    return repo.one(table, row_id)
 
 
 # -- folders --------------------------------------------------------------------------
@@ -173,15 +144,6 @@ def generation_dir(project_id: str, job_id: str) -> Path:
 def create_project(user: User, name: str, description: str | None = None) -> dict:
     name = check_name(name, "project name")
     description = check_text(description)
-    taken = (
-        database()
-        .execute("select 1 from projects where owner=? and name=?", [user.name, name])
-        .fetchone()
-    )
-    if taken:
-        raise Conflict(
-            f"You already have a project named {name!r}; pick another name or open that one."
-        )
     now = now_iso()
     row: dict[str, Any] = {
         "id": new_id(),
@@ -191,7 +153,10 @@ def create_project(user: User, name: str, description: str | None = None) -> dic
         "created_at": now,
         "updated_at": now,
     }
-    database().table("projects").insert(row)
+    if not repo.add_project(row):
+        raise Conflict(
+            f"You already have a project named {name!r}; pick another name or open that one."
+        )
     project_dir(row["id"]).mkdir(parents=True, exist_ok=True)
     return row
 
@@ -205,32 +170,13 @@ def get_project(user: User, project_id: str) -> dict:
 
 
 def list_projects(user: User, owner: str | None = None) -> list[dict]:
-    who = owner_filter(user, owner)
-    sql, args = "select * from projects", []
-    if who:
-        sql, args = sql + " where owner = ?", [who]
-    return [_decode(r) for r in database().query(sql + " order by created_at desc", args)]  # type: ignore[misc]
+    return repo.list_projects(owner_filter(user, owner))
 
 
 def active_job_ids(project_id: str, experiment_id: str | None = None) -> list[str]:
     """Studio job ids of the project's (or experiment's) jobs still queued or running,
     preprocessing included."""
-    db = database()
-    sql = (
-        "select j.id from jobs j where j.status in ('queued','running') and j.id in ("
-        "select task_id from generation_jobs where project_id=?"
-        + (" and experiment_id=?" if experiment_id else "")
-        + " union select preprocess_job_id from experiments where project_id=?"
-        + (" and id=?" if experiment_id else "")
-        + ")"
-    )
-    args = [
-        project_id,
-        *([experiment_id] if experiment_id else []),
-        project_id,
-        *([experiment_id] if experiment_id else []),
-    ]
-    return [r[0] for r in db.execute(sql, args).fetchall()]
+    return repo.active_job_ids(project_id, experiment_id)
 
 
 def delete_project(user: User, project_id: str) -> None:
@@ -239,15 +185,12 @@ def delete_project(user: User, project_id: str) -> None:
         raise Conflict(
             f"Project {project['name']!r} has jobs queued or running; cancel them first."
         )
-    with _transaction() as db:
-        for table in ("generation_jobs", "experiments", "reference_assets", "motion_assets"):
-            db.execute(f"delete from {table} where project_id=?", [project["id"]])
-        db.execute("delete from projects where id=?", [project["id"]])
+    repo.delete_project(project["id"])
     shutil.rmtree(project_dir(project["id"]), ignore_errors=True)
 
 
 def touch_project(project_id: str) -> None:
-    database().execute("update projects set updated_at=? where id=?", [now_iso(), project_id])
+    repo.touch_project(project_id, now_iso())
 
 
 # -- assets ---------------------------------------------------------------------------
@@ -295,7 +238,7 @@ def add_asset(
     }
     if kind == "motion":
         row["info"] = info
-    database().table(table).insert(_encode(row))
+    repo.add(table, row)
     touch_project(project["id"])
     return _one(table, asset_id)  # type: ignore[return-value]
 
@@ -321,10 +264,7 @@ def get_asset(kind: str, user: User, project_id: str, asset_id: str) -> dict:
 def list_assets(kind: str, user: User, project_id: str) -> list[dict]:
     table = ASSETS[kind][0]
     project = get_project(user, project_id)
-    rows = database().query(
-        f"select * from {table} where project_id=? order by created_at", [project["id"]]
-    )
-    return [r for r in (_decode(r) for r in rows) if r is not None]
+    return repo.of_project(table, project["id"])
 
 
 def delete_asset(kind: str, user: User, project_id: str, asset_id: str) -> None:
@@ -332,26 +272,11 @@ def delete_asset(kind: str, user: User, project_id: str, asset_id: str) -> None:
     lose the link (ON DELETE SET NULL)."""
     table, _, what, folder_of = ASSETS[kind]
     asset = get_asset(kind, user, project_id, asset_id)
-    column = "reference_id" if kind == "ref" else "motion_id"
-    pending = (
-        database()
-        .execute(
-            f"select 1 from experiments e join jobs j on j.id = e.preprocess_job_id where e.{column}=? "
-            "and j.status in ('queued','running')",
-            [asset["id"]],
-        )
-        .fetchone()
-    )
-    if pending:
+    if repo.preparing_from(table, asset["id"]):
         raise Conflict(
             f"An experiment is being prepared from {what} {asset['name']!r}; wait for it or cancel it."
         )
-    with _transaction() as db:
-        db.execute(
-            f"update experiments set {column}=null, updated_at=? where {column}=?",
-            [now_iso(), asset["id"]],
-        )
-        db.execute(f"delete from {table} where id=?", [asset["id"]])
+    repo.delete_asset(table, asset["id"], now_iso())
     shutil.rmtree(folder_of(asset["project_id"], asset["id"]), ignore_errors=True)
 
 
@@ -386,7 +311,7 @@ def insert_experiment(
         "updated_at": now,
     }
     experiment_dir(project["id"], experiment_id).mkdir(parents=True, exist_ok=True)
-    database().table("experiments").insert(_encode(row))
+    repo.add("experiments", row)
     touch_project(project["id"])
     return _one("experiments", experiment_id)  # type: ignore[return-value]
 
@@ -411,15 +336,12 @@ def get_experiment(user: User, project_id: str, experiment_id: str) -> dict:
 
 def list_experiments(user: User, project_id: str) -> list[dict]:
     project = get_project(user, project_id)
-    rows = database().query(
-        "select * from experiments where project_id=? order by created_at", [project["id"]]
-    )
-    return [r for r in (_decode(r) for r in rows) if r is not None]
+    return repo.of_project("experiments", project["id"])
 
 
 def update_experiment(experiment_id: str, **fields: Any) -> dict:
     fields["updated_at"] = now_iso()
-    database().table("experiments").update(experiment_id, _encode(fields))
+    repo.change("experiments", experiment_id, fields)
     return experiment_row(experiment_id)
 
 
@@ -429,12 +351,7 @@ def delete_experiment(user: User, project_id: str, experiment_id: str) -> None:
         raise Conflict(
             f"Experiment {experiment['name']!r} has jobs queued or running; cancel them first."
         )
-    with _transaction() as db:
-        db.execute(
-            "update generation_jobs set experiment_id=null, updated_at=? where experiment_id=?",
-            [now_iso(), experiment["id"]],
-        )
-        db.execute("delete from experiments where id=?", [experiment["id"]])
+    repo.delete_experiment(experiment["id"], now_iso())
     shutil.rmtree(experiment_dir(experiment["project_id"], experiment["id"]), ignore_errors=True)
 
 
@@ -469,19 +386,13 @@ def insert_generation_job(
         "updated_at": now,
         "finished_at": None,
     }
-    database().table("generation_jobs").insert(_encode(row))
+    repo.add("generation_jobs", row)
     touch_project(project["id"])
     return _one("generation_jobs", job_id)  # type: ignore[return-value]
 
 
 def generation_row(job_id: str) -> dict | None:
     return _one("generation_jobs", job_id)
-
-
-def generation_by_task(task_id: str) -> dict | None:
-    return _decode(
-        next(database().query("select * from generation_jobs where task_id=?", [task_id]), None)
-    )
 
 
 def get_generation_job(user: User, project_id: str, job_id: str) -> dict:
@@ -499,16 +410,17 @@ def list_generation_jobs(
     user: User, project_id: str, experiment_id: str | None = None
 ) -> list[dict]:
     project = get_project(user, project_id)
-    sql, args = "select * from generation_jobs where project_id=?", [project["id"]]
-    if experiment_id:
-        sql, args = sql + " and experiment_id=?", [*args, experiment_id]
-    rows = database().query(sql + " order by created_at desc", args)
-    return [r for r in (_decode(r) for r in rows) if r is not None]
+    return repo.of_project("generation_jobs", project["id"], experiment_id)
+
+
+def forget_generation_job(job_id: str) -> None:
+    """Drop a generation row whose job could not be submitted (no files kept)."""
+    repo.delete_generation_job(job_id)
 
 
 def update_generation_job(job_id: str, **fields: Any) -> None:
     fields["updated_at"] = now_iso()
-    database().table("generation_jobs").update(job_id, _encode(fields))
+    repo.change("generation_jobs", job_id, fields)
 
 
 def delete_generation_job(
@@ -517,5 +429,5 @@ def delete_generation_job(
     row = get_generation_job(user, project_id, job_id)
     if task_status in ACTIVE:
         raise Conflict(f"Job {job_id} is {STATES[task_status]}; cancel it first.")
-    database().execute("delete from generation_jobs where id=?", [row["id"]])
+    repo.delete_generation_job(row["id"])
     shutil.rmtree(generation_dir(row["project_id"], row["id"]), ignore_errors=True)

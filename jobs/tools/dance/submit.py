@@ -226,7 +226,7 @@ def submit_generation(
     try:
         job = queue.submit(GENERATE, params, owner=owner, title=title)
     except Exception:
-        rec.database().execute("delete from generation_jobs where id=?", [job_id])
+        rec.forget_generation_job(job_id)
         raise
     rec.update_generation_job(job_id, task_id=job["id"])
     return {"project_id": project["id"], "job_id": job_id, "task_id": job["id"]}
