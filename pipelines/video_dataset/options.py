@@ -5,7 +5,7 @@ controls, the command line's flags): each field's default, limits and help text
 are written here and nowhere else. The REST schema is this model; the tab reads
 its defaults and help from :func:`field_help` / :data:`DEFAULTS`; the CLI's
 flags are made from it (:func:`add_cli_flags`). :meth:`VideoOptions.plan` turns
-it into the pipeline's resolved :class:`~pipelines.video_dataset.build.VideoDatasetOptions`
+it into the pipeline's resolved :class:`~pipelines.video_dataset.build_options.VideoDatasetOptions`
 (presets filled in, captions checked).
 
 The API key is never one of these options: it travels beside them (a 0600 file
@@ -162,7 +162,7 @@ class VideoOptions(BaseModel):
         000: the build runs without it); :func:`rewrite_skipped` says so.
         """
         from pipelines.captions import CaptionError, CaptionOptions
-        from pipelines.video_dataset.build import VideoDatasetOptions
+        from pipelines.video_dataset.build_options import VideoDatasetOptions
 
         caption = CaptionOptions(
             provider=self.caption_provider,
