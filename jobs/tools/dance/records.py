@@ -35,11 +35,11 @@ from jobs.db import database
 from jobs.settings import get_settings
 from jobs.tools.dance import schema as _schema  # noqa: F401 (registers the tables' migration)
 from pipelines.errors import BadInput, Conflict, NotFound
+from pipelines.names import has_control
 
 NAME_MAX = 200
 TEXT_MAX = 4000
 META_MAX_BYTES = 16_384
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _JSON = ("meta", "config", "params", "info", "preprocess")
 # studio job status -> seed (Celery) state
 STATES = {
@@ -81,7 +81,7 @@ def check_name(value: str | None, what: str = "name") -> str:
         raise BadInput(f"Give a {what}.")
     if len(text) > NAME_MAX:
         raise BadInput(f"The {what} is {len(text)} characters; the limit is {NAME_MAX}.")
-    if _CONTROL.search(text) or "\n" in text or "\r" in text:
+    if has_control(text):
         raise BadInput(f"The {what} may not contain control characters or line breaks.")
     return text
 
@@ -91,7 +91,7 @@ def check_text(value: str | None, what: str = "description") -> str | None:
         return None
     if len(value) > TEXT_MAX:
         raise BadInput(f"The {what} is {len(value)} characters; the limit is {TEXT_MAX}.")
-    if _CONTROL.search(value):
+    if has_control(value, multiline=True):
         raise BadInput(f"The {what} may not contain control characters.")
     return value
 

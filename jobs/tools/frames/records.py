@@ -40,7 +40,7 @@ from jobs.db import database
 from jobs.settings import get_settings
 from jobs.tools.frames import schema as _schema  # noqa: F401  (registers the tables)
 from pipelines.errors import BadInput, Conflict, NotFound
-from pipelines.names import file_name
+from pipelines.names import file_name, has_control
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
 VIDEO_STATUSES = ("uploading", "processing", "completed", "failed", "cancelled")
@@ -456,7 +456,7 @@ def _clean_text(text: str | None, what: str, limit: int) -> str:
     text = text or ""
     if len(text) > limit:
         raise FrameInputError(f"{what} is {len(text)} characters long; keep it under {limit}.")
-    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+    if has_control(text, multiline=True):
         raise FrameInputError(f"{what} holds control characters; use plain text.")
     return text
 
