@@ -45,7 +45,6 @@ from .results import Cluster, DatasetResult, PhotoRecord, filter_summary, load_r
 from .subjects import SubjectDetector
 from .unpack import gather_inputs
 
-STAGES = ("unpack", "filter", "dedup", "crop", "caption", "package")
 DETECT_SIDE = 1024  # long side of the copy used for face / pose detection
 _OUTPUT_FILE = re.compile(r"^\d{4}\.(jpg|png|txt)$")
 

@@ -479,12 +479,6 @@ def generation_row(job_id: str) -> dict | None:
     return _one("generation_jobs", job_id)
 
 
-def generation_by_task(task_id: str) -> dict | None:
-    return _decode(
-        next(database().query("select * from generation_jobs where task_id=?", [task_id]), None)
-    )
-
-
 def get_generation_job(user: User, project_id: str, job_id: str) -> dict:
     project = get_project(user, project_id)
     row = _one("generation_jobs", check_uuid(job_id, "job"))
