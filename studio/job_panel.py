@@ -353,8 +353,13 @@ def job_panel(
         " if (t) t.scrollTop = t.scrollHeight; }",
     )
     if extra_fn:
+
+        def follow(job_id_value: str, request: gr.Request):
+            views = tuple(extra_fn(job_id_value, request))
+            return views[0] if len(views) == 1 else views  # one output: its value, not a 1-tuple
+
         job_id.change(
-            extra_fn,
+            follow,
             job_id,
             extra_outputs,
             api_visibility="private",
