@@ -12,6 +12,7 @@ import pytest
 from pipelines.frames import cell_scans, metrics
 from pipelines.frames.kept import KeptFrames
 from pipelines.progress import Cancelled
+from tests.progress_recorder import ProgressRecorder
 
 
 def _frame(width: int, height: int, seed: int) -> av.VideoFrame:
@@ -101,15 +102,12 @@ def test_light_and_heavy_passes_agree(recordings, monkeypatch):
 
 
 def test_light_pass_is_cancelled(recordings, light):
-    class Cancelling:
-        def update(self, **kw):
-            raise Cancelled("cancelled")
-
-        def log(self, line):
-            pass
-
     with pytest.raises(Cancelled):
-        metrics.compute_metrics(recordings["30fps"].path, Cancelling(), expected_frames=10)
+        metrics.compute_metrics(
+            recordings["30fps"].path,
+            ProgressRecorder(cancel_when=lambda u: True),
+            expected_frames=10,
+        )
 
 
 def test_bits_per_pixel_of_a_recording(recordings):
