@@ -1,9 +1,12 @@
 """Names and short texts users give the studio: dataset names (they become
 folder names), prefixes, trigger words, captions.
 
-The limits live here once, as annotated types whose length limit and pattern
-show in the OpenAPI schema (pydantic), and as plain checks for the tab and the
-command line.
+The one text rule lives here: a length limit, and no control characters (one line:
+none at all; several lines: tab, line feed and carriage return allowed). It is
+written once as two patterns, used by annotated types and Fields whose length
+limit and pattern show in the OpenAPI schema (pydantic: :func:`text_rule`,
+:func:`text_field`, :func:`line`), and by plain checks for the tabs, the command
+line and the records (:func:`check_text`, :func:`has_control`).
 """
 
 from __future__ import annotations
@@ -11,15 +14,18 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from pipelines.errors import BadInput
 
 NAME_MAX = 64
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _NAME_RE = re.compile(NAME_PATTERN)
-NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"  # one line of text: no NUL, newline or other control character
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"  # one line of text: no NUL, newline or other control character
+MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # several lines: tab, LF and CR allowed
+NO_CONTROL = ONE_LINE
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_LINES_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 CAPTION_MAX = 2000
 LINE_MAX = 500
 PATH_MAX = 4096
@@ -37,21 +43,49 @@ DatasetName = Annotated[
 ]
 
 
+def text_pattern(multiline: bool = False) -> str:
+    """The pattern of the text rule: :data:`MULTI_LINE` or :data:`ONE_LINE`."""
+    return MULTI_LINE if multiline else ONE_LINE
+
+
+def text_field(
+    max_length: int = LINE_MAX, description: str = "", *, multiline: bool = False, **extra: Any
+) -> Any:
+    """A pydantic Field for user text: at most ``max_length`` characters, no control
+    characters (``multiline``: tab and line breaks allowed). ``extra``: Field's other
+    arguments (``default``, ``min_length``, ``examples`` ...)."""
+    return Field(
+        max_length=max_length, pattern=text_pattern(multiline), description=description, **extra
+    )
+
+
 def line(max_length: int = LINE_MAX, description: str = "", **extra: Any) -> Any:
-    """A pydantic Field for one line of user text: at most ``max_length`` characters, no control characters."""
-    return Field(max_length=max_length, pattern=NO_CONTROL, description=description, **extra)
+    """A pydantic Field for one line of user text (:func:`text_field`)."""
+    return text_field(max_length, description, **extra)
+
+
+def text_rule(
+    max_length: int = LINE_MAX,
+    *,
+    multiline: bool = False,
+    strip: bool = False,
+    min_length: int | None = None,
+) -> StringConstraints:
+    """The text rule as the metadata of an annotated type, for fields, list items and dict
+    values: ``Annotated[str, text_rule(300, strip=True, min_length=1)]``."""
+    return StringConstraints(
+        strip_whitespace=strip or None,
+        min_length=min_length,
+        max_length=max_length,
+        pattern=text_pattern(multiline),
+    )
 
 
 Caption = Annotated[
-    str,
-    Field(
-        max_length=CAPTION_MAX,
-        pattern=NO_CONTROL,
-        description=f"one line, at most {CAPTION_MAX} characters",
-    ),
+    str, text_field(CAPTION_MAX, description=f"one line, at most {CAPTION_MAX} characters")
 ]
-ShortText = Annotated[str, Field(max_length=LINE_MAX, pattern=NO_CONTROL)]
-ServerPathText = Annotated[str, Field(max_length=PATH_MAX, pattern=NO_CONTROL)]
+ShortText = Annotated[str, text_rule(LINE_MAX)]
+ServerPathText = Annotated[str, text_rule(PATH_MAX)]
 
 
 class DatasetNameError(BadInput):
@@ -77,15 +111,25 @@ def validate_dataset_name(name: str) -> str:
     return name
 
 
-def check_text(value: str, what: str, max_length: int = LINE_MAX) -> str:
-    """``value`` if it is one line of at most ``max_length`` characters; else :class:`TextError`."""
+def has_control(text: str, *, multiline: bool = False) -> bool:
+    """Whether ``text`` breaks the text rule's characters (``multiline``: tab and line breaks allowed)."""
+    return bool((_CONTROL_IN_LINES_RE if multiline else _CONTROL_RE).search(text))
+
+
+def check_text(
+    value: str, what: str, max_length: int = LINE_MAX, *, multiline: bool = False
+) -> str:
+    """``value`` if it keeps the text rule (at most ``max_length`` characters, no control
+    characters; one line unless ``multiline``); else :class:`TextError` naming ``what``."""
     if not isinstance(value, str):
         raise TextError(f"{what} must be text")
     if len(value) > max_length:
         raise TextError(f"{what} is {len(value)} characters long; the limit is {max_length}")
-    if _CONTROL_RE.search(value):
+    if has_control(value, multiline=multiline):
         raise TextError(
-            f"{what} holds a control character (a NUL, tab or line break); write it on one line"
+            f"{what} holds a control character (a NUL or other non-printing character)"
+            if multiline
+            else f"{what} holds a control character (a NUL, tab or line break); write it on one line"
         )
     return value
 
@@ -102,7 +146,7 @@ def file_name(raw: str | None) -> str:
     client sent (folders, ``/`` or ``\\``, are dropped); empty, ``.``, ``..``, control
     characters and names over 255 characters are refused (422)."""
     name = re.split(r"[/\\]", raw or "")[-1].strip()
-    if not name or name in (".", "..") or _CONTROL_RE.search(name):
+    if not name or name in (".", "..") or has_control(name):
         raise FileNameError(
             f"The uploaded file name {raw!r} is not usable (empty, '.', '..' or a control "
             "character); send the file under its own name, e.g. clip.mp4."

@@ -43,94 +43,34 @@ from pathlib import Path
 
 import numpy as np
 
+from .blinks import BLINK_SLACK, find_blinks, neighbours
+from .cell_scans import (
+    MIN_THRESHOLD,
+    differs,
+    estimate_threshold,
+    find_first,
+    find_last,
+    first_change,
+    last_true,
+)
+from .exclusions import DEFAULT_STATUS_BAR, Rect, cell_mask, parse_exclusions
 from .metrics import FrameMetrics
 from .video import FrameReviewError
 
-DEFAULT_STATUS_BAR = 0.05  # top share of the screen excluded by default (status-bar clock, icons)
+__all__ = [  # importable from here as before the split
+    "DEFAULT_STATUS_BAR",
+    "MIN_THRESHOLD",
+    "Candidate",
+    "Detection",
+    "Rect",
+    "cell_mask",
+    "detect",
+    "estimate_threshold",
+    "parse_exclusions",
+]
+
 NUISANCE_AREA = 0.03  # largest screen share of small recurring changes that are ignored
-MIN_THRESHOLD = 6.0  # grey levels (of 255) a cell must move to count as different
 MAX_CANDIDATES = 5
-BLINK_MIN_PERIOD = 0.25  # seconds of one on+off cycle of a blink (cursor, caret, live dot)
-BLINK_MAX_PERIOD = 2.5
-BLINK_MIN_SWITCHES = 3  # on/off switches a blink shows at the end of the recording
-BLINK_WINDOW = 4 * BLINK_MAX_PERIOD  # seconds at the end in which a blink's period is measured
-BLINK_SLACK = 2  # frames a blink's periodic run may seem to start after the page's last change
-
-
-@dataclass(frozen=True)
-class Rect:
-    """An exclusion rectangle in normalised coordinates (0..1 of the displayed width/height)."""
-
-    x: float
-    y: float
-    w: float
-    h: float
-
-    def __post_init__(self):
-        vals = (self.x, self.y, self.w, self.h)
-        if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in vals):
-            raise FrameReviewError(f"exclusion {vals}: x, y, w, h must be numbers between 0 and 1.")
-        if (
-            min(vals) < 0
-            or self.x + self.w > 1 + 1e-6
-            or self.y + self.h > 1 + 1e-6
-            or self.w <= 0
-            or self.h <= 0
-        ):
-            raise FrameReviewError(
-                f"exclusion x={self.x}, y={self.y}, w={self.w}, h={self.h} is outside the frame: "
-                "use fractions of the frame (0..1), with w, h > 0 and x+w, y+h ≤ 1."
-            )
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def parse_exclusions(exclusions: Iterable | None) -> list[Rect]:
-    """Rectangles from ``Rect``, ``{"x":..,"y":..,"w":..,"h":..}``, ``(x, y, w, h)`` or ``"x,y,w,h"``."""
-    rects = []
-    for e in exclusions or []:
-        if isinstance(e, Rect):
-            rects.append(e)
-        elif isinstance(e, dict):
-            try:
-                rects.append(Rect(float(e["x"]), float(e["y"]), float(e["w"]), float(e["h"])))
-            except KeyError as exc:
-                raise FrameReviewError(
-                    f"exclusion {e}: needs keys x, y, w, h (fractions 0..1)."
-                ) from exc
-        else:
-            parts = e.split(",") if isinstance(e, str) else list(e)
-            if len(parts) != 4:
-                raise FrameReviewError(
-                    f"exclusion {e!r}: give four numbers x, y, w, h (fractions 0..1)."
-                )
-            try:
-                rects.append(Rect(*(float(p) for p in parts)))
-            except (TypeError, ValueError) as exc:
-                raise FrameReviewError(
-                    f"exclusion {e!r}: x, y, w, h must be numbers between 0 and 1."
-                ) from exc
-    return rects
-
-
-def cell_mask(
-    shape: tuple[int, int], rects: list[Rect], status_bar: float = DEFAULT_STATUS_BAR
-) -> np.ndarray:
-    """Bool ``[rows, cols]``: True for cells used by the detection (not touched by any exclusion)."""
-    if not 0 <= status_bar < 1:
-        raise FrameReviewError(
-            f"status_bar={status_bar}: give the excluded top share of the screen, 0 (none) to <1."
-        )
-    rows, cols = shape
-    used = np.ones(shape, bool)
-    eps = 1e-9
-    all_rects = list(rects) + ([Rect(0.0, 0.0, 1.0, status_bar)] if status_bar > 0 else [])
-    for r in all_rects:
-        c0, c1 = int(np.floor(r.x * cols + eps)), int(np.ceil((r.x + r.w) * cols - eps))
-        r0, r1 = int(np.floor(r.y * rows + eps)), int(np.ceil((r.y + r.h) * rows - eps))
-        used[r0 : max(r1, r0 + 1), c0 : max(c1, c0 + 1)] = False
-    return used
 
 
 @dataclass
@@ -177,234 +117,6 @@ class Detection:
         d["confidence"] = self.confidence
         d["duration_ms"] = self.duration_ms
         return d
-
-
-def estimate_threshold(cells: np.ndarray) -> float:
-    """Grey-level step above compression noise: 3 × the typical 90th-percentile cell change of a frame."""
-    if len(cells) < 2:
-        return MIN_THRESHOLD
-    steps = np.abs(
-        np.diff(cells[:: max(1, len(cells) // 600)].astype(np.int16), axis=0)
-    )  # ≤ 600 frames suffice
-    noise = float(np.median(np.percentile(steps, 90, axis=1)))
-    return max(MIN_THRESHOLD, 3.0 * noise)
-
-
-def _differs(cells: np.ndarray, ref: np.ndarray, thr: float) -> np.ndarray:
-    """``|cells - ref| > thr`` per frame and cell, on the uint8 grid without widening it:
-    a cell differs when it is above ``floor(ref + thr)`` or below ``ceil(ref - thr)``."""
-    r = ref.astype(np.float64)
-    hi = np.clip(np.floor(r + thr), 0, 255).astype(np.uint8)
-    lo = np.clip(np.ceil(r - thr), 0, 255).astype(np.uint8)
-    return (cells > hi) | (cells < lo)
-
-
-_BLOCK = 128  # frames per block of the first/last-true scans
-
-
-def _first_true(a: np.ndarray, default: int) -> np.ndarray:
-    """Index of the first True per column, ``default`` where none.
-
-    Scans blocks of ``_BLOCK`` rows in order: a block's ``any`` over its rows is
-    one contiguous pass, only the columns whose first True lies in the block are
-    searched there, and the scan stops once every column has one. (A column-wise
-    argmax over the whole array reads it across its memory layout: 10-50x slower
-    on a minute of 60 fps.)"""
-    n, m = a.shape
-    out = np.full(m, default, np.intp)
-    open_ = np.ones(m, bool)
-    for start in range(0, n, _BLOCK):
-        block = a[start : start + _BLOCK]
-        new = block.any(axis=0)
-        new &= open_
-        if new.any():
-            cols = np.flatnonzero(new)
-            out[cols] = start + block[:, cols].argmax(axis=0)
-            open_[cols] = False
-            if not open_.any():
-                break
-    return out
-
-
-def _last_true(a: np.ndarray, default: int) -> np.ndarray:
-    """Index of the last True per column, ``default`` where none."""
-    n = a.shape[0]
-    rev = _first_true(a[::-1], -1)
-    return np.where(rev >= 0, n - 1 - rev, default)
-
-
-def _first_change(cells: np.ndarray, thr: float) -> int | None:
-    """The first frame where some cell differs from frame 0, in blocks of ``_BLOCK`` frames."""
-    for start in range(0, len(cells), _BLOCK):
-        rows = np.flatnonzero(_differs(cells[start : start + _BLOCK], cells[0], thr).any(axis=1))
-        if len(rows):
-            return start + int(rows[0])
-    return None
-
-
-def _find_first(diff: np.ndarray, budget: int) -> tuple[int | None, np.ndarray, int]:
-    """(first frame, onset per cell, number of ignored recurring cells)."""
-    n = diff.shape[0]
-    onset = _first_true(diff, n)
-    # first return to the reference look after the onset (True -> False at t)
-    back = np.zeros_like(diff)
-    back[1:] = diff[:-1] & ~diff[1:]
-    ret = _first_true(back, n + 1)
-    candidates = np.unique(onset[onset < n])
-    best, ignored = None, 0
-    for f in candidates:
-        early = onset < f
-        if np.any(early & (ret > f)) or early.sum() > budget:
-            break
-        best, ignored = int(f), int(early.sum())
-    return best, onset, ignored
-
-
-def _find_last(
-    diff: np.ndarray, budget: int, blink_from: np.ndarray | None = None
-) -> tuple[int | None, np.ndarray, int]:
-    """(last frame, settle frame per cell, number of ignored recurring cells).
-
-    ``blink_from``: per cell, the first candidate frame from which the cell may settle
-    later without departing again (a blink whose periodic run starts there; -1 = any
-    frame, ``len(diff)`` = none)."""
-    settle = _last_true(diff, -1) + 1  # 0: always equal to the final frame
-    depart = np.zeros_like(diff)
-    depart[1:] = ~diff[:-1] & diff[1:]  # False -> True at t: left the final look
-    last_dep = _last_true(depart, -1)
-    candidates = np.unique(settle[settle > 0])[::-1]
-    free = np.full(diff.shape[1], diff.shape[0]) if blink_from is None else blink_from
-    best, ignored = None, 0
-    for s in candidates:
-        late = settle > s
-        if np.any(late & (last_dep <= s) & (free > s)) or late.sum() > budget:
-            break
-        best, ignored = int(s), int(late.sum())
-    return best, settle, ignored
-
-
-@dataclass
-class Blink:
-    """A small region of the final page that keeps switching with a steady period
-    (text cursor, caret, pulsing dot): not loading. ``start``: first frame of its
-    periodic run; ``cells``: indices into the used cells."""
-
-    cells: np.ndarray
-    period: float  # seconds
-    start: int
-
-
-def _periodic_start(x: np.ndarray, times: np.ndarray, period: float, tol: float) -> int:
-    """First frame ``o`` such that every frame from ``o + period`` on looks like the frame one
-    period earlier (within ``tol`` grey levels per cell; the frames around ``t - period`` are
-    taken, so switching edges and timestamps jitter match); ``len(x)`` when the end does not repeat."""
-    n = len(x)
-    j = np.searchsorted(times, times - period)
-    ok = times - period >= times[0] - 1e-9
-    lo = np.full(x.shape, np.inf, np.float32)
-    hi = np.full(x.shape, -np.inf, np.float32)
-    for dj in (-2, -1, 0, 1):  # the frames within 1.5 frame durations of t - period
-        jj = np.clip(j + dj, 0, n - 1)
-        near = (
-            np.abs(times[jj] - (times - period))
-            <= 1.5 * (times[-1] - times[0]) / max(1, n - 1) + 1e-9
-        )
-        ref = x[jj]
-        lo = np.where(near[:, None], np.minimum(lo, ref), lo)
-        hi = np.where(near[:, None], np.maximum(hi, ref), hi)
-    match = ok & np.all((x >= lo - tol) & (x <= hi + tol), axis=1)
-    bad = np.flatnonzero(~match)
-    if not len(bad):
-        return 0
-    first_ok = int(bad[-1]) + 1  # the final run of repeating frames starts here
-    if first_ok >= n:
-        return n
-    return int(np.searchsorted(times, times[first_ok] - period - 1e-9))
-
-
-def _blinks(
-    cells: np.ndarray,
-    times: np.ndarray,
-    grid: np.ndarray,
-    d_end: np.ndarray,
-    thr: float,
-    budget: int,
-) -> list[Blink]:
-    """Small regions whose change at the end of the recording is periodic on/off switching.
-
-    A region (connected cells that differ from the final frame during the last
-    ``BLINK_MAX_PERIOD``) is a blink when, for some period between
-    ``BLINK_MIN_PERIOD`` and ``BLINK_MAX_PERIOD``, the end of the recording
-    repeats itself one period later for at least a full period, switching
-    between two looks (on/off) at least ``BLINK_MIN_SWITCHES`` times, and it
-    covers at most ``budget`` cells. The shortest period with the earliest
-    start wins (whole multiples repeat too, but start later).
-    """
-    import cv2
-
-    n = len(times)
-    if n < 8 or times[-1] - times[0] < 2 * BLINK_MIN_PERIOD:
-        return []
-    dt = float(np.median(np.diff(times))) or 1e-3
-    tail = np.searchsorted(times, times[-1] - BLINK_MAX_PERIOD)
-    active: np.ndarray = np.asarray(d_end[tail:].any(axis=0))
-    if not active.any():
-        return []
-    img = np.zeros(grid.shape, np.uint8)
-    img[grid >= 0] = active[grid[grid >= 0]]
-    count, labels = cv2.connectedComponents(img, connectivity=8)
-    # Periods every other frame duration at 40 fps and more: a period is matched within ±1.5 frames.
-    period_step = 2 * dt if dt < 1 / 40 else dt
-    periods = np.arange(
-        BLINK_MIN_PERIOD, min(BLINK_MAX_PERIOD, (times[-1] - times[0]) / 2) + dt / 2, period_step
-    )
-    w0 = int(np.searchsorted(times, times[-1] - BLINK_WINDOW))
-    found = []
-    for k in range(1, count):
-        idx = grid[labels == k]
-        if len(idx) > budget:
-            continue
-        # The period is chosen on the last BLINK_WINDOW seconds; the start of the run is then
-        # followed back as far as it goes.
-        x = cells[w0:, idx].astype(np.float32)
-        tw = times[w0:]
-        best = None
-        for p in periods:
-            start = _periodic_start(x, tw, float(p), thr)
-            if start >= len(tw) or tw[-1] - tw[start] < 2 * p - 1.5 * dt:
-                continue  # less than a full period verified
-            seg = x[start:]
-            # on/off: the cell that moves most crosses its mid level often enough
-            c = int(np.argmax(seg.max(axis=0) - seg.min(axis=0)))
-            lo_, hi_ = float(seg[:, c].min()), float(seg[:, c].max())
-            if hi_ - lo_ <= thr:
-                continue
-            side = seg[:, c] > (lo_ + hi_) / 2
-            if np.count_nonzero(side[1:] != side[:-1]) < BLINK_MIN_SWITCHES:
-                continue
-            if best is None or start < best.start - 1:
-                best = Blink(idx, float(p), start)
-        if best is not None:
-            start = w0 + best.start
-            if best.start == 0 and w0 > 0:
-                start = _periodic_start(cells[:, idx].astype(np.float32), times, best.period, thr)
-            found.append(Blink(idx, best.period, start))
-    return found
-
-
-def _neighbours(grid: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """Used cells touching ``cells`` (8-connected), ``cells`` left out."""
-    mask = np.isin(grid, cells)
-    grown = mask.copy()
-    rows, cols = grid.shape
-    for dr in (-1, 0, 1):
-        for dc in (-1, 0, 1):
-            shifted = np.zeros_like(mask)
-            shifted[max(0, dr) : rows + min(0, dr), max(0, dc) : cols + min(0, dc)] = mask[
-                max(0, -dr) : rows + min(0, -dr), max(0, -dc) : cols + min(0, -dc)
-            ]
-            grown |= shifted
-    return grid[grown & ~mask & (grid >= 0)]
 
 
 def detect(
@@ -460,24 +172,24 @@ def detect(
     if n < 2:
         warnings.append("the recording has a single frame; nothing to detect.")
     else:
-        d_start = _differs(cells, cells[0], thr)
-        f, onset, ign_f = _find_first(d_start, budget)
-        d_end = _differs(cells, cells[-1], thr)
+        d_start = differs(cells, cells[0], thr)
+        f, onset, ign_f = find_first(d_start, budget)
+        d_end = differs(cells, cells[-1], thr)
         grid = np.full(used.shape, -1, np.int64)
         grid[used] = np.arange(n_cells)
-        blinks = _blinks(cells, m.times, grid, d_end, thr, budget)
-        raw_settle: np.ndarray | None = _last_true(d_end, -1) + 1 if blinks else None
+        blinks = find_blinks(cells, m.times, grid, d_end, thr, budget)
+        raw_settle: np.ndarray | None = last_true(d_end, -1) + 1 if blinks else None
         d_search = d_end.copy() if blinks else d_end
         blink_from = np.full(n_cells, n)
         for b in blinks:
             assert raw_settle is not None
             # A blink's cells count as final from its first periodic frame on, and so do the
             # cells around it that last changed during its run (the encoder refreshing them).
-            near = _neighbours(grid, b.cells)
+            near = neighbours(grid, b.cells)
             cells_b = np.union1d(b.cells, near[raw_settle[near] > b.start])
             d_search[b.start :, cells_b] = False
             blink_from[cells_b] = b.start - BLINK_SLACK  # its first frame may be an encoder's ramp
-        last_i, settle, ign_l = _find_last(d_search, budget, blink_from if blinks else None)
+        last_i, settle, ign_l = find_last(d_search, budget, blink_from if blinks else None)
         if raw_settle is None:  # no blink: the search saw the recording as it is
             raw_settle = settle
         if last_i is not None:
@@ -519,7 +231,7 @@ def detect(
             )
             first_c, last_c = [first], [last]
             # -- alternatives for the reviewer ------------------------------------
-            any_change = _first_change(m.thumbs.reshape(n, -1), thr)
+            any_change = first_change(m.thumbs.reshape(n, -1), thr)
             if any_change is not None and any_change != f:
                 first_c.append(
                     cand(any_change, 0.3, "first change anywhere, including excluded regions")

@@ -105,11 +105,6 @@ class FrameMetrics:
             )
 
 
-def _sizes(width: int, height: int, long_side: int) -> tuple[int, int]:
-    s = long_side / max(width, height)
-    return max(1, round(width * s)), max(1, round(height * s))
-
-
 def _reduction(width: int, height: int) -> tuple[int, tuple[int, int], tuple[int, int]]:
     """(row/column subsampling step, working size, thumbnail size) for a stored frame size.
 

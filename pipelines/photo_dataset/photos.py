@@ -17,24 +17,21 @@ manifest lists what was done (status "cancelled").
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from pipelines.captions import (
     CaptionError,
-    CaptionOptions,
     check_caption,
     compose_caption,
     default_instruction,
     load_captioner,
 )
-from pipelines.errors import BadInput
 from pipelines.progress import Cancelled, NullProgress, Progress, Span
 
 from . import package
-from .crop import CropOptions, crop_box, focus, nearest_bucket, output_size
+from .build_options import PhotoDatasetError, PhotoDatasetOptions
+from .crop import crop_box, focus, nearest_bucket, output_size
 from .dedup import (
-    DedupOptions,
     aligned_duplicate_pairs,
     choose_keepers,
     cluster_labels,
@@ -42,167 +39,34 @@ from .dedup import (
     near_duplicate_pairs,
     phash_of,
 )
-from .images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image, load_region, probe_image
-from .quality import ANALYSIS_SIDE, QualityOptions, measure, rejection_reasons
-from .subjects import Subject, SubjectDetector, SubjectError, check_insightface
-from .unpack import UnpackLimits, gather_inputs
+from .images import ImageLoadError, load_image, load_region, probe_image
+from .quality import ANALYSIS_SIDE, measure, rejection_reasons
+from .results import Cluster, DatasetResult, PhotoRecord, filter_summary, load_result, summary
+from .subjects import SubjectDetector
+from .unpack import gather_inputs
 
-STAGES = ("unpack", "filter", "dedup", "crop", "caption", "package")
-MIN_PIXELS = 64 * 64  # the smallest max_pixels a user may set
 DETECT_SIDE = 1024  # long side of the copy used for face / pose detection
 _OUTPUT_FILE = re.compile(r"^\d{4}\.(jpg|png|txt)$")
 
-
-class PhotoDatasetError(BadInput):
-    """Options that cannot work; the message names the option and the fix."""
-
-
-@dataclass
-class PhotoDatasetOptions:
-    quality: QualityOptions = field(default_factory=QualityOptions)
-    dedup: DedupOptions = field(default_factory=DedupOptions)
-    crop: CropOptions = field(default_factory=CropOptions)
-    caption: CaptionOptions = field(default_factory=CaptionOptions)
-    force_keep: list[str] = field(
-        default_factory=list
-    )  # source names kept whatever filter / dedup say
-    force_drop: list[str] = field(default_factory=list)  # source names always dropped
-    crop_overrides: dict[str, list[int]] = field(
-        default_factory=dict
-    )  # name -> [x0, y0, x1, y1], upright pixels
-    caption_overrides: dict[str, str] = field(
-        default_factory=dict
-    )  # source or output name -> caption
-    limits: UnpackLimits = field(default_factory=UnpackLimits)
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    num_repeats: int = 10  # written into the trainer configs
-    make_zip: bool = True
-
-    def to_dict(self) -> dict:
-        """JSON-ready options for a job record or manifest (the API key left out).
-
-        Every caption setting but the key is kept (device, batch size, retries, identity
-        words...), so a job or a re-run built from this dict captions and checks alike."""
-        d = asdict(self)
-        d["caption"] = {k: v for k, v in d["caption"].items() if k != "api_key"}
-        return d
-
-    @classmethod
-    def from_dict(cls, data: dict) -> PhotoDatasetOptions:
-        nested = {
-            "quality": QualityOptions,
-            "dedup": DedupOptions,
-            "crop": CropOptions,
-            "caption": CaptionOptions,
-            "limits": UnpackLimits,
-        }
-        kwargs = {}
-        for f in fields(cls):
-            if f.name not in data:
-                continue
-            value = data[f.name]
-            if f.name in nested and isinstance(value, dict):
-                known = {x.name for x in fields(nested[f.name])}
-                value = nested[f.name](**{k: v for k, v in value.items() if k in known})
-            kwargs[f.name] = value
-        return cls(**kwargs)
-
-    def check(self) -> None:
-        if self.crop.mode not in ("square", "buckets"):
-            raise PhotoDatasetError(f"crop mode {self.crop.mode!r}: use 'square' or 'buckets'")
-        if not 64 <= self.crop.size <= 8192:
-            raise PhotoDatasetError(
-                f"crop size {self.crop.size}: use a size between 64 and 8192 pixels"
-            )
-        if self.crop.image_format not in ("jpg", "png"):
-            raise PhotoDatasetError(f"image format {self.crop.image_format!r}: use 'jpg' or 'png'")
-        if self.dedup.keep_per_cluster < 1:
-            raise PhotoDatasetError("keep_per_cluster must be at least 1")
-        if not MIN_PIXELS <= self.max_pixels <= DEFAULT_MAX_PIXELS:
-            raise PhotoDatasetError(
-                f"max_pixels {self.max_pixels}: use {MIN_PIXELS} to {DEFAULT_MAX_PIXELS} "
-                "(larger pictures are refused as decompression bombs)"
-            )
-        if not 1 <= self.num_repeats <= 1000:
-            raise PhotoDatasetError(f"num_repeats {self.num_repeats}: use 1 to 1000")
-        try:
-            self.caption.check()
-        except CaptionError as exc:
-            raise PhotoDatasetError(str(exc)) from None
-        if self.dedup.use_faces:
-            try:
-                check_insightface(self.dedup.insightface_model_dir)
-            except SubjectError as exc:
-                raise PhotoDatasetError(str(exc)) from None
-
-
-@dataclass
-class PhotoRecord:
-    """One source file and what happened to it (one manifest entry)."""
-
-    name: str
-    path: str = ""
-    status: str = "pending"  # pending | kept | dropped | error | skipped
-    reasons: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    width: int = 0
-    height: int = 0
-    sharpness: float | None = None
-    brightness: float | None = None
-    phash: str = ""
-    faces: int = 0
-    face_box: list[float] | None = None  # normalised
-    pose: bool = False
-    cluster: int | None = None
-    focus: str = ""  # face+pose | face | pose | saliency | centre | override
-    crop_box: list[int] | None = None  # upright full-size pixels
-    output: str = ""  # "0001.jpg" in the output folder
-    caption: str = ""
-    caption_source: str = ""  # none | local | api | edited
-
-
-@dataclass
-class Cluster:
-    id: int
-    kept: list[str]
-    dropped: list[str]
-
-
-@dataclass
-class DatasetResult:
-    output_dir: Path
-    records: list[PhotoRecord] = field(default_factory=list)
-    clusters: list[Cluster] = field(default_factory=list)
-    options: dict = field(default_factory=dict)
-    stage: str = ""
-    status: str = "running"  # running | complete | cancelled
-    manifest_path: Path | None = None
-    zip_path: Path | None = None
-    subjects: dict[str, Subject] = field(default_factory=dict, repr=False)  # not in the manifest
-
-    def kept(self) -> list[PhotoRecord]:
-        return [r for r in self.records if r.status == "kept"]
-
-    def record(self, name: str) -> PhotoRecord:
-        return next(r for r in self.records if r.name == name or (r.output and r.output == name))
-
-    def counts(self) -> dict[str, int]:
-        out = {s: 0 for s in ("kept", "dropped", "error", "skipped", "pending")}
-        for r in self.records:
-            out[r.status] = out.get(r.status, 0) + 1
-        return out
-
-    def manifest(self) -> dict:
-        return {
-            "version": 1,
-            "kind": "photo_dataset",
-            "status": self.status,
-            "stage": self.stage,
-            "counts": self.counts(),
-            "options": self.options,
-            "clusters": [asdict(c) for c in self.clusters],
-            "files": [asdict(r) for r in self.records],
-        }
+__all__ = [  # the steps, and the options and results importable from here as before the split
+    "DETECT_SIDE",
+    "Cluster",
+    "DatasetResult",
+    "PhotoDatasetError",
+    "PhotoDatasetOptions",
+    "PhotoRecord",
+    "build_photo_dataset",
+    "caption_step",
+    "crop_step",
+    "dedup_step",
+    "filter_step",
+    "filter_summary",
+    "load_result",
+    "package_step",
+    "repackage",
+    "summary",
+    "unpack_step",
+]
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -528,31 +392,6 @@ def package_step(
 # --------------------------------------------------------------------------- re-runs
 
 
-def load_result(output_dir: Path) -> DatasetResult:
-    """The result of an earlier run, from its manifest.json (for re-running later steps)."""
-    import json
-
-    output_dir = Path(output_dir)
-    path = output_dir / package.MANIFEST
-    if not path.exists():
-        raise PhotoDatasetError(f"{path} not found: build the dataset first")
-    data = json.loads(path.read_text())
-    known = {f.name for f in fields(PhotoRecord)}
-    records = [
-        PhotoRecord(**{k: v for k, v in item.items() if k in known})
-        for item in data.get("files", [])
-    ]
-    return DatasetResult(
-        output_dir=output_dir,
-        records=records,
-        options=data.get("options", {}),
-        clusters=[Cluster(**c) for c in data.get("clusters", [])],
-        stage=data.get("stage", ""),
-        status=data.get("status", ""),
-        manifest_path=path,
-    )
-
-
 def repackage(
     output_dir: Path,
     caption_overrides: dict[str, str] | None = None,
@@ -578,25 +417,3 @@ def _checked_box(box, width: int, height: int) -> tuple[int, int, int, int]:
             f"crop override {list(box)} is empty or outside the {width}x{height} photo"
         )
     return x0, y0, x1, y1
-
-
-def filter_summary(result: DatasetResult) -> dict[str, int]:
-    """How many photos each quality rule dropped: {"too small": 14, "too blurry": 1}."""
-    out: dict[str, int] = {}
-    for r in result.records:
-        if r.status == "dropped":
-            for reason in r.reasons:
-                if reason.startswith("too "):
-                    key = reason.split(":", 1)[0]
-                    out[key] = out.get(key, 0) + 1
-    return out
-
-
-def summary(result: DatasetResult) -> str:
-    """One line for the job panel: counts, and what the quality filter dropped and why."""
-    c = result.counts()
-    text = f"{c['kept']} kept, {c['dropped']} dropped, {c['error']} errors, {c['skipped']} skipped"
-    filtered = filter_summary(result)
-    if filtered:
-        text += " (quality filter: " + ", ".join(f"{n} {why}" for why, n in filtered.items()) + ")"
-    return text

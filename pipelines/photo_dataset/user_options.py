@@ -125,12 +125,3 @@ def parse_options(
     except PhotoDatasetError as exc:
         raise OptionsError(str(exc)) from None
     return options
-
-
-def describe() -> dict[str, Any]:
-    """The option groups and their defaults, as JSON (for the API documentation and the tab)."""
-    return {
-        k: v
-        for k, v in PhotoDatasetOptions().to_dict().items()
-        if k not in ("limits", "force_keep", "force_drop", "crop_overrides", "caption_overrides")
-    }

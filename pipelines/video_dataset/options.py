@@ -5,7 +5,7 @@ controls, the command line's flags): each field's default, limits and help text
 are written here and nowhere else. The REST schema is this model; the tab reads
 its defaults and help from :func:`field_help` / :data:`DEFAULTS`; the CLI's
 flags are made from it (:func:`add_cli_flags`). :meth:`VideoOptions.plan` turns
-it into the pipeline's resolved :class:`~pipelines.video_dataset.build.VideoDatasetOptions`
+it into the pipeline's resolved :class:`~pipelines.video_dataset.build_options.VideoDatasetOptions`
 (presets filled in, captions checked).
 
 The API key is never one of these options: it travels beside them (a 0600 file
@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipelines.errors import BadInput
-from pipelines.names import LINE_MAX, NO_CONTROL, ShortText, line
+from pipelines.names import LINE_MAX, NO_CONTROL, ShortText, line, text_field
 from pipelines.video_dataset.captioning import (
     CAPTION_PRESETS,
     DEFAULT_CAPTION_METHOD,
@@ -114,8 +114,8 @@ class VideoOptions(BaseModel):
         description="LLM rewrite of each caption through the API (seed 000's Qwen "
         "optimize); without an API it is left out, and the result says so",
     )
-    rewrite_instruction: str = Field(
-        default="", max_length=4000, description="instruction of the rewrite (empty: the default)"
+    rewrite_instruction: str = text_field(
+        4000, "instruction of the rewrite (empty: the default)", multiline=True, default=""
     )
     prefix: str = line(
         LINE_MAX, "text at the start of every caption", default=DEFAULT_CAPTION_PREFIX
@@ -128,13 +128,6 @@ class VideoOptions(BaseModel):
     def _resolution(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
         if value is not None and not all(16 <= v <= 8192 for v in value):
             raise ValueError("resolution must be [width, height], each 16-8192 pixels")
-        return value
-
-    @field_validator("rewrite_instruction")
-    @classmethod
-    def _no_nul(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError("the rewrite instruction holds a NUL character")
         return value
 
     @field_validator("api_models", mode="before")
@@ -162,7 +155,7 @@ class VideoOptions(BaseModel):
         000: the build runs without it); :func:`rewrite_skipped` says so.
         """
         from pipelines.captions import CaptionError, CaptionOptions
-        from pipelines.video_dataset.build import VideoDatasetOptions
+        from pipelines.video_dataset.build_options import VideoDatasetOptions
 
         caption = CaptionOptions(
             provider=self.caption_provider,
@@ -232,7 +225,7 @@ def explain(exc: ValidationError) -> str:
         if e["type"] == "extra_forbidden":
             msg = f"unknown option; options are {', '.join(VideoOptions.model_fields)}"
         elif e["type"] == "string_pattern_mismatch":
-            msg = "must be one line without control characters"
+            msg = "holds a control character (a NUL, or a line break where one line is asked for)"
         parts.append(f"option {where}: {msg}")
     return "bad options: " + "; ".join(parts)
 

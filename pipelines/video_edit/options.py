@@ -17,31 +17,19 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pipelines.errors import BadInput
+from pipelines.names import text_rule
 
 Mode = Literal["single_frame", "video"]
 MaskBackendName = Literal["auto", "sam3", "clipseg", "mediapipe"]
 
-NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"  # one line of text, no control characters
 JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 PROMPT_MAX = 300
 PATH_MAX = 1000
 
-MaskPrompt = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=PROMPT_MAX, pattern=NO_CONTROL
-    ),
-]
-EditPrompt = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=PROMPT_MAX, pattern=NO_CONTROL
-    ),
-]
+MaskPrompt = Annotated[str, text_rule(PROMPT_MAX, strip=True, min_length=1)]
+EditPrompt = Annotated[str, text_rule(PROMPT_MAX, strip=True, min_length=1)]
 JobId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=JOB_ID_PATTERN)]
-ModelRef = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=PATH_MAX, pattern=NO_CONTROL)
-]
+ModelRef = Annotated[str, text_rule(PATH_MAX, strip=True)]
 
 OUTPUT_DIR_ENV = "UR_EDIT_OUTPUT_DIR"
 MAX_FRAME_STEPS = 100_000  # frames × denoising steps of one edit (a minute of 30 fps at 50 steps)

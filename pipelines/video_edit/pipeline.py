@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import shutil
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,8 @@ import numpy as np
 
 from pipelines.errors import BadInput
 from pipelines.progress import Cancelled, NullProgress, Progress
-from pipelines.video_edit.models import IP2P, MaskChoice, ModelLocation, choose_mask_backend, locate
 from pipelines.video_edit.options import VideoEditRequest
+from pipelines.video_edit.pictures import mask_overlay, side_by_side
 from pipelines.video_edit.smoothing import (
     FrameMask,
     MaskShape,
@@ -34,8 +34,16 @@ from pipelines.video_edit.smoothing import (
     shape_mask,
     union_box,
 )
+from pipelines.video_edit.stages import (
+    EmptyMask,
+    ModelCache,
+    Stages,
+    check_models,
+    frame_groups,
+    frame_ranges,
+    process_cache,
+)
 from pipelines.video_edit.status import (
-    STAGE_SPANS,
     JobLog,
     StatusFile,
     VideoEditStatus,
@@ -43,75 +51,19 @@ from pipelines.video_edit.status import (
     output_names,
 )
 
-ModelCache = Callable[[str, Callable[[], Any]], Any]
+__all__ = [  # importable from here as before the split
+    "EmptyMask",
+    "ModelCache",
+    "check_models",
+    "mask_overlay",
+    "preview_mask",
+    "process_cache",
+    "run_video_edit",
+    "side_by_side",
+]
+
 MASK_STORE_SIDE = 512  # raw masks are kept at most this large (they are upsampled when used)
 MASK_CHUNK = 8  # frames per call of the mask backend
-
-_loaded: dict[str, Any] = {}
-
-
-def process_cache(key: str, loader: Callable[[], Any]) -> Any:
-    """Models loaded once per process (the CLI and library callers); the studio passes ``ctx.model``."""
-    if key not in _loaded:
-        _loaded[key] = loader()
-    return _loaded[key]
-
-
-class EmptyMask(BadInput):
-    """The mask prompt matched nothing in any frame."""
-
-
-# -- checks before any work ---------------------------------------------------------------
-
-
-def check_models(
-    request: VideoEditRequest, search_dirs: list[Path] | tuple[Path, ...] = (), edit: bool = True
-) -> tuple[MaskChoice, ModelLocation | None]:
-    """The mask backend and the edit model this request will use, or a BadInput
-    (naming the variable and how to download) when one is missing. No torch."""
-    choice = choose_mask_backend(request.mask_prompt, request.extra, search_dirs)
-    ip2p = locate(IP2P, request.extra.model_path, search_dirs, required=True) if edit else None
-    return choice, ip2p
-
-
-# -- progress and status ----------------------------------------------------------------
-
-
-class _Stages:
-    """One place that moves the stage: status.json, the caller's progress, the log."""
-
-    def __init__(self, status: StatusFile, progress: Progress, log: JobLog):
-        self.status, self.progress, self.log_file = status, progress, log
-        self.stage = "queued"
-
-    def log(self, line: str) -> None:
-        self.log_file.write(line)
-        self.progress.log(line)
-
-    def enter(self, stage: str, message: str) -> None:
-        self.stage = stage
-        start = STAGE_SPANS[stage][0]
-        self.log(f"[{stage}] {message}")
-        self.status.update(status=stage, progress=round(start, 4), message=message)
-        self.progress.update(stage=stage, fraction=start, message=message)
-
-    def frames(
-        self, done: float, total: int, frame: int | None = None, message: str | None = None
-    ) -> None:
-        start, end = STAGE_SPANS[self.stage]
-        fraction = start + (end - start) * (done / max(total, 1))
-        shown = frame if frame is not None else int(done)
-        fields: dict[str, Any] = {
-            "progress": round(fraction, 4),
-            "current_frame": shown,
-            "total_frames": total,
-        }
-        if message:
-            fields["message"] = message
-        self.status.update(**fields)
-        self.progress.update(
-            stage=self.stage, fraction=fraction, item=f"frame {shown}/{total}", message=message
-        )
 
 
 # -- the job ----------------------------------------------------------------------------
@@ -147,7 +99,7 @@ class _Job:
         )
         self.status = StatusFile(self.out, status)
         self.status.write()
-        self.st = _Stages(self.status, progress, JobLog(self.paths["log"]))
+        self.st = Stages(self.status, progress, JobLog(self.paths["log"]))
 
     # ---------------------------------------------------------------- extracting
     def extract(self, edit: bool = True) -> None:
@@ -201,7 +153,7 @@ class _Job:
         done = 0
         try:
             with open(raw_path, "wb") as raw:
-                for chunk in _chunks(self.frames(), MASK_CHUNK):
+                for chunk in frame_groups(self.frames(), MASK_CHUNK):
                     for prob in session.masks(chunk):
                         small = cv2.resize(
                             prob,
@@ -276,7 +228,7 @@ class _Job:
             )
         if empty:
             self.st.log(
-                f"empty mask in {len(empty)} of {self.total} frames ({_ranges(empty)}): "
+                f"empty mask in {len(empty)} of {self.total} frames ({frame_ranges(empty)}): "
                 "these frames are copied unchanged"
             )
         self.st.log(f"mask video: {path.name}")
@@ -348,7 +300,7 @@ class _Job:
             preset="ultrafast",
             pix_fmt="yuv444p",
         ) as writer:
-            for chunk in _chunks(self.frames(), r.extra.batch_size):
+            for chunk in frame_groups(self.frames(), r.extra.batch_size):
                 masks = [self.final_mask(done + i) for i in range(len(chunk))]
                 todo = [i for i, m in enumerate(masks) if not m.empty]
                 out = list(chunk)
@@ -537,56 +489,3 @@ def preview_mask(
         raise
     finally:
         job.cleanup()
-
-
-# -- pictures ---------------------------------------------------------------------------
-
-
-def mask_overlay(
-    frame: np.ndarray, soft: np.ndarray, color: tuple[int, int, int] = (255, 40, 40)
-) -> np.ndarray:
-    """The frame with the mask tinted and its edge drawn."""
-    import cv2
-
-    m = soft[:, :, None] * 0.55
-    out = frame.astype(np.float32) * (1 - m) + np.asarray(color, np.float32) * m
-    out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-    contours, _ = cv2.findContours(
-        (soft > 0.5).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
-    )
-    cv2.drawContours(out, contours, -1, (255, 255, 0), max(1, min(frame.shape[:2]) // 200))
-    return out
-
-
-def side_by_side(images: list[np.ndarray], gap: int = 8) -> np.ndarray:
-    h = max(i.shape[0] for i in images)
-    w = sum(i.shape[1] for i in images) + gap * (len(images) - 1)
-    canvas = np.full((h, w, 3), 255, np.uint8)
-    x = 0
-    for img in images:
-        canvas[: img.shape[0], x : x + img.shape[1]] = img
-        x += img.shape[1] + gap
-    return canvas
-
-
-def _chunks(frames: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
-    chunk: list[np.ndarray] = []
-    for frame in frames:
-        chunk.append(frame)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _ranges(indices: list[int]) -> str:
-    """[1, 2, 3, 7] -> "1-3, 7"."""
-    runs: list[list[int]] = []
-    for i in indices:
-        if runs and i == runs[-1][1] + 1:
-            runs[-1][1] = i
-        else:
-            runs.append([i, i])
-    parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in runs]
-    return ", ".join(parts[:20]) + (" …" if len(parts) > 20 else "")

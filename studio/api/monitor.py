@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from jobs.tools.monitor import scenarios
 from pipelines.errors import BadInput
-from pipelines.names import NAME_MAX, NAME_PATTERN, ShortText
+from pipelines.names import NAME_MAX, NAME_PATTERN, ShortText, text_rule
 from studio.api.jobs import JobOut
 from studio.auth import User, api_user
 
@@ -38,7 +38,7 @@ Code = Annotated[
         description="The script (at most 256 KB).",
     ),
 ]
-Metrics = Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)]
+Metrics = Annotated[list[Annotated[str, text_rule(40)]], Field(max_length=20)]
 NameInPath = Path(max_length=NAME_MAX, description="The scenario's name.")
 Owner = Annotated[
     str | None,

@@ -21,14 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from jobs import datasets, store
 from jobs.access import User
 from jobs.tools import photo_dataset as photos
-from pipelines.names import NAME_MAX, PATH_MAX, Caption
+from pipelines.names import NAME_MAX, PATH_MAX, Caption, text_rule
 from pipelines.photo_dataset.user_options import OptionsError
 from studio.auth import api_user
 from studio.uploads import save_uploads
 
 router = APIRouter(tags=["photo datasets"])  # at /api/v1/photo_dataset and /api/v1/datasets
 
-FileKey = Annotated[str, Field(max_length=1000)]
+FileKey = Annotated[str, text_rule(1000)]
 Coordinate = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
 Owner = Annotated[
     str | None,

@@ -32,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from jobs import queue
 from jobs.tools import video_edit as edits
 from pipelines.errors import NotFound
+from pipelines.names import text_field
 from pipelines.video_edit.options import (
-    NO_CONTROL,
     PATH_MAX,
     EditPrompt,
     JobId,
@@ -65,15 +65,12 @@ class EditIn(BaseModel):
     job_id: JobId | None = Field(
         None, description="your id for the job (names the files); default: the studio's"
     )
-    input_video_path: str = Field(
-        max_length=PATH_MAX,
-        pattern=NO_CONTROL,
-        description="a video file on the server, inside STUDIO_ALLOWED_ROOTS",
+    input_video_path: str = text_field(
+        PATH_MAX, "a video file on the server, inside STUDIO_ALLOWED_ROOTS"
     )
-    output_dir: str | None = Field(
-        None,
-        max_length=PATH_MAX,
-        pattern=NO_CONTROL,
+    output_dir: str | None = text_field(
+        PATH_MAX,
+        default=None,
         description="admins: where the outputs go, a folder inside the writable output "
         "folders (STUDIO_OUTPUT_ROOTS; never the read-only STUDIO_ALLOWED_ROOTS). Default: "
         "the job's own folder, downloadable here",

@@ -17,6 +17,7 @@ from pipelines.dance.poses import MEDIAPIPE_TO_OPENPOSE, empty_skeleton, from_me
 from pipelines.dance.steadydancer import OutputReader, SteadyDancerSetup, build_argv, child_env
 from pipelines.dance.video import VideoError, VideoWriter, check_video
 from pipelines.errors import BadInput
+from tests.progress_recorder import ProgressRecorder
 
 # A standing person in OpenPose-18 order (x, y normalised), all points seen.
 STANDING = np.array(
@@ -48,18 +49,6 @@ def skeleton(points: np.ndarray = STANDING) -> np.ndarray:
     kps[:, :2] = points
     kps[:, 2] = 1.0
     return kps
-
-
-class Recorder:
-    def __init__(self):
-        self.updates: list[dict] = []
-        self.lines: list[str] = []
-
-    def update(self, **kw):
-        self.updates.append(kw)
-
-    def log(self, line):
-        self.lines.append(line)
 
 
 # -- config -------------------------------------------------------------------------------
@@ -240,7 +229,7 @@ def test_setup_says_what_to_install(tmp_path):
 
 
 def test_output_reader_turns_tqdm_and_info_lines_into_progress():
-    rec = Recorder()
+    rec = ProgressRecorder()
     reader = OutputReader(rec)
     reader.feed(
         "stdout", "[2025-01-01 10:00:00] INFO: Generation job args: Namespace()\n[2025-01-01"

@@ -18,27 +18,16 @@ from pipelines.dance.prepare import (
 )
 from pipelines.dance.video import check_video, read_frames
 from pipelines.errors import BadInput
+from tests.progress_recorder import ProgressRecorder
 
 pytestmark = pytest.mark.filterwarnings("ignore:SymbolDatabase.GetPrototype:UserWarning")
 CONFIG = make_config(None, {"frame_num": 17, "size": "256*256", "base_seed": 5})
 
 
-class Recorder:
-    def __init__(self):
-        self.updates = []
-        self.lines = []
-
-    def update(self, **kw):
-        self.updates.append(kw)
-
-    def log(self, line):
-        self.lines.append(line)
-
-
 @pytest.fixture(scope="module")
 def prepared(dance_media, tmp_path_factory):
     out = tmp_path_factory.mktemp("pair") / "input"
-    progress = Recorder()
+    progress = ProgressRecorder()
     result = prepare_input(
         dance_media["ref"],
         dance_media["clip"].path,

@@ -9,9 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from pipelines.frames import first_last, metrics
+from pipelines.frames import cell_scans, metrics
 from pipelines.frames.kept import KeptFrames
 from pipelines.progress import Cancelled
+from tests.progress_recorder import ProgressRecorder
 
 
 def _frame(width: int, height: int, seed: int) -> av.VideoFrame:
@@ -57,7 +58,7 @@ def _first_true_plain(a: np.ndarray, default: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "n", [1, 5, first_last._BLOCK, first_last._BLOCK + 1, 3 * first_last._BLOCK + 7]
+    "n", [1, 5, cell_scans.BLOCK, cell_scans.BLOCK + 1, 3 * cell_scans.BLOCK + 7]
 )
 def test_first_and_last_true_by_blocks(n):
     rng = np.random.default_rng(n)
@@ -66,18 +67,18 @@ def test_first_and_last_true_by_blocks(n):
     a[-1, 1] = True  # only in the last row
     if n > 1:
         a[:, 2] = True
-    np.testing.assert_array_equal(first_last._first_true(a, n), _first_true_plain(a, n))
+    np.testing.assert_array_equal(cell_scans.first_true(a, n), _first_true_plain(a, n))
     last = _first_true_plain(a[::-1], -1)
     np.testing.assert_array_equal(
-        first_last._last_true(a, -1), np.where(last >= 0, n - 1 - last, -1)
+        cell_scans.last_true(a, -1), np.where(last >= 0, n - 1 - last, -1)
     )
 
 
 def test_first_change_by_blocks():
     cells = np.full((300, 10), 100, np.uint8)
-    assert first_last._first_change(cells, 6.0) is None
-    cells[first_last._BLOCK + 3, 4] = 107
-    assert first_last._first_change(cells, 6.0) == first_last._BLOCK + 3
+    assert cell_scans.first_change(cells, 6.0) is None
+    cells[cell_scans.BLOCK + 3, 4] = 107
+    assert cell_scans.first_change(cells, 6.0) == cell_scans.BLOCK + 3
 
 
 @pytest.fixture
@@ -101,15 +102,12 @@ def test_light_and_heavy_passes_agree(recordings, monkeypatch):
 
 
 def test_light_pass_is_cancelled(recordings, light):
-    class Cancelling:
-        def update(self, **kw):
-            raise Cancelled("cancelled")
-
-        def log(self, line):
-            pass
-
     with pytest.raises(Cancelled):
-        metrics.compute_metrics(recordings["30fps"].path, Cancelling(), expected_frames=10)
+        metrics.compute_metrics(
+            recordings["30fps"].path,
+            ProgressRecorder(cancel_when=lambda u: True),
+            expected_frames=10,
+        )
 
 
 def test_bits_per_pixel_of_a_recording(recordings):

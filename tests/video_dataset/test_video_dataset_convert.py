@@ -18,6 +18,7 @@ from pipelines.video_dataset import (
     scene_spans,
     usable_frames,
 )
+from tests.progress_recorder import ProgressRecorder
 
 
 def test_probe_reports_rate_size_audio_and_vfr(media):
@@ -88,16 +89,12 @@ def test_convert_a_part_of_a_video(tmp_path, media):
 
 
 def test_cancel_during_conversion_leaves_no_file(tmp_path, media):
-    class CancelNow:
-        def update(self, **kw):
-            raise Cancelled()
-
-        def log(self, line):
-            pass
-
     with pytest.raises(Cancelled):
         convert_clip(
-            media["fps30"], tmp_path / "out.mp4", ConvertOptions(fps=16), progress=CancelNow()
+            media["fps30"],
+            tmp_path / "out.mp4",
+            ConvertOptions(fps=16),
+            progress=ProgressRecorder(cancel_when=lambda u: True),
         )
     assert list(tmp_path.iterdir()) == []
 

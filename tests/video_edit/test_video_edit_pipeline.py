@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 import pytest
-from video_edit_helpers import Recorder, request_for
+from video_edit_helpers import request_for
 from video_edit_media import person_boxes
 
 from pipelines.progress import Cancelled
@@ -26,6 +26,7 @@ from pipelines.video_edit import (
 )
 from pipelines.video_edit.models import ModelMissing
 from pipelines.video_edit.video_io import probe, read_frames
+from tests.progress_recorder import ProgressRecorder
 
 SEED_FIELDS = {
     "job_id",
@@ -45,7 +46,7 @@ SEED_FIELDS = {
 def edited(tmp_path_factory, clips, tiny_ip2p):
     """One video-mode run on the astronaut clip (MediaPipe mask), shared by the tests below."""
     out = tmp_path_factory.mktemp("edited")
-    progress = Recorder()
+    progress = ProgressRecorder()
     status = run_video_edit(request_for(clips["person"], out, tiny_ip2p, job_id="astro"), progress)
     return out, status, progress
 
@@ -118,7 +119,7 @@ def test_pixels_far_from_the_mask_are_unchanged_and_inside_changed(edited, clips
 
 
 def test_frames_without_mask_are_copied_unchanged_and_logged(tmp_path, clips, tiny_ip2p):
-    progress = Recorder()
+    progress = ProgressRecorder()
     status = run_video_edit(
         request_for(clips["half"], tmp_path, tiny_ip2p, job_id="half", apply_smoothing=False),
         progress,
@@ -138,7 +139,7 @@ def test_frames_without_mask_are_copied_unchanged_and_logged(tmp_path, clips, ti
 def test_a_prompt_that_matches_nothing_fails_with_a_message(tmp_path, clips, tiny_ip2p):
     with pytest.raises(EmptyMask) as err:
         run_video_edit(
-            request_for(clips["empty"], tmp_path, tiny_ip2p, job_id="nobody"), Recorder()
+            request_for(clips["empty"], tmp_path, tiny_ip2p, job_id="nobody"), ProgressRecorder()
         )
     assert "matched nothing in any of the 6 frames" in str(err.value)
     saved = json.loads((tmp_path / "status.json").read_text())
@@ -157,7 +158,7 @@ def test_a_missing_model_fails_before_any_work(tmp_path, clips, monkeypatch):
     request = request.model_copy(
         update={"extra": request.extra.model_copy(update={"model_path": None})}
     )
-    progress = Recorder()
+    progress = ProgressRecorder()
     with pytest.raises(ModelMissing, match="INSTRUCT_PIX2PIX_MODEL_PATH"):
         run_video_edit(request, progress)
     assert progress.stages == ["extracting"]
@@ -173,8 +174,8 @@ def test_not_a_video_fails_with_a_message(tmp_path, clips, tiny_ip2p):
 
 
 def test_cancel_in_the_middle_of_editing(tmp_path, clips, tiny_ip2p):
-    progress = Recorder(
-        cancel_when=lambda stage, fraction: stage == "editing" and (fraction or 0) > 0.3
+    progress = ProgressRecorder(
+        cancel_when=lambda u: u.get("stage") == "editing" and (u.get("fraction") or 0) > 0.3
     )
     with pytest.raises(Cancelled):
         run_video_edit(
@@ -199,7 +200,7 @@ def test_single_frame_mode_with_clipseg(tmp_path, clips, tiny_ip2p, tiny_clipseg
         frame_index=6,
         extra={"clipseg_path": str(tiny_clipseg), "mask_threshold": 0.3},
     )
-    status = run_video_edit(request, Recorder())
+    status = run_video_edit(request, ProgressRecorder())
     assert status.total_frames == 1 and probe(tmp_path / "one_output.mp4").frames == 1
     for name in ("one_input.png", "one_mask.png", "one_edited.png", "one_compare.png"):
         assert (tmp_path / name).is_file()
@@ -220,7 +221,7 @@ def test_mask_preview_writes_an_overlay(tmp_path, clips):
             edit_prompt="-",
             frame_index=4,
         ),
-        Recorder(),
+        ProgressRecorder(),
     )
     assert status.status == "finished" and "covers" in status.message
     assert (tmp_path / "pv_mask.png").is_file() and (tmp_path / "pv_input.png").is_file()

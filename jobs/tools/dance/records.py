@@ -34,11 +34,11 @@ from jobs.access import User, check_owner, owner_filter
 from jobs.settings import get_settings
 from jobs.tools.dance import repository as repo
 from pipelines.errors import BadInput, Conflict, NotFound
+from pipelines.names import has_control
 
 NAME_MAX = 200
 TEXT_MAX = 4000
 META_MAX_BYTES = 16_384
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # studio job status -> seed (Celery) state
 STATES = {
     "queued": "PENDING",
@@ -79,7 +79,7 @@ def check_name(value: str | None, what: str = "name") -> str:
         raise BadInput(f"Give a {what}.")
     if len(text) > NAME_MAX:
         raise BadInput(f"The {what} is {len(text)} characters; the limit is {NAME_MAX}.")
-    if _CONTROL.search(text) or "\n" in text or "\r" in text:
+    if has_control(text):
         raise BadInput(f"The {what} may not contain control characters or line breaks.")
     return text
 
@@ -89,7 +89,7 @@ def check_text(value: str | None, what: str = "description") -> str | None:
         return None
     if len(value) > TEXT_MAX:
         raise BadInput(f"The {what} is {len(value)} characters; the limit is {TEXT_MAX}.")
-    if _CONTROL.search(value):
+    if has_control(value, multiline=True):
         raise BadInput(f"The {what} may not contain control characters.")
     return value
 

@@ -39,7 +39,7 @@ from jobs.access import User, check_owner, owner_filter
 from jobs.db import database
 from jobs.settings import get_settings
 from pipelines.errors import BadInput, Conflict, NotFound
-from pipelines.names import file_name
+from pipelines.names import file_name, has_control
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
 VIDEO_STATUSES = ("uploading", "processing", "completed", "failed", "cancelled")
@@ -455,7 +455,7 @@ def _clean_text(text: str | None, what: str, limit: int) -> str:
     text = text or ""
     if len(text) > limit:
         raise FrameInputError(f"{what} is {len(text)} characters long; keep it under {limit}.")
-    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+    if has_control(text, multiline=True):
         raise FrameInputError(f"{what} holds control characters; use plain text.")
     return text
 

@@ -17,6 +17,7 @@ from typing import Any
 from jobs.access import User, check_owner, owner_filter
 from jobs.db import database
 from jobs.tools.frames.records import FrameInputError, NotFound, Video, get_video, new_id
+from pipelines.names import has_control
 
 NAME_MAX = 200
 DESCRIPTION_MAX = 2000
@@ -58,7 +59,7 @@ def clean_name(name: str | None, what: str = "task name", limit: int = NAME_MAX)
         raise FrameInputError(f"Give the {what}.")
     if len(name) > limit:
         raise FrameInputError(f"The {what} is {len(name)} characters long; keep it under {limit}.")
-    if any(ord(c) < 32 for c in name):
+    if has_control(name):
         raise FrameInputError(f"The {what} holds control characters; use plain text.")
     return name
 
@@ -67,7 +68,7 @@ def clean_text(text: str | None, what: str, limit: int = DESCRIPTION_MAX) -> str
     text = text or ""
     if len(text) > limit:
         raise FrameInputError(f"The {what} is {len(text)} characters long; keep it under {limit}.")
-    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+    if has_control(text, multiline=True):
         raise FrameInputError(f"The {what} holds control characters; use plain text.")
     return text
 

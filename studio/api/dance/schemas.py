@@ -12,24 +12,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from jobs.tools.dance import records as rec
 from pipelines.dance.config import ConfigOverrides
 from pipelines.errors import BadInput
+from pipelines.names import MULTI_LINE, ONE_LINE, text_field
 
-SINGLE_LINE = r"^[^\x00-\x1f\x7f]*$"
-MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 PATH_MAX = 4096
 
 
 def _name(description: str) -> Any:
-    return Field(
-        min_length=1, max_length=rec.NAME_MAX, pattern=SINGLE_LINE, description=description
-    )
+    return text_field(rec.NAME_MAX, description, min_length=1)
 
 
 def _text(description: str) -> Any:
-    return Field(None, max_length=rec.TEXT_MAX, pattern=MULTI_LINE, description=description)
+    return text_field(rec.TEXT_MAX, description, multiline=True, default=None)
 
 
 def _path(description: str) -> Any:
-    return Field(max_length=PATH_MAX, pattern=SINGLE_LINE, description=description)
+    return text_field(PATH_MAX, description)
 
 
 # -- bodies and answers ---------------------------------------------------------------
@@ -91,7 +88,7 @@ class ExperimentCreate(BaseModel):
     source_input_dir: str | None = Field(
         None,
         max_length=PATH_MAX,
-        pattern=SINGLE_LINE,
+        pattern=ONE_LINE,
         description="A prepared SteadyDancer pair folder on the server "
         "(instead of reference + motion)",
     )
@@ -121,7 +118,7 @@ class SteadyDancerJobCreate(ConfigOverrides):  # type: ignore[valid-type, misc]
     input_dir: str | None = Field(
         None,
         max_length=PATH_MAX,
-        pattern=SINGLE_LINE,
+        pattern=ONE_LINE,
         description="Pair folder on the server (inside STUDIO_ALLOWED_ROOTS); optional "
         "for experiment jobs",
     )

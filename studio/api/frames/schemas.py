@@ -10,9 +10,8 @@ from pydantic import BaseModel, Field
 
 from jobs.tools.frames.records import MAX_FRAME, NOTES_MAX
 from jobs.tools.frames.tasks import DESCRIPTION_MAX, NAME_MAX
+from pipelines.names import MULTI_LINE, ONE_LINE
 
-PLAIN = r"^[^\x00-\x1f\x7f]*$"  # one line, no control characters
-TEXT = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"  # line breaks and tabs allowed
 ID = Field(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 VideoStatus = Literal["uploading", "processing", "completed", "failed", "cancelled"]
 
@@ -37,7 +36,7 @@ class ServerFilesIn(BaseModel):
     path: str = Field(
         min_length=1,
         max_length=4096,
-        pattern=PLAIN,
+        pattern=ONE_LINE,
         description="a recording or a folder of recordings inside STUDIO_ALLOWED_ROOTS",
     )
 
@@ -126,25 +125,25 @@ class Message(BaseModel):
 
 class TaskCreate(BaseModel):
     name: str = Field(
-        min_length=1, max_length=NAME_MAX, pattern=PLAIN, examples=["Cold start, build 812"]
+        min_length=1, max_length=NAME_MAX, pattern=ONE_LINE, examples=["Cold start, build 812"]
     )
-    description: str = Field("", max_length=DESCRIPTION_MAX, pattern=TEXT)
+    description: str = Field("", max_length=DESCRIPTION_MAX, pattern=MULTI_LINE)
     created_by: str | None = Field(
         None,
         max_length=100,
-        pattern=PLAIN,
+        pattern=ONE_LINE,
         description="kept only for an admin (or an open studio): otherwise the caller",
     )
 
 
 class TaskUpdate(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=NAME_MAX, pattern=PLAIN)
-    description: str | None = Field(None, max_length=DESCRIPTION_MAX, pattern=TEXT)
+    name: str | None = Field(None, min_length=1, max_length=NAME_MAX, pattern=ONE_LINE)
+    description: str | None = Field(None, max_length=DESCRIPTION_MAX, pattern=MULTI_LINE)
 
 
 class VideoAddToTask(BaseModel):
     video_ids: list[str] = Field(min_length=1, max_length=1000)
-    notes: str = Field("", max_length=NOTES_MAX, pattern=TEXT)
+    notes: str = Field("", max_length=NOTES_MAX, pattern=MULTI_LINE)
 
 
 class VideoAddResponse(BaseModel):
@@ -324,10 +323,10 @@ class FrameMarkingRequest(BaseModel):
     reviewer: str | None = Field(
         None,
         max_length=100,
-        pattern=PLAIN,
+        pattern=ONE_LINE,
         description="ignored when the studio has logins: the caller is the reviewer",
     )
-    review_notes: str | None = Field(None, max_length=NOTES_MAX, pattern=TEXT)
+    review_notes: str | None = Field(None, max_length=NOTES_MAX, pattern=MULTI_LINE)
     method: Literal["manual", "hybrid"] | None = Field(
         None,
         description="seed 001: 'manual' when frames are given by id; with frame numbers, empty means "

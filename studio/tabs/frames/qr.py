@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -17,12 +18,10 @@ from jobs.tools.frames import submit
 from pipelines.errors import StudioError
 from pipelines.frames.qr import WORDS_MAX, QROptions
 from studio.errors import ui_error
-from studio.job_panel import visible_tabs
 from studio.ui_user import current_user
 
 DEFAULTS = {name: f.default for name, f in QROptions.model_fields.items() if name != "words"}
 VERSIONS = ["auto"] + [str(v) for v in range(1, 41)]
-POLL_S = 1.0
 
 
 def make_qr(
@@ -52,11 +51,12 @@ def make_qr(
         )
     except StudioError as exc:
         raise ui_error(exc) from None
-    return job["id"], gr.Timer(active=True)
+    return job["id"]
 
 
-def qr_result(job_id: str, shown: str | None, request: gr.Request):
-    """The finished QR image of the caller's job; the timer runs only while the job can still change."""
+def qr_result(job_id: str, request: gr.Request) -> tuple[Any]:
+    """The finished QR image of the caller's job (the job panel asks with its own poll,
+    ``extra=``, while the job runs and once when it ends); no change until then."""
     job = None
     if (job_id or "").strip():
         try:
@@ -64,17 +64,14 @@ def qr_result(job_id: str, shown: str | None, request: gr.Request):
             check_owner(job["owner"], current_user(request), f"job {job_id.strip()!r}")
         except StudioError:
             job = None
-    busy = job is not None and job["status"] not in store.FINAL
     if job is None or job["status"] != "succeeded" or not job["outputs"].get("file"):
-        return gr.update(), gr.Timer(active=busy)
+        return (gr.update(),)
     path = store.output_path(job["id"], job["outputs"]["file"])
-    if shown and Path(shown).name == path.name:
-        return gr.update(), gr.Timer(active=False)
     copy = (
         Path(tempfile.mkdtemp(prefix="studio-qr-")) / path.name
     )  # served from Gradio's temp, not the job folder
     shutil.copyfile(path, copy)
-    return str(copy), gr.Timer(active=False)
+    return (str(copy),)
 
 
 def build(job_panel) -> None:
@@ -121,21 +118,11 @@ def build(job_panel) -> None:
             result = gr.Image(
                 label="QR code", type="filepath", interactive=False, elem_id="frames-qr-result"
             )
-            panel = job_panel("frames_qr", label="QR job")
-    timer = gr.Timer(POLL_S, active=False)
-    visible_tabs.leave_alone(timer)  # runs only while the QR job does (qr_result stops it)
+            # the image follows the panel's job in the panel's own poll
+            panel = job_panel("frames_qr", label="QR job", extra=(qr_result, [result]))
     go.click(
         make_qr,
         [mode, words, version, level, colorized, contrast, brightness, picture],
-        [panel.job_id, timer],
+        panel.job_id,
         api_name="frames_qr",
-    )
-    gr.on(
-        [timer.tick, panel.job_id.change],
-        qr_result,
-        [panel.job_id, result],
-        [result, timer],
-        api_visibility="private",
-        show_progress="hidden",
-        queue=False,
     )
