@@ -81,8 +81,6 @@ SQL = re.compile(
 # them next, issue 20): each still reaches studio.db through jobs.db's sqlite-utils
 # connection. Remove a line when its module is ported: a stale line fails too.
 NOT_YET_ON_RECORDS = {
-    "jobs/tools/frames/records.py": "SQL strings (fr_videos, fr_marks)",
-    "jobs/tools/frames/tasks.py": "SQL strings (fr_tasks, fr_task_videos)",
     "jobs/tools/dance/records.py": "SQL strings (projects, assets, experiments, generation_jobs)",
     "jobs/tools/dance/submit.py": "an SQL string (delete from generation_jobs)",
     "jobs/tools/monitor/scenarios.py": "SQL strings (scenarios)",

@@ -1,7 +1,9 @@
 """The query vocabulary of the records: SQLAlchemy Core's constructs, handed
 out here so that no module outside ``jobs.records`` imports SQLAlchemy or a
-driver (``tests/test_layering.py``). Queries are built with these, never
-written as strings, and compile for SQLite and PostgreSQL alike::
+driver (``tests/test_layering.py``). A tool's repository defines its tables
+with ``Table``/``Column`` from here, on ``jobs.records.tables.metadata``.
+Queries are built with these, never written as strings, and compile for
+SQLite and PostgreSQL alike::
 
     from jobs.records import sql
     from jobs.records.tables import jobs
@@ -12,6 +14,13 @@ written as strings, and compile for SQLite and PostgreSQL alike::
 from __future__ import annotations
 
 from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
     and_,
     bindparam,
     case,
@@ -30,7 +39,14 @@ from sqlalchemy import (
 from sqlalchemy.sql import Executable
 
 __all__ = [
+    "Column",
     "Executable",
+    "Float",
+    "Index",
+    "Integer",
+    "PrimaryKeyConstraint",
+    "Table",
+    "Text",
     "and_",
     "bindparam",
     "case",
