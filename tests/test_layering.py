@@ -83,7 +83,6 @@ SQL = re.compile(
 NOT_YET_ON_RECORDS = {
     "jobs/tools/dance/records.py": "SQL strings (projects, assets, experiments, generation_jobs)",
     "jobs/tools/dance/submit.py": "an SQL string (delete from generation_jobs)",
-    "jobs/tools/video_edit.py": "sqlite3 (IntegrityError) and SQL strings (video_edit_jobs)",
     # Not the studio's records: the bare-Huey baseline keeps its own marks file.
     "benchmarks/jobs.py": "sqlite3 for the bare SqliteHuey baseline's marks",
 }

@@ -29,6 +29,7 @@ from jobs.records.engine import (
     transaction,
 )
 from jobs.records.migrate import current_revision, head_revision, upgrade
+from jobs.records.unique import insert_unique
 
 __all__ = [
     "connection",
@@ -38,6 +39,7 @@ __all__ = [
     "execute",
     "first",
     "head_revision",
+    "insert_unique",
     "rows",
     "scalar",
     "trace",
