@@ -78,14 +78,9 @@ SQL = re.compile(
     r"|(create|drop|alter)\s+(unique\s+)?(table|index)\b|pragma\s+\w|begin\s+(immediate|exclusive))",
     re.IGNORECASE,
 )
-# Modules not on the records package yet (the tools' record modules; the lead ports
-# them next, issue 20): each still reaches studio.db through jobs.db's sqlite-utils
-# connection. Remove a line when its module is ported: a stale line fails too.
+# Modules allowed to reach a database outside the records package (every tool's
+# records are on it now). A stale line fails too.
 NOT_YET_ON_RECORDS = {
-    "jobs/tools/frames/records.py": "SQL strings (fr_videos, fr_marks)",
-    "jobs/tools/frames/tasks.py": "SQL strings (fr_tasks, fr_task_videos)",
-    "jobs/tools/monitor/scenarios.py": "SQL strings (scenarios)",
-    "jobs/tools/video_edit.py": "sqlite3 (IntegrityError) and SQL strings (video_edit_jobs)",
     # Not the studio's records: the bare-Huey baseline keeps its own marks file.
     "benchmarks/jobs.py": "sqlite3 for the bare SqliteHuey baseline's marks",
 }

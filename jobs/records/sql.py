@@ -1,8 +1,9 @@
 """The query vocabulary of the records: SQLAlchemy Core's constructs, handed
 out here so that no module outside ``jobs.records`` imports SQLAlchemy or a
-driver (``tests/test_layering.py``). Queries are built with these (and a
-tool's tables, in its repository module, with ``Table``, ``Column`` … on
-``jobs.records.tables.metadata``), never written as strings, and compile for SQLite and PostgreSQL alike::
+driver (``tests/test_layering.py``). A tool's repository defines its tables
+with ``Table``/``Column`` from here, on ``jobs.records.tables.metadata``.
+Queries are built with these, never written as strings, and compile for
+SQLite and PostgreSQL alike::
 
     from jobs.records import sql
     from jobs.records.tables import jobs
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     Table,
     Text,
     UniqueConstraint,
@@ -45,6 +47,7 @@ __all__ = [
     "ForeignKey",
     "Index",
     "Integer",
+    "PrimaryKeyConstraint",
     "Table",
     "Text",
     "UniqueConstraint",

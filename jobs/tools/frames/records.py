@@ -2,7 +2,7 @@
 every mark. Tasks are in :mod:`.tasks`, single frames for the viewer in
 :mod:`.viewer`.
 
-Tables (made by the records' baseline migration, ``jobs/records/migrations``):
+Tables (defined and reached in :mod:`.repository`):
 
 - ``fr_videos``: one row per recording: file, owner, processing status (seed:
   uploading / processing / completed / failed / cancelled), metadata, the
@@ -14,7 +14,8 @@ Tables (made by the records' baseline migration, ``jobs/records/migrations``):
 
 Per-frame metrics never go into the database: they stay in
 ``STUDIO_HOME/media/frames/<video_id>/metrics.npz`` beside the recording,
-the candidate thumbnails and ``analysis.json``.
+the candidate thumbnails and ``analysis.json`` (:mod:`.media`). The typed
+records :class:`Video` and :class:`MarkEntry` are in :mod:`.models`.
 
 Every read and write of a user's recording names the caller
 (:class:`jobs.access.User`) and goes through :func:`jobs.access.check_owner`:
@@ -29,15 +30,19 @@ import json
 import shutil
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from jobs.access import User, check_owner, owner_filter
-from jobs.db import database
-from jobs.settings import get_settings
+from jobs.tools.frames import repository as repo
+from jobs.tools.frames.media import change_curve as change_curve
+from jobs.tools.frames.media import frame_metrics as frame_metrics
+from jobs.tools.frames.media import frame_times, video_dir
+from jobs.tools.frames.media import media_root as media_root
+from jobs.tools.frames.media import metrics_path as metrics_path
+from jobs.tools.frames.models import _JSON, MarkEntry, Video
 from pipelines.errors import BadInput, Conflict, NotFound
 from pipelines.names import file_name, has_control
 
@@ -50,113 +55,10 @@ ALGORITHM_USER = "algorithm"
 HYBRID_WINDOW = 3  # frames: a mark this close to a candidate counts as an adjusted candidate
 MAX_FRAME = 10_000_000  # no recording has more frames: larger indexes are refused in the schema
 NOTES_MAX = 2000
-_JSON = {"info": "{}", "detection": "{}", "exclusions": "[]", "warnings": "[]"}
 
 
 class FrameInputError(BadInput):
     """A wrong frame number, name, region or state of a recording (HTTP 422)."""
-
-
-# -- typed records -------------------------------------------------------------------
-
-
-@dataclass
-class Video:
-    """One recording as stored: what the REST views and the tab read."""
-
-    id: str
-    filename: str
-    owner: str
-    path: str
-    status: str
-    created_at: float
-    updated_at: float
-    source_path: str | None = None
-    batch_id: str | None = None
-    current_step: str | None = None
-    error: str | None = None
-    job_id: str | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-    detection: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    fps: float | None = None
-    width: int | None = None
-    height: int | None = None
-    duration: float | None = None
-    frame_count: int | None = None
-    first_frame: int | None = None
-    first_time: float | None = None
-    last_frame: int | None = None
-    last_time: float | None = None
-    marking_method: str | None = None
-    ai_confidence: float | None = None
-    review_status: str = "pending"
-    reviewed_by: str | None = None
-    reviewed_at: float | None = None
-    notes: str = ""
-    exclusions: list[dict[str, float]] = field(default_factory=list)
-    status_bar: float | None = None
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Video:
-        names = {f.name for f in fields(cls)}
-        data = {k: v for k, v in row.items() if k in names}
-        for k, empty in _JSON.items():
-            if isinstance(data.get(k), str) or data.get(k) is None:
-                data[k] = json.loads(data.get(k) or empty)
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def mark_frame(self, which: str) -> int | None:
-        return self.first_frame if which == "first" else self.last_frame
-
-    def mark_time(self, which: str) -> float | None:
-        return self.first_time if which == "first" else self.last_time
-
-    def candidates(self, which: str) -> list[dict[str, Any]]:
-        return list((self.detection or {}).get(f"{which}_candidates") or [])
-
-    @property
-    def latency_ms(self) -> float | None:
-        if self.first_time is None or self.last_time is None:
-            return None
-        return round((self.last_time - self.first_time) * 1000.0, 3)
-
-    @property
-    def analysed(self) -> bool:
-        return self.status == "completed"
-
-    @property
-    def needs_review(self) -> bool:
-        """Analysed and not yet confirmed by a reviewer (both marks)."""
-        return self.analysed and self.review_status != "reviewed"
-
-    @property
-    def report_status(self) -> str:
-        """The status a report shows: 'reviewed' once a person confirmed it, else the processing status."""
-        return "reviewed" if self.analysed and self.review_status == "reviewed" else self.status
-
-
-@dataclass
-class MarkEntry:
-    """One change of a mark: who, when, which mark, from → to, how."""
-
-    id: int
-    video_id: str
-    which: str
-    method: str
-    user: str
-    at: float
-    from_frame: int | None = None
-    from_time: float | None = None
-    to_frame: int | None = None
-    to_time: float | None = None
-    notes: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _now() -> float:
@@ -170,19 +72,7 @@ def _enc(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# -- where files live ------------------------------------------------------------------
-
-
-def media_root() -> Path:
-    return get_settings().media_dir / "frames"
-
-
-def video_dir(video_id: str) -> Path:
-    return media_root() / video_id
-
-
-def metrics_path(video_id: str) -> Path:
-    return video_dir(video_id) / "metrics.npz"
+# -- names -----------------------------------------------------------------------------
 
 
 def check_filename(name: str) -> str:
@@ -220,7 +110,7 @@ def create_video(
     filename = check_filename(filename)
     video_id = video_id or new_id()
     now = _now()
-    database().table("fr_videos").insert(
+    repo.insert_video(
         {
             "id": video_id,
             "filename": filename,
@@ -244,7 +134,7 @@ def create_video(
 
 
 def _load(video_id: str) -> Video:
-    row = next(database().query("select * from fr_videos where id = ?", [str(video_id)]), None)
+    row = repo.video_row(str(video_id))
     if row is None:
         raise NotFound(
             f"No recording {video_id!r}. It does not exist or is not yours; "
@@ -262,7 +152,7 @@ def get_video(video_id: str, user: User) -> Video:
 
 def _update(video_id: str, **values: Any) -> Video:
     values["updated_at"] = _now()
-    database().table("fr_videos").update(video_id, _enc(values))
+    repo.update_video_row(video_id, _enc(values))
     return _load(video_id)
 
 
@@ -286,47 +176,21 @@ def list_videos(
     owner: str | None = None,
 ) -> list[Video]:
     """The caller's recordings, newest first (an admin: all, or ``owner``'s)."""
-    where, args = [], []
-    who = owner_filter(user, owner)
-    if who is not None:
-        where.append("owner = ?")
-        args.append(who)
-    if status:
-        where.append("status = ?")
-        args.append(status)
-    if batch_id:
-        where.append("batch_id = ?")
-        args.append(batch_id)
-    if ids is not None:
-        where.append(f"id in ({','.join('?' * len(ids))})" if ids else "0")
-        args += ids
-    clause = f"where {' and '.join(where)}" if where else ""
-    rows = database().query(
-        f"select * from fr_videos {clause} order by created_at desc, id limit ? offset ?",
-        [*args, limit, skip],
-    )
+    rows = repo.video_rows(owner_filter(user, owner), status, batch_id, ids, skip, limit)
     return [Video.from_row(r) for r in rows]
 
 
 def list_pending(user: User, skip: int = 0, limit: int = 50) -> list[Video]:
     """The review queue: the caller's analysed recordings not yet confirmed by a
     reviewer (both marks), least confident first, then oldest."""
-    who = owner_filter(user)
-    clause, args = ("and owner = ?", [who]) if who is not None else ("", [])
-    rows = database().query(
-        f"select * from fr_videos where status = 'completed' and review_status != 'reviewed' {clause} "
-        "order by coalesce(ai_confidence, 0), created_at, id limit ? offset ?",
-        [*args, limit, skip],
-    )
-    return [Video.from_row(r) for r in rows]
+    return [Video.from_row(r) for r in repo.pending_rows(owner_filter(user), skip, limit)]
 
 
 def delete_video(video_id: str, user: User) -> None:
+    """Delete the recording, its marks' history and its task links (one
+    transaction), then its files."""
     get_video(video_id, user)
-    db = database()
-    db.execute("delete from fr_task_videos where video_id = ?", [video_id])
-    db.execute("delete from fr_marks where video_id = ?", [video_id])
-    db.execute("delete from fr_videos where id = ?", [video_id])
+    repo.delete_video_rows(video_id)
     shutil.rmtree(video_dir(video_id), ignore_errors=True)
 
 
@@ -337,17 +201,6 @@ def set_job(video_id: str, job_id: str, step: str = "queued") -> Video:
 
 def fail_video(video_id: str, error: str, status: str = "failed") -> Video:
     return _update(video_id, status=status, current_step=status, error=error)
-
-
-def frame_times(video_id: str) -> np.ndarray:
-    """Seconds of every frame from the first (stream timestamps), from ``metrics.npz``."""
-    path = metrics_path(video_id)
-    if not path.is_file():
-        raise Conflict(
-            f"Recording {video_id} has no analysis yet (no metrics); wait for its analysis job."
-        )
-    with np.load(path, allow_pickle=False) as z:
-        return np.asarray(z["times"], float)
 
 
 def check_frame(video: Video, frame: Any, times: np.ndarray | None = None) -> int:
@@ -427,7 +280,7 @@ def _history(
     user: str,
     notes: str = "",
 ) -> None:
-    database().table("fr_marks").insert(
+    repo.insert_mark(
         {
             "video_id": video_id,
             "which": which,
@@ -540,12 +393,7 @@ def mark(
 
 
 def _latest_methods(video_id: str) -> dict[str, str]:
-    return {
-        r["which"]: r["method"]
-        for r in database().query(
-            "select which, method from fr_marks where video_id = ? order by id", [video_id]
-        )
-    }
+    return {r["which"]: r["method"] for r in repo.mark_methods(video_id)}
 
 
 def _latest_method(video_id: str, which: str) -> str | None:
@@ -568,12 +416,7 @@ def _overall_method(video_id: str) -> str:
 
 def history(video_id: str, user: User) -> list[MarkEntry]:
     get_video(video_id, user)
-    return [
-        MarkEntry(**r)
-        for r in database().query(
-            "select * from fr_marks where video_id = ? order by id", [video_id]
-        )
-    ]
+    return [MarkEntry(**r) for r in repo.mark_rows(video_id)]
 
 
 def set_exclusions(
@@ -584,29 +427,3 @@ def set_exclusions(
     if status_bar is not None:
         values["status_bar"] = status_bar
     return _update(video_id, **values)
-
-
-def change_curve(video: Video) -> dict[str, list[float]]:
-    """Per-frame times and scene-change scores (for the review chart), from ``metrics.npz``."""
-    path = metrics_path(video.id)
-    if not path.is_file():
-        raise Conflict(f"Recording {video.id} has no analysis yet.")
-    with np.load(path, allow_pickle=False) as z:
-        return {
-            "time": np.round(z["times"], 6).tolist(),
-            "change": np.round(z["change"].astype(float), 5).tolist(),
-            "brightness": np.round(z["brightness"].astype(float), 4).tolist(),
-        }
-
-
-def frame_metrics(video: Video) -> dict[str, np.ndarray]:
-    """The per-frame arrays the review's frame list shows (times, brightness, sharpness, change)."""
-    path = metrics_path(video.id)
-    if not path.is_file():
-        raise Conflict(f"Recording {video.id} has no analysis yet.")
-    with np.load(path, allow_pickle=False) as z:
-        return {
-            k: np.asarray(z[k], float)
-            for k in ("times", "brightness", "sharpness", "change")
-            if k in z
-        }

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from jobs.access import User, check_owner, owner_filter
-from jobs.db import database
+from jobs.tools.frames import repository as repo
 from jobs.tools.frames.records import FrameInputError, NotFound, Video, get_video, new_id
 from pipelines.names import has_control
 
@@ -34,7 +35,7 @@ class Task:
     exclusions: list[dict[str, float]] = field(default_factory=list)
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Task:
+    def from_row(cls, row: Mapping[str, Any]) -> Task:
         data = dict(row)
         data["exclusions"] = json.loads(data.get("exclusions") or "[]")
         return cls(**data)
@@ -84,7 +85,7 @@ def create_task(
     owner = created_by if (created_by and user.is_admin) else user.name
     task_id = new_id()
     now = _now()
-    database().table("fr_tasks").insert(
+    repo.insert_task(
         {
             "id": task_id,
             "name": clean_name(name),
@@ -99,7 +100,7 @@ def create_task(
 
 
 def get_task(task_id: str, user: User) -> Task:
-    row = next(database().query("select * from fr_tasks where id = ?", [str(task_id)]), None)
+    row = repo.task_row(str(task_id))
     if row is None:
         raise NotFound(
             f"No task {task_id!r}. It does not exist or is not yours; "
@@ -115,12 +116,7 @@ def list_tasks(
 ) -> list[Task]:
     """The caller's tasks, newest first (an admin: all, or ``created_by``'s)."""
     who = owner_filter(user, created_by)
-    where, args = ("where created_by = ?", [who]) if who else ("", [])
-    rows = database().query(
-        f"select * from fr_tasks {where} order by created_at desc, id limit ? offset ?",
-        [*args, limit, skip],
-    )
-    return [Task.from_row(r) for r in rows]
+    return [Task.from_row(r) for r in repo.task_rows(who, skip, limit)]
 
 
 def update_task(
@@ -138,45 +134,39 @@ def update_task(
         values["description"] = clean_text(description, "description")
     if exclusions is not None:
         values["exclusions"] = json.dumps(exclusions)
-    database().table("fr_tasks").update(task_id, values)
+    repo.update_task_row(task_id, values)
     return get_task(task_id, user)
 
 
 def delete_task(task_id: str, user: User) -> None:
-    """Delete the task and its links; the recordings stay."""
+    """Delete the task and its links (one transaction); the recordings stay."""
     get_task(task_id, user)
-    db = database()
-    db.execute("delete from fr_task_videos where task_id = ?", [task_id])
-    db.execute("delete from fr_tasks where id = ?", [task_id])
+    repo.delete_task_rows(task_id)
 
 
 def add_videos(task_id: str, user: User, video_ids: list[str], notes: str = "") -> dict[str, Any]:
-    """Append recordings to the task (in the given order). Unknown, not-yours or already
-    added ids are reported in ``failed_videos``."""
+    """Append recordings to the task (in the given order; their order numbers are
+    given in one transaction, so concurrent adds never share one). Unknown,
+    not-yours or already added ids are reported in ``failed_videos``."""
     get_task(task_id, user)
     notes = clean_text(notes, "notes")
-    db = database()
-    added: list[str] = []
-    failed: list[dict[str, str]] = []
+    unseen: dict[str, str] = {}
     for vid in video_ids:
         try:
             get_video(vid, user)
         except NotFound as exc:
-            failed.append({"video_id": vid, "reason": str(exc)})
-            continue
-        ord_ = db.execute(
-            "select coalesce(max(ord), 0) + 1 from fr_task_videos where task_id = ?", [task_id]
-        ).fetchone()[0]
-        cur = db.execute(
-            "insert or ignore into fr_task_videos (task_id, video_id, ord, notes, added_at) "
-            "values (?, ?, ?, ?, ?)",
-            [task_id, vid, ord_, notes, _now()],
-        )
-        if cur.rowcount:
+            unseen[vid] = str(exc)
+    seen = [vid for vid in video_ids if vid not in unseen]
+    was_added = iter(repo.append_task_videos(task_id, seen, notes, _now()))
+    added: list[str] = []
+    failed: list[dict[str, str]] = []
+    for vid in video_ids:
+        if vid in unseen:
+            failed.append({"video_id": vid, "reason": unseen[vid]})
+        elif next(was_added):
             added.append(vid)
         else:
             failed.append({"video_id": vid, "reason": "already in the task"})
-    db.execute("update fr_tasks set updated_at = ? where id = ?", [_now(), task_id])
     return {
         "message": f"Added {len(added)} recording(s) to the task",
         "added_count": len(added),
@@ -187,10 +177,7 @@ def add_videos(task_id: str, user: User, video_ids: list[str], notes: str = "") 
 
 def remove_video(task_id: str, user: User, video_id: str) -> None:
     get_task(task_id, user)
-    cur = database().execute(
-        "delete from fr_task_videos where task_id = ? and video_id = ?", [task_id, video_id]
-    )
-    if not cur.rowcount:
+    if not repo.remove_task_video(task_id, video_id):
         raise NotFound(f"Recording {video_id!r} is not in task {task_id}.")
 
 
@@ -201,35 +188,19 @@ def order_videos(task_id: str, user: User, video_ids: list[str]) -> list[str]:
     if unknown:
         raise FrameInputError(f"Not in task {task_id}: {', '.join(unknown)}. Add them first.")
     new = list(dict.fromkeys(video_ids)) + [v for v in current if v not in video_ids]
-    db = database()
-    for k, vid in enumerate(new, 1):
-        db.execute(
-            "update fr_task_videos set ord = ? where task_id = ? and video_id = ?",
-            [k, task_id, vid],
-        )
+    repo.set_task_order(task_id, new)
     return new
 
 
 def task_video_ids(task_id: str, user: User) -> list[str]:
     get_task(task_id, user)
-    return [
-        r["video_id"]
-        for r in database().query(
-            "select video_id from fr_task_videos where task_id = ? order by ord, added_at",
-            [task_id],
-        )
-    ]
+    return repo.task_video_ids(task_id)
 
 
 def task_videos(task_id: str, user: User) -> list[TaskVideo]:
     """The task's recordings in order."""
     get_task(task_id, user)
-    rows = database().query(
-        "select v.*, tv.ord as task_order, tv.notes as task_notes, tv.added_at as task_added_at "
-        "from fr_task_videos tv join fr_videos v on v.id = tv.video_id where tv.task_id = ? "
-        "order by tv.ord, tv.added_at",
-        [task_id],
-    )
+    rows = repo.task_video_rows(task_id)
     return [
         TaskVideo(Video.from_row(r), r["task_order"], r["task_notes"], r["task_added_at"])
         for r in rows

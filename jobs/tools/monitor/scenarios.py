@@ -14,7 +14,8 @@ Every function here takes the acting :class:`jobs.access.User`, checks that
 first (:func:`check_scripts_allowed`, 403), then the owner of the scenario
 (``jobs.access``: another admin's scenario is visible to admins; 404 otherwise).
 
-Names are per owner (the table's key is ``(owner, name)``): a name addresses the
+Names are per owner (the table's key is ``(owner, name)``; the table and its
+queries are in :mod:`.repository`): a name addresses the
 caller's own scenario, or with ``owner=`` (admins) another user's. A run's job
 holds a copy of the script, so it never looks the scenario up by name again.
 """
@@ -23,11 +24,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from jobs.access import User, check_owner, owner_filter
-from jobs.db import database
 from jobs.settings import get_settings
+from jobs.tools.monitor import repository as repo
 from pipelines.errors import BadInput, Conflict, NotFound, Refused
 from pipelines.names import validate_dataset_name
 
@@ -81,7 +83,7 @@ def check_scripts_allowed(user: User) -> None:
         raise ScriptsOff(reason)
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
+def _decode(row: Mapping[str, Any]) -> dict[str, Any]:
     return {**row, "metrics": json.loads(row["metrics"])}
 
 
@@ -98,11 +100,10 @@ def _check(language: str, code: str) -> None:
         raise BadInput("The scenario script holds a NUL byte.")
 
 
-def _row(name: str, owner: str) -> dict[str, Any] | None:
+def _row(name: str, owner: str) -> Mapping[str, Any] | None:
     if len(name) > 200:
         return None
-    sql = "select * from scenarios where owner=? and name=?"
-    return next(database().query(sql, [owner, name]), None)
+    return repo.row(owner, name)
 
 
 def create(
@@ -132,12 +133,7 @@ def create(
         "created_at": now,
         "updated_at": now,
     }
-    db = database()
-    columns, marks = ", ".join(row), ", ".join("?" * len(row))
-    cur = db.execute(
-        f"insert or ignore into scenarios ({columns}) values ({marks})", list(row.values())
-    )
-    if cur.rowcount != 1:
+    if not repo.insert_new(row):
         raise ScenarioExists(
             f"A scenario named {name!r} already exists among yours; choose another name or update it."
         )
@@ -161,11 +157,7 @@ def list_all(user: User, owner: str | None = None) -> list[dict[str, Any]]:
     """The scenarios ``user`` may see, newest change first."""
     check_scripts_allowed(user)
     wanted = owner_filter(user, owner)
-    sql, args = "select * from scenarios", []
-    if wanted is not None:
-        sql += " where owner=?"
-        args.append(wanted)
-    return [_decode(r) for r in database().query(sql + " order by updated_at desc", args)]
+    return [_decode(r) for r in repo.rows(wanted)]
 
 
 def update(name: str, user: User, owner: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -176,28 +168,19 @@ def update(name: str, user: User, owner: str | None = None, **fields: Any) -> di
     if "metrics" in changes:
         changes["metrics"] = json.dumps(changes["metrics"])
     changes["updated_at"] = time.time()
-    database().table("scenarios").update((current["owner"], current["name"]), changes)
+    repo.change(current["owner"], current["name"], changes)
     return get(name, user, current["owner"])
 
 
 def delete(name: str, user: User, owner: str | None = None) -> None:
     current = get(name, user, owner)
-    database().execute(
-        "delete from scenarios where owner=? and name=?", [current["owner"], current["name"]]
-    )
+    repo.remove(current["owner"], current["name"])
 
 
 def delete_made_before(owner_prefix: str, cutoff: float) -> int:
     """Delete the scenarios of owners named ``owner_prefix...`` made before ``cutoff``
     (the public demo's retention; nothing is run, so no script check)."""
-    return (
-        database()
-        .execute(
-            "delete from scenarios where substr(owner, 1, ?) = ? and created_at < ?",
-            [len(owner_prefix), owner_prefix, cutoff],
-        )
-        .rowcount
-    )
+    return repo.remove_made_before(owner_prefix, cutoff)
 
 
 def submit_run(name: str, user: User, owner: str | None = None) -> dict[str, Any]:

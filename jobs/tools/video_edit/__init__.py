@@ -17,7 +17,7 @@ another ``output_dir`` inside the writable output folders (``STUDIO_OUTPUT_ROOTS
 ``STUDIO_ALLOWED_ROOTS`` are read-only inputs), one no other queued or running edit
 uses. Both are checked at submit and again when the job runs (a retry too).
 
-Ids: table ``video_edit_jobs`` maps the seed's ``job_id`` (given by the REST
+Ids: table ``video_edit_jobs`` (:mod:`.repository`) maps the seed's ``job_id`` (given by the REST
 caller, or else the studio job id) to the studio job. The owner check is the
 studio job's (``jobs.access.check_owner``).
 
@@ -29,19 +29,18 @@ Model paths named by a user follow the studio's one model rule
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Literal
 
 from jobs import queue, store
 from jobs.access import User, check_owner, user_named
-from jobs.db import database
 from jobs.inputs import InputError, check_size, server_path
 from jobs.kinds import JobContext, job_kind
 from jobs.models import model_ref
 from jobs.registry import Tab, Tool, register
 from jobs.settings import get_settings
+from jobs.tools.video_edit import repository as repo
 from pipelines.errors import Conflict, NotFound, Refused
 
 RUN, PREVIEW, PREVIEW_CPU = "video_edit.run", "video_edit.preview", "video_edit.preview_mask"
@@ -52,7 +51,7 @@ PLACEHOLDER_INPUT = Path("input.mp4")
 
 def forget_job(studio_job_id: str) -> None:
     """Drop the seed-id rows of a studio job that is being deleted (demo retention)."""
-    database().execute("delete from video_edit_jobs where studio_job_id=?", [studio_job_id])
+    repo.forget_studio_job(studio_job_id)
 
 
 # --------------------------------------------------------------------------- checks
@@ -108,10 +107,7 @@ def _check_folder_free(path: Path, text: str, own: tuple[str, str] | None) -> No
     from pipelines.video_edit.status import read_status
 
     seed_id, studio_id = own or ("", "")
-    rows = database().query(
-        "select job_id, studio_job_id from video_edit_jobs where output_dir=?", [str(path)]
-    )
-    for row in rows:
+    for row in repo.using_folder(str(path)):
         if (
             row["job_id"] == seed_id
             or not row["studio_job_id"]
@@ -159,16 +155,19 @@ def build_request(fields: dict[str, Any]):
 
 
 def _reserve(job_id: str, owner: str, what: str, output_dir: Path | None) -> None:
+    taken = f"job_id {job_id!r} is taken; choose another or leave it out."
     if store.find_job(job_id) is not None:
-        raise Conflict(f"job_id {job_id!r} is taken; choose another or leave it out.")
-    try:
-        database().execute(
-            "insert into video_edit_jobs (job_id, owner, what, output_dir, created_at) "
-            "values (?, ?, ?, ?, ?)",
-            [job_id, owner, what, str(output_dir) if output_dir else None, time.time()],
-        )
-    except sqlite3.IntegrityError:
-        raise Conflict(f"job_id {job_id!r} is taken; choose another or leave it out.") from None
+        raise Conflict(taken)
+    repo.insert_new(
+        {
+            "job_id": job_id,
+            "owner": owner,
+            "what": what,
+            "output_dir": str(output_dir) if output_dir else None,
+            "created_at": time.time(),
+        },
+        taken,
+    )
 
 
 def submit(
@@ -249,18 +248,22 @@ def submit(
         )
     except BaseException:
         if client_job_id:
-            database().execute("delete from video_edit_jobs where job_id=?", [client_job_id])
+            repo.forget(client_job_id)
         raise
     seed_id = client_job_id or job["id"]
     if client_job_id:
-        database().execute(
-            "update video_edit_jobs set studio_job_id=? where job_id=?", [job["id"], seed_id]
-        )
+        repo.bind(seed_id, job["id"])
     else:
-        database().execute(
-            "insert into video_edit_jobs (job_id, studio_job_id, owner, what, output_dir, created_at) "
-            "values (?, ?, ?, ?, ?, ?)",
-            [seed_id, job["id"], user.name, what, str(out) if out else None, time.time()],
+        repo.insert_new(
+            {
+                "job_id": seed_id,
+                "studio_job_id": job["id"],
+                "owner": user.name,
+                "what": what,
+                "output_dir": str(out) if out else None,
+                "created_at": time.time(),
+            },
+            f"job_id {seed_id!r} is taken.",
         )
     return {
         "job_id": seed_id,
@@ -277,17 +280,14 @@ def submit(
 def lookup(job_id: str, user: User) -> tuple[dict[str, Any], store.Job]:
     """(row, studio job) for a seed job id or a studio job id; NotFound unless the
     caller owns it (or is an admin)."""
-    db = database()
-    row = next(db.query("select * from video_edit_jobs where job_id=?", [job_id]), None)
-    if row is None:
-        row = next(db.query("select * from video_edit_jobs where studio_job_id=?", [job_id]), None)
+    row = repo.by_seed_id(job_id) or repo.by_studio_id(job_id)
     if row is None or not row["studio_job_id"]:
         raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.")
     job = store.find_job(row["studio_job_id"])
     if job is None:
         raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.")
     check_owner(job["owner"], user, f"video edit {job_id!r}")
-    return row, job
+    return dict(row), job
 
 
 def output_folder(row: dict[str, Any]) -> Path:
