@@ -39,8 +39,10 @@ jobs = Table(
     Column("created_at", Float, nullable=False),
     Column("started_at", Float),
     Column("finished_at", Float),
+    Column("after", Text),  # the job this one waits for (submit(..., after=job)), revision 0003
     Index("jobs_status_lane", "status", "lane"),
     Index("jobs_created", "created_at"),
+    Index("jobs_after", "after"),
 )
 
 job_samples = Table(
