@@ -125,7 +125,7 @@ def submit(
     store.append_log(job_id, f"submitted by {owner}: {kind}")
     if after is not None:
         store.append_log(job_id, f"waits for job {after['kind']} {after['id']}")
-        return settle_waiting(job, store.get_job(after["id"]))
+        return settle_waiting(job, store.mark_waited_on(after["id"]))
     return _enqueue_or_fail(job)
 
 
@@ -154,7 +154,7 @@ def settle_waiting(job: store.Job, before: store.Job) -> store.Job:
         for released in store.release_waiting(before["id"], job["id"]):
             return _enqueue_or_fail(released)
     elif before["status"] in ("failed", "cancelled"):
-        for ended in store.end_waiting(before, before["status"], job["id"]):
+        for ended in store.end_waiting(before, before["status"], _title(before), job["id"]):
             _call_on_end(ended)
             _end_dependents(ended)
             return ended
@@ -170,14 +170,23 @@ def job_ended(job: store.Job) -> None:
     _end_dependents(job)
 
 
+def _title(job: store.Job) -> str:
+    try:
+        return get_kind(job["kind"]).title
+    except Exception:
+        return job["kind"]
+
+
 def _end_dependents(job: store.Job) -> None:
+    if not job["waited_on"]:  # nothing waits for it: no statement
+        return
     status = job["status"]
     if status == "succeeded":
         for released in store.release_waiting(job["id"]):
             store.append_log(released["id"], f"job {job['kind']} {job['id']} succeeded; queued")
             _enqueue_or_fail(released)
     elif status in ("failed", "cancelled"):
-        for ended in store.end_waiting(job, status):
+        for ended in store.end_waiting(job, status, _title(job)):
             _call_on_end(ended)
             _end_dependents(ended)
 
@@ -253,6 +262,6 @@ def retry(job_id: str, user: User = SYSTEM) -> store.Job:
         job = store.update_job(
             job_id, stage=store.waiting_stage(before), message=store.waiting_stage(before)
         )
-        return settle_waiting(job, store.get_job(before["id"]))
+        return settle_waiting(job, store.mark_waited_on(before["id"]))
     enqueue(job)
     return job

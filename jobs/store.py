@@ -76,6 +76,7 @@ _CANCEL_QUEUED = (
     .returning(*_c)
 )
 _CANCEL_REQUESTED = select(_c.cancel_requested).where(_BY_ID)
+_MARK_WAITED_ON = update(jobs_table).where(_BY_ID).values(waited_on=1).returning(*_c)
 # The jobs waiting for a job (``after``): still queued, not yet released.
 _WAITING = (_c.after == bindparam("after_"), _c.status == "queued", _c.stage.startswith("waiting"))
 _RELEASE = (
@@ -125,6 +126,7 @@ class Job(TypedDict):
     started_at: float | None
     finished_at: float | None
     after: str | None  # the job this one waits for (submit(..., after=job))
+    waited_on: int  # 1 once a job was submitted after this one
 
 
 class JobNotFound(NotFound):
@@ -330,6 +332,16 @@ def is_waiting(job: Job) -> bool:
     )
 
 
+def mark_waited_on(job_id: str) -> Job:
+    """Note that a job waits for ``job_id`` (one statement); returns its record
+    as of then: when it had ended already, the waiting job is settled by its
+    submitter, otherwise by that job's end (which sees the mark)."""
+    job = _write_one(_MARK_WAITED_ON, {"job_id_": job_id})
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
+
+
 def release_waiting(before_id: str, job_id: str | None = None) -> list[Job]:
     """The jobs waiting for ``before_id`` (only ``job_id``, when given) become
     plain queued jobs (one statement); returns them, for the caller to enqueue.
@@ -341,14 +353,15 @@ def release_waiting(before_id: str, job_id: str | None = None) -> list[Job]:
     return jobs
 
 
-def end_waiting(before: Job, status: str, job_id: str | None = None) -> list[Job]:
+def end_waiting(before: Job, status: str, what: str, job_id: str | None = None) -> list[Job]:
     """The jobs waiting for ``before``, which ended ``failed`` or ``cancelled``,
-    end the same way (one statement), with a message naming it; returns them."""
-    what = f"{before['kind']} {before['id']}"
-    message = f"Not started: job {what}, which it waited for, {status}"
+    end the same way (one statement), with a message naming it (``what``: its
+    kind's title); returns them."""
+    what = f"{what} {status} (job {before['id']}, which this job waited for)"
+    message = f"Not started: {what}"
     error = None
     if status == "failed":
-        error = f"Job {what}, which this job waited for, failed: {before['error'] or 'see its log'}. Retry that job, then this one."
+        error = f"{what}: {before['error'] or 'see its log'}. Retry that job, then this one."
     params = {
         "after_": before["id"],
         "status_": status,
