@@ -237,12 +237,11 @@ def submit_generation(
 def generation_task(user: User, task_id: str) -> dict:
     """A dance generation studio job by id (seed's low-level task), owner-checked."""
     try:
-        task = store.job_for(str(task_id), user)
+        return dict(store.job_for(str(task_id), user, (GENERATE,)))
     except store.JobNotFound:
-        task = None
-    if task is None or task["kind"] != GENERATE:
-        raise NotFound(f"No dance generation task {task_id}. It does not exist or is not yours.")
-    return dict(task)
+        raise NotFound(
+            f"No dance generation task {task_id}. It does not exist or is not yours."
+        ) from None
 
 
 def cancel_generation(user: User, project_id: str, job_id: str) -> dict:
