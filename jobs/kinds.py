@@ -46,6 +46,9 @@ class JobKind:
     public: bool = False  # may be submitted with any params through POST /api/v1/jobs
     # checks the job again before a retry (e.g. the record it is bound to is still it)
     check: Callable[[Job], object] | None = None
+    # what happens to the tool's record when a job of this kind ends:
+    # on_end(job, status) with the final record, status succeeded/failed/cancelled
+    on_end: Callable[[Job, str], object] | None = None
 
 
 class UnknownKind(BadInput):
@@ -65,12 +68,20 @@ def job_kind(
     max_attempts: int | None = None,
     public: bool = False,
     check: Callable[[Job], object] | None = None,
+    on_end: Callable[[Job, str], object] | None = None,
 ):
     """Register a job kind. ``public=True`` lets any user submit it with any
     params through the generic ``POST /api/v1/jobs``; other kinds are submitted
     by their tool's own routes, which check their inputs (server paths, owners).
     ``check(job)`` raises when a retry must be refused (the body runs the same
-    check when the job runs, e.g. :func:`jobs.datasets.still_bound`)."""
+    check when the job runs, e.g. :func:`jobs.datasets.still_bound`).
+
+    ``on_end(job, status)`` is what happens to the tool's record when a job of
+    this kind ends (``succeeded``, ``failed``, ``cancelled``; a job failed by
+    recovery after its worker died too): called once per end, after the job's
+    final write, by the runner, recovery and the cancel of a queued job
+    (:func:`jobs.queue.job_ended`). What it raises goes to the job log; the
+    job's own end stands."""
     if lane not in LANES:
         raise ValueError(f"lane must be one of {LANES}")
 
@@ -83,6 +94,7 @@ def job_kind(
             max_attempts=max_attempts,
             public=public,
             check=check,
+            on_end=on_end,
         )
         return fn
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import traceback
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -88,9 +89,15 @@ def submit(
     title: str | None = None,
     *,
     follow_up: bool = False,
+    after: store.Job | None = None,
 ) -> store.Job:
     """Create the job record, copy ``files`` into its ``inputs/`` folder
     (``{name: source path}``), and queue it. Returns the record.
+
+    With ``after`` (a job record) the job waits for that job: it stays
+    ``queued`` (stage ``waiting for <kind> <id>``) outside the queue, so no lane
+    holds it, and is queued when that job succeeds; when that job fails or is
+    cancelled, this one ends the same way (:func:`job_ended`).
 
     A user's submission counts against their job limit (:func:`check_job_limit`,
     429); ``follow_up=True`` is a job the worker queues itself to finish work
@@ -113,19 +120,92 @@ def submit(
         title=title or spec.title,
         max_attempts=spec.max_attempts or settings.max_attempts,
         job_id=job_id,
+        after=after,
     )
     store.append_log(job_id, f"submitted by {owner}: {kind}")
+    if after is not None:
+        store.append_log(job_id, f"waits for job {after['kind']} {after['id']}")
+        return settle_waiting(job, store.mark_waited_on(after["id"]))
+    return _enqueue_or_fail(job)
+
+
+def _enqueue_or_fail(job: store.Job) -> store.Job:
     try:
         enqueue(job)
     except Exception as exc:  # the queue is down: say so, keep the record
-        return store.update_job(
-            job_id,
+        failed = store.update_job(
+            job["id"],
             status="failed",
             stage="failed",
             finished_at=time.time(),
             error=f"Could not queue the job: {exc}. Retry it once the queue is back.",
         )
+        job_ended(failed)
+        return failed
     return job
+
+
+def settle_waiting(job: store.Job, before: store.Job) -> store.Job:
+    """A job just made to wait for ``before``, which may have ended meanwhile:
+    queued now when it succeeded, ended when it failed or was cancelled (the
+    statements only touch a job still waiting, so a job settled by the end of
+    ``before`` at the same time is settled once)."""
+    if before["status"] == "succeeded":
+        for released in store.release_waiting(before["id"], job["id"]):
+            return _enqueue_or_fail(released)
+    elif before["status"] in ("failed", "cancelled"):
+        for ended in store.end_waiting(before, before["status"], _title(before), job["id"]):
+            _call_on_end(ended)
+            _end_dependents(ended)
+            return ended
+    return store.find_job(job["id"]) or job
+
+
+def job_ended(job: store.Job) -> None:
+    """What follows the end of a job, after its record's final write (the
+    runner, recovery and :func:`cancel` call it once per end): its kind's
+    ``on_end(job, status)`` hook, then the jobs waiting for it: queued when it
+    succeeded, ended the same way (one statement) when it failed or was cancelled."""
+    _call_on_end(job)
+    _end_dependents(job)
+
+
+def _title(job: store.Job) -> str:
+    try:
+        return get_kind(job["kind"]).title
+    except Exception:
+        return job["kind"]
+
+
+def _end_dependents(job: store.Job) -> None:
+    if not job["waited_on"]:  # nothing waits for it: no statement
+        return
+    status = job["status"]
+    if status == "succeeded":
+        for released in store.release_waiting(job["id"]):
+            store.append_log(released["id"], f"job {job['kind']} {job['id']} succeeded; queued")
+            _enqueue_or_fail(released)
+    elif status in ("failed", "cancelled"):
+        for ended in store.end_waiting(job, status, _title(job)):
+            _call_on_end(ended)
+            _end_dependents(ended)
+
+
+def _call_on_end(job: store.Job) -> None:
+    """The kind's ``on_end`` hook; what it raises goes to the job's log and
+    never changes the job's own end."""
+    try:
+        hook = get_kind(job["kind"]).on_end
+    except Exception:  # a kind no longer registered: no hook
+        return
+    if hook is None:
+        return
+    try:
+        hook(job, job["status"])
+    except Exception:
+        store.append_log(
+            job["id"], f"the {job['kind']} on_end hook failed:\n{traceback.format_exc()}"
+        )
 
 
 def cancel(job_id: str, user: User = SYSTEM) -> store.Job:
@@ -138,6 +218,7 @@ def cancel(job_id: str, user: User = SYSTEM) -> store.Job:
     if job["status"] == "queued":
         cancelled = store.cancel_queued(job_id)
         if cancelled is not None:
+            job_ended(cancelled)
             return cancelled
     return store.update_job(job_id, cancel_requested=1, message="Cancelling at the next step…")
 
@@ -150,6 +231,12 @@ def retry(job_id: str, user: User = SYSTEM) -> store.Job:
     if job["status"] not in ("failed", "cancelled"):
         raise store.JobStateError(
             f"Job {job_id} is {job['status']}; only failed or cancelled jobs can be retried."
+        )
+    before = store.find_job(job["after"]) if job["after"] else None
+    if before is not None and before["status"] in ("failed", "cancelled"):
+        raise store.JobStateError(
+            f"Job {job_id} waits for job {before['kind']} {before['id']}, which "
+            f"{before['status']}; retry that job first, then this one."
         )
     check = get_kind(job["kind"]).check
     if check is not None:  # e.g. the dataset it is bound to is still that record
@@ -171,5 +258,10 @@ def retry(job_id: str, user: User = SYSTEM) -> store.Job:
         finished_at=None,
         attempts=0,
     )
+    if before is not None and before["status"] != "succeeded":  # it waits again
+        job = store.update_job(
+            job_id, stage=store.waiting_stage(before), message=store.waiting_stage(before)
+        )
+        return settle_waiting(job, store.mark_waited_on(before["id"]))
     enqueue(job)
     return job

@@ -15,7 +15,7 @@ import time
 import psutil
 
 from jobs import records, store
-from jobs.queue import enqueue, pending_ids
+from jobs.queue import enqueue, job_ended, pending_ids, settle_waiting
 from jobs.records.sql import delete, insert, select, update
 from jobs.records.tables import jobs as jobs_table
 from jobs.records.tables import workers as workers_table
@@ -71,7 +71,7 @@ def requeue_orphans(lane: str, my_worker_id: str) -> list[str]:
                 "giving up. Check the job log, fix the cause and press Retry."
             )
             store.append_log(job["id"], message)
-            store.update_job(
+            failed = store.update_job(
                 job["id"],
                 status="failed",
                 stage="failed",
@@ -79,6 +79,7 @@ def requeue_orphans(lane: str, my_worker_id: str) -> list[str]:
                 message="Failed",
                 finished_at=time.time(),
             )
+            job_ended(failed)  # the kind's on_end hook; the jobs waiting for it end too
             continue
         c = jobs_table.c
         row = records.first(  # one statement: only if it is still that worker's running job
@@ -107,13 +108,26 @@ def requeue_orphans(lane: str, my_worker_id: str) -> list[str]:
 
 
 def requeue_lost(lane: str) -> list[str]:
-    """Queue again the ``queued`` jobs that are missing from the queue."""
-    waiting = pending_ids(lane)
-    lost = [job for job in store.queued_jobs(lane) if job["id"] not in waiting]
-    for job in lost:
+    """Queue again the ``queued`` jobs that are missing from the queue. A job
+    still waiting for another job is not queued (it is outside the queue by
+    design) unless that job has ended meanwhile: then it is settled as that end
+    asks (queued, or ended the same way)."""
+    pending = pending_ids(lane)
+    requeued = []
+    for job in store.queued_jobs(lane):
+        if job["id"] in pending:
+            continue
+        if store.is_waiting(job):
+            before = store.find_job(job["after"])
+            if before is not None and before["status"] in store.FINAL:
+                settled = settle_waiting(job, before)
+                if settled["status"] == "queued":
+                    requeued.append(job["id"])
+            continue
         store.append_log(job["id"], "not found in the queue at worker start; queued again")
         enqueue(job)
-    return [job["id"] for job in lost]
+        requeued.append(job["id"])
+    return requeued
 
 
 def register_worker(worker_id: str, lane: str, pid: int, info: dict[str, object]) -> None:

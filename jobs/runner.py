@@ -11,7 +11,7 @@ import time
 import traceback
 from typing import Any
 
-from jobs import secrets, store
+from jobs import queue, secrets, store
 from jobs.kinds import JobContext, get_kind, kill_tree
 from jobs.reporter import Reporter
 from pipelines.errors import StudioError
@@ -90,7 +90,8 @@ def _finish(
     **fields: Any,
 ) -> None:
     """The end of a job: its log line, then the record and its mirror (one
-    statement, with the progress not written yet)."""
+    statement, with the progress not written yet), then what follows its end
+    (:func:`jobs.queue.job_ended`)."""
     job_id = reporter.job_id
     if status in ("succeeded", "cancelled"):  # a failed job keeps its secret for a retry
         secrets.drop(secret)
@@ -102,4 +103,5 @@ def _finish(
     )
     reporter.log(f"{status}" + (f": {fields['error']}" if fields.get("error") else ""))
     end = {"status": status, "stage": status, "finished_at": time.time(), "outputs": outputs}
-    store.update_job(job_id, **{**fields, **end})
+    job = store.update_job(job_id, **{**fields, **end})
+    queue.job_ended(job)  # the kind's on_end hook, then the jobs waiting for this one

@@ -39,8 +39,11 @@ jobs = Table(
     Column("created_at", Float, nullable=False),
     Column("started_at", Float),
     Column("finished_at", Float),
+    Column("after", Text),  # the job this one waits for (submit(..., after=job)), revision 0003
+    Column("waited_on", Integer, nullable=False, server_default="0"),  # a job waits for this one
     Index("jobs_status_lane", "status", "lane"),
     Index("jobs_created", "created_at"),
+    Index("jobs_after", "after"),
 )
 
 job_samples = Table(

@@ -309,15 +309,23 @@ def test_datasets_of_the_old_layout_move_under_their_owner_with_their_jobs_bound
         (root / name / "1.mp4").write_bytes(owner.encode())
 
     def old_job(name: str, owner: str, created_at: float) -> str:
-        job = store.create_job(
-            kind="video_dataset.build",
-            lane="cpu",
-            owner=owner,
-            params={"dataset": name, "options": {}},
-            title=name,
-            max_attempts=1,
+        # A row of that release's jobs table (its columns only: later revisions add some).
+        from jobs.records.sql import insert
+        from jobs.records.tables import jobs as jobs_table
+
+        job_id = store.new_job_id()
+        old = dict(kind="video_dataset.build", lane="cpu", owner=owner, title=name)
+        records.execute(
+            insert(jobs_table).values(
+                id=job_id,
+                params=json.dumps({"dataset": name, "options": {}}),
+                status="failed",
+                max_attempts=1,
+                created_at=created_at,
+                **old,
+            )
         )
-        return store.update_job(job["id"], created_at=created_at, status="failed")["id"]
+        return job_id
 
     with _before_per_owner_names(studio_home):
         stale = old_job("bob", "bob", 100.0)  # bob's earlier dataset "bob", deleted since

@@ -30,7 +30,6 @@ import json
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +55,9 @@ from jobs.tools.dance.submit import (
 )
 from jobs.tools.dance.views import (
     RESULT_FILE,
-    _task,
     download_name,
     experiment_view,
+    generation_ended,
     job_status_view,
     job_summary_view,
     motion_view,
@@ -101,7 +100,6 @@ __all__ = [
     "submit_preprocess",
     "task_status_view",
 ]
-WAIT_POLL_S = 0.5
 
 
 class GenerationFailed(RuntimeError):
@@ -177,32 +175,6 @@ def preprocess(ctx: JobContext) -> dict:
     }
 
 
-def _wait_for_preprocessing(ctx: JobContext, experiment_id: str) -> dict:
-    """Poll the experiment's preprocessing job until it is done (progress
-    updates keep cancel working). Returns the experiment."""
-    while True:
-        experiment = rec.experiment_row(experiment_id)
-        task = _task(experiment.get("preprocess_job_id"))
-        if task is None:
-            raise BadInput(
-                "The experiment has no preprocessing job; run its preprocessing, then retry this job."
-            )
-        if task["status"] == "succeeded":
-            return experiment
-        if task["status"] in ("failed", "cancelled"):
-            raise BadInput(
-                f"The experiment's preprocessing {task['status']}"
-                + (f": {task['error']}" if task.get("error") else "")
-                + ". Fix the inputs, run the preprocessing again, then retry this job."
-            )
-        pct = round(100 * (task.get("progress") or 0))
-        ctx.progress.update(
-            stage="waiting for preprocessing",
-            message=f"preprocessing: {task.get('stage') or task['status']} {pct}%",
-        )
-        time.sleep(WAIT_POLL_S)
-
-
 def _write_result(ctx: JobContext, result: dict) -> None:
     path = ctx.dir / RESULT_FILE
     tmp = path.with_suffix(".tmp")
@@ -275,7 +247,7 @@ def _run_wan_animate(
     )
 
 
-@job_kind(GENERATE, lane="gpu", title="Dance generation")
+@job_kind(GENERATE, lane="gpu", title="Dance generation", on_end=generation_ended)
 def generate(ctx: JobContext) -> dict:
     from pipelines.dance.prepare import check_pair_dir
     from pipelines.dance.video import check_video
@@ -306,7 +278,8 @@ def generate(ctx: JobContext) -> dict:
     try:
         fps = 16.0
         if p.get("experiment_id"):
-            experiment = _wait_for_preprocessing(ctx, p["experiment_id"])
+            # submitted after the experiment's preprocessing job: it has succeeded
+            experiment = rec.experiment_row(p["experiment_id"])
             fps = float((experiment.get("preprocess") or {}).get("fps") or fps)
         input_dir = Path(p["input_dir"]) if p.get("input_dir") else ctx.inputs / "pair"
         if p.get("copy_from"):

@@ -175,13 +175,15 @@ def submit_generation(
     prompt = rec.check_text(body.get("prompt_override"), "prompt") or None
     job_id = rec.new_id()
     copy_from, frames = None, None
+    preprocessing = None  # the job the generation waits for (submit(..., after=))
     if body.get("input_dir") and str(body["input_dir"]).strip():
         source = pair_source(body["input_dir"])
         frames = check_pair_dir(source)["frames"]
         copy_from = str(source)
         input_dir = str(rec.generation_dir(project["id"], job_id) / "input") if project else None
     elif experiment is not None:
-        if not experiment.get("preprocess_job_id"):
+        preprocessing = store.find_job(experiment.get("preprocess_job_id"))
+        if preprocessing is None:
             raise BadInput("The experiment has no prepared input; run its preprocessing first.")
         input_dir = experiment["input_dir"]
         frames = _prepared_frames(experiment)
@@ -211,7 +213,7 @@ def submit_generation(
     title = f"Dance generation ({backend})" + (f": {experiment['name']}" if experiment else "")
     owner = project["owner"] if project else user.name
     if project is None:
-        job = queue.submit(GENERATE, params, owner=owner, title=title)
+        job = queue.submit(GENERATE, params, owner=owner, title=title, after=preprocessing)
         return {"project_id": None, "job_id": None, "task_id": job["id"]}
     rec.generation_dir(project["id"], job_id).mkdir(parents=True, exist_ok=True)
     rec.insert_generation_job(
@@ -224,7 +226,7 @@ def submit_generation(
         params,
     )
     try:
-        job = queue.submit(GENERATE, params, owner=owner, title=title)
+        job = queue.submit(GENERATE, params, owner=owner, title=title, after=preprocessing)
     except Exception:
         rec.forget_generation_job(job_id)
         raise
@@ -235,12 +237,11 @@ def submit_generation(
 def generation_task(user: User, task_id: str) -> dict:
     """A dance generation studio job by id (seed's low-level task), owner-checked."""
     try:
-        task = store.job_for(str(task_id), user)
+        return dict(store.job_for(str(task_id), user, (GENERATE,)))
     except store.JobNotFound:
-        task = None
-    if task is None or task["kind"] != GENERATE:
-        raise NotFound(f"No dance generation task {task_id}. It does not exist or is not yours.")
-    return dict(task)
+        raise NotFound(
+            f"No dance generation task {task_id}. It does not exist or is not yours."
+        ) from None
 
 
 def cancel_generation(user: User, project_id: str, job_id: str) -> dict:

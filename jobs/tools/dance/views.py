@@ -135,7 +135,19 @@ def _state_and_result(task: dict | None) -> tuple[str, dict | None]:
     return state, {**public, **{k: v for k, v in result.items() if k not in public}}
 
 
-def _sync(row: dict, state: str, result: dict | None, task: dict | None) -> dict:
+def generation_ended(job: store.Job, status: str) -> None:
+    """``on_end`` of ``dance.generate``: the generation's row (the seed's columns)
+    takes the job's end, once, when it ends; the GET views only read."""
+    row_id = job["params"].get("generation_job_id")
+    row = rec.generation_row(row_id) if row_id else None
+    if row is None:  # a job without a project, or its row was deleted
+        return
+    task = dict(job)
+    state, result = _state_and_result(task)
+    _write_end(row, state, result, task)
+
+
+def _write_end(row: dict, state: str, result: dict | None, task: dict | None) -> dict:
     """Mirror the studio job into the row (seed columns) when they differ."""
     fields: dict[str, Any] = {}
     if row["status"] != state:
@@ -163,7 +175,6 @@ def job_status_view(row: dict) -> dict:
     """Seed's ProjectJobStatus (+ progress: stage, percent, eta_s …)."""
     task = _task(row["task_id"])
     state, result = _state_and_result(task)
-    row = _sync(row, state, result, task)
     return {
         "project_id": row["project_id"],
         "job_id": row["id"],
@@ -186,8 +197,7 @@ def job_status_view(row: dict) -> dict:
 def job_summary_view(row: dict) -> dict:
     """Seed's ProjectJobSummary (+ backend, progress, seed, times)."""
     task = _task(row["task_id"])
-    state, result = _state_and_result(task)
-    row = _sync(row, state, result, task)
+    state, _ = _state_and_result(task)
     config = (row.get("params") or {}).get("config") or {}
     return {
         "id": row["id"],
