@@ -5,8 +5,8 @@ for none); its index answers "the jobs waiting for this one" when a job ends.
 ``jobs.waited_on`` (0/1) says that some job was submitted after this one, so the
 end of a job nothing waits for costs no extra statement.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-06
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
