@@ -6,7 +6,7 @@ from __future__ import annotations
 from jobs import datasets
 from jobs.access import User
 from jobs.tools import photo_dataset as photos
-from studio.tabs import photo_dataset as tab
+from studio.tabs.photo_dataset import review as tab
 
 
 def test_pending_edits_are_shared_by_the_tab_and_rest(client):
@@ -16,7 +16,7 @@ def test_pending_edits_are_shared_by_the_tab_and_rest(client):
     url = "/api/v1/datasets/v1/pending-edits"
     assert client.get(url).json() == {"flips": {}, "crops": {}}
 
-    tab._write_pending("v1", me, {"flips": {"a.jpg": "dropped"}, "crops": {}})
+    tab.write_pending("v1", me, {"flips": {"a.jpg": "dropped"}, "crops": {}})
     assert client.get(url).json() == {"flips": {"a.jpg": "dropped"}, "crops": {}}
 
     put = client.put(url, json={"flips": {"b.jpg": "kept"}, "crops": {"a.jpg": [0, 0, 64, 64]}})
