@@ -10,6 +10,7 @@ all measured over the same 30 s); one running job followed in the Jobs tab
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import httpx
@@ -125,10 +126,11 @@ def test_an_idle_page_hardly_polls_and_a_running_job_is_followed_cheaply(
     page.locator("#jobs-job-status .job-status[data-status='cancelled']").wait_for(timeout=30_000)
 
     # A tab switch answers in < 1 s (the request that pauses and resumes the tabs' timers):
-    # three switches, the middle one counts (one slow answer while the machine is busy
-    # elsewhere is not the studio's doing).
+    # three tabs visited twice (a first visit renders the tab, a return does not), the
+    # median of the six counts (one slow answer while the machine is busy elsewhere is
+    # not the studio's doing).
     waits = []
-    for name in others[:3]:
+    for name in others[:3] * 2:
         answers_before = len(counter.answers)
         clicked = time.monotonic()
         _open(page, base, name)
@@ -137,5 +139,5 @@ def test_an_idle_page_hardly_polls_and_a_running_job_is_followed_cheaply(
         assert answered, f"switching to {name} sent no request"
         waits.append(min(answered) - clicked)
     print("tab switches answered in " + ", ".join(f"{w:.2f} s" for w in waits))
-    assert sorted(waits)[1] < 1.0, waits
+    assert statistics.median(waits) < 1.0, waits
     # Hidden page: no ticks at all (Gradio's Timer skips them while document.visibilityState is hidden).
