@@ -38,6 +38,7 @@ from typing import Any
 from jobs import datasets_repository as repo
 from jobs import store
 from jobs.access import User, may_access, owner_filter
+from jobs.registry import TabGroup
 from jobs.settings import get_settings
 from pipelines.errors import Conflict, NotFound
 from pipelines.names import DatasetNameError, validate_dataset_name
@@ -253,3 +254,7 @@ def _read(path: Path) -> dict[str, Any]:
         if owner_dir(row["owner"]) == path.parent.name:
             return row
     raise DatasetGone(f"The dataset {path.name[:80]!r} was deleted; submit it again.")
+
+
+# The top tab whose sub-tabs are the two dataset tools' tabs (photo_dataset, video_dataset).
+DATASET_BUILDER = TabGroup("Dataset builder", "tab-dataset")

@@ -35,7 +35,7 @@ from jobs.access import User, user_named
 from jobs.endpoints import api_endpoint
 from jobs.inputs import InputError, check_size, server_files, server_path
 from jobs.kinds import JobContext, job_kind
-from jobs.registry import Tab, TabGroup, Tool, register
+from jobs.registry import Tab, Tool, register
 from jobs.tools import photo_dataset_repository as pending_repo
 
 BUILD, CAPTION, REPACKAGE = (
@@ -455,9 +455,6 @@ def repackage(ctx: JobContext) -> dict:
     return _done(ctx, result)
 
 
-DATASET_BUILDER = TabGroup(
-    "Dataset builder", "tab-dataset"
-)  # a top tab whose sub-tabs are tools' tabs
 register(
     Tool(
         name="photo_dataset",
@@ -469,7 +466,11 @@ register(
         prefix="/photo_dataset",
         aliases=("/datasets",),
         tab=Tab(
-            "Photos", "tab-dataset-photos", "studio.tabs.photo_dataset:build", 10, DATASET_BUILDER
+            "Photos",
+            "tab-dataset-photos",
+            "studio.tabs.photo_dataset:build",
+            10,
+            datasets.DATASET_BUILDER,
         ),
     )
 )

@@ -39,7 +39,7 @@ from jobs.access import User, user_named
 from jobs.endpoints import api_endpoint
 from jobs.inputs import InputError, check_size, server_files, server_path
 from jobs.kinds import JobContext, job_kind
-from jobs.registry import Tab, TabGroup, Tool, register
+from jobs.registry import Tab, Tool, register
 from pipelines.video_dataset.options import OptionsError, VideoOptions
 
 KIND = "video_dataset.build"
@@ -269,9 +269,6 @@ def _package_kept(out: Path, zip_path: Path, ctx: JobContext) -> None:
         ctx.log(f"cancelled: could not zip the kept clips: {exc}")
 
 
-DATASET_BUILDER = TabGroup(
-    "Dataset builder", "tab-dataset"
-)  # a top tab whose sub-tabs are tools' tabs
 register(
     Tool(
         name="video_dataset",
@@ -283,7 +280,11 @@ register(
         prefix="/video_dataset",
         aliases=("/preprocessing",),  # seed 000's paths
         tab=Tab(
-            "Videos", "tab-dataset-videos", "studio.tabs.video_dataset:build", 11, DATASET_BUILDER
+            "Videos",
+            "tab-dataset-videos",
+            "studio.tabs.video_dataset:build",
+            11,
+            datasets.DATASET_BUILDER,
         ),
     )
 )
