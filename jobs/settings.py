@@ -1,6 +1,6 @@
 """All settings of the studio, read from environment variables in one place.
 
-Every variable is documented in README.md ("Settings"). Host and port follow
+Every variable is documented in docs/settings.md. Host and port follow
 Gradio's own GRADIO_SERVER_NAME / GRADIO_SERVER_PORT.
 """
 

@@ -1,5 +1,5 @@
 """Timers that run only while their tab is shown (:class:`VisibleTabs`); the server builds
-each tab inside ``visible_tabs.tab(key)`` and wires the tab levels (README "Polling")."""
+each tab inside ``visible_tabs.tab(key)`` and wires the tab levels (docs/architecture.md "Polling")."""
 
 from __future__ import annotations
 
