@@ -25,11 +25,13 @@ from jobs import datasets, store
 from jobs.access import User, may_access
 from jobs.settings import get_settings
 from jobs.tools import video_dataset as videos
+from pipelines import examples as example_media
 from pipelines.errors import StudioError
 from pipelines.names import DatasetNameError, validate_dataset_name
 from pipelines.video_dataset.captioning import CAPTION_PRESETS
 from pipelines.video_dataset.options import DEFAULTS, VideoOptions, field_help
 from studio.errors import ui_error
+from studio.examples import examples
 from studio.job_panel import job_panel
 from studio.ui_user import current_user
 
@@ -288,6 +290,12 @@ def build() -> None:
                 )
                 check = gr.Button("Check name", size="sm", scale=1, elem_id="videos-check")
             name_status = gr.Markdown(elem_id="videos-name-status")
+            examples(
+                [files, name],
+                lambda home: (example_media.videos(home), "example_clips"),
+                label="Example: two short clips (click, then Start)",
+                elem_id="videos-examples",
+            )
             # Start and the job's progress together: in view when you press Start
             start_btn = gr.Button("Start", variant="primary", elem_id="videos-start")
             start_status = gr.Markdown(elem_id="videos-start-status")

@@ -31,10 +31,12 @@ from pydantic import ValidationError
 from jobs import store
 from jobs.access import may_access
 from jobs.tools import video_edit as edits
+from pipelines import examples as example_media
 from pipelines.errors import StudioError
 from pipelines.video_edit.models import available_models
 from pipelines.video_edit.options import nest_extra, option_defaults, option_fields
 from studio.errors import ui_error
+from studio.examples import examples
 from studio.job_panel import job_panel
 from studio.ui_user import current_user
 
@@ -287,6 +289,12 @@ def build() -> None:
                 placeholder="make the hair red",
                 max_length=300,
                 elem_id="video-edit-edit-prompt",
+            )
+            examples(
+                [video, mask_prompt, edit_prompt],
+                example_media.video_edit,
+                label="Example: a person walking → a bronze statue (click, then Preview mask or Run)",
+                elem_id="video-edit-examples",
             )
             with gr.Accordion("Advanced", open=False, elem_id="video-edit-advanced"):
                 controls = {

@@ -42,7 +42,7 @@ def build() -> None:
         with gr.Column(scale=4):
             with gr.Tabs():
                 with gr.Tab("Assets", elem_id="dance-assets") as assets_tab:
-                    assets = projects.assets_layout()
+                    assets = projects.assets_layout(side.new_name)
                 with gr.Tab("Experiments", elem_id="dance-experiments") as experiments_tab:
                     exp = experiments.layout()
                 with gr.Tab("Jobs", elem_id="dance-jobs") as jobs_tab:

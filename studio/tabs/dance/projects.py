@@ -13,7 +13,9 @@ import gradio as gr
 import jobs.tools.dance as dance
 from jobs.tools.dance import backends
 from jobs.tools.dance import records as rec
+from pipelines import examples as example_media
 from pipelines.errors import BadInput
+from studio.examples import examples
 from studio.tabs.dance.common import shown, user_of
 from studio.tabs.dance.experiments import experiment_choices
 
@@ -175,7 +177,13 @@ def sidebar() -> SimpleNamespace:
     )
 
 
-def assets_layout() -> SimpleNamespace:
+def _example(home: Path) -> tuple[str, Path, str, str, Path, str]:
+    reference, motion = example_media.dance(home)
+    return ("dance example", reference, "astronaut", "an astronaut dancing", motion, "walk")
+
+
+def assets_layout(new_project: gr.Textbox) -> SimpleNamespace:
+    """The assets sub-tab; its example also names a new project (``new_project``)."""
     with gr.Row():
         with gr.Column():
             gr.Markdown("**References** — a photo of the person to animate")
@@ -202,6 +210,14 @@ def assets_layout() -> SimpleNamespace:
                 label="Name", max_length=rec.NAME_MAX, elem_id="dance-motion-name"
             )
             add_motion = gr.Button("Add motion", elem_id="dance-add-motion")
+    examples(
+        [new_project, ref_file, ref_name, ref_prompt, motion_file, motion_name],
+        _example,
+        label="Example: a reference photo and a short driving dance "
+        "(click, then Create project, Add reference, Add motion)",
+        elem_id="dance-examples",
+        headers=["New project", "Reference", "Reference name", "Prompt", "Motion", "Motion name"],
+    )
     message = gr.Markdown(elem_id="dance-asset-msg")
     with gr.Row():
         pick = gr.Dropdown(label="Asset", choices=[], scale=3)

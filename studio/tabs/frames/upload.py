@@ -14,8 +14,10 @@ import pandas as pd
 
 from jobs.tools.frames import records as fr
 from jobs.tools.frames import submit
+from pipelines import examples as example_media
 from pipelines.errors import StudioError
 from studio.api.frames.views import video_status
+from studio.examples import examples
 from studio.job_panel import visible_tabs
 from studio.ui_user import current_user
 
@@ -118,6 +120,12 @@ def build(job_panel) -> None:
                 elem_id="frames-folder",
             )
             go = gr.Button("Analyse", variant="primary", elem_id="frames-analyse")
+    examples(
+        [files],
+        lambda home: ([example_media.recording(home)],),
+        label="Example: a screen recording of an app launch (click, then Analyse)",
+        elem_id="frames-examples",
+    )
     message = gr.Markdown(elem_id="frames-upload-message")
     with gr.Row():
         gr.Markdown("### Your recordings")

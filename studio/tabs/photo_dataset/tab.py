@@ -9,8 +9,10 @@ import gradio as gr
 
 from jobs import datasets
 from jobs.tools import photo_dataset as photos
+from pipelines import examples as example_media
 from pipelines.errors import StudioError
 from studio.errors import ui_error
+from studio.examples import examples
 from studio.job_panel import job_panel
 from studio.tabs.photo_dataset.actions import (
     check_sizes,
@@ -87,6 +89,12 @@ def build() -> None:
                 build_btn = gr.Button("Build dataset", variant="primary", elem_id="photos-build")
             keep_all_at = gr.State(0)
             panel = job_panel("photos", label="Build job")
+    examples(
+        [upload, name],
+        lambda home: (example_media.photos(home), "example_photos"),
+        label="Example: five photos with a near-duplicate and a blurry one (click, then Build dataset)",
+        elem_id="photos-examples",
+    )
 
     gr.Markdown("### Review")
     with gr.Row():
