@@ -150,6 +150,12 @@ def refresh(kind: str, status: str, owner: str, page: float, idle_s: float, requ
     return table, summary, text, cpu, mem, gpu, gr.Timer(value=interval, active=True), interval
 
 
+def first_view(kind: str, status: str, owner: str, page: float, request: gr.Request):
+    """The list, the worker line and its charts as the page opens (the timer, paused
+    while another tab is shown, keeps them fresh from then on)."""
+    return *list_jobs(kind, status, owner, page, request), *worker_view()
+
+
 def build_jobs() -> None:
     load_tools()
     with gr.Row():
@@ -166,6 +172,7 @@ def build_jobs() -> None:
             y="cpu_percent",
             color="lane",
             title="Worker CPU %",
+            elem_id="worker-cpu",
             height=220,
             y_lim=[0, None],
         )
@@ -174,6 +181,7 @@ def build_jobs() -> None:
             y="rss_mb",
             color="lane",
             title="Worker memory (MB)",
+            elem_id="worker-memory",
             height=220,
             y_lim=[0, None],
         )
@@ -183,6 +191,7 @@ def build_jobs() -> None:
             color="lane",
             title=GPU_TITLE,
             height=220,
+            elem_id="worker-gpu",
             y_lim=[0, None],
         )
     with gr.Row():
@@ -221,6 +230,16 @@ def build_jobs() -> None:
         queue=False,
     )
     visible_tabs.poll_while_shown(timer)
+    root = gr.context.Context.root_block
+    if root is not None:
+        root.load(
+            first_view,
+            filters,
+            [table, summary, worker_md, cpu_plot, mem_plot, gpu_plot],
+            api_visibility="private",
+            show_progress="hidden",
+            queue=False,
+        )
     worker_api.click(
         worker_view, None, [worker_md, cpu_plot, mem_plot, gpu_plot], api_name="worker_status"
     )
