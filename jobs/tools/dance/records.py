@@ -12,7 +12,9 @@ deletes do the cascading and the SET NULL themselves, each in one transaction
 :mod:`jobs.tools.dance.repository`; this module holds the rules (names, sizes,
 owners) and the files.
 
-Files live under ``STUDIO_HOME/projects/{project_id}/``: ``refs/{id}/source/``,
+Files live under ``<STEADYDANCER_DATA_DIR>/projects/{project_id}/`` (default
+``STUDIO_HOME``; a project made under STUDIO_HOME before the variable was set is
+still found there): ``refs/{id}/source/``,
 ``motions/{id}/source/``, ``experiments/{id}/input/`` (+ ``preview.mp4``),
 ``jobs/{id}/input/`` and ``jobs/{id}/output/``.
 
@@ -114,12 +116,26 @@ def _one(table: str, row_id: str) -> dict | None:
 # -- folders --------------------------------------------------------------------------
 
 
+def data_dir() -> Path:
+    """STEADYDANCER_DATA_DIR (seed 004), resolved; STUDIO_HOME when unset."""
+    settings = get_settings()
+    return (settings.steadydancer_data_dir or settings.home).resolve()
+
+
 def projects_root() -> Path:
-    return get_settings().home / "projects"
+    return data_dir() / "projects"
 
 
 def project_dir(project_id: str) -> Path:
-    return projects_root() / project_id
+    """``<STEADYDANCER_DATA_DIR>/projects/{project_id}``. A project made before
+    STEADYDANCER_DATA_DIR was set (or changed) stays where it is: its folder under
+    ``STUDIO_HOME/projects`` is used while the data folder has none (nothing is moved)."""
+    folder = projects_root() / project_id
+    if not folder.exists():
+        before = get_settings().home / "projects" / project_id
+        if before != folder and before.is_dir():
+            return before
+    return folder
 
 
 def ref_dir(project_id: str, ref_id: str) -> Path:
