@@ -429,6 +429,12 @@ def list_generation_jobs(
     return repo.of_project("generation_jobs", project["id"], experiment_id)
 
 
+def generation_rows(project_id: str, experiment_id: str | None = None) -> list[dict]:
+    """A project's (or experiment's) generation rows, without an owner check (the
+    caller has checked the project)."""
+    return repo.of_project("generation_jobs", project_id, experiment_id)
+
+
 def forget_generation_job(job_id: str) -> None:
     """Drop a generation row whose job could not be submitted (no files kept)."""
     repo.delete_generation_job(job_id)

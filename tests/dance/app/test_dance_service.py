@@ -5,8 +5,12 @@ expects (paging, PATCH, downloads, several seeds, low-level cancel and log)."""
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
-from tests.dance.app.conftest import BASE
+import pytest
+
+from tests.dance.app.conftest import BASE, wait_ready, wait_state
 
 
 def _project(api, name="Demo Project", **headers):
@@ -79,3 +83,89 @@ def test_projects_made_before_the_data_dir_was_set_are_still_found(
     assert not (tmp_path / "dancer-data" / "projects" / old_pid).exists()
     assert api.delete(f"{BASE}/projects/{old_pid}").status_code == 204
     assert not old_folder.exists()
+
+
+# -- 6. job inputs are snapshots ------------------------------------------------------------
+
+
+def _experiment_from(api, pid, source_input_dir, **config):
+    r = api.post(
+        f"{BASE}/projects/{pid}/experiments",
+        json={
+            "name": f"from {source_input_dir}",
+            "source_input_dir": source_input_dir,
+            "config": {"size": "256*256", "frame_num": 9, "sample_steps": 4, **config},
+        },
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@pytest.mark.slow
+def test_preparing_again_never_changes_what_a_job_runs_on(api, dance_env, start_worker):
+    start_worker()
+    pid = _project(api)["id"]
+    ref, motion = _ref(api, pid), _motion(api, pid)
+    first = api.post(
+        f"{BASE}/projects/{pid}/experiments",
+        json={
+            "name": "poses",
+            "reference_id": ref["id"],
+            "motion_id": motion["id"],
+            "config": {"size": "256*256", "frame_num": 9},
+        },
+    ).json()
+    ready = wait_ready(api, pid, first["id"])
+    assert ready["preprocess"]["state"] == "SUCCESS", ready
+    pair = dance_env["root"] / "pairs" / "example"
+    shutil.copytree(ready["input_dir"], pair)
+    (pair / "prompt.txt").write_text("the old prompt")
+    exp = _experiment_from(api, pid, "pairs/example")
+    assert wait_ready(api, pid, exp["id"])["preprocess"]["state"] == "SUCCESS"
+    jobs_url = f"{BASE}/projects/{pid}/steadydancer/jobs"
+    # a slow job holds the GPU lane, so the next ones stay queued while the input changes
+    blocker = api.post(
+        f"{BASE}/projects/{pid}/experiments/{exp['id']}/steadydancer/jobs",
+        json={"prompt_override": "[slow] hold the lane"},
+    ).json()
+    wait_state(api, f"{jobs_url}/{blocker['job_id']}", states=("STARTED",))
+    from_exp = api.post(
+        f"{BASE}/projects/{pid}/experiments/{exp['id']}/steadydancer/jobs", json={}
+    ).json()
+    from_folder = api.post(jobs_url, json={"input_dir": "pairs/example", "frame_num": 9}).json()
+    job_inputs = {
+        j["job_id"]: dance_env["home"] / "projects" / pid / "jobs" / j["job_id"] / "input"
+        for j in (from_exp, from_folder)
+    }
+    for folder in job_inputs.values():  # copied when the job was made
+        assert (folder / "prompt.txt").read_text() == "the old prompt"
+    frame = (job_inputs[from_exp["job_id"]] / "positive" / "0000.jpg").read_bytes()
+
+    # the user rewrites the server folder in place and prepares the experiment again
+    (pair / "prompt.txt").write_text("the new prompt")
+    (pair / "positive" / "0000.jpg").write_bytes((pair / "positive" / "0001.jpg").read_bytes())
+    again = api.post(f"{BASE}/projects/{pid}/experiments/{exp['id']}/preprocess")
+    assert again.status_code == 202, again.text
+    assert wait_ready(api, pid, exp["id"])["preprocess"]["state"] == "SUCCESS"
+    assert (Path(exp["input_dir"]) / "prompt.txt").read_text() == "the new prompt"
+    for job_id, folder in job_inputs.items():
+        assert (folder / "prompt.txt").read_text() == "the old prompt", job_id
+    assert (job_inputs[from_exp["job_id"]] / "positive" / "0000.jpg").read_bytes() == frame
+
+    api.post(f"{jobs_url}/{blocker['job_id']}/cancel")
+    for job_id in job_inputs:
+        status = wait_state(api, f"{jobs_url}/{job_id}")
+        assert status["state"] == "SUCCESS", status
+        assert "prompt='the old prompt'" in status["result"]["stdout"]
+        assert f"jobs/{job_id}/input" in status["result"]["stdout"]
+    # a later job runs on the new input; a retry of an old one on its own copy
+    new = api.post(
+        f"{BASE}/projects/{pid}/experiments/{exp['id']}/steadydancer/jobs", json={}
+    ).json()
+    assert (
+        "prompt='the new prompt'"
+        in wait_state(api, f"{jobs_url}/{new['job_id']}")["result"]["stdout"]
+    )
+    api.post(f"{jobs_url}/{from_exp['job_id']}/retry")
+    status = wait_state(api, f"{jobs_url}/{from_exp['job_id']}", states=("SUCCESS", "FAILURE"))
+    assert "prompt='the old prompt'" in status["result"]["stdout"]
