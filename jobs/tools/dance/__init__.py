@@ -56,6 +56,7 @@ from jobs.tools.dance.submit import (
     retry_generation,
     submit_generation,
     submit_preprocess,
+    task_status,
 )
 from jobs.tools.dance.views import (
     RESULT_FILE,
@@ -102,6 +103,7 @@ __all__ = [
     "server_path",
     "submit_generation",
     "submit_preprocess",
+    "task_status",
     "task_status_view",
 ]
 

@@ -14,7 +14,13 @@ from jobs.inputs import server_files, server_path
 from jobs.tools.dance import backends
 from jobs.tools.dance import records as rec
 from jobs.tools.dance.snapshot import snapshot
-from jobs.tools.dance.views import _task, experiment_view, job_status_view
+from jobs.tools.dance.views import (
+    _task,
+    experiment_view,
+    job_status_view,
+    task_status_view,
+    unknown_task_view,
+)
 from pipelines.dance.config import DanceConfig, make_config
 from pipelines.errors import BadInput, Conflict, NotFound
 
@@ -281,6 +287,16 @@ def generation_task(user: User, task_id: str) -> dict:
         raise NotFound(
             f"No dance generation task {task_id}. It does not exist or is not yours."
         ) from None
+
+
+def task_status(user: User, task_id: str) -> dict:
+    """Seed's ``GET /steadydancer/jobs/{task_id}`` with Celery's semantics: a task it
+    has not seen — and so another user's, answered the same — is ``PENDING`` with no
+    result (Celery's AsyncResult knows no "unknown")."""
+    try:
+        return task_status_view(generation_task(user, task_id))
+    except NotFound:
+        return unknown_task_view(task_id)
 
 
 def cancel_generation(user: User, project_id: str, job_id: str) -> dict:

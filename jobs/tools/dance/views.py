@@ -221,6 +221,12 @@ def task_status_view(task: dict) -> dict:
     return {"task_id": task["id"], "state": state, "result": result, **_progress_fields(task)}
 
 
+def unknown_task_view(task_id: str) -> dict:
+    """What Celery answers for a task id it has not seen: PENDING, no result."""
+    state, result = _state_and_result(None)
+    return {"task_id": task_id, "state": state, "result": result, **_progress_fields(None)}
+
+
 def download_name(row: dict) -> str:
     """A file name for a job's video: project, experiment, seed, job."""
     project = rec._one("projects", row["project_id"]) or {}

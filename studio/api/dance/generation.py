@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import FileResponse, PlainTextResponse
 
 import jobs.tools.dance as dance
@@ -21,6 +21,7 @@ from studio.api.dance.schemas import (
 from studio.auth import User, api_user
 
 router = APIRouter()
+TASK_ID_MAX = 100
 
 
 @router.post(
@@ -151,7 +152,9 @@ def create_task(body: SteadyDancerJobCreate, user: User = Depends(api_user)) -> 
 
 
 @router.get(
-    "/steadydancer/jobs/{task_id}", response_model=TaskStatus, summary="A task's state and result"
+    "/steadydancer/jobs/{task_id}",
+    response_model=TaskStatus,
+    summary="A task's state and result; an id it has not seen is PENDING (as Celery answers)",
 )
-def get_task(task_id: str, user: User = Depends(api_user)) -> dict:
-    return dance.task_status_view(dance.generation_task(user, task_id))
+def get_task(task_id: str = Path(max_length=TASK_ID_MAX), user: User = Depends(api_user)) -> dict:
+    return dance.task_status(user, task_id)

@@ -39,6 +39,22 @@ def _motion(api, pid, name="舞蹈片段 1", **headers):
     return r.json()
 
 
+def _pair_folder(api, dance_env, pid, headers=None, frames: int = 9) -> str:
+    """A pair folder on the server as SteadyDancer reads it (a photo and its pose
+    frames; made without preprocessing), relative to the allowed root."""
+    from PIL import Image
+
+    folder = dance_env["root"] / "pairs" / f"pair-{frames}"
+    if not folder.exists():
+        for sub in ("positive", "negative"):
+            (folder / sub).mkdir(parents=True)
+            for i in range(frames):
+                Image.new("RGB", (64, 64), (i * 20, 40, 80)).save(folder / sub / f"{i:04d}.jpg")
+        Image.new("RGB", (64, 64), (200, 100, 50)).save(folder / "ref_image.png")
+        (folder / "prompt.txt").write_text("a dancer")
+    return f"pairs/{folder.name}"
+
+
 # -- 5. STEADYDANCER_DATA_DIR ---------------------------------------------------------------
 
 
@@ -169,3 +185,35 @@ def test_preparing_again_never_changes_what_a_job_runs_on(api, dance_env, start_
     api.post(f"{jobs_url}/{from_exp['job_id']}/retry")
     status = wait_state(api, f"{jobs_url}/{from_exp['job_id']}", states=("SUCCESS", "FAILURE"))
     assert "prompt='the old prompt'" in status["result"]["stdout"]
+
+
+# -- 7. Celery semantics ----------------------------------------------------------------------
+
+
+def test_an_unknown_task_is_pending_and_another_users_task_answers_the_same(
+    api, dance_env, monkeypatch
+):
+    from jobs.settings import reset_settings
+
+    monkeypatch.setenv("STUDIO_API_TOKENS", "ta:alice,tb:bob")
+    reset_settings()
+    alice, bob = {"Authorization": "Bearer ta"}, {"Authorization": "Bearer tb"}
+    unknown = "0123456789abcdef0123456789abcdef"
+    r = api.get(f"{BASE}/steadydancer/jobs/{unknown}", headers=alice)
+    assert r.status_code == 200
+    assert r.json()["task_id"] == unknown
+    assert r.json()["state"] == "PENDING" and r.json()["result"] is None
+
+    pid = _project(api, **alice)["id"]
+    pair = _pair_folder(api, dance_env, pid, alice)
+    task_id = api.post(
+        f"{BASE}/steadydancer/jobs", json={"input_dir": pair, "frame_num": 5}, headers=alice
+    ).json()["task_id"]
+    mine = api.get(f"{BASE}/steadydancer/jobs/{task_id}", headers=alice)
+    assert mine.status_code == 200 and mine.json()["task_id"] == task_id
+    theirs = api.get(f"{BASE}/steadydancer/jobs/{task_id}", headers=bob)
+    never = api.get(f"{BASE}/steadydancer/jobs/{unknown}", headers=bob)
+    assert theirs.status_code == never.status_code == 200
+    assert {**theirs.json(), "task_id": None} == {**never.json(), "task_id": None}
+    assert theirs.json()["task_id"] == task_id
+    assert api.get(f"{BASE}/steadydancer/jobs/{'x' * 101}", headers=bob).status_code == 422
