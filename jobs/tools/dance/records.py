@@ -185,8 +185,11 @@ def get_project(user: User, project_id: str) -> dict:
     return row
 
 
-def list_projects(user: User, owner: str | None = None) -> list[dict]:
-    return repo.list_projects(owner_filter(user, owner))
+def list_projects(
+    user: User, owner: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[dict]:
+    """The user's projects (admins: all, or ``owner``'s), newest first, a page."""
+    return repo.list_projects(owner_filter(user, owner), limit, offset)
 
 
 def active_job_ids(project_id: str, experiment_id: str | None = None) -> list[str]:
@@ -277,10 +280,12 @@ def get_asset(kind: str, user: User, project_id: str, asset_id: str) -> dict:
     return row
 
 
-def list_assets(kind: str, user: User, project_id: str) -> list[dict]:
+def list_assets(
+    kind: str, user: User, project_id: str, limit: int | None = None, offset: int = 0
+) -> list[dict]:
     table = ASSETS[kind][0]
     project = get_project(user, project_id)
-    return repo.of_project(table, project["id"])
+    return repo.of_project(table, project["id"], None, limit, offset)
 
 
 def delete_asset(kind: str, user: User, project_id: str, asset_id: str) -> None:
@@ -350,9 +355,11 @@ def get_experiment(user: User, project_id: str, experiment_id: str) -> dict:
     return row
 
 
-def list_experiments(user: User, project_id: str) -> list[dict]:
+def list_experiments(
+    user: User, project_id: str, limit: int | None = None, offset: int = 0
+) -> list[dict]:
     project = get_project(user, project_id)
-    return repo.of_project("experiments", project["id"])
+    return repo.of_project("experiments", project["id"], None, limit, offset)
 
 
 def update_experiment(experiment_id: str, **fields: Any) -> dict:
@@ -423,10 +430,14 @@ def get_generation_job(user: User, project_id: str, job_id: str) -> dict:
 
 
 def list_generation_jobs(
-    user: User, project_id: str, experiment_id: str | None = None
+    user: User,
+    project_id: str,
+    experiment_id: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict]:
     project = get_project(user, project_id)
-    return repo.of_project("generation_jobs", project["id"], experiment_id)
+    return repo.of_project("generation_jobs", project["id"], experiment_id, limit, offset)
 
 
 def generation_rows(project_id: str, experiment_id: str | None = None) -> list[dict]:

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 import jobs.tools.dance as dance
 from jobs.tools.dance import records as rec
 from pipelines.errors import NotFound
-from studio.api.dance.schemas import ExperimentCreate, ExperimentOut
+from studio.api.dance.schemas import ExperimentCreate, ExperimentOut, Page, page
 from studio.auth import User, api_user
 
 router = APIRouter()
@@ -38,10 +38,15 @@ def create_experiment(
 @router.get(
     "/projects/{project_id}/experiments",
     response_model=list[ExperimentOut],
-    summary="The project's experiments",
+    summary="The project's experiments, newest first (?limit=&offset=)",
 )
-def list_experiments(project_id: str, user: User = Depends(api_user)) -> list[dict]:
-    return [dance.experiment_view(e) for e in rec.list_experiments(user, project_id)]
+def list_experiments(
+    project_id: str, paging: Page = Depends(page), user: User = Depends(api_user)
+) -> list[dict]:
+    return [
+        dance.experiment_view(e)
+        for e in rec.list_experiments(user, project_id, paging.limit, paging.offset)
+    ]
 
 
 @router.get(

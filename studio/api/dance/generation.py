@@ -10,6 +10,7 @@ import jobs.tools.dance as dance
 from jobs import store
 from jobs.tools.dance import records as rec
 from studio.api.dance.schemas import (
+    Page,
     ProjectJobCreated,
     ProjectJobStatus,
     ProjectJobSummary,
@@ -17,6 +18,7 @@ from studio.api.dance.schemas import (
     TaskCreated,
     TaskStatus,
     body_fields,
+    page,
 )
 from studio.auth import User, api_user
 
@@ -38,10 +40,15 @@ def create_project_job(
 @router.get(
     "/projects/{project_id}/steadydancer/jobs",
     response_model=list[ProjectJobSummary],
-    summary="The project's jobs, newest first",
+    summary="The project's jobs, newest first (?limit=&offset=)",
 )
-def list_project_jobs(project_id: str, user: User = Depends(api_user)) -> list[dict]:
-    return [dance.job_summary_view(r) for r in rec.list_generation_jobs(user, project_id)]
+def list_project_jobs(
+    project_id: str, paging: Page = Depends(page), user: User = Depends(api_user)
+) -> list[dict]:
+    return [
+        dance.job_summary_view(r)
+        for r in rec.list_generation_jobs(user, project_id, None, paging.limit, paging.offset)
+    ]
 
 
 @router.post(
@@ -59,15 +66,20 @@ def create_experiment_job(
 @router.get(
     "/projects/{project_id}/experiments/{experiment_id}/steadydancer/jobs",
     response_model=list[ProjectJobSummary],
-    summary="The experiment's jobs",
+    summary="The experiment's jobs, newest first (?limit=&offset=)",
 )
 def list_experiment_jobs(
-    project_id: str, experiment_id: str, user: User = Depends(api_user)
+    project_id: str,
+    experiment_id: str,
+    paging: Page = Depends(page),
+    user: User = Depends(api_user),
 ) -> list[dict]:
     experiment = rec.get_experiment(user, project_id, experiment_id)
     return [
         dance.job_summary_view(r)
-        for r in rec.list_generation_jobs(user, project_id, experiment["id"])
+        for r in rec.list_generation_jobs(
+            user, project_id, experiment["id"], paging.limit, paging.offset
+        )
     ]
 
 

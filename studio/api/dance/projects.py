@@ -17,11 +17,13 @@ from pipelines.errors import BadInput
 from studio.api.dance.schemas import (
     MotionCreate,
     MotionOut,
+    Page,
     ProjectCreate,
     ProjectOut,
     ReferenceCreate,
     ReferenceOut,
     meta_from_form,
+    page,
 )
 from studio.auth import User, api_user
 from studio.uploads import save_upload
@@ -43,12 +45,18 @@ def models_info(user: User = Depends(api_user)) -> dict[str, Any]:
 
 
 @router.get(
-    "/projects", response_model=list[ProjectOut], summary="Your projects (admins: all, or ?owner=)"
+    "/projects",
+    response_model=list[ProjectOut],
+    summary="Your projects, newest first (?limit=&offset=; admins: all, or ?owner=)",
 )
 def list_projects(
-    owner: str | None = Query(None, max_length=rec.NAME_MAX), user: User = Depends(api_user)
+    owner: str | None = Query(None, max_length=rec.NAME_MAX),
+    paging: Page = Depends(page),
+    user: User = Depends(api_user),
 ) -> list[dict]:
-    return [dance.project_view(p) for p in rec.list_projects(user, owner)]
+    return [
+        dance.project_view(p) for p in rec.list_projects(user, owner, paging.limit, paging.offset)
+    ]
 
 
 @router.post("/projects", response_model=ProjectOut, summary="Create a project")
@@ -181,8 +189,12 @@ def _asset_routes(kind: str, plural: str, out: type, view: Callable[[dict], dict
     one = f"/projects/{{project_id}}/{plural}/{{{kind}_id}}"
     id_param = Path(alias=f"{kind}_id")
 
-    def list_all(project_id: str, user: User = Depends(api_user)) -> list[dict]:
-        return [view(a) for a in rec.list_assets(kind, user, project_id)]
+    def list_all(
+        project_id: str, paging: Page = Depends(page), user: User = Depends(api_user)
+    ) -> list[dict]:
+        return [
+            view(a) for a in rec.list_assets(kind, user, project_id, paging.limit, paging.offset)
+        ]
 
     def get_one(project_id: str, asset_id: str = id_param, user: User = Depends(api_user)) -> dict:
         return view(rec.get_asset(kind, user, project_id, asset_id))
@@ -197,7 +209,7 @@ def _asset_routes(kind: str, plural: str, out: type, view: Callable[[dict], dict
     router.get(
         f"/projects/{{project_id}}/{plural}",
         response_model=list[out],  # type: ignore[valid-type]
-        summary=f"The project's {noun}s",
+        summary=f"The project's {noun}s, newest first (?limit=&offset=)",
         operation_id=f"list_{noun}s",
     )(list_all)
     router.get(one, response_model=out, summary=f"One {noun}", operation_id=f"get_{noun}")(get_one)

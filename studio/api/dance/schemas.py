@@ -5,8 +5,10 @@ and patterns that show in the OpenAPI page. Config fields come from
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobs.tools.dance import records as rec
@@ -15,6 +17,7 @@ from pipelines.errors import BadInput
 from pipelines.names import MULTI_LINE, ONE_LINE, text_field
 
 PATH_MAX = 4096
+PAGE_MAX = 1000
 
 
 def _name(description: str) -> Any:
@@ -177,6 +180,23 @@ class TaskStatus(BaseModel):
     task_id: str
     state: str
     result: JobResult | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of a list (``?limit=&offset=``); the answer stays a JSON list, newest first."""
+
+    limit: int | None
+    offset: int
+
+
+def page(
+    limit: int | None = Query(
+        None, ge=1, le=PAGE_MAX, description=f"At most this many (1-{PAGE_MAX}); default all"
+    ),
+    offset: int = Query(0, ge=0, le=10**9, description="Skip this many (newest first)"),
+) -> Page:
+    return Page(limit, offset)
 
 
 def body_fields(model: BaseModel) -> dict[str, Any]:

@@ -217,3 +217,50 @@ def test_an_unknown_task_is_pending_and_another_users_task_answers_the_same(
     assert {**theirs.json(), "task_id": None} == {**never.json(), "task_id": None}
     assert theirs.json()["task_id"] == task_id
     assert api.get(f"{BASE}/steadydancer/jobs/{'x' * 101}", headers=bob).status_code == 422
+
+
+# -- 8. what a user of the service expects ------------------------------------------------------
+
+
+def _newest_first_pages(api, url: str, ids_oldest_first: list[str]) -> None:
+    newest = list(reversed(ids_oldest_first))
+    whole = api.get(url)
+    assert whole.status_code == 200 and [x["id"] for x in whole.json()] == newest, url
+    first = api.get(url, params={"limit": 2}).json()
+    rest = api.get(url, params={"limit": 2, "offset": 2}).json()
+    assert isinstance(first, list) and [x["id"] for x in first] == newest[:2], url
+    assert [x["id"] for x in rest] == newest[2:4], url
+    assert api.get(url, params={"offset": len(newest)}).json() == []
+    for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "x"}):
+        assert api.get(url, params=bad).status_code == 422, (url, bad)
+
+
+def test_every_list_pages_newest_first(api, dance_env):
+    import time
+
+    def made(make):
+        time.sleep(0.003)  # created_at has milliseconds: keep the order unambiguous
+        return make()["id"]
+
+    projects = [made(lambda n=n: _project(api, f"P{n}")) for n in range(3)]
+    _newest_first_pages(api, f"{BASE}/projects", projects)
+    pid = projects[-1]
+    refs = [made(lambda n=n: _ref(api, pid, f"r{n}")) for n in range(3)]
+    motions = [made(lambda n=n: _motion(api, pid, f"m{n}")) for n in range(3)]
+    _newest_first_pages(api, f"{BASE}/projects/{pid}/refs", refs)
+    _newest_first_pages(api, f"{BASE}/projects/{pid}/motions", motions)
+    pair = _pair_folder(api, dance_env, pid)
+    exps = [made(lambda n=n: _experiment_from(api, pid, pair, frame_num=5)) for n in range(3)]
+    _newest_first_pages(api, f"{BASE}/projects/{pid}/experiments", exps)
+
+    def job():
+        r = api.post(
+            f"{BASE}/projects/{pid}/experiments/{exps[0]}/steadydancer/jobs",
+            json={"input_dir": pair, "frame_num": 5},
+        )
+        assert r.status_code == 200, r.text
+        return {"id": r.json()["job_id"]}
+
+    jobs = [made(job) for _ in range(3)]
+    _newest_first_pages(api, f"{BASE}/projects/{pid}/steadydancer/jobs", jobs)
+    _newest_first_pages(api, f"{BASE}/projects/{pid}/experiments/{exps[0]}/steadydancer/jobs", jobs)
