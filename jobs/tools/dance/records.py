@@ -109,6 +109,24 @@ def check_meta(meta: dict | None) -> dict | None:
     return meta
 
 
+def _changes(fields: dict[str, Any], allowed: tuple[str, ...], what: str) -> dict[str, Any]:
+    """The checked columns a PATCH changes (name, description, meta: the same rules
+    as on creation), with ``updated_at``; BadInput when there is nothing to change."""
+    changes: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key not in allowed:
+            raise BadInput(f"A {what}'s {key} cannot be changed; give {' or '.join(allowed)}.")
+        if key == "name":
+            changes[key] = check_name(value, f"{what} name")
+        elif key == "description":
+            changes[key] = check_text(value)
+        else:
+            changes[key] = check_meta(value)
+    if not changes:
+        raise BadInput(f"Give the {what}'s {' or '.join(allowed)} to change.")
+    return {**changes, "updated_at": now_iso()}
+
+
 def _one(table: str, row_id: str) -> dict | None:
     return repo.one(table, row_id)
 
@@ -190,6 +208,15 @@ def list_projects(
 ) -> list[dict]:
     """The user's projects (admins: all, or ``owner``'s), newest first, a page."""
     return repo.list_projects(owner_filter(user, owner), limit, offset)
+
+
+def edit_project(user: User, project_id: str, fields: dict[str, Any]) -> dict:
+    """Rename or re-describe a project (names stay unique among its owner's)."""
+    project = get_project(user, project_id)
+    changes = _changes(fields, ("name", "description"), "project")
+    if not repo.change_project(project["id"], project["owner"], changes):
+        raise Conflict(f"You already have a project named {changes['name']!r}; pick another name.")
+    return _one("projects", project["id"])  # type: ignore[return-value]
 
 
 def active_job_ids(project_id: str, experiment_id: str | None = None) -> list[str]:
@@ -288,6 +315,18 @@ def list_assets(
     return repo.of_project(table, project["id"], None, limit, offset)
 
 
+def edit_asset(
+    kind: str, user: User, project_id: str, asset_id: str, fields: dict[str, Any]
+) -> dict:
+    """Rename a reference or motion, or change its meta (meta.prompt: the prompt of
+    experiments prepared from now on)."""
+    table, _, what, _ = ASSETS[kind]
+    asset = get_asset(kind, user, project_id, asset_id)
+    repo.change(table, asset["id"], _changes(fields, ("name", "meta"), what))
+    touch_project(asset["project_id"])
+    return _one(table, asset["id"])  # type: ignore[return-value]
+
+
 def delete_asset(kind: str, user: User, project_id: str, asset_id: str) -> None:
     """Delete an asset and its files; experiments keep their prepared input and
     lose the link (ON DELETE SET NULL)."""
@@ -366,6 +405,18 @@ def update_experiment(experiment_id: str, **fields: Any) -> dict:
     fields["updated_at"] = now_iso()
     repo.change("experiments", experiment_id, fields)
     return experiment_row(experiment_id)
+
+
+def edit_experiment(
+    user: User, project_id: str, experiment_id: str, fields: dict[str, Any]
+) -> dict:
+    """Rename or re-describe an experiment."""
+    experiment = get_experiment(user, project_id, experiment_id)
+    repo.change(
+        "experiments", experiment["id"], _changes(fields, ("name", "description"), "experiment")
+    )
+    touch_project(experiment["project_id"])
+    return experiment_row(experiment["id"])
 
 
 def delete_experiment(user: User, project_id: str, experiment_id: str) -> None:

@@ -203,6 +203,18 @@ def add_project(row: Mapping[str, Any]) -> bool:
     return True
 
 
+def change_project(project_id: str, owner: str, fields: Mapping[str, Any]) -> bool:
+    """Change a project's columns unless a new name is one of its owner's other
+    projects' (checked and changed in one transaction); False when it is taken."""
+    with records.transaction() as conn:
+        if "name" in fields:
+            taken = conn.execute(_NAME_TAKEN, {"owner": owner, "name": fields["name"]}).first()
+            if taken and taken[0] != project_id:
+                return False
+        conn.execute(update(projects).where(projects.c.id == project_id).values(encode(fields)))
+    return True
+
+
 def list_projects(owner: str | None, limit: int | None = None, offset: int = 0) -> list[dict]:
     query = select(projects)
     if owner:

@@ -9,7 +9,13 @@ from fastapi.responses import FileResponse
 import jobs.tools.dance as dance
 from jobs.tools.dance import records as rec
 from pipelines.errors import NotFound
-from studio.api.dance.schemas import ExperimentCreate, ExperimentOut, Page, page
+from studio.api.dance.schemas import (
+    ExperimentCreate,
+    ExperimentOut,
+    ExperimentUpdate,
+    Page,
+    page,
+)
 from studio.auth import User, api_user
 
 router = APIRouter()
@@ -56,6 +62,19 @@ def list_experiments(
 )
 def get_experiment(project_id: str, experiment_id: str, user: User = Depends(api_user)) -> dict:
     return dance.experiment_view(rec.get_experiment(user, project_id, experiment_id))
+
+
+@router.patch(
+    "/projects/{project_id}/experiments/{experiment_id}",
+    response_model=ExperimentOut,
+    summary="Rename or re-describe an experiment",
+)
+def update_experiment(
+    project_id: str, experiment_id: str, body: ExperimentUpdate, user: User = Depends(api_user)
+) -> dict:
+    return dance.experiment_view(
+        rec.edit_experiment(user, project_id, experiment_id, body.changes())
+    )
 
 
 @router.delete(

@@ -15,11 +15,13 @@ from jobs.tools.dance import backends
 from jobs.tools.dance import records as rec
 from pipelines.errors import BadInput
 from studio.api.dance.schemas import (
+    AssetUpdate,
     MotionCreate,
     MotionOut,
     Page,
     ProjectCreate,
     ProjectOut,
+    ProjectUpdate,
     ReferenceCreate,
     ReferenceOut,
     meta_from_form,
@@ -67,6 +69,13 @@ def create_project(body: ProjectCreate, user: User = Depends(api_user)) -> dict:
 @router.get("/projects/{project_id}", response_model=ProjectOut, summary="One project")
 def get_project(project_id: str, user: User = Depends(api_user)) -> dict:
     return dance.project_view(rec.get_project(user, project_id))
+
+
+@router.patch(
+    "/projects/{project_id}", response_model=ProjectOut, summary="Rename or re-describe a project"
+)
+def update_project(project_id: str, body: ProjectUpdate, user: User = Depends(api_user)) -> dict:
+    return dance.project_view(rec.edit_project(user, project_id, body.changes()))
 
 
 @router.delete(
@@ -199,6 +208,14 @@ def _asset_routes(kind: str, plural: str, out: type, view: Callable[[dict], dict
     def get_one(project_id: str, asset_id: str = id_param, user: User = Depends(api_user)) -> dict:
         return view(rec.get_asset(kind, user, project_id, asset_id))
 
+    def update_one(
+        project_id: str,
+        body: AssetUpdate,
+        asset_id: str = id_param,
+        user: User = Depends(api_user),
+    ) -> dict:
+        return view(rec.edit_asset(kind, user, project_id, asset_id, body.changes()))
+
     def delete_one(
         project_id: str, asset_id: str = id_param, user: User = Depends(api_user)
     ) -> Response:
@@ -213,6 +230,12 @@ def _asset_routes(kind: str, plural: str, out: type, view: Callable[[dict], dict
         operation_id=f"list_{noun}s",
     )(list_all)
     router.get(one, response_model=out, summary=f"One {noun}", operation_id=f"get_{noun}")(get_one)
+    router.patch(
+        one,
+        response_model=out,
+        summary=f"Rename a {noun} or change its meta",
+        operation_id=f"update_{noun}",
+    )(update_one)
     router.delete(
         one,
         status_code=204,

@@ -40,6 +40,32 @@ class ProjectCreate(BaseModel):
     description: str | None = _text("Optional description")
 
 
+class _Patch(BaseModel):
+    """A PATCH body: only the fields sent change (``null`` clears a description);
+    other fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class ProjectUpdate(_Patch):
+    name: str | None = text_field(rec.NAME_MAX, "New name", min_length=1, default=None)
+    description: str | None = _text("New description (null: none)")
+
+
+class AssetUpdate(_Patch):
+    name: str | None = text_field(rec.NAME_MAX, "New name", min_length=1, default=None)
+    meta: dict[str, Any] | None = Field(
+        None, description="New metadata, replacing the old (meta.prompt becomes the prompt)"
+    )
+
+
+class ExperimentUpdate(ProjectUpdate):
+    pass
+
+
 class ProjectOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str

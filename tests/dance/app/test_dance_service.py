@@ -264,3 +264,67 @@ def test_every_list_pages_newest_first(api, dance_env):
     jobs = [made(job) for _ in range(3)]
     _newest_first_pages(api, f"{BASE}/projects/{pid}/steadydancer/jobs", jobs)
     _newest_first_pages(api, f"{BASE}/projects/{pid}/experiments/{exps[0]}/steadydancer/jobs", jobs)
+
+
+def test_patch_renames_and_redescribes(api, dance_env, monkeypatch):
+    from jobs.settings import reset_settings
+
+    monkeypatch.setenv("STUDIO_API_TOKENS", "ta:alice,tb:bob")
+    reset_settings()
+    alice, bob = {"Authorization": "Bearer ta"}, {"Authorization": "Bearer tb"}
+    project = _project(api, "Demo", **alice)
+    pid = project["id"]
+    _project(api, "Taken", **alice)
+    url = f"{BASE}/projects/{pid}"
+    r = api.patch(url, json={"name": "  Renamed  ", "description": "新的描述"}, headers=alice)
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "Renamed" and r.json()["description"] == "新的描述"
+    assert r.json()["updated_at"] > project["updated_at"]
+    assert api.get(url, headers=alice).json()["name"] == "Renamed"
+    r = api.patch(url, json={"description": None}, headers=alice)  # only what is sent changes
+    assert r.json()["name"] == "Renamed" and r.json()["description"] is None
+    assert api.patch(url, json={"name": "Taken"}, headers=alice).status_code == 409
+    assert api.patch(url, json={"name": "Renamed"}, headers=alice).status_code == 200  # its own
+    for bad in (
+        {"name": "x" * 201},
+        {"name": "a\nb"},
+        {"name": ""},
+        {"name": "   "},
+        {"name": None},
+        {"description": "d" * 4001},
+        {"description": "a\x00b"},
+        {"owner": "bob"},
+        {},
+    ):
+        r = api.patch(url, json=bad, headers=alice)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["detail"]
+
+    ref, motion = _ref(api, pid, **alice), _motion(api, pid, **alice)
+    pair = _pair_folder(api, dance_env, pid)
+    exp = api.post(
+        f"{BASE}/projects/{pid}/experiments",
+        json={"name": "e", "source_input_dir": pair},
+        headers=alice,
+    ).json()
+    targets = {
+        f"{url}/refs/{ref['id']}": {"name": "角色 B", "meta": {"prompt": "a dancer in blue"}},
+        f"{url}/motions/{motion['id']}": {"name": "舞蹈片段 2", "meta": {"style": "jazz"}},
+        f"{url}/experiments/{exp['id']}": {"name": "e2", "description": "一图一舞"},
+    }
+    for target, change in targets.items():
+        assert api.patch(target, json=change, headers=bob).status_code == 404, target
+        r = api.patch(target, json=change, headers=alice)
+        assert r.status_code == 200, (target, r.text)
+        assert {k: r.json()[k] for k in change} == change
+        assert {k: api.get(target, headers=alice).json()[k] for k in change} == change
+        assert api.patch(target, json={"name": "n" * 201}, headers=alice).status_code == 422
+        assert api.patch(target, json={"project_id": "x"}, headers=alice).status_code == 422
+    assert (
+        api.patch(f"{url}/refs/{ref['id']}", json={"meta": [1]}, headers=alice).status_code == 422
+    )
+    assert api.patch(url, json={"name": "x"}, headers=bob).status_code == 404
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert (
+        api.patch(f"{url}/motions/{missing}", json={"name": "x"}, headers=alice).status_code == 404
+    )
