@@ -60,18 +60,22 @@ from jobs.tools.dance.submit import (
 )
 from jobs.tools.dance.views import (
     RESULT_FILE,
+    asset_file,
     download_name,
     experiment_view,
     generation_ended,
     job_status_view,
     job_summary_view,
     motion_view,
+    pair_folder,
     preview_path,
     project_view,
     read_result,
     reference_view,
+    result_file,
     result_video,
     task_status_view,
+    zip_chunks,
 )
 from pipelines.dance.config import DEFAULT_PROMPT, DanceConfig
 from pipelines.errors import BadInput
@@ -83,6 +87,7 @@ __all__ = [
     "RESULT_FILE",
     "add_motion",
     "add_reference",
+    "asset_file",
     "cancel_generation",
     "create_experiment",
     "delete_generation",
@@ -92,12 +97,14 @@ __all__ = [
     "job_status_view",
     "job_summary_view",
     "motion_view",
+    "pair_folder",
     "pair_source",
     "preview_path",
     "project_view",
     "read_result",
     "reference_view",
     "rerun_preprocess",
+    "result_file",
     "result_video",
     "retry_generation",
     "server_path",
@@ -105,6 +112,7 @@ __all__ = [
     "submit_preprocess",
     "task_status",
     "task_status_view",
+    "zip_chunks",
 ]
 
 

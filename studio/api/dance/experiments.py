@@ -4,7 +4,7 @@ again, pose preview (seed 004 §3.4)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 import jobs.tools.dance as dance
 from jobs.tools.dance import records as rec
@@ -115,4 +115,20 @@ def experiment_preview(
         )
     return FileResponse(
         view["preview_path"], media_type="video/mp4", filename=f"preview-{experiment_id[:8]}.mp4"
+    )
+
+
+@router.get(
+    "/projects/{project_id}/experiments/{experiment_id}/download",
+    response_class=StreamingResponse,
+    summary="The experiment's prepared pair folder as a ZIP (streamed; 404 until it is prepared)",
+)
+def download_pair_folder(
+    project_id: str, experiment_id: str, user: User = Depends(api_user)
+) -> StreamingResponse:
+    folder, name = dance.pair_folder(user, project_id, experiment_id)
+    return StreamingResponse(
+        dance.zip_chunks(folder, name),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
     )

@@ -151,6 +151,23 @@ def download_project_job(
     return FileResponse(path, media_type="video/mp4", filename=filename)
 
 
+@router.get(
+    "/projects/{project_id}/steadydancer/jobs/{job_id}/result.json",
+    response_class=FileResponse,
+    summary="The job's result.json (success, video_path, stdout, stderr, return_code …) once "
+    "it has ended",
+)
+def project_job_result(
+    project_id: str, job_id: str, user: User = Depends(api_user)
+) -> FileResponse:
+    row = rec.get_generation_job(user, project_id, job_id)
+    return FileResponse(
+        dance.result_file(row["task_id"]),
+        media_type="application/json",
+        filename=f"result-{row['id'][:8]}.json",
+    )
+
+
 # -- the seed's low-level queue ------------------------------------------------------------------
 
 

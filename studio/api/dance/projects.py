@@ -8,6 +8,7 @@ from pathlib import Path as PathType
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
+from fastapi.responses import FileResponse
 
 import jobs.tools.dance as dance
 from jobs.inputs import server_path
@@ -216,6 +217,12 @@ def _asset_routes(kind: str, plural: str, out: type, view: Callable[[dict], dict
     ) -> dict:
         return view(rec.edit_asset(kind, user, project_id, asset_id, body.changes()))
 
+    def download_one(
+        project_id: str, asset_id: str = id_param, user: User = Depends(api_user)
+    ) -> FileResponse:
+        path, filename = dance.asset_file(kind, user, project_id, asset_id)
+        return FileResponse(path, filename=filename)
+
     def delete_one(
         project_id: str, asset_id: str = id_param, user: User = Depends(api_user)
     ) -> Response:
@@ -230,6 +237,12 @@ def _asset_routes(kind: str, plural: str, out: type, view: Callable[[dict], dict
         operation_id=f"list_{noun}s",
     )(list_all)
     router.get(one, response_model=out, summary=f"One {noun}", operation_id=f"get_{noun}")(get_one)
+    router.get(
+        f"{one}/download",
+        response_class=FileResponse,
+        summary=f"The {noun}'s source file",
+        operation_id=f"download_{noun}",
+    )(download_one)
     router.patch(
         one,
         response_model=out,

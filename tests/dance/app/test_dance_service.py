@@ -4,8 +4,10 @@ expects (paging, PATCH, downloads, several seeds, low-level cancel and log)."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -104,7 +106,7 @@ def test_projects_made_before_the_data_dir_was_set_are_still_found(
 # -- 6. job inputs are snapshots ------------------------------------------------------------
 
 
-def _experiment_from(api, pid, source_input_dir, **config):
+def _experiment_from(api, pid, source_input_dir, headers=None, **config):
     r = api.post(
         f"{BASE}/projects/{pid}/experiments",
         json={
@@ -112,6 +114,7 @@ def _experiment_from(api, pid, source_input_dir, **config):
             "source_input_dir": source_input_dir,
             "config": {"size": "256*256", "frame_num": 9, "sample_steps": 4, **config},
         },
+        headers=headers,
     )
     assert r.status_code == 200, r.text
     return r.json()
@@ -174,6 +177,36 @@ def test_preparing_again_never_changes_what_a_job_runs_on(api, dance_env, start_
         assert status["state"] == "SUCCESS", status
         assert "prompt='the old prompt'" in status["result"]["stdout"]
         assert f"jobs/{job_id}/input" in status["result"]["stdout"]
+        saved = api.get(f"{jobs_url}/{job_id}/result.json")  # 8: the job's result.json
+        assert saved.status_code == 200 and saved.headers["content-type"] == "application/json"
+        assert "attachment" in saved.headers["content-disposition"]
+        assert saved.json()["success"] is True
+        assert saved.json()["video_path"] == status["result"]["video_path"]
+
+    # 8: the experiment's pose preview and its pair folder as a ZIP (streamed)
+    preview = api.get(f"{BASE}/projects/{pid}/experiments/{exp['id']}/preview")
+    assert preview.status_code == 200 and preview.headers["content-type"] == "video/mp4"
+    assert "attachment" in preview.headers["content-disposition"]
+    with api.stream("GET", f"{BASE}/projects/{pid}/experiments/{exp['id']}/download") as r:
+        assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+        assert "content-length" not in r.headers  # sent as it is made
+        data = b"".join(r.iter_bytes())
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        names = archive.namelist()
+        root = names[0].split("/")[0]
+        assert root.startswith("from-pairs-example") and exp["id"][:8] in root
+        assert archive.read(f"{root}/prompt.txt") == b"the new prompt"
+        assert (
+            archive.read(f"{root}/positive/0008.jpg")
+            == (Path(exp["input_dir"]) / "positive" / "0008.jpg").read_bytes()
+        )
+        on_disk = {
+            str(p.relative_to(exp["input_dir"]))
+            for p in Path(exp["input_dir"]).rglob("*")
+            if p.is_file()
+        }
+        assert {n.split("/", 1)[1] for n in names} == on_disk
     # a later job runs on the new input; a retry of an old one on its own copy
     new = api.post(
         f"{BASE}/projects/{pid}/experiments/{exp['id']}/steadydancer/jobs", json={}
@@ -328,3 +361,46 @@ def test_patch_renames_and_redescribes(api, dance_env, monkeypatch):
     assert (
         api.patch(f"{url}/motions/{missing}", json={"name": "x"}, headers=alice).status_code == 404
     )
+
+
+def test_downloads_of_sources_and_what_is_not_there_yet(api, dance_env, monkeypatch):
+    from jobs.settings import reset_settings
+
+    monkeypatch.setenv("STUDIO_API_TOKENS", "ta:alice,tb:bob")
+    reset_settings()
+    alice, bob = {"Authorization": "Bearer ta"}, {"Authorization": "Bearer tb"}
+    pid = _project(api, **alice)["id"]
+    ref, motion = _ref(api, pid, **alice), _motion(api, pid, **alice)
+    media = dance_env["root"] / "media"
+    for kind, asset, source, mime in (
+        ("refs", ref, media / "astronaut.png", "image/png"),
+        ("motions", motion, media / "dance.mp4", "video/mp4"),
+    ):
+        url = f"{BASE}/projects/{pid}/{kind}/{asset['id']}/download"
+        r = api.get(url, headers=alice)
+        assert r.status_code == 200 and r.content == source.read_bytes(), url
+        assert r.headers["content-type"] == mime
+        assert r.headers["content-disposition"].startswith("attachment")
+        assert source.name in r.headers["content-disposition"]
+        assert api.get(url, headers=bob).status_code == 404
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert (
+        api.get(f"{BASE}/projects/{pid}/refs/{missing}/download", headers=alice).status_code == 404
+    )
+    os.remove(ref["image_path"])
+    r = api.get(f"{BASE}/projects/{pid}/refs/{ref['id']}/download", headers=alice)
+    assert r.status_code == 404 and "no longer on disk" in r.json()["detail"]
+
+    pair = _pair_folder(api, dance_env, pid)
+    exp = _experiment_from(api, pid, pair, alice, frame_num=5)
+    r = api.get(f"{BASE}/projects/{pid}/experiments/{exp['id']}/download", headers=alice)
+    assert r.status_code == 404 and "no prepared input" in r.json()["detail"]  # not run yet
+    job = api.post(
+        f"{BASE}/projects/{pid}/steadydancer/jobs",
+        json={"input_dir": pair, "frame_num": 5},
+        headers=alice,
+    ).json()
+    url = f"{BASE}/projects/{pid}/steadydancer/jobs/{job['job_id']}/result.json"
+    r = api.get(url, headers=alice)
+    assert r.status_code == 404 and "not ended" in r.json()["detail"]
+    assert api.get(url, headers=bob).status_code == 404
