@@ -45,6 +45,7 @@ from jobs.tools.dance.snapshot import snapshot
 from jobs.tools.dance.submit import (
     GENERATE,
     PREPROCESS,
+    SEEDS_MAX,
     add_motion,
     add_reference,
     cancel_generation,
@@ -55,6 +56,7 @@ from jobs.tools.dance.submit import (
     rerun_preprocess,
     retry_generation,
     submit_generation,
+    submit_generations,
     submit_preprocess,
     task_status,
 )
@@ -85,6 +87,7 @@ __all__ = [
     "GENERATE",
     "PREPROCESS",
     "RESULT_FILE",
+    "SEEDS_MAX",
     "add_motion",
     "add_reference",
     "asset_file",
@@ -109,6 +112,7 @@ __all__ = [
     "retry_generation",
     "server_path",
     "submit_generation",
+    "submit_generations",
     "submit_preprocess",
     "task_status",
     "task_status_view",

@@ -181,6 +181,31 @@ def _prepared_frames(experiment: dict) -> int | None:
     return None
 
 
+SEEDS_MAX = 16
+
+
+def submit_generations(
+    user: User, project_id: str | None, experiment_id: str | None, body: dict[str, Any]
+) -> list[dict]:
+    """One generation job per seed of ``body["base_seeds"]`` (the same input and
+    config; all seeds checked before any job is made), else one job
+    (:func:`submit_generation`). Returns each job's ``{project_id, job_id, task_id}``."""
+    body = dict(body)
+    seeds = body.pop("base_seeds", None)
+    if not seeds:
+        return [submit_generation(user, project_id, experiment_id, body)]
+    if body.get("base_seed") is not None:
+        raise BadInput("Give base_seed or base_seeds, not both.")
+    if len(seeds) > SEEDS_MAX:
+        raise BadInput(f"{len(seeds)} seeds; at most {SEEDS_MAX} at once.")
+    for seed in seeds:
+        make_config(None, {"base_seed": seed})
+    return [
+        submit_generation(user, project_id, experiment_id, {**body, "base_seed": seed})
+        for seed in seeds
+    ]
+
+
 def submit_generation(
     user: User, project_id: str | None, experiment_id: str | None, body: dict[str, Any]
 ) -> dict:

@@ -26,6 +26,11 @@ router = APIRouter()
 TASK_ID_MAX = 100
 
 
+def _created(jobs: list[dict], body: SteadyDancerJobCreate) -> dict:
+    """Seed's ProjectJobCreated of the first job; with base_seeds, all of them in ``jobs``."""
+    return jobs[0] | ({"jobs": jobs} if body.base_seeds else {})
+
+
 @router.post(
     "/projects/{project_id}/steadydancer/jobs",
     response_model=ProjectJobCreated,
@@ -34,7 +39,7 @@ TASK_ID_MAX = 100
 def create_project_job(
     project_id: str, body: SteadyDancerJobCreate, user: User = Depends(api_user)
 ) -> dict:
-    return dance.submit_generation(user, project_id, None, body_fields(body))
+    return _created(dance.submit_generations(user, project_id, None, body_fields(body)), body)
 
 
 @router.get(
@@ -60,7 +65,9 @@ def list_project_jobs(
 def create_experiment_job(
     project_id: str, experiment_id: str, body: SteadyDancerJobCreate, user: User = Depends(api_user)
 ) -> dict:
-    return dance.submit_generation(user, project_id, experiment_id, body_fields(body))
+    return _created(
+        dance.submit_generations(user, project_id, experiment_id, body_fields(body)), body
+    )
 
 
 @router.get(
@@ -177,7 +184,9 @@ def project_job_result(
     summary="Queue a generation from a pair folder without a project (no job record)",
 )
 def create_task(body: SteadyDancerJobCreate, user: User = Depends(api_user)) -> dict:
-    return {"task_id": dance.submit_generation(user, None, None, body_fields(body))["task_id"]}
+    created = dance.submit_generations(user, None, None, body_fields(body))
+    answer = {"task_id": created[0]["task_id"]}
+    return answer | ({"task_ids": [c["task_id"] for c in created]} if body.base_seeds else {})
 
 
 @router.get(

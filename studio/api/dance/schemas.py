@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobs.tools.dance import records as rec
+from jobs.tools.dance.submit import SEEDS_MAX
 from pipelines.dance.config import ConfigOverrides
 from pipelines.errors import BadInput
 from pipelines.names import MULTI_LINE, ONE_LINE, text_field
@@ -157,9 +158,18 @@ class SteadyDancerJobCreate(ConfigOverrides):  # type: ignore[valid-type, misc]
         pattern=MULTI_LINE,
         description="Prompt instead of the folder's prompt.txt",
     )
+    base_seeds: list[Annotated[int, Field(ge=-1, le=2**63 - 1)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=SEEDS_MAX,
+        description=f"Several seeds at once (at most {SEEDS_MAX}): one job each, the same "
+        "input and config; the answer is the first job's, with all of them in `jobs` "
+        "(`task_ids` for the low-level queue)",
+    )
 
 
 class ProjectJobCreated(BaseModel):
+    model_config = ConfigDict(extra="allow")
     project_id: str
     job_id: str
     task_id: str
@@ -198,6 +208,7 @@ class ProjectJobSummary(BaseModel):
 
 
 class TaskCreated(BaseModel):
+    model_config = ConfigDict(extra="allow")
     task_id: str
 
 

@@ -404,3 +404,45 @@ def test_downloads_of_sources_and_what_is_not_there_yet(api, dance_env, monkeypa
     r = api.get(url, headers=alice)
     assert r.status_code == 404 and "not ended" in r.json()["detail"]
     assert api.get(url, headers=bob).status_code == 404
+
+
+def test_several_seeds_in_one_request_make_one_job_each(api, dance_env):
+    pid = _project(api)["id"]
+    pair = _pair_folder(api, dance_env, pid)
+    exp = _experiment_from(api, pid, pair, frame_num=5)
+    jobs_url = f"{BASE}/projects/{pid}/steadydancer/jobs"
+    r = api.post(
+        f"{BASE}/projects/{pid}/experiments/{exp['id']}/steadydancer/jobs",
+        json={"base_seeds": [1, 2, 3], "sample_guide_scale": 4.0},
+    )
+    assert r.status_code == 200, r.text
+    created = r.json()
+    assert len(created["jobs"]) == 3 and created["job_id"] == created["jobs"][0]["job_id"]
+    assert {"project_id", "job_id", "task_id"} <= set(created)
+    for job, seed in zip(created["jobs"], (1, 2, 3), strict=True):
+        status = api.get(f"{jobs_url}/{job['job_id']}").json()
+        assert status["task_id"] == job["task_id"] and status["experiment_id"] == exp["id"]
+        assert status["params"]["config"]["base_seed"] == seed
+        assert status["params"]["config"]["sample_guide_scale"] == 4.0
+    assert len(api.get(jobs_url).json()) == 3
+
+    r = api.post(jobs_url, json={"input_dir": pair, "frame_num": 5, "base_seeds": [7, 8]})
+    assert r.status_code == 200 and len(r.json()["jobs"]) == 2
+    r = api.post(
+        f"{BASE}/steadydancer/jobs", json={"input_dir": pair, "frame_num": 5, "base_seeds": [5, 6]}
+    )
+    assert r.status_code == 200 and len(r.json()["task_ids"]) == 2
+    assert r.json()["task_id"] == r.json()["task_ids"][0]
+    one = api.post(jobs_url, json={"input_dir": pair, "frame_num": 5}).json()
+    assert set(one) == {"project_id", "job_id", "task_id"}  # the seed's answer, unchanged
+    count = len(api.get(jobs_url).json())
+    for bad in (
+        {"base_seeds": []},
+        {"base_seeds": list(range(17))},
+        {"base_seeds": [1, -2]},
+        {"base_seeds": [1, "x"]},
+        {"base_seeds": [1, 2], "base_seed": 3},
+    ):
+        r = api.post(jobs_url, json={"input_dir": pair, "frame_num": 5, **bad})
+        assert r.status_code == 422 and r.json()["detail"], bad
+    assert len(api.get(jobs_url).json()) == count  # a refused request makes no job
