@@ -49,6 +49,7 @@ from jobs.tools.dance.submit import (
     add_motion,
     add_reference,
     cancel_generation,
+    cancel_task,
     create_experiment,
     delete_generation,
     generation_task,
@@ -58,6 +59,7 @@ from jobs.tools.dance.submit import (
     submit_generation,
     submit_generations,
     submit_preprocess,
+    task_log,
     task_status,
 )
 from jobs.tools.dance.views import (
@@ -92,6 +94,7 @@ __all__ = [
     "add_reference",
     "asset_file",
     "cancel_generation",
+    "cancel_task",
     "create_experiment",
     "delete_generation",
     "download_name",
@@ -114,6 +117,7 @@ __all__ = [
     "submit_generation",
     "submit_generations",
     "submit_preprocess",
+    "task_log",
     "task_status",
     "task_status_view",
     "zip_chunks",

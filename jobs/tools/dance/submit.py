@@ -324,6 +324,19 @@ def task_status(user: User, task_id: str) -> dict:
         return unknown_task_view(task_id)
 
 
+def cancel_task(user: User, task_id: str) -> dict:
+    """Cancel a generation by its task id (the low-level queue's; a project's job too):
+    another user's task or an unknown id is 404, a finished one 409."""
+    task = generation_task(user, task_id)
+    queue.cancel(task["id"], user)
+    return task_status_view(generation_task(user, task["id"]))
+
+
+def task_log(user: User, task_id: str, tail: int) -> str:
+    """The last ``tail`` lines of a generation's log, by its task id (owner-checked)."""
+    return store.read_log(generation_task(user, task_id)["id"], tail=tail)
+
+
 def cancel_generation(user: User, project_id: str, job_id: str) -> dict:
     row = rec.get_generation_job(user, project_id, job_id)
     queue.cancel(row["task_id"], user)

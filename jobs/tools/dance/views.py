@@ -276,7 +276,10 @@ def result_file(task_id: str) -> Path:
     """A generation's ``result.json`` (written when the job ends)."""
     path = store.job_dir(task_id) / RESULT_FILE
     if not path.is_file():
-        raise NotFound(f"Job {task_id} has no result.json yet: it has not ended.")
+        raise NotFound(
+            f"Job {task_id} has no result.json: it has not ended, or it was cancelled before "
+            "it ran."
+        )
     return path
 
 

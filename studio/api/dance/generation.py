@@ -196,3 +196,43 @@ def create_task(body: SteadyDancerJobCreate, user: User = Depends(api_user)) -> 
 )
 def get_task(task_id: str = Path(max_length=TASK_ID_MAX), user: User = Depends(api_user)) -> dict:
     return dance.task_status(user, task_id)
+
+
+@router.post(
+    "/steadydancer/jobs/{task_id}/cancel",
+    response_model=TaskStatus,
+    summary="Cancel a task (a running SteadyDancer child is killed with its process group)",
+)
+def cancel_task(
+    task_id: str = Path(max_length=TASK_ID_MAX), user: User = Depends(api_user)
+) -> dict:
+    return dance.cancel_task(user, task_id)
+
+
+@router.get(
+    "/steadydancer/jobs/{task_id}/log",
+    response_class=PlainTextResponse,
+    summary="A task's log (tail)",
+)
+def task_log(
+    task_id: str = Path(max_length=TASK_ID_MAX),
+    tail: int = Query(200, ge=1, le=5000),
+    user: User = Depends(api_user),
+) -> str:
+    return dance.task_log(user, task_id, tail)
+
+
+@router.get(
+    "/steadydancer/jobs/{task_id}/result.json",
+    response_class=FileResponse,
+    summary="A task's result.json once it has ended",
+)
+def task_result(
+    task_id: str = Path(max_length=TASK_ID_MAX), user: User = Depends(api_user)
+) -> FileResponse:
+    task = dance.generation_task(user, task_id)
+    return FileResponse(
+        dance.result_file(task["id"]),
+        media_type="application/json",
+        filename=f"result-{task['id'][:8]}.json",
+    )

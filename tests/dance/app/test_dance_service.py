@@ -446,3 +446,33 @@ def test_several_seeds_in_one_request_make_one_job_each(api, dance_env):
         r = api.post(jobs_url, json={"input_dir": pair, "frame_num": 5, **bad})
         assert r.status_code == 422 and r.json()["detail"], bad
     assert len(api.get(jobs_url).json()) == count  # a refused request makes no job
+
+
+def test_low_level_tasks_have_cancel_log_and_result_under_dance(api, dance_env, monkeypatch):
+    from jobs.settings import reset_settings
+
+    monkeypatch.setenv("STUDIO_API_TOKENS", "ta:alice,tb:bob")
+    reset_settings()
+    alice, bob = {"Authorization": "Bearer ta"}, {"Authorization": "Bearer tb"}
+    pid = _project(api, **alice)["id"]
+    pair = _pair_folder(api, dance_env, pid)
+    task_id = api.post(
+        f"{BASE}/steadydancer/jobs", json={"input_dir": pair, "frame_num": 5}, headers=alice
+    ).json()["task_id"]
+    url = f"{BASE}/steadydancer/jobs/{task_id}"
+    unknown = f"{BASE}/steadydancer/jobs/0123456789abcdef0123456789abcdef"
+    for suffix, method in (("/cancel", "post"), ("/log", "get"), ("/result.json", "get")):
+        theirs = getattr(api, method)(url + suffix, headers=bob)
+        never = getattr(api, method)(unknown + suffix, headers=bob)
+        assert theirs.status_code == never.status_code == 404, suffix
+    assert api.get(url, headers=alice).json()["state"] == "PENDING"  # bob's cancel did nothing
+    r = api.post(f"{url}/cancel", headers=alice)
+    assert r.status_code == 200 and r.json()["task_id"] == task_id
+    assert r.json()["state"] == "REVOKED"  # it was still queued: cancelled at once
+    assert api.get(url, headers=alice).json()["state"] == "REVOKED"
+    assert api.post(f"{url}/cancel", headers=alice).status_code == 409  # already ended
+    log = api.get(f"{url}/log", headers=alice)
+    assert log.status_code == 200 and "cancel asked by alice" in log.text
+    assert api.get(f"{url}/log", params={"tail": 0}, headers=alice).status_code == 422
+    r = api.get(f"{url}/result.json", headers=alice)
+    assert r.status_code == 404 and "cancelled before it ran" in r.json()["detail"]
