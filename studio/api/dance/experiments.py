@@ -3,6 +3,8 @@ again, pose preview (seed 004 §3.4)."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
@@ -127,8 +129,9 @@ def download_pair_folder(
     project_id: str, experiment_id: str, user: User = Depends(api_user)
 ) -> StreamingResponse:
     folder, name = dance.pair_folder(user, project_id, experiment_id)
+    quoted = quote(f"{name}.zip")  # names may be Chinese, as the seed's: RFC 6266 filename*
     return StreamingResponse(
         dance.zip_chunks(folder, name),
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
+        headers={"Content-Disposition": f"attachment; filename*=utf-8''{quoted}"},
     )

@@ -187,15 +187,20 @@ def test_preparing_again_never_changes_what_a_job_runs_on(api, dance_env, start_
     preview = api.get(f"{BASE}/projects/{pid}/experiments/{exp['id']}/preview")
     assert preview.status_code == 200 and preview.headers["content-type"] == "video/mp4"
     assert "attachment" in preview.headers["content-disposition"]
+    api.patch(f"{BASE}/projects/{pid}/experiments/{exp['id']}", json={"name": "角色 A 跳舞"})
     with api.stream("GET", f"{BASE}/projects/{pid}/experiments/{exp['id']}/download") as r:
         assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+        assert (
+            "filename*=utf-8''%E8%A7%92%E8%89%B2-A-%E8%B7%B3%E8%88%9E_"
+            in (r.headers["content-disposition"])
+        )
         assert "content-length" not in r.headers  # sent as it is made
         data = b"".join(r.iter_bytes())
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.testzip() is None
         names = archive.namelist()
         root = names[0].split("/")[0]
-        assert root.startswith("from-pairs-example") and exp["id"][:8] in root
+        assert root == f"角色-A-跳舞_{exp['id'][:8]}"
         assert archive.read(f"{root}/prompt.txt") == b"the new prompt"
         assert (
             archive.read(f"{root}/positive/0008.jpg")
