@@ -241,6 +241,14 @@ class Settings(BaseSettings):
             return []
         return [Path(p).resolve() for p in self.allowed_roots.split(os.pathsep) if p.strip()]
 
+    # -- dance data folder (issue 22, seed 004's STEADYDANCER_DATA_DIR) ---
+    steadydancer_data_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("STUDIO_STEADYDANCER_DATA_DIR", "STEADYDANCER_DATA_DIR"),
+        description="Where dance projects, assets, experiments and jobs live "
+        "(<dir>/projects/{project}/...); default STUDIO_HOME.",
+    )
+
 
 def _pairs(text: str) -> list[tuple[str, str]]:
     pairs = []

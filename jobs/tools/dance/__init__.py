@@ -9,8 +9,11 @@ Job kinds:
   experiment's ``source_input_dir`` — plus ``preview.mp4``. Written beside the
   old folder and swapped in when complete.
 - ``dance.generate`` (GPU lane) {generation_job_id?, experiment_id?, input_dir?,
-  copy_from?, output_dir?, config, backend, prompt_override?}: waits for the
-  experiment's preprocessing when it is still running (cancel works while
+  copy_from?, snapshot_from?, fps?, output_dir?, config, backend, prompt_override?}:
+  runs on its own input, ``jobs/{job_id}/input/``, a snapshot taken when the job
+  was made (``jobs.tools.dance.snapshot``; a job made while its experiment was
+  still being prepared, or a low-level task, takes it at its first run); waits
+  for the experiment's preprocessing when it is still running (cancel works while
   waiting), then runs the backend — ``steadydancer`` (the official
   ``generate_dancer.py`` as a child process: output streamed into the log,
   sampling steps ``k/N`` as progress, cancel kills its process group) or
@@ -38,12 +41,15 @@ from jobs.kinds import JobContext, job_kind
 from jobs.registry import Tab, Tool, register
 from jobs.tools.dance import backends
 from jobs.tools.dance import records as rec
+from jobs.tools.dance.snapshot import snapshot
 from jobs.tools.dance.submit import (
     GENERATE,
     PREPROCESS,
+    SEEDS_MAX,
     add_motion,
     add_reference,
     cancel_generation,
+    cancel_task,
     create_experiment,
     delete_generation,
     generation_task,
@@ -51,22 +57,29 @@ from jobs.tools.dance.submit import (
     rerun_preprocess,
     retry_generation,
     submit_generation,
+    submit_generations,
     submit_preprocess,
+    task_log,
+    task_status,
 )
 from jobs.tools.dance.views import (
     RESULT_FILE,
+    asset_file,
     download_name,
     experiment_view,
     generation_ended,
     job_status_view,
     job_summary_view,
     motion_view,
+    pair_folder,
     preview_path,
     project_view,
     read_result,
     reference_view,
+    result_file,
     result_video,
     task_status_view,
+    zip_chunks,
 )
 from pipelines.dance.config import DEFAULT_PROMPT, DanceConfig
 from pipelines.errors import BadInput
@@ -76,9 +89,12 @@ __all__ = [
     "GENERATE",
     "PREPROCESS",
     "RESULT_FILE",
+    "SEEDS_MAX",
     "add_motion",
     "add_reference",
+    "asset_file",
     "cancel_generation",
+    "cancel_task",
     "create_experiment",
     "delete_generation",
     "download_name",
@@ -87,18 +103,24 @@ __all__ = [
     "job_status_view",
     "job_summary_view",
     "motion_view",
+    "pair_folder",
     "pair_source",
     "preview_path",
     "project_view",
     "read_result",
     "reference_view",
     "rerun_preprocess",
+    "result_file",
     "result_video",
     "retry_generation",
     "server_path",
     "submit_generation",
+    "submit_generations",
     "submit_preprocess",
+    "task_log",
+    "task_status",
     "task_status_view",
+    "zip_chunks",
 ]
 
 
@@ -276,16 +298,13 @@ def generate(ctx: JobContext) -> dict:
             finished_at=None,
         )
     try:
-        fps = 16.0
-        if p.get("experiment_id"):
+        fps = float(p.get("fps") or 16.0)
+        if p.get("experiment_id") and not p.get("fps"):
             # submitted after the experiment's preprocessing job: it has succeeded
             experiment = rec.experiment_row(p["experiment_id"])
             fps = float((experiment.get("preprocess") or {}).get("fps") or fps)
         input_dir = Path(p["input_dir"]) if p.get("input_dir") else ctx.inputs / "pair"
-        if p.get("copy_from"):
-            ctx.progress.update(stage="copying input", fraction=0.0, item=p["copy_from"])
-            shutil.rmtree(input_dir, ignore_errors=True)
-            shutil.copytree(pair_source(p["copy_from"]), input_dir)
+        _take_snapshot(ctx, input_dir)
         frames = check_pair_dir(input_dir)["frames"]
         if frames < config.frame_num:
             raise BadInput(
@@ -327,6 +346,21 @@ def generate(ctx: JobContext) -> dict:
     return {
         k: result.get(k) for k in ("success", "video_path", "return_code", "backend", "video")
     } | {"generation_job_id": row_id}
+
+
+def _take_snapshot(ctx: JobContext, input_dir: Path) -> None:
+    """The job's input, copied once: when the job was made (nothing to do here), or at
+    its first run — a job made while its experiment was being prepared, a low-level
+    task. A retry runs on the same copy."""
+    p = ctx.params
+    if input_dir.is_dir() or not (p.get("snapshot_from") or p.get("copy_from")):
+        return
+    ctx.progress.update(stage="copying input", fraction=0.0)
+    if p.get("snapshot_from"):
+        snapshot(Path(p["snapshot_from"]), input_dir, replaced_whole=True)
+    else:  # checked again: the allowed roots may have changed
+        snapshot(pair_source(p["copy_from"]), input_dir, replaced_whole=False)
+    ctx.log(f"input copied to {input_dir}")
 
 
 def _read_prompt(input_dir: Path) -> str:

@@ -12,7 +12,9 @@ deletes do the cascading and the SET NULL themselves, each in one transaction
 :mod:`jobs.tools.dance.repository`; this module holds the rules (names, sizes,
 owners) and the files.
 
-Files live under ``STUDIO_HOME/projects/{project_id}/``: ``refs/{id}/source/``,
+Files live under ``<STEADYDANCER_DATA_DIR>/projects/{project_id}/`` (default
+``STUDIO_HOME``; a project made under STUDIO_HOME before the variable was set is
+still found there): ``refs/{id}/source/``,
 ``motions/{id}/source/``, ``experiments/{id}/input/`` (+ ``preview.mp4``),
 ``jobs/{id}/input/`` and ``jobs/{id}/output/``.
 
@@ -107,6 +109,24 @@ def check_meta(meta: dict | None) -> dict | None:
     return meta
 
 
+def _changes(fields: dict[str, Any], allowed: tuple[str, ...], what: str) -> dict[str, Any]:
+    """The checked columns a PATCH changes (name, description, meta: the same rules
+    as on creation), with ``updated_at``; BadInput when there is nothing to change."""
+    changes: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key not in allowed:
+            raise BadInput(f"A {what}'s {key} cannot be changed; give {' or '.join(allowed)}.")
+        if key == "name":
+            changes[key] = check_name(value, f"{what} name")
+        elif key == "description":
+            changes[key] = check_text(value)
+        else:
+            changes[key] = check_meta(value)
+    if not changes:
+        raise BadInput(f"Give the {what}'s {' or '.join(allowed)} to change.")
+    return {**changes, "updated_at": now_iso()}
+
+
 def _one(table: str, row_id: str) -> dict | None:
     return repo.one(table, row_id)
 
@@ -114,12 +134,26 @@ def _one(table: str, row_id: str) -> dict | None:
 # -- folders --------------------------------------------------------------------------
 
 
+def data_dir() -> Path:
+    """STEADYDANCER_DATA_DIR (seed 004), resolved; STUDIO_HOME when unset."""
+    settings = get_settings()
+    return (settings.steadydancer_data_dir or settings.home).resolve()
+
+
 def projects_root() -> Path:
-    return get_settings().home / "projects"
+    return data_dir() / "projects"
 
 
 def project_dir(project_id: str) -> Path:
-    return projects_root() / project_id
+    """``<STEADYDANCER_DATA_DIR>/projects/{project_id}``. A project made before
+    STEADYDANCER_DATA_DIR was set (or changed) stays where it is: its folder under
+    ``STUDIO_HOME/projects`` is used while the data folder has none (nothing is moved)."""
+    folder = projects_root() / project_id
+    if not folder.exists():
+        before = get_settings().home / "projects" / project_id
+        if before != folder and before.is_dir():
+            return before
+    return folder
 
 
 def ref_dir(project_id: str, ref_id: str) -> Path:
@@ -169,8 +203,20 @@ def get_project(user: User, project_id: str) -> dict:
     return row
 
 
-def list_projects(user: User, owner: str | None = None) -> list[dict]:
-    return repo.list_projects(owner_filter(user, owner))
+def list_projects(
+    user: User, owner: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[dict]:
+    """The user's projects (admins: all, or ``owner``'s), newest first, a page."""
+    return repo.list_projects(owner_filter(user, owner), limit, offset)
+
+
+def edit_project(user: User, project_id: str, fields: dict[str, Any]) -> dict:
+    """Rename or re-describe a project (names stay unique among its owner's)."""
+    project = get_project(user, project_id)
+    changes = _changes(fields, ("name", "description"), "project")
+    if not repo.change_project(project["id"], project["owner"], changes):
+        raise Conflict(f"You already have a project named {changes['name']!r}; pick another name.")
+    return _one("projects", project["id"])  # type: ignore[return-value]
 
 
 def active_job_ids(project_id: str, experiment_id: str | None = None) -> list[str]:
@@ -261,10 +307,24 @@ def get_asset(kind: str, user: User, project_id: str, asset_id: str) -> dict:
     return row
 
 
-def list_assets(kind: str, user: User, project_id: str) -> list[dict]:
+def list_assets(
+    kind: str, user: User, project_id: str, limit: int | None = None, offset: int = 0
+) -> list[dict]:
     table = ASSETS[kind][0]
     project = get_project(user, project_id)
-    return repo.of_project(table, project["id"])
+    return repo.of_project(table, project["id"], None, limit, offset)
+
+
+def edit_asset(
+    kind: str, user: User, project_id: str, asset_id: str, fields: dict[str, Any]
+) -> dict:
+    """Rename a reference or motion, or change its meta (meta.prompt: the prompt of
+    experiments prepared from now on)."""
+    table, _, what, _ = ASSETS[kind]
+    asset = get_asset(kind, user, project_id, asset_id)
+    repo.change(table, asset["id"], _changes(fields, ("name", "meta"), what))
+    touch_project(asset["project_id"])
+    return _one(table, asset["id"])  # type: ignore[return-value]
 
 
 def delete_asset(kind: str, user: User, project_id: str, asset_id: str) -> None:
@@ -334,15 +394,29 @@ def get_experiment(user: User, project_id: str, experiment_id: str) -> dict:
     return row
 
 
-def list_experiments(user: User, project_id: str) -> list[dict]:
+def list_experiments(
+    user: User, project_id: str, limit: int | None = None, offset: int = 0
+) -> list[dict]:
     project = get_project(user, project_id)
-    return repo.of_project("experiments", project["id"])
+    return repo.of_project("experiments", project["id"], None, limit, offset)
 
 
 def update_experiment(experiment_id: str, **fields: Any) -> dict:
     fields["updated_at"] = now_iso()
     repo.change("experiments", experiment_id, fields)
     return experiment_row(experiment_id)
+
+
+def edit_experiment(
+    user: User, project_id: str, experiment_id: str, fields: dict[str, Any]
+) -> dict:
+    """Rename or re-describe an experiment."""
+    experiment = get_experiment(user, project_id, experiment_id)
+    repo.change(
+        "experiments", experiment["id"], _changes(fields, ("name", "description"), "experiment")
+    )
+    touch_project(experiment["project_id"])
+    return experiment_row(experiment["id"])
 
 
 def delete_experiment(user: User, project_id: str, experiment_id: str) -> None:
@@ -407,10 +481,20 @@ def get_generation_job(user: User, project_id: str, job_id: str) -> dict:
 
 
 def list_generation_jobs(
-    user: User, project_id: str, experiment_id: str | None = None
+    user: User,
+    project_id: str,
+    experiment_id: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict]:
     project = get_project(user, project_id)
-    return repo.of_project("generation_jobs", project["id"], experiment_id)
+    return repo.of_project("generation_jobs", project["id"], experiment_id, limit, offset)
+
+
+def generation_rows(project_id: str, experiment_id: str | None = None) -> list[dict]:
+    """A project's (or experiment's) generation rows, without an owner check (the
+    caller has checked the project)."""
+    return repo.of_project("generation_jobs", project_id, experiment_id)
 
 
 def forget_generation_job(job_id: str) -> None:

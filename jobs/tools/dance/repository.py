@@ -162,16 +162,28 @@ def change(table: str, row_id: str, fields: Mapping[str, Any]) -> None:
     records.execute(update(t).where(t.c.id == row_id).values(encode(fields)))
 
 
-def of_project(table: str, project_id: str, experiment_id: str | None = None) -> list[dict]:
-    """A project's rows of ``table`` (assets and experiments oldest first,
-    generation jobs newest first; optionally of one experiment)."""
+def _newest_first(query: Any, t: Table, limit: int | None, offset: int) -> Any:
+    """Newest first (ties: by id), ``limit`` rows (None: all) from ``offset``."""
+    query = query.order_by(t.c.created_at.desc(), t.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return query.offset(offset) if offset else query
+
+
+def of_project(
+    table: str,
+    project_id: str,
+    experiment_id: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict]:
+    """A project's rows of ``table``, newest first (optionally of one experiment;
+    a page of ``limit`` rows from ``offset``)."""
     t = TABLES[table]
     query = select(t).where(t.c.project_id == project_id)
     if experiment_id:
         query = query.where(t.c.experiment_id == experiment_id)
-    newest_first = t is generation_jobs
-    query = query.order_by(t.c.created_at.desc() if newest_first else t.c.created_at)
-    return _decoded(records.rows(query))
+    return _decoded(records.rows(_newest_first(query, t, limit, offset)))
 
 
 # -- projects -------------------------------------------------------------------------
@@ -191,11 +203,23 @@ def add_project(row: Mapping[str, Any]) -> bool:
     return True
 
 
-def list_projects(owner: str | None) -> list[dict]:
+def change_project(project_id: str, owner: str, fields: Mapping[str, Any]) -> bool:
+    """Change a project's columns unless a new name is one of its owner's other
+    projects' (checked and changed in one transaction); False when it is taken."""
+    with records.transaction() as conn:
+        if "name" in fields:
+            taken = conn.execute(_NAME_TAKEN, {"owner": owner, "name": fields["name"]}).first()
+            if taken and taken[0] != project_id:
+                return False
+        conn.execute(update(projects).where(projects.c.id == project_id).values(encode(fields)))
+    return True
+
+
+def list_projects(owner: str | None, limit: int | None = None, offset: int = 0) -> list[dict]:
     query = select(projects)
     if owner:
         query = query.where(projects.c.owner == owner)
-    return _decoded(records.rows(query.order_by(projects.c.created_at.desc())))
+    return _decoded(records.rows(_newest_first(query, projects, limit, offset)))
 
 
 def touch_project(project_id: str, now: str) -> None:

@@ -4,6 +4,7 @@ cancel, retry, delete."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,14 @@ from jobs.access import User
 from jobs.inputs import server_files, server_path
 from jobs.tools.dance import backends
 from jobs.tools.dance import records as rec
-from jobs.tools.dance.views import _task, experiment_view, job_status_view
+from jobs.tools.dance.snapshot import snapshot
+from jobs.tools.dance.views import (
+    _task,
+    experiment_view,
+    job_status_view,
+    task_status_view,
+    unknown_task_view,
+)
 from pipelines.dance.config import DanceConfig, make_config
 from pipelines.errors import BadInput, Conflict, NotFound
 
@@ -127,9 +135,10 @@ def submit_preprocess(experiment: dict) -> dict:
 
 def rerun_preprocess(user: User, project_id: str, experiment_id: str) -> dict:
     experiment = rec.get_experiment(user, project_id, experiment_id)
-    if rec.active_job_ids(experiment["project_id"], experiment["id"]):
+    if _uses_experiment_input(experiment):
         raise Conflict(
-            f"Experiment {experiment['name']!r} has jobs queued or running; wait for them or cancel them."
+            f"Experiment {experiment['name']!r} is being prepared, or has jobs waiting for its "
+            "input; wait for them or cancel them."
         )
     if not experiment["source_input_dir"] and not (
         experiment["reference_id"] and experiment["motion_id"]
@@ -139,6 +148,24 @@ def rerun_preprocess(user: User, project_id: str, experiment_id: str) -> dict:
         )
     submit_preprocess(experiment)
     return experiment_view(rec.experiment_row(experiment["id"]))
+
+
+def _uses_experiment_input(experiment: dict) -> bool:
+    """Whether preparing the experiment again would change what a job reads: its
+    preprocessing is queued or running, or one of its jobs still queued or running
+    has no snapshot of its own yet (it waits for the preprocessing, or is older
+    than snapshots and reads the experiment's folder)."""
+    task = store.find_job(experiment.get("preprocess_job_id"))
+    if task is not None and task["status"] in rec.ACTIVE:
+        return True
+    for row in rec.generation_rows(experiment["project_id"], experiment["id"]):
+        task = store.find_job(row["task_id"])
+        if task is None or task["status"] not in rec.ACTIVE:
+            continue
+        own = Path(row["input_dir"] or experiment["input_dir"])
+        if own == Path(experiment["input_dir"]) or not own.is_dir():
+            return True
+    return False
 
 
 CONFIG_FIELDS = tuple(DanceConfig.model_fields)
@@ -152,6 +179,31 @@ def _prepared_frames(experiment: dict) -> int | None:
     if not experiment["source_input_dir"]:
         return int((experiment["config"] or {}).get("frame_num") or 0) or None
     return None
+
+
+SEEDS_MAX = 16
+
+
+def submit_generations(
+    user: User, project_id: str | None, experiment_id: str | None, body: dict[str, Any]
+) -> list[dict]:
+    """One generation job per seed of ``body["base_seeds"]`` (the same input and
+    config; all seeds checked before any job is made), else one job
+    (:func:`submit_generation`). Returns each job's ``{project_id, job_id, task_id}``."""
+    body = dict(body)
+    seeds = body.pop("base_seeds", None)
+    if not seeds:
+        return [submit_generation(user, project_id, experiment_id, body)]
+    if body.get("base_seed") is not None:
+        raise BadInput("Give base_seed or base_seeds, not both.")
+    if len(seeds) > SEEDS_MAX:
+        raise BadInput(f"{len(seeds)} seeds; at most {SEEDS_MAX} at once.")
+    for seed in seeds:
+        make_config(None, {"base_seed": seed})
+    return [
+        submit_generation(user, project_id, experiment_id, {**body, "base_seed": seed})
+        for seed in seeds
+    ]
 
 
 def submit_generation(
@@ -174,19 +226,27 @@ def submit_generation(
     backend = backends.choose(config.backend)
     prompt = rec.check_text(body.get("prompt_override"), "prompt") or None
     job_id = rec.new_id()
-    copy_from, frames = None, None
+    # The job's own input folder: a snapshot made now (seed: "copy input_dir to
+    # jobs/{job_id}/input/"); a low-level task (no project) copies at its first run.
+    input_dir = str(rec.generation_dir(project["id"], job_id) / "input") if project else None
+    copy_from, snapshot_from, frames, fps = None, None, None, None
+    source: Path | None = None  # copied now into input_dir
+    studio_owned = False  # source is an experiment's input (replaced whole, never rewritten)
     preprocessing = None  # the job the generation waits for (submit(..., after=))
     if body.get("input_dir") and str(body["input_dir"]).strip():
         source = pair_source(body["input_dir"])
         frames = check_pair_dir(source)["frames"]
         copy_from = str(source)
-        input_dir = str(rec.generation_dir(project["id"], job_id) / "input") if project else None
     elif experiment is not None:
         preprocessing = store.find_job(experiment.get("preprocess_job_id"))
         if preprocessing is None:
             raise BadInput("The experiment has no prepared input; run its preprocessing first.")
-        input_dir = experiment["input_dir"]
         frames = _prepared_frames(experiment)
+        fps = (experiment.get("preprocess") or {}).get("fps")
+        if preprocessing["status"] == "succeeded" and Path(experiment["input_dir"]).is_dir():
+            source, studio_owned = Path(experiment["input_dir"]), True
+        else:  # still being prepared: the job takes its snapshot when it starts
+            snapshot_from = experiment["input_dir"]
     else:
         raise BadInput(
             "Give input_dir: a SteadyDancer pair folder on the server (ref_image.png, positive/, "
@@ -203,6 +263,8 @@ def submit_generation(
         "experiment_id": experiment["id"] if experiment else None,
         "input_dir": input_dir,
         "copy_from": copy_from,
+        "snapshot_from": snapshot_from,
+        "fps": fps,
         "config": config.model_dump(),
         "backend": backend,
         "prompt_override": prompt,
@@ -216,6 +278,13 @@ def submit_generation(
         job = queue.submit(GENERATE, params, owner=owner, title=title, after=preprocessing)
         return {"project_id": None, "job_id": None, "task_id": job["id"]}
     rec.generation_dir(project["id"], job_id).mkdir(parents=True, exist_ok=True)
+    if source is not None and input_dir:
+        try:
+            snapshot(source, Path(input_dir), replaced_whole=studio_owned)
+        except OSError as exc:
+            shutil.rmtree(rec.generation_dir(project["id"], job_id), ignore_errors=True)
+            raise BadInput(f"Could not copy the job's input folder {source}: {exc}") from None
+        params["copy_from"] = None  # copied already
     rec.insert_generation_job(
         job_id,
         project,
@@ -229,6 +298,7 @@ def submit_generation(
         job = queue.submit(GENERATE, params, owner=owner, title=title, after=preprocessing)
     except Exception:
         rec.forget_generation_job(job_id)
+        shutil.rmtree(rec.generation_dir(project["id"], job_id), ignore_errors=True)
         raise
     rec.update_generation_job(job_id, task_id=job["id"])
     return {"project_id": project["id"], "job_id": job_id, "task_id": job["id"]}
@@ -242,6 +312,29 @@ def generation_task(user: User, task_id: str) -> dict:
         raise NotFound(
             f"No dance generation task {task_id}. It does not exist or is not yours."
         ) from None
+
+
+def task_status(user: User, task_id: str) -> dict:
+    """Seed's ``GET /steadydancer/jobs/{task_id}`` with Celery's semantics: a task it
+    has not seen — and so another user's, answered the same — is ``PENDING`` with no
+    result (Celery's AsyncResult knows no "unknown")."""
+    try:
+        return task_status_view(generation_task(user, task_id))
+    except NotFound:
+        return unknown_task_view(task_id)
+
+
+def cancel_task(user: User, task_id: str) -> dict:
+    """Cancel a generation by its task id (the low-level queue's; a project's job too):
+    another user's task or an unknown id is 404, a finished one 409."""
+    task = generation_task(user, task_id)
+    queue.cancel(task["id"], user)
+    return task_status_view(generation_task(user, task["id"]))
+
+
+def task_log(user: User, task_id: str, tail: int) -> str:
+    """The last ``tail`` lines of a generation's log, by its task id (owner-checked)."""
+    return store.read_log(generation_task(user, task_id)["id"], tail=tail)
 
 
 def cancel_generation(user: User, project_id: str, job_id: str) -> dict:

@@ -5,8 +5,11 @@ studio job's ``result.json``."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +224,18 @@ def task_status_view(task: dict) -> dict:
     return {"task_id": task["id"], "state": state, "result": result, **_progress_fields(task)}
 
 
+def unknown_task_view(task_id: str) -> dict:
+    """What Celery answers for a task id it has not seen: PENDING, no result."""
+    state, result = _state_and_result(None)
+    return {"task_id": task_id, "state": state, "result": result, **_progress_fields(None)}
+
+
+def file_name(parts: list[str | None], suffix: str) -> str:
+    """A download's file name from its parts (names and ids): safe characters only."""
+    text = "_".join(p for p in parts if p)
+    return re.sub(r"[^\w.\-]+", "-", text).strip("-")[:150] + suffix
+
+
 def download_name(row: dict) -> str:
     """A file name for a job's video: project, experiment, seed, job."""
     project = rec._one("projects", row["project_id"]) or {}
@@ -232,8 +247,77 @@ def download_name(row: dict) -> str:
         f"seed{seed}" if seed is not None else None,
         row["id"][:8],
     ]
-    text = "_".join(p for p in parts if p)
-    return re.sub(r"[^\w.\-]+", "-", text).strip("-")[:150] + ".mp4"
+    return file_name(parts, ".mp4")
+
+
+def asset_file(kind: str, user: User, project_id: str, asset_id: str) -> tuple[Path, str]:
+    """A reference's image or a motion's video (its source file) for download."""
+    row = rec.get_asset(kind, user, project_id, asset_id)
+    path = Path(row["image_path" if kind == "ref" else "video_path"])
+    if not path.is_file():
+        raise NotFound(f"The file of {row['name']!r} is no longer on disk ({path.name}).")
+    return path, path.name
+
+
+def pair_folder(user: User, project_id: str, experiment_id: str) -> tuple[Path, str]:
+    """An experiment's prepared input folder (the pair folder) and a name for its ZIP."""
+    row = rec.get_experiment(user, project_id, experiment_id)
+    view = experiment_view(row)
+    folder = Path(row["input_dir"] or "")
+    if not view["ready"] or not folder.is_dir():
+        raise NotFound(
+            f"Experiment {row['name']!r} has no prepared input (preprocessing is "
+            f"{view['preprocess']['state'] or 'not run'})."
+        )
+    return folder, file_name([row["name"], row["id"][:8]], "")
+
+
+def result_file(task_id: str) -> Path:
+    """A generation's ``result.json`` (written when the job ends)."""
+    path = store.job_dir(task_id) / RESULT_FILE
+    if not path.is_file():
+        raise NotFound(
+            f"Job {task_id} has no result.json: it has not ended, or it was cancelled before "
+            "it ran."
+        )
+    return path
+
+
+class _Sink(io.RawIOBase):
+    """Where zipfile writes a streamed ZIP: the bytes written since the last take()."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+def zip_chunks(folder: Path, root: str, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """``folder`` as a ZIP (entries under ``root/``), made while it is sent: no file
+    of the whole archive is written. Stored, not deflated (frames and video are
+    compressed already); links are left out."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_symlink() or not path.is_file():
+                continue
+            info = zipfile.ZipInfo.from_file(path, f"{root}/{path.relative_to(folder)}")
+            with path.open("rb") as source, archive.open(info, "w") as target:
+                while data := source.read(chunk):
+                    target.write(data)
+                    yield sink.take()
+            yield sink.take()
+    yield sink.take()
 
 
 def result_video(user: User, project_id: str, job_id: str) -> tuple[Path, str]:

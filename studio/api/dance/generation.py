@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import FileResponse, PlainTextResponse
 
 import jobs.tools.dance as dance
 from jobs import store
 from jobs.tools.dance import records as rec
 from studio.api.dance.schemas import (
+    Page,
     ProjectJobCreated,
     ProjectJobStatus,
     ProjectJobSummary,
@@ -17,10 +18,17 @@ from studio.api.dance.schemas import (
     TaskCreated,
     TaskStatus,
     body_fields,
+    page,
 )
 from studio.auth import User, api_user
 
 router = APIRouter()
+TASK_ID_MAX = 100
+
+
+def _created(jobs: list[dict], body: SteadyDancerJobCreate) -> dict:
+    """Seed's ProjectJobCreated of the first job; with base_seeds, all of them in ``jobs``."""
+    return jobs[0] | ({"jobs": jobs} if body.base_seeds else {})
 
 
 @router.post(
@@ -31,16 +39,21 @@ router = APIRouter()
 def create_project_job(
     project_id: str, body: SteadyDancerJobCreate, user: User = Depends(api_user)
 ) -> dict:
-    return dance.submit_generation(user, project_id, None, body_fields(body))
+    return _created(dance.submit_generations(user, project_id, None, body_fields(body)), body)
 
 
 @router.get(
     "/projects/{project_id}/steadydancer/jobs",
     response_model=list[ProjectJobSummary],
-    summary="The project's jobs, newest first",
+    summary="The project's jobs, newest first (?limit=&offset=)",
 )
-def list_project_jobs(project_id: str, user: User = Depends(api_user)) -> list[dict]:
-    return [dance.job_summary_view(r) for r in rec.list_generation_jobs(user, project_id)]
+def list_project_jobs(
+    project_id: str, paging: Page = Depends(page), user: User = Depends(api_user)
+) -> list[dict]:
+    return [
+        dance.job_summary_view(r)
+        for r in rec.list_generation_jobs(user, project_id, None, paging.limit, paging.offset)
+    ]
 
 
 @router.post(
@@ -52,21 +65,28 @@ def list_project_jobs(project_id: str, user: User = Depends(api_user)) -> list[d
 def create_experiment_job(
     project_id: str, experiment_id: str, body: SteadyDancerJobCreate, user: User = Depends(api_user)
 ) -> dict:
-    return dance.submit_generation(user, project_id, experiment_id, body_fields(body))
+    return _created(
+        dance.submit_generations(user, project_id, experiment_id, body_fields(body)), body
+    )
 
 
 @router.get(
     "/projects/{project_id}/experiments/{experiment_id}/steadydancer/jobs",
     response_model=list[ProjectJobSummary],
-    summary="The experiment's jobs",
+    summary="The experiment's jobs, newest first (?limit=&offset=)",
 )
 def list_experiment_jobs(
-    project_id: str, experiment_id: str, user: User = Depends(api_user)
+    project_id: str,
+    experiment_id: str,
+    paging: Page = Depends(page),
+    user: User = Depends(api_user),
 ) -> list[dict]:
     experiment = rec.get_experiment(user, project_id, experiment_id)
     return [
         dance.job_summary_view(r)
-        for r in rec.list_generation_jobs(user, project_id, experiment["id"])
+        for r in rec.list_generation_jobs(
+            user, project_id, experiment["id"], paging.limit, paging.offset
+        )
     ]
 
 
@@ -138,6 +158,23 @@ def download_project_job(
     return FileResponse(path, media_type="video/mp4", filename=filename)
 
 
+@router.get(
+    "/projects/{project_id}/steadydancer/jobs/{job_id}/result.json",
+    response_class=FileResponse,
+    summary="The job's result.json (success, video_path, stdout, stderr, return_code …) once "
+    "it has ended",
+)
+def project_job_result(
+    project_id: str, job_id: str, user: User = Depends(api_user)
+) -> FileResponse:
+    row = rec.get_generation_job(user, project_id, job_id)
+    return FileResponse(
+        dance.result_file(row["task_id"]),
+        media_type="application/json",
+        filename=f"result-{row['id'][:8]}.json",
+    )
+
+
 # -- the seed's low-level queue ------------------------------------------------------------------
 
 
@@ -147,11 +184,55 @@ def download_project_job(
     summary="Queue a generation from a pair folder without a project (no job record)",
 )
 def create_task(body: SteadyDancerJobCreate, user: User = Depends(api_user)) -> dict:
-    return {"task_id": dance.submit_generation(user, None, None, body_fields(body))["task_id"]}
+    created = dance.submit_generations(user, None, None, body_fields(body))
+    answer = {"task_id": created[0]["task_id"]}
+    return answer | ({"task_ids": [c["task_id"] for c in created]} if body.base_seeds else {})
 
 
 @router.get(
-    "/steadydancer/jobs/{task_id}", response_model=TaskStatus, summary="A task's state and result"
+    "/steadydancer/jobs/{task_id}",
+    response_model=TaskStatus,
+    summary="A task's state and result; an id it has not seen is PENDING (as Celery answers)",
 )
-def get_task(task_id: str, user: User = Depends(api_user)) -> dict:
-    return dance.task_status_view(dance.generation_task(user, task_id))
+def get_task(task_id: str = Path(max_length=TASK_ID_MAX), user: User = Depends(api_user)) -> dict:
+    return dance.task_status(user, task_id)
+
+
+@router.post(
+    "/steadydancer/jobs/{task_id}/cancel",
+    response_model=TaskStatus,
+    summary="Cancel a task (a running SteadyDancer child is killed with its process group)",
+)
+def cancel_task(
+    task_id: str = Path(max_length=TASK_ID_MAX), user: User = Depends(api_user)
+) -> dict:
+    return dance.cancel_task(user, task_id)
+
+
+@router.get(
+    "/steadydancer/jobs/{task_id}/log",
+    response_class=PlainTextResponse,
+    summary="A task's log (tail)",
+)
+def task_log(
+    task_id: str = Path(max_length=TASK_ID_MAX),
+    tail: int = Query(200, ge=1, le=5000),
+    user: User = Depends(api_user),
+) -> str:
+    return dance.task_log(user, task_id, tail)
+
+
+@router.get(
+    "/steadydancer/jobs/{task_id}/result.json",
+    response_class=FileResponse,
+    summary="A task's result.json once it has ended",
+)
+def task_result(
+    task_id: str = Path(max_length=TASK_ID_MAX), user: User = Depends(api_user)
+) -> FileResponse:
+    task = dance.generation_task(user, task_id)
+    return FileResponse(
+        dance.result_file(task["id"]),
+        media_type="application/json",
+        filename=f"result-{task['id'][:8]}.json",
+    )

@@ -8,6 +8,7 @@ from pathlib import Path as PathType
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
+from fastapi.responses import FileResponse
 
 import jobs.tools.dance as dance
 from jobs.inputs import server_path
@@ -15,13 +16,17 @@ from jobs.tools.dance import backends
 from jobs.tools.dance import records as rec
 from pipelines.errors import BadInput
 from studio.api.dance.schemas import (
+    AssetUpdate,
     MotionCreate,
     MotionOut,
+    Page,
     ProjectCreate,
     ProjectOut,
+    ProjectUpdate,
     ReferenceCreate,
     ReferenceOut,
     meta_from_form,
+    page,
 )
 from studio.auth import User, api_user
 from studio.uploads import save_upload
@@ -43,12 +48,18 @@ def models_info(user: User = Depends(api_user)) -> dict[str, Any]:
 
 
 @router.get(
-    "/projects", response_model=list[ProjectOut], summary="Your projects (admins: all, or ?owner=)"
+    "/projects",
+    response_model=list[ProjectOut],
+    summary="Your projects, newest first (?limit=&offset=; admins: all, or ?owner=)",
 )
 def list_projects(
-    owner: str | None = Query(None, max_length=rec.NAME_MAX), user: User = Depends(api_user)
+    owner: str | None = Query(None, max_length=rec.NAME_MAX),
+    paging: Page = Depends(page),
+    user: User = Depends(api_user),
 ) -> list[dict]:
-    return [dance.project_view(p) for p in rec.list_projects(user, owner)]
+    return [
+        dance.project_view(p) for p in rec.list_projects(user, owner, paging.limit, paging.offset)
+    ]
 
 
 @router.post("/projects", response_model=ProjectOut, summary="Create a project")
@@ -59,6 +70,13 @@ def create_project(body: ProjectCreate, user: User = Depends(api_user)) -> dict:
 @router.get("/projects/{project_id}", response_model=ProjectOut, summary="One project")
 def get_project(project_id: str, user: User = Depends(api_user)) -> dict:
     return dance.project_view(rec.get_project(user, project_id))
+
+
+@router.patch(
+    "/projects/{project_id}", response_model=ProjectOut, summary="Rename or re-describe a project"
+)
+def update_project(project_id: str, body: ProjectUpdate, user: User = Depends(api_user)) -> dict:
+    return dance.project_view(rec.edit_project(user, project_id, body.changes()))
 
 
 @router.delete(
@@ -181,11 +199,29 @@ def _asset_routes(kind: str, plural: str, out: type, view: Callable[[dict], dict
     one = f"/projects/{{project_id}}/{plural}/{{{kind}_id}}"
     id_param = Path(alias=f"{kind}_id")
 
-    def list_all(project_id: str, user: User = Depends(api_user)) -> list[dict]:
-        return [view(a) for a in rec.list_assets(kind, user, project_id)]
+    def list_all(
+        project_id: str, paging: Page = Depends(page), user: User = Depends(api_user)
+    ) -> list[dict]:
+        return [
+            view(a) for a in rec.list_assets(kind, user, project_id, paging.limit, paging.offset)
+        ]
 
     def get_one(project_id: str, asset_id: str = id_param, user: User = Depends(api_user)) -> dict:
         return view(rec.get_asset(kind, user, project_id, asset_id))
+
+    def update_one(
+        project_id: str,
+        body: AssetUpdate,
+        asset_id: str = id_param,
+        user: User = Depends(api_user),
+    ) -> dict:
+        return view(rec.edit_asset(kind, user, project_id, asset_id, body.changes()))
+
+    def download_one(
+        project_id: str, asset_id: str = id_param, user: User = Depends(api_user)
+    ) -> FileResponse:
+        path, filename = dance.asset_file(kind, user, project_id, asset_id)
+        return FileResponse(path, filename=filename)
 
     def delete_one(
         project_id: str, asset_id: str = id_param, user: User = Depends(api_user)
@@ -197,10 +233,22 @@ def _asset_routes(kind: str, plural: str, out: type, view: Callable[[dict], dict
     router.get(
         f"/projects/{{project_id}}/{plural}",
         response_model=list[out],  # type: ignore[valid-type]
-        summary=f"The project's {noun}s",
+        summary=f"The project's {noun}s, newest first (?limit=&offset=)",
         operation_id=f"list_{noun}s",
     )(list_all)
     router.get(one, response_model=out, summary=f"One {noun}", operation_id=f"get_{noun}")(get_one)
+    router.get(
+        f"{one}/download",
+        response_class=FileResponse,
+        summary=f"The {noun}'s source file",
+        operation_id=f"download_{noun}",
+    )(download_one)
+    router.patch(
+        one,
+        response_model=out,
+        summary=f"Rename a {noun} or change its meta",
+        operation_id=f"update_{noun}",
+    )(update_one)
     router.delete(
         one,
         status_code=204,

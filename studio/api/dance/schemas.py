@@ -5,16 +5,20 @@ and patterns that show in the OpenAPI page. Config fields come from
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobs.tools.dance import records as rec
+from jobs.tools.dance.submit import SEEDS_MAX
 from pipelines.dance.config import ConfigOverrides
 from pipelines.errors import BadInput
 from pipelines.names import MULTI_LINE, ONE_LINE, text_field
 
 PATH_MAX = 4096
+PAGE_MAX = 1000
 
 
 def _name(description: str) -> Any:
@@ -35,6 +39,32 @@ def _path(description: str) -> Any:
 class ProjectCreate(BaseModel):
     name: str = _name("Project name (unique among your projects)")
     description: str | None = _text("Optional description")
+
+
+class _Patch(BaseModel):
+    """A PATCH body: only the fields sent change (``null`` clears a description);
+    other fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class ProjectUpdate(_Patch):
+    name: str | None = text_field(rec.NAME_MAX, "New name", min_length=1, default=None)
+    description: str | None = _text("New description (null: none)")
+
+
+class AssetUpdate(_Patch):
+    name: str | None = text_field(rec.NAME_MAX, "New name", min_length=1, default=None)
+    meta: dict[str, Any] | None = Field(
+        None, description="New metadata, replacing the old (meta.prompt becomes the prompt)"
+    )
+
+
+class ExperimentUpdate(ProjectUpdate):
+    pass
 
 
 class ProjectOut(BaseModel):
@@ -128,9 +158,18 @@ class SteadyDancerJobCreate(ConfigOverrides):  # type: ignore[valid-type, misc]
         pattern=MULTI_LINE,
         description="Prompt instead of the folder's prompt.txt",
     )
+    base_seeds: list[Annotated[int, Field(ge=-1, le=2**63 - 1)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=SEEDS_MAX,
+        description=f"Several seeds at once (at most {SEEDS_MAX}): one job each, the same "
+        "input and config; the answer is the first job's, with all of them in `jobs` "
+        "(`task_ids` for the low-level queue)",
+    )
 
 
 class ProjectJobCreated(BaseModel):
+    model_config = ConfigDict(extra="allow")
     project_id: str
     job_id: str
     task_id: str
@@ -169,6 +208,7 @@ class ProjectJobSummary(BaseModel):
 
 
 class TaskCreated(BaseModel):
+    model_config = ConfigDict(extra="allow")
     task_id: str
 
 
@@ -177,6 +217,23 @@ class TaskStatus(BaseModel):
     task_id: str
     state: str
     result: JobResult | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of a list (``?limit=&offset=``); the answer stays a JSON list, newest first."""
+
+    limit: int | None
+    offset: int
+
+
+def page(
+    limit: int | None = Query(
+        None, ge=1, le=PAGE_MAX, description=f"At most this many (1-{PAGE_MAX}); default all"
+    ),
+    offset: int = Query(0, ge=0, le=10**9, description="Skip this many (newest first)"),
+) -> Page:
+    return Page(limit, offset)
 
 
 def body_fields(model: BaseModel) -> dict[str, Any]:

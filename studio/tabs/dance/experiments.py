@@ -44,8 +44,8 @@ def experiment_choices(project_id: str | None, request: gr.Request | None):
     refs = [(r["name"], r["id"]) for r in rec.list_assets("ref", user, project_id)]
     motions = [(m["name"], m["id"]) for m in rec.list_assets("motion", user, project_id)]
     return (
-        gr.update(choices=refs, value=refs[-1][1] if refs else None),
-        gr.update(choices=motions, value=motions[-1][1] if motions else None),
+        gr.update(choices=refs, value=refs[0][1] if refs else None),
+        gr.update(choices=motions, value=motions[0][1] if motions else None),
     )
 
 
@@ -88,7 +88,7 @@ def experiment_dropdown(
         return gr.update(choices=[], value=None)
     choices = [(e["name"], e["id"]) for e in rec.list_experiments(user_of(request), project_id)]
     ids = [c[1] for c in choices]
-    return gr.update(choices=choices, value=value if value in ids else (ids[-1] if ids else None))
+    return gr.update(choices=choices, value=value if value in ids else (ids[0] if ids else None))
 
 
 def create_experiment(

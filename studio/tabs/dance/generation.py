@@ -35,8 +35,8 @@ def parse_seeds(text: str) -> list[int | None]:
         seeds = [int(p) for p in parts]
     except ValueError:
         raise BadInput("Seeds: whole numbers separated by commas, e.g. 1, 2, 3.") from None
-    if len(seeds) > 16:
-        raise BadInput("At most 16 seeds at once.")
+    if len(seeds) > dance.SEEDS_MAX:
+        raise BadInput(f"At most {dance.SEEDS_MAX} seeds at once.")
     return list(seeds) or [None]
 
 
@@ -52,16 +52,15 @@ def run_jobs(
         if not project_id or not experiment_id:
             raise BadInput("Select an experiment to run.")
         overrides = config_from_controls(list(override_values))
-        created = []
-        for seed in parse_seeds(seeds):
-            body = {
-                **overrides,
-                **({"base_seed": seed} if seed is not None else {}),
-                "prompt_override": (prompt or "").strip() or None,
-            }
-            created.append(
-                dance.submit_generation(user_of(request), project_id, experiment_id, body)
-            )
+        several = [seed for seed in parse_seeds(seeds) if seed is not None]
+        if several:  # the seeds box wins over the config's base_seed
+            overrides.pop("base_seed", None)
+        body = {
+            **overrides,
+            **({"base_seeds": several} if several else {}),
+            "prompt_override": (prompt or "").strip() or None,
+        }
+        created = dance.submit_generations(user_of(request), project_id, experiment_id, body)
     message = f"Queued {len(created)} job(s): " + ", ".join(f"`{c['job_id'][:8]}`" for c in created)
     return (
         message,

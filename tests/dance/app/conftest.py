@@ -135,6 +135,8 @@ def dance_env(studio_home, monkeypatch, standin_dir, shared_root, tmp_path):
         "STEADYDANCER_CKPT_DIR",
         "STUDIO_WAN_ANIMATE_MODEL",
         "STUDIO_MODELS_DIR",
+        "STEADYDANCER_DATA_DIR",
+        "STUDIO_STEADYDANCER_DATA_DIR",
     ):
         monkeypatch.delenv(name, raising=False)
     reset_settings()

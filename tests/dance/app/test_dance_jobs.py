@@ -224,7 +224,8 @@ def test_jobs_from_a_pair_folder_and_the_low_level_queue(api, dance_env, start_w
     assert low["state"] == "SUCCESS" and set(low) >= {"task_id", "state", "result"}
     assert low["result"]["success"] and "base_seed=11" in low["result"]["stdout"]
     assert Path(low["result"]["video_path"]).is_file()
-    assert api.get(f"{BASE}/steadydancer/jobs/nope").status_code == 404
+    unknown = api.get(f"{BASE}/steadydancer/jobs/nope")  # Celery: a task it has not seen
+    assert unknown.status_code == 200 and unknown.json()["state"] == "PENDING"
 
 
 def test_a_preprocessing_failure_fails_the_waiting_job(api, dance_env, start_worker):
