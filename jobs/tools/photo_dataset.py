@@ -472,5 +472,6 @@ register(
             10,
             datasets.DATASET_BUILDER,
         ),
+        models=(datasets.CAPTION_MODEL,),
     )
 )

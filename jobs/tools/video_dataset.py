@@ -286,5 +286,6 @@ register(
             11,
             datasets.DATASET_BUILDER,
         ),
+        models=(datasets.CAPTION_MODEL, datasets.PROMPTGEN_MODEL),
     )
 )

@@ -35,7 +35,7 @@ from typing import Any
 
 from jobs.inputs import server_path
 from jobs.kinds import JobContext, job_kind
-from jobs.registry import Tab, Tool, register
+from jobs.registry import Model, Tab, Tool, register
 from jobs.tools.dance import backends
 from jobs.tools.dance import records as rec
 from jobs.tools.dance.submit import (
@@ -376,5 +376,37 @@ register(
         router="studio.api.dance:routes",
         prefix="/dance",  # seed 004's paths too
         tab=Tab("Dance generation", "tab-dance", "studio.tabs.dance:build", 40),
+        models=(
+            Model(
+                "wan_animate",
+                "Wan2.2-Animate-14B (diffusers)",
+                "generator: wan-animate backend",
+                hub_id=backends.WAN_ANIMATE_HUB_ID,
+                folder=backends.WAN_ANIMATE_FOLDER,
+                size=82_000_000_000,
+                setting="STUDIO_WAN_ANIMATE_MODEL",
+                marker="model_index.json",
+            ),
+            Model(
+                "steadydancer_weights",
+                "SteadyDancer-14B weights",
+                "generator: steadydancer backend (its checkpoint folder)",
+                hub_id=backends.STEADYDANCER_HUB_ID,
+                folder=backends.STEADYDANCER_FOLDER,
+                size=41_000_000_000,
+                setting="STEADYDANCER_CKPT_DIR",
+                marker="",
+            ),
+            Model(
+                "steadydancer_code",
+                "SteadyDancer code",
+                "generator: steadydancer backend (generate_dancer.py, in its own environment)",
+                setting="STEADYDANCER_DIR",
+                marker="generate_dancer.py",
+                how="git clone https://github.com/MCG-NJU/SteadyDancer, install its requirements "
+                "(CUDA, flash-attn) in its own environment, then set STEADYDANCER_DIR (and "
+                "STEADYDANCER_PYTHON)",
+            ),
+        ),
     )
 )

@@ -26,6 +26,8 @@ from pipelines.errors import Conflict
 
 WAN_ANIMATE_FOLDER = "Wan2.2-Animate-14B-Diffusers"
 WAN_ANIMATE_HUB_ID = "Wan-AI/Wan2.2-Animate-14B-Diffusers"
+STEADYDANCER_FOLDER = "SteadyDancer-14B"
+STEADYDANCER_HUB_ID = "MCG-NJU/SteadyDancer-14B"
 PREFERENCE = ("steadydancer", "wan-animate")
 
 
@@ -38,7 +40,7 @@ def steadydancer_setup() -> SteadyDancerSetup:
     directory = (
         settings.steadydancer_dir.expanduser().resolve() if settings.steadydancer_dir else None
     )
-    ckpt = settings.steadydancer_ckpt_dir or settings.models_path / "SteadyDancer-14B"
+    ckpt = settings.steadydancer_ckpt_dir or settings.models_path / STEADYDANCER_FOLDER
     return SteadyDancerSetup(
         directory=directory,
         python=settings.steadydancer_python or sys.executable,

@@ -38,7 +38,7 @@ from jobs.access import User, check_owner, user_named
 from jobs.inputs import InputError, check_size, server_path
 from jobs.kinds import JobContext, job_kind
 from jobs.models import model_ref
-from jobs.registry import Tab, Tool, register
+from jobs.registry import Model, Tab, Tool, register
 from jobs.settings import get_settings
 from jobs.tools.video_edit import repository as repo
 from pipelines.errors import Conflict, NotFound, Refused
@@ -433,6 +433,49 @@ def preview_cpu(ctx: JobContext) -> dict:
     return _outputs(status, request, "mask")
 
 
+def _model(key: str, role: str, size: int, patterns: tuple[str, ...] = ()) -> Model:
+    """A video edit model as the pipeline knows it (``pipelines.video_edit.models``)."""
+    from pipelines.video_edit.models import SPECS
+
+    spec = SPECS[key]
+    return Model(
+        key,
+        spec.title,
+        role,
+        hub_id=spec.hub_id,
+        folder=spec.folder_names[0],
+        size=size,
+        setting=spec.env,
+        marker=spec.marker,
+        patterns=patterns,
+    )
+
+
+# The diffusers pipeline's safetensors only (the repository also holds .bin copies and a
+# 7 GB original checkpoint the studio never loads).
+IP2P_FILES = (
+    "model_index.json",
+    "scheduler/*",
+    "tokenizer/*",
+    "feature_extractor/*",
+    "text_encoder/config.json",
+    "text_encoder/model.safetensors",
+    "unet/config.json",
+    "unet/diffusion_pytorch_model.safetensors",
+    "vae/config.json",
+    "vae/diffusion_pytorch_model.safetensors",
+)
+MODELS = (
+    _model("ip2p", "edit (every frame)", 4_300_000_000, IP2P_FILES),
+    _model("sam3", "mask (any text prompt; gated on the Hub: needs HF_TOKEN)", 3_450_000_000),
+    _model(
+        "clipseg",
+        "mask (any text prompt, lighter)",
+        610_000_000,
+        ("*.json", "*.txt", "*.safetensors"),
+    ),
+)
+
 register(
     Tool(
         name="video_edit",
@@ -444,5 +487,6 @@ register(
         prefix="/video_edit",
         aliases=("/video/edit",),  # seed 003's paths
         tab=Tab("Video edit", "tab-video-edit", "studio.tabs.video_edit:build", 30),
+        models=MODELS,
     )
 )
