@@ -126,9 +126,12 @@ def model_ref(
     raise InputError(f"{field}: {text[:200]!r} is not {what}.")
 
 
-def caption_model(value: str | None, field: str = "local_model") -> str | None:
-    """A caption model (transformers, ``config.json``) by the one rule."""
-    return model_ref(value, field, CONFIG)
+def caption_model(
+    value: str | None, field: str = "local_model", progress: Progress | None = None
+) -> str | None:
+    """A caption model (transformers, ``config.json``) by the one rule (in a job, with
+    its ``progress``: fetched first when declared, missing and STUDIO_FETCH_MODELS=auto)."""
+    return model_ref(value, field, CONFIG, progress)
 
 
 def model_folder(value: str | None, field: str) -> str | None:

@@ -23,6 +23,7 @@ from jobs.settings import reset_settings
 from pipelines.model_download import PARTIAL, UNFINISHED
 from tests.conftest import wait_job
 from tests.models.hub_server import FakeHub
+from tests.photo_dataset.app.conftest import OPTIONS
 
 FLORENCE = "florence-community/Florence-2-base"
 EVERY_MODEL = {
@@ -292,3 +293,47 @@ def test_cancel_stops_a_download_and_keeps_what_came(
     assert not (folder / "big.bin").exists() and (folder / "config.json").is_file()
     where, problem = find(declared_model("video_dataset.caption").model)
     assert where is None and "partly downloaded" in problem
+
+
+def test_with_fetch_on_first_use_the_job_that_needs_the_model_downloads_it_first(
+    online, start_worker, tiny_florence, small_zip, monkeypatch
+):
+    """STUDIO_FETCH_MODELS=auto: a photo dataset with local captions is accepted though
+    its caption model is missing; its build job shows "downloading", fetches it, and the
+    caption job captions with it."""
+    from jobs import datasets
+    from jobs.access import User
+    from jobs.tools import photo_dataset as photos
+
+    ann = User("ann", is_admin=False)  # the admin's setting, for everyone's jobs
+    options = {
+        **OPTIONS,
+        "caption": {"trigger": "ohwx", "provider": "local", "local_model": FLORENCE},
+    }
+    options["caption"].update(device="cpu", max_new_tokens=3)
+    with pytest.raises(InputError, match="Florence-2 base"):  # off by default
+        photos.start_build("auto-off", ann, options, files=[small_zip])
+    monkeypatch.setenv("STUDIO_FETCH_MODELS", "auto")
+    reset_settings()
+    with FakeHub({FLORENCE: tiny_florence}) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        start_worker()
+        build = photos.start_build("auto-on", ann, options, files=[small_zip])
+        build = wait_job(build["id"], timeout=120)
+        assert build["status"] == "succeeded", (build["error"], store.read_log(build["id"]))
+        log = store.read_log(build["id"], tail=1000)
+        assert log.index("stage: downloading") < log.index("stage: unpack")
+        caption_job = wait_job(build["outputs"]["next_job"], timeout=180)
+        assert caption_job["status"] == "succeeded", caption_job["error"]
+    folder = studio_home_models() / "Florence-2-base"
+    assert caption_model(FLORENCE) == str(folder)
+    kept = [
+        f
+        for f in photos.read_manifest(datasets.get("auto-on", ann))["files"]
+        if f["status"] == "kept"
+    ]
+    assert kept and all(f["caption_source"] == "local" for f in kept)
+    # offline, auto fetches nothing: the submit says what to run instead
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(InputError, match=r"HF_HUB_OFFLINE=1.*hf download"):
+        caption_model("MiaoshouAI/Florence-2-base-PromptGen-v2.0")
