@@ -242,6 +242,8 @@ def find(model: Model) -> tuple[str | None, str]:
         if where is not None:
             return where, model.setting
         return None, f"{model.setting}={named}: no {model.marker or 'model'} there."
+    if not model.folder_name:  # only where its variable says (e.g. a code checkout)
+        return None, f"missing: set {model.setting}" if model.setting else "missing"
     folder = target(model)
     if _complete(folder, model.marker):
         return str(folder.resolve()), "models folder"
