@@ -222,6 +222,10 @@ def _run_wan_animate(
 ) -> None:
     from pipelines.dance.wan_animate import generate, load_pipeline
 
+    if backends.wan_animate_fetched_first():
+        from jobs.models import declared_model, fetch
+
+        fetch(declared_model("dance.wan_animate").model, ctx.progress)
     model = backends.wan_animate_model()
     if model is None:
         raise GenerationFailed(backends.wan_animate_problem() or "Wan-Animate is not set up.")
