@@ -38,7 +38,7 @@ from typing import Any
 from jobs import datasets_repository as repo
 from jobs import store
 from jobs.access import User, may_access, owner_filter
-from jobs.registry import TabGroup
+from jobs.registry import Model, TabGroup
 from jobs.settings import get_settings
 from pipelines.errors import Conflict, NotFound
 from pipelines.names import DatasetNameError, validate_dataset_name
@@ -258,3 +258,19 @@ def _read(path: Path) -> dict[str, Any]:
 
 # The top tab whose sub-tabs are the two dataset tools' tabs (photo_dataset, video_dataset).
 DATASET_BUILDER = TabGroup("Dataset builder", "tab-dataset")
+
+# The local caption models both dataset tools use by default (declared with each tool).
+CAPTION_MODEL = Model(
+    "caption",
+    "Florence-2 base",
+    "captions (local provider, default model)",
+    hub_id="florence-community/Florence-2-base",
+    size=930_000_000,
+)
+PROMPTGEN_MODEL = Model(
+    "caption_tags",
+    "Florence-2 PromptGen v2.0",
+    "captions: the Tags preset",
+    hub_id="MiaoshouAI/Florence-2-base-PromptGen-v2.0",
+    size=1_100_000_000,
+)

@@ -55,6 +55,31 @@ class Tab:
 
 
 @dataclass(frozen=True)
+class Model:
+    """A model a tool uses, declared with the tool (``GET /api/v1/models`` lists them).
+
+    It is present when the studio's one model rule (:func:`jobs.models.model_ref`) finds
+    ``hub_id`` (a folder ``folder`` in the models folder, or the Hugging Face cache), or
+    when the variable ``setting`` names a folder that holds ``marker``. An admin may
+    fetch a model with a ``hub_id`` into ``STUDIO_MODELS_DIR/<folder>``."""
+
+    key: str  # unique within the tool: "caption", "sam3", ...
+    title: str
+    role: str  # what the tool does with it, in the user's words
+    hub_id: str = ""  # "" when the Hub has no copy (e.g. a code checkout)
+    folder: str = ""  # its folder in the models folder (default: the Hub id's last part)
+    size: int = 0  # expected bytes on disk (about: the files the fetch downloads)
+    setting: str = ""  # the environment variable that names another folder (or Hub id)
+    marker: str = "config.json"  # the file that says "this folder is the model"
+    patterns: tuple[str, ...] = ()  # the files fetched (allow_patterns); empty: all
+    how: str = ""  # how to get it when the studio cannot fetch it (no hub_id)
+
+    @property
+    def folder_name(self) -> str:
+        return self.folder or self.hub_id.split("/")[-1]
+
+
+@dataclass(frozen=True)
 class Tool:
     name: str  # the one name: photo_dataset, frames, ... (its folders, its kinds' prefix)
     title: str
@@ -65,7 +90,7 @@ class Tool:
     options: str | None = None  # "module:Class": the options a user sends (pydantic or dataclass)
     settings: tuple[str, ...] = ()  # fields of jobs.settings.Settings it reads
     aliases: tuple[str, ...] = ()  # earlier prefixes (the seeds' paths), mounted again, unlisted
-    models: tuple[str, ...] = ()  # the models it can use (filled by a later issue)
+    models: tuple[Model, ...] = ()  # the models it can use (jobs.models lists and fetches them)
     core: bool = False  # the studio's own jobs page and API (prefix "")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -140,6 +141,13 @@ class Settings(BaseSettings):
 
     server_name: str = Field(default="127.0.0.1", validation_alias="GRADIO_SERVER_NAME")
     server_port: int = Field(default=7860, validation_alias="GRADIO_SERVER_PORT")
+
+    # -- models (issue 23) ---------------------------------------------
+    fetch_models: Literal["off", "auto"] = Field(
+        default="off",
+        description="auto: a job that needs a declared model (GET /api/v1/models) that is "
+        "missing downloads it into the models folder first (never with HF_HUB_OFFLINE=1).",
+    )
 
     @field_validator("allow_scenario_scripts", "demo", mode="before")
     @classmethod

@@ -198,5 +198,5 @@ def test_every_registered_tool_has_a_router_under_its_own_prefix_and_a_tab():
         assert isinstance(router, APIRouter) and router.routes, tool.name
         assert tool.prefix == ("" if tool.core else f"/{tool.name}"), tool.name
         assert tool.tab is not None and callable(registry.resolve(tool.tab.build)), tool.name
-    # the core is the one tool without a prefix: the studio's own /api/v1/jobs, /health, ...
-    assert [tool.name for tool in registry.tools() if not tool.prefix] == ["jobs"]
+    # the core has no prefix: the studio's own /api/v1/jobs, /health, ..., /models
+    assert sorted(tool.name for tool in registry.tools() if not tool.prefix) == ["jobs", "models"]

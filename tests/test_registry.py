@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 import jobs.tools
 from jobs import kinds, registry
-from jobs.registry import Tab, TabGroup, Tool, ToolError
+from jobs.registry import Model, Tab, TabGroup, Tool, ToolError
 from jobs.settings import Settings
 
 TOOLS = ["photo_dataset", "video_dataset", "frames", "video_edit", "dance", "monitor"]
@@ -29,8 +29,8 @@ def _setting_names() -> set[str]:
 
 def test_every_tool_is_registered_once_with_all_its_parts():
     tools = {tool.name: tool for tool in registry.tools()}
-    assert sorted(tools) == sorted([*TOOLS, "jobs"])
-    assert [name for name, tool in tools.items() if tool.core] == ["jobs"]
+    assert sorted(tools) == sorted([*TOOLS, "jobs", "models"])
+    assert sorted(name for name, tool in tools.items() if tool.core) == ["jobs", "models"]
     settings = _setting_names()
     for name in TOOLS:
         tool = tools[name]
@@ -39,7 +39,7 @@ def test_every_tool_is_registered_once_with_all_its_parts():
         assert dataclasses.is_dataclass(options) or issubclass(options, BaseModel), name
         assert tool.kinds and all(kind.startswith(f"{name}.") for kind in tool.kinds), name
         assert set(tool.settings) <= settings, set(tool.settings) - settings
-        assert tool.models == ()  # the next issue fills them
+        assert all(isinstance(model, Model) for model in tool.models), name
         router = registry.resolve(tool.router)
         assert isinstance(router, APIRouter) and router.routes, name
         assert tool.tab is not None and callable(registry.resolve(tool.tab.build)), name
@@ -74,7 +74,11 @@ def test_the_tabs_users_know_keep_their_order_labels_and_ids():
         ("Photos", "tab-dataset-photos"),
         ("Videos", "tab-dataset-videos"),
     ]
-    assert subs["Jobs / Monitor"] == [("Jobs", "tab-jobs-list"), ("Scenario runs", "tab-scenarios")]
+    assert subs["Jobs / Monitor"] == [
+        ("Jobs", "tab-jobs-list"),
+        ("Scenario runs", "tab-scenarios"),
+        ("Models", "tab-models"),
+    ]
 
 
 @pytest.fixture
@@ -93,7 +97,8 @@ def routed(studio_home):
 def test_each_tool_is_listed_under_its_own_prefix_and_the_old_paths_answer_too(routed):
     document = routed.get("/api/v1/openapi.json").json()
     paths = document["paths"]
-    core = {"/api/v1/", "/api/v1/health", "/api/v1/workers", "/api/v1/kinds"}
+    core = {"/api/v1/", "/api/v1/health", "/api/v1/workers", "/api/v1/kinds", "/api/v1/models"}
+    core.add("/api/v1/models/{model_id}/fetch")
     outside = [
         path
         for path in paths

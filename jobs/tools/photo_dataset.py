@@ -357,7 +357,7 @@ def build(ctx: JobContext) -> dict:
     options = PhotoDatasetOptions.from_dict(ctx.params["options"])
     options.caption.api_key = secrets.read(ctx.params.get("api_key_ref"))
     stored = options.to_dict()  # as the user gave them: no server path, no endpoint URL
-    _bind_references(options, ctx.owner)
+    _bind_references(options, ctx.owner, progress=ctx.progress)
     options.check()
     chained = options.caption.provider == "local"
     span = _spans(ctx.progress, _UNTIL_CROP if chained else _FULL)
@@ -375,9 +375,10 @@ def build(ctx: JobContext) -> dict:
     return _done(ctx, result)
 
 
-def _bind_references(options: Any, owner: str, captions: bool = True) -> None:
+def _bind_references(options: Any, owner: str, captions: bool = True, progress: Any = None) -> None:
     """In the job: the stored options checked again for their owner's current rights,
-    the endpoint's URL and the models' folders filled in for the pipeline."""
+    the endpoint's URL and the models' folders filled in for the pipeline (a declared
+    caption model missing is fetched first with STUDIO_FETCH_MODELS=auto)."""
     from jobs.models import caption_model, model_folder
 
     caption = options.caption
@@ -385,7 +386,9 @@ def _bind_references(options: Any, owner: str, captions: bool = True) -> None:
         endpoint = api_endpoint(caption.api_endpoint, caption.api_base_url, user_named(owner))
         caption.api_base_url = endpoint.url if endpoint else ""
     if captions and caption.provider == "local":
-        caption.local_model = caption_model(caption.local_model, "caption.local_model") or ""
+        caption.local_model = (
+            caption_model(caption.local_model, "caption.local_model", progress) or ""
+        )
     if options.dedup.use_faces:
         options.dedup.insightface_model_dir = (
             model_folder(options.dedup.insightface_model_dir, "dedup.insightface_model_dir") or ""
@@ -420,7 +423,7 @@ def caption(ctx: JobContext) -> dict:
 
     result = load_result(datasets.bound_folder(ctx.params))
     options = PhotoDatasetOptions.from_dict(ctx.params["options"])
-    _bind_references(options, ctx.owner)
+    _bind_references(options, ctx.owner, progress=ctx.progress)
     o = options.caption
     ctx.progress.update(stage="caption", fraction=0.0, message=f"caption model {o.local_model}")
 
@@ -472,5 +475,6 @@ register(
             10,
             datasets.DATASET_BUILDER,
         ),
+        models=(datasets.CAPTION_MODEL,),
     )
 )

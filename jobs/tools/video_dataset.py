@@ -204,7 +204,7 @@ def build(ctx: JobContext) -> dict:
     captioner = None
     caption = plan.caption_options()
     if caption.provider == "local":
-        caption.local_model = caption_model(caption.local_model, "local_model") or ""
+        caption.local_model = caption_model(caption.local_model, "local_model", ctx.progress) or ""
         plan.caption.local_model = caption.local_model
         ctx.progress.update(
             stage="load model", fraction=0.0, message=f"loading {caption.local_model}"
@@ -286,5 +286,6 @@ register(
             11,
             datasets.DATASET_BUILDER,
         ),
+        models=(datasets.CAPTION_MODEL, datasets.PROMPTGEN_MODEL),
     )
 )

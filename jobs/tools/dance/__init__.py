@@ -38,7 +38,7 @@ from typing import Any
 
 from jobs.inputs import server_path
 from jobs.kinds import JobContext, job_kind
-from jobs.registry import Tab, Tool, register
+from jobs.registry import Model, Tab, Tool, register
 from jobs.tools.dance import backends
 from jobs.tools.dance import records as rec
 from jobs.tools.dance.snapshot import snapshot
@@ -244,6 +244,10 @@ def _run_wan_animate(
 ) -> None:
     from pipelines.dance.wan_animate import generate, load_pipeline
 
+    if backends.wan_animate_fetched_first():
+        from jobs.models import declared_model, fetch
+
+        fetch(declared_model("dance.wan_animate").model, ctx.progress)
     model = backends.wan_animate_model()
     if model is None:
         raise GenerationFailed(backends.wan_animate_problem() or "Wan-Animate is not set up.")
@@ -410,5 +414,37 @@ register(
         router="studio.api.dance:routes",
         prefix="/dance",  # seed 004's paths too
         tab=Tab("Dance generation", "tab-dance", "studio.tabs.dance:build", 40),
+        models=(
+            Model(
+                "wan_animate",
+                "Wan2.2-Animate-14B (diffusers)",
+                "generator: wan-animate backend",
+                hub_id=backends.WAN_ANIMATE_HUB_ID,
+                folder=backends.WAN_ANIMATE_FOLDER,
+                size=82_000_000_000,
+                setting="STUDIO_WAN_ANIMATE_MODEL",
+                marker="model_index.json",
+            ),
+            Model(
+                "steadydancer_weights",
+                "SteadyDancer-14B weights",
+                "generator: steadydancer backend (its checkpoint folder)",
+                hub_id=backends.STEADYDANCER_HUB_ID,
+                folder=backends.STEADYDANCER_FOLDER,
+                size=41_000_000_000,
+                setting="STEADYDANCER_CKPT_DIR",
+                marker="",
+            ),
+            Model(
+                "steadydancer_code",
+                "SteadyDancer code",
+                "generator: steadydancer backend (generate_dancer.py, in its own environment)",
+                setting="STEADYDANCER_DIR",
+                marker="generate_dancer.py",
+                how="git clone https://github.com/MCG-NJU/SteadyDancer, install its requirements "
+                "(CUDA, flash-attn) in its own environment, then set STEADYDANCER_DIR (and "
+                "STEADYDANCER_PYTHON)",
+            ),
+        ),
     )
 )

@@ -26,6 +26,8 @@ from pipelines.errors import Conflict
 
 WAN_ANIMATE_FOLDER = "Wan2.2-Animate-14B-Diffusers"
 WAN_ANIMATE_HUB_ID = "Wan-AI/Wan2.2-Animate-14B-Diffusers"
+STEADYDANCER_FOLDER = "SteadyDancer-14B"
+STEADYDANCER_HUB_ID = "MCG-NJU/SteadyDancer-14B"
 PREFERENCE = ("steadydancer", "wan-animate")
 
 
@@ -38,7 +40,7 @@ def steadydancer_setup() -> SteadyDancerSetup:
     directory = (
         settings.steadydancer_dir.expanduser().resolve() if settings.steadydancer_dir else None
     )
-    ckpt = settings.steadydancer_ckpt_dir or settings.models_path / "SteadyDancer-14B"
+    ckpt = settings.steadydancer_ckpt_dir or settings.models_path / STEADYDANCER_FOLDER
     return SteadyDancerSetup(
         directory=directory,
         python=settings.steadydancer_python or sys.executable,
@@ -55,10 +57,18 @@ def wan_animate_model() -> str | None:
     return str(folder.resolve()) if (folder / "model_index.json").is_file() else None
 
 
+def wan_animate_fetched_first() -> bool:
+    """Wan-Animate is missing and the job that needs it downloads it first
+    (STUDIO_FETCH_MODELS=auto, not offline; ``jobs.tools.models``)."""
+    from jobs.models import fetch_mode, offline
+
+    return wan_animate_model() is None and fetch_mode() == "auto" and not offline()
+
+
 def wan_animate_problem() -> str | None:
     if importlib.util.find_spec("diffusers") is None:
         return "Wan-Animate needs diffusers (pip install 'diffusers>=0.42' transformers accelerate ftfy)."
-    if wan_animate_model() is None:
+    if wan_animate_model() is None and not wan_animate_fetched_first():
         folder = get_settings().models_path / WAN_ANIMATE_FOLDER
         return (
             f"Wan-Animate is not set up: download {WAN_ANIMATE_HUB_ID} into {folder} "

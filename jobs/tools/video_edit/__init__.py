@@ -38,7 +38,7 @@ from jobs.access import User, check_owner, user_named
 from jobs.inputs import InputError, check_size, server_path
 from jobs.kinds import JobContext, job_kind
 from jobs.models import model_ref
-from jobs.registry import Tab, Tool, register
+from jobs.registry import Model, Tab, Tool, register
 from jobs.settings import get_settings
 from jobs.tools.video_edit import repository as repo
 from pipelines.errors import Conflict, NotFound, Refused
@@ -154,6 +154,49 @@ def build_request(fields: dict[str, Any]):
 # --------------------------------------------------------------------------- submit
 
 
+def _to_fetch(request: Any, what: str) -> list[str]:
+    """With STUDIO_FETCH_MODELS=auto (and not offline): the keys of the declared models
+    this request needs, lacks and names no other location for — InstructPix2Pix for an
+    edit; the segmenter asked for, or (``auto``, a prompt MediaPipe cannot mask) the
+    lighter CLIPSeg. The job downloads them before it starts."""
+    import os
+
+    from jobs.models import fetch_mode, offline
+    from pipelines.video_edit.masking import is_person_prompt
+    from pipelines.video_edit.models import CLIPSEG, IP2P, SAM3, locate
+
+    if fetch_mode() != "auto" or offline():
+        return []
+    extra, dirs = request.extra, search_dirs()
+
+    def lacks(spec: Any) -> bool:
+        named = getattr(extra, spec.field) or os.environ.get(spec.env, "").strip()
+        return not named and locate(spec, None, dirs, required=False) is None
+
+    wanted = ["ip2p"] if what != "mask" and lacks(IP2P) else []
+    backend = getattr(extra, "mask_backend", "auto")
+    if backend in ("sam3", "clipseg") and lacks(SAM3 if backend == "sam3" else CLIPSEG):
+        wanted.append(backend)
+    elif (
+        backend == "auto"
+        and not is_person_prompt(request.mask_prompt)
+        and lacks(SAM3)
+        and lacks(CLIPSEG)
+    ):
+        wanted.append("clipseg")
+    return wanted
+
+
+def _fetch_first(ctx: JobContext) -> None:
+    """Download what the submit found missing (STUDIO_FETCH_MODELS=auto), unless here now."""
+    from jobs.models import declared_model, fetch, find
+
+    for key in ctx.params.get("fetch_first") or []:
+        model = declared_model(f"video_edit.{key}").model
+        if find(model)[0] is None:
+            fetch(model, ctx.progress)
+
+
 def _reserve(job_id: str, owner: str, what: str, output_dir: Path | None) -> None:
     taken = f"job_id {job_id!r} is taken; choose another or leave it out."
     if store.find_job(job_id) is not None:
@@ -215,11 +258,16 @@ def submit(
         raise InputError(
             f"frame_index {request.frame_index} is past the clip's last frame ({info.frames - 1})."
         )
-    choice, _ = check_models(request, search_dirs(), edit=what != "mask")
+    fetch_first = _to_fetch(request, what)
+    # the models here are checked as always; those the job fetches first are not
+    backend = next((key for key in fetch_first if key != "ip2p"), None)
+    if backend is None:
+        edit = what != "mask" and "ip2p" not in fetch_first
+        backend = check_models(request, search_dirs(), edit=edit)[0].backend
     out = output_dir_ref(output_dir, user)
 
     kind = RUN if what == "run" else PREVIEW
-    if what == "mask" and choice.backend == "mediapipe":
+    if what == "mask" and backend == "mediapipe":
         kind = PREVIEW_CPU
     params = {
         "request": request.model_dump(
@@ -229,7 +277,8 @@ def submit(
         "input": {"upload": upload.name} if upload is not None else {"server_path": str(source)},
         "output_dir": str(out) if out else None,
         "what": what,
-        "mask_backend": choice.backend,
+        "mask_backend": backend,
+        "fetch_first": fetch_first,  # STUDIO_FETCH_MODELS=auto: the job downloads these first
     }
     title = {
         "run": "Video edit",
@@ -346,6 +395,7 @@ def seed_status(row: dict[str, Any], job: store.Job) -> dict[str, Any]:
 def _request(ctx: JobContext):
     from pipelines.video_edit.options import VideoEditRequest
 
+    _fetch_first(ctx)
     p = ctx.params
     if p["input"].get("server_path"):
         source = server_path(
@@ -433,6 +483,49 @@ def preview_cpu(ctx: JobContext) -> dict:
     return _outputs(status, request, "mask")
 
 
+def _model(key: str, role: str, size: int, patterns: tuple[str, ...] = ()) -> Model:
+    """A video edit model as the pipeline knows it (``pipelines.video_edit.models``)."""
+    from pipelines.video_edit.models import SPECS
+
+    spec = SPECS[key]
+    return Model(
+        key,
+        spec.title,
+        role,
+        hub_id=spec.hub_id,
+        folder=spec.folder_names[0],
+        size=size,
+        setting=spec.env,
+        marker=spec.marker,
+        patterns=patterns,
+    )
+
+
+# The diffusers pipeline's safetensors only (the repository also holds .bin copies and a
+# 7 GB original checkpoint the studio never loads).
+IP2P_FILES = (
+    "model_index.json",
+    "scheduler/*",
+    "tokenizer/*",
+    "feature_extractor/*",
+    "text_encoder/config.json",
+    "text_encoder/model.safetensors",
+    "unet/config.json",
+    "unet/diffusion_pytorch_model.safetensors",
+    "vae/config.json",
+    "vae/diffusion_pytorch_model.safetensors",
+)
+MODELS = (
+    _model("ip2p", "edit (every frame)", 4_300_000_000, IP2P_FILES),
+    _model("sam3", "mask (any text prompt; gated on the Hub: needs HF_TOKEN)", 3_450_000_000),
+    _model(
+        "clipseg",
+        "mask (any text prompt, lighter)",
+        610_000_000,
+        ("*.json", "*.txt", "*.safetensors"),
+    ),
+)
+
 register(
     Tool(
         name="video_edit",
@@ -444,5 +537,6 @@ register(
         prefix="/video_edit",
         aliases=("/video/edit",),  # seed 003's paths
         tab=Tab("Video edit", "tab-video-edit", "studio.tabs.video_edit:build", 30),
+        models=MODELS,
     )
 )
