@@ -40,9 +40,11 @@ POLL_FIRST_S, POLL_BACKOFF, POLL_MAX_S = 0.005, 1.5, 0.02
 
 def lane_main(lane: str) -> None:
     settings = get_settings()
-    if settings.demo_mode:
+    if settings.demo_mode and settings.fetch_models != "auto":
         # Public demo: models come from the local cache and the models folder only;
-        # a visitor never makes the worker download one.
+        # a visitor never makes the worker download one. With STUDIO_FETCH_MODELS=auto
+        # the operator lets a job fetch a model a tool declares on its first use (a
+        # Space starting empty); a visitor still cannot name one (jobs.models.model_ref).
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
     load_tools()
