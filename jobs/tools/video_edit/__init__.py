@@ -299,34 +299,15 @@ def output_folder(row: dict[str, Any]) -> Path:
 
 
 def seed_status(row: dict[str, Any], job: store.Job) -> dict[str, Any]:
-    """The seed's status fields (from ``status.json``, reconciled with the studio
-    record: a job cancelled or lost before the pipeline wrote its file still says
-    so), plus the studio's own view."""
-    from pipelines.video_edit.status import StatusFileError, VideoEditStatus, read_status
-
-    folder = output_folder(row)
-    try:
-        status = read_status(folder)
-    except StatusFileError:  # overwritten by something else: the studio's record says it
-        status = None
-    if status is None or status.job_id != row["job_id"]:
-        status = VideoEditStatus(job_id=row["job_id"], status="queued", message=job.get("message"))
-    if (
-        job["status"] == "queued" and status.status != "queued"
-    ):  # re-queued after a lost worker, or retried
-        status = status.model_copy(
-            update={"status": "queued", "message": job.get("message"), "error": None}
-        )
-    elif job["status"] in ("failed", "cancelled") and status.status != "failed":
-        status = status.model_copy(
-            update={
-                "status": "failed",
-                "error": job.get("error") or "Cancelled by the user",
-                "message": job.get("message"),
-            }
-        )
-    elif job["status"] == "cancelled":
-        status = status.model_copy(update={"error": "Cancelled by the user"})
+    """The seed's status fields, plus the studio's own view. A GET only reads: the
+    edit's ``status.json`` while its attempt runs or once it ended (the end of a job
+    that the pipeline could not write, a cancel before it started or a lost worker, is
+    written there by :func:`edit_ended`); the studio job's words while an attempt waits
+    in the queue (a retry, or queued again after a lost worker) or when the folder holds
+    no status of this edit."""
+    status = _own_status(_folder(job), row["job_id"])
+    if status is None or job["status"] == "queued":
+        status = _job_words(row["job_id"], job)
     return {
         **status.to_dict(),
         "studio_job_id": job["id"],
@@ -338,6 +319,73 @@ def seed_status(row: dict[str, Any], job: store.Job) -> dict[str, Any]:
         "created_at": job["created_at"],
         "finished_at": job.get("finished_at"),
     }
+
+
+def _folder(job: store.Job) -> Path:
+    """The edit's output folder, from the job alone (its row may not be bound yet)."""
+    out = job["params"].get("output_dir")
+    return Path(out) if out else store.job_dir(job["id"]) / "outputs"
+
+
+def _own_status(folder: Path, seed_id: str):
+    """This edit's ``status.json`` in ``folder``; None when there is none, or it is
+    another edit's or not a video edit status (overwritten by something else)."""
+    from pipelines.video_edit.status import StatusFileError, read_status
+
+    try:
+        status = read_status(folder)
+    except StatusFileError:
+        return None
+    return status if status is not None and status.job_id == seed_id else None
+
+
+def _job_words(seed_id: str, job: store.Job):
+    """The seed's status in the studio job's words (no status file of this edit)."""
+    from pipelines.video_edit.status import VideoEditStatus
+
+    if job["status"] in ("failed", "cancelled"):
+        return VideoEditStatus(
+            job_id=seed_id, status="failed", error=_end_error(job), message=job.get("message")
+        )
+    return VideoEditStatus(job_id=seed_id, status="queued", message=job.get("message"))
+
+
+def _end_error(job: store.Job) -> str:
+    return job.get("error") or "Cancelled by the user"
+
+
+def edit_ended(job: store.Job, status: str) -> None:
+    """``on_end`` of the video edit kinds: a job that failed or was cancelled where the
+    pipeline could not say so (cancelled before it started, its worker lost, refused
+    before the pipeline started) leaves ``failed`` in its ``status.json``, so that the
+    file, the seed's status query and the GET all tell the end. Never another edit's
+    file."""
+    from pipelines.video_edit.status import (
+        StatusFile,
+        StatusFileError,
+        VideoEditStatus,
+        read_status,
+    )
+
+    if status not in ("failed", "cancelled"):
+        return
+    seed_id = job["params"].get("job_id") or job["id"]
+    folder = _folder(job)
+    try:
+        current = read_status(folder)
+    except StatusFileError:  # not a video edit status: not ours to write
+        return
+    if current is not None and current.job_id != seed_id:
+        return
+    if current is None or current.status != "failed":
+        end = (current or VideoEditStatus(job_id=seed_id)).model_copy(
+            update={"status": "failed", "error": _end_error(job), "message": job.get("message")}
+        )
+    elif status == "cancelled":
+        end = current.model_copy(update={"error": "Cancelled by the user"})
+    else:
+        return
+    StatusFile(folder, end).write()
 
 
 # --------------------------------------------------------------------------- the jobs
@@ -397,7 +445,7 @@ def _output_dir_still_free(job: store.Job) -> None:
         output_dir_ref(p["output_dir"], user_named(job["owner"]), own=own)
 
 
-@job_kind(RUN, lane="gpu", title="Video edit", check=_output_dir_still_free)
+@job_kind(RUN, lane="gpu", title="Video edit", check=_output_dir_still_free, on_end=edit_ended)
 def run(ctx: JobContext) -> dict:
     from pipelines.video_edit import run_video_edit
 
@@ -406,7 +454,13 @@ def run(ctx: JobContext) -> dict:
     return _outputs(status, request, "run")
 
 
-@job_kind(PREVIEW, lane="gpu", title="Video edit preview", check=_output_dir_still_free)
+@job_kind(
+    PREVIEW,
+    lane="gpu",
+    title="Video edit preview",
+    check=_output_dir_still_free,
+    on_end=edit_ended,
+)
 def preview(ctx: JobContext) -> dict:
     from pipelines.video_edit import preview_mask, run_video_edit
 
@@ -424,7 +478,7 @@ def preview(ctx: JobContext) -> dict:
     return _outputs(status, request, what)
 
 
-@job_kind(PREVIEW_CPU, lane="cpu", title="Video edit mask preview")
+@job_kind(PREVIEW_CPU, lane="cpu", title="Video edit mask preview", on_end=edit_ended)
 def preview_cpu(ctx: JobContext) -> dict:
     from pipelines.video_edit import preview_mask
 
