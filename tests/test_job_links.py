@@ -135,3 +135,25 @@ def test_recovery_does_not_queue_a_waiting_job_but_settles_one_whose_job_ended(s
     queue.huey_for("cpu").flush()
     assert recovery.requeue_lost("cpu") == [second["id"]]
     assert second["id"] in queue.pending_ids("cpu")
+
+
+def test_a_retry_brings_back_the_jobs_its_end_ended_but_not_one_the_user_cancelled(
+    studio_home,
+):
+    first = queue.submit("system.sleep", {"seconds": "soon"})  # fails when it runs
+    second = queue.submit("system.sleep", {"seconds": 0, "steps": 1}, after=first)
+    third = queue.submit("system.sleep", {"seconds": 0, "steps": 1}, after=first)
+    queue.cancel(third["id"])  # the user's own cancel, while it waited
+    assert _run_inline(first["id"])["status"] == "failed"
+    assert store.get_job(second["id"])["status"] == "failed"
+    queue.retry(first["id"])
+    again = store.get_job(second["id"])
+    assert (
+        again["status"] == "queued" and again["stage"] == f"waiting for system.sleep {first['id']}"
+    )
+    assert again["error"] is None and again["finished_at"] is None
+    assert store.get_job(third["id"])["status"] == "cancelled"
+    store.update_job(first["id"], params={"seconds": 0, "steps": 1})  # fixed: it succeeds now
+    assert _run_inline(first["id"])["status"] == "succeeded"
+    assert store.get_job(second["id"])["stage"] == "queued"  # released into the queue
+    assert _run_inline(second["id"])["status"] == "succeeded"

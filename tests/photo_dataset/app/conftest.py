@@ -44,6 +44,14 @@ def small_zip(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def tiny_blip(tmp_path_factory) -> Path:
+    """A tiny random-weight BLIP captioner, saved once per session (tests read it only)."""
+    from tests.caption_fakes import build_tiny_blip
+
+    return build_tiny_blip(tmp_path_factory.mktemp("models") / "tiny-blip", word="photo")
+
+
 @pytest.fixture
 def client(studio_home):
     from studio.server import create_app
