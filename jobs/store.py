@@ -110,8 +110,12 @@ class Job(TypedDict):
 class JobNotFound(NotFound):
     """No such job, or not one the caller may see (404, the same words for both)."""
 
-    def __init__(self, job_id: str):
-        super().__init__(f"No job with id {job_id[:64]!r}. List your jobs with GET /api/v1/jobs.")
+    def __init__(self, job_id: str, what: str | None = None):
+        super().__init__(
+            f"No {what} {job_id[:64]!r}. It does not exist or is not yours."
+            if what
+            else f"No job with id {job_id[:64]!r}. List your jobs with GET /api/v1/jobs."
+        )
         self.job_id = job_id
 
 
@@ -214,13 +218,16 @@ def get_job(job_id: str) -> Job:
     return job
 
 
-def job_for(job_id: str, user: User, kinds: Collection[str] | str | None = None) -> Job:
+def job_for(
+    job_id: str, user: User, kinds: Collection[str] | str | None = None, what: str | None = None
+) -> Job:
     """The job for ``user``: their own, or any for an admin, and (with ``kinds``)
     of one of those kinds (a name, or a prefix ending in ``.``: ``"frames."``);
-    :class:`JobNotFound` (404, the same answer as for a missing job) otherwise."""
+    :class:`JobNotFound` (404, the same answer as for a missing job) otherwise, in the
+    tool's words with ``what`` ("video dataset task": "No video dataset task 'x'. …")."""
     job = find_job(job_id, user)
     if job is None or (kinds is not None and not is_kind(job, kinds)):
-        raise JobNotFound(job_id)
+        raise JobNotFound(job_id, what)
     return job
 
 

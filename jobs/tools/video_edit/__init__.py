@@ -19,7 +19,7 @@ uses. Both are checked at submit and again when the job runs (a retry too).
 
 Ids: table ``video_edit_jobs`` (:mod:`.repository`) maps the seed's ``job_id`` (given by the REST
 caller, or else the studio job id) to the studio job. The owner check is the
-studio job's (``jobs.access.check_owner``).
+studio job's (``jobs.store.job_for``).
 
 Model paths named by a user follow the studio's one model rule
 (``jobs.models.model_ref``: a folder in ``STUDIO_MODELS_DIR``, a folder inside it or
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jobs import queue, store
-from jobs.access import User, check_owner, user_named
+from jobs.access import User, user_named
 from jobs.inputs import InputError, check_size, server_path
 from jobs.kinds import JobContext, job_kind
 from jobs.models import model_ref
@@ -279,14 +279,13 @@ def submit(
 
 def lookup(job_id: str, user: User) -> tuple[dict[str, Any], store.Job]:
     """(row, studio job) for a seed job id or a studio job id; NotFound unless the
-    caller owns it (or is an admin)."""
+    caller owns it (or is an admin): ``store.job_for``."""
     row = repo.by_seed_id(job_id) or repo.by_studio_id(job_id)
-    if row is None or not row["studio_job_id"]:
-        raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.")
-    job = store.find_job(row["studio_job_id"])
-    if job is None:
-        raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.")
-    check_owner(job["owner"], user, f"video edit {job_id!r}")
+    try:
+        job = store.job_for((row["studio_job_id"] if row else None) or "", user, KINDS)
+    except store.JobNotFound:
+        raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.") from None
+    assert row is not None  # a job was found for it
     return dict(row), job
 
 

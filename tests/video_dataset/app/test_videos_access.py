@@ -32,6 +32,11 @@ def test_each_user_sees_and_changes_only_their_own_video_datasets(client, users,
     base = "/api/v1/preprocessing"
     for path in (f"/status/{task}", "/datasets/alice_clips", "/datasets/alice_clips/download"):
         assert client.get(base + path, headers=BOB).status_code == 404, path
+    # another user's task answers word for word like a missing one (store.job_for)
+    other = client.get(f"{base}/status/{task}", headers=BOB).json()["detail"]
+    missing = client.get(f"{base}/status/{'0' * len(task)}", headers=BOB).json()["detail"]
+    assert other.replace(task, "ID") == missing.replace("0" * len(task), "ID")
+    assert "video dataset task" in other
     assert client.delete(f"{base}/datasets/alice_clips", headers=BOB).status_code == 404
     assert client.get(f"{base}/datasets", headers=BOB).json()["total"] == 0
     assert client.get(f"{base}/datasets", headers=ALICE).json()["total"] == 1
