@@ -225,11 +225,14 @@ def submit_generation(
         input_dir or "",
         params,
     )
-    try:
-        job = queue.submit(GENERATE, params, owner=owner, title=title, after=preprocessing)
-    except Exception:
-        rec.forget_generation_job(job_id)
-        raise
+    job = queue.submit_reserved(
+        lambda: rec.forget_generation_job(job_id),
+        GENERATE,
+        params,
+        owner=owner,
+        title=title,
+        after=preprocessing,
+    )
     rec.update_generation_job(job_id, task_id=job["id"])
     return {"project_id": project["id"], "job_id": job_id, "task_id": job["id"]}
 

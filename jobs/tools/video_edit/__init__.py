@@ -238,18 +238,14 @@ def submit(
     }[what]
     if client_job_id:
         _reserve(client_job_id, user.name, what, out)
-    try:
-        job = queue.submit(
-            kind,
-            params,
-            owner=user.name,
-            files={upload.name: upload} if upload else None,
-            title=f"{title}: {request.mask_prompt} → {request.edit_prompt}"[:200],
-        )
-    except BaseException:
-        if client_job_id:
-            repo.forget(client_job_id)
-        raise
+    job = queue.submit_reserved(
+        lambda: repo.forget(client_job_id) if client_job_id else None,
+        kind,
+        params,
+        owner=user.name,
+        files={upload.name: upload} if upload else None,
+        title=f"{title}: {request.mask_prompt} → {request.edit_prompt}"[:200],
+    )
     seed_id = client_job_id or job["id"]
     if client_job_id:
         repo.bind(seed_id, job["id"])
