@@ -45,11 +45,9 @@ def small_zip(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_blip(tmp_path_factory) -> Path:
-    """A tiny random-weight BLIP captioner, saved once per session (tests read it only)."""
-    from tests.caption_fakes import build_tiny_blip
-
-    return build_tiny_blip(tmp_path_factory.mktemp("models") / "tiny-blip", word="photo")
+def tiny_blip(tiny_blips) -> Path:
+    """The tiny BLIP captioner that says "photo" (built once per session)."""
+    return tiny_blips("photo")
 
 
 @pytest.fixture
