@@ -128,6 +128,16 @@ def reserve(name: str, kind: str, owner: str, options: dict[str, Any] | None = N
     return path
 
 
+def unreserve(path: Path) -> None:
+    """Undo :func:`reserve` of a dataset whose job could not be submitted: its
+    record and its folder go, so the name is free again."""
+    try:
+        repo.delete(_read(path)["id"])
+    except DatasetGone:
+        pass
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def ref(path: Path) -> dict[str, str]:
     """The binding of a job to the dataset record in ``path``: put it in the job's params as :data:`REF`."""
     meta = _read(path)

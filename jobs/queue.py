@@ -13,13 +13,14 @@ from __future__ import annotations
 import shutil
 import time
 import traceback
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey
 
-from jobs import store
+from jobs import chains, store
 from jobs.access import SYSTEM, User, user_named
 from jobs.kinds import LANES, get_kind
 from jobs.settings import get_settings
@@ -100,8 +101,8 @@ def submit(
     cancelled, this one ends the same way (:func:`job_ended`).
 
     A user's submission counts against their job limit (:func:`check_job_limit`,
-    429); ``follow_up=True`` is a job the worker queues itself to finish work
-    already admitted (e.g. a build's caption job), never refused by the limit."""
+    429); ``follow_up=True`` is a job that finishes work already admitted (e.g. a
+    build's caption job, submitted after= the build), never refused by the limit."""
     spec = get_kind(kind)
     settings = get_settings()
     if not follow_up:
@@ -125,8 +126,20 @@ def submit(
     store.append_log(job_id, f"submitted by {owner}: {kind}")
     if after is not None:
         store.append_log(job_id, f"waits for job {after['kind']} {after['id']}")
-        return settle_waiting(job, store.mark_waited_on(after["id"]))
+        return settle_waiting(job, chains.mark_waited_on(after["id"]))
     return _enqueue_or_fail(job)
+
+
+def submit_reserved(undo: Callable[[], object], kind: str, *args: Any, **kwargs: Any) -> store.Job:
+    """:func:`submit` for a record reserved just before (a dataset name, a seed's job
+    id, a generation row): when the submit is refused or fails (TooManyJobs 429, the
+    database), ``undo()`` rolls the reservation back and the error goes on, so a
+    refused submission leaves nothing behind."""
+    try:
+        return submit(kind, *args, **kwargs)
+    except BaseException:
+        undo()
+        raise
 
 
 def _enqueue_or_fail(job: store.Job) -> store.Job:
@@ -151,10 +164,10 @@ def settle_waiting(job: store.Job, before: store.Job) -> store.Job:
     statements only touch a job still waiting, so a job settled by the end of
     ``before`` at the same time is settled once)."""
     if before["status"] == "succeeded":
-        for released in store.release_waiting(before["id"], job["id"]):
+        for released in chains.release_waiting(before["id"], job["id"]):
             return _enqueue_or_fail(released)
     elif before["status"] in ("failed", "cancelled"):
-        for ended in store.end_waiting(before, before["status"], _title(before), job["id"]):
+        for ended in chains.end_waiting(before, before["status"], _title(before), job["id"]):
             _call_on_end(ended)
             _end_dependents(ended)
             return ended
@@ -182,11 +195,11 @@ def _end_dependents(job: store.Job) -> None:
         return
     status = job["status"]
     if status == "succeeded":
-        for released in store.release_waiting(job["id"]):
+        for released in chains.release_waiting(job["id"]):
             store.append_log(released["id"], f"job {job['kind']} {job['id']} succeeded; queued")
             _enqueue_or_fail(released)
     elif status in ("failed", "cancelled"):
-        for ended in store.end_waiting(job, status, _title(job)):
+        for ended in chains.end_waiting(job, status, _title(job)):
             _call_on_end(ended)
             _end_dependents(ended)
 
@@ -258,10 +271,12 @@ def retry(job_id: str, user: User = SYSTEM) -> store.Job:
         finished_at=None,
         attempts=0,
     )
+    if chains.rearm_waiting(job):  # the jobs its failure or cancel ended wait for it again
+        job = chains.mark_waited_on(job_id)
     if before is not None and before["status"] != "succeeded":  # it waits again
         job = store.update_job(
             job_id, stage=store.waiting_stage(before), message=store.waiting_stage(before)
         )
-        return settle_waiting(job, store.mark_waited_on(before["id"]))
+        return settle_waiting(job, chains.mark_waited_on(before["id"]))
     enqueue(job)
     return job

@@ -76,28 +76,6 @@ _CANCEL_QUEUED = (
     .returning(*_c)
 )
 _CANCEL_REQUESTED = select(_c.cancel_requested).where(_BY_ID)
-_MARK_WAITED_ON = update(jobs_table).where(_BY_ID).values(waited_on=1).returning(*_c)
-# The jobs waiting for a job (``after``): still queued, not yet released.
-_WAITING = (_c.after == bindparam("after_"), _c.status == "queued", _c.stage.startswith("waiting"))
-_RELEASE = (
-    update(jobs_table)
-    .where(*_WAITING)
-    .values(stage="queued", message="Waiting for the worker")
-    .returning(*_c)
-)
-_END_WAITING = (
-    update(jobs_table)
-    .where(*_WAITING)
-    .values(
-        status=bindparam("status_"),
-        stage=bindparam("status_"),
-        cancel_requested=1,
-        finished_at=bindparam("now_"),
-        message=bindparam("message_"),
-        error=bindparam("error_"),
-    )
-    .returning(*_c)
-)
 
 
 class Job(TypedDict):
@@ -132,8 +110,12 @@ class Job(TypedDict):
 class JobNotFound(NotFound):
     """No such job, or not one the caller may see (404, the same words for both)."""
 
-    def __init__(self, job_id: str):
-        super().__init__(f"No job with id {job_id[:64]!r}. List your jobs with GET /api/v1/jobs.")
+    def __init__(self, job_id: str, what: str | None = None):
+        super().__init__(
+            f"No {what} {job_id[:64]!r}. It does not exist or is not yours."
+            if what
+            else f"No job with id {job_id[:64]!r}. List your jobs with GET /api/v1/jobs."
+        )
         self.job_id = job_id
 
 
@@ -173,7 +155,7 @@ def create_job(
     after: Job | None = None,
 ) -> Job:
     """A new ``queued`` record; with ``after`` it waits for that job (stage
-    ``waiting for <kind> <id>``) until :func:`release_waiting` or :func:`end_waiting`."""
+    ``waiting for <kind> <id>``) until :mod:`jobs.chains` releases or ends it."""
     job_id = job_id or new_job_id()
     folder = job_dir(job_id)
     # The job's folder only (queue.submit made it already when it copied input files);
@@ -236,13 +218,16 @@ def get_job(job_id: str) -> Job:
     return job
 
 
-def job_for(job_id: str, user: User, kinds: Collection[str] | str | None = None) -> Job:
+def job_for(
+    job_id: str, user: User, kinds: Collection[str] | str | None = None, what: str | None = None
+) -> Job:
     """The job for ``user``: their own, or any for an admin, and (with ``kinds``)
     of one of those kinds (a name, or a prefix ending in ``.``: ``"frames."``);
-    :class:`JobNotFound` (404, the same answer as for a missing job) otherwise."""
+    :class:`JobNotFound` (404, the same answer as for a missing job) otherwise, in the
+    tool's words with ``what`` ("video dataset task": "No video dataset task 'x'. …")."""
     job = find_job(job_id, user)
     if job is None or (kinds is not None and not is_kind(job, kinds)):
-        raise JobNotFound(job_id)
+        raise JobNotFound(job_id, what)
     return job
 
 
@@ -330,51 +315,6 @@ def is_waiting(job: Job) -> bool:
         and job["status"] == "queued"
         and (job["stage"] or "").startswith("waiting")
     )
-
-
-def mark_waited_on(job_id: str) -> Job:
-    """Note that a job waits for ``job_id`` (one statement); returns its record
-    as of then: when it had ended already, the waiting job is settled by its
-    submitter, otherwise by that job's end (which sees the mark)."""
-    job = _write_one(_MARK_WAITED_ON, {"job_id_": job_id})
-    if job is None:
-        raise JobNotFound(job_id)
-    return job
-
-
-def release_waiting(before_id: str, job_id: str | None = None) -> list[Job]:
-    """The jobs waiting for ``before_id`` (only ``job_id``, when given) become
-    plain queued jobs (one statement); returns them, for the caller to enqueue.
-    A job released twice is handed back once."""
-    statement = _RELEASE if job_id is None else _RELEASE.where(_c.id == job_id)
-    jobs = [decode(r) for r in records.rows(statement, {"after_": before_id})]
-    for job in jobs:
-        write_status_file(job)
-    return jobs
-
-
-def end_waiting(before: Job, status: str, what: str, job_id: str | None = None) -> list[Job]:
-    """The jobs waiting for ``before``, which ended ``failed`` or ``cancelled``,
-    end the same way (one statement), with a message naming it (``what``: its
-    kind's title); returns them."""
-    what = f"{what} {status} (job {before['id']}, which this job waited for)"
-    message = f"Not started: {what}"
-    error = None
-    if status == "failed":
-        error = f"{what}: {before['error'] or 'see its log'}. Retry that job, then this one."
-    params = {
-        "after_": before["id"],
-        "status_": status,
-        "now_": time.time(),
-        "message_": message,
-        "error_": error,
-    }
-    statement = _END_WAITING if job_id is None else _END_WAITING.where(_c.id == job_id)
-    jobs = [decode(r) for r in records.rows(statement, params)]
-    for job in jobs:
-        write_status_file(job)
-        append_log(job["id"], message)
-    return jobs
 
 
 def report_progress(job_id: str, fields: dict[str, Any], mirror: bool = False) -> bool:

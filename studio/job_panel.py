@@ -132,6 +132,13 @@ class JobPanel:
     cancel: gr.Button
     retry: gr.Button
     timer: gr.Timer
+    name: str
+    poll_s: float
+
+    def follow(self, fn: Callable[..., Any], outputs: list[Any], inputs: list[Any]) -> None:
+        """``extra=`` for a panel built with ``extra=LATER``: the tab's views that follow
+        the panel's job, built after it (call once)."""
+        _wire(self, (fn, outputs, inputs))
 
 
 _STAMP = re.compile(r"^\[\d\d:\d\d:\d\d\] ?")  # store.append_log's time stamp
@@ -272,18 +279,26 @@ def _restore(current: str, remembered: str):
     return value, gr.Timer(active=False)
 
 
-Extra = tuple[Callable[..., Any], list[Any]]
+# ``(fn, outputs)`` or ``(fn, outputs, inputs)``: fn(job_id, *inputs, request) -> outputs
+Extra = tuple[Callable[..., Any], list[Any]] | tuple[Callable[..., Any], list[Any], list[Any]]
+LATER = "later"  # job_panel(extra=LATER): the tab calls panel.follow(...) once its views exist
 
 
 def job_panel(
-    name: str, label: str = "Job", poll_s: float = POLL_S, extra: Extra | None = None
+    name: str,
+    label: str = "Job",
+    poll_s: float = POLL_S,
+    extra: Extra | str | None = None,
 ) -> JobPanel:
     """Build the panel inside the current Blocks context. ``name`` prefixes
     the panel's API endpoints (e.g. ``frames_job_status``).
 
-    ``extra=(fn, outputs)``: views of the tab that follow the panel's job,
-    refreshed in the same request as the panel (``fn(job_id, request)`` returns
-    the values of ``outputs``) — rather than a second handler on ``panel.timer``."""
+    ``extra=(fn, outputs[, inputs])``: views of the tab that follow the panel's job,
+    refreshed in the same request as the panel (``fn(job_id, *inputs, request)``
+    returns the values of ``outputs``) — rather than a second handler on
+    ``panel.timer`` or a timer of the tab's own. ``extra=LATER`` when those views
+    are built after the panel (further down the page): the tab then calls
+    ``panel.follow(fn, outputs, inputs)`` once, after building them."""
     with gr.Group(elem_classes=["job-panel"]):
         job_id = gr.Textbox(
             label=f"{label} id",
@@ -311,20 +326,36 @@ def job_panel(
             elem_id=f"{name}-job-log",
         )
     timer = gr.Timer(poll_s, active=False)
+    panel = JobPanel(job_id, status, log, files, result, cancel, retry, timer, name, poll_s)
+    if extra != LATER:
+        _wire(panel, extra if isinstance(extra, tuple) else None)
+    return panel
+
+
+def _wire(panel: JobPanel, extra: Extra | None) -> None:
+    """The panel's events: its poll (with the tab's views of ``extra``), show, cancel,
+    retry, and the remembered job id."""
+    name, poll_s = panel.name, panel.poll_s
+    job_id, timer = panel.job_id, panel.timer
+    outputs = [panel.status, panel.log, panel.files, panel.result, panel.cancel, panel.retry]
+    cancel, retry, log = panel.cancel, panel.retry, panel.log
     seen = gr.State("")
     interval = gr.State(poll_s)
-    outputs = [status, log, files, result, cancel, retry]
-    extra_fn, extra_outputs = extra if extra else (None, [])
-    panel = JobPanel(job_id, status, log, files, result, cancel, retry, timer)
+    extra_fn, extra_outputs = (extra[0], extra[1]) if extra else (None, [])
+    extra_inputs: list[Any] = list(extra[2]) if extra and len(extra) > 2 else []
 
-    def poll(job_id_value: str, seen_value: str, interval_value: float, request: gr.Request):
+    # ``request`` before the tab's inputs: Gradio passes it to the positional parameter
+    # annotated gr.Request and the inputs after it (never to one after ``*more``)
+    def poll(
+        job_id_value: str, seen_value: str, interval_value: float, request: gr.Request, *more: Any
+    ):
         job = read_job(job_id_value, request)
-        views = tuple(extra_fn(job_id_value, request)) if extra_fn else ()
+        views = tuple(extra_fn(job_id_value, *more, request)) if extra_fn else ()
         return (*render(job_id_value, request), *next_poll(job, seen_value, interval_value), *views)
 
     timer.tick(
         poll,
-        [job_id, seen, interval],
+        [job_id, seen, interval, *extra_inputs],
         [*outputs, timer, seen, interval, *extra_outputs],
         api_visibility="private",
         show_progress="hidden",
@@ -354,13 +385,13 @@ def job_panel(
     )
     if extra_fn:
 
-        def follow(job_id_value: str, request: gr.Request):
-            views = tuple(extra_fn(job_id_value, request))
+        def follow(job_id_value: str, request: gr.Request, *more: Any):
+            views = tuple(extra_fn(job_id_value, *more, request))
             return views[0] if len(views) == 1 else views  # one output: its value, not a 1-tuple
 
         job_id.change(
             follow,
-            job_id,
+            [job_id, *extra_inputs],
             extra_outputs,
             api_visibility="private",
             show_progress="hidden",
@@ -392,7 +423,6 @@ def job_panel(
             queue=False,
         )
     visible_tabs.poll_while_shown(timer, resume=_arm, inputs=[job_id], outputs=[seen, interval])
-    return panel
 
 
 # -- which tab is shown ----------------------------------------------------------

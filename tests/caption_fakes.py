@@ -24,6 +24,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests import tiny_tokenizers
+
 
 class FakeChatServer:
     """OpenAI-compatible ``POST /v1/chat/completions`` on 127.0.0.1.
@@ -151,7 +153,6 @@ def build_tiny_blip(folder: Path, word: str = "photo") -> Path:
     """
     import torch
     from transformers import (
-        BertTokenizerFast,
         BlipConfig,
         BlipForConditionalGeneration,
         BlipImageProcessor,
@@ -160,8 +161,7 @@ def build_tiny_blip(folder: Path, word: str = "photo") -> Path:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    vocab = {word: index for index, word in enumerate(TINY_WORDS)}
-    tokenizer = BertTokenizerFast(vocab=vocab, bos_token="[CLS]", eos_token="[SEP]")
+    tokenizer = tiny_tokenizers.bert(TINY_WORDS)
     processor = BlipProcessor(
         image_processor=BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer=tokenizer
     )
@@ -204,15 +204,6 @@ def build_tiny_blip(folder: Path, word: str = "photo") -> Path:
 # through the real generate/decode path, whatever the random weights do.
 
 
-def _byte_vocab(word: str, specials: list[str]) -> dict[str, int]:
-    from tokenizers import pre_tokenizers
-
-    vocab = {"\u0120" + word: 0}  # "Ġphoto" decodes to " photo"
-    for token in specials + sorted(pre_tokenizers.ByteLevel.alphabet()):
-        vocab.setdefault(token, len(vocab))
-    return vocab
-
-
 def _zero_lm_head(model) -> None:
     import torch
 
@@ -230,7 +221,6 @@ def build_tiny_florence2(folder: Path, word: str = "photo") -> Path:
     """
     import torch
     from transformers import (
-        BartTokenizer,
         Florence2Config,
         Florence2ForConditionalGeneration,
         Florence2Processor,
@@ -239,10 +229,7 @@ def build_tiny_florence2(folder: Path, word: str = "photo") -> Path:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    vocab = _byte_vocab(word, ["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-    tokenizer = BartTokenizer(
-        vocab=vocab, merges=[], extra_special_tokens={"image_token": "<image>"}
-    )
+    tokenizer = tiny_tokenizers.bart(word, extra_special_tokens={"image_token": "<image>"})
     image_processor = CLIPImageProcessorPil(
         do_resize=True,
         size={"height": 16, "width": 16},
@@ -342,15 +329,14 @@ def build_tiny_qwen25vl(folder: Path, word: str = "photo") -> Path:
     import json
 
     import torch
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2Tokenizer
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    vocab = _byte_vocab(word, QWEN_SPECIALS)
-    tokenizer = Qwen2Tokenizer(
-        vocab=vocab,
-        merges=[],
+    tokenizer = tiny_tokenizers.qwen2(
+        word,
+        QWEN_SPECIALS,
         chat_template=QWEN_CHAT_TEMPLATE,
         additional_special_tokens=QWEN_SPECIALS[1:],
     )

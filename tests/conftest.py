@@ -46,6 +46,24 @@ def migrated_studio_db(tmp_path_factory) -> Path:
     return home / "studio.db"
 
 
+@pytest.fixture(scope="session")
+def tiny_blips(tmp_path_factory):
+    """``tiny_blips(word)``: a tiny random-weight BLIP captioner that says ``word``, built
+    once per word and session (tests only read it), alone in its folder (the folder
+    above it can be STUDIO_MODELS_DIR)."""
+    from tests.caption_fakes import build_tiny_blip
+
+    built: dict[str, Path] = {}
+
+    def get(word: str) -> Path:
+        if word not in built:
+            folder = tmp_path_factory.mktemp(f"blip-{word}") / "tiny-blip"
+            built[word] = build_tiny_blip(folder, word=word)
+        return built[word]
+
+    return get
+
+
 @pytest.fixture
 def studio_home(tmp_path, monkeypatch, migrated_studio_db):
     """A fresh data folder with its records migrated (as ``python app.py`` does at

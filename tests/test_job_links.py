@@ -5,6 +5,7 @@ queued job), and chains: ``submit(..., after=job)`` waits outside the queue."""
 from __future__ import annotations
 
 import dataclasses
+import signal
 import time
 
 import pytest
@@ -13,51 +14,46 @@ from jobs import kinds, queue, recovery, runner, store
 from tests.conftest import wait_job
 
 
-@pytest.fixture
-def ends(studio_home, monkeypatch):
-    """``system.sleep`` with an on_end hook that records (job status, hook status)."""
-    seen: list[tuple[str, str, str]] = []
-
-    def on_end(job: store.Job, status: str) -> None:
-        final = store.get_job(job["id"])  # the record's final write is done already
-        seen.append((job["id"], final["status"], status))
-
-    spec = kinds.get_kind("system.sleep")
-    monkeypatch.setitem(kinds.KINDS, "system.sleep", dataclasses.replace(spec, on_end=on_end))
-    return seen
-
-
 def _run_inline(job_id: str) -> store.Job:
     runner.execute(job_id)
     return store.get_job(job_id)
 
 
-def test_on_end_is_called_once_for_each_of_the_four_ends(ends):
-    done = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
-    assert _run_inline(done["id"])["status"] == "succeeded"
-
-    bad = queue.submit("system.sleep", {"seconds": "soon"})
-    assert _run_inline(bad["id"])["status"] == "failed"
-
-    queued = queue.submit("system.sleep", {"seconds": 1})
-    queue.cancel(queued["id"])
-
-    dead = queue.submit("system.sleep", {"seconds": 1})
-    store.update_job(  # its worker (no such pid on this host) died in the last attempt
-        dead["id"],
-        status="running",
-        worker=f"{recovery.HOST}:999999:cpu",
-        attempts=dead["max_attempts"],
-        heartbeat_at=time.time() - 60,
-    )
-    recovery.requeue_orphans("cpu", "me")
-
-    assert ends == [
-        (done["id"], "succeeded", "succeeded"),
-        (bad["id"], "failed", "failed"),
-        (queued["id"], "cancelled", "cancelled"),
-        (dead["id"], "failed", "failed"),
+def _hook_lines(job_id: str) -> list[str]:
+    """What ``system.sleep``'s on_end hook wrote into the job's log."""
+    return [
+        line.split("] ", 1)[1] for line in store.read_log(job_id).splitlines() if "on_end:" in line
     ]
+
+
+def test_on_end_is_called_once_for_each_of_the_four_ends_in_a_real_worker(start_worker):
+    first = start_worker()
+    done = queue.submit("system.sleep", {"seconds": 0.1, "steps": 1})
+    bad = queue.submit("system.sleep", {"seconds": "soon"})  # fails in the job body
+    assert wait_job(done["id"])["status"] == "succeeded"
+    assert wait_job(bad["id"])["status"] == "failed"
+
+    stopped = queue.submit("system.sleep", {"seconds": 30, "steps": 300})
+    wait_job(stopped["id"], ("running",))
+    queue.cancel(stopped["id"])  # the worker stops it at its next step
+    assert wait_job(stopped["id"])["status"] == "cancelled"
+
+    dead = queue.submit("system.sleep", {"seconds": 30, "steps": 300})
+    wait_job(dead["id"], ("running",))
+    store.update_job(dead["id"], max_attempts=1)  # this attempt is its last
+    first.kill(signal.SIGKILL)  # the worker dies mid-job: no chance to end it
+    assert store.get_job(dead["id"])["status"] == "running"
+    start_worker()  # its recovery fails the job: the hook runs in that worker
+    assert wait_job(dead["id"])["status"] == "failed"
+
+    for job, status in (
+        (done, "succeeded"),
+        (bad, "failed"),
+        (stopped, "cancelled"),
+        (dead, "failed"),
+    ):
+        # once, with the final record written before the hook ran
+        assert _hook_lines(job["id"]) == [f"on_end: {status} (record: {status})"], job["id"]
 
 
 def test_a_failing_hook_is_logged_and_the_job_keeps_its_end(studio_home, monkeypatch):
@@ -135,3 +131,25 @@ def test_recovery_does_not_queue_a_waiting_job_but_settles_one_whose_job_ended(s
     queue.huey_for("cpu").flush()
     assert recovery.requeue_lost("cpu") == [second["id"]]
     assert second["id"] in queue.pending_ids("cpu")
+
+
+def test_a_retry_brings_back_the_jobs_its_end_ended_but_not_one_the_user_cancelled(
+    studio_home,
+):
+    first = queue.submit("system.sleep", {"seconds": "soon"})  # fails when it runs
+    second = queue.submit("system.sleep", {"seconds": 0, "steps": 1}, after=first)
+    third = queue.submit("system.sleep", {"seconds": 0, "steps": 1}, after=first)
+    queue.cancel(third["id"])  # the user's own cancel, while it waited
+    assert _run_inline(first["id"])["status"] == "failed"
+    assert store.get_job(second["id"])["status"] == "failed"
+    queue.retry(first["id"])
+    again = store.get_job(second["id"])
+    assert (
+        again["status"] == "queued" and again["stage"] == f"waiting for system.sleep {first['id']}"
+    )
+    assert again["error"] is None and again["finished_at"] is None
+    assert store.get_job(third["id"])["status"] == "cancelled"
+    store.update_job(first["id"], params={"seconds": 0, "steps": 1})  # fixed: it succeeds now
+    assert _run_inline(first["id"])["status"] == "succeeded"
+    assert store.get_job(second["id"])["stage"] == "queued"  # released into the queue
+    assert _run_inline(second["id"])["status"] == "succeeded"

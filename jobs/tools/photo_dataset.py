@@ -4,8 +4,10 @@ Three kinds, so CPU work never holds the GPU lane:
 
 - ``photo_dataset.build`` (cpu): unpack → filter → dedup → previews → crop; then
   caption → package in the same job when the caption provider is ``none`` or
-  ``api``. With a ``local`` VLM it writes the manifest and submits
-  ``photo_dataset.caption``.
+  ``api``. With a ``local`` VLM it stops after the crop and writes the manifest;
+  ``photo_dataset.caption`` was submitted with it, ``after=`` the build (it waits
+  outside the queue, runs when the build succeeds, ends with it when it fails or
+  is cancelled, and waits again when the build is retried).
 - ``photo_dataset.caption`` (gpu): caption → package, with the captioner
   loaded once per worker process (``ctx.model``).
 - ``photo_dataset.repackage`` (cpu): the user's review (``pipelines.photo_dataset.review``).
@@ -30,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from jobs import datasets, queue, secrets, store
+from jobs import chains, datasets, queue, secrets, store
 from jobs.access import User, user_named
 from jobs.endpoints import api_endpoint
 from jobs.inputs import InputError, check_size, server_files, server_path
@@ -96,24 +98,40 @@ def start_build(
     folder = datasets.reserve(name, "photos", user.name, parsed.to_dict())
     name = folder.name
     ref = secrets.hand_over(api_key)
-    try:
-        job = queue.submit(
-            BUILD,
-            {
-                "name": name,
-                datasets.REF: datasets.ref(folder),
-                "options": parsed.to_dict(),
-                "server_paths": paths,
-                "api_key_ref": ref,
-            },
-            owner=user.name,
-            files={f.name: f for f in files},
-            title=f"Photo dataset {name}",
-        )
-    except Exception:
+
+    def undo() -> None:
         secrets.drop(ref)
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+        datasets.unreserve(folder)
+
+    job = queue.submit_reserved(
+        undo,
+        BUILD,
+        {
+            "name": name,
+            datasets.REF: datasets.ref(folder),
+            "options": parsed.to_dict(),
+            "server_paths": paths,
+            "api_key_ref": ref,
+        },
+        owner=user.name,
+        files={f.name: f for f in files},
+        title=f"Photo dataset {name}",
+    )
+
+    def undo_build() -> None:
+        queue.cancel(job["id"])
+        undo()
+
+    if parsed.caption.provider == "local":  # captions in the GPU lane, after the build
+        queue.submit_reserved(
+            undo_build,
+            CAPTION,
+            {"name": name, datasets.REF: datasets.ref(folder), "options": parsed.to_dict()},
+            owner=user.name,
+            title=f"Captions for {name}",
+            follow_up=True,  # one submission: the build was admitted
+            after=job,
+        )
     datasets.attach_job(folder, job["id"])
     return job
 
@@ -369,7 +387,7 @@ def build(ctx: JobContext) -> dict:
         write_previews(result, options, span["previews"])
         crop_step(result, options, span["crop"])
         if chained:
-            return _chain_captions(ctx, result, stored)
+            return _captions_next(ctx, result)
         caption_step(result, options, span["caption"])
         package_step(result, options, span["package"])
     return _done(ctx, result)
@@ -395,24 +413,21 @@ def _bind_references(options: Any, owner: str, captions: bool = True, progress: 
         )
 
 
-def _chain_captions(ctx: JobContext, result: Any, options: dict[str, Any]) -> dict[str, Any]:
-    """The manifest so far, and the captions as a job of the GPU lane."""
+def _captions_next(ctx: JobContext, result: Any) -> dict[str, Any]:
+    """The manifest so far; the captions job submitted after this build (at submit)
+    becomes the dataset's job and runs in the GPU lane once the build has ended."""
     from pipelines.photo_dataset import package
 
-    name = result.output_dir.name
     result.stage = "caption"
     result.manifest_path = package.write_manifest(result.output_dir, result.manifest())
     ctx.progress.update(stage="crop", fraction=1.0, message="captions queued in the GPU lane")
-    job = queue.submit(
-        CAPTION,
-        {"name": name, datasets.REF: ctx.params[datasets.REF], "options": options},
-        owner=ctx.owner,
-        title=f"Captions for {name}",
-        follow_up=True,
-    )
-    datasets.attach_job(result.output_dir, job["id"])
-    ctx.log(f"captions: job {job['id']} in the gpu lane")
-    return _outputs(result, next_job=job["id"])
+    waiting = chains.waiting_for(ctx.id)
+    if not waiting:  # cancelled while it waited: the build's result is all there is
+        ctx.log("captions: no captions job waits for this build")
+        return _outputs(result)
+    datasets.attach_job(result.output_dir, waiting[0]["id"])
+    ctx.log(f"captions: job {waiting[0]['id']} in the gpu lane")
+    return _outputs(result, next_job=waiting[0]["id"])
 
 
 @job_kind(CAPTION, lane="gpu", title="Photo dataset captions", check=datasets.still_bound)

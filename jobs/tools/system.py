@@ -5,7 +5,8 @@
 - ``system.gpu_check`` (GPU lane): timed matrix multiplies on the worker's
   device; reports the measured TFLOP/s. Doubles as a long GPU job.
 - ``system.sleep`` (CPU lane): waits in steps, optionally inside a child
-  process; used to check the queue end to end and by ``benchmarks/jobs.py``.
+  process; used to check the queue end to end and by ``benchmarks/jobs.py``. Its
+  ``on_end`` hook writes the job's end into its log (``on_end: <status>``).
 """
 
 from __future__ import annotations
@@ -140,7 +141,17 @@ def gpu_check(ctx: JobContext) -> dict[str, Any]:
     return {"device": device, "multiplies": count, "tflops": round(tflops, 4)}
 
 
-@job_kind("system.sleep", lane="cpu", title="Wait (queue check)", public=True)
+def _sleep_ended(job: Any, status: str) -> None:
+    """``on_end`` of ``system.sleep``: the end as the hook sees it, and the record's
+    status then, into the job log (the queue check shows that the core calls a kind's
+    hook once per end, after the record's final write)."""
+    from jobs import store
+
+    record = store.get_job(job["id"])["status"]
+    store.append_log(job["id"], f"on_end: {status} (record: {record})")
+
+
+@job_kind("system.sleep", lane="cpu", title="Wait (queue check)", public=True, on_end=_sleep_ended)
 def sleep(ctx: JobContext) -> dict[str, Any]:
     seconds = _seconds(ctx, 1, 0, 24 * 3600)
     steps = int(_number(ctx.params, "steps", 10, 1, 100_000))

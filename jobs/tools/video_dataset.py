@@ -28,7 +28,6 @@ again; after a cancel the finished clips stay and are zipped.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -107,28 +106,28 @@ def submit_videos(
     folder = datasets.reserve(
         name, "videos", user.name, {**stored, "input_path": str(source) if source else None}
     )
-    ref = None
-    try:
-        ref = job_secrets.hand_over(api_key)
-        params = {
-            "dataset": folder.name,
-            datasets.REF: datasets.ref(folder),
-            "options": stored,
-            "input_path": str(source) if source else None,
-            job_secrets.PARAM: ref,
-        }
-        job = queue.submit(
-            kind_for(opts),
-            params,
-            owner=user.name,
-            files=unique_names(files or []),
-            title=f"Video dataset {folder.name}",
-        )
-        datasets.attach_job(folder, job["id"])
-    except BaseException:
+    ref = job_secrets.hand_over(api_key)
+
+    def undo() -> None:
         job_secrets.drop(ref)
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+        datasets.unreserve(folder)
+
+    params = {
+        "dataset": folder.name,
+        datasets.REF: datasets.ref(folder),
+        "options": stored,
+        "input_path": str(source) if source else None,
+        job_secrets.PARAM: ref,
+    }
+    job = queue.submit_reserved(
+        undo,
+        kind_for(opts),
+        params,
+        owner=user.name,
+        files=unique_names(files or []),
+        title=f"Video dataset {folder.name}",
+    )
+    datasets.attach_job(folder, job["id"])
     return job
 
 

@@ -28,7 +28,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobs import datasets, store
-from jobs.access import User, check_owner
+from jobs.access import User
 from jobs.inputs import InputError
 from jobs.tools import video_dataset as videos
 from pipelines.names import PATH_MAX, DatasetName, line
@@ -183,11 +183,7 @@ def seed_progress(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _task(task_id: str, user: User) -> dict[str, Any]:
-    job = store.find_job(task_id)
-    if job is None or job["kind"] not in videos.KINDS:
-        raise store.JobNotFound(f"No video dataset task {task_id[:80]!r}.")
-    check_owner(job["owner"], user, f"video dataset task {task_id!r}")
-    return job
+    return store.job_for(task_id, user, videos.KINDS, "video dataset task")
 
 
 @routes.get("/status/{task_id}", summary="A build's status, progress and result")

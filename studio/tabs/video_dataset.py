@@ -22,7 +22,7 @@ import gradio as gr
 import pandas as pd
 
 from jobs import datasets, store
-from jobs.access import User, may_access
+from jobs.access import User
 from jobs.settings import get_settings
 from jobs.tools import video_dataset as videos
 from pipelines import examples as example_media
@@ -139,10 +139,10 @@ def start(files, server_folder, name, api_key, request: gr.Request, *values):
 
 
 def _own_job(job_id: str, user: User) -> dict[str, Any] | None:
-    job = store.find_job(job_id)
-    if job is None or job["kind"] not in videos.KINDS or not may_access(job["owner"], user):
+    try:
+        return store.job_for(job_id, user, videos.KINDS)
+    except store.JobNotFound:
         return None
-    return job
 
 
 def result_view(job_id: str, request: gr.Request):

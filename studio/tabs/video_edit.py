@@ -29,7 +29,6 @@ import gradio as gr
 from pydantic import ValidationError
 
 from jobs import store
-from jobs.access import may_access
 from jobs.tools import video_edit as edits
 from pipelines import examples as example_media
 from pipelines.errors import StudioError
@@ -188,14 +187,10 @@ def _own_job(job_id: str, request: gr.Request) -> dict[str, Any] | None:
     job_id = (job_id or "").strip()
     if not job_id:
         return None
-    job = store.find_job(job_id)
-    if (
-        job is None
-        or job["kind"] not in edits.KINDS
-        or not may_access(job["owner"], current_user(request))
-    ):
+    try:
+        return store.job_for(job_id, current_user(request), edits.KINDS)
+    except store.JobNotFound:
         return None
-    return job
 
 
 def show_result(job_id: str, request: gr.Request):

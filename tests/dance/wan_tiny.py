@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests import tiny_tokenizers
+
 WORDS = [
     "<pad>",
     "</s>",
@@ -12,21 +14,6 @@ WORDS = [
     *"abcdefghijklmnopqrstuvwxyz",
     *("▁" + w for w in ("a", "an", "astronaut", "dancing", "dancer", "person", "the")),
 ]
-
-
-def tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
-    from transformers import T5TokenizerFast
-
-    tok = Tokenizer(models.Unigram([(w, -float(i)) for i, w in enumerate(WORDS)], unk_id=2))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.decoder = decoders.Metaspace()
-    tok.post_processor = processors.TemplateProcessing(
-        single="$A </s>", special_tokens=[("</s>", 1)]
-    )
-    return T5TokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", extra_ids=0
-    )
 
 
 def save_tiny_wan_animate(folder: str | Path) -> Path:
@@ -104,7 +91,7 @@ def save_tiny_wan_animate(folder: str | Path) -> Path:
         vae=vae,
         scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
         text_encoder=text_encoder,
-        tokenizer=tokenizer(),
+        tokenizer=tiny_tokenizers.t5(WORDS),
         image_encoder=image_encoder,
         image_processor=CLIPImageProcessor(crop_size=4, size=4),
     )

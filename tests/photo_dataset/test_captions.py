@@ -12,7 +12,7 @@ from pipelines.captions import (
     compose_caption,
     load_captioner,
 )
-from tests.caption_fakes import FakeChatServer, build_tiny_blip
+from tests.caption_fakes import FakeChatServer
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 
@@ -44,8 +44,8 @@ def test_check_caption_warns_on_missing_trigger_and_identity_word():
 
 
 @pytest.fixture(scope="module")
-def tiny_blip(tmp_path_factory):
-    return build_tiny_blip(tmp_path_factory.mktemp("blip"), word="portrait")
+def tiny_blip(tiny_blips):
+    return tiny_blips("portrait")
 
 
 def test_local_model_loads_from_folder_and_captions_each_image(tiny_blip):

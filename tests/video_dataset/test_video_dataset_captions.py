@@ -8,7 +8,7 @@ import pytest
 from pipelines.captions import CaptionOptions, load_captioner
 from pipelines.video_dataset import CAPTION_PRESETS, VideoDatasetOptions, build_video_dataset
 from pipelines.video_dataset.captioning import MERGE_INSTRUCTION, REWRITE_INSTRUCTION
-from tests.caption_fakes import FakeChatServer, build_tiny_blip
+from tests.caption_fakes import FakeChatServer
 
 
 def _reply(model, messages):
@@ -24,8 +24,8 @@ def _reply(model, messages):
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    return build_tiny_blip(tmp_path_factory.mktemp("blip") / "tiny-blip", word="person")
+def tiny_model(tiny_blips):
+    return tiny_blips("person")
 
 
 def test_local_model_captions_each_clip_then_api_rewrites(tmp_path, media, tiny_model):

@@ -11,45 +11,14 @@ the same folders a user points the studio at, loaded by the same loaders.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2 / CLIP byte-level alphabet."""
-    bs = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs), strict=True))
+from tests import tiny_tokenizers
 
 
 def write_tokenizer(folder: Path, max_length: int = 77):
-    """A CLIPTokenizer over single bytes (no merges): ids < 600, so a 1000-word model takes them."""
-    from transformers import CLIPTokenizer
-
-    folder.mkdir(parents=True, exist_ok=True)
-    chars = list(_bytes_to_unicode().values())
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for c in chars:
-        vocab.setdefault(c, len(vocab))
-    for c in chars:
-        vocab.setdefault(c + "</w>", len(vocab))
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = CLIPTokenizer(
-        str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length
-    )
-    tokenizer.save_pretrained(folder)
-    return tokenizer
+    """The models' CLIPTokenizer (tests.tiny_tokenizers.clip), saved to ``folder``."""
+    return tiny_tokenizers.clip(folder, max_length)
 
 
 def build_ip2p(

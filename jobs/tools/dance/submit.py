@@ -294,12 +294,20 @@ def submit_generation(
         input_dir or "",
         params,
     )
-    try:
-        job = queue.submit(GENERATE, params, owner=owner, title=title, after=preprocessing)
-    except Exception:
+    folder = rec.generation_dir(project["id"], job_id)
+
+    def undo() -> None:  # a refused submission: no row, no snapshot left behind
         rec.forget_generation_job(job_id)
-        shutil.rmtree(rec.generation_dir(project["id"], job_id), ignore_errors=True)
-        raise
+        shutil.rmtree(folder, ignore_errors=True)
+
+    job = queue.submit_reserved(
+        undo,
+        GENERATE,
+        params,
+        owner=owner,
+        title=title,
+        after=preprocessing,
+    )
     rec.update_generation_job(job_id, task_id=job["id"])
     return {"project_id": project["id"], "job_id": job_id, "task_id": job["id"]}
 

@@ -25,11 +25,32 @@ from pathlib import Path
 from jobs.access import SYSTEM
 from jobs.kinds import JobContext, job_kind
 from jobs.registry import Tab, Tool, register
+from jobs.store import Job
 from jobs.tools.frames import records as fr
 from jobs.tools.frames import tasks as fr_tasks
 
 
-@job_kind("frames.analyze", lane="cpu", title="Frame analysis")
+def analysis_ended(job: Job, status: str) -> None:
+    """``on_end`` of ``frames.analyze``: a recording whose analysis failed or was
+    cancelled where the job body could not say so (cancelled before it started, its
+    worker lost, the queue down) takes the job's end, so the record tells it and the
+    views only read."""
+    if status not in ("failed", "cancelled"):
+        return
+    try:
+        video = fr.get_video(job["params"]["video_id"], SYSTEM)
+    except fr.NotFound:  # deleted meanwhile
+        return
+    if video.status not in ("uploading", "processing") or video.job_id not in (None, job["id"]):
+        return  # the body wrote its end, or another analysis is the recording's now
+    if status == "cancelled" and not job["started_at"]:
+        error = "Cancelled before the analysis started."
+    else:
+        error = job["error"] or job["message"] or status
+    fr.fail_video(video.id, error, status=status)
+
+
+@job_kind("frames.analyze", lane="cpu", title="Frame analysis", on_end=analysis_ended)
 def analyze(ctx: JobContext) -> dict:
     from pipelines.frames import DEFAULT_STATUS_BAR, FrameReviewError, summary
     from pipelines.frames import analyze as analyze_video

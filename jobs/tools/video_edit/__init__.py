@@ -19,7 +19,7 @@ uses. Both are checked at submit and again when the job runs (a retry too).
 
 Ids: table ``video_edit_jobs`` (:mod:`.repository`) maps the seed's ``job_id`` (given by the REST
 caller, or else the studio job id) to the studio job. The owner check is the
-studio job's (``jobs.access.check_owner``).
+studio job's (``jobs.store.job_for``).
 
 Model paths named by a user follow the studio's one model rule
 (``jobs.models.model_ref``: a folder in ``STUDIO_MODELS_DIR``, a folder inside it or
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jobs import queue, store
-from jobs.access import User, check_owner, user_named
+from jobs.access import User, user_named
 from jobs.inputs import InputError, check_size, server_path
 from jobs.kinds import JobContext, job_kind
 from jobs.models import model_ref
@@ -287,18 +287,14 @@ def submit(
     }[what]
     if client_job_id:
         _reserve(client_job_id, user.name, what, out)
-    try:
-        job = queue.submit(
-            kind,
-            params,
-            owner=user.name,
-            files={upload.name: upload} if upload else None,
-            title=f"{title}: {request.mask_prompt} → {request.edit_prompt}"[:200],
-        )
-    except BaseException:
-        if client_job_id:
-            repo.forget(client_job_id)
-        raise
+    job = queue.submit_reserved(
+        lambda: repo.forget(client_job_id) if client_job_id else None,
+        kind,
+        params,
+        owner=user.name,
+        files={upload.name: upload} if upload else None,
+        title=f"{title}: {request.mask_prompt} → {request.edit_prompt}"[:200],
+    )
     seed_id = client_job_id or job["id"]
     if client_job_id:
         repo.bind(seed_id, job["id"])
@@ -328,14 +324,13 @@ def submit(
 
 def lookup(job_id: str, user: User) -> tuple[dict[str, Any], store.Job]:
     """(row, studio job) for a seed job id or a studio job id; NotFound unless the
-    caller owns it (or is an admin)."""
+    caller owns it (or is an admin): ``store.job_for``."""
     row = repo.by_seed_id(job_id) or repo.by_studio_id(job_id)
-    if row is None or not row["studio_job_id"]:
-        raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.")
-    job = store.find_job(row["studio_job_id"])
-    if job is None:
-        raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.")
-    check_owner(job["owner"], user, f"video edit {job_id!r}")
+    try:
+        job = store.job_for((row["studio_job_id"] if row else None) or "", user, KINDS)
+    except store.JobNotFound:
+        raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.") from None
+    assert row is not None  # a job was found for it
     return dict(row), job
 
 
@@ -348,34 +343,15 @@ def output_folder(row: dict[str, Any]) -> Path:
 
 
 def seed_status(row: dict[str, Any], job: store.Job) -> dict[str, Any]:
-    """The seed's status fields (from ``status.json``, reconciled with the studio
-    record: a job cancelled or lost before the pipeline wrote its file still says
-    so), plus the studio's own view."""
-    from pipelines.video_edit.status import StatusFileError, VideoEditStatus, read_status
-
-    folder = output_folder(row)
-    try:
-        status = read_status(folder)
-    except StatusFileError:  # overwritten by something else: the studio's record says it
-        status = None
-    if status is None or status.job_id != row["job_id"]:
-        status = VideoEditStatus(job_id=row["job_id"], status="queued", message=job.get("message"))
-    if (
-        job["status"] == "queued" and status.status != "queued"
-    ):  # re-queued after a lost worker, or retried
-        status = status.model_copy(
-            update={"status": "queued", "message": job.get("message"), "error": None}
-        )
-    elif job["status"] in ("failed", "cancelled") and status.status != "failed":
-        status = status.model_copy(
-            update={
-                "status": "failed",
-                "error": job.get("error") or "Cancelled by the user",
-                "message": job.get("message"),
-            }
-        )
-    elif job["status"] == "cancelled":
-        status = status.model_copy(update={"error": "Cancelled by the user"})
+    """The seed's status fields, plus the studio's own view. A GET only reads: the
+    edit's ``status.json`` while its attempt runs or once it ended (the end of a job
+    that the pipeline could not write, a cancel before it started or a lost worker, is
+    written there by :func:`edit_ended`); the studio job's words while an attempt waits
+    in the queue (a retry, or queued again after a lost worker) or when the folder holds
+    no status of this edit."""
+    status = _own_status(_folder(job), row["job_id"])
+    if status is None or job["status"] == "queued":
+        status = _job_words(row["job_id"], job)
     return {
         **status.to_dict(),
         "studio_job_id": job["id"],
@@ -387,6 +363,73 @@ def seed_status(row: dict[str, Any], job: store.Job) -> dict[str, Any]:
         "created_at": job["created_at"],
         "finished_at": job.get("finished_at"),
     }
+
+
+def _folder(job: store.Job) -> Path:
+    """The edit's output folder, from the job alone (its row may not be bound yet)."""
+    out = job["params"].get("output_dir")
+    return Path(out) if out else store.job_dir(job["id"]) / "outputs"
+
+
+def _own_status(folder: Path, seed_id: str):
+    """This edit's ``status.json`` in ``folder``; None when there is none, or it is
+    another edit's or not a video edit status (overwritten by something else)."""
+    from pipelines.video_edit.status import StatusFileError, read_status
+
+    try:
+        status = read_status(folder)
+    except StatusFileError:
+        return None
+    return status if status is not None and status.job_id == seed_id else None
+
+
+def _job_words(seed_id: str, job: store.Job):
+    """The seed's status in the studio job's words (no status file of this edit)."""
+    from pipelines.video_edit.status import VideoEditStatus
+
+    if job["status"] in ("failed", "cancelled"):
+        return VideoEditStatus(
+            job_id=seed_id, status="failed", error=_end_error(job), message=job.get("message")
+        )
+    return VideoEditStatus(job_id=seed_id, status="queued", message=job.get("message"))
+
+
+def _end_error(job: store.Job) -> str:
+    return job.get("error") or "Cancelled by the user"
+
+
+def edit_ended(job: store.Job, status: str) -> None:
+    """``on_end`` of the video edit kinds: a job that failed or was cancelled where the
+    pipeline could not say so (cancelled before it started, its worker lost, refused
+    before the pipeline started) leaves ``failed`` in its ``status.json``, so that the
+    file, the seed's status query and the GET all tell the end. Never another edit's
+    file."""
+    from pipelines.video_edit.status import (
+        StatusFile,
+        StatusFileError,
+        VideoEditStatus,
+        read_status,
+    )
+
+    if status not in ("failed", "cancelled"):
+        return
+    seed_id = job["params"].get("job_id") or job["id"]
+    folder = _folder(job)
+    try:
+        current = read_status(folder)
+    except StatusFileError:  # not a video edit status: not ours to write
+        return
+    if current is not None and current.job_id != seed_id:
+        return
+    if current is None or current.status != "failed":
+        end = (current or VideoEditStatus(job_id=seed_id)).model_copy(
+            update={"status": "failed", "error": _end_error(job), "message": job.get("message")}
+        )
+    elif status == "cancelled":
+        end = current.model_copy(update={"error": "Cancelled by the user"})
+    else:
+        return
+    StatusFile(folder, end).write()
 
 
 # --------------------------------------------------------------------------- the jobs
@@ -447,7 +490,7 @@ def _output_dir_still_free(job: store.Job) -> None:
         output_dir_ref(p["output_dir"], user_named(job["owner"]), own=own)
 
 
-@job_kind(RUN, lane="gpu", title="Video edit", check=_output_dir_still_free)
+@job_kind(RUN, lane="gpu", title="Video edit", check=_output_dir_still_free, on_end=edit_ended)
 def run(ctx: JobContext) -> dict:
     from pipelines.video_edit import run_video_edit
 
@@ -456,7 +499,13 @@ def run(ctx: JobContext) -> dict:
     return _outputs(status, request, "run")
 
 
-@job_kind(PREVIEW, lane="gpu", title="Video edit preview", check=_output_dir_still_free)
+@job_kind(
+    PREVIEW,
+    lane="gpu",
+    title="Video edit preview",
+    check=_output_dir_still_free,
+    on_end=edit_ended,
+)
 def preview(ctx: JobContext) -> dict:
     from pipelines.video_edit import preview_mask, run_video_edit
 
@@ -474,7 +523,7 @@ def preview(ctx: JobContext) -> dict:
     return _outputs(status, request, what)
 
 
-@job_kind(PREVIEW_CPU, lane="cpu", title="Video edit mask preview")
+@job_kind(PREVIEW_CPU, lane="cpu", title="Video edit mask preview", on_end=edit_ended)
 def preview_cpu(ctx: JobContext) -> dict:
     from pipelines.video_edit import preview_mask
 

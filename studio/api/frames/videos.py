@@ -163,9 +163,7 @@ def cancel_video(video_id: VideoId, user: Caller) -> s.CancelTaskResponse:
             f"Recording {video_id} is {video.status}; only a queued or running analysis "
             "can be cancelled."
         )
-    job = queue.cancel(video.job_id, user)
-    if job["status"] == "cancelled":  # cancelled before it started: the job body never runs
-        fr.fail_video(video_id, "Cancelled before the analysis started.", status="cancelled")
+    job = queue.cancel(video.job_id, user)  # cancelled before it started: on_end says so
     return s.CancelTaskResponse(
         video_id=video_id,
         task_id=job["id"],

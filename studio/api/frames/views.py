@@ -48,20 +48,15 @@ def _job(video: Video) -> dict[str, Any] | None:
 
 
 def video_status(video: Video, base: str) -> s.VideoStatusResponse:
-    """Seed's VideoStatusResponse (+ marks, latency, review state); progress from the job record."""
-    job = _job(video)
+    """Seed's VideoStatusResponse (+ marks, latency, review state). The status is the
+    record's (its job's end is written there by ``frames.analyze``'s ``on_end``);
+    the progress and step of a queued or running analysis come from its job."""
     status, step, error = video.status, video.current_step, video.error
     progress = 100 if status == "completed" else 0
-    if job is not None and status in ("uploading", "processing"):
+    job = _job(video) if status in ("uploading", "processing") else None
+    if job is not None:
         progress = round(100 * (job["progress"] or 0))
         step = job["stage"] or step
-        if job["status"] == "running":
-            status = "processing"
-        if job["status"] in (
-            "failed",
-            "cancelled",
-        ):  # the job ended without reaching its body's handler
-            status, error = job["status"], error or job["error"] or job["message"]
     frames = [
         s.FrameRef(
             id=frame_id(video.id, n),

@@ -13,7 +13,6 @@ from typing import Any
 import gradio as gr
 
 from jobs import store
-from jobs.access import check_owner
 from jobs.tools.frames import submit
 from pipelines.errors import StudioError
 from pipelines.frames.qr import WORDS_MAX, QROptions
@@ -60,8 +59,7 @@ def qr_result(job_id: str, request: gr.Request) -> tuple[Any]:
     job = None
     if (job_id or "").strip():
         try:
-            job = store.get_job(job_id.strip())
-            check_owner(job["owner"], current_user(request), f"job {job_id.strip()!r}")
+            job = store.job_for(job_id.strip(), current_user(request), "frames.qr")
         except StudioError:
             job = None
     if job is None or job["status"] != "succeeded" or not job["outputs"].get("file"):

@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from jobs import datasets, store
+from jobs import datasets
 from jobs.access import User
 from jobs.tools import photo_dataset as photos
 from pipelines.errors import StudioError
@@ -182,23 +182,16 @@ def list_names(request: gr.Request) -> gr.Dropdown:
     )
 
 
-def running(job_id: str | None, user: User) -> bool:
-    job = store.find_job(job_id, user) if (job_id or "").strip() else None
-    return bool(job) and job["status"] not in store.FINAL
-
-
-def poll(name: str, job_id: str, shown: str, request: gr.Request):
-    """Each tick: follow the dataset's latest job (the captions job after the build) and
-    reload the review when the manifest changed on disk. The timer keeps going only
-    while something can change (a job of the dataset queued or running, or a change
-    seen this tick); the panel's job or another dataset starts it again."""
+def follow_job(job_id: str, name: str, shown: str, request: gr.Request):
+    """The job panel's ``extra`` (each of its ticks while its job runs, once at the end,
+    and when its job changes): follow the dataset's latest job (the captions job after
+    the build) and reload the review when the manifest changed on disk."""
     name, user = (name or "").strip(), current_user(request)
     meta = dataset_meta(name, user)
     if meta is None:
-        return (*(gr.skip(),) * (REVIEW_OUTPUTS + 1), gr.Timer(active=False))
+        return (gr.skip(),) * (REVIEW_OUTPUTS + 1)
     changed = bool(meta["job_id"]) and meta["job_id"] != (job_id or "").strip()
     follow = meta["job_id"] if changed else gr.skip()
-    busy = running(meta["job_id"], user) or running(job_id, user)
     if mtime(name, user) == shown:
-        return (follow, *(gr.skip(),) * REVIEW_OUTPUTS, gr.Timer(active=busy or changed))
-    return (follow, *review_for(name, user), gr.Timer(active=True))
+        return (follow, *(gr.skip(),) * REVIEW_OUTPUTS)
+    return (follow, *review_for(name, user))

@@ -13,7 +13,7 @@ from pipelines import examples as example_media
 from pipelines.errors import StudioError
 from studio.errors import ui_error
 from studio.examples import examples
-from studio.job_panel import job_panel
+from studio.job_panel import LATER, job_panel
 from studio.tabs.photo_dataset.actions import (
     check_sizes,
     crop_choice,
@@ -31,9 +31,9 @@ from studio.tabs.photo_dataset.options_form import options_form
 from studio.tabs.photo_dataset.review import (
     GRID_COLUMNS,
     REJECTED_COLUMNS,
+    follow_job,
     list_names,
     load_review,
-    poll,
 )
 from studio.ui_user import current_user
 
@@ -88,7 +88,7 @@ def build() -> None:
                 )
                 build_btn = gr.Button("Build dataset", variant="primary", elem_id="photos-build")
             keep_all_at = gr.State(0)
-            panel = job_panel("photos", label="Build job")
+            panel = job_panel("photos", label="Build job", extra=LATER)  # follow() below
     examples(
         [upload, name],
         lambda home: (example_media.photos(home), "example_photos"),
@@ -212,25 +212,8 @@ def build() -> None:
     root = gr.context.Context.root_block
     if root is not None:
         root.load(list_names, None, dataset, api_visibility="private", queue=False)
-    timer = gr.Timer(2.0)
-    timer.tick(
-        poll,
-        [dataset, panel.job_id, shown],
-        [panel.job_id, *review, timer],
-        api_visibility="private",
-        show_progress="hidden",
-        queue=False,
-    )
-    # a new job or another dataset: poll again (the tick stops the timer once nothing can change)
-    gr.on(
-        [panel.job_id.change, dataset.change],
-        lambda: gr.Timer(active=True),
-        None,
-        timer,
-        api_visibility="private",
-        show_progress="hidden",
-        queue=False,
-    )
+    # the review follows the panel's job (its poll, no timer of the tab's own)
+    panel.follow(follow_job, [panel.job_id, *review], [dataset, shown])
 
     kept_gallery.select(pick_kept, dataset, selected, api_visibility="private")
     gallery.select(pick_from_gallery, dataset, selected, api_visibility="private")

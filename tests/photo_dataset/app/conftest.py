@@ -44,6 +44,12 @@ def small_zip(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def tiny_blip(tiny_blips) -> Path:
+    """The tiny BLIP captioner that says "photo" (built once per session)."""
+    return tiny_blips("photo")
+
+
 @pytest.fixture
 def client(studio_home):
     from studio.server import create_app

@@ -8,13 +8,14 @@ import json
 import sqlite3
 import zipfile
 
+import pytest
 from PIL import Image
 
 from jobs import datasets, store
 from jobs.access import SYSTEM, User
 from jobs.settings import get_settings, reset_settings
 from jobs.tools import photo_dataset as photos
-from tests.caption_fakes import FakeChatServer, build_tiny_blip
+from tests.caption_fakes import FakeChatServer
 from tests.conftest import wait_job
 from tests.photo_dataset.app.conftest import OPTIONS
 
@@ -75,10 +76,54 @@ def test_api_captions_with_fallback_and_the_key_never_stored(studio_home, start_
     )  # the key file is deleted at the end
 
 
-def test_local_captions_run_in_the_gpu_lane_with_the_model_loaded_once(
-    studio_home, start_worker, small_zip, tmp_path_factory, monkeypatch
+def local_options(model):
+    return options(
+        provider="local", local_model=str(model), device="cpu", max_new_tokens=3, batch_size=2
+    )
+
+
+def test_local_captions_are_chained_at_submit_and_follow_the_builds_end(
+    studio_home, small_zip, tiny_blip, monkeypatch
 ):
-    model = build_tiny_blip(tmp_path_factory.mktemp("models") / "tiny-blip", word="photo")
+    from jobs import queue
+
+    monkeypatch.setenv("STUDIO_MODELS_DIR", str(tiny_blip.parent))
+    reset_settings()
+    build = photos.start_build("chained", ANN, local_options(tiny_blip), files=[small_zip])
+    (captions,) = store.list_jobs(kind=photos.CAPTION)[0]
+    assert captions["kind"] == "photo_dataset.caption" and captions["after"] == build["id"]
+    assert captions["status"] == "queued" and captions["stage"].startswith("waiting for")
+    assert datasets.get("chained", ANN)["job_id"] == build["id"]  # the build is the dataset's job
+    queue.cancel(build["id"])  # no worker: cancelled before it started
+    ended = store.get_job(captions["id"])
+    assert ended["status"] == "cancelled" and "Not started" in ended["message"]  # never waits on
+    queue.retry(build["id"])  # the retried build brings its captions back
+    again = store.get_job(captions["id"])
+    assert again["status"] == "queued" and again["stage"].startswith("waiting for")
+
+
+def test_a_refused_build_leaves_no_dataset_behind(studio_home, small_zip, monkeypatch):
+    from jobs import queue
+    from pipelines.errors import TooManyJobs
+
+    monkeypatch.setenv("STUDIO_DEMO", "1")  # every visitor may have one job at once
+    monkeypatch.setenv("STUDIO_DEMO_MAX_JOBS", "1")
+    reset_settings()
+    visitor = User("visitor-1")
+    busy = queue.submit("system.sleep", {"seconds": 1}, owner=visitor.name)
+    with pytest.raises(TooManyJobs):
+        photos.start_build("refused", visitor, options(), files=[small_zip])
+    assert datasets.record("refused", visitor.name) is None
+    assert not datasets.folder("refused", visitor.name).exists()
+    queue.cancel(busy["id"])
+    again = photos.start_build("refused", visitor, options(), files=[small_zip])
+    assert again["status"] == "queued"  # the name is free again
+
+
+def test_local_captions_run_in_the_gpu_lane_with_the_model_loaded_once(
+    studio_home, start_worker, small_zip, tiny_blip, monkeypatch
+):
+    model = tiny_blip
     monkeypatch.setenv("STUDIO_MODELS_DIR", str(model.parent))  # models: the one model rule
     reset_settings()
     start_worker()

@@ -32,6 +32,11 @@ def test_each_user_sees_and_changes_only_their_own_video_datasets(client, users,
     base = "/api/v1/preprocessing"
     for path in (f"/status/{task}", "/datasets/alice_clips", "/datasets/alice_clips/download"):
         assert client.get(base + path, headers=BOB).status_code == 404, path
+    # another user's task answers word for word like a missing one (store.job_for)
+    other = client.get(f"{base}/status/{task}", headers=BOB).json()["detail"]
+    missing = client.get(f"{base}/status/{'0' * len(task)}", headers=BOB).json()["detail"]
+    assert other.replace(task, "ID") == missing.replace("0" * len(task), "ID")
+    assert "video dataset task" in other
     assert client.delete(f"{base}/datasets/alice_clips", headers=BOB).status_code == 404
     assert client.get(f"{base}/datasets", headers=BOB).json()["total"] == 0
     assert client.get(f"{base}/datasets", headers=ALICE).json()["total"] == 1
@@ -98,3 +103,26 @@ def test_a_link_leading_outside_is_left_out_and_a_truncated_file_is_a_bad_clip(
     assert [b["file"] for b in out["bad_clips"]] == ["truncated.mp4"]
     log = (job_dir := __import__("jobs.store", fromlist=["job_dir"]).job_dir(job["id"])) / "log.txt"
     assert "truncated.mp4" in log.read_text() and job_dir.is_dir()
+
+
+def test_a_refused_build_leaves_no_dataset_behind(studio_home, allowed_root, monkeypatch):
+    """A submission refused by the job limit (429) rolls its reservation back
+    (queue.submit_reserved): the name is free again, no folder is left."""
+    from jobs import datasets, queue
+    from jobs.access import user_named
+    from jobs.tools import video_dataset as videos
+    from pipelines.errors import TooManyJobs
+
+    monkeypatch.setenv("STUDIO_API_TOKENS", "tok-bob:bob")
+    monkeypatch.setenv("STUDIO_MAX_JOBS_PER_USER", "1")
+    reset_settings()
+    bob = user_named("bob")
+    busy = queue.submit("system.sleep", {"seconds": 1}, owner="bob")
+    with pytest.raises(TooManyJobs):
+        videos.submit_videos("clips", None, bob, input_path=str(allowed_root))
+    assert datasets.record("clips", "bob") is None
+    assert not datasets.folder("clips", "bob").exists()
+    queue.cancel(busy["id"])
+    assert (
+        videos.submit_videos("clips", None, bob, input_path=str(allowed_root))["status"] == "queued"
+    )

@@ -13,7 +13,7 @@ import pytest
 from jobs import store
 from pipelines.video_dataset.captioning import REWRITE_INSTRUCTION
 from pipelines.video_dataset.dataset import clip_numbers
-from tests.caption_fakes import FakeChatServer, build_tiny_blip
+from tests.caption_fakes import FakeChatServer
 from tests.conftest import wait_job
 
 SECRET = "sk-test-SECRET-9f3c1a"
@@ -190,8 +190,8 @@ def test_cancel_keeps_finished_clips(client, start_worker, studio_home, allowed_
 
 
 @pytest.fixture(scope="module")
-def tiny_blip(tmp_path_factory):
-    return build_tiny_blip(tmp_path_factory.mktemp("blip") / "tiny-blip", word="person")
+def tiny_blip(tiny_blips):
+    return tiny_blips("person")
 
 
 def test_upload_with_local_captions_runs_in_the_gpu_lane(

@@ -58,3 +58,31 @@ def test_an_id_named_like_the_models_route_is_reached_by_its_studio_id(
     assert {m["model"]: m["available"] for m in models}["InstructPix2Pix"] is True
     output = studio_client.get("/api/v1/video/edit/models/output")
     assert output.status_code == 404 and "output" in output.json()["detail"]  # not written yet
+
+
+def test_a_refused_submission_frees_the_callers_job_id(
+    studio_home, allowed_root, studio_models, monkeypatch
+):
+    """A caller's job_id is reserved before the job is submitted; a submission
+    refused by the job limit (429) rolls it back (queue.submit_reserved)."""
+    from jobs import queue
+    from jobs.access import user_named
+    from jobs.settings import reset_settings
+    from jobs.tools import video_edit as edits
+    from jobs.tools.video_edit import repository as repo
+    from pipelines.errors import TooManyJobs
+    from tests.video_edit.app.conftest import FAST
+
+    monkeypatch.setenv("STUDIO_API_TOKENS", "tok-bob:bob")
+    monkeypatch.setenv("STUDIO_MAX_JOBS_PER_USER", "1")
+    reset_settings()
+    bob = user_named("bob")
+    fields = {"mask_prompt": "person", "edit_prompt": "make the person red", **FAST}
+    server = str(allowed_root / "person.mp4")
+    busy = queue.submit("system.sleep", {"seconds": 1}, owner="bob")
+    with pytest.raises(TooManyJobs):
+        edits.submit(fields, bob, server_video=server, client_job_id="mine")
+    assert repo.by_seed_id("mine") is None
+    queue.cancel(busy["id"])
+    started = edits.submit(fields, bob, server_video=server, client_job_id="mine")
+    assert started["job_id"] == "mine" and started["status"] == "queued"
