@@ -134,18 +134,27 @@ class _Job:
         return read_frames(self.r.input_video_path, self.start, self.total)
 
     # ---------------------------------------------------------------- masking + propagating
-    def mask(self) -> None:
-        import cv2
-
+    def mask_backend(self):
+        """The mask model, loaded once per process (SAM3's official .pt converted first)."""
         from pipelines.video_edit.masking import load_backend
 
-        r, info = self.r, self.info
-        self.st.enter("masking", f"{self.choice.backend}: finding {r.mask_prompt!r}")
-        folder = str(self.choice.location.folder) if self.choice.location else None
-        backend = self.models(
+        location = self.choice.location
+        folder = str(location.folder) if location else None
+        if location is not None and location.checkpoint is not None:
+            from pipelines.video_edit.sam3_checkpoint import convert
+
+            convert(location.checkpoint, location.folder, say=self.st.log)
+        return self.models(
             f"mask:{self.choice.backend}:{folder}",
             lambda: load_backend(self.choice.backend, folder),
         )
+
+    def mask(self) -> None:
+        import cv2
+
+        r, info = self.r, self.info
+        self.st.enter("masking", f"{self.choice.backend}: finding {r.mask_prompt!r}")
+        backend = self.mask_backend()
         scale = min(1.0, MASK_STORE_SIDE / max(info.width, info.height))
         self.store_size = (max(1, round(info.width * scale)), max(1, round(info.height * scale)))
         session = backend.session(r.mask_prompt, info.width, info.height)
@@ -237,17 +246,11 @@ class _Job:
         """Preview: the mask of one frame as pictures (no mask video, no edit)."""
         from PIL import Image
 
-        from pipelines.video_edit.masking import load_backend
-
         r = self.r
         self.st.enter(
             "masking", f"{self.choice.backend}: finding {r.mask_prompt!r} in frame {r.frame_index}"
         )
-        folder = str(self.choice.location.folder) if self.choice.location else None
-        backend = self.models(
-            f"mask:{self.choice.backend}:{folder}",
-            lambda: load_backend(self.choice.backend, folder),
-        )
+        backend = self.mask_backend()
         frame = next(self.frames())
         session = backend.session(r.mask_prompt, self.info.width, self.info.height)
         try:
