@@ -13,6 +13,9 @@
   (the mask video), ``log``, ``status`` and the single-frame pictures.
 - ``POST /video/edit/{job_id}/cancel`` (or ``POST /jobs/{studio_job_id}/cancel``).
 - ``GET /video/edit/models``: which models this machine has.
+- Seed 003's own paths (``seed_routes``, at the site's root): ``POST /api/video/edit``
+  (answers 200, as the seed's Flask example) and ``GET /api/video/status/{job_id}``
+  (also ``/api/v1/video/status/{job_id}``) with ``?output_dir=``.
 
 ``job_id`` is the caller's id when given, else the studio job id; both work in
 the paths. Only the job's owner (or an admin) sees it; others get 404.
@@ -24,7 +27,7 @@ import json
 import shutil
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -253,6 +256,30 @@ def download(job_id: str, file: FileName, user: User = Depends(api_user)) -> Fil
     return FileResponse(
         path, filename=name, media_type=MEDIA.get(path.suffix, "application/octet-stream")
     )
+
+
+# Seed 003's own paths (its README's REST example: ``POST /api/video/edit`` answered 200
+# with ``{"job_id", "status": "queued"}``, ``GET /api/video/status/{job_id}?output_dir=``),
+# answered by the same code; mounted at the site's root (the registry's root_router).
+seed_routes = APIRouter(tags=["video edit"])
+
+
+@seed_routes.post("/api/video/edit", summary="Start a video edit (seed 003's path)")
+async def seed_start(request: Request, user: User = Depends(api_user)) -> dict[str, Any]:
+    return await start(request, user)
+
+
+@seed_routes.get("/api/video/status/{job_id}", summary="A video edit's status (seed 003's path)")
+@seed_routes.get("/api/v1/video/status/{job_id}", summary="A video edit's status (seed 003's path)")
+def seed_status(
+    job_id: str,
+    output_dir: str | None = Query(
+        None, max_length=PATH_MAX, description="the job's output_dir, as the seed's client sends it"
+    ),
+    user: User = Depends(api_user),
+) -> dict[str, Any]:
+    row, job = edits.lookup(job_id, user, output_dir)
+    return edits.seed_status(row, job)
 
 
 # Seed 003's paths for an app that mounts this router itself at /api/v1 (the studio

@@ -277,9 +277,13 @@ def submit(
 # --------------------------------------------------------------------------- reading
 
 
-def lookup(job_id: str, user: User) -> tuple[dict[str, Any], store.Job]:
+def lookup(
+    job_id: str, user: User, output_dir: str | None = None
+) -> tuple[dict[str, Any], store.Job]:
     """(row, studio job) for a seed job id or a studio job id; NotFound unless the
-    caller owns it (or is an admin)."""
+    caller owns it (or is an admin). ``output_dir`` (seed 003's status query): the folder
+    the caller believes the job writes into; a folder it does not write into is NotFound,
+    as the seed finds no status there."""
     row = repo.by_seed_id(job_id) or repo.by_studio_id(job_id)
     if row is None or not row["studio_job_id"]:
         raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.")
@@ -287,6 +291,18 @@ def lookup(job_id: str, user: User) -> tuple[dict[str, Any], store.Job]:
     if job is None:
         raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.")
     check_owner(job["owner"], user, f"video edit {job_id!r}")
+    named = (output_dir or "").strip()
+    if named and (
+        not row["output_dir"] or Path(named).expanduser().resolve() != Path(row["output_dir"])
+    ):
+        raise NotFound(
+            f"Video edit {job_id!r} does not write into output_dir {named}"
+            + (
+                f" (it writes into {row['output_dir']})."
+                if row["output_dir"]
+                else "; its outputs stay with the job: leave output_dir out."
+            )
+        )
     return dict(row), job
 
 
@@ -443,6 +459,7 @@ register(
         router="studio.api.video_edit:routes",
         prefix="/video_edit",
         aliases=("/video/edit",),  # seed 003's paths
+        root_router="studio.api.video_edit:seed_routes",  # /api/video/edit, /api/video/status/…
         tab=Tab("Video edit", "tab-video-edit", "studio.tabs.video_edit:build", 30),
     )
 )
