@@ -429,6 +429,27 @@ class _Job:
             status="failed", error=error, message=f"Failed while {self.st.stage}", force=True
         )
 
+    def keep_intermediates(self) -> None:
+        """``keep_intermediates``: the raw masks (one PNG a frame, at the stored size, in a
+        ZIP) and the edited frames before they are blended through the mask."""
+        import zipfile
+
+        import cv2
+
+        raw = getattr(self, "raw", None)
+        if raw is not None:
+            partial = self.paths["masks"].with_suffix(".partial")
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:  # PNG: packed
+                for t in range(len(raw)):
+                    _, png = cv2.imencode(".png", np.ascontiguousarray(raw[t]))
+                    archive.writestr(f"mask_{self.start + t:06d}.png", png.tobytes())
+            partial.replace(self.paths["masks"])
+            self.st.log(f"kept the raw masks: {self.names['masks']}")
+        edited = getattr(self, "edited_path", None)
+        if edited is not None and edited.is_file():
+            shutil.move(edited, self.paths["edited_frames"])
+            self.st.log(f"kept the edited frames before blending: {self.names['edited_frames']}")
+
     def cleanup(self) -> None:
         raw = getattr(self, "raw", None)
         if raw is not None:
@@ -458,6 +479,8 @@ def run_video_edit(
         job.edit()
         job.smooth()
         job.save()
+        if request.keep_intermediates:
+            job.keep_intermediates()
         edited = job.total - len(job.empty)
         return job.finish(
             f"Edited {edited} of {job.total} frames"

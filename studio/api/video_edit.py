@@ -10,7 +10,13 @@
 - ``GET /video/edit/{job_id}``: the seed's status fields (``status.json``) plus
   the studio job's stage, item and ETA.
 - ``GET /video/edit/{job_id}/{file}``: ``output`` (the edited MP4), ``mask``
-  (the mask video), ``log``, ``status`` and the single-frame pictures.
+  (the mask video), ``log`` (while the job runs too), ``status``, the single-frame
+  pictures, and with ``keep_intermediates`` ``masks`` (ZIP of PNGs) and
+  ``edited_frames`` (MKV). The status carries ``output_video_url``,
+  ``mask_preview_url`` and ``logs_url`` beside the seed's server paths.
+- ``GET /video/edit?limit=&offset=``: your edits, newest first (an admin: everyone's).
+- ``DELETE /video/edit/{job_id}``: an ended edit, its files and its ids (409 while
+  queued or running: cancel first).
 - ``POST /video/edit/{job_id}/cancel`` (or ``POST /jobs/{studio_job_id}/cancel``).
 - ``GET /video/edit/models``: which models this machine has.
 - Seed 003's own paths (``seed_routes``, at the site's root): ``POST /api/video/edit``
@@ -50,9 +56,20 @@ from studio.uploads import save_upload, temp_folder
 routes = APIRouter(tags=["video edit"])  # mounted at /api/v1/video_edit and /api/v1/video/edit
 
 FileName = Literal[
-    "output", "mask", "log", "status", "input_png", "mask_png", "edited_png", "compare_png"
+    "output",
+    "mask",
+    "log",
+    "status",
+    "input_png",
+    "mask_png",
+    "edited_png",
+    "compare_png",
+    "masks",
+    "edited_frames",
 ]
 MEDIA = {
+    ".zip": "application/zip",
+    ".mkv": "video/x-matroska",
     ".mp4": "video/mp4",
     ".txt": "text/plain; charset=utf-8",
     ".json": "application/json",
@@ -221,6 +238,20 @@ async def _start_upload(request: Request, user: User) -> dict[str, Any]:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return _started(result)
+
+
+@routes.get("", summary="Your video edits, newest first, with their status")
+def list_edits(
+    limit: int = Query(20, ge=1, le=200),
+    offset: int = Query(0, ge=0, le=1_000_000),
+    user: User = Depends(api_user),
+) -> list[dict[str, Any]]:
+    return edits.list_edits(user, limit, offset)
+
+
+@routes.delete("/{job_id}", summary="Delete an ended video edit and its files")
+def delete(job_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
+    return edits.delete_edit(job_id, user)
 
 
 @routes.get("/{job_id}", summary="A video edit's status (seed 003's fields)")
