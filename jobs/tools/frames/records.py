@@ -43,7 +43,7 @@ from jobs.tools.frames.media import frame_times, video_dir
 from jobs.tools.frames.media import media_root as media_root
 from jobs.tools.frames.media import metrics_path as metrics_path
 from jobs.tools.frames.models import _JSON, MarkEntry, Video
-from pipelines.errors import BadInput, Conflict, NotFound
+from pipelines.errors import BadInput, Conflict, NotFound, WrongFormat
 from pipelines.names import file_name, has_control
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
@@ -59,6 +59,10 @@ NOTES_MAX = 2000
 
 class FrameInputError(BadInput):
     """A wrong frame number, name, region or state of a recording (HTTP 422)."""
+
+
+class RecordingFormatError(WrongFormat, FrameInputError):
+    """A recording in a format frame review does not take (HTTP 400, seed 001's answer)."""
 
 
 def _now() -> float:
@@ -83,7 +87,7 @@ def check_filename(name: str) -> str:
     except BadInput as exc:
         raise FrameInputError(str(exc)) from None
     if Path(name).suffix.lower() not in VIDEO_EXTENSIONS:
-        raise FrameInputError(
+        raise RecordingFormatError(
             f"{name}: not a recording format the studio reads. Allowed formats: "
             f"{', '.join(VIDEO_EXTENSIONS)}."
         )

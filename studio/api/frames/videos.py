@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from jobs import queue
 from jobs.tools.frames import records as fr
 from jobs.tools.frames import submit
+from pipelines.errors import BadInput
 from studio.api.frames import schemas as s
 from studio.api.frames.common import Caller, Limit, Skip, VideoId, base_url
 from studio.api.frames.views import video_status
@@ -56,7 +57,7 @@ def batch_upload(user: Caller, files: list[UploadFile] = File(...)) -> s.BatchUp
     for upload in files:
         try:
             videos.append(_upload_one(upload, user, batch_id).to_dict())
-        except (fr.FrameInputError, HTTPException) as exc:  # one bad file does not stop the others
+        except (BadInput, HTTPException) as exc:  # one bad file does not stop the others
             videos.append(
                 {
                     "video_id": None,
