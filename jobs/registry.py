@@ -19,7 +19,8 @@ the options).
 The server mounts each router at ``/api/v1`` + ``prefix`` (``/api/v1/<tool>``),
 then each of the tool's ``aliases`` (the seeds' and earlier paths) again, hidden
 from the OpenAPI document; longer alias prefixes first, so ``/api/v1/video/edit``
-reaches video edit before frames' ``/api/v1/video/{video_id}`` could.
+reaches video edit before frames' ``/api/v1/video/{video_id}`` could. A tool's
+``root_router`` (a seed's paths outside ``/api/v1``) is mounted last, at the root.
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ class Tool:
     aliases: tuple[str, ...] = ()  # earlier prefixes (the seeds' paths), mounted again, unlisted
     models: tuple[Model, ...] = ()  # the models it can use (jobs.models lists and fetches them)
     core: bool = False  # the studio's own jobs page and API (prefix "")
+    # "module:router" whose paths are whole paths outside /api/v1 (a seed's own, e.g. seed
+    # 003's /api/video/edit), mounted at the site's root after every router, unlisted.
+    root_router: str | None = None
 
 
 TOOLS: dict[str, Tool] = {}

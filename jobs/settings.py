@@ -26,7 +26,13 @@ class Settings(BaseSettings):
         default="",
         description="redis://... switches the queue to Redis; empty = SQLite in STUDIO_HOME.",
     )
-    cpu_workers: int = Field(default=2, ge=1, description="Jobs run at once in the CPU lane.")
+    cpu_workers: int = Field(
+        default=2,
+        ge=1,
+        validation_alias=AliasChoices("STUDIO_CPU_WORKERS", "CELERY_WORKER_CONCURRENCY"),
+        description="Jobs run at once in the CPU lane; seed 001's CELERY_WORKER_CONCURRENCY "
+        "works too.",
+    )
     max_attempts: int = Field(
         default=3, ge=1, description="Runs of a job before a dead worker's job is failed."
     )
@@ -149,10 +155,50 @@ class Settings(BaseSettings):
         "missing downloads it into the models folder first (never with HF_HUB_OFFLINE=1).",
     )
 
+    # -- frame review uploads: seed 001's .env names (issue 22) ------------
+    frames_allowed_extensions: str = Field(
+        default="",
+        validation_alias=AliasChoices("STUDIO_FRAMES_ALLOWED_EXTENSIONS", "ALLOWED_EXTENSIONS"),
+        description="Recording formats frame review accepts, e.g. '.mp4,.mov' (seed 001's "
+        "ALLOWED_EXTENSIONS); empty = every format it reads (.mp4, .mov, .webm, .mkv).",
+    )
+    frames_max_video_size: int | None = Field(
+        default=None,
+        ge=1,
+        validation_alias=AliasChoices("STUDIO_FRAMES_MAX_VIDEO_SIZE", "MAX_VIDEO_SIZE"),
+        description="Largest recording upload in bytes (seed 001's MAX_VIDEO_SIZE); unset = "
+        "STUDIO_MAX_UPLOAD_MB, which also caps it.",
+    )
+    frames_max_concurrent_uploads: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        validation_alias=AliasChoices(
+            "STUDIO_FRAMES_MAX_CONCURRENT_UPLOADS", "MAX_CONCURRENT_UPLOADS"
+        ),
+        description="Recording uploads saved at once (seed 001's MAX_CONCURRENT_UPLOADS); "
+        "more wait their turn.",
+    )
+
     @field_validator("allow_scenario_scripts", "demo", mode="before")
     @classmethod
     def _unset_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("frames_max_video_size", mode="before")
+    @classmethod
+    def _no_size_is_none(cls, value: object) -> object:
+        if isinstance(value, str):  # "524288000  # 500MB" as seed 001's .env writes it
+            value = value.split("#", 1)[0].strip()
+            return value or None
+        return value
+
+    @field_validator("frames_allowed_extensions")
+    @classmethod
+    def _extensions(cls, value: str) -> str:
+        """'.mp4, mov' -> '.mp4,.mov' (lower case, each with its dot)."""
+        parts = [p.strip().lower() for p in value.split("#", 1)[0].replace(" ", ",").split(",")]
+        return ",".join(p if p.startswith(".") else f".{p}" for p in parts if p)
 
     @field_validator("worker")
     @classmethod

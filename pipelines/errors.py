@@ -28,6 +28,13 @@ class BadInput(StudioError, ValueError):
     status = 422
 
 
+class WrongFormat(BadInput):
+    """A file of a kind the tool does not take, e.g. a recording in a format frame review
+    does not read (400, as seed 001's error table answers it)."""
+
+    status = 400
+
+
 class NotFound(StudioError, LookupError):
     """No such thing, or not one the caller may see (404)."""
 

@@ -93,10 +93,14 @@ def build_ui() -> gr.Blocks:
 
 def mount_routers(app: FastAPI) -> None:
     """Every tool's router at /api/v1/<tool>, then its aliases (the seeds' paths),
-    hidden from the OpenAPI document so each operation is listed once."""
+    then the tools' root routers (seed paths outside /api/v1), the aliases and root
+    routers hidden from the OpenAPI document so each operation is listed once."""
     for tool, prefix, listed in registry.mounts():
         router = registry.resolve(tool.router)
         app.include_router(router, prefix=registry.API_ROOT + prefix, include_in_schema=listed)
+    for tool in registry.tools():  # a seed's own paths outside /api/v1
+        if tool.root_router:
+            app.include_router(registry.resolve(tool.root_router), include_in_schema=False)
 
 
 def create_app() -> FastAPI:

@@ -37,11 +37,17 @@ CHUNK = 1 << 20
 MULTIPART_SLACK = 1 << 20  # form fields and part headers around the files
 
 
-def save_upload(upload: UploadFile, folder: Path | None = None) -> Path:
+def save_upload(
+    upload: UploadFile, folder: Path | None = None, limit: tuple[int, str] | None = None
+) -> Path:
     """Stream an upload into ``folder`` (a new temp folder by default); 413 past
-    STUDIO_MAX_UPLOAD_MB; 422 for a name that is no file name (:func:`file_name`).
+    STUDIO_MAX_UPLOAD_MB, or past ``limit`` (bytes, and how the limit is named) when a
+    tool has a smaller one; 422 for a name that is no file name (:func:`file_name`).
     Returns the saved path, named as uploaded (without folders)."""
-    limit = get_settings().max_upload_mb * 2**20
+    most = get_settings().max_upload_mb * 2**20
+    named = f"{most // 2**20} MB (STUDIO_MAX_UPLOAD_MB)"
+    if limit is not None and limit[0] < most:
+        most, named = limit
     name = file_name(upload.filename)
     folder = folder or temp_folder("upload-")
     folder.mkdir(parents=True, exist_ok=True)
@@ -50,10 +56,10 @@ def save_upload(upload: UploadFile, folder: Path | None = None) -> Path:
     with open(target, "wb") as out:
         while chunk := upload.file.read(CHUNK):
             written += len(chunk)
-            if written > limit:
+            if written > most:
                 out.close()
                 shutil.rmtree(folder, ignore_errors=True)
-                raise TooLarge(f"{name} is larger than {limit // 2**20} MB (STUDIO_MAX_UPLOAD_MB).")
+                raise TooLarge(f"{name} is larger than {named}.")
             out.write(chunk)
     return target
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -22,21 +23,39 @@ CONTEXT = (
 MIN_MARGIN = 16  # pixels
 
 
-def load_ip2p(folder: str, device: str | None = None):
-    """``StableDiffusionInstructPix2PixPipeline`` from a diffusers folder (safetensors only)."""
+def ip2p_load_kwargs(device: str, gpu_count: int) -> dict[str, Any]:
+    """``from_pretrained`` arguments for InstructPix2Pix on ``device`` with ``gpu_count``
+    GPUs visible to the job (its lane's CUDA_VISIBLE_DEVICES): fp16 on CUDA, and with
+    more than one GPU the components spread over them (``device_map="balanced"``, as
+    seed 003 does); safetensors only, no safety checker."""
+    import torch
+
+    kwargs: dict[str, Any] = {
+        "dtype": torch.float16 if device == "cuda" else torch.float32,
+        "safety_checker": None,
+        "requires_safety_checker": False,
+        "use_safetensors": True,
+    }
+    if device == "cuda" and gpu_count > 1:
+        kwargs["device_map"] = "balanced"
+    return kwargs
+
+
+def load_ip2p(folder: str, device: str | None = None, say: Callable[[str], None] | None = None):
+    """``StableDiffusionInstructPix2PixPipeline`` from a diffusers folder, on one GPU, the
+    CPU, or balanced over the job's GPUs."""
     import torch
     from diffusers import StableDiffusionInstructPix2PixPipeline
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = torch.float16 if device == "cuda" else torch.float32
-    pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(
-        folder,
-        dtype=dtype,
-        safety_checker=None,
-        requires_safety_checker=False,
-        use_safetensors=True,
-    )
-    pipe = pipe.to(device)
+    gpus = torch.cuda.device_count() if device == "cuda" else 0
+    kwargs = ip2p_load_kwargs(device, gpus)
+    pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(folder, **kwargs)
+    if "device_map" in kwargs:
+        if say is not None:
+            say(f"edit model balanced over {gpus} GPUs: {getattr(pipe, 'hf_device_map', '')}")
+    else:
+        pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -81,7 +100,7 @@ class Editor:
 
         self.pipe = pipe
         self.s = settings
-        self.device = pipe.device
+        self.device = pipe._execution_device  # where inputs go (the first GPU when balanced)
         self.dtype = pipe.unet.dtype
         self.scale = int(getattr(pipe, "vae_scale_factor", 8))
         channels = int(pipe.vae.config.latent_channels)

@@ -3,6 +3,10 @@
 Nothing here imports torch: the web app uses it to tell a user, before a job
 is queued, that a model is missing and how to get it.
 
+SAM3 also takes the official release's checkpoint file (``SAM3_MODEL_PATH=/path/to/sam3.pt``):
+its location is the folder it is converted into (in the models folder), made on first use
+(:mod:`pipelines.video_edit.sam3_checkpoint`).
+
 Lookup order for each model: the request's ``extra`` path → the environment
 variable (``INSTRUCT_PIX2PIX_MODEL_PATH``, ``SAM3_MODEL_PATH``,
 ``CLIPSEG_MODEL_PATH``) → a folder of that name in ``search_dirs`` (the
@@ -21,6 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import BadInput
+from pipelines.video_edit.sam3_checkpoint import (
+    converted_folder,
+    is_checkpoint_file,
+    is_converted,
+)
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -77,6 +86,7 @@ class ModelLocation:
     folder: Path  # the local folder the loader reads (a cache snapshot for hub ids)
     source: str  # what the user named: a path or a hub id
     origin: str  # "request", the environment variable, "models folder" or "HF cache"
+    checkpoint: Path | None = None  # SAM3's official .pt, converted into ``folder`` on first use
 
     @property
     def key(self) -> str:
@@ -111,6 +121,13 @@ def _resolve(
     """A user-named location -> a ModelLocation, or ModelMissing saying what to do."""
     named = f"{origin} ({value})" if origin != "request" else f"extra.{spec.field} ({value})"
     path = Path(value).expanduser()
+    if spec is SAM3 and is_checkpoint_file(path):  # the official release's sam3.pt
+        checkpoint = path.resolve()
+        base = Path(search_dirs[0]) if search_dirs else checkpoint.parent
+        return ModelLocation(spec, converted_folder(checkpoint, base), value, origin, checkpoint)
+    if path.is_file():
+        kinds = "the official sam3.pt or a transformers folder" if spec is SAM3 else "a folder"
+        raise ModelMissing(f"{spec.title}: {named} is a file; give {kinds}; {spec.how_to_get()}.")
     if path.is_dir():
         if not _has_weights(path, spec):
             raise ModelMissing(
@@ -218,7 +235,12 @@ def available_models(search_dirs: Sequence[Path] = ()) -> list[dict[str, Any]]:
                     "role": "edit" if spec is IP2P else "mask",
                     "available": True,
                     "where": str(location.folder),
-                    "from": location.origin,
+                    "from": location.origin
+                    + (
+                        f" (official checkpoint {location.checkpoint}, converted on first use)"
+                        if location.checkpoint and not is_converted(location.folder)
+                        else ""
+                    ),
                     "how_to_get": None,
                 }
             )

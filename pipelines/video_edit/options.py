@@ -120,6 +120,11 @@ class VideoEditOptions(BaseModel):
     frame_index: int = Field(
         0, ge=0, le=10_000_000, description="the frame single_frame mode and previews use"
     )
+    keep_intermediates: bool = Field(
+        False,
+        description="also keep the raw masks ({job_id}_masks.zip, one PNG a frame) and the "
+        "edited frames before blending ({job_id}_edited_frames.mkv)",
+    )
     extra: VideoEditExtra = Field(default_factory=lambda: VideoEditExtra.model_validate({}))
 
     @model_validator(mode="after")

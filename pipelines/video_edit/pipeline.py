@@ -134,18 +134,27 @@ class _Job:
         return read_frames(self.r.input_video_path, self.start, self.total)
 
     # ---------------------------------------------------------------- masking + propagating
-    def mask(self) -> None:
-        import cv2
-
+    def mask_backend(self):
+        """The mask model, loaded once per process (SAM3's official .pt converted first)."""
         from pipelines.video_edit.masking import load_backend
 
-        r, info = self.r, self.info
-        self.st.enter("masking", f"{self.choice.backend}: finding {r.mask_prompt!r}")
-        folder = str(self.choice.location.folder) if self.choice.location else None
-        backend = self.models(
+        location = self.choice.location
+        folder = str(location.folder) if location else None
+        if location is not None and location.checkpoint is not None:
+            from pipelines.video_edit.sam3_checkpoint import convert
+
+            convert(location.checkpoint, location.folder, say=self.st.log)
+        return self.models(
             f"mask:{self.choice.backend}:{folder}",
             lambda: load_backend(self.choice.backend, folder),
         )
+
+    def mask(self) -> None:
+        import cv2
+
+        r, info = self.r, self.info
+        self.st.enter("masking", f"{self.choice.backend}: finding {r.mask_prompt!r}")
+        backend = self.mask_backend()
         scale = min(1.0, MASK_STORE_SIDE / max(info.width, info.height))
         self.store_size = (max(1, round(info.width * scale)), max(1, round(info.height * scale)))
         session = backend.session(r.mask_prompt, info.width, info.height)
@@ -237,17 +246,11 @@ class _Job:
         """Preview: the mask of one frame as pictures (no mask video, no edit)."""
         from PIL import Image
 
-        from pipelines.video_edit.masking import load_backend
-
         r = self.r
         self.st.enter(
             "masking", f"{self.choice.backend}: finding {r.mask_prompt!r} in frame {r.frame_index}"
         )
-        folder = str(self.choice.location.folder) if self.choice.location else None
-        backend = self.models(
-            f"mask:{self.choice.backend}:{folder}",
-            lambda: load_backend(self.choice.backend, folder),
-        )
+        backend = self.mask_backend()
         frame = next(self.frames())
         session = backend.session(r.mask_prompt, self.info.width, self.info.height)
         try:
@@ -276,7 +279,7 @@ class _Job:
         self.st.enter("editing", f"{r.edit_prompt!r} on the masked region")
         assert self.ip2p is not None
         folder = str(self.ip2p.folder)
-        pipe = self.models(f"ip2p:{folder}", lambda: load_ip2p(folder))
+        pipe = self.models(f"ip2p:{folder}", lambda: load_ip2p(folder, say=self.st.log))
         editor = Editor(
             pipe,
             EditSettings(
@@ -426,6 +429,27 @@ class _Job:
             status="failed", error=error, message=f"Failed while {self.st.stage}", force=True
         )
 
+    def keep_intermediates(self) -> None:
+        """``keep_intermediates``: the raw masks (one PNG a frame, at the stored size, in a
+        ZIP) and the edited frames before they are blended through the mask."""
+        import zipfile
+
+        import cv2
+
+        raw = getattr(self, "raw", None)
+        if raw is not None:
+            partial = self.paths["masks"].with_suffix(".partial")
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:  # PNG: packed
+                for t in range(len(raw)):
+                    _, png = cv2.imencode(".png", np.ascontiguousarray(raw[t]))
+                    archive.writestr(f"mask_{self.start + t:06d}.png", png.tobytes())
+            partial.replace(self.paths["masks"])
+            self.st.log(f"kept the raw masks: {self.names['masks']}")
+        edited = getattr(self, "edited_path", None)
+        if edited is not None and edited.is_file():
+            shutil.move(edited, self.paths["edited_frames"])
+            self.st.log(f"kept the edited frames before blending: {self.names['edited_frames']}")
+
     def cleanup(self) -> None:
         raw = getattr(self, "raw", None)
         if raw is not None:
@@ -455,6 +479,8 @@ def run_video_edit(
         job.edit()
         job.smooth()
         job.save()
+        if request.keep_intermediates:
+            job.keep_intermediates()
         edited = job.total - len(job.empty)
         return job.finish(
             f"Edited {edited} of {job.total} frames"

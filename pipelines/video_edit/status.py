@@ -84,6 +84,9 @@ def output_names(job_id: str) -> dict[str, str]:
         "mask_png": f"{job_id}_mask.png",
         "edited_png": f"{job_id}_edited.png",
         "compare_png": f"{job_id}_compare.png",
+        # keep_intermediates
+        "masks": f"{job_id}_masks.zip",
+        "edited_frames": f"{job_id}_edited_frames.mkv",
     }
 
 

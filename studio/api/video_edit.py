@@ -10,9 +10,18 @@
 - ``GET /video/edit/{job_id}``: the seed's status fields (``status.json``) plus
   the studio job's stage, item and ETA.
 - ``GET /video/edit/{job_id}/{file}``: ``output`` (the edited MP4), ``mask``
-  (the mask video), ``log``, ``status`` and the single-frame pictures.
+  (the mask video), ``log`` (while the job runs too), ``status``, the single-frame
+  pictures, and with ``keep_intermediates`` ``masks`` (ZIP of PNGs) and
+  ``edited_frames`` (MKV). The status carries ``output_video_url``,
+  ``mask_preview_url`` and ``logs_url`` beside the seed's server paths.
+- ``GET /video/edit?limit=&offset=``: your edits, newest first (an admin: everyone's).
+- ``DELETE /video/edit/{job_id}``: an ended edit, its files and its ids (409 while
+  queued or running: cancel first).
 - ``POST /video/edit/{job_id}/cancel`` (or ``POST /jobs/{studio_job_id}/cancel``).
 - ``GET /video/edit/models``: which models this machine has.
+- Seed 003's own paths (``seed_routes``, at the site's root): ``POST /api/video/edit``
+  (answers 200, as the seed's Flask example) and ``GET /api/video/status/{job_id}``
+  (also ``/api/v1/video/status/{job_id}``) with ``?output_dir=``.
 
 ``job_id`` is the caller's id when given, else the studio job id; both work in
 the paths. Only the job's owner (or an admin) sees it; others get 404.
@@ -24,7 +33,7 @@ import json
 import shutil
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -47,9 +56,20 @@ from studio.uploads import save_upload, temp_folder
 routes = APIRouter(tags=["video edit"])  # mounted at /api/v1/video_edit and /api/v1/video/edit
 
 FileName = Literal[
-    "output", "mask", "log", "status", "input_png", "mask_png", "edited_png", "compare_png"
+    "output",
+    "mask",
+    "log",
+    "status",
+    "input_png",
+    "mask_png",
+    "edited_png",
+    "compare_png",
+    "masks",
+    "edited_frames",
 ]
 MEDIA = {
+    ".zip": "application/zip",
+    ".mkv": "video/x-matroska",
     ".mp4": "video/mp4",
     ".txt": "text/plain; charset=utf-8",
     ".json": "application/json",
@@ -220,6 +240,20 @@ async def _start_upload(request: Request, user: User) -> dict[str, Any]:
     return _started(result)
 
 
+@routes.get("", summary="Your video edits, newest first, with their status")
+def list_edits(
+    limit: int = Query(20, ge=1, le=200),
+    offset: int = Query(0, ge=0, le=1_000_000),
+    user: User = Depends(api_user),
+) -> list[dict[str, Any]]:
+    return edits.list_edits(user, limit, offset)
+
+
+@routes.delete("/{job_id}", summary="Delete an ended video edit and its files")
+def delete(job_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
+    return edits.delete_edit(job_id, user)
+
+
 @routes.get("/{job_id}", summary="A video edit's status (seed 003's fields)")
 def status(job_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
     row, job = edits.lookup(job_id, user)
@@ -253,6 +287,30 @@ def download(job_id: str, file: FileName, user: User = Depends(api_user)) -> Fil
     return FileResponse(
         path, filename=name, media_type=MEDIA.get(path.suffix, "application/octet-stream")
     )
+
+
+# Seed 003's own paths (its README's REST example: ``POST /api/video/edit`` answered 200
+# with ``{"job_id", "status": "queued"}``, ``GET /api/video/status/{job_id}?output_dir=``),
+# answered by the same code; mounted at the site's root (the registry's root_router).
+seed_routes = APIRouter(tags=["video edit"])
+
+
+@seed_routes.post("/api/video/edit", summary="Start a video edit (seed 003's path)")
+async def seed_start(request: Request, user: User = Depends(api_user)) -> dict[str, Any]:
+    return await start(request, user)
+
+
+@seed_routes.get("/api/video/status/{job_id}", summary="A video edit's status (seed 003's path)")
+@seed_routes.get("/api/v1/video/status/{job_id}", summary="A video edit's status (seed 003's path)")
+def seed_status(
+    job_id: str,
+    output_dir: str | None = Query(
+        None, max_length=PATH_MAX, description="the job's output_dir, as the seed's client sends it"
+    ),
+    user: User = Depends(api_user),
+) -> dict[str, Any]:
+    row, job = edits.lookup(job_id, user, output_dir)
+    return edits.seed_status(row, job)
 
 
 # Seed 003's paths for an app that mounts this router itself at /api/v1 (the studio

@@ -111,6 +111,28 @@ def test_crop_box_and_working_shape():
     assert w == 512 and h % 8 == 0 and abs(h - 205) <= 8
 
 
+def test_ip2p_is_balanced_over_the_jobs_gpus_when_it_has_several(tiny_ip2p):
+    """Seed 003: several GPUs → ``device_map="balanced"``; one GPU or the CPU → one device."""
+    import torch
+    from diffusers import StableDiffusionInstructPix2PixPipeline
+    from diffusers.pipelines.pipeline_utils import SUPPORTED_DEVICE_MAP
+
+    from pipelines.video_edit.editing import Editor, EditSettings, ip2p_load_kwargs
+
+    several = ip2p_load_kwargs("cuda", 2)
+    assert several["device_map"] == "balanced" and several["dtype"] == torch.float16
+    assert "balanced" in SUPPORTED_DEVICE_MAP  # the strategy diffusers knows by that name
+    assert "device_map" not in ip2p_load_kwargs("cuda", 1)
+    on_cpu = ip2p_load_kwargs("cpu", 0)
+    assert "device_map" not in on_cpu and on_cpu["dtype"] == torch.float32
+    # the CPU arguments load the real pipeline class, and the editor runs it
+    pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(str(tiny_ip2p), **on_cpu)
+    crops = Editor(pipe, EditSettings("make it red", num_inference_steps=1, working_size=32)).edit(
+        [np.zeros((40, 40, 3), np.uint8)]
+    )
+    assert crops[0].shape == (40, 40, 3)
+
+
 def test_mediapipe_masks_the_astronaut(clips):
     from pipelines.video_edit.masking import MediaPipeBackend
 

@@ -118,6 +118,34 @@ def test_pixels_far_from_the_mask_are_unchanged_and_inside_changed(edited, clips
         assert inside[y0:y1, x0:x1].sum() > 0.9 * inside.sum()  # the mask is on the astronaut
 
 
+def test_intermediates_are_kept_only_when_asked(edited, tmp_path, clips, tiny_ip2p):
+    import zipfile
+
+    import cv2
+
+    out, _, _ = edited
+    assert sorted(p.name for p in out.iterdir()) == [
+        "astro_log.txt",
+        "astro_mask.mp4",
+        "astro_output.mp4",
+        "status.json",
+    ]  # by default: the seed's outputs only, the work folder gone
+    status = run_video_edit(
+        request_for(clips["person"], tmp_path, tiny_ip2p, job_id="kept", keep_intermediates=True)
+    )
+    assert status.status == "finished"
+    with zipfile.ZipFile(tmp_path / "kept_masks.zip") as archive:
+        names = archive.namelist()
+        assert names == [f"mask_{t:06d}.png" for t in range(10)]
+        first = cv2.imdecode(np.frombuffer(archive.read(names[3]), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert first.ndim == 2 and first.max() > 0  # the astronaut's mask, 0..255
+    edited_frames = probe(tmp_path / "kept_edited_frames.mkv")
+    assert edited_frames.frames == 10 and (edited_frames.width, edited_frames.height) == (192, 128)
+    assert not (tmp_path / ".kept_work").exists()
+    log = (tmp_path / "kept_log.txt").read_text()
+    assert "kept the raw masks" in log and "kept the edited frames" in log
+
+
 def test_frames_without_mask_are_copied_unchanged_and_logged(tmp_path, clips, tiny_ip2p):
     progress = ProgressRecorder()
     status = run_video_edit(

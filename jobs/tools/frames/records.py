@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from jobs.access import User, check_owner, owner_filter
+from jobs.settings import get_settings
 from jobs.tools.frames import repository as repo
 from jobs.tools.frames.media import change_curve as change_curve
 from jobs.tools.frames.media import frame_metrics as frame_metrics
@@ -43,7 +44,7 @@ from jobs.tools.frames.media import frame_times, video_dir
 from jobs.tools.frames.media import media_root as media_root
 from jobs.tools.frames.media import metrics_path as metrics_path
 from jobs.tools.frames.models import _JSON, MarkEntry, Video
-from pipelines.errors import BadInput, Conflict, NotFound
+from pipelines.errors import BadInput, Conflict, NotFound, WrongFormat
 from pipelines.names import file_name, has_control
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
@@ -59,6 +60,10 @@ NOTES_MAX = 2000
 
 class FrameInputError(BadInput):
     """A wrong frame number, name, region or state of a recording (HTTP 422)."""
+
+
+class RecordingFormatError(WrongFormat, FrameInputError):
+    """A recording in a format frame review does not take (HTTP 400, seed 001's answer)."""
 
 
 def _now() -> float:
@@ -82,12 +87,23 @@ def check_filename(name: str) -> str:
         name = file_name(name)
     except BadInput as exc:
         raise FrameInputError(str(exc)) from None
-    if Path(name).suffix.lower() not in VIDEO_EXTENSIONS:
-        raise FrameInputError(
-            f"{name}: not a recording format the studio reads. Allowed formats: "
-            f"{', '.join(VIDEO_EXTENSIONS)}."
+    allowed = allowed_extensions()
+    if Path(name).suffix.lower() not in allowed:
+        setting = " (ALLOWED_EXTENSIONS)" if get_settings().frames_allowed_extensions else ""
+        raise RecordingFormatError(
+            f"{name}: not a recording format this studio takes. Allowed formats{setting}: "
+            f"{', '.join(allowed) or 'none'}; convert the recording to one of them."
         )
     return name
+
+
+def allowed_extensions() -> tuple[str, ...]:
+    """The recording formats uploads and server folders may have: ALLOWED_EXTENSIONS
+    (seed 001's setting) among the ones frame review reads; all of those by default."""
+    named = get_settings().frames_allowed_extensions
+    if not named:
+        return VIDEO_EXTENSIONS
+    return tuple(ext for ext in named.split(",") if ext in VIDEO_EXTENSIONS)
 
 
 def new_id() -> str:

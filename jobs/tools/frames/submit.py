@@ -98,10 +98,10 @@ def add_server_recordings(text: str, user: User, batch_id: str) -> tuple[list[Qu
     if root.is_file():
         sources = [root]
     else:
-        sources, skipped = server_files(root, fr.VIDEO_EXTENSIONS)
+        sources, skipped = server_files(root, fr.allowed_extensions())
     if not sources:
         raise FrameInputError(
-            f"{text} holds no recordings ({', '.join(fr.VIDEO_EXTENSIONS)})"
+            f"{text} holds no recordings ({', '.join(fr.allowed_extensions())})"
             + (f"; left out: {'; '.join(skipped)}" if skipped else "")
             + "."
         )

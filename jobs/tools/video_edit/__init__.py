@@ -29,12 +29,13 @@ Model paths named by a user follow the studio's one model rule
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Literal
 
 from jobs import queue, store
-from jobs.access import User, user_named
+from jobs.access import User, owner_filter, user_named
 from jobs.inputs import InputError, check_size, server_path
 from jobs.kinds import JobContext, job_kind
 from jobs.models import model_ref
@@ -47,6 +48,7 @@ RUN, PREVIEW, PREVIEW_CPU = "video_edit.run", "video_edit.preview", "video_edit.
 KINDS = (RUN, PREVIEW, PREVIEW_CPU)
 What = Literal["run", "mask", "edit"]
 PLACEHOLDER_INPUT = Path("input.mp4")
+API_PATH = "/api/v1/video/edit"  # seed 003's REST paths (the registry's alias below)
 
 
 def forget_job(studio_job_id: str) -> None:
@@ -322,16 +324,75 @@ def submit(
 # --------------------------------------------------------------------------- reading
 
 
-def lookup(job_id: str, user: User) -> tuple[dict[str, Any], store.Job]:
+def lookup(
+    job_id: str, user: User, output_dir: str | None = None
+) -> tuple[dict[str, Any], store.Job]:
     """(row, studio job) for a seed job id or a studio job id; NotFound unless the
-    caller owns it (or is an admin): ``store.job_for``."""
+    caller owns it (or is an admin): ``store.job_for``. ``output_dir`` (seed 003's status
+    query): the folder the caller believes the job writes into; a folder it does not write
+    into is NotFound, as the seed finds no status there."""
     row = repo.by_seed_id(job_id) or repo.by_studio_id(job_id)
     try:
         job = store.job_for((row["studio_job_id"] if row else None) or "", user, KINDS)
     except store.JobNotFound:
         raise NotFound(f"No video edit {job_id!r}. It does not exist or is not yours.") from None
     assert row is not None  # a job was found for it
+    named = (output_dir or "").strip()
+    if named and (
+        not row["output_dir"] or Path(named).expanduser().resolve() != Path(row["output_dir"])
+    ):
+        raise NotFound(
+            f"Video edit {job_id!r} does not write into output_dir {named}"
+            + (
+                f" (it writes into {row['output_dir']})."
+                if row["output_dir"]
+                else "; its outputs stay with the job: leave output_dir out."
+            )
+        )
     return dict(row), job
+
+
+def list_edits(user: User, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+    """The caller's edits (an admin: everyone's), newest first, each with its status."""
+    found = []
+    for row in repo.listing(owner_filter(user), limit, offset):
+        job = store.find_job(row["studio_job_id"])
+        if job is not None:
+            found.append({**seed_status(dict(row), job), "owner": row["owner"]})
+    return found
+
+
+def delete_edit(job_id: str, user: User) -> dict[str, Any]:
+    """Delete an ended edit: its files (only the ones it wrote, in an admin's
+    ``output_dir``), its studio job and its seed id. Conflict while queued or running."""
+    from pipelines.video_edit.status import StatusFileError, output_names, read_status
+
+    row, job = lookup(job_id, user)
+    if job["status"] not in store.FINAL:
+        raise Conflict(
+            f"Video edit {job_id!r} is {job['status']}; cancel it, then delete it when it has "
+            "stopped."
+        )
+    if row["output_dir"]:  # a shared folder: only this edit's own files go
+        folder = Path(row["output_dir"])
+        try:
+            own_status = read_status(folder) if folder.is_dir() else None
+        except StatusFileError:  # overwritten by something else: not this edit's to delete
+            own_status = None
+        for key, name in output_names(row["job_id"]).items():
+            if key == "status" and (own_status is None or own_status.job_id != row["job_id"]):
+                continue
+            (folder / name).unlink(missing_ok=True)
+        shutil.rmtree(folder / f".{row['job_id']}_work", ignore_errors=True)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    store.delete_job(job["id"])
+    repo.forget(row["job_id"])
+    return {
+        "job_id": row["job_id"],
+        "deleted": True,
+        "message": f"Video edit {row['job_id']} deleted.",
+    }
 
 
 def output_folder(row: dict[str, Any]) -> Path:
@@ -352,8 +413,13 @@ def seed_status(row: dict[str, Any], job: store.Job) -> dict[str, Any]:
     status = _own_status(_folder(job), row["job_id"])
     if status is None or job["status"] == "queued":
         status = _job_words(row["job_id"], job)
+    files = f"{API_PATH}/{row['job_id']}"
     return {
         **status.to_dict(),
+        # the seed's paths are on the server; these download them over REST
+        "output_video_url": f"{files}/output" if status.output_video_path else None,
+        "mask_preview_url": f"{files}/mask" if status.mask_preview_path else None,
+        "logs_url": f"{files}/log",
         "studio_job_id": job["id"],
         "studio_status": job["status"],
         "kind": job["kind"],
@@ -585,6 +651,7 @@ register(
         router="studio.api.video_edit:routes",
         prefix="/video_edit",
         aliases=("/video/edit",),  # seed 003's paths
+        root_router="studio.api.video_edit:seed_routes",  # /api/video/edit, /api/video/status/…
         tab=Tab("Video edit", "tab-video-edit", "studio.tabs.video_edit:build", 30),
         models=MODELS,
     )

@@ -50,6 +50,16 @@ def using_folder(output_dir: str) -> Sequence[Row]:
     return records.rows(select(_c.job_id, _c.studio_job_id).where(_c.output_dir == output_dir))
 
 
+def listing(owner: str | None, limit: int, offset: int) -> Sequence[Row]:
+    """The edits of ``owner`` (everyone's for None), newest first, that have a studio job."""
+    statement = select(video_edit_jobs).where(_c.studio_job_id.is_not(None))
+    if owner is not None:
+        statement = statement.where(_c.owner == owner)
+    return records.rows(
+        statement.order_by(_c.created_at.desc(), _c.job_id).limit(limit).offset(offset)
+    )
+
+
 def bind(job_id: str, studio_job_id: str) -> None:
     """The studio job that runs the seed job ``job_id``."""
     records.execute(

@@ -8,12 +8,15 @@ decoding happen in the ``frames.analyze`` job, so a broken file fails its own jo
 from __future__ import annotations
 
 import shutil
+import threading
 
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 
 from jobs import queue
+from jobs.settings import get_settings
 from jobs.tools.frames import records as fr
 from jobs.tools.frames import submit
+from pipelines.errors import BadInput
 from studio.api.frames import schemas as s
 from studio.api.frames.common import Caller, Limit, Skip, VideoId, base_url
 from studio.api.frames.views import video_status
@@ -22,18 +25,37 @@ from studio.uploads import save_upload
 router = APIRouter(tags=["video"])
 
 
+_SLOTS: dict[int, threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def upload_slots() -> threading.BoundedSemaphore:
+    """Recording uploads saved at once (MAX_CONCURRENT_UPLOADS, seed 001); the others wait."""
+    size = get_settings().frames_max_concurrent_uploads
+    with _SLOTS_LOCK:
+        return _SLOTS.setdefault(size, threading.BoundedSemaphore(size))
+
+
+def _size_limit() -> tuple[int, str] | None:
+    """MAX_VIDEO_SIZE (seed 001, bytes), named as the seed's .env names it."""
+    size = get_settings().frames_max_video_size
+    return (size, f"{size} bytes ({size / 2**20:.0f} MB, MAX_VIDEO_SIZE)") if size else None
+
+
 def _upload_one(upload: UploadFile, user: Caller, batch_id: str | None = None) -> submit.Queued:
     """Save one recording under media/frames/<id>/ and queue its analysis. The name
-    and size are checked here; whether it is a video is checked by the job (probing)."""
+    and size are checked here (a format it does not take: 400; too large: 413);
+    whether it is a video is checked by the job (probing)."""
     fr.check_filename(upload.filename or "")
     video_id = fr.new_id()
     folder = fr.video_dir(video_id)
-    try:
-        path = save_upload(upload, folder)
-        return submit.add_saved_file(path, user, batch_id=batch_id, video_id=video_id)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    with upload_slots():
+        try:
+            path = save_upload(upload, folder, _size_limit())
+            return submit.add_saved_file(path, user, batch_id=batch_id, video_id=video_id)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
 
 @router.post(
@@ -56,7 +78,7 @@ def batch_upload(user: Caller, files: list[UploadFile] = File(...)) -> s.BatchUp
     for upload in files:
         try:
             videos.append(_upload_one(upload, user, batch_id).to_dict())
-        except (fr.FrameInputError, HTTPException) as exc:  # one bad file does not stop the others
+        except (BadInput, HTTPException) as exc:  # one bad file does not stop the others
             videos.append(
                 {
                     "video_id": None,
