@@ -97,12 +97,16 @@ def _create(url: str) -> _Engines:
         eng = create_engine(parsed, connect_args={"timeout": 60}, pool_size=8, max_overflow=-1)
         event.listen(eng, "connect", _sqlite_connect)
         event.listen(eng, "begin", _sqlite_begin)
+        single = eng.execution_options(**{_BEGIN: None})
     else:
         eng = create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=24)
+        # A single statement is its own transaction: autocommit (no BEGIN and
+        # COMMIT round trips around it).
+        single = eng.execution_options(isolation_level="AUTOCOMMIT")
     return _Engines(
         engine=eng,
         writer=eng.execution_options(**{_BEGIN: "BEGIN IMMEDIATE"}),
-        single=eng.execution_options(**{_BEGIN: None}),
+        single=single,
     )
 
 
