@@ -20,10 +20,12 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +39,9 @@ TEMPLATE = "studio_template"  # migrated once per session; each test's database 
 
 
 def _free_port() -> int:
-    from tests.conftest import free_port
-
-    return free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _wait(ready, what: str, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
@@ -96,14 +98,10 @@ class PostgresServer:
         self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """PostgreSQL 15 for the session: initdb in a temp folder, 127.0.0.1, a free port."""
-    if not (PG_BIN / "postgres").exists():
-        pytest.fail(
-            f"PostgreSQL 15 is missing ({PG_BIN}/postgres): apt-get install -y postgresql-15 "
-            "(.ci/run installs it)"
-        )
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL 15 while the block runs: initdb in a temp folder, 127.0.0.1,
+    a free port (also used by ``benchmarks/jobs.py --database postgres``)."""
     as_root = os.geteuid() == 0
     folder = Path(tempfile.mkdtemp(prefix="studio-pg-"))
     data, log = folder / "data", folder / "postgres.log"
@@ -141,6 +139,18 @@ def postgres_server() -> Iterator[PostgresServer]:
     finally:
         _stop(proc, 2)  # SIGINT: fast shutdown
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """PostgreSQL 15 for the session (one per xdist worker)."""
+    if not (PG_BIN / "postgres").exists():
+        pytest.fail(
+            f"PostgreSQL 15 is missing ({PG_BIN}/postgres): apt-get install -y postgresql-15 "
+            "(.ci/run installs it)"
+        )
+    with running_postgres() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -199,14 +209,13 @@ def database_url(request, studio_home, monkeypatch) -> Iterator[str]:
 # -- Redis ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[str]:
-    """redis-server for the session (127.0.0.1, a free port, nothing saved to disk)."""
-    if REDIS is None:
-        pytest.fail(
-            "redis-server is not installed (apt-get install -y redis-server; .ci/run installs it)"
-        )
+@contextmanager
+def running_redis() -> Iterator[str]:
+    """A redis-server while the block runs (127.0.0.1, a free port, nothing saved
+    to disk); yields its URL."""
     import redis
+
+    assert REDIS is not None
 
     folder = Path(tempfile.mkdtemp(prefix="studio-redis-"))
     port = _free_port()
@@ -226,12 +235,28 @@ def redis_server() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def flush_redis(url: str) -> None:
+    """Empty the Redis at ``url`` (every queue on it)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """redis-server for the session (one per xdist worker)."""
+    if REDIS is None:
+        pytest.fail(
+            "redis-server is not installed (apt-get install -y redis-server; .ci/run installs it)"
+        )
+    with running_redis() as url:
+        yield url
+
+
 @pytest.fixture
 def redis_url(redis_server: str) -> str:
     """The session's Redis, emptied for this test."""
-    import redis
-
-    client = redis.Redis.from_url(redis_server)
-    client.flushall()
-    client.close()
+    flush_redis(redis_server)
     return redis_server
