@@ -77,3 +77,39 @@ def test_app_py_does_not_start_on_sqlite_written_from_another_host(studio_home):
     assert out.returncode == 2, out.stderr
     assert "Studio not started." in out.stderr and "gpu-box-2" in out.stderr
     assert "STUDIO_DATABASE_URL=postgresql://" in out.stderr
+
+
+def test_python_app_py_keeps_its_records_in_postgres_and_its_queue_on_redis(
+    tmp_path, postgres_url, redis_url
+):
+    """The several-machines settings on one machine: ``python app.py`` migrates
+    the empty PostgreSQL database at start, runs a REST job through Redis, and
+    writes no studio.db or queue.db."""
+    import httpx
+
+    from tests.conftest import run_studio
+
+    url = postgres_url.replace("postgres@", "postgres:pw@")  # seed 004's form, trust login
+    with run_studio(tmp_path, DATABASE_URL=url, STUDIO_QUEUE_URL=redis_url) as (base, home, _):
+        info = httpx.get(f"{base}/api/v1/health", timeout=10).json()
+        assert info["records"] == {"database": "postgresql", "refused": None}
+        job = httpx.post(f"{base}/api/v1/jobs", json={"kind": "system.diagnostics"}).json()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            status = httpx.get(f"{base}/api/v1/jobs/{job['id']}").json()["status"]
+            if status in ("succeeded", "failed"):
+                break
+            time.sleep(0.3)
+        assert status == "succeeded"
+        assert not (home / "studio.db").exists() and not (home / "queue.db").exists()
+    from sqlalchemy import create_engine, text
+
+    from jobs.records.engine import database_url
+
+    engine = create_engine(database_url(postgres_url))
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("select status from jobs where id = :id"), {"id": job["id"]})
+            assert found.scalar() == "succeeded"  # the record is in PostgreSQL
+    finally:
+        engine.dispose()
