@@ -19,11 +19,12 @@ task that records its start time, with no job records. The ratio columns are
 studio ÷ baseline (latency: lower is better; jobs/s: higher).
 
 ``--database postgres``: the several-machines shape. The script starts its own
-PostgreSQL 15 and Redis (``tests/servers.py``: 127.0.0.1, temp folders, fsync
-off); the studio's records go to PostgreSQL (a fresh database per
-measurement) and its queue to Redis (``STUDIO_QUEUE_URL``); the baseline is
-bare ``RedisHuey`` on the same Redis (emptied before each measurement). Goals:
-p95 < 30 ms and ≥ 0.7× bare RedisHuey.
+PostgreSQL 15 and Redis (``tests/servers.py``: 127.0.0.1, temp folders;
+PostgreSQL with fsync and synchronous commits on, as deployed); the studio's
+records go to PostgreSQL (a fresh database per measurement) and its queue to
+Redis (``STUDIO_QUEUE_URL``); the baseline is bare ``RedisHuey`` on the same
+Redis (emptied before each measurement), its task recording its start in a
+SQLite file as above. Goals: p95 < 30 ms and ≥ 0.7× bare RedisHuey.
 
 ``--compare DIR`` measures another ``jobs`` package beside this one (before/after),
 e.g. the committed one::
@@ -313,7 +314,7 @@ def running_servers(database: str) -> Iterator[Servers]:
         return
     from tests.servers import running_postgres, running_redis
 
-    with running_postgres() as pg, running_redis() as redis_url:
+    with running_postgres(durable=True) as pg, running_redis() as redis_url:
         yield Servers(pg.port, redis_url)
 
 

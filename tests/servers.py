@@ -99,9 +99,10 @@ class PostgresServer:
 
 
 @contextmanager
-def running_postgres() -> Iterator[PostgresServer]:
+def running_postgres(durable: bool = False) -> Iterator[PostgresServer]:
     """A PostgreSQL 15 while the block runs: initdb in a temp folder, 127.0.0.1,
-    a free port (also used by ``benchmarks/jobs.py --database postgres``)."""
+    a free port (also used by ``benchmarks/jobs.py --database postgres``, with
+    ``durable``: fsync and synchronous commits on, as a real server has them)."""
     as_root = os.geteuid() == 0
     folder = Path(tempfile.mkdtemp(prefix="studio-pg-"))
     data, log = folder / "data", folder / "postgres.log"
@@ -121,9 +122,10 @@ def running_postgres() -> Iterator[PostgresServer]:
         "listen_addresses": "127.0.0.1",
         "port": port,
         "unix_socket_directories": "",  # TCP only
-        "fsync": "off",  # a test database is thrown away: no waiting on the disk
-        "synchronous_commit": "off",
-        "full_page_writes": "off",
+        # A test database is thrown away: no waiting on the disk.
+        "fsync": "on" if durable else "off",
+        "synchronous_commit": "on" if durable else "off",
+        "full_page_writes": "on" if durable else "off",
         "max_connections": 300,  # an app, workers with pools, tests' own processes
         "shared_buffers": "32MB",
     }
