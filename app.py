@@ -16,7 +16,7 @@ import sys
 
 import uvicorn
 
-from jobs import records, supervisor
+from jobs import machines, records, supervisor
 from jobs.settings import get_settings
 from studio.auth import start_refusal
 
@@ -32,6 +32,10 @@ def main() -> None:
         level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
     records.upgrade()  # the schema, once, before the worker or a request touches it
+    refusal = machines.sqlite_shared_refusal()
+    if refusal:
+        print(f"Studio not started. {refusal}", file=sys.stderr, flush=True)
+        sys.exit(2)
     if settings.worker == "child":
         supervisor.start_worker_child()
         atexit.register(supervisor.stop_worker_child)

@@ -142,7 +142,9 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="",
         validation_alias=AliasChoices("STUDIO_DATABASE_URL", "DATABASE_URL"),
-        description="Where the records live (SQLAlchemy URL); empty = sqlite:///STUDIO_HOME/studio.db.",
+        description="Where the records live (SQLAlchemy URL); empty = sqlite:///STUDIO_HOME/studio.db. "
+        "postgresql://user:pw@host/db puts them in PostgreSQL (driver psycopg 3), for several "
+        "machines; seed 004's DATABASE_URL is read when STUDIO_DATABASE_URL is unset.",
     )
 
     server_name: str = Field(default="127.0.0.1", validation_alias="GRADIO_SERVER_NAME")

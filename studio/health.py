@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jobs import records, store, supervisor
+from jobs import machines, records, store, supervisor
 from jobs.kinds import LANES
 from jobs.records.sql import select
 from jobs.records.tables import worker_samples as samples_table
@@ -73,7 +73,8 @@ def version() -> str:
 
 def health() -> dict[str, Any]:
     """Seed 001's ``{"status": "healthy", "version": ...}`` ("degraded" once the app's worker
-    supervisor gave up), with the worker's liveness and the queues beside them."""
+    supervisor gave up, or while its SQLite records are written from another machine:
+    ``records.refused`` says why and what to set), with the worker's liveness and the queues beside them."""
     live = [w for w in workers() if w["alive"]]
     lanes = {lane: any(w["lane"] == lane for w in live) for lane in LANES}
     ages = [w["heartbeat_age_s"] for w in live]
@@ -81,9 +82,11 @@ def health() -> dict[str, Any]:
     running = store.count_by_lane("running")
     keeper = supervisor_view()
     gave_up = keeper is not None and keeper["state"] == "gave_up"
+    refusal = machines.sqlite_shared_refusal()  # records in SQLite, written from another machine
     return {
-        "status": "degraded" if gave_up else "healthy",
+        "status": "degraded" if gave_up or refusal else "healthy",
         "version": version(),
+        "records": {"database": records.engine().dialect.name, "refused": refusal},
         "worker": {
             "alive": all(lanes.values()),
             "lanes": lanes,

@@ -19,6 +19,8 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# PostgreSQL and Redis for the tests (fixtures postgres_url, redis_url, database_url).
+pytest_plugins = ["tests.servers"]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -391,3 +393,5 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         if SHARED_FIXTURES & fixtures:
             item.add_marker(pytest.mark.xdist_group("studio"))
+        elif "postgres_url" in fixtures:  # database_url's postgres runs are marked by it
+            item.add_marker(pytest.mark.xdist_group("postgres"))

@@ -1,4 +1,5 @@
-"""Dataset names are unique per owner, reserved at submit, and safe as folder names."""
+"""Dataset names are unique per owner, reserved at submit, and safe as folder names
+(records on SQLite and on PostgreSQL: ``database_url``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import pytest
 
 from jobs import datasets, queue, store
 from jobs.access import SYSTEM, User
+
+pytestmark = pytest.mark.usefixtures("database_url")
 
 
 def test_names_are_reserved_once_and_must_be_safe(studio_home):

@@ -1,6 +1,7 @@
 """Job links in the core: a kind's ``on_end(job, status)`` hook, called once
 per end after the record's final write (the runner, recovery, the cancel of a
-queued job), and chains: ``submit(..., after=job)`` waits outside the queue."""
+queued job), and chains: ``submit(..., after=job)`` waits outside the queue.
+On SQLite and on PostgreSQL (``database_url``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 
 from jobs import kinds, queue, recovery, runner, store
 from tests.conftest import wait_job
+
+pytestmark = pytest.mark.usefixtures("database_url")
 
 
 def _run_inline(job_id: str) -> store.Job:

@@ -1,4 +1,5 @@
-"""The job system end to end: a real Huey consumer process on a real SQLite file."""
+"""The job system end to end: a real Huey consumer process on a real SQLite file,
+with the records on SQLite and on PostgreSQL (``database_url``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 
 from jobs import queue, recovery, store
 from tests.conftest import wait_job
+
+pytestmark = pytest.mark.usefixtures("database_url")
 
 
 def test_jobs_of_both_lanes_run_to_completion(start_worker, studio_home):

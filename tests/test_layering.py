@@ -144,6 +144,31 @@ def test_the_database_check_sees_sql_strings_and_driver_imports(tmp_path):
     assert database_offences(prose) == []
 
 
+POSTGRES_DRIVERS = {"psycopg", "psycopg2", "psycopg_pool", "asyncpg", "pg8000"}
+
+
+def driver_offences(path: Path) -> list[str]:
+    """A PostgreSQL driver imported, or named in a SQLAlchemy URL (``+psycopg``)."""
+    found = [f"imports {m}" for m in sorted(imported_modules(path) & POSTGRES_DRIVERS)]
+    return found + (["names +psycopg"] if "+psycopg" in path.read_text() else [])
+
+
+def test_only_the_records_package_uses_the_postgres_driver(tmp_path):
+    """psycopg is the records package's business (``STUDIO_DATABASE_URL=postgresql://``
+    is mapped to it there): no module of the studio outside jobs/records imports it
+    or names it, the modules allowed SQLite above included."""
+    offences = [
+        f"{path.relative_to(ROOT).as_posix()}: {'; '.join(found)}"
+        for path in _studio_code()
+        if (found := driver_offences(path))
+    ]
+    assert not offences, "PostgreSQL goes through jobs.records:\n" + "\n".join(offences)
+    assert driver_offences(RECORDS / "engine.py")  # the check sees the one place that does
+    bad = tmp_path / "bad.py"
+    bad.write_text("import psycopg\nURL = 'postgresql+psycopg://db/studio'\n")
+    assert driver_offences(bad) == ["imports psycopg", "names +psycopg"]
+
+
 CORE_FILES = ("studio/server.py", "app.py")
 TOOL_PACKAGES = ("studio.api", "studio.tabs", "jobs.tools")
 

@@ -15,6 +15,7 @@ import pytest
 
 from jobs import records, store
 from jobs.access import SYSTEM
+from tests.servers import POSTGRES
 
 MAIN_DB = Path(__file__).parent / "data" / "studio-main.db"  # tests/data/make_main_studio_db.py
 ROW_TABLES = (
@@ -46,6 +47,18 @@ def bare_home(tmp_path, monkeypatch):
     yield home
     records.dispose()
     reset_settings()
+
+
+@pytest.fixture(params=["sqlite", POSTGRES])
+def any_bare_home(request, bare_home, monkeypatch):
+    """``bare_home`` with its records in a missing studio.db or an empty PostgreSQL database."""
+    from jobs.settings import reset_settings
+
+    if request.param == "postgres":
+        monkeypatch.setenv("STUDIO_DATABASE_URL", request.getfixturevalue("postgres_url"))
+        records.dispose()
+        reset_settings()
+    return bare_home
 
 
 def _rows(path: Path, table: str) -> list[tuple]:
@@ -150,7 +163,7 @@ def test_a_pre_versioned_studio_db_gets_every_table_and_renamed_kinds(bare_home)
     assert job["params"] == {"name": "v1"}
 
 
-def test_dataset_sidecars_of_revision_0002_become_rows_and_nothing_is_lost(bare_home):
+def test_dataset_sidecars_of_revision_0002_become_rows_and_nothing_is_lost(any_bare_home):
     """STUDIO_HOME as revision 0002 left it: a ``studio-dataset.json`` per dataset
     folder, and a photo review's ``.pending-edits.json``. Revision 0003 makes each a
     row; the files (sidecars included) stay."""
@@ -158,7 +171,7 @@ def test_dataset_sidecars_of_revision_0002_become_rows_and_nothing_is_lost(bare_
     from jobs.access import User
 
     records.upgrade("0002")
-    root = bare_home / "datasets"
+    root = any_bare_home / "datasets"
     sidecars = {
         ("ana", "v1"): {"id": "a1", "kind": "photos", "created_at": 100.0, "job_id": "j1"},
         ("bo", "v1"): {"id": "b1", "kind": "videos", "created_at": 200.0, "job_id": None},
@@ -197,3 +210,69 @@ def test_dataset_sidecars_of_revision_0002_become_rows_and_nothing_is_lost(bare_
 
     assert photos.read_pending_edits("v1", "ana") == review
     assert photos.read_pending_edits("v1", "bo") == {"flips": {}, "crops": {}}
+
+
+def _shape(url: str) -> dict[str, object]:
+    """Every table's columns (name, Python type, nullable, primary key), indexes
+    and unique constraints, as SQLAlchemy reads them from the database."""
+    from sqlalchemy import create_engine, inspect
+
+    from jobs.records.engine import database_url
+
+    engine = create_engine(database_url(url))
+    try:
+        seen = inspect(engine)
+        shape: dict[str, object] = {}
+        for table in seen.get_table_names():
+            pk = set(seen.get_pk_constraint(table)["constrained_columns"])
+            shape[table] = sorted(
+                (c["name"], c["type"].python_type.__name__, c["nullable"] and c["name"] not in pk)
+                for c in seen.get_columns(table)
+            )
+            shape[f"{table} key"] = sorted(pk)
+            shape[f"{table} indexes"] = sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                for i in seen.get_indexes(table)
+                if not i.get("duplicates_constraint")  # PostgreSQL: a unique constraint's index
+            )
+            shape[f"{table} unique"] = sorted(
+                tuple(u["column_names"]) for u in seen.get_unique_constraints(table)
+            )
+        return shape
+    finally:
+        engine.dispose()
+
+
+def test_an_empty_postgres_database_upgrades_revision_by_revision_to_the_sqlite_schema(
+    bare_home, postgres_url, monkeypatch
+):
+    """Every revision (0001 to the head) runs on PostgreSQL from an empty
+    database, and leaves the same tables, column types, keys and indexes as on
+    SQLite; then it takes records (a job claimed, a frames mark with its
+    generated id)."""
+    from jobs.settings import get_settings, reset_settings
+    from jobs.tools.frames import repository as frames
+
+    records.upgrade()
+    sqlite_shape = _shape(get_settings().records_url)
+    records.dispose()
+    monkeypatch.setenv("STUDIO_DATABASE_URL", postgres_url)
+    reset_settings()
+    assert records.current_revision() is None
+    for revision in ("0001", "0002", "0003", "0004"):
+        assert records.upgrade(revision)[1] == revision
+    assert records.current_revision() == records.head_revision()
+    assert records.upgrade() == (records.head_revision(), records.head_revision())
+    assert _shape(postgres_url) == sqlite_shape
+
+    job = store.create_job("system.sleep", "cpu", "ana", {"a": [1]}, "t", 3)
+    claimed = store.claim_job(job["id"], "w")
+    assert (
+        claimed is not None and claimed["status"] == "running" and claimed["params"] == {"a": [1]}
+    )
+    assert store.claim_job(job["id"], "w2") is None
+    for which in ("start", "end"):
+        frames.insert_mark(
+            {"video_id": "v", "which": which, "method": "manual", "user": "ana", "at": time.time()}
+        )
+    assert [(m["id"], m["which"]) for m in frames.mark_rows("v")] == [(1, "start"), (2, "end")]

@@ -16,6 +16,8 @@ import pytest
 from jobs import records, store
 from jobs.records.sql import func, insert, select
 from jobs.records.tables import job_samples, jobs
+from jobs.settings import get_settings, reset_settings
+from tests.servers import POSTGRES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +47,7 @@ def _count(table) -> int:
     return int(records.scalar(select(func.count()).select_from(table)))
 
 
-def test_a_transaction_commits_or_rolls_back_all_its_writes(studio_home):
+def test_a_transaction_commits_or_rolls_back_all_its_writes(database_url):
     job = store.create_job("system.sleep", "cpu", "ana", {}, "t", 3)
     with pytest.raises(RuntimeError), records.transaction() as conn:
         conn.execute(insert(job_samples).values(job_id=job["id"], t=1.0))
@@ -75,9 +77,10 @@ for _ in range(int(sys.argv[1])):
 """
 
 
-def test_concurrent_read_then_write_transactions_neither_deadlock_nor_interleave(studio_home):
+def test_concurrent_read_then_write_transactions_neither_deadlock_nor_interleave(database_url):
     """Each transaction reads max+1 and inserts it (like a frame task's order):
-    with the write lock taken at BEGIN every number is handed out once."""
+    with the write lock taken at BEGIN (PostgreSQL: the advisory write lock)
+    every number is handed out once."""
     _run_all(NEXT_NUMBER, 3, "25")
     numbers = [s["t"] for s in store.job_samples("seq")]
     assert numbers == [float(i) for i in range(1, 76)]
@@ -91,7 +94,7 @@ print(json.dumps([i for i in ids if store.claim_job(i, sys.argv[2]) is not None]
 """
 
 
-def test_the_claim_is_atomic_under_concurrent_claimers(studio_home):
+def test_the_claim_is_atomic_under_concurrent_claimers(database_url):
     ids = [store.create_job("system.sleep", "cpu", "ana", {}, "t", 3)["id"] for _ in range(40)]
     claimed = [json.loads(out) for out in _run_all(CLAIM_ALL, 4, json.dumps(ids), "claimer")]
     every = [job_id for got in claimed for job_id in got]
@@ -107,32 +110,41 @@ print(records.upgrade())
 """
 
 
-def test_the_upgrade_runs_once_when_processes_start_at_once(tmp_path, monkeypatch):
-    from jobs.settings import reset_settings
-
+@pytest.fixture(params=["sqlite", POSTGRES])
+def empty_records(request, tmp_path, monkeypatch):
+    """A STUDIO_HOME whose records are not made yet: a missing studio.db, or an
+    empty PostgreSQL database (``STUDIO_DATABASE_URL``)."""
     home = tmp_path / "studio-data"
     monkeypatch.setenv("STUDIO_HOME", str(home))
     for name in ("STUDIO_DATABASE_URL", "DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
+    if request.param == "postgres":
+        monkeypatch.setenv("STUDIO_DATABASE_URL", request.getfixturevalue("postgres_url"))
     records.dispose()
     reset_settings()
-    try:
-        outs = _run_all(UPGRADE, 3)
-        head = records.head_revision()
-        # One process migrated (from nothing); the others found the head.
-        assert sorted(outs) == sorted(
-            [f"(None, '{head}')\n", f"('{head}', '{head}')\n", f"('{head}', '{head}')\n"]
-        )
-        assert records.current_revision() == head
-        assert records.upgrade() == (head, head)  # idempotent
-        with records.connection() as conn:
-            versions = conn.exec_driver_sql("select version_num from alembic_version").all()
-        assert versions == [(head,)]
-        job = store.create_job("system.sleep", "cpu", "ana", {}, "t", 3)
-        assert store.get_job(job["id"])["status"] == "queued"
-    finally:
-        records.dispose()
-        reset_settings()
+    yield request.param
+    records.dispose()
+    reset_settings()
+
+
+def test_the_upgrade_runs_once_when_processes_start_at_once(empty_records):
+    outs = _run_all(UPGRADE, 3)
+    head = records.head_revision()
+    # One process migrated (from nothing); the others found the head.
+    assert sorted(outs) == sorted(
+        [f"(None, '{head}')\n", f"('{head}', '{head}')\n", f"('{head}', '{head}')\n"]
+    )
+    assert records.current_revision() == head
+    assert records.upgrade() == (head, head)  # idempotent
+    with records.connection() as conn:
+        versions = conn.exec_driver_sql("select version_num from alembic_version").all()
+    assert versions == [(head,)]
+    job = store.create_job("system.sleep", "cpu", "ana", {}, "t", 3)
+    assert store.get_job(job["id"])["status"] == "queued"
+    assert (
+        records.engine().dialect.name
+        == {"sqlite": "sqlite", "postgres": "postgresql"}[empty_records]
+    )
 
 
 def test_the_cli_upgrades_and_reports(tmp_path):
@@ -145,3 +157,35 @@ def test_the_cli_upgrades_and_reports(tmp_path):
     out = subprocess.run([*run, "current"], cwd=ROOT, env=env, capture_output=True, text=True)
     head = records.head_revision()
     assert out.returncode == 0 and f"records at {head} (head {head})" in out.stdout
+
+
+def test_the_cli_on_postgres_masks_the_password(postgres_url):
+    """``python -m jobs.records upgrade`` on PostgreSQL (seed 004's ``DATABASE_URL``,
+    a plain ``postgresql://`` URL): the password never reaches the output."""
+    with_password = postgres_url.replace("postgres@", "postgres:s3cret-pw@")  # trust login
+    env = {**os.environ, "DATABASE_URL": with_password}
+    env.pop("STUDIO_DATABASE_URL", None)
+    run = [sys.executable, "-m", "jobs.records"]
+    out = subprocess.run([*run, "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and "were at nothing" in out.stdout, out.stderr
+    assert "s3cret-pw" not in out.stdout and "postgres:***@" in out.stdout
+    out = subprocess.run([*run, "current"], cwd=ROOT, env=env, capture_output=True, text=True)
+    head = records.head_revision()
+    assert out.returncode == 0 and f"records at {head} (head {head})" in out.stdout
+
+
+def test_studio_database_url_wins_over_seed_004s_database_url(monkeypatch, postgres_url):
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.delenv("STUDIO_DATABASE_URL", raising=False)
+    reset_settings()
+    try:
+        assert get_settings().records_url == postgres_url  # read when it is the only one
+        records.dispose()
+        assert records.engine().url.drivername == "postgresql+psycopg"  # psycopg 3
+        assert records.scalar(select(func.current_database())) == postgres_url.rsplit("/", 1)[1]
+        monkeypatch.setenv("STUDIO_DATABASE_URL", "sqlite:///elsewhere.db")
+        reset_settings()
+        assert get_settings().records_url == "sqlite:///elsewhere.db"
+    finally:
+        records.dispose()
+        reset_settings()

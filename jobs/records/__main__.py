@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jobs.records.engine import shown_url
 from jobs.records.migrate import current_revision, head_revision, upgrade
 from jobs.settings import get_settings
 
@@ -15,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.records", description=__doc__)
     parser.add_argument("command", choices=("upgrade", "current"))
     args = parser.parse_args(argv)
-    where = get_settings().records_url
+    where = shown_url(get_settings().records_url)
     if args.command == "upgrade":
         before, after = upgrade()
         print(f"records at {after} (were at {before or 'nothing'}): {where}")

@@ -8,6 +8,17 @@ A :func:`transaction` begins with ``BEGIN IMMEDIATE`` (the write lock first);
 a single statement (:func:`first`, :func:`rows` …) runs with no BEGIN, so
 SQLite makes it its own transaction, as before (one statement, no extra round
 trips on the hot path of the queue).
+
+PostgreSQL (``STUDIO_DATABASE_URL=postgresql://…``; the driver is psycopg 3,
+so a plain ``postgresql://`` or ``postgres://`` URL is read as
+``postgresql+psycopg://``) keeps the same contract: a single statement is its
+own transaction, and a :func:`transaction` takes the records' one write lock
+first (a transaction-level advisory lock, released at its commit or rollback),
+as ``BEGIN IMMEDIATE`` does on SQLite. So a transaction that reads and then
+writes (the next number of a frame task's order, "insert if the name is
+free") sees no concurrent writer between its read and its write on either
+database, and a single statement (the claim: ``UPDATE … WHERE status =
+'queued' RETURNING``) is atomic on both without it.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, create_engine, event
+from sqlalchemy import URL, Connection, Engine, RowMapping, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
@@ -28,6 +39,9 @@ from sqlalchemy.sql import Executable
 from jobs.settings import get_settings
 
 _BEGIN = "records_begin"  # execution option read by the SQLite begin hook
+_WRITE_LOCK = 0x5354_5544_494F_0001  # PostgreSQL: the advisory lock of transaction()
+_PG_DRIVER = "postgresql+psycopg"
+_PG_SCHEMES = ("postgres://", "postgresql://")  # no driver named: psycopg 3
 
 
 @dataclass(frozen=True)
@@ -59,8 +73,22 @@ def _sqlite_begin(conn: Connection) -> None:
         conn.exec_driver_sql(begin)
 
 
+def database_url(url: str) -> URL:
+    """The SQLAlchemy URL of a records URL: ``postgresql://`` and ``postgres://``
+    (seed 004's ``DATABASE_URL``) name the psycopg 3 driver."""
+    for scheme in _PG_SCHEMES:
+        if url.startswith(scheme):
+            url = f"{_PG_DRIVER}://{url[len(scheme) :]}"
+    return make_url(url)
+
+
+def shown_url(url: str) -> str:
+    """A records URL fit for a log or a page: its password masked."""
+    return database_url(url).render_as_string(hide_password=True)
+
+
 def _create(url: str) -> _Engines:
-    parsed = make_url(url)
+    parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -69,12 +97,16 @@ def _create(url: str) -> _Engines:
         eng = create_engine(parsed, connect_args={"timeout": 60}, pool_size=8, max_overflow=-1)
         event.listen(eng, "connect", _sqlite_connect)
         event.listen(eng, "begin", _sqlite_begin)
+        single = eng.execution_options(**{_BEGIN: None})
     else:
         eng = create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=24)
+        # A single statement is its own transaction: autocommit (no BEGIN and
+        # COMMIT round trips around it).
+        single = eng.execution_options(isolation_level="AUTOCOMMIT")
     return _Engines(
         engine=eng,
         writer=eng.execution_options(**{_BEGIN: "BEGIN IMMEDIATE"}),
-        single=eng.execution_options(**{_BEGIN: None}),
+        single=single,
     )
 
 
@@ -125,8 +157,14 @@ def transaction() -> Iterator[Connection]:
     """Writes that belong together: committed together when the block ends,
     rolled back together when it raises. On SQLite it takes the write lock at
     its start (``BEGIN IMMEDIATE``)."""
-    with _engines_now().writer.begin() as conn:
+    engines = _engines_now()
+    with engines.writer.begin() as conn:
+        if engines.engine.dialect.name == "postgresql":
+            conn.execute(_TAKE_WRITE_LOCK)
         yield conn
+
+
+_TAKE_WRITE_LOCK = select(func.pg_advisory_xact_lock(_WRITE_LOCK))
 
 
 @contextmanager

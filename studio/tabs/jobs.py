@@ -75,6 +75,13 @@ def supervisor_text(keeper: dict | None) -> str:
     return line
 
 
+def refusal_text(refusal: str | None) -> str:
+    """The records' refusal (SQLite written from another machine), or ''."""
+    if not refusal:
+        return ""
+    return f"  \n<span class='worker-gave-up'>**Records refused: {refusal}**</span>"
+
+
 GPU_TITLE = "GPU memory (MB, where NVML reports)"
 JOB_GPU_TITLE = "Job GPU memory (MB)"
 METRIC_COLUMNS = ("cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util")
@@ -112,6 +119,7 @@ def worker_view():
     text = (
         f"**Worker** {lanes} · heartbeat {age if age is not None else '—'} s ago  \n**Queues** {queued}"
         + supervisor_text(info["worker"]["supervisor"])
+        + refusal_text(info["records"]["refused"])
     )
     frame = chart_frame(
         health.worker_samples(300), ["lane", "t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"]

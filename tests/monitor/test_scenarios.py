@@ -109,6 +109,7 @@ def test_cancel_kills_the_scenario_and_its_children(studio_home, start_worker):
     assert not leftovers
 
 
+@pytest.mark.usefixtures("database_url")  # the scenarios' records on both databases
 def test_scenario_crud_and_bad_input(client):
     body = {"name": "login", "code": "print('hi')"}
     assert client.post("/api/v1/scenarios", json=body).status_code == 201

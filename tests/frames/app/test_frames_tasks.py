@@ -1,14 +1,18 @@
 """A task's recordings keep one order: recordings added to the same task at the
 same time (two tabs, two REST clients) each get their own place, numbered
 1, 2, 3 … with no number given twice and none skipped (issue 20: the order
-number is read and written in one transaction)."""
+number is read and written in one transaction). On SQLite and on PostgreSQL
+(``database_url``)."""
 
 from __future__ import annotations
 
 import threading
 
+import pytest
+
 from jobs.access import User
 
+pytestmark = pytest.mark.usefixtures("database_url")
 ANA = User("ana")
 
 
