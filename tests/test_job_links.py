@@ -46,11 +46,11 @@ def test_on_end_is_called_once_for_each_of_the_four_ends(ends):
     store.update_job(  # its worker (no such pid on this host) died in the last attempt
         dead["id"],
         status="running",
-        worker=f"{recovery.HOST}:999999:cpu",
+        worker=f"{recovery.worker_host()}:999999:cpu",
         attempts=dead["max_attempts"],
         heartbeat_at=time.time() - 60,
     )
-    recovery.requeue_orphans("cpu", "me")
+    recovery.requeue_orphans("me")
 
     assert ends == [
         (done["id"], "succeeded", "succeeded"),

@@ -1,0 +1,99 @@
+"""Several machines (issue 21): one GPU lane per GPU, each pinned to its device;
+a job needing several GPUs runs when that many lanes of one machine are idle;
+a dead machine's jobs run again elsewhere, each exactly once.
+
+Tests run without a GPU: the device count is faked with ``STUDIO_GPU_LANES``
+and the pinning is read back from each job (``CUDA_VISIBLE_DEVICES`` in its
+lane and in its child process)."""
+
+from __future__ import annotations
+
+import time
+
+from jobs import queue, store
+from jobs.settings import reset_settings
+from tests.conftest import wait_job
+
+
+def test_each_gpu_lane_is_pinned_to_its_own_device(studio_home, monkeypatch, start_worker):
+    monkeypatch.setenv("STUDIO_GPU_LANES", "2")
+    reset_settings()
+    start_worker()
+    # Two GPU jobs at once: each lane takes one, in its own device.
+    jobs = [queue.submit("system.gpu_check", {"seconds": 2, "size": 16}) for _ in range(2)]
+    done = [wait_job(job["id"], timeout=120) for job in jobs]
+    assert [job["status"] for job in done] == ["succeeded"] * 2
+    pinned = sorted(job["outputs"]["cuda_visible_devices"] for job in done)
+    assert pinned == ["0", "1"]
+    for job in done:  # the record says where it ran
+        assert job["gpus"] == job["outputs"]["cuda_visible_devices"]
+        assert job["host"] and job["worker"].startswith(f"{job['host']}:")
+    first, second = sorted(done, key=lambda job: job["started_at"])
+    assert second["started_at"] < first["finished_at"]  # side by side, not one after the other
+
+
+def test_a_two_gpu_job_waits_for_two_idle_lanes_of_one_machine(
+    studio_home, monkeypatch, start_worker
+):
+    monkeypatch.setenv("STUDIO_GPU_LANES", "2")
+    reset_settings()
+    start_worker()
+    busy = queue.submit("system.gpu_check", {"seconds": 4, "size": 16})
+    wait_job(busy["id"], ("running",), timeout=120)
+    wide = queue.submit("system.diagnostics", {"gpus": 2})
+    time.sleep(1.5)
+    assert store.get_job(wide["id"])["status"] == "queued"  # one lane idle is not enough
+
+    busy, wide = wait_job(busy["id"], timeout=120), wait_job(wide["id"], timeout=120)
+    assert busy["status"] == wide["status"] == "succeeded", wide["error"]
+    assert wide["started_at"] >= busy["finished_at"]
+    report = wide["outputs"]["report"]
+    assert sorted(wide["gpus"].split(",")) == ["0", "1"]
+    # The lane that took it is pinned to one device; the job's child sees both.
+    assert report["cuda_visible_devices"] in ("0", "1")
+    assert report["child_cuda_visible_devices"] == wide["gpus"]
+    assert wide["gpus"].split(",")[0] == report["cuda_visible_devices"]  # its own device first
+
+    # Both devices are free again: a single-GPU job runs at once.
+    after = wait_job(queue.submit("system.diagnostics", {})["id"], timeout=120)
+    assert after["status"] == "succeeded" and after["gpus"] in ("0", "1")
+    assert after["outputs"]["report"]["child_cuda_visible_devices"] == after["gpus"]
+
+    # More GPUs than any machine has: it fails at once, saying what to do.
+    too_wide = wait_job(queue.submit("system.diagnostics", {"gpus": 3})["id"], timeout=60)
+    assert too_wide["status"] == "failed"
+    assert "needs 3 GPUs on one machine" in too_wide["error"]
+    assert "largest live worker has 2 GPU lanes" in too_wide["error"]
+
+
+def test_another_machines_job_is_requeued_when_its_lease_runs_out(studio_home, monkeypatch):
+    """Another machine's worker is judged by its heartbeat only (its pid means
+    nothing here: it is this test's own, alive, pid); a stale one's job goes back
+    to the queue once, counting the attempt."""
+    import os
+
+    from jobs import recovery
+
+    monkeypatch.setenv("STUDIO_WORKER_HOST", "there")
+    reset_settings()
+    worker = f"there:{os.getpid()}:cpu"
+    recovery.register_worker(worker, "cpu", os.getpid(), {})  # a worker of machine "there"
+    monkeypatch.setenv("STUDIO_WORKER_HOST", "here")
+    reset_settings()
+    assert store.get_job(queue.submit("system.sleep", {})["id"])["status"] == "queued"
+    job = queue.submit("system.sleep", {"seconds": 1})
+    store.claim_job(job["id"], worker, "there")
+    assert store.get_job(job["id"])["host"] == "there"
+
+    assert recovery.requeue_orphans("here:1:cpu") == []  # its lease is fresh: alive
+    stale = time.time() - recovery.stale_after_s() - 1
+    from jobs.records import execute, sql
+    from jobs.records.tables import workers
+
+    execute(sql.update(workers).where(workers.c.id == worker).values(heartbeat_at=stale))
+    assert recovery.requeue_orphans("here:1:cpu") == [job["id"]]
+    assert recovery.requeue_orphans("here:2:gpu") == []  # a second live lane finds nothing
+    job = store.get_job(job["id"])
+    assert (job["status"], job["attempts"], job["worker"], job["host"]) == ("queued", 1, None, None)
+    assert job["id"] in queue.pending_ids("cpu")
+    assert f"the worker {worker} stopped during attempt 1 of 3" in store.read_log(job["id"])
