@@ -97,3 +97,55 @@ def test_another_machines_job_is_requeued_when_its_lease_runs_out(studio_home, m
     assert (job["status"], job["attempts"], job["worker"], job["host"]) == ("queued", 1, None, None)
     assert job["id"] in queue.pending_ids("cpu")
     assert f"the worker {worker} stopped during attempt 1 of 3" in store.read_log(job["id"])
+
+
+def test_health_and_the_jobs_tab_list_the_workers_per_machine(studio_home, monkeypatch):
+    """Each machine with its lanes (GPU, load, last beat); each job with the machine
+    (and GPUs) it ran on, in its JSON and in the Jobs tab's list."""
+    import json
+    import os
+
+    from jobs import recovery
+    from jobs.records import execute, sql
+    from jobs.records.tables import workers
+    from studio import health
+    from studio.tabs import jobs as jobs_tab
+
+    pid = os.getpid()
+    for host, lane, gpu in (("m1", "gpu", "0"), ("m1", "gpu", "1"), ("m2", "cpu", None)):
+        monkeypatch.setenv("STUDIO_WORKER_HOST", host)
+        reset_settings()
+        worker = f"{host}:{pid}{gpu or ''}:{lane}"
+        recovery.register_worker(worker, lane, pid, {}, gpu=gpu)
+        load = {"cpu_percent": 12.0, "gpu_util": 80.0 if gpu else None, "jobs": 1}
+        execute(sql.update(workers).where(workers.c.id == worker).values(load=json.dumps(load)))
+    info = health.health()
+    assert [m["host"] for m in info["machines"]] == ["m1", "m2"]
+    m1, m2 = info["machines"]
+    assert m1["gpus"] == ["0", "1"] and m1["alive"]
+    assert [(lane["lane"], lane["gpu"]) for lane in m1["lanes"]] == [("gpu", "0"), ("gpu", "1")]
+    assert m1["lanes"][0]["load"]["gpu_util"] == 80.0
+    assert m1["lanes"][0]["heartbeat_age_s"] < 5
+    assert [(lane["lane"], lane["gpu"]) for lane in m2["lanes"]] == [("cpu", None)]
+    assert info["worker"]["lanes"] == {"gpu": True, "cpu": True}  # alive somewhere
+    text = jobs_tab.worker_view()[0]
+    assert "**Machine m1**: gpu 0 CPU 12% GPU 80% 1 running" in text
+    assert "**Machine m2**: cpu CPU 12% 1 running" in text
+
+    job = queue.submit("system.diagnostics", {})
+    store.claim_job(job["id"], f"m1:{pid}1:gpu", "m1", gpus="1")
+    table, _ = jobs_tab.list_jobs("", "", "", 1, None)
+    row = table[table["id"] == job["id"]].iloc[0]
+    assert row["machine"] == "m1 · GPU 1"
+
+
+def test_the_job_json_says_where_it_ran(studio_home):
+    from fastapi.testclient import TestClient
+
+    from studio.server import create_app
+
+    job = queue.submit("system.diagnostics", {})
+    store.claim_job(job["id"], "m1:7:gpu", "m1", gpus="0,1")
+    with TestClient(create_app()) as client:
+        got = client.get(f"/api/v1/jobs/{job['id']}").json()
+    assert (got["host"], got["gpus"], got["worker"]) == ("m1", "0,1", "m1:7:gpu")
