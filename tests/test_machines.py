@@ -149,3 +149,47 @@ def test_the_job_json_says_where_it_ran(studio_home):
     with TestClient(create_app()) as client:
         got = client.get(f"/api/v1/jobs/{job['id']}").json()
     assert (got["host"], got["gpus"], got["worker"]) == ("m1", "0,1", "m1:7:gpu")
+
+
+def _setting_names() -> set[str]:
+    """Every environment variable jobs.settings reads."""
+    from pydantic import AliasChoices
+
+    from jobs.settings import Settings
+
+    names = set()
+    for field, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names |= {str(choice) for choice in alias.choices}
+        else:
+            names.add(str(alias) if alias else f"STUDIO_{field.upper()}")
+    return names
+
+
+def test_compose_has_the_databases_the_app_and_a_gpu_worker():
+    """compose.yaml (not run here: no Docker) parses, names only settings that
+    exist, and gives the worker a GPU and the shared STUDIO_HOME."""
+    from pathlib import Path
+
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).parents[1] / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "redis", "app", "worker"}
+    assert all("healthcheck" in service for service in services.values())
+    known = _setting_names()
+    for name in ("app", "worker"):
+        env = services[name]["environment"]
+        studio_names = {key for key in env if key.startswith(("STUDIO_", "GRADIO_"))}
+        assert studio_names <= known, f"{name}: not settings: {studio_names - known}"
+        assert env["STUDIO_DATABASE_URL"].startswith("postgresql://")
+        assert env["STUDIO_QUEUE_URL"] == "redis://redis:6379/0"
+        assert "studio-home:/data" in services[name]["volumes"] and env["STUDIO_HOME"] == "/data"
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["app"]["environment"]["STUDIO_WORKER"] == "external"
+    assert services["worker"]["command"] == ["python3", "-m", "jobs.worker"]
+    assert services["worker"]["environment"]["STUDIO_GPU_LANES"] == "auto"
+    devices = services["worker"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
+    assert "ports" not in services["worker"]  # a worker serves nothing
