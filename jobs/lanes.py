@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from jobs import records
@@ -82,10 +83,24 @@ def gpu_devices(setting: str, env: Mapping[str, str] | None = None) -> list[str 
 _w = workers_table.c
 
 
-def lease(job_id: str, worker_id: str, host: str, count: int) -> list[str | None] | None:
+@dataclass(frozen=True)
+class Lease:
+    """GPU devices leased to a job: the lanes (worker ids) whose devices it holds."""
+
+    job_id: str
+    workers: tuple[str, ...]
+    devices: tuple[str | None, ...]  # (None,) for an unpinned lane
+
+    @property
+    def gpus(self) -> str | None:
+        """The devices as the job records them ("0,1"), None for an unpinned lane."""
+        return ",".join(d for d in self.devices if d is not None) or None
+
+
+def lease(job_id: str, worker_id: str, host: str, count: int) -> Lease | None:
     """Lease ``count`` GPU devices of ``host`` for ``job_id``: this lane's own
-    first, then idle sibling lanes' (one transaction). Returns the devices
-    (``[None]`` for an unpinned lane), or None when too few are idle now."""
+    first, then idle sibling lanes' (one transaction), or None when too few are
+    idle now."""
     if count <= 1:
         row = records.first(
             update(workers_table)
@@ -93,7 +108,7 @@ def lease(job_id: str, worker_id: str, host: str, count: int) -> list[str | None
             .values(held_by=job_id)
             .returning(_w.gpu)
         )
-        return None if row is None else [row["gpu"]]
+        return None if row is None else Lease(job_id, (worker_id,), (row["gpu"],))
     try:
         return _lease_several(job_id, worker_id, host, count)
     except _Taken:  # a sibling leased one meanwhile (PostgreSQL): rolled back, try later
@@ -104,7 +119,7 @@ class _Taken(Exception):
     pass
 
 
-def _lease_several(job_id: str, worker_id: str, host: str, count: int) -> list[str | None] | None:
+def _lease_several(job_id: str, worker_id: str, host: str, count: int) -> Lease | None:
     now = time.time()
     with records.transaction() as conn:
         idle = [
@@ -127,7 +142,17 @@ def _lease_several(job_id: str, worker_id: str, host: str, count: int) -> list[s
         ).rowcount
         if taken != count:
             raise _Taken
-    return [r["gpu"] for r in chosen]
+    return Lease(job_id, tuple(r["id"] for r in chosen), tuple(r["gpu"] for r in chosen))
+
+
+def release(held: Lease) -> None:
+    """Give the lease's devices back (only those it holds: a job queued twice
+    may be leased by two lanes at once; the one that lost the claim frees its own)."""
+    records.execute(
+        update(workers_table)
+        .where(_w.id.in_(held.workers), _w.held_by == held.job_id)
+        .values(held_by=None)
+    )
 
 
 def is_free(worker_id: str) -> bool:

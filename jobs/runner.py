@@ -13,7 +13,6 @@ from typing import Any
 
 from jobs import lanes, queue, secrets, store
 from jobs.kinds import JobContext, get_kind, kill_tree
-from jobs.recovery import release_gpus
 from jobs.reporter import Reporter
 from pipelines.errors import Conflict, StudioError
 from pipelines.progress import Cancelled
@@ -46,31 +45,26 @@ def execute(job_id: str) -> None:
     """Run one job: in a GPU lane lease its GPUs first (``jobs.lanes``), claim it
     (one statement; record, status.json, log), call its kind, record the end
     (one statement; record, status.json, log), free the GPUs."""
-    gpus: list[str | None] = []
+    held: lanes.Lease | None = None
     if GPU_LANE:
-        leased = _lease_gpus(job_id)
-        if leased is None:
+        held = _lease_gpus(job_id)
+        if held is None:
             return
-        gpus = leased
     try:
-        job = store.claim_job(job_id, WORKER_ID, HOST, gpus=_devices(gpus))
+        job = store.claim_job(job_id, WORKER_ID, HOST, gpus=held.gpus if held else None)
         if job is None:
             return  # already taken, finished or cancelled
-        _run(job, gpus)
+        _run(job, list(held.devices) if held else [])
     finally:
-        if GPU_LANE:
-            release_gpus(job_id)
+        if held is not None:
+            lanes.release(held)
 
 
-def _devices(gpus: list[str | None]) -> str | None:
-    return ",".join(d for d in gpus if d is not None) or None
-
-
-def _lease_gpus(job_id: str) -> list[str | None] | None:
+def _lease_gpus(job_id: str) -> lanes.Lease | None:
     """The GPU devices for a job: leased now, or None when the job is not for
     now: it went back to the queue (too few idle lanes on this machine; this
     lane waits until its own device is free) or it needs more GPUs than any
-    machine has (then it is claimed and fails with a message saying so)."""
+    machine has (then an empty lease: it is claimed and fails saying so)."""
     job = store.find_job(job_id)
     if job is None or job["status"] != "queued":
         return None
@@ -79,11 +73,11 @@ def _lease_gpus(job_id: str) -> list[str | None] | None:
     except Exception:  # an unknown kind or bad params: the run itself says what is wrong
         count = 1
     assert HOST is not None
-    leased = lanes.lease(job_id, WORKER_ID, HOST, count)
-    if leased is not None:
-        return leased
+    held = lanes.lease(job_id, WORKER_ID, HOST, count)
+    if held is not None:
+        return held
     if count > lanes.largest_machine():
-        return []  # claimed and failed by the kind's check below (_run)
+        return lanes.Lease(job_id, (), ())  # claimed and failed in _run
     queue.enqueue(job)  # the end of the queue: another lane, or this one later
     while not lanes.is_free(WORKER_ID):
         time.sleep(LEASE_RETRY_S)
@@ -100,7 +94,7 @@ def _run(job: store.Job, gpus: list[str | None]) -> None:
     with _running_lock:
         RUNNING[job_id] = ctx
     try:
-        where = f" (GPU {_devices(gpus)})" if _devices(gpus) else ""
+        where = f" (GPU {job['gpus']})" if job["gpus"] else ""
         reporter.log(
             f"attempt {job['attempts']} of {job['max_attempts']} on worker {WORKER_ID}{where}"
         )

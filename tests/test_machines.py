@@ -172,6 +172,38 @@ def test_the_job_json_says_where_it_ran(studio_home):
     assert (got["host"], got["gpus"], got["worker"]) == ("m1", "0,1", "m1:7:gpu")
 
 
+def test_gpu_leases_of_one_machine(studio_home, monkeypatch):
+    """The lease rule (jobs.lanes): a lane leases its own device; a 2-GPU job needs
+    its lane and an idle sibling of the same machine; a lane lent to a sibling's
+    job gets none; a lane that lost a claim frees only what it holds."""
+    import os
+
+    from jobs import lanes, recovery
+
+    monkeypatch.setenv("STUDIO_WORKER_HOST", "m1")
+    reset_settings()
+    pid = os.getpid()
+    a, b = f"m1:{pid}0:gpu", f"m1:{pid}1:gpu"
+    recovery.register_worker(a, "gpu", pid, {}, gpu="0")
+    recovery.register_worker(b, "gpu", pid, {}, gpu="1")
+    assert lanes.largest_machine() == 2
+
+    # One job queued twice, taken by both lanes: the loser's release keeps the winner's.
+    won, lost = lanes.lease("x", a, "m1", 1), lanes.lease("x", b, "m1", 1)
+    assert won is not None and lost is not None and won.gpus == "0" and lost.gpus == "1"
+    lanes.release(lost)
+    assert not lanes.is_free(a) and lanes.is_free(b)
+    assert lanes.lease("wide", b, "m1", 2) is None  # lane a is busy
+    lanes.release(won)
+
+    wide = lanes.lease("wide", b, "m1", 2)
+    assert wide is not None and wide.devices == ("1", "0")  # its own device first
+    assert lanes.lease("single", a, "m1", 1) is None  # lent to the wide job
+    assert lanes.lease("other", a, "m2", 2) is None  # no lanes on m2
+    lanes.release(wide)
+    assert lanes.is_free(a) and lanes.is_free(b)
+
+
 def _setting_names() -> set[str]:
     """Every environment variable jobs.settings reads."""
     from pydantic import AliasChoices
