@@ -245,8 +245,9 @@ class JobContext:
         ``child.stdout.txt`` and ``child.stderr.txt``. Its environment is a clean one
         (:func:`pipelines.child_env.clean_env`: PATH, locale, home, GPUs, model caches and
         ``env``; never a studio setting, a token or a key), with ``CUDA_VISIBLE_DEVICES``
-        naming the job's GPUs (``ctx.gpus``: all of them for a multi-GPU job). Cancel kills its whole
-        process group at the next poll. Returns the exit code.
+        naming the job's leased GPUs (``ctx.gpus``: all of them for a multi-GPU job; they
+        win over devices named in ``env``, so a job never runs on another lane's GPU).
+        Cancel kills its whole process group at the next poll. Returns the exit code.
 
         ``on_output(stream, text)``, when given, receives the child's new output
         (``"stdout"`` / ``"stderr"``) at each poll and once after it exits; it may
@@ -258,7 +259,7 @@ class JobContext:
         proc = subprocess.Popen(
             list(map(str, argv)),
             cwd=cwd,
-            env=clean_env(keep=JOB_CHILD_KEEP, extra={**self.gpu_env(), **(env or {})}),
+            env=clean_env(keep=JOB_CHILD_KEEP, extra={**(env or {}), **self.gpu_env()}),
             stdout=out,
             stderr=err,
             start_new_session=True,

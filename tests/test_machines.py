@@ -204,6 +204,29 @@ def test_gpu_leases_of_one_machine(studio_home, monkeypatch):
     assert lanes.is_free(a) and lanes.is_free(b)
 
 
+def test_a_jobs_child_runs_on_the_leased_gpus_and_dance_leases_what_its_config_names(
+    studio_home,
+):
+    """A child process sees the job's leased devices, even when the job's own
+    config names others (a dance generation's cuda_visible_devices: it leases as
+    many GPUs as that names, and gets the leased ones)."""
+
+    from jobs.kinds import JobContext, get_kind
+    from jobs.reporter import Reporter
+
+    generate = get_kind("dance.generate")
+    assert generate.gpus_for({"config": {"cuda_visible_devices": "0,1"}}) == 2
+    assert generate.gpus_for({"config": {}}) == 1
+
+    job = queue.submit("system.diagnostics", {})
+    reporter = Reporter(job["id"])
+    ctx = JobContext(job=job, progress=reporter, gpus=["3", "2"])
+    printing = "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])"
+    assert ctx.run_child([sys.executable, "-c", printing], env={"CUDA_VISIBLE_DEVICES": "0"}) == 0
+    reporter.close()
+    assert (ctx.dir / "child.stdout.txt").read_text().strip() == "3,2"
+
+
 def _setting_names() -> set[str]:
     """Every environment variable jobs.settings reads."""
     from pydantic import AliasChoices
