@@ -49,6 +49,13 @@ class JobKind:
     # what happens to the tool's record when a job of this kind ends:
     # on_end(job, status) with the final record, status succeeded/failed/cancelled
     on_end: Callable[[Job, str], object] | None = None
+    # GPUs of one machine a job of this kind needs at once (GPU lane): a number,
+    # or a function of the job's params (a kind whose option picks the count)
+    gpus: int | Callable[[dict[str, Any]], int] = 1
+
+    def gpus_for(self, params: dict[str, Any]) -> int:
+        """The GPUs a job of this kind with ``params`` needs (at least 1)."""
+        return max(1, int(self.gpus(params) if callable(self.gpus) else self.gpus))
 
 
 class UnknownKind(BadInput):
@@ -69,6 +76,7 @@ def job_kind(
     public: bool = False,
     check: Callable[[Job], object] | None = None,
     on_end: Callable[[Job, str], object] | None = None,
+    gpus: int | Callable[[dict[str, Any]], int] = 1,
 ):
     """Register a job kind. ``public=True`` lets any user submit it with any
     params through the generic ``POST /api/v1/jobs``; other kinds are submitted
@@ -81,7 +89,11 @@ def job_kind(
     recovery after its worker died too): called once per end, after the job's
     final write, by the runner, recovery and the cancel of a queued job
     (:func:`jobs.queue.job_ended`). What it raises goes to the job log; the
-    job's own end stands."""
+    job's own end stands.
+
+    ``gpus`` (GPU lane): the GPUs of one machine a job needs at once, or a
+    function of its params; such a job runs when that many GPU lanes of one
+    machine are idle, and gets their devices as ``ctx.gpus`` (``jobs.lanes``)."""
     if lane not in LANES:
         raise ValueError(f"lane must be one of {LANES}")
 
@@ -95,6 +107,7 @@ def job_kind(
             public=public,
             check=check,
             on_end=on_end,
+            gpus=gpus,
         )
         return fn
 
@@ -169,6 +182,7 @@ class JobContext:
     progress: JobProgress  # jobs.reporter.Reporter
     children: set[subprocess.Popen] = field(default_factory=set)
     samples_itself: bool = False  # the job records its own resource samples (scenario runs)
+    gpus: list[str | None] = field(default_factory=list)  # the GPU devices leased to it
     _made: set[str] = field(default_factory=set, repr=False)  # inputs/outputs made so far
 
     @property
@@ -209,6 +223,12 @@ class JobContext:
     def log(self, line: str) -> None:
         self.progress.log(line)
 
+    def gpu_env(self) -> dict[str, str]:
+        """``CUDA_VISIBLE_DEVICES`` for a child process: the job's leased GPUs
+        (none for a job of an unpinned lane: the child sees what the lane sees)."""
+        devices = [d for d in self.gpus if d is not None]
+        return {"CUDA_VISIBLE_DEVICES": ",".join(devices)} if devices else {}
+
     def model(self, key: str, loader: Callable[[], Any]) -> Any:
         return cached_model(key, loader)
 
@@ -224,8 +244,10 @@ class JobContext:
         """Run a program as a child process; its output goes to the job log,
         ``child.stdout.txt`` and ``child.stderr.txt``. Its environment is a clean one
         (:func:`pipelines.child_env.clean_env`: PATH, locale, home, GPUs, model caches and
-        ``env``; never a studio setting, a token or a key). Cancel kills its whole
-        process group at the next poll. Returns the exit code.
+        ``env``; never a studio setting, a token or a key), with ``CUDA_VISIBLE_DEVICES``
+        naming the job's leased GPUs (``ctx.gpus``: all of them for a multi-GPU job; they
+        win over devices named in ``env``, so a job never runs on another lane's GPU).
+        Cancel kills its whole process group at the next poll. Returns the exit code.
 
         ``on_output(stream, text)``, when given, receives the child's new output
         (``"stdout"`` / ``"stderr"``) at each poll and once after it exits; it may
@@ -237,7 +259,7 @@ class JobContext:
         proc = subprocess.Popen(
             list(map(str, argv)),
             cwd=cwd,
-            env=clean_env(keep=JOB_CHILD_KEEP, extra=env),
+            env=clean_env(keep=JOB_CHILD_KEEP, extra={**(env or {}), **self.gpu_env()}),
             stdout=out,
             stderr=err,
             start_new_session=True,

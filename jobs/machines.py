@@ -23,7 +23,9 @@ def other_hosts_beating(now: float | None = None) -> list[str]:
     """Hosts other than this one whose workers beat in the records lately."""
     since = (now if now is not None else time.time()) - recovery.stale_after_s()
     c = workers.c
-    statement = select(c.host).where(c.host != recovery.HOST, c.heartbeat_at >= since).distinct()
+    statement = (
+        select(c.host).where(c.host != recovery.worker_host(), c.heartbeat_at >= since).distinct()
+    )
     return sorted(row["host"] for row in records.rows(statement))
 
 
@@ -37,7 +39,7 @@ def sqlite_shared_refusal(now: float | None = None) -> str | None:
         return None
     return (
         f"The records are in SQLite ({get_settings().db_path}), and a worker on another machine "
-        f"({', '.join(hosts)}; this one is {recovery.HOST}) writes them: SQLite on a shared "
+        f"({', '.join(hosts)}; this one is {recovery.worker_host()}) writes them: SQLite on a shared "
         "folder loses data when several machines write it. Stop the other machines' workers, or "
         "put the records in PostgreSQL for the app and every worker: "
         "STUDIO_DATABASE_URL=postgresql://user:password@db-host:5432/studio (and the queue on "

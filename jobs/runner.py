@@ -11,15 +11,29 @@ import time
 import traceback
 from typing import Any
 
-from jobs import queue, secrets, store
+from jobs import lanes, queue, secrets, store
 from jobs.kinds import JobContext, get_kind, kill_tree
 from jobs.reporter import Reporter
-from pipelines.errors import StudioError
+from pipelines.errors import Conflict, StudioError
 from pipelines.progress import Cancelled
 
-WORKER_ID = "inline"  # set by the lane process at start
+WORKER_ID = "inline"  # set by the lane process at start: host:pid:lane
+HOST: str | None = None  # the lane's machine (STUDIO_WORKER_HOST), set at start
+GPU_LANE = False  # a GPU lane: each job leases GPU devices first (jobs.lanes)
+LEASE_RETRY_S = 0.5  # a GPU lane waits this long before taking the next job when it got none
 RUNNING: dict[str, JobContext] = {}
 _running_lock = threading.Lock()
+
+
+class NoMachine(Conflict, RuntimeError):
+    """A job needs more GPUs of one machine than any live worker has."""
+
+    def __init__(self, needed: int, largest: int):
+        super().__init__(
+            f"This job needs {needed} GPUs on one machine; the largest live worker has "
+            f"{largest} GPU lanes. Start a worker on a machine with {needed} GPUs "
+            f"(STUDIO_GPU_LANES=auto or {needed}), then press Retry."
+        )
 
 
 def running_contexts() -> list[JobContext]:
@@ -28,19 +42,65 @@ def running_contexts() -> list[JobContext]:
 
 
 def execute(job_id: str) -> None:
-    """Run one job: claim it (one transaction; record, status.json, log), call its
-    kind, record the end (one transaction; record, status.json, log)."""
-    job = store.claim_job(job_id, WORKER_ID)
-    if job is None:
-        return  # already taken, finished or cancelled
+    """Run one job: in a GPU lane lease its GPUs first (``jobs.lanes``), claim it
+    (one statement; record, status.json, log), call its kind, record the end
+    (one statement; record, status.json, log), free the GPUs."""
+    held: lanes.Lease | None = None
+    if GPU_LANE:
+        held = _lease_gpus(job_id)
+        if held is None:
+            return
+    try:
+        job = store.claim_job(job_id, WORKER_ID, HOST, gpus=held.gpus if held else None)
+        if job is None:
+            return  # already taken, finished or cancelled
+        _run(job, list(held.devices) if held else [])
+    finally:
+        if held is not None:
+            lanes.release(held)
+
+
+def _lease_gpus(job_id: str) -> lanes.Lease | None:
+    """The GPU devices for a job: leased now, or None when the job is not for
+    now: it went back to the queue (too few idle lanes on this machine; this
+    lane waits until its own device is free) or it needs more GPUs than any
+    machine has (then an empty lease: it is claimed and fails saying so)."""
+    job = store.find_job(job_id)
+    if job is None or job["status"] != "queued":
+        return None
+    try:
+        count = get_kind(job["kind"]).gpus_for(job["params"])
+    except Exception:  # an unknown kind or bad params: the run itself says what is wrong
+        count = 1
+    assert HOST is not None
+    held = lanes.lease(job_id, WORKER_ID, HOST, count)
+    if held is not None:
+        return held
+    if count > lanes.largest_machine():
+        return lanes.Lease(job_id, (), ())  # claimed and failed in _run
+    queue.enqueue(job)  # the end of the queue: another lane, or this one later
+    while not lanes.is_free(WORKER_ID):
+        time.sleep(LEASE_RETRY_S)
+    if count > 1:
+        time.sleep(LEASE_RETRY_S)  # siblings busy: don't spin on the queue
+    return None
+
+
+def _run(job: store.Job, gpus: list[str | None]) -> None:
+    job_id = job["id"]
     secret = job["params"].get(secrets.PARAM)
     reporter = Reporter(job_id)
-    ctx = JobContext(job=job, progress=reporter)
+    ctx = JobContext(job=job, progress=reporter, gpus=gpus)
     with _running_lock:
         RUNNING[job_id] = ctx
     try:
-        reporter.log(f"attempt {job['attempts']} of {job['max_attempts']} on worker {WORKER_ID}")
+        where = f" (GPU {job['gpus']})" if job["gpus"] else ""
+        reporter.log(
+            f"attempt {job['attempts']} of {job['max_attempts']} on worker {WORKER_ID}{where}"
+        )
         kind = get_kind(job["kind"])
+        if GPU_LANE and not gpus:
+            raise NoMachine(kind.gpus_for(job["params"]), lanes.largest_machine())
         outputs = kind.fn(ctx) or {}
         fields = {**reporter.take_pending(), "progress": 1.0, "message": "Done", "eta_s": 0}
         _finish(reporter, "succeeded", secret, outputs=outputs, **fields)

@@ -182,6 +182,19 @@ class Settings(BaseSettings):
         "more wait their turn.",
     )
 
+    # -- several machines (issue 21) -------------------------------------
+    worker_host: str = Field(
+        default="",
+        description="This worker's machine name in the records (workers, jobs.host); empty = "
+        "socket.gethostname(). Worker identity is host + pid + lane.",
+    )
+    gpu_lanes: str = Field(
+        default="auto",
+        description="GPU lanes this worker runs, one per GPU, each pinned to its device "
+        "(CUDA_VISIBLE_DEVICES): 'auto' = torch's device count (1 unpinned lane without a GPU), "
+        "or a number.",
+    )
+
     @field_validator("allow_scenario_scripts", "demo", mode="before")
     @classmethod
     def _unset_is_none(cls, value: object) -> object:
@@ -201,6 +214,14 @@ class Settings(BaseSettings):
         """'.mp4, mov' -> '.mp4,.mov' (lower case, each with its dot)."""
         parts = [p.strip().lower() for p in value.split("#", 1)[0].replace(" ", ",").split(",")]
         return ",".join(p if p.startswith(".") else f".{p}" for p in parts if p)
+
+    @field_validator("gpu_lanes")
+    @classmethod
+    def _gpu_lanes(cls, value: str) -> str:
+        value = value.strip().lower() or "auto"
+        if value != "auto" and not (value.isdigit() and 1 <= int(value) <= 64):
+            raise ValueError("STUDIO_GPU_LANES must be 'auto' or a number of lanes from 1 to 64")
+        return value
 
     @field_validator("worker")
     @classmethod

@@ -54,6 +54,8 @@ _CLAIM = (
         status="running",
         stage="starting",
         worker=bindparam("worker_"),
+        host=bindparam("host_"),
+        gpus=bindparam("gpus_"),
         heartbeat_at=bindparam("now_"),
         started_at=bindparam("now_"),
         finished_at=None,
@@ -105,6 +107,8 @@ class Job(TypedDict):
     finished_at: float | None
     after: str | None  # the job this one waits for (submit(..., after=job))
     waited_on: int  # 1 once a job was submitted after this one
+    host: str | None  # the machine of the worker that claimed it (STUDIO_WORKER_HOST)
+    gpus: str | None  # the GPU devices it ran on ("0,1"), for a GPU lane job
 
 
 class JobNotFound(NotFound):
@@ -283,12 +287,17 @@ def update_job(job_id: str, **fields: Any) -> Job:
     return job
 
 
-def claim_job(job_id: str, worker_id: str) -> Job | None:
-    """Atomically move a queued job to running; None if someone else has it
-    (or it was cancelled meanwhile), so a job queued twice runs once. One
-    statement: the claim and the row it gives back are one transaction."""
+def claim_job(
+    job_id: str, worker_id: str, host: str | None = None, gpus: str | None = None
+) -> Job | None:
+    """Atomically move a queued job to running for worker ``worker_id`` on machine
+    ``host``; None if someone else has it (or it was cancelled meanwhile), so a job
+    queued twice runs once, on one machine. One statement (``UPDATE … WHERE
+    status = 'queued' … RETURNING``): the claim and the row it gives back are one
+    transaction, on SQLite and PostgreSQL alike. ``gpus``: the devices leased to it."""
     now = time.time()
-    job = _write_one(_CLAIM, {"job_id_": job_id, "worker_": worker_id, "now_": now})
+    params = {"job_id_": job_id, "worker_": worker_id, "host_": host, "gpus_": gpus, "now_": now}
+    job = _write_one(_CLAIM, params)
     if job is None:
         return None
     write_status_file(job)

@@ -1,11 +1,18 @@
 """The worker: ``python -m jobs.worker``.
 
 It starts one consumer process per lane (``--lane gpu``: one job at a time,
-models stay loaded; ``--lane cpu``: STUDIO_CPU_WORKERS at once) and restarts a
-lane that dies (``jobs.supervisor``; a lane dies with its supervisor). Each lane process, before consuming, re-queues what a dead
-worker left behind, then beats a heartbeat every STUDIO_HEARTBEAT_S seconds:
-it samples its process tree (CPU, memory, GPU) into the workers' and the
-running jobs' timelines, and kills the child processes of cancelled jobs.
+models stay loaded, one such lane per GPU, each pinned to its device:
+``STUDIO_GPU_LANES``, ``jobs.lanes``; ``--lane cpu``: STUDIO_CPU_WORKERS at
+once) and restarts a lane that dies (``jobs.supervisor``; a lane dies with its
+supervisor). A worker on another machine needs only the records
+(``STUDIO_DATABASE_URL``), the queue (``STUDIO_QUEUE_URL``) and the shared
+``STUDIO_HOME``; its scratch files go to local disk (``TMPDIR``). Each lane
+process, before consuming, re-queues what a dead worker left behind, then
+beats a heartbeat every STUDIO_HEARTBEAT_S seconds (its lease: a worker whose
+beat is older than ``jobs.recovery.stale_after_s`` is dead, and any live lane
+re-queues its jobs): it samples its process tree (CPU, memory, GPU) into the
+workers' and the running jobs' timelines, and kills the child processes of
+cancelled jobs.
 In a public demo (STUDIO_DEMO) the CPU lane also deletes visitors' work older
 than STUDIO_DEMO_RETENTION_H (``jobs.retention``), and no lane downloads models.
 """
@@ -13,6 +20,7 @@ than STUDIO_DEMO_RETENTION_H (``jobs.retention``), and no lane downloads models.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -38,7 +46,7 @@ SAMPLE_KEEP_S = 15 * 60
 POLL_FIRST_S, POLL_BACKOFF, POLL_MAX_S = 0.005, 1.5, 0.02
 
 
-def lane_main(lane: str) -> None:
+def lane_main(lane: str, gpu: str | None = None) -> None:
     settings = get_settings()
     if settings.demo_mode and settings.fetch_models != "auto":
         # Public demo: models come from the local cache and the models folder only;
@@ -50,12 +58,12 @@ def lane_main(lane: str) -> None:
     load_tools()
     huey = huey_for(lane)
     pid = os.getpid()
-    worker_id = f"{recovery.HOST}:{pid}:{lane}"
-    runner.WORKER_ID = worker_id
-    recovery.register_worker(
-        worker_id, lane, pid, {"python": platform.python_version(), "lane": lane}
-    )
-    moved = recovery.requeue_orphans(lane, worker_id)
+    host = recovery.worker_host()
+    worker_id = f"{host}:{pid}:{lane}"
+    runner.WORKER_ID, runner.HOST, runner.GPU_LANE = worker_id, host, lane == "gpu"
+    info: dict[str, object] = {"python": platform.python_version(), "lane": lane}
+    recovery.register_worker(worker_id, lane, pid, info, gpu=gpu)
+    moved = recovery.requeue_orphans(worker_id)
     lost = recovery.requeue_lost(lane)
     log.info(
         "lane %s up as %s; re-queued %d orphaned and %d lost jobs",
@@ -100,7 +108,7 @@ def _heartbeat(lane: str, worker_id: str, interval: float) -> None:
             _beat(lane, worker_id, sampler)
             if time.monotonic() - last_sweep > 5:
                 last_sweep = time.monotonic()
-                recovery.requeue_orphans(lane, worker_id)
+                recovery.requeue_orphans(worker_id)  # any machine's, any lane's
         except Exception:  # a busy database must not stop the heartbeat
             log.exception("heartbeat failed")
 
@@ -126,8 +134,14 @@ def _beat(lane: str, worker_id: str, sampler) -> None:
     contexts = runner.running_contexts()
     ids = [ctx.id for ctx in contexts]
     sampled = [ctx.id for ctx in contexts if not ctx.samples_itself]
+    load = {key: sample.get(key) for key in ("cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util")}
+    load["jobs"] = len(ids)
     with records.transaction() as conn:
-        conn.execute(update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now))
+        conn.execute(
+            update(workers)
+            .where(workers.c.id == worker_id)
+            .values(heartbeat_at=now, load=json.dumps(load))
+        )
         conn.execute(insert(worker_samples).values(worker_id=worker_id, lane=lane, **sample))
         conn.execute(delete(worker_samples).where(worker_samples.c.t < now - SAMPLE_KEEP_S))
         if ids:
@@ -144,9 +158,30 @@ def _beat(lane: str, worker_id: str, sampler) -> None:
 # -- the supervisor --------------------------------------------------------
 
 
+def lane_processes(lanes: list[str]) -> list[tuple[str, list[str], dict[str, str]]]:
+    """(name, argv, environment) of each lane process: one per GPU for the GPU
+    lane (``STUDIO_GPU_LANES``), each with ``CUDA_VISIBLE_DEVICES`` = its device."""
+    from jobs.lanes import gpu_devices
+
+    result = []
+    base = [sys.executable, "-m", "jobs.worker", "--lane"]
+    for lane in lanes:
+        if lane != "gpu":
+            result.append((f"lane {lane}", [*base, lane], dict(os.environ)))
+            continue
+        for device in gpu_devices(get_settings().gpu_lanes):
+            if device is None:  # no GPU: one unpinned lane, as on a single machine
+                result.append(("lane gpu", [*base, "gpu"], dict(os.environ)))
+                continue
+            env = {**os.environ, "CUDA_VISIBLE_DEVICES": device}
+            result.append((f"lane gpu{device}", [*base, "gpu", "--gpu", device], env))
+    return result
+
+
 def supervise(lanes: list[str]) -> int:
-    """Keep one process per lane alive (``jobs.supervisor``: restart with backoff,
-    never give up: a lane that keeps crashing is logged on every restart)."""
+    """Keep one process per lane (per GPU for the GPU lane) alive
+    (``jobs.supervisor``: restart with backoff, never give up: a lane that
+    keeps crashing is logged on every restart)."""
     stopping = threading.Event()
 
     def stop(signum: int, frame: object) -> None:
@@ -156,8 +191,9 @@ def supervise(lanes: list[str]) -> int:
     signal.signal(signal.SIGINT, stop)
     keepers = [
         Supervisor(
-            f"lane {lane}",
-            [sys.executable, "-m", "jobs.worker", "--lane", lane],
+            name,
+            argv,
+            env=env,
             backoff_s=0.5,
             max_backoff_s=30.0,
             start_window_s=10.0,
@@ -166,7 +202,7 @@ def supervise(lanes: list[str]) -> int:
             stop_timeout_s=10.0,
             capture_output=False,
         ).start()
-        for lane in lanes
+        for name, argv, env in lane_processes(lanes)
     ]
     while not stopping.wait(0.5):
         pass
@@ -186,13 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--lane", choices=LANES, help="run one lane consumer in this process")
     parser.add_argument("--lanes", default=",".join(LANES), help="lanes the supervisor starts")
+    parser.add_argument("--gpu", help="the GPU device this GPU lane is pinned to")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s worker[{args.lane or 'main'}] %(message)s"
     )
     logging.getLogger("huey").setLevel(logging.WARNING)
     if args.lane:
-        lane_main(args.lane)
+        lane_main(args.lane, args.gpu)
         return 0
     records.upgrade()  # once, before the lanes start (a no-op when app.py did it already)
     return supervise([lane for lane in args.lanes.split(",") if lane])

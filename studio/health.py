@@ -1,5 +1,6 @@
-"""What the studio and its worker are doing right now (read-only): the lanes'
-heartbeats, the app's worker supervisor, the queues."""
+"""What the studio and its workers are doing right now (read-only): the lanes'
+heartbeats per machine (each lane's GPU, load and last beat), the app's worker
+supervisor, the queues."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jobs import machines, records, store, supervisor
+from jobs import records, store, supervisor
 from jobs.kinds import LANES
+from jobs.machines import sqlite_shared_refusal
 from jobs.records.sql import select
 from jobs.records.tables import worker_samples as samples_table
 from jobs.records.tables import workers as workers_table
@@ -32,12 +34,35 @@ def workers() -> list[dict[str, Any]]:
                 "lane": row["lane"],
                 "host": row["host"],
                 "pid": row["pid"],
+                "gpu": row["gpu"],  # the device a GPU lane is pinned to (None: unpinned)
+                "job": row["held_by"],  # the job using its GPU (its own or a sibling's)
                 "alive": not heartbeat_stale(row["heartbeat_at"], now),
+                "heartbeat_at": row["heartbeat_at"],
                 "heartbeat_age_s": round(age, 2),
+                "load": json.loads(row["load"] or "{}"),
                 "info": json.loads(row["info"] or "{}"),
             }
         )
     return result
+
+
+def machines(lanes: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The workers grouped by machine (``STUDIO_WORKER_HOST`` or host name), live
+    machines first: each with its lanes (lane, GPU, load, last beat)."""
+    by_host: dict[str, list[dict[str, Any]]] = {}
+    for lane in workers() if lanes is None else lanes:
+        by_host.setdefault(lane["host"], []).append(lane)
+    result = [
+        {
+            "host": host,
+            "alive": any(lane["alive"] for lane in host_lanes),
+            "gpus": sorted({lane["gpu"] for lane in host_lanes if lane["alive"] and lane["gpu"]}),
+            "heartbeat_age_s": min(lane["heartbeat_age_s"] for lane in host_lanes),
+            "lanes": sorted(host_lanes, key=lambda w: (not w["alive"], w["lane"], w["gpu"] or "")),
+        }
+        for host, host_lanes in by_host.items()
+    ]
+    return sorted(result, key=lambda m: (not m["alive"], m["host"]))
 
 
 def supervisor_view() -> dict[str, Any] | None:
@@ -74,15 +99,18 @@ def version() -> str:
 def health() -> dict[str, Any]:
     """Seed 001's ``{"status": "healthy", "version": ...}`` ("degraded" once the app's worker
     supervisor gave up, or while its SQLite records are written from another machine:
-    ``records.refused`` says why and what to set), with the worker's liveness and the queues beside them."""
-    live = [w for w in workers() if w["alive"]]
+    ``records.refused`` says why and what to set), with the workers' liveness
+    (``worker``: every lane alive somewhere; ``machines``: per machine, its lanes), and
+    the queues."""
+    lanes_now = workers()
+    live = [w for w in lanes_now if w["alive"]]
     lanes = {lane: any(w["lane"] == lane for w in live) for lane in LANES}
     ages = [w["heartbeat_age_s"] for w in live]
     queued = store.count_by_lane("queued")
     running = store.count_by_lane("running")
     keeper = supervisor_view()
     gave_up = keeper is not None and keeper["state"] == "gave_up"
-    refusal = machines.sqlite_shared_refusal()  # records in SQLite, written from another machine
+    refusal = sqlite_shared_refusal()  # records in SQLite, written from another machine
     return {
         "status": "degraded" if gave_up or refusal else "healthy",
         "version": version(),
@@ -93,6 +121,7 @@ def health() -> dict[str, Any]:
             "heartbeat_age_s": min(ages) if ages else None,
             "supervisor": keeper,
         },
+        "machines": machines(lanes_now),
         "queues": {lane: queued.get(lane, 0) for lane in LANES},
         "running": {lane: running.get(lane, 0) for lane in LANES},
     }

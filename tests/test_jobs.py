@@ -132,11 +132,11 @@ def test_job_failing_max_attempts_is_failed_with_a_clear_message(studio_home):
     store.update_job(
         job["id"],
         status="running",
-        worker=f"{recovery.HOST}:999999:cpu",
+        worker=f"{recovery.worker_host()}:999999:cpu",
         attempts=job["max_attempts"],
         heartbeat_at=time.time() - 60,
     )
-    recovery.requeue_orphans("cpu", "me")
+    recovery.requeue_orphans("me")
     job = store.get_job(job["id"])
     assert job["status"] == "failed"
     assert "giving up" in job["error"] and "Retry" in job["error"]

@@ -100,10 +100,10 @@ def test_a_studio_db_made_by_main_upgrades_and_keeps_every_row(bare_home):
     assert records.upgrade() == (None, records.head_revision())
 
     after = {table: _rows(db, table) for table in ROW_TABLES}
-    # Revision 0003 adds jobs.after (the job a job waits for) and jobs.waited_on:
-    # none for every old job.
-    assert [row[-2:] for row in after["jobs"]] == [(None, 0)] * len(before["jobs"])
-    after["jobs"] = [row[:-2] for row in after["jobs"]]
+    # Revision 0003 adds jobs.after (the job a job waits for) and jobs.waited_on,
+    # revision 0005 jobs.host and jobs.gpus (where it ran): none for every old job.
+    assert [row[-4:] for row in after["jobs"]] == [(None, 0, None, None)] * len(before["jobs"])
+    after["jobs"] = [row[:-4] for row in after["jobs"]]
     assert after == before
     done = store.find_job("main0", SYSTEM)
     assert done is not None and (done["status"], done["outputs"]) == (

@@ -41,6 +41,8 @@ jobs = Table(
     Column("finished_at", Float),
     Column("after", Text),  # the job this one waits for (submit(..., after=job)), revision 0003
     Column("waited_on", Integer, nullable=False, server_default="0"),  # a job waits for this one
+    Column("host", Text),  # the machine of the worker that claimed it, revision 0005
+    Column("gpus", Text),  # the GPU devices it ran on ("0,1"), revision 0005
     Index("jobs_status_lane", "status", "lane"),
     Index("jobs_created", "created_at"),
     Index("jobs_after", "after"),
@@ -68,6 +70,11 @@ workers = Table(
     Column("started_at", Float, nullable=False),
     Column("heartbeat_at", Float, nullable=False),
     Column("info", Text, nullable=False, server_default="{}"),
+    # revision 0005: the GPU device(s) the lane is pinned to, its last sample, and
+    # its device lease (the job using the lane's device, its own or a sibling's)
+    Column("gpu", Text),
+    Column("load", Text, nullable=False, server_default="{}"),
+    Column("held_by", Text),
 )
 
 worker_samples = Table(

@@ -1,7 +1,9 @@
 """Worker diagnostics and queue exercises: kinds every studio has.
 
 - ``system.diagnostics`` (GPU lane): what the GPU worker runs with — Python,
-  torch, device, models found, free disk.
+  torch, device, models found, free disk, the GPUs its lane is pinned to and
+  those a child process of the job sees (``gpus``: how many GPUs of one machine
+  the job leases, to check a multi-GPU setup).
 - ``system.gpu_check`` (GPU lane): timed matrix multiplies on the worker's
   device; reports the measured TFLOP/s. Doubles as a long GPU job.
 - ``system.sleep`` (CPU lane): waits in steps, optionally inside a child
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 import shutil
 import sys
@@ -51,14 +54,37 @@ def _models_found() -> list[str]:
     return found
 
 
-@job_kind("system.diagnostics", lane="gpu", title="Worker diagnostics", public=True)
+MAX_GPUS = 16  # the most GPUs a diagnostics job may ask for
+
+
+def _gpus(params: dict[str, Any]) -> int:
+    return int(_number(params, "gpus", 1, 1, MAX_GPUS))
+
+
+@job_kind(
+    "system.diagnostics",
+    lane="gpu",
+    title="Worker diagnostics",
+    public=True,
+    gpus=lambda p: _gpus(p),
+)
 def diagnostics(ctx: JobContext) -> dict[str, Any]:
     ctx.progress.update(stage="python", fraction=0.1)
+    _gpus(ctx.params)
     report: dict[str, Any] = {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "executable": sys.executable,
+        "host": ctx.job["host"],
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),  # the lane's pinning
+        "job_gpus": ctx.job["gpus"],
     }
+    ctx.progress.update(stage="gpus", fraction=0.2, message="what a child process sees")
+    ctx.run_child(
+        [sys.executable, "-c", "import os; print(os.environ.get('CUDA_VISIBLE_DEVICES', ''))"]
+    )
+    seen = (ctx.dir / "child.stdout.txt").read_text().strip().splitlines()
+    report["child_cuda_visible_devices"] = seen[-1] if seen else ""
     ctx.progress.update(stage="torch", fraction=0.3, message="importing torch")
     try:
         import torch
@@ -138,7 +164,12 @@ def gpu_check(ctx: JobContext) -> dict[str, Any]:
     ctx.log(
         f"{device}: {count} multiplies of {size}x{size} in {elapsed:.2f}s = {tflops:.3f} TFLOP/s"
     )
-    return {"device": device, "multiplies": count, "tflops": round(tflops, 4)}
+    return {
+        "device": device,
+        "multiplies": count,
+        "tflops": round(tflops, 4),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    }
 
 
 def _sleep_ended(job: Any, status: str) -> None:

@@ -6,7 +6,9 @@ caption -> rewrite -> save (then dataset.toml, preview grid, ZIP).
 
 Each finished clip is moved into the output folder with its caption at once,
 so a cancelled job keeps every finished clip; temporary files (partial
-conversions, unpacked ZIPs) live in a hidden work folder removed at the end.
+conversions, unpacked ZIPs) live in a work folder on local disk (``TMPDIR``,
+never beside the dataset, which may be on storage shared by several machines)
+removed at the end.
 """
 
 from __future__ import annotations
@@ -103,7 +105,9 @@ def build_video_dataset(
         preset=opts.x264_preset,
     )
 
-    work = Path(tempfile.mkdtemp(prefix=".video-dataset-work-", dir=output_dir))
+    # Scratch on local disk (TMPDIR), never in the dataset's folder: that lies in the
+    # shared STUDIO_HOME when workers run on several machines.
+    work = Path(tempfile.mkdtemp(prefix="video-dataset-work-"))
     try:
         # 1. collect
         progress.update(stage="collect", fraction=0.0, message="finding videos")

@@ -4,6 +4,7 @@ its frames against the buckets, caption, rewrite, and save ``N.mp4`` + ``N.txt``
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -67,6 +68,15 @@ def too_short(clip: ClipSpan, opts: VideoDatasetOptions) -> bool:
         opts.frame_policy == "drop"
         and estimate_frames(clip.duration, opts.out_fps) < min_video_bucket(opts.buckets) - 1
     )
+
+
+def place(src: Path, dst: Path) -> None:
+    """Move a finished clip from the local work folder into the dataset: a rename
+    on one filesystem, a copy to a hidden partial file otherwise (the dataset may be
+    on shared storage), renamed over ``dst``: a reader never sees half a clip."""
+    partial = dst.with_name(f".{dst.name}.partial")
+    shutil.move(src, partial)
+    os.replace(partial, dst)
 
 
 def converter(probe, clip, tmp: Path, opts: VideoDatasetOptions, convert_opts: ConvertOptions):
@@ -227,7 +237,7 @@ def make_clip(
     progress.update(stage="save", fraction=0.97, item=label)
     dst = output_dir / f"{number}.mp4"
     (output_dir / f"{number}.txt").write_text(caption + "\n", encoding="utf-8")
-    os.replace(tmp, dst)
+    place(tmp, dst)
     progress.update(fraction=1.0)
     return ClipRecord(
         number=number,

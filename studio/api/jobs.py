@@ -48,6 +48,8 @@ class JobOut(BaseModel):
     max_attempts: int
     cancel_requested: bool
     worker: str | None = None
+    host: str | None = Field(default=None, description="The machine it ran on (or runs on).")
+    gpus: str | None = Field(default=None, description="The GPU devices it ran on, e.g. '0,1'.")
     heartbeat_at: float | None = None
     created_at: float
     started_at: float | None = None

@@ -23,11 +23,17 @@ CSS = job_panel_module.CSS  # the job panel's look, for every tab's panels
 PAGE_SIZE = 20
 LIST_POLL_S = 2.0  # the list and the worker charts while jobs are queued or running
 LIST_IDLE_POLL_S = 10.0  # … and while nothing is
-COLUMNS = ["id", "kind", "owner", "status", "stage", "progress", "created", "message"]
+COLUMNS = ["id", "kind", "owner", "status", "stage", "progress", "created", "machine", "message"]
 
 
 def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%m-%d %H:%M:%S") if ts else ""
+
+
+def machine_text(job: store.Job) -> str:
+    """Where a job ran: its machine, and its GPUs when it had some."""
+    host = job["host"] or ""
+    return f"{host} · GPU {job['gpus']}" if host and job["gpus"] else host
 
 
 def list_jobs(kind: str, status: str, owner: str, page: float, request: gr.Request):
@@ -50,6 +56,7 @@ def list_jobs(kind: str, status: str, owner: str, page: float, request: gr.Reque
                 j["stage"] or "",
                 f"{round(100 * (j['progress'] or 0))}%",
                 _when(j["created_at"]),
+                machine_text(j),
                 j["error"] or j["message"] or "",
             ]
             for j in rows
@@ -107,6 +114,30 @@ def gpu_chart(frame: pd.DataFrame, title: str):
     return gr.update(value=frame.iloc[0:0], title=f"{title} — no GPU")
 
 
+def _lane_text(lane: dict) -> str:
+    name = f"{lane['lane']} {lane['gpu']}" if lane["gpu"] else lane["lane"]
+    load = lane["load"]
+    parts = [f"{name}{'' if lane['alive'] else ' DOWN'}"]
+    if load.get("cpu_percent") is not None:
+        parts.append(f"CPU {load['cpu_percent']:.0f}%")
+    if load.get("gpu_util") is not None:
+        parts.append(f"GPU {load['gpu_util']:.0f}%")
+    if load.get("jobs"):
+        parts.append(f"{load['jobs']} running")
+    parts.append(f"beat {lane['heartbeat_age_s']:.1f} s ago")
+    return " ".join(parts)
+
+
+def machines_text(machines: list[dict]) -> str:
+    """One line per machine: its lanes, each with its GPU, load and last beat."""
+    lines = []
+    for machine in machines:
+        state = "" if machine["alive"] else " (no heartbeat)"
+        lanes = " · ".join(_lane_text(lane) for lane in machine["lanes"])
+        lines.append(f"  \n**Machine {machine['host']}**{state}: {lanes}")
+    return "".join(lines)
+
+
 def worker_view():
     info = health.health()
     lanes = " · ".join(
@@ -118,6 +149,7 @@ def worker_view():
     age = info["worker"]["heartbeat_age_s"]
     text = (
         f"**Worker** {lanes} · heartbeat {age if age is not None else '—'} s ago  \n**Queues** {queued}"
+        + machines_text(info["machines"])
         + supervisor_text(info["worker"]["supervisor"])
         + refusal_text(info["records"]["refused"])
     )

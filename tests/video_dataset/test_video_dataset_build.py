@@ -89,6 +89,36 @@ def test_folder_becomes_numbered_clips_with_captions(tmp_path, video_folder):
     assert [d.name for d in list_datasets(tmp_path)] == ["my_set"]
 
 
+def test_scratch_files_go_to_local_disk_never_beside_the_dataset(tmp_path, media, monkeypatch):
+    """Work files (conversions in progress) live in TMPDIR: the dataset's folder
+    may be on storage that several machines share (STUDIO_HOME)."""
+    import tempfile
+
+    local = tmp_path / "local-tmp"
+    local.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(local))
+    out = tmp_path / "shared" / "ds"
+    seen: list[tuple[list[str], list[str]]] = []
+
+    class Looking(Recorder):
+        def update(self, *, stage=None, fraction=None, item=None, message=None):
+            if stage == "check":  # a clip converted, not saved yet
+                scratch = [p.name for p in local.rglob("*.mp4")]
+                hidden = [p.name for p in out.iterdir() if p.name.startswith(".")]
+                seen.append((scratch, hidden))
+            super().update(stage=stage, fraction=fraction, item=item, message=message)
+
+    opts = VideoDatasetOptions(preset="wan", write_preview=False)
+    result = build_video_dataset(media["fps30"], out, opts, Looking())
+    assert len(result.clips) == 1
+    assert seen and all(scratch and not hidden for scratch, hidden in seen)
+    assert list(local.iterdir()) == []  # removed at the end
+    assert sorted(p.name for p in out.iterdir() if p.suffix in (".mp4", ".txt")) == [
+        "1.mp4",
+        "1.txt",
+    ]
+
+
 def test_trim_makes_every_clip_4k_plus_1_and_drop_leaves_out_short_ones(tmp_path, media):
     opts = VideoDatasetOptions(
         preset="wan", clip_seconds=1.25, frame_policy="trim", write_preview=False

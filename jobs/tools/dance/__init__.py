@@ -273,7 +273,21 @@ def _run_wan_animate(
     )
 
 
-@job_kind(GENERATE, lane="gpu", title="Dance generation", on_end=generation_ended)
+def generation_gpus(params: dict[str, Any]) -> int:
+    """GPUs a generation leases on one machine: as many as its config's
+    ``cuda_visible_devices`` names (SteadyDancer on several devices), else one. The
+    child gets the leased devices in their place (``JobContext.run_child``)."""
+    devices = str((params.get("config") or {}).get("cuda_visible_devices") or "")
+    return max(1, len([d for d in devices.split(",") if d.strip()]))
+
+
+@job_kind(
+    GENERATE,
+    lane="gpu",
+    title="Dance generation",
+    on_end=generation_ended,
+    gpus=generation_gpus,
+)
 def generate(ctx: JobContext) -> dict:
     from pipelines.dance.prepare import check_pair_dir
     from pipelines.dance.video import check_video
