@@ -259,7 +259,7 @@ def test_an_empty_postgres_database_upgrades_revision_by_revision_to_the_sqlite_
     monkeypatch.setenv("STUDIO_DATABASE_URL", postgres_url)
     reset_settings()
     assert records.current_revision() is None
-    for revision in ("0001", "0002", "0003", "0004"):
+    for revision in ("0001", "0002", "0003", "0004", "0005"):
         assert records.upgrade(revision)[1] == revision
     assert records.current_revision() == records.head_revision()
     assert records.upgrade() == (records.head_revision(), records.head_revision())
