@@ -797,18 +797,17 @@ def caption_sizes(kind: str) -> Callable[[dict[str, Any]], tuple[int, int]]:
 def save_captioner(bench: Bench, kind: str, cfg: dict[str, Any], dtype: Any) -> Path:
     """Model, tokenizer and processor files as in a Hub download (the tests' offline
     byte-level tokenizers), written to a folder the studio's loader reads."""
-    from caption_fakes import QWEN_CHAT_TEMPLATE, QWEN_SPECIALS, _byte_vocab
+    import tiny_tokenizers
+    from caption_fakes import QWEN_CHAT_TEMPLATE, QWEN_SPECIALS
 
     folder = saved(bench, kind)
     cfg = {**cfg, "text_config": dict(cfg["text_config"])}
     if kind == "florence2":
-        from transformers import BartTokenizer, Florence2Processor
+        from transformers import Florence2Processor
         from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
-        tokenizer: Any = BartTokenizer(
-            vocab=_byte_vocab("photo", ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]),
-            merges=[],
-            extra_special_tokens={"image_token": "<image>"},
+        tokenizer: Any = tiny_tokenizers.bart(
+            "photo", extra_special_tokens={"image_token": "<image>"}
         )
         side = cfg["image_size"]
         Florence2Processor(
@@ -831,14 +830,13 @@ def save_captioner(bench: Bench, kind: str, cfg: dict[str, Any], dtype: Any) -> 
         with building(bench.device, dtype):
             model = florence_model(cfg, ids)
     else:
-        from transformers import Qwen2Tokenizer
         from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
             Qwen2VLImageProcessorPil,
         )
 
-        tokenizer = Qwen2Tokenizer(
-            vocab=_byte_vocab("photo", QWEN_SPECIALS),
-            merges=[],
+        tokenizer = tiny_tokenizers.qwen2(
+            "photo",
+            QWEN_SPECIALS,
             chat_template=QWEN_CHAT_TEMPLATE,
             additional_special_tokens=QWEN_SPECIALS[1:],
         )

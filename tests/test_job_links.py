@@ -31,17 +31,19 @@ def _hook_lines(job_id: str) -> list[str]:
 
 def test_on_end_is_called_once_for_each_of_the_four_ends_in_a_real_worker(start_worker):
     first = start_worker()
-    done = queue.submit("system.sleep", {"seconds": 0.1, "steps": 1})
-    bad = queue.submit("system.sleep", {"seconds": "soon"})  # fails in the job body
+    done = queue.submit("system.sleep", {"seconds": 0.1, "steps": 1, "report_end": True})
+    bad = queue.submit(
+        "system.sleep", {"seconds": "soon", "report_end": True}
+    )  # fails in the job body
     assert wait_job(done["id"])["status"] == "succeeded"
     assert wait_job(bad["id"])["status"] == "failed"
 
-    stopped = queue.submit("system.sleep", {"seconds": 30, "steps": 300})
+    stopped = queue.submit("system.sleep", {"seconds": 30, "steps": 300, "report_end": True})
     wait_job(stopped["id"], ("running",))
     queue.cancel(stopped["id"])  # the worker stops it at its next step
     assert wait_job(stopped["id"])["status"] == "cancelled"
 
-    dead = queue.submit("system.sleep", {"seconds": 30, "steps": 300})
+    dead = queue.submit("system.sleep", {"seconds": 30, "steps": 300, "report_end": True})
     wait_job(dead["id"], ("running",))
     store.update_job(dead["id"], max_attempts=1)  # this attempt is its last
     first.kill(signal.SIGKILL)  # the worker dies mid-job: no chance to end it

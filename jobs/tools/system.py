@@ -8,7 +8,7 @@
   device; reports the measured TFLOP/s. Doubles as a long GPU job.
 - ``system.sleep`` (CPU lane): waits in steps, optionally inside a child
   process; used to check the queue end to end and by ``benchmarks/jobs.py``. Its
-  ``on_end`` hook writes the job's end into its log (``on_end: <status>``).
+  ``on_end`` hook writes the job's end into its log (``on_end: <status>``) when asked (``report_end``).
 """
 
 from __future__ import annotations
@@ -175,9 +175,12 @@ def gpu_check(ctx: JobContext) -> dict[str, Any]:
 def _sleep_ended(job: Any, status: str) -> None:
     """``on_end`` of ``system.sleep``: the end as the hook sees it, and the record's
     status then, into the job log (the queue check shows that the core calls a kind's
-    hook once per end, after the record's final write)."""
+    hook once per end, after the record's final write). Only for a job that asks
+    (``report_end``): the queue benchmark's jobs cost no extra statement."""
     from jobs import store
 
+    if not job["params"].get("report_end"):
+        return
     record = store.get_job(job["id"])["status"]
     store.append_log(job["id"], f"on_end: {status} (record: {record})")
 

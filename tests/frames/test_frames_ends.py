@@ -39,11 +39,11 @@ def test_a_lost_worker_fails_the_recording(studio_home, tmp_path):
     store.update_job(  # its worker (no such pid on this host) died in the last attempt
         job_id,
         status="running",
-        worker=f"{recovery.HOST}:999999:cpu",
+        worker=f"{recovery.worker_host()}:999999:cpu",
         attempts=job["max_attempts"],
         heartbeat_at=time.time() - 60,
     )
-    recovery.requeue_orphans("cpu", "me")
+    recovery.requeue_orphans("me")
     record = fr.get_video(video.id, user_named("ana"))
     assert record.status == "failed" and "worker stopped" in (record.error or "")
     assert video_status(record, "").status == "failed"

@@ -24,6 +24,8 @@ def test_upload_two_videos_build_and_see_the_preview_and_clips(studio_server, pa
 
     page.locator("#videos-job-status .job-status[data-status='succeeded']").wait_for(timeout=90_000)
     assert "video_dataset.build" in page.locator("#videos-job-status").inner_text()
+    # the preview sits below the examples: scrolled to, as a user does (its <img> loads lazily)
+    page.locator("#videos-preview").scroll_into_view_if_needed()
     page.locator("#videos-preview img").wait_for(timeout=30_000)
     clips_table = page.locator("#videos-clips")
     clips_table.get_by_text("2.mp4").first.wait_for(timeout=15_000)

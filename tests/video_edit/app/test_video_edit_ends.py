@@ -51,11 +51,11 @@ def test_a_lost_worker_leaves_failed_in_the_edits_status_json(
     store.update_job(
         job["id"],
         status="running",
-        worker=f"{recovery.HOST}:999999:gpu",
+        worker=f"{recovery.worker_host()}:999999:gpu",
         attempts=job["max_attempts"],
         heartbeat_at=time.time() - 60,
     )
-    recovery.requeue_orphans("gpu", "me")
+    recovery.requeue_orphans("me")
     written = _status_file(studio_home, job["id"])
     assert written["status"] == "failed" and "worker stopped" in written["error"]
     assert written["current_frame"] == 3  # what the pipeline wrote stays
