@@ -236,10 +236,7 @@ def part_ours(folder: Path, align: bool = True) -> dict:
     else:  # the second, rotation-tolerant comparison, on the details read with the hashes
         hashes, details = dedup.hashes_and_details(files)  # both cores
         distances = dedup.hamming_matrix(hashes)
-        pairs = dedup.near_duplicate_pairs(hashes, THRESHOLD, distances)
-        pairs += dedup.aligned_duplicate_pairs(
-            files, hashes, THRESHOLD, distances=distances, detail=details
-        )
+        pairs = dedup.duplicate_pairs(files, hashes, THRESHOLD, distances=distances, detail=details)
     labels = _components(len(files), pairs)
     return {"seconds": time.perf_counter() - t, "labels": labels}
 

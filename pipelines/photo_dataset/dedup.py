@@ -353,23 +353,61 @@ def aligned_duplicate_pairs(
     detailed images in such pairs; images and pairs are shared by ``workers`` threads.
     A pair whose images are already joined (by pHash or by pairs checked before) is
     not checked again: the returned pairs join the same groups."""
-    if len(paths) < 2:
-        return []
     d = hamming_matrix(hashes) if distances is None else distances
-    near = (d > max_distance) & (d <= near_distance)
-    involved = np.flatnonzero(near.any(axis=1))
-    if not len(involved):
-        return []
+    return _checked_pairs(paths, d, max_distance, near_distance, min_detail, detail, workers)[1]
+
+
+def duplicate_pairs(
+    paths: list[Path],
+    hashes: list[int],
+    max_distance: int,
+    near_distance: int = NEAR_DISTANCE,
+    min_detail: float = MIN_DETAIL,
+    distances: np.ndarray | None = None,
+    detail: list[float] | None = None,
+    workers: int = 2,
+) -> list[tuple[int, int]]:
+    """All copy links: the pHash pairs within ``max_distance`` and the aligned pairs beyond
+    it (:func:`aligned_duplicate_pairs`). A pHash pair of two detailed images counts only
+    when they match under alignment too: pHash holds little of such an image, and two
+    distinct text pages, blurred by a coarse recompression, can land within the threshold."""
+    d = hamming_matrix(hashes) if distances is None else distances
+    trusted, confirmed = _checked_pairs(
+        paths, d, max_distance, near_distance, min_detail, detail, workers, verify_close=True
+    )
+    return trusted + confirmed
+
+
+def _checked_pairs(
+    paths: list[Path],
+    d: np.ndarray,
+    max_distance: int,
+    near_distance: int,
+    min_detail: float,
+    detail: list[float] | None,
+    workers: int,
+    verify_close: bool = False,
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(pHash pairs taken as they are, pairs confirmed under alignment). Without
+    ``verify_close`` every pHash pair is taken and only the near ones are checked."""
+    close = np.triu(d <= max_distance, k=1)
+    if len(paths) < 2:
+        return [], []
+    near = (d <= near_distance) if verify_close else (d > max_distance) & (d <= near_distance)
+    involved = np.flatnonzero(near.any(axis=1) | near.any(axis=0))
     if detail is not None:
         details = np.asarray(detail, dtype=np.float64)
     else:
         details = np.zeros(len(paths))
         details[involved] = _in_threads(_detail_or_zero, [paths[k] for k in involved], workers)
-    rich = np.flatnonzero(details >= min_detail)
-    sub = np.triu(near[np.ix_(rich, rich)], k=1)
-    ia, ib = np.nonzero(sub)
+    is_rich = details >= min_detail
+    rich = np.flatnonzero(is_rich)
+    if verify_close:  # a pHash pair of two detailed images is checked like a near one
+        close &= ~(is_rich[:, None] & is_rich[None, :])
+    trusted = [(int(x), int(y)) for x, y in zip(*np.nonzero(close), strict=True)]
+    ia, ib = np.nonzero(np.triu(near[np.ix_(rich, rich)], k=1))
     if not len(ia):
-        return []
+        return trusted, []
     a_idx, b_idx = rich[ia], rich[ib]
     order = np.argsort(d[a_idx, b_idx], kind="stable")  # the likeliest copies first
     candidates = list(zip(a_idx[order].tolist(), b_idx[order].tolist(), strict=True))
@@ -381,7 +419,7 @@ def aligned_duplicate_pairs(
             strict=True,
         )
     )
-    # Groups so far: the pHash links, then each pair found (union-find).
+    # Groups so far: the trusted pHash links, then each pair found (union-find).
     parent = list(range(len(paths)))
 
     def root(k: int) -> int:
@@ -390,8 +428,8 @@ def aligned_duplicate_pairs(
             k = parent[k]
         return k
 
-    for x, y in zip(*np.nonzero(np.triu(d <= max_distance, k=1)), strict=True):
-        parent[root(int(x))] = root(int(y))
+    for x, y in trusted:
+        parent[root(x)] = root(y)
     pairs = []
     batch = 8 * max(1, workers)
     for start in range(0, len(candidates), batch):
@@ -403,4 +441,4 @@ def aligned_duplicate_pairs(
             if same:
                 pairs.append((a, b))
                 parent[root(a)] = root(b)
-    return pairs
+    return trusted, pairs
