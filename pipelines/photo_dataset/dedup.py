@@ -192,16 +192,16 @@ def choose_keepers(
 # by two threads (both cores), and pairs already joined are not checked again. The same
 # check reaches small pages (150-400 px on the long side, brought up to ALIGN_SIDE).
 
-NEAR_DISTANCE = 32  # pHash distances (of 64) up to this go to the second comparison (rotated copies: up to 30 seen)
+NEAR_DISTANCE = 34  # pHash distances (of 64) up to this go to the second comparison (rotated copies: up to 34 seen)
 MIN_DETAIL = 0.3  # share of the 32x32 AC energy outside pHash's 8x8 band: detailed images
 ALIGN_SIDE = 512  # long side of the copy the keypoints are found on
 MIN_INLIERS = 15  # matched points that agree on the transform
 ORB_FEATURES = 600
-MIN_INLIER_SHARE = 0.2  # of the good matches (distinct pages: a few stray points)
+MIN_INLIER_SHARE = 0.15  # of the good matches (distinct pages: a few stray points)
 MAX_ROTATION_DEG = 5.0
 MAX_SCALE_CHANGE = 0.15  # both copies are brought to ALIGN_SIDE: same content, scale ~1
 FIRST_LOOK = 200  # strongest keypoints of each image matched first
-FIRST_LOOK_INLIERS = 6  # inliers of a plausible fit there for the full comparison to run
+FIRST_LOOK_INLIERS = 4  # inliers of a plausible fit there for the full comparison to run
 
 
 def _dct_matrix(n: int = 32) -> np.ndarray:
