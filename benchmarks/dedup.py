@@ -106,10 +106,23 @@ def text_page(rng: np.random.Generator, w=640, h=480) -> Image.Image:
     return im.convert("RGB")
 
 
-def rotated_copy(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, int]:
-    """A rescanned copy: rotated by up to 2 degrees, shifted by a few px, resized, recompressed."""
+def small_text_page(rng: np.random.Generator) -> Image.Image:
+    """A small detailed page: 150-400 px on the long side (a thumbnail, a cropped screenshot)."""
+    long = int(rng.integers(150, 401))
+    short = max(60, round(long * float(rng.uniform(0.45, 1.0))))
+    return text_page(rng, long, short) if rng.random() < 0.7 else text_page(rng, short, long)
+
+
+def rotated_copy(
+    im: Image.Image, rng: np.random.Generator, shift: float = 0.0
+) -> tuple[Image.Image, int]:
+    """A rescanned copy: rotated by up to 2 degrees, shifted by a few px (by up to ``shift``
+    of its size when given), resized, recompressed."""
     angle = float(rng.uniform(0.5, 2.0)) * (1 if rng.random() < 0.5 else -1)
-    dx, dy = (int(v) for v in rng.integers(-6, 7, 2))
+    if shift:
+        dx, dy = (round(float(v)) for v in rng.uniform(-shift, shift, 2) * np.array(im.size))
+    else:
+        dx, dy = (int(v) for v in rng.integers(-6, 7, 2))
     out = im.rotate(
         angle, resample=Image.Resampling.BICUBIC, translate=(dx, dy), fillcolor=im.getpixel((0, 0))
     )
@@ -121,14 +134,22 @@ def rotated_copy(im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image
 def make_set(folder: Path, n: int, seed: int = 0, text_pages: int | None = None) -> list[int]:
     """n JPEGs, 20% of them duplicates; returns the group (original index) of each file.
 
-    The first ``text_pages`` originals (default n/100) are dense text pages; each has one
-    rotated + shifted + resized + recompressed copy among the duplicates."""
+    The first ``text_pages`` originals (default n/100) are dense text pages, the next as
+    many small ones (150-400 px, :func:`small_text_page`); each has one rotated + shifted
+    + resized + recompressed copy among the duplicates (a small page's shifted by up to
+    4 % of its size)."""
     rng = np.random.default_rng(seed)
     n_orig = int(n * 0.8)
     n_text = max(4, n // 100) if text_pages is None else text_pages
     groups, originals = [], []
     for i in range(n_orig):
-        im = text_page(rng) if i < n_text else _base_image(rng)
+        im = (
+            text_page(rng)
+            if i < n_text
+            else small_text_page(rng)
+            if i < 2 * n_text
+            else _base_image(rng)
+        )
         im.save(folder / f"{i:05d}.jpg", quality=90)
         originals.append(im)
         groups.append(i)
@@ -139,11 +160,11 @@ def make_set(folder: Path, n: int, seed: int = 0, text_pages: int | None = None)
         lambda im: (im.crop((6, 6, 640, 480)).resize((640, 480)), 90),
     ]
     for j in range(n - n_orig):
-        if j < n_text:
+        if j < 2 * n_text:
             src = j
-            im, quality = rotated_copy(originals[src], rng)
+            im, quality = rotated_copy(originals[src], rng, 0.04 if j >= n_text else 0.0)
         else:
-            src = int(rng.integers(n_text, n_orig))
+            src = int(rng.integers(2 * n_text, n_orig))
             im, quality = edits[j % len(edits)](originals[src])
         im.save(folder / f"{n_orig + j:05d}.jpg", quality=quality)
         groups.append(src)
@@ -213,14 +234,9 @@ def part_ours(folder: Path, align: bool = True) -> dict:
         hashes = [dedup.hash_file(f) for f in files]
         pairs = dedup.near_duplicate_pairs(hashes, THRESHOLD)
     else:  # the second, rotation-tolerant comparison, on the details read with the hashes
-        hashes, details = (
-            zip(*(dedup.hash_and_detail(f) for f in files), strict=True) if files else ((), ())
-        )
-        distances = dedup.hamming_matrix(list(hashes))
-        pairs = dedup.near_duplicate_pairs(list(hashes), THRESHOLD)
-        pairs += dedup.aligned_duplicate_pairs(
-            files, list(hashes), THRESHOLD, distances=distances, detail=list(details)
-        )
+        hashes, details = dedup.hashes_and_details(files)  # both cores
+        distances = dedup.hamming_matrix(hashes)
+        pairs = dedup.duplicate_pairs(files, hashes, THRESHOLD, distances=distances, detail=details)
     labels = _components(len(files), pairs)
     return {"seconds": time.perf_counter() - t, "labels": labels}
 
@@ -298,6 +314,7 @@ def main() -> None:
         truth = _pairs_of(groups)
         n_text = max(4, n // 100)
         text_truth = {p for p in truth if groups[p[0]] < n_text}
+        small_truth = {p for p in truth if n_text <= groups[p[0]] < 2 * n_text}
         rows = {}
         for name in ("baseline", "phash_only", "ours"):
             r = run_part(name, small)
@@ -310,6 +327,7 @@ def main() -> None:
                 "precision": tp / max(len(found), 1),
                 "recall": tp / max(len(truth), 1),
                 "text recall": len(found & text_truth) / max(len(text_truth), 1),
+                "small recall": len(found & small_truth) / max(len(small_truth), 1),
             }
         big_r = run_part("big", big)
     b, p, o = rows["baseline"], rows["phash_only"], rows["ours"]
@@ -322,12 +340,14 @@ def main() -> None:
         f"{'peak RSS (MB)':24}{b['peak MB']:12.0f}{p['peak MB']:12.0f}{o['peak MB']:12.0f}"
         f"{o['peak MB'] / b['peak MB']:9.2f}x"
     )
-    for key in ("precision", "recall", "text recall"):
-        label = "recall, rotated text" if key == "text recall" else key
+    labels = {"text recall": "recall, rotated text", "small recall": "recall, small rotated"}
+    for key in ("precision", "recall", "text recall", "small recall"):
+        label = labels.get(key, key)
         print(f"{label:24}{b[key]:12.3f}{p[key]:12.3f}{o[key]:12.3f}")
     print(
-        f"({n_text} dense text pages, each with one copy rotated 0.5-2 deg, shifted <= 6 px, resized "
-        f"75-100 %, recompressed; 'pHash only' is the pipeline before the rotation-tolerant comparison)"
+        f"({n_text} dense text pages 640x480 and {n_text} small ones (150-400 px), each with one copy "
+        f"rotated 0.5-2 deg, shifted <= 6 px (small: <= 4 %), resized 75-100 %, recompressed; "
+        f"'pHash only' is the pipeline before the rotation-tolerant comparison)"
     )
     print(
         f"\nload path, {big_r['photos']} photos 6000x4000: {big_r['seconds']:.1f}s "

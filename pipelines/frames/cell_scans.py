@@ -90,13 +90,23 @@ def find_first(diff: np.ndarray, budget: int) -> tuple[int | None, np.ndarray, i
 
 
 def find_last(
-    diff: np.ndarray, budget: int, blink_from: np.ndarray | None = None
+    diff: np.ndarray,
+    budget: int,
+    blink_from: np.ndarray | None = None,
+    grid: np.ndarray | None = None,
+    region_cells: int = 0,
 ) -> tuple[int | None, np.ndarray, int]:
     """(last frame, settle frame per cell, number of ignored recurring cells).
 
     ``blink_from``: per cell, the first candidate frame from which the cell may settle
     later without departing again (a blink whose periodic run starts there; -1 = any
-    frame, ``len(diff)`` = none)."""
+    frame, ``len(diff)`` = none). ``grid``: the cell index at each grid position (-1:
+    unused); with it, a cell that settles after a candidate without departing again
+    after it is still a nuisance when it lies in a small region (at most
+    ``region_cells`` connected late cells) where some cell departs after the
+    candidate: a change confined there appeared and disappeared after the page was
+    complete (a caret seen for less than two periods, and the encoder's ringing
+    around it), whether or not its period can be measured."""
     settle = last_true(diff, -1) + 1  # 0: always equal to the final frame
     depart = np.zeros_like(diff)
     depart[1:] = ~diff[:-1] & diff[1:]  # False -> True at t: left the final look
@@ -106,7 +116,35 @@ def find_last(
     best, ignored = None, 0
     for s in candidates:
         late = settle > s
-        if np.any(late & (last_dep <= s) & (free > s)) or late.sum() > budget:
+        if late.sum() > budget:
             break
+        stuck = late & (last_dep <= s) & (free > s)
+        if np.any(stuck) and (
+            grid is None or not _transient(grid, late, last_dep > s, stuck, region_cells)
+        ):
+            # Not this one; an earlier candidate may still be: a cell that departs exactly
+            # here (a caret switching on as another cell of it settles) departs after it.
+            continue
         best, ignored = int(s), int(late.sum())
     return best, settle, ignored
+
+
+def _transient(
+    grid: np.ndarray, late: np.ndarray, departs: np.ndarray, stuck: np.ndarray, region_cells: int
+) -> bool:
+    """Whether every ``stuck`` cell lies in a region of ``late`` cells of at most
+    ``region_cells`` cells that holds a cell that ``departs``. A region: late cells on the
+    grid at most one cell apart (ringing reaches past the cell next to a caret)."""
+    import cv2
+
+    img = np.zeros(grid.shape, np.uint8)
+    on = grid >= 0
+    img[on] = late[grid[on]]
+    joined = cv2.dilate(img, np.ones((3, 3), np.uint8))
+    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    label = np.zeros(len(late), np.intp)
+    label[grid[on]] = labels[on]
+    size = np.bincount(label[late], minlength=count)
+    moving = np.bincount(label[late & departs], minlength=count) > 0
+    regions = np.unique(label[stuck])
+    return bool(np.all((size[regions] <= region_cells) & moving[regions]))

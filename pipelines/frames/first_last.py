@@ -70,6 +70,9 @@ __all__ = [  # importable from here as before the split
 ]
 
 NUISANCE_AREA = 0.03  # largest screen share of small recurring changes that are ignored
+# Largest screen share of one region whose change appears and disappears after the page is
+# complete and is ignored without a measurable period (a caret seen for under two periods).
+TRANSIENT_AREA = 0.004
 MAX_CANDIDATES = 5
 
 
@@ -189,7 +192,13 @@ def detect(
             cells_b = np.union1d(b.cells, near[raw_settle[near] > b.start])
             d_search[b.start :, cells_b] = False
             blink_from[cells_b] = b.start - BLINK_SLACK  # its first frame may be an encoder's ramp
-        last_i, settle, ign_l = find_last(d_search, budget, blink_from if blinks else None)
+        last_i, settle, ign_l = find_last(
+            d_search,
+            budget,
+            blink_from if blinks else None,
+            grid,
+            max(4, int(TRANSIENT_AREA * used.size)),
+        )
         if raw_settle is None:  # no blink: the search saw the recording as it is
             raw_settle = settle
         if last_i is not None:

@@ -64,10 +64,12 @@ class Blinker:
     it is on; ``delay``: seconds after the final page before it starts (a field
     that gets the focus later); ``pulse``: a dot fading in and out smoothly
     (cosine) instead of switching; ``phase``: share of a cycle it is shifted.
-    A ``caret`` comes with its input field, drawn when the final page appears.
+    A ``caret`` comes with its input field, drawn when the final page appears; a
+    ``bar`` caret with a coloured app bar across the screen (``colour``), in
+    which a light caret ``width`` px wide blinks (0: the default stroke).
     """
 
-    kind: str = "cursor"  # "cursor" | "caret" | "dot"
+    kind: str = "cursor"  # "cursor" | "caret" | "dot" | "bar"
     x: float = 0.5
     y: float = 0.6
     size: float = 20.0
@@ -77,6 +79,17 @@ class Blinker:
     pulse: bool = False
     phase: float = 0.0
     strength: float = 1.0  # contrast against the page: 1 full, lower for a faint cursor
+    width: int = 0  # px of a cursor/caret stroke; 0: 1.5 layout units
+    colour: tuple[int, int, int] = (30, 90, 200)  # the app bar of a "bar" caret (RGB)
+    # Encoder ringing: grey levels by which the 8×8 blocks around the stroke are shifted, a new
+    # random shift at every switch (on and off), as a coarse encoder leaves around a thin caret.
+    ringing: float = 0.0
+
+    def switches(self, t: float) -> int:
+        """How many times it has switched on or off ``t`` seconds after the final page appeared."""
+        if t < self.delay:
+            return 0
+        return int(np.floor(((t - self.delay) / self.period + self.phase) * 2)) + 1
 
     def level(self, t: float) -> float:
         """0 (off) .. 1 (on) at ``t`` seconds after the final page appeared."""
@@ -235,6 +248,11 @@ class ScreenRenderer:
                 x0, y0 = max(0, cx - int(20 * u)), cy - fh // 2
                 cv2.rectangle(img, (x0, y0), (x0 + fw, y0 + fh), (245, 245, 245), -1)
                 cv2.rectangle(img, (x0, y0), (x0 + fw, y0 + fh), (150, 150, 150), max(1, int(u)))
+            elif b.kind == "bar":  # the app bar across the screen
+                fh = size + int(20 * u)
+                cv2.rectangle(img, (0, cy - fh // 2), (self.w, cy + fh // 2), b.colour, -1)
+            if b.ringing:
+                self._ringing(img, b, cx, cy, size, b.switches(t))
             level = b.level(t) * b.strength
             if level <= 0:
                 continue
@@ -244,11 +262,18 @@ class ScreenRenderer:
                 if b.kind == "dot"
                 else [30, 30, 30]
                 if b.kind == "cursor"
+                else [245, 245, 245]
+                if b.kind == "bar"
                 else [20, 90, 220]
             )
             colour = tuple(int(c) for c in back + level * (np.array(full, np.float32) - back))
             if b.kind == "dot":
                 cv2.circle(img, (cx, cy), size // 2, colour, -1, cv2.LINE_AA)
+            elif b.width:  # a stroke exactly ``width`` px wide
+                x0 = cx - b.width // 2
+                cv2.rectangle(
+                    img, (x0, cy - size // 2), (x0 + b.width - 1, cy + size // 2), colour, -1
+                )
             else:
                 cv2.line(
                     img,
@@ -257,6 +282,17 @@ class ScreenRenderer:
                     colour,
                     max(1, round(1.5 * u)),
                 )
+
+    def _ringing(self, img: np.ndarray, b: Blinker, cx: int, cy: int, size: int, k: int) -> None:
+        """Shift the 8×8 blocks touching the stroke's surroundings by a random grey step (±``ringing``)."""
+        rng = np.random.default_rng(1000 + k)
+        x0, x1 = (cx - 12) // 8 * 8, (cx + 12) // 8 * 8 + 8
+        y0, y1 = (cy - size // 2 - 8) // 8 * 8, (cy + size // 2 + 8) // 8 * 8 + 8
+        for by in range(max(0, y0), min(self.h, y1), 8):
+            for bx in range(max(0, x0), min(self.w, x1), 8):
+                step = round(float(rng.uniform(-1, 1)) * b.ringing)
+                block = img[by : by + 8, bx : bx + 8].astype(np.int16) + step
+                img[by : by + 8, bx : bx + 8] = np.clip(block, 0, 255).astype(np.uint8)
 
     def state(self, t: float) -> tuple | None:
         """What the screen shows at ``t`` when it is a still screen (the home screen, the
@@ -271,7 +307,11 @@ class ScreenRenderer:
         ):
             return None
         cursor = tl.cursor and int(np.floor((t - tl.final) / 0.5)) % 2 == 0
-        return ("final", secs, cursor, tuple(b.level(t - tl.final) for b in tl.blinkers))
+        looks = tuple(
+            (b.level(t - tl.final), b.switches(t - tl.final) if b.ringing else 0)
+            for b in tl.blinkers
+        )
+        return ("final", secs, cursor, looks)
 
     def render(self, t: float) -> np.ndarray:
         cv2, tl, u = self.cv2, self.tl, self.u

@@ -61,6 +61,36 @@ def hash_file(path: Path) -> int:
     return phash_of(load_image(path, max_side=HASH_SIDE, mode="L"))
 
 
+def _small32(path: Path) -> np.ndarray:
+    """The 32x32 grey copy pHash and :func:`detail_of` work on (imagehash's resize), as float64."""
+    grey = load_image(path, max_side=HASH_SIDE, mode="L")
+    return np.asarray(grey.resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+
+
+def hashes_and_details(paths: list[Path], workers: int = 2) -> tuple[list[int], list[float]]:
+    """:func:`hash_and_detail` of many files: the same pHash bits and detail, faster.
+
+    Each file is decoded once at 1/8 scale and shrunk to 32x32 by ``workers`` threads
+    (Pillow's decoder and resize release the GIL: both cores); the DCTs of all the
+    copies are then a few batched matrix products instead of two SciPy calls per image."""
+    if not paths:
+        return [], []
+    stack = np.stack(_in_threads(_small32, paths, workers))
+    # pHash: SciPy's unnormalised DCT-II (imagehash), its 8x8 low band against its median.
+    low = _PHASH_DCT8 @ stack @ _PHASH_DCT8.T
+    flat = low.reshape(len(paths), 64)
+    bits = flat > np.median(flat, axis=1, keepdims=True)
+    packed = np.packbits(bits, axis=1)  # 8 bytes per image, first bit highest as in phash_of
+    hashes = [int(v) for v in packed.view(">u8").ravel()]
+    # detail: the orthonormal 32x32 DCT's energy outside the 8x8 band, DC left out (detail_of).
+    energy = (_DCT32 @ stack @ _DCT32.T) ** 2
+    energy[:, 0, 0] = 0.0
+    total = energy.sum(axis=(1, 2))
+    fine = energy[:, 8:, :].sum(axis=(1, 2)) + energy[:, :8, 8:].sum(axis=(1, 2))
+    details = np.where(total > 1e-9, fine / np.maximum(total, 1e-300), 0.0)
+    return hashes, [float(v) for v in details]
+
+
 def hamming_matrix(hashes: list[int] | np.ndarray) -> np.ndarray:
     """All-pairs Hamming distances (uint8, n x n) of 64-bit hashes, vectorised."""
     h = np.asarray([int(x) for x in hashes], dtype=np.uint64)
@@ -70,8 +100,11 @@ def hamming_matrix(hashes: list[int] | np.ndarray) -> np.ndarray:
     return out
 
 
-def near_duplicate_pairs(hashes: list[int], max_distance: int) -> list[tuple[int, int]]:
-    d = hamming_matrix(hashes)
+def near_duplicate_pairs(
+    hashes: list[int], max_distance: int, distances: np.ndarray | None = None
+) -> list[tuple[int, int]]:
+    """Pairs within ``max_distance`` bits (``distances``: their :func:`hamming_matrix` if known)."""
+    d = hamming_matrix(hashes) if distances is None else distances
     i, j = np.nonzero(np.triu(d <= max_distance, k=1))
     return list(zip(i.tolist(), j.tolist(), strict=True))
 
@@ -153,15 +186,22 @@ def choose_keepers(
 # ORB keypoints at ALIGN_SIDE px, matched and fitted with one rotation + shift + scale
 # (RANSAC). Copies agree on one transform with many matched points; distinct pages share
 # letters but not their positions, so their matches do not agree.
+# Cost (issue 25): keypoints once per image, only for detailed images in such pairs; each
+# pair first on the 200 strongest keypoints of each side (a tenth of the matching), where
+# distinct pages give no small-rotation fit at all; files, keypoints and pairs are shared
+# by two threads (both cores), and pairs already joined are not checked again. The same
+# check reaches small pages (150-400 px on the long side, brought up to ALIGN_SIDE).
 
-NEAR_DISTANCE = 28  # pHash distances (of 64) up to this go to the second comparison
+NEAR_DISTANCE = 34  # pHash distances (of 64) up to this go to the second comparison (rotated copies: up to 34 seen)
 MIN_DETAIL = 0.3  # share of the 32x32 AC energy outside pHash's 8x8 band: detailed images
 ALIGN_SIDE = 512  # long side of the copy the keypoints are found on
 MIN_INLIERS = 15  # matched points that agree on the transform
 ORB_FEATURES = 600
-MIN_INLIER_SHARE = 0.2  # of the good matches (distinct pages: a few stray points)
+MIN_INLIER_SHARE = 0.15  # of the good matches (distinct pages: a few stray points)
 MAX_ROTATION_DEG = 5.0
 MAX_SCALE_CHANGE = 0.15  # both copies are brought to ALIGN_SIDE: same content, scale ~1
+FIRST_LOOK = 200  # strongest keypoints of each image matched first
+FIRST_LOOK_INLIERS = 4  # inliers of a plausible fit there for the full comparison to run
 
 
 def _dct_matrix(n: int = 32) -> np.ndarray:
@@ -172,6 +212,10 @@ def _dct_matrix(n: int = 32) -> np.ndarray:
 
 
 _DCT32 = _dct_matrix()
+# imagehash's pHash DCT (scipy.fftpack.dct, type II, no normalisation), the 8 low rows.
+_PHASH_DCT8 = 2.0 * np.cos(
+    np.pi * (2 * np.arange(32)[None, :] + 1) * np.arange(8)[:, None] / (2 * 32)
+)
 
 
 def detail_of(grey: Image.Image) -> float:
@@ -202,39 +246,61 @@ def _keypoints(path: Path):
     points, descriptors = orb.detectAndCompute(grey, None)
     if descriptors is None or len(points) < MIN_INLIERS:
         return None
-    return np.asarray([p.pt for p in points], dtype=np.float32), descriptors
+    strongest = np.argsort([-p.response for p in points], kind="stable")
+    return np.asarray([p.pt for p in points], dtype=np.float32)[strongest], descriptors[strongest]
+
+
+def _fit(a, b, strongest: int | None = None) -> tuple[int, int, float, float]:
+    """(ratio-tested matches, RANSAC inliers, rotation in degrees, scale) of the similarity
+    transform from keypoints ``a`` to ``b``; ``strongest``: only that many of each side's
+    strongest keypoints (they come sorted by response)."""
+    import cv2
+
+    pa, da = a if strongest is None else (a[0][:strongest], a[1][:strongest])
+    pb, db = b if strongest is None else (b[0][:strongest], b[1][:strongest])
+    # The two nearest descriptors of b for each of a, as arrays (no match objects).
+    dist, nearest = cv2.batchDistance(da, db, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2)
+    good = dist[:, 0] < 0.8 * dist[:, 1]
+    n_good = int(np.count_nonzero(good))
+    if n_good < 3:
+        return n_good, 0, 0.0, 0.0
+    transform, inliers = cv2.estimateAffinePartial2D(
+        pa[good],
+        pb[nearest[good, 0]],
+        method=cv2.RANSAC,
+        ransacReprojThreshold=3.0,
+        maxIters=500,
+        confidence=0.99,
+    )
+    if transform is None or inliers is None:
+        return n_good, 0, 0.0, 0.0
+    scale = float(np.hypot(transform[0, 0], transform[1, 0]))
+    rotation = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
+    return n_good, int(inliers.sum()), rotation, scale
+
+
+def _plausible(rotation: float, scale: float) -> bool:
+    return abs(rotation) <= MAX_ROTATION_DEG and abs(scale - 1.0) <= MAX_SCALE_CHANGE
 
 
 def same_under_alignment(a, b) -> bool:
     """Do keypoint sets ``a`` and ``b`` (from :func:`_keypoints`) show one image, rotated
-    by a few degrees, shifted and rescaled? (ratio-tested matches, RANSAC similarity fit)."""
-    import cv2
+    by a few degrees, shifted and rescaled? (ratio-tested matches, RANSAC similarity fit).
 
+    First on the ``FIRST_LOOK`` strongest keypoints of each (a tenth of the matching
+    work): a pair whose fit there is no small rotation with a few inliers is two images
+    (distinct pages match at random: the fit turns and scales anyhow); the others are
+    decided on all the keypoints."""
     if a is None or b is None:
         return False
-    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-    good = [
-        m[0]
-        for m in matcher.knnMatch(a[1], b[1], k=2)
-        if len(m) == 2 and m[0].distance < 0.8 * m[1].distance
-    ]
-    if len(good) < MIN_INLIERS:
+    _, inliers, rotation, scale = _fit(a, b, FIRST_LOOK)
+    if inliers < FIRST_LOOK_INLIERS or not _plausible(rotation, scale):
         return False
-    src = a[0][[m.queryIdx for m in good]]
-    dst = b[0][[m.trainIdx for m in good]]
-    transform, inliers = cv2.estimateAffinePartial2D(
-        src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0, maxIters=500, confidence=0.99
-    )
-    if transform is None or inliers is None:
-        return False
-    count = int(inliers.sum())
-    scale = float(np.hypot(transform[0, 0], transform[1, 0]))
-    rotation = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
+    n_good, inliers, rotation, scale = _fit(a, b)
     return (
-        count >= MIN_INLIERS
-        and count >= MIN_INLIER_SHARE * len(good)
-        and abs(rotation) <= MAX_ROTATION_DEG
-        and abs(scale - 1.0) <= MAX_SCALE_CHANGE
+        inliers >= MIN_INLIERS
+        and inliers >= MIN_INLIER_SHARE * n_good
+        and _plausible(rotation, scale)
     )
 
 
@@ -242,6 +308,31 @@ def hash_and_detail(path: Path) -> tuple[int, float]:
     """pHash and :func:`detail_of` from one small decode (1/8 scale for a JPEG)."""
     grey = load_image(path, max_side=HASH_SIDE, mode="L")
     return phash_of(grey), detail_of(grey)
+
+
+def _in_threads(fn, items: list, workers: int) -> list:
+    """``[fn(x) for x in items]``, by ``workers`` threads when there is enough to share
+    (Pillow's decoder and OpenCV release the GIL: both cores)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if workers <= 1 or len(items) < 4:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(workers, thread_name_prefix="dedup") as pool:
+        return list(pool.map(fn, items))
+
+
+def _detail_or_zero(path: Path) -> float:
+    try:
+        return detail_of(load_image(path, max_side=HASH_SIDE, mode="L"))
+    except Exception:  # unreadable here: the filter step has reported it
+        return 0.0
+
+
+def _keypoints_or_none(path: Path):
+    try:
+        return _keypoints(path)
+    except Exception:
+        return None
 
 
 def aligned_duplicate_pairs(
@@ -252,40 +343,102 @@ def aligned_duplicate_pairs(
     min_detail: float = MIN_DETAIL,
     distances: np.ndarray | None = None,
     detail: list[float] | None = None,
+    workers: int = 2,
 ) -> list[tuple[int, int]]:
     """Pairs beyond the pHash threshold but within ``near_distance`` whose images are both
     detailed and match under a small rotation + shift (see the section above).
 
     ``detail``: each image's :func:`detail_of` when known (else read from a small copy,
-    only for the images in such pairs)."""
-    if len(paths) < 2:
-        return []
+    only for the images in such pairs). Keypoints are found once per image, only for
+    detailed images in such pairs; images and pairs are shared by ``workers`` threads.
+    A pair whose images are already joined (by pHash or by pairs checked before) is
+    not checked again: the returned pairs join the same groups."""
     d = hamming_matrix(hashes) if distances is None else distances
-    i, j = np.nonzero(np.triu((d > max_distance) & (d <= near_distance), k=1))
-    if not len(i):
-        return []
-    details: dict[int, float] = dict(enumerate(detail)) if detail is not None else {}
+    return _checked_pairs(paths, d, max_distance, near_distance, min_detail, detail, workers)[1]
 
-    def detailed(k: int) -> bool:
-        if k not in details:
-            try:
-                details[k] = detail_of(load_image(paths[k], max_side=HASH_SIDE, mode="L"))
-            except Exception:  # unreadable here: the filter step has reported it
-                details[k] = 0.0
-        return details[k] >= min_detail
 
-    candidates = [
-        (a, b) for a, b in zip(i.tolist(), j.tolist(), strict=True) if detailed(a) and detailed(b)
-    ]
-    points: dict[int, object] = {}
+def duplicate_pairs(
+    paths: list[Path],
+    hashes: list[int],
+    max_distance: int,
+    near_distance: int = NEAR_DISTANCE,
+    min_detail: float = MIN_DETAIL,
+    distances: np.ndarray | None = None,
+    detail: list[float] | None = None,
+    workers: int = 2,
+) -> list[tuple[int, int]]:
+    """All copy links: the pHash pairs within ``max_distance`` and the aligned pairs beyond
+    it (:func:`aligned_duplicate_pairs`). A pHash pair of two detailed images counts only
+    when they match under alignment too: pHash holds little of such an image, and two
+    distinct text pages, blurred by a coarse recompression, can land within the threshold."""
+    d = hamming_matrix(hashes) if distances is None else distances
+    trusted, confirmed = _checked_pairs(
+        paths, d, max_distance, near_distance, min_detail, detail, workers, verify_close=True
+    )
+    return trusted + confirmed
+
+
+def _checked_pairs(
+    paths: list[Path],
+    d: np.ndarray,
+    max_distance: int,
+    near_distance: int,
+    min_detail: float,
+    detail: list[float] | None,
+    workers: int,
+    verify_close: bool = False,
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(pHash pairs taken as they are, pairs confirmed under alignment). Without
+    ``verify_close`` every pHash pair is taken and only the near ones are checked."""
+    close = np.triu(d <= max_distance, k=1)
+    if len(paths) < 2:
+        return [], []
+    near = (d <= near_distance) if verify_close else (d > max_distance) & (d <= near_distance)
+    involved = np.flatnonzero(near.any(axis=1) | near.any(axis=0))
+    if detail is not None:
+        details = np.asarray(detail, dtype=np.float64)
+    else:
+        details = np.zeros(len(paths))
+        details[involved] = _in_threads(_detail_or_zero, [paths[k] for k in involved], workers)
+    is_rich = details >= min_detail
+    rich = np.flatnonzero(is_rich)
+    if verify_close:  # a pHash pair of two detailed images is checked like a near one
+        close &= ~(is_rich[:, None] & is_rich[None, :])
+    trusted = [(int(x), int(y)) for x, y in zip(*np.nonzero(close), strict=True)]
+    ia, ib = np.nonzero(np.triu(near[np.ix_(rich, rich)], k=1))
+    if not len(ia):
+        return trusted, []
+    a_idx, b_idx = rich[ia], rich[ib]
+    order = np.argsort(d[a_idx, b_idx], kind="stable")  # the likeliest copies first
+    candidates = list(zip(a_idx[order].tolist(), b_idx[order].tolist(), strict=True))
+    wanted = sorted({k for pair in candidates for k in pair})
+    points = dict(
+        zip(
+            wanted,
+            _in_threads(_keypoints_or_none, [paths[k] for k in wanted], workers),
+            strict=True,
+        )
+    )
+    # Groups so far: the trusted pHash links, then each pair found (union-find).
+    parent = list(range(len(paths)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for x, y in trusted:
+        parent[root(x)] = root(y)
     pairs = []
-    for a, b in sorted(candidates, key=lambda p: d[p[0], p[1]]):
-        for k in (a, b):
-            if k not in points:
-                try:
-                    points[k] = _keypoints(paths[k])
-                except Exception:
-                    points[k] = None
-        if same_under_alignment(points[a], points[b]):
-            pairs.append((a, b))
-    return pairs
+    batch = 8 * max(1, workers)
+    for start in range(0, len(candidates), batch):
+        todo = [(a, b) for a, b in candidates[start : start + batch] if root(a) != root(b)]
+        found = _in_threads(
+            lambda p: same_under_alignment(points[p[0]], points[p[1]]), todo, workers
+        )
+        for (a, b), same in zip(todo, found, strict=True):
+            if same:
+                pairs.append((a, b))
+                parent[root(a)] = root(b)
+    return trusted, pairs

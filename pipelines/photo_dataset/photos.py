@@ -32,11 +32,10 @@ from . import package
 from .build_options import PhotoDatasetError, PhotoDatasetOptions
 from .crop import crop_box, focus, nearest_bucket, output_size
 from .dedup import (
-    aligned_duplicate_pairs,
     choose_keepers,
     cluster_labels,
+    duplicate_pairs,
     is_burst,
-    near_duplicate_pairs,
     phash_of,
 )
 from .images import ImageLoadError, load_image, load_region, probe_image
@@ -159,11 +158,9 @@ def dedup_step(result: DatasetResult, options: PhotoDatasetOptions, progress: Pr
     o = options.dedup
     todo = [r for r in result.records if r.status == "pending"]
     hashes = [int(r.phash, 16) for r in todo]
-    links = set(near_duplicate_pairs(hashes, o.phash_max_distance))
-    # detailed images (text pages, textures) rotated or shifted a little: a second, geometric comparison
-    links |= set(
-        aligned_duplicate_pairs([Path(r.path) for r in todo], hashes, o.phash_max_distance)
-    )
+    # pHash copies; detailed images (text pages, textures) rotated or shifted a little, or
+    # within the pHash threshold of each other, also through a second, geometric comparison
+    links = set(duplicate_pairs([Path(r.path) for r in todo], hashes, o.phash_max_distance))
     if o.use_faces and todo:
         with SubjectDetector(o.insightface_model_dir, log=progress.log) as detector:
             for i, r in enumerate(todo):
