@@ -62,8 +62,12 @@ def cuda_device_count() -> int:
 def gpu_devices(setting: str, env: Mapping[str, str] | None = None) -> list[str | None]:
     """The device each GPU lane is pinned to, from ``STUDIO_GPU_LANES``: a list
     of device ids (within the machine's own ``CUDA_VISIBLE_DEVICES`` when it
-    is set), or ``[None]``: one unpinned lane (auto on a machine without a GPU)."""
+    is set), or ``[None]``: one unpinned lane (auto on a machine without a GPU, and
+    ``shared``: one lane that sees every GPU, so a model spread with
+    ``device_map="balanced"`` uses them all, as seed 003's single worker does)."""
     env = os.environ if env is None else env
+    if setting == "shared":
+        return [None]
     count = cuda_device_count() if setting == "auto" else int(setting)
     if count < 1:
         return [None]

@@ -192,7 +192,8 @@ class Settings(BaseSettings):
         default="auto",
         description="GPU lanes this worker runs, one per GPU, each pinned to its device "
         "(CUDA_VISIBLE_DEVICES): 'auto' = torch's device count (1 unpinned lane without a GPU), "
-        "or a number.",
+        "or a number; 'shared' = one lane that sees every GPU of the machine (seed 003's one "
+        "worker: InstructPix2Pix spreads over them with device_map='balanced').",
     )
 
     @field_validator("allow_scenario_scripts", "demo", mode="before")
@@ -219,8 +220,10 @@ class Settings(BaseSettings):
     @classmethod
     def _gpu_lanes(cls, value: str) -> str:
         value = value.strip().lower() or "auto"
-        if value != "auto" and not (value.isdigit() and 1 <= int(value) <= 64):
-            raise ValueError("STUDIO_GPU_LANES must be 'auto' or a number of lanes from 1 to 64")
+        if value not in ("auto", "shared") and not (value.isdigit() and 1 <= int(value) <= 64):
+            raise ValueError(
+                "STUDIO_GPU_LANES must be 'auto', 'shared' or a number of lanes from 1 to 64"
+            )
         return value
 
     @field_validator("worker")

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy
 
 from jobs import queue, store
@@ -38,6 +39,29 @@ def test_each_gpu_lane_is_pinned_to_its_own_device(studio_home, monkeypatch, sta
         assert job["host"] and job["worker"].startswith(f"{job['host']}:")
     first, second = sorted(done, key=lambda job: job["started_at"])
     assert second["started_at"] < first["finished_at"]  # side by side, not one after the other
+
+
+def test_a_shared_gpu_lane_sees_every_gpu_of_the_machine(studio_home, monkeypatch):
+    """STUDIO_GPU_LANES=shared: one GPU lane, unpinned, so a job in it sees every GPU
+    the machine has (InstructPix2Pix then loads with device_map="balanced")."""
+    from jobs.lanes import gpu_devices
+    from jobs.worker import lane_processes
+    from pipelines.video_edit.editing import ip2p_load_kwargs
+
+    monkeypatch.setenv("STUDIO_GPU_LANES", "shared")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")  # the machine's two GPUs
+    reset_settings()
+    assert gpu_devices("shared") == [None]
+    (gpu,) = [p for p in lane_processes(["gpu"]) if p[0].startswith("lane gpu")]
+    assert gpu[2]["CUDA_VISIBLE_DEVICES"] == "0,1"  # not narrowed to one device
+    assert "--gpu" not in gpu[1]
+    assert ip2p_load_kwargs("cuda", 2).get("device_map") == "balanced"
+    monkeypatch.setenv("STUDIO_GPU_LANES", "two")
+    with pytest.raises(ValueError, match="'auto', 'shared' or a number"):
+        reset_settings()
+        from jobs.settings import get_settings
+
+        get_settings()
 
 
 def test_a_two_gpu_job_waits_for_two_idle_lanes_of_one_machine(
