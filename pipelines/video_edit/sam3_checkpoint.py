@@ -305,8 +305,8 @@ def _fill(template: str, numbers: tuple[str, ...]) -> str:
 
 @functools.cache
 def _rules(backward: bool) -> list[tuple[re.Pattern[str], str]]:
-    """The compiled rules, release → transformers (or back), compiled on first use (a
-    few hundred patterns: ~0.1 s that a worker's start would otherwise pay)."""
+    """The compiled rules, release → transformers (or back), compiled on first use
+    (149 patterns: ~0.1 s that a worker's start would otherwise pay)."""
     if backward:
         return [(_compile(new), old) for old, new in RULES]
     return [(_compile(old), new) for old, new in RULES]
