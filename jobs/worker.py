@@ -29,14 +29,14 @@ import sys
 import threading
 import time
 
-from jobs import records, recovery, runner, store
-from jobs.kinds import LANES, kill_tree, load_tools
-from jobs.queue import huey_for
-from jobs.records.sql import delete, insert, update
-from jobs.records.tables import jobs as jobs_table
-from jobs.records.tables import worker_samples, workers
+from jobs import records
+from jobs.kinds import LANES
 from jobs.settings import get_settings
 from jobs.supervisor import Supervisor
+
+# What only a lane runs (the queue, huey with its redis and psycopg imports, the
+# tools) is imported in the lane's functions: the supervisor process that starts
+# the lanes starts without it.
 
 log = logging.getLogger("studio.worker")
 SAMPLE_KEEP_S = 15 * 60
@@ -47,6 +47,10 @@ POLL_FIRST_S, POLL_BACKOFF, POLL_MAX_S = 0.005, 1.5, 0.02
 
 
 def lane_main(lane: str, gpu: str | None = None) -> None:
+    from jobs import recovery, runner
+    from jobs.kinds import load_tools
+    from jobs.queue import huey_for
+
     settings = get_settings()
     if settings.demo_mode and settings.fetch_models != "auto":
         # Public demo: models come from the local cache and the models folder only;
@@ -95,6 +99,7 @@ def lane_main(lane: str, gpu: str | None = None) -> None:
 
 
 def _heartbeat(lane: str, worker_id: str, interval: float) -> None:
+    from jobs import recovery
     from pipelines.monitor.resources import ResourceSampler
 
     sampler = ResourceSampler()
@@ -129,6 +134,12 @@ def _retention() -> None:
 
 
 def _beat(lane: str, worker_id: str, sampler) -> None:
+    from jobs import runner, store
+    from jobs.kinds import kill_tree
+    from jobs.records.sql import delete, insert, update
+    from jobs.records.tables import jobs as jobs_table
+    from jobs.records.tables import worker_samples, workers
+
     sample = sampler.sample()
     now = sample["t"]
     contexts = runner.running_contexts()

@@ -10,6 +10,7 @@ own examples when it is built (:func:`photos`, :func:`videos`, :func:`recording`
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -52,25 +53,36 @@ def _photo(name: str) -> np.ndarray:
     return cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_CUBIC)
 
 
-def _save(image: np.ndarray, quality: int = 90) -> Callable[[Path], object]:
-    from PIL import Image
+def _save(image: Callable[[], np.ndarray], quality: int = 90) -> Callable[[Path], object]:
+    """A writer of ``image()`` as a JPEG: the image is made only when the file is missing
+    (a studio starting on a home that has its examples imports neither OpenCV nor
+    scikit-image)."""
 
-    return lambda path: Image.fromarray(image).save(path, format="JPEG", quality=quality)
+    def write(path: Path) -> None:
+        from PIL import Image
+
+        Image.fromarray(image()).save(path, format="JPEG", quality=quality)
+
+    return write
+
+
+def _blurred(image: Callable[[], np.ndarray]) -> np.ndarray:
+    import cv2
+
+    return cv2.GaussianBlur(image(), (0, 0), 9)
 
 
 def photos(home: str | Path) -> list[Path]:
     """Five photos: the astronaut, a near-duplicate of it (recompressed), a blurry copy
     of it, the coffee cup and the cat: the build keeps three and says why for the rest."""
-    import cv2
-
     d = folder(home) / "photos"
-    astronaut = _photo("astronaut")
+    astronaut = functools.cache(lambda: _photo("astronaut"))
     return [
         _made(d / "astronaut.jpg", _save(astronaut)),
         _made(d / "astronaut_again.jpg", _save(astronaut, quality=45)),
-        _made(d / "astronaut_blurry.jpg", _save(cv2.GaussianBlur(astronaut, (0, 0), 9))),
-        _made(d / "coffee.jpg", _save(_photo("coffee"))),
-        _made(d / "chelsea.jpg", _save(_photo("chelsea"))),
+        _made(d / "astronaut_blurry.jpg", _save(lambda: _blurred(astronaut))),
+        _made(d / "coffee.jpg", _save(lambda: _photo("coffee"))),
+        _made(d / "chelsea.jpg", _save(lambda: _photo("chelsea"))),
     ]
 
 

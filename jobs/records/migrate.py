@@ -15,21 +15,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from filelock import FileLock
 from sqlalchemy import Connection, func, select
 
 from jobs.records.engine import engine, transaction
+
+# Alembic (with Mako and Pygments, ~0.35 s) is imported only where a migration is
+# looked at, not by every process that imports the records (a worker's lanes never
+# migrate).
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 _ADVISORY_KEY = 0x5354_5544_494F  # "STUDIO": the one advisory lock of the migrations
 
 
 def _config(conn: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = conn
@@ -39,6 +44,8 @@ def _config(conn: Connection | None = None) -> Config:
 @lru_cache(maxsize=1)
 def head_revision() -> str:
     """The newest revision this code knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
@@ -46,6 +53,8 @@ def head_revision() -> str:
 
 def current_revision() -> str | None:
     """The revision the database is at (None: not migrated yet)."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine().connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -65,6 +74,9 @@ def upgrade(revision: str = "head") -> tuple[str | None, str | None]:
     """Bring the database to ``revision`` (under the lock, in one transaction).
     Returns (revision before, revision after). A database already at the head
     costs one query (revisions only move forward, so no lock is needed to see it)."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     if revision == "head":
         now = current_revision()
         if now == head_revision():

@@ -17,34 +17,9 @@ Importing this package loads no model library: torch, diffusers, transformers
 and mediapipe are imported when a job needs them.
 """
 
-from __future__ import annotations
+# The names below are imported on first use (``__init__.pyi`` lists them), so
+# importing one module of the package (its options, its model table) does not
+# import the whole pipeline: a worker's lanes start faster.
+import lazy_loader
 
-from pipelines.video_edit.models import available_models
-from pipelines.video_edit.options import (
-    VideoEditExtra,
-    VideoEditOptions,
-    VideoEditRequest,
-    default_output_dir,
-    option_defaults,
-    option_fields,
-)
-from pipelines.video_edit.pipeline import EmptyMask, check_models, preview_mask, run_video_edit
-from pipelines.video_edit.status import STAGES, VideoEditStatus, get_video_edit_status, output_names
-
-__all__ = [
-    "STAGES",
-    "EmptyMask",
-    "VideoEditExtra",
-    "VideoEditOptions",
-    "VideoEditRequest",
-    "VideoEditStatus",
-    "available_models",
-    "check_models",
-    "default_output_dir",
-    "get_video_edit_status",
-    "option_defaults",
-    "option_fields",
-    "output_names",
-    "preview_mask",
-    "run_video_edit",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -6,12 +6,14 @@ the database)."""
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from jobs.settings import get_settings
 from jobs.tools.frames.models import Video
 from pipelines.errors import Conflict
+
+if TYPE_CHECKING:  # numpy (~0.3 s) is imported when metrics are read, not when the tool loads
+    import numpy as np
 
 
 def media_root() -> Path:
@@ -28,6 +30,8 @@ def metrics_path(video_id: str) -> Path:
 
 def frame_times(video_id: str) -> np.ndarray:
     """Seconds of every frame from the first (stream timestamps), from ``metrics.npz``."""
+    import numpy as np
+
     path = metrics_path(video_id)
     if not path.is_file():
         raise Conflict(
@@ -39,6 +43,8 @@ def frame_times(video_id: str) -> np.ndarray:
 
 def change_curve(video: Video) -> dict[str, list[float]]:
     """Per-frame times and scene-change scores (for the review chart), from ``metrics.npz``."""
+    import numpy as np
+
     path = metrics_path(video.id)
     if not path.is_file():
         raise Conflict(f"Recording {video.id} has no analysis yet.")
@@ -52,6 +58,8 @@ def change_curve(video: Video) -> dict[str, list[float]]:
 
 def frame_metrics(video: Video) -> dict[str, np.ndarray]:
     """The per-frame arrays the review's frame list shows (times, brightness, sharpness, change)."""
+    import numpy as np
+
     path = metrics_path(video.id)
     if not path.is_file():
         raise Conflict(f"Recording {video.id} has no analysis yet.")

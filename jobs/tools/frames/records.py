@@ -31,9 +31,7 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from jobs.access import User, check_owner, owner_filter
 from jobs.settings import get_settings
@@ -46,6 +44,9 @@ from jobs.tools.frames.media import metrics_path as metrics_path
 from jobs.tools.frames.models import _JSON, MarkEntry, Video
 from pipelines.errors import BadInput, Conflict, NotFound, WrongFormat
 from pipelines.names import file_name, has_control
+
+if TYPE_CHECKING:  # numpy (~0.3 s) is imported by the functions that use it
+    import numpy as np
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
 VIDEO_STATUSES = ("uploading", "processing", "completed", "failed", "cancelled")
@@ -221,6 +222,8 @@ def fail_video(video_id: str, error: str, status: str = "failed") -> Video:
 
 def check_frame(video: Video, frame: Any, times: np.ndarray | None = None) -> int:
     """``frame`` as a frame index of the recording, or FrameInputError naming the range."""
+    import numpy as np
+
     n = len(times) if times is not None else (video.frame_count or 0)
     if isinstance(frame, float) and frame.is_integer():
         frame = int(frame)
