@@ -11,19 +11,7 @@ import time
 import pytest
 
 from tests.video_edit.app.conftest import FAST
-
-SEED_FIELDS = {
-    "job_id",
-    "status",
-    "progress",
-    "current_frame",
-    "total_frames",
-    "message",
-    "error",
-    "output_video_path",
-    "mask_preview_path",
-    "logs_path",
-}
+from tests.video_edit.test_video_edit_pipeline import SEED_FIELDS  # seed 003's status fields
 
 
 @pytest.fixture
