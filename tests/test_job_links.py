@@ -22,11 +22,20 @@ def _run_inline(job_id: str) -> store.Job:
     return store.get_job(job_id)
 
 
-def _hook_lines(job_id: str) -> list[str]:
-    """What ``system.sleep``'s on_end hook wrote into the job's log."""
-    return [
-        line.split("] ", 1)[1] for line in store.read_log(job_id).splitlines() if "on_end:" in line
-    ]
+def _hook_lines(job_id: str, timeout: float = 15) -> list[str]:
+    """What ``system.sleep``'s on_end hook wrote into the job's log, once it wrote
+    something: the hook runs after the record's final write, which is what
+    ``wait_job`` returns on."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [
+            line.split("] ", 1)[1]
+            for line in store.read_log(job_id).splitlines()
+            if "on_end:" in line
+        ]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)
 
 
 def test_on_end_is_called_once_for_each_of_the_four_ends_in_a_real_worker(start_worker):

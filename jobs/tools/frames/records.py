@@ -239,56 +239,67 @@ def check_frame(video: Video, frame: Any, times: np.ndarray | None = None) -> in
 
 
 def store_analysis(video_id: str, analysis: dict[str, Any]) -> Video:
-    """Save the analysis job's result and record the detector's marks (method ``algorithm``)."""
+    """Save the analysis job's result and record the detector's marks (method
+    ``algorithm``), in one transaction: a reader never sees 'completed' without
+    the marks."""
     info = analysis["info"]
-    video = _update(
-        video_id,
-        status="completed",
-        current_step="completed",
-        error=None,
-        info=info,
-        fps=analysis["fps"],
-        width=info["width"],
-        height=info["height"],
-        duration=analysis["duration"],
-        frame_count=analysis["frame_count"],
-        warnings=analysis.get("warnings", []),
-    )
-    return store_detection(video_id, analysis["detection"], video)
-
-
-def store_detection(video_id: str, detection: dict[str, Any], video: Video | None = None) -> Video:
-    """Keep a detection result; move the marks to the detector's choice unless a person has marked them."""
-    video = video or _load(video_id)
     values: dict[str, Any] = {
+        "status": "completed",
+        "current_step": "completed",
+        "error": None,
+        "info": info,
+        "fps": analysis["fps"],
+        "width": info["width"],
+        "height": info["height"],
+        "duration": analysis["duration"],
+        "frame_count": analysis["frame_count"],
+        "warnings": analysis.get("warnings", []),
+    }
+    return store_detection(video_id, analysis["detection"], values)
+
+
+def store_detection(
+    video_id: str, detection: dict[str, Any], extra: dict[str, Any] | None = None
+) -> Video:
+    """Keep a detection result; move the marks to the detector's choice unless a
+    person has marked them. The record (with ``extra`` fields) and the marks'
+    history are written together."""
+    video = _load(video_id)
+    values: dict[str, Any] = {
+        **(extra or {}),
         "detection": detection,
         "ai_confidence": detection.get("confidence"),
         "status_bar": detection.get("status_bar"),
     }
     human = video.marking_method in ("manual", "hybrid")
+    history: list[dict[str, Any]] = []
     for which in WHICH:
         chosen = detection.get(which)
         current = video.mark_frame(which)
         if human or chosen is None or chosen["index"] == current:
             continue
         values[f"{which}_frame"], values[f"{which}_time"] = chosen["index"], chosen["time"]
-        _history(
-            video_id,
-            which,
-            current,
-            video.mark_time(which),
-            chosen["index"],
-            chosen["time"],
-            "algorithm",
-            ALGORITHM_USER,
-            chosen.get("reason", ""),
+        history.append(
+            _mark_row(
+                video_id,
+                which,
+                current,
+                video.mark_time(which),
+                chosen["index"],
+                chosen["time"],
+                "algorithm",
+                ALGORITHM_USER,
+                chosen.get("reason", ""),
+            )
         )
     if not human:
         values["marking_method"] = "algorithm"
-    return _update(video_id, **values)
+    values["updated_at"] = _now()
+    repo.update_video_with_marks(video_id, _enc(values), history)
+    return _load(video_id)
 
 
-def _history(
+def _mark_row(
     video_id: str,
     which: str,
     from_frame: int | None,
@@ -298,21 +309,20 @@ def _history(
     method: str,
     user: str,
     notes: str = "",
-) -> None:
-    repo.insert_mark(
-        {
-            "video_id": video_id,
-            "which": which,
-            "from_frame": from_frame,
-            "from_time": from_time,
-            "to_frame": to_frame,
-            "to_time": to_time,
-            "method": method,
-            "user": user,
-            "notes": notes or "",
-            "at": _now(),
-        }
-    )
+) -> dict[str, Any]:
+    """One change of a mark, as its history row."""
+    return {
+        "video_id": video_id,
+        "which": which,
+        "from_frame": from_frame,
+        "from_time": from_time,
+        "to_frame": to_frame,
+        "to_time": to_time,
+        "method": method,
+        "user": user,
+        "notes": notes or "",
+        "at": _now(),
+    }
 
 
 def infer_method(video: Video, which: str, frame: int) -> str:
@@ -386,16 +396,18 @@ def mark(
             None,
             "algorithm",
         ):
-            _history(
-                video_id,
-                which,
-                video.mark_frame(which),
-                video.mark_time(which),
-                frame,
-                t,
-                how,
-                who,
-                notes or "",
+            repo.insert_mark(
+                _mark_row(
+                    video_id,
+                    which,
+                    video.mark_frame(which),
+                    video.mark_time(which),
+                    frame,
+                    t,
+                    how,
+                    who,
+                    notes or "",
+                )
             )
         values[f"{which}_frame"], values[f"{which}_time"] = frame, t
     if planned:

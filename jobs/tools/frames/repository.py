@@ -141,6 +141,14 @@ def update_video_row(video_id: str, values: Row) -> None:
     records.execute(update(videos).where(_v.id == video_id).values(**values))
 
 
+def update_video_with_marks(video_id: str, values: Row, mark_changes: Sequence[Row]) -> None:
+    """The recording's new fields and the history rows of its marks' changes, in one transaction."""
+    with records.transaction() as conn:
+        conn.execute(update(videos).where(_v.id == video_id).values(**values))
+        for row in mark_changes:
+            conn.execute(insert(marks).values(**row))
+
+
 def video_rows(
     owner: str | None,
     status: str | None,
