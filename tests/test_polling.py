@@ -132,7 +132,7 @@ def test_an_idle_page_hardly_polls_and_a_running_job_is_followed_cheaply(
     page.wait_for_timeout(2000)
     running = counter.rate(20)
     print(f"Jobs / Monitor with one running job: {running:.2f} requests/s")
-    assert 0.1 < running < 2  # followed, cheaply
+    assert 0 < running < 2, "the panel must follow its running job, cheaply"
     cancel = httpx.post(f"{base}/api/v1/jobs/{job['id']}/cancel")
     assert cancel.status_code == 200, cancel.text
     page.locator("#jobs-job-status .job-status[data-status='cancelled']").wait_for(timeout=30_000)
