@@ -224,8 +224,12 @@ class _Reductions:
 # for a light stream (still screens between a few changes: the synthetic benchmark recordings
 # have 0.004-0.006 with or without CABAC) it costs 40-75 % more CPU (15 % with CABAC) than
 # slice threads and is slower even on quiet cores; for a heavy one (0.37 measured) it decodes
-# 1.5x faster on 2 cores at the same CPU. Between the two nothing was measured: 0.05 is a guess in between (a 20 Mbit/s
-# 1080x2400 60 fps phone recording has 0.13, so it gets frame threads).
+# 1.5x faster on 2 cores at the same CPU. Phone-like recordings (veryfast, CABAC, camera noise on
+# the lower 40 %; 3 interleaved rounds on loaded cores): at 5 Mbit/s (0.034) the two decode in the
+# same time, slice threads for less CPU; at 10 Mbit/s (0.072) frame threads are 1.6x faster; at
+# 20 Mbit/s (0.14, one slice or three; 5 rounds, load 20-40) slice threads take 5 % less CPU and
+# 0.94x the time, a difference within the load's noise, which a quiet run should settle; the
+# cut-off stays between 5 and 10 Mbit/s.
 LIGHT_BITS_PER_PIXEL = 0.05
 # The light pass splits each frame's work: the decoding thread reads what needs the decoded
 # frame (the subsampled luma, the working frame, the grid, the kept copy), so the frame goes
