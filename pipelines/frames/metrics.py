@@ -159,7 +159,10 @@ class _Reductions:
         self.wide = _gather_dtype(self.sub) if self.luma else None
         self.cols = -(-frame.width // self.sub)  # columns of row[::sub]
 
-    def add(self, frame) -> None:
+    def reduce(self, frame) -> np.ndarray:
+        """The frame's part that needs its planes: timestamps, the subsampled luma, the working
+        frame and the grid; the frame is offered to ``keep``. Returns the working frame for
+        :meth:`stats` (the decoded frame can go back to the decoder at once)."""
         import cv2
 
         if self.first_wh is None:
@@ -189,15 +192,30 @@ class _Reductions:
         thumb = cv2.resize(work[:gh, :gw], self.thumb_size, interpolation=cv2.INTER_AREA)
         self.pts.append(frame.pts)
         self.key.append(frame.key_frame)
-        self.bright.append(cv2.mean(work)[0] / 255.0)
-        _, sd = cv2.meanStdDev(cv2.Laplacian(work, cv2.CV_16S, ksize=1))
-        self.sharp.append(float(sd[0, 0]) ** 2)
-        prev = self.prev
-        self.change.append(0.0 if prev is None else cv2.mean(cv2.absdiff(work, prev))[0] / 255.0)
         self.thumbs.append(thumb)
-        self.prev = work
         if self.keep is not None:
             self.keep.offer(frame, small, thumb)
+        return work
+
+    def stats(self, works: list[np.ndarray]) -> None:
+        """Brightness, sharpness and change of working frames, in order (the previous one
+        carried over from the last call)."""
+        import cv2
+
+        prev = self.prev
+        for work in works:
+            self.bright.append(cv2.mean(work)[0] / 255.0)
+            _, sd = cv2.meanStdDev(cv2.Laplacian(work, cv2.CV_16S, ksize=1))
+            self.sharp.append(float(sd[0, 0]) ** 2)
+            self.change.append(
+                0.0 if prev is None else cv2.mean(cv2.absdiff(work, prev))[0] / 255.0
+            )
+            prev = work
+        self.prev = prev
+
+    def add(self, frame) -> None:
+        """All of one frame's work, in this thread."""
+        self.stats([self.reduce(frame)])
 
 
 # A stream with fewer bits per pixel and frame than this is decoded by one thread (slice threads
@@ -206,14 +224,21 @@ class _Reductions:
 # for a light stream (still screens between a few changes: the synthetic benchmark recordings
 # have 0.004-0.006 with or without CABAC) it costs 40-75 % more CPU (15 % with CABAC) than
 # slice threads and is slower even on quiet cores; for a heavy one (0.37 measured) it decodes
-# 1.5x faster on 2 cores at the same CPU. Between the two nothing was measured: 0.05 is a guess in between (a 20 Mbit/s
-# 1080x2400 60 fps phone recording has 0.13, so it gets frame threads).
+# 1.5x faster on 2 cores at the same CPU. Phone-like recordings (veryfast, CABAC, camera noise on
+# the lower 40 %; 3 interleaved rounds on loaded cores): at 5 Mbit/s (0.034) the two decode in the
+# same time, slice threads for less CPU; at 10 Mbit/s (0.072) frame threads are 1.6x faster; at
+# 20 Mbit/s (0.14, one slice or three; 5 rounds, load 20-40) slice threads take 5 % less CPU and
+# 0.94x the time, a difference within the load's noise, which a quiet run should settle; the
+# cut-off stays between 5 and 10 Mbit/s.
 LIGHT_BITS_PER_PIXEL = 0.05
-# Decoded frames waiting for the reductions thread (~4 MB each at 1080×2400). Few: the decoder
-# then reuses the same few buffers, still in the caches when it writes the next frame and when
-# the reductions read them (with up to 9 in flight the 60 s benchmark pass took a third more
-# CPU and 45 % more time).
-IN_FLIGHT = 2
+# The light pass splits each frame's work: the decoding thread reads what needs the decoded
+# frame (the subsampled luma, the working frame, the grid, the kept copy), so the frame goes
+# back to the decoder at once and its buffer is reused while still in the caches; the
+# statistics of the working frames (brightness, sharpness, change: ~40 % of the per-frame
+# CPU) run in a second thread, handed over ``BATCH`` frames at a time, at most one batch
+# waiting (~40 KB per working frame at 1080×2400). One hand-over per frame (a frame in flight,
+# as before) cost 6 % more CPU and, on loaded cores, a wake-up of the other thread per frame.
+BATCH = 32
 
 
 def _bits_per_pixel(container, stream) -> float | None:
@@ -234,9 +259,10 @@ def compute_metrics(
 ) -> FrameMetrics:
     """Decode the recording once and compute the per-frame metrics.
 
-    A light stream (see ``LIGHT_BITS_PER_PIXEL``) is decoded by one thread while
-    the reductions of the frames run in a second one, at most ``IN_FLIGHT``
-    frames behind (OpenCV, NumPy's casts and the decoder release the GIL); a
+    A light stream (see ``LIGHT_BITS_PER_PIXEL``) is decoded by one thread, which
+    also reduces each frame to its working frame and grid, while the statistics of
+    those run in a second one, ``BATCH`` frames at a time (OpenCV, NumPy's casts and
+    the decoder release the GIL); a
     heavy one by FFmpeg's frame threads, the reductions running between two
     frames while the decoder's threads go on. ``progress`` gets ``fraction``
     0..1 of this pass; it may raise ``Cancelled``. ``keep``: small colour
@@ -263,6 +289,7 @@ def compute_metrics(
         step = max(1, (expected_frames or 1000) // 200)
         decoded = 0
         pending: deque[Future] = deque()
+        batch: list[np.ndarray] = []
         with ThreadPoolExecutor(1, thread_name_prefix="frame-metrics") as pool:
             try:
                 try:
@@ -270,9 +297,12 @@ def compute_metrics(
                         if frame.pts is None:
                             continue
                         if light:
-                            pending.append(pool.submit(r.add, frame))
-                            while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
-                                pending.popleft().result()
+                            batch.append(r.reduce(frame))
+                            if len(batch) >= BATCH:
+                                pending.append(pool.submit(r.stats, batch))
+                                batch = []
+                                while len(pending) > 1 or (pending and pending[0].done()):
+                                    pending.popleft().result()
                         else:
                             r.add(frame)
                         decoded += 1
@@ -285,7 +315,9 @@ def compute_metrics(
                                 + (f"/{expected_frames}" if expected_frames else ""),
                             )
                 except av.error.FFmpegError:
-                    for future in pending:  # the frames decoded before the error count
+                    if batch:  # the frames decoded before the error count
+                        pending.append(pool.submit(r.stats, batch))
+                    for future in pending:
                         future.result()
                     pending.clear()
                     raise
@@ -293,6 +325,8 @@ def compute_metrics(
                     for future in pending:
                         future.cancel()
                     raise
+                if batch:
+                    pending.append(pool.submit(r.stats, batch))
                 for future in pending:
                     future.result()
             except av.error.FFmpegError as exc:

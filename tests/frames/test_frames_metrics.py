@@ -114,3 +114,31 @@ def test_bits_per_pixel_of_a_recording(recordings):
     with av.open(recordings["30fps"].path) as c:
         bpp = metrics._bits_per_pixel(c, c.streams.video[0])
     assert bpp is not None and 0 < bpp < 8
+
+
+def test_kept_frame_is_shrunk_when_written():
+    """A kept frame holds the luma as the metrics read it and gives the same thumbnail as
+    shrinking it at once; a luma that is a view of the decoder's buffer is copied."""
+    frame = _frame(1080, 2400, seed=4)
+    frame.pts = 7
+    r = metrics._Reductions(Path("clip.mp4"), None)
+    r.add(frame)
+    y = frame.to_ndarray()[: frame.height]
+    small = np.ascontiguousarray(y[:: r.sub, :: r.sub])
+    keep = KeptFrames(480)
+    keep.offer(frame, small, r.thumbs[0])
+    kept_y, u, v = keep.frames[7]
+    assert kept_y is small  # no copy, no resize during the pass
+    th, tw = u.shape[0] * 2, u.shape[1] * 2
+    assert (tw, th) == (180, 400)
+    eager = cv2.resize(small, (tw, th), interpolation=cv2.INTER_AREA)
+    i420 = np.concatenate([eager.ravel(), u.ravel(), v.ravel()]).reshape(th * 3 // 2, tw)
+    expected = cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
+    np.testing.assert_array_equal(np.asarray(keep.image(7)), expected)
+
+    view = y[:: r.sub, :: r.sub]  # a strided view of the frame's plane
+    other = KeptFrames(480)
+    other.offer(frame, view, r.thumbs[0])
+    stored = other.frames[7][0]
+    assert stored.base is None and not np.shares_memory(stored, y)
+    np.testing.assert_array_equal(stored, small)
