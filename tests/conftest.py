@@ -376,7 +376,7 @@ def upload_files(page, elem_id: str, *paths) -> None:
 # Tests that start real processes — the worker, `python app.py`, Chromium — are
 # the slow part of the suite: `pytest -m "not slow"` leaves them out and runs
 # the pipeline- and record-level tests in a couple of minutes.
-SLOW_FIXTURES = {"start_worker", "studio_server", "browser", "page"}
+SLOW_FIXTURES = {"start_worker", "_module_worker", "studio_server", "browser", "page"}
 
 
 # With pytest-xdist (`-n 2 --dist loadgroup`, the README's test command) the tests that

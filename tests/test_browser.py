@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from tests.conftest import ARTIFACTS, settled
 
 
@@ -47,8 +49,8 @@ def test_every_tab_opens_and_diagnostics_runs_from_the_jobs_tab(studio_server, p
     status.wait_for(timeout=60_000)
     assert "system.diagnostics" in page.locator("#jobs-job-status").inner_text()
     page.get_by_text("alive").first.wait_for(timeout=10_000)
-    page.wait_for_timeout(2500)  # one more tick: the jobs table and the worker chart refresh
-    assert "system.diagnostics" in page.locator("#jobs-table").inner_text()
+    # the next tick of the jobs table lists the job
+    expect(page.locator("#jobs-table")).to_contain_text("system.diagnostics", timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "jobs-diagnostics.png"), full_page=True)
 
 
