@@ -243,3 +243,17 @@ def test_on_postgres_a_short_run_is_three_round_trips_and_a_submit_one(
     assert [s.split()[0] for s in submitted] == ["INSERT"], submitted
     assert [" ".join(s.split()[:2]) for s in ran] == ["UPDATE jobs"] * 3, ran
     assert store.get_job(job["id"])["status"] == "succeeded"
+
+
+def test_the_sqlite_queue_does_not_sync_each_commit_and_keeps_its_jobs(studio_home):
+    """The queue's SQLite file has the records' sync level (WAL, ``synchronous=normal``:
+    an enqueue or a dequeue does not wait for the disk, benchmarks/README.md), and a
+    job id queued by one connection is there for the next (another process)."""
+    load_tools()
+    huey = queue.huey_for("cpu")
+    conn = huey.storage.conn
+    assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("pragma synchronous").fetchone()[0] == 1  # normal (full: 2)
+    job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    huey.storage.close()  # the next connection opens the file afresh
+    assert queue.pending_ids("cpu") == {job["id"]}
