@@ -23,6 +23,7 @@ from huey import RedisHuey, SqliteHuey
 from jobs import chains, store
 from jobs.access import SYSTEM, User, user_named
 from jobs.kinds import LANES, get_kind
+from jobs.records.queue_file import QueueStorage
 from jobs.settings import get_settings
 from pipelines.errors import TooManyJobs
 
@@ -33,7 +34,13 @@ def _huey(lane: str, queue_url: str, queue_path: str):
         huey = RedisHuey(name=f"studio-{lane}", url=queue_url, results=False)
     else:
         Path(queue_path).parent.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey(name=lane, filename=queue_path, results=False, timeout=60)
+        huey = SqliteHuey(
+            name=lane,
+            filename=queue_path,
+            results=False,
+            timeout=60,
+            storage_class=QueueStorage,  # the records' sync level (jobs.records.queue_file)
+        )
 
     @huey.task(name="run_job")
     def run_job(job_id: str) -> None:

@@ -330,12 +330,15 @@ def report_progress(job_id: str, fields: dict[str, Any], mirror: bool = False) -
     """Write progress fields (one statement); returns True when cancellation
     was requested. With ``mirror`` the row it gives back also goes to status.json."""
     params = {**fields, "job_id_": job_id}
+    # Progress is not a change of state: a crash of the database server may lose
+    # the last one (durable=False: PostgreSQL commits it without waiting for the disk).
     if mirror:
-        job = _write_one(_UPDATE, params)
+        row = records.first(_UPDATE, params, durable=False)
+        job = None if row is None else decode(row)
         if job is not None:
             write_status_file(job)
         return bool(job and job["cancel_requested"])
-    return bool(records.scalar(_PROGRESS, params))
+    return bool(records.scalar(_PROGRESS, params, durable=False))
 
 
 def cancel_requested(job_id: str) -> bool:
@@ -420,7 +423,7 @@ def read_log(job_id: str, tail: int = 200) -> str:
 def add_samples(job_ids: list[str], sample: dict[str, float | None]) -> None:
     if not job_ids:
         return
-    with records.transaction() as conn:
+    with records.transaction(durable=False) as conn:  # samples: a lost one costs nothing
         conn.execute(insert(samples_table), [{"job_id": j, **sample} for j in job_ids])
 
 

@@ -147,7 +147,9 @@ def _beat(lane: str, worker_id: str, sampler) -> None:
     sampled = [ctx.id for ctx in contexts if not ctx.samples_itself]
     load = {key: sample.get(key) for key in ("cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util")}
     load["jobs"] = len(ids)
-    with records.transaction() as conn:
+    # A beat lost in a crash of the database server only looks one beat older
+    # (durable=False: PostgreSQL commits it without waiting for the disk).
+    with records.transaction(durable=False) as conn:
         conn.execute(
             update(workers)
             .where(workers.c.id == worker_id)

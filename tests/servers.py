@@ -24,7 +24,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,10 +73,19 @@ def _stop(proc: subprocess.Popen, sig: int) -> None:
 
 @dataclass
 class PostgresServer:
-    """One running PostgreSQL (trust login as ``postgres`` on 127.0.0.1)."""
+    """One running PostgreSQL (trust login as ``postgres`` on 127.0.0.1); ``log``: its
+    log file (statements too, for a database with ``log_statement = 'all'``)."""
 
     port: int
+    log: Path | None = None
+    _restart: Callable[[], None] | None = None
     _names = itertools.count()
+
+    def restart(self) -> None:
+        """Stop the server (fast shutdown: every connection is closed) and start it
+        again on the same port and data; returns once it answers."""
+        assert self._restart is not None, "only a server started by running_postgres"
+        self._restart()
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -132,14 +141,24 @@ def running_postgres(durable: bool = False) -> Iterator[PostgresServer]:
     argv = [PG_BIN / "postgres", "-D", data]
     for key, value in settings.items():
         argv += ["-c", f"{key}={value}"]
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, user=user, stdout=out, stderr=subprocess.STDOUT)
-    server = PostgresServer(port)
+    procs: list[subprocess.Popen] = []
+
+    def start() -> None:
+        with open(log, "ab") as out:
+            procs.append(subprocess.Popen(argv, user=user, stdout=out, stderr=subprocess.STDOUT))
+        _wait(lambda: server.admin("SELECT 1"), "postgres", procs[-1], log)
+
+    def restart() -> None:
+        _stop(procs[-1], 2)  # SIGINT: fast shutdown
+        start()
+
+    server = PostgresServer(port, log, restart)
     try:
-        _wait(lambda: server.admin("SELECT 1"), "postgres", proc, log)
+        start()
         yield server
     finally:
-        _stop(proc, 2)  # SIGINT: fast shutdown
+        if procs:
+            _stop(procs[-1], 2)  # SIGINT: fast shutdown
         shutil.rmtree(folder, ignore_errors=True)
 
 

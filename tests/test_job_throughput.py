@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import pytest
 from jobs import queue, records, runner, store
 from jobs.kinds import load_tools
 from jobs.reporter import Reporter
+from tests.servers import POSTGRES
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITES = ("insert", "update", "delete", "replace", "begin", "commit")
@@ -205,3 +207,53 @@ def test_after_a_sigkill_record_mirror_and_log_say_claim_and_end(studio_home, mo
         assert (job["status"], job["progress"], job["attempts"]) == ("succeeded", 1.0, 1)
     assert on_disk["finished_at"] == record["finished_at"]
     assert store.read_log(short["id"]).splitlines()[-1].endswith("succeeded")
+
+
+@pytest.mark.parametrize("database_url", [POSTGRES], indirect=True)
+def test_on_postgres_a_short_run_is_three_round_trips_and_a_submit_one(
+    database_url, postgres_server, monkeypatch
+):
+    """On PostgreSQL a statement is one round trip (autocommit, no ping before it):
+    a submit is its INSERT, a short run its claim, first stage and end (the server's
+    own statement log counts them)."""
+    load_tools()
+    monkeypatch.setattr(queue, "enqueue", lambda job: None)
+    name = database_url.rsplit("/", 1)[1]
+    postgres_server.admin(f"ALTER DATABASE \"{name}\" SET log_statement = 'all'")
+    records.dispose()  # new connections log their statements
+    runner.execute(queue.submit("system.sleep", {"seconds": 0, "steps": 1})["id"])  # connects
+    assert postgres_server.log is not None
+
+    def logged(since: int) -> list[str]:
+        """The statements the server ran since byte ``since`` of its log (simple
+        queries, a ping included, and the driver's prepared ones)."""
+        time.sleep(0.2)  # the server logs a statement before it answers; be generous
+        with open(postgres_server.log, "rb") as fh:
+            fh.seek(since)
+            text = fh.read().decode(errors="replace")
+        return re.findall(r"LOG:  (?:statement|execute [^:]*): (.*)", text)
+
+    mark = postgres_server.log.stat().st_size
+    job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    submitted = logged(mark)
+    mark = postgres_server.log.stat().st_size
+    runner.execute(job["id"])
+    ran = logged(mark)
+
+    assert [s.split()[0] for s in submitted] == ["INSERT"], submitted
+    assert [" ".join(s.split()[:2]) for s in ran] == ["UPDATE jobs"] * 3, ran
+    assert store.get_job(job["id"])["status"] == "succeeded"
+
+
+def test_the_sqlite_queue_does_not_sync_each_commit_and_keeps_its_jobs(studio_home):
+    """The queue's SQLite file has the records' sync level (WAL, ``synchronous=normal``:
+    an enqueue or a dequeue does not wait for the disk, benchmarks/README.md), and a
+    job id queued by one connection is there for the next (another process)."""
+    load_tools()
+    huey = queue.huey_for("cpu")
+    conn = huey.storage.conn
+    assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("pragma synchronous").fetchone()[0] == 1  # normal (full: 2)
+    job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    huey.storage.close()  # the next connection opens the file afresh
+    assert queue.pending_ids("cpu") == {job["id"]}

@@ -189,3 +189,58 @@ def test_studio_database_url_wins_over_seed_004s_database_url(monkeypatch, postg
     finally:
         records.dispose()
         reset_settings()
+
+
+@pytest.mark.parametrize("database_url", [POSTGRES], indirect=True)
+def test_a_killed_connection_or_a_restarted_postgres_does_not_break_the_next_job(
+    database_url, postgres_server, start_worker
+):
+    """PostgreSQL connections are pooled without a ping before each statement: a
+    pooled connection the server closed while it sat idle (its backend killed, the
+    server restarted) is found at checkout and replaced, in this process (the
+    submit, the reads) and in the worker's lanes (claim, progress, end, heartbeat),
+    which keep running: the same lanes, no restart."""
+    from jobs import queue
+    from jobs.records.tables import workers
+    from tests.conftest import wait_job
+
+    start_worker()
+
+    def run_one() -> str:
+        job = queue.submit("system.sleep", {"seconds": 0, "steps": 2})
+        return wait_job(job["id"], timeout=120)["status"]
+
+    def lanes() -> set[str]:
+        return {row["id"] for row in records.rows(select(workers.c.id))}
+
+    assert run_one() == "succeeded"  # every process holds pooled connections now
+    before = lanes()
+    name = database_url.rsplit("/", 1)[1]
+    postgres_server.admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    )
+    assert run_one() == "succeeded"
+    postgres_server.restart()
+    assert run_one() == "succeeded"
+    assert lanes() == before
+
+
+@pytest.mark.parametrize("database_url", [POSTGRES], indirect=True)
+def test_progress_and_heartbeats_commit_without_waiting_for_the_disk_state_changes_do(
+    database_url, postgres_server
+):
+    """``durable=False`` (progress, heartbeats) runs on connections with
+    ``synchronous_commit=off``; every other statement waits for its commit to be
+    on disk (a job's submit, claim and end), as the server is set (here: on, as
+    deployed; the test server's default is off)."""
+    name = database_url.rsplit("/", 1)[1]
+    postgres_server.admin(f'ALTER DATABASE "{name}" SET synchronous_commit = on')
+    records.dispose()  # new connections get the database's setting
+    setting = select(func.current_setting("synchronous_commit"))
+    assert records.scalar(setting) == "on"
+    assert records.scalar(setting, durable=False) == "off"
+    with records.transaction(durable=False) as conn:
+        assert conn.execute(setting).scalar() == "off"
+    with records.transaction() as conn:
+        assert conn.execute(setting).scalar() == "on"

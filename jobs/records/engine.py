@@ -19,11 +19,31 @@ writes (the next number of a frame task's order, "insert if the name is
 free") sees no concurrent writer between its read and its write on either
 database, and a single statement (the claim: ``UPDATE … WHERE status =
 'queued' RETURNING``) is atomic on both without it.
+
+PostgreSQL connections are pooled without a ping before each use (a round trip
+per statement): a pooled connection the server closed while it sat idle (a
+restarted server, a killed backend) has its socket readable (the server's
+goodbye, then end of file), so a local, non-blocking poll of the socket at
+checkout finds it and the pool connects afresh (:func:`_pg_checkout`, SQLAlchemy's
+documented ``DisconnectionError`` in a checkout event). A connection that breaks
+while in use is invalidated by SQLAlchemy's disconnect handling, with every
+older connection of the pool; ``pool_recycle`` replaces connections older than
+30 minutes (idle connections a firewall dropped without a word).
+
+``durable=False`` (progress writes, heartbeats: a write whose loss in a crash of
+the database server costs nothing but a stale figure) commits on PostgreSQL
+without waiting for the write-ahead log to reach the disk
+(``synchronous_commit=off``, its own small pool; the database stays
+consistent, such a commit is visible to every reader at once and is on disk
+within ``wal_writer_delay``). Job records' state changes (submit, claim, end)
+stay durable. On SQLite it changes nothing (WAL with ``synchronous=normal``
+does not sync each commit).
 """
 
 from __future__ import annotations
 
 import os
+import select as io_select
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,7 +53,7 @@ from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, RowMapping, create_engine, event, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.sql import Executable
 
 from jobs.settings import get_settings
@@ -44,11 +64,31 @@ _PG_DRIVER = "postgresql+psycopg"
 _PG_SCHEMES = ("postgres://", "postgresql://")  # no driver named: psycopg 3
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Engines:
     engine: Engine
     writer: Engine  # transaction(): BEGIN IMMEDIATE on SQLite
     single: Engine  # one statement, its own transaction
+    url: URL
+    _relaxed: _Engines | None = None  # PostgreSQL: durable=False (made at first use)
+
+    def relaxed(self) -> _Engines:
+        """The engines for ``durable=False`` writes: on PostgreSQL their own pool of
+        connections with ``synchronous_commit=off``; on SQLite these same engines."""
+        if self.engine.dialect.name != "postgresql":
+            return self
+        if self._relaxed is None:
+            with _lock:
+                if self._relaxed is None:
+                    self._relaxed = _create_pg(
+                        self.url, {"options": "-c synchronous_commit=off"}, pool_size=2
+                    )
+        return self._relaxed
+
+    def dispose(self, close: bool = True) -> None:
+        self.engine.dispose(close=close)
+        if self._relaxed is not None:
+            self._relaxed.dispose(close=close)
 
 
 _engines: dict[str, _Engines] = {}
@@ -87,26 +127,57 @@ def shown_url(url: str) -> str:
     return database_url(url).render_as_string(hide_password=True)
 
 
+def _closed_by_server(fd: int) -> bool:
+    """Is this idle connection's socket readable? An idle PostgreSQL connection
+    is sent nothing (no LISTEN here): data or end of file means the server said
+    goodbye (restart, ``pg_terminate_backend``, an idle timeout). No round trip."""
+    if hasattr(io_select, "poll"):
+        poller = io_select.poll()
+        poller.register(fd, io_select.POLLIN | io_select.POLLPRI)
+        return bool(poller.poll(0))
+    return bool(io_select.select([fd], [], [], 0)[0])  # pragma: no cover (no poll())
+
+
+def _pg_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A pooled connection the server closed while it was idle: the pool drops it
+    and connects afresh (instead of ``pool_pre_ping``'s round trip per checkout)."""
+    if dbapi_connection.closed or _closed_by_server(dbapi_connection.fileno()):
+        raise DisconnectionError("the database server closed this pooled connection")
+
+
+def _create_pg(
+    parsed: URL, connect_args: dict[str, Any] | None = None, pool_size: int = 8
+) -> _Engines:
+    eng = create_engine(
+        parsed,
+        connect_args=connect_args or {},
+        pool_size=pool_size,
+        max_overflow=32 - pool_size,
+        pool_recycle=1800,
+    )
+    event.listen(eng, "checkout", _pg_checkout)
+    # A single statement is its own transaction: autocommit (no BEGIN and
+    # COMMIT round trips around it).
+    single = eng.execution_options(isolation_level="AUTOCOMMIT")
+    return _Engines(engine=eng, writer=eng, single=single, url=parsed)
+
+
 def _create(url: str) -> _Engines:
     parsed = database_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # Threads keep their connection for single statements (web threads included):
-        # no ceiling on connections, a SQLite connection is a file handle.
-        eng = create_engine(parsed, connect_args={"timeout": 60}, pool_size=8, max_overflow=-1)
-        event.listen(eng, "connect", _sqlite_connect)
-        event.listen(eng, "begin", _sqlite_begin)
-        single = eng.execution_options(**{_BEGIN: None})
-    else:
-        eng = create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=24)
-        # A single statement is its own transaction: autocommit (no BEGIN and
-        # COMMIT round trips around it).
-        single = eng.execution_options(isolation_level="AUTOCOMMIT")
+    if parsed.get_backend_name() != "sqlite":
+        return _create_pg(parsed)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # Threads keep their connection for single statements (web threads included):
+    # no ceiling on connections, a SQLite connection is a file handle.
+    eng = create_engine(parsed, connect_args={"timeout": 60}, pool_size=8, max_overflow=-1)
+    event.listen(eng, "connect", _sqlite_connect)
+    event.listen(eng, "begin", _sqlite_begin)
     return _Engines(
         engine=eng,
         writer=eng.execution_options(**{_BEGIN: "BEGIN IMMEDIATE"}),
-        single=single,
+        single=eng.execution_options(**{_BEGIN: None}),
+        url=parsed,
     )
 
 
@@ -119,7 +190,7 @@ def _engines_now() -> _Engines:
     with _lock:
         if os.getpid() != _engines_pid:  # a forked child: never share the parent's connections
             for inherited in _engines.values():
-                inherited.engine.dispose(close=False)
+                inherited.dispose(close=False)
             _engines.clear()
             _engines_pid = os.getpid()
         url = settings.records_url
@@ -140,7 +211,7 @@ def dispose() -> None:
     _drop_thread_connection()
     with _lock:
         for engines in _engines.values():
-            engines.engine.dispose()
+            engines.dispose()
         _engines.clear()
         _last = None
 
@@ -153,11 +224,14 @@ def _drop_thread_connection() -> None:
 
 
 @contextmanager
-def transaction() -> Iterator[Connection]:
+def transaction(durable: bool = True) -> Iterator[Connection]:
     """Writes that belong together: committed together when the block ends,
     rolled back together when it raises. On SQLite it takes the write lock at
-    its start (``BEGIN IMMEDIATE``)."""
+    its start (``BEGIN IMMEDIATE``). ``durable=False``: see the module's text
+    (heartbeats)."""
     engines = _engines_now()
+    if not durable:
+        engines = engines.relaxed()
     with engines.writer.begin() as conn:
         if engines.engine.dialect.name == "postgresql":
             conn.execute(_TAKE_WRITE_LOCK)
@@ -201,9 +275,13 @@ def _single_connection(engines: _Engines) -> Connection:
     return conn
 
 
-def _run(statement: Executable, params: Params, fetch: Callable[[Any], Any]) -> Any:
+def _run(
+    statement: Executable, params: Params, fetch: Callable[[Any], Any], durable: bool = True
+) -> Any:
     engines = _engines_now()
     if engines.engine.dialect.name != "sqlite":
+        if not durable:
+            engines = engines.relaxed()
         with engines.single.connect() as conn:
             result = fetch(conn.execute(statement, params))
             conn.commit()  # the statement's transaction
@@ -222,27 +300,33 @@ def _run(statement: Executable, params: Params, fetch: Callable[[Any], Any]) -> 
 
 # Each takes a statement and, optionally, the values of its bound parameters: a
 # statement built once (a module constant with ``bindparam``) is compiled once.
+# ``durable=False``: a write whose loss in a crash of the database server costs
+# nothing (progress): on PostgreSQL its commit does not wait for the disk.
 
 
-def rows(statement: Executable, params: Params = None) -> Sequence[RowMapping]:
+def rows(
+    statement: Executable, params: Params = None, *, durable: bool = True
+) -> Sequence[RowMapping]:
     """Run one statement (its own transaction); every row it gives back."""
-    return _run(statement, params, lambda result: result.mappings().all())
+    return _run(statement, params, lambda result: result.mappings().all(), durable)
 
 
-def first(statement: Executable, params: Params = None) -> RowMapping | None:
+def first(
+    statement: Executable, params: Params = None, *, durable: bool = True
+) -> RowMapping | None:
     """Run one statement (its own transaction, e.g. ``UPDATE … RETURNING``);
     the first row it gives back, or None."""
-    return _run(statement, params, lambda result: result.mappings().first())
+    return _run(statement, params, lambda result: result.mappings().first(), durable)
 
 
-def scalar(statement: Executable, params: Params = None) -> Any:
+def scalar(statement: Executable, params: Params = None, *, durable: bool = True) -> Any:
     """Run one statement; the first column of its first row (None without rows)."""
-    return _run(statement, params, lambda result: result.scalar())
+    return _run(statement, params, lambda result: result.scalar(), durable)
 
 
-def execute(statement: Executable, params: Params = None) -> int:
+def execute(statement: Executable, params: Params = None, *, durable: bool = True) -> int:
     """Run one writing statement (its own transaction); the rows it changed."""
-    return _run(statement, params, lambda result: result.rowcount)
+    return _run(statement, params, lambda result: result.rowcount, durable)
 
 
 @contextmanager

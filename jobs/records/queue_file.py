@@ -1,0 +1,28 @@
+"""The queue's SQLite file (``STUDIO_HOME/queue.db``, Huey's ``SqliteStorage``)
+at the records' sync level.
+
+Huey's SQLite storage keeps SQLite's default ``synchronous=full``: every
+enqueue and every dequeue (each its own ``BEGIN EXCLUSIVE`` transaction) waits
+for the disk. Under a burst that sync, and the write lock held while it
+runs, was most of a submit's time (benchmarks/README.md). The queue carries only
+job ids and is not the source of truth: a queue entry lost when the machine
+loses power is queued again from its job record when a worker starts
+(``jobs.recovery.requeue_lost``). So the queue gets the records' own setting:
+WAL with ``synchronous=normal`` (no sync per commit; never corrupt; a crash of
+the process loses nothing, a power loss at most the last commits).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from huey.storage import SqliteStorage
+
+
+class QueueStorage(SqliteStorage):
+    """``SqliteStorage`` whose connections use ``synchronous=normal`` (WAL)."""
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=normal")
+        return conn
