@@ -131,10 +131,10 @@ def test_an_idle_page_hardly_polls_and_a_running_job_is_followed_cheaply(
     tab_ids = {label: elem_id for label, _, elem_id in TABS}
     first = next(iter(tab_ids))
 
-    # One running job, followed in the Jobs tab's panel.
+    # One running job (cancelled below), followed in the Jobs tab's panel.
     job = httpx.post(
         f"{base}/api/v1/jobs",
-        json={"kind": "system.sleep", "params": {"seconds": 90, "steps": 900}},
+        json={"kind": "system.sleep", "params": {"seconds": 300, "steps": 3000}},
         timeout=30,
     ).json()
     _open(page, base, "Jobs / Monitor", counter)
