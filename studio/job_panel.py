@@ -258,14 +258,19 @@ def _signature(job: store.Job | None) -> str:
     return f"{job['status']}|{job['stage']}|{job['progress']}|{job['item']}|{job['message']}|{size}"
 
 
-def next_poll(job: store.Job | None, seen: str, interval: float) -> tuple[gr.Timer, str, float]:
+def next_poll(
+    job: store.Job | None, seen: str, interval: float, start: bool = True
+) -> tuple[gr.Timer, str, float]:
     """The panel timer's next state: off once the job is over (or there is none);
-    POLL_S after a change; slower (×1.5, up to IDLE_POLL_S) while nothing changes."""
+    POLL_S after a change; slower (×1.5, up to IDLE_POLL_S) while nothing changes.
+    ``start=False`` (a tick's answer) sets the pace only: a tick answered after its
+    tab was left must not start the timer the tab switch paused."""
     if job is None or job["status"] in store.FINAL:
         return gr.Timer(active=False), "", POLL_S
     signature = _signature(job)
     interval = POLL_S if signature != seen else min(IDLE_POLL_S, max(POLL_S, interval * 1.5))
-    return gr.Timer(value=interval, active=True), signature, interval
+    timer = gr.Timer(value=interval, active=True) if start else gr.Timer(value=interval)
+    return timer, signature, interval
 
 
 def _arm(job_id: str, request: gr.Request):
@@ -351,7 +356,8 @@ def _wire(panel: JobPanel, extra: Extra | None) -> None:
     ):
         job = read_job(job_id_value, request)
         views = tuple(extra_fn(job_id_value, *more, request)) if extra_fn else ()
-        return (*render(job_id_value, request), *next_poll(job, seen_value, interval_value), *views)
+        pace = next_poll(job, seen_value, interval_value, start=False)
+        return (*render(job_id_value, request), *pace, *views)
 
     timer.tick(
         poll,
@@ -422,7 +428,10 @@ def _wire(panel: JobPanel, extra: Extra | None) -> None:
             show_progress="hidden",
             queue=False,
         )
-    visible_tabs.poll_while_shown(timer, resume=_arm, inputs=[job_id], outputs=[seen, interval])
+    # shown again: polls while its box holds a job id (the next tick stops if the job is over)
+    visible_tabs.poll_while_shown(
+        timer, needs=job_id, pace=poll_s, resets={seen: "", interval: poll_s}
+    )
 
 
 # -- which tab is shown ----------------------------------------------------------

@@ -3,9 +3,10 @@ each tab inside ``visible_tabs.tab(key)`` and wires the tab levels (docs/archite
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
@@ -15,9 +16,9 @@ import gradio as gr
 class _Poller:
     path: tuple[str, ...]
     timer: gr.Timer
-    resume: Callable[..., Any] | None
-    inputs: list[Any]
-    outputs: list[Any]
+    needs: Any = None  # a textbox: resumed only while it holds text
+    pace: float | None = None  # the timer's interval when resumed (None: as it was)
+    resets: dict[Any, Any] = field(default_factory=dict)  # output -> value when resumed
 
 
 class VisibleTabs:
@@ -25,15 +26,17 @@ class VisibleTabs:
 
     ``build_ui`` builds each tab inside ``visible_tabs.tab(key)`` and then calls
     ``visible_tabs.wire(tabs)``; a tab with sub-tabs does the same for them.
-    A timer registered with :meth:`poll_while_shown` is paused when another tab
-    (at any level) is selected and resumed when its tab is shown again:
-    ``resume(*inputs, request)`` returns the timer's update and the values of
-    ``outputs`` (a job panel resumes only while its job can still change);
-    without ``resume`` the timer simply starts again. Any other ``gr.Timer``
-    built inside a wired tab is paused and resumed the same way (a tab opts in
-    with ``poll_while_shown`` only to resume more cleverly, or opts out with
-    :meth:`leave_alone`). One request per tab switch; none while the page stays
-    on one tab.
+    Every ``gr.Timer`` built inside a wired tab is paused when another tab (at
+    any level) is selected and resumed when its tab is shown again. A tab opts in
+    with :meth:`poll_while_shown` to resume more cleverly (a job panel: only while
+    its job id box holds an id, at its first pace, its back-off reset; the panel's
+    next tick stops it if the job is over), or opts out with :meth:`leave_alone`.
+
+    The switch runs in the browser (a JavaScript handler, no request): a request
+    would make Gradio's frontend walk its whole component tree once per component
+    it has ever shown a loading status for, twice per event — hundreds of
+    milliseconds of the browser's main thread per switch in this studio — and its
+    answer, arriving late, could undo what the user did meanwhile.
     """
 
     def __init__(self) -> None:
@@ -57,13 +60,13 @@ class VisibleTabs:
     def poll_while_shown(
         self,
         timer: gr.Timer,
-        resume: Callable[..., Any] | None = None,
-        inputs: list[Any] | None = None,
-        outputs: list[Any] | None = None,
+        needs: Any = None,
+        pace: float | None = None,
+        resets: dict[Any, Any] | None = None,
     ) -> None:
-        self._pollers.append(
-            _Poller(tuple(self._path), timer, resume, list(inputs or []), list(outputs or []))
-        )
+        """``timer`` resumes when its tab is shown only while ``needs`` (a textbox)
+        holds text, at ``pace`` seconds, with ``resets`` (component -> value) set."""
+        self._pollers.append(_Poller(tuple(self._path), timer, needs, pace, dict(resets or {})))
 
     def leave_alone(self, timer: gr.Timer) -> None:
         """A timer that manages itself (a one-shot, say): never paused or resumed."""
@@ -78,7 +81,7 @@ class VisibleTabs:
         for key, tab in tabs:
             for timer in _timers_in(tab):
                 if timer._id not in known:
-                    self._pollers.append(_Poller((*scope, key), timer, None, [], []))
+                    self._pollers.append(_Poller((*scope, key), timer))
                     known.add(timer._id)
         state = gr.State(tabs[0][0])
         self._levels[scope] = state
@@ -91,32 +94,52 @@ class VisibleTabs:
         ]
         if not pollers:
             return
-        levels = list(self._levels.items())
-        inputs = [level_state for _, level_state in levels] + [c for p in pollers for c in p.inputs]
-        outputs = [state] + [c for p in pollers for c in (p.timer, *p.outputs)]
+        levels = list(self._levels)
+        needs = list(dict.fromkeys(p.needs for p in pollers if p.needs is not None))
+        inputs = [self._levels[level] for level in levels] + needs
+        outputs = [state] + [c for p in pollers for c in (p.timer, *p.resets)]
+        plan = {
+            "level": levels.index(scope),
+            "key": key,
+            "levels": len(levels),
+            "pollers": [
+                {
+                    # the levels this timer's tab sits in: (level's index, the key it needs there)
+                    "path": [
+                        [levels.index(p.path[:i]), p.path[i]]
+                        for i in range(len(p.path))
+                        if p.path[:i] in self._levels
+                    ],
+                    "needs": None if p.needs is None else len(levels) + needs.index(p.needs),
+                    "timer": {"active": True} | ({} if p.pace is None else {"value": p.pace}),
+                    "resets": list(p.resets.values()),
+                }
+                for p in pollers
+            ],
+        }
+        tab.select(None, inputs, outputs, js=_SELECT_JS % json.dumps(plan))
 
-        def select(request: gr.Request, *values: Any) -> tuple[Any, ...]:
-            chosen = {level: value for (level, _), value in zip(levels, values, strict=False)}
-            chosen[scope] = key
-            rest = list(values[len(levels) :])
-            answer: list[Any] = [key]
-            for poller in pollers:
-                args, rest = rest[: len(poller.inputs)], rest[len(poller.inputs) :]
-                shown = all(
-                    chosen.get(poller.path[:i], poller.path[i]) == poller.path[i]
-                    for i in range(len(poller.path))
-                )
-                if not shown:
-                    answer += [gr.Timer(active=False), *[gr.update() for _ in poller.outputs]]
-                elif poller.resume is not None:
-                    answer += list(poller.resume(*args, request))
-                else:
-                    answer += [gr.Timer(active=True), *[gr.update() for _ in poller.outputs]]
-            return tuple(answer)
 
-        tab.select(
-            select, inputs, outputs, api_visibility="private", show_progress="hidden", queue=False
-        )
+# The select handler, in the browser: the chosen tab of every level (this level's is
+# the tab just selected), then per timer: resumed (its update and its resets) when
+# its tab is shown at every level and what it needs is filled, else paused (its
+# resets left as they are: undefined leaves an output alone).
+_SELECT_JS = """(...values) => {
+  const plan = %s;
+  const chosen = values.slice(0, plan.levels);
+  chosen[plan.level] = plan.key;
+  const out = [plan.key];
+  for (const poller of plan.pollers) {
+    const shown = poller.path.every(([level, key]) => chosen[level] === key);
+    const filled = poller.needs === null || String(values[poller.needs] ?? "").trim() !== "";
+    if (shown && filled) {
+      out.push({__type__: "update", ...poller.timer}, ...poller.resets);
+    } else {
+      out.push({__type__: "update", active: false}, ...poller.resets.map(() => undefined));
+    }
+  }
+  return out;
+}"""
 
 
 def _timers_in(block: Any) -> Iterator[gr.Timer]:

@@ -187,7 +187,8 @@ def refresh(kind: str, status: str, owner: str, page: float, idle_s: float, requ
     interval = (
         LIST_POLL_S if busy else min(LIST_IDLE_POLL_S, max(LIST_POLL_S, 2 * float(idle_s or 0)))
     )
-    return table, summary, text, cpu, mem, gpu, gr.Timer(value=interval, active=True), interval
+    # the pace only: a tick answered after the tab was left must not restart it
+    return table, summary, text, cpu, mem, gpu, gr.Timer(value=interval), interval
 
 
 def first_view(kind: str, status: str, owner: str, page: float, request: gr.Request):

@@ -138,7 +138,8 @@ def runs_polled(idle_s: float, request: gr.Request):
     interval = (
         RUNS_POLL_S if busy else min(RUNS_IDLE_POLL_S, max(RUNS_POLL_S, 2 * float(idle_s or 0)))
     )
-    return table, gr.Timer(value=interval, active=True), interval
+    # the pace only: a tick answered after the tab was left must not restart it
+    return table, gr.Timer(value=interval), interval
 
 
 def live(job_id: str, request: gr.Request):
