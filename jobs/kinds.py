@@ -223,11 +223,24 @@ class JobContext:
     def log(self, line: str) -> None:
         self.progress.log(line)
 
+    @property
+    def devices(self) -> list[str]:
+        """The GPU ids leased to the job on a pinned lane (empty on an unpinned lane, which
+        sees every GPU of its machine, and outside a GPU lane)."""
+        return [d for d in self.gpus if d is not None]
+
+    def cuda_device(self, named: str | None = None) -> str:
+        """The CUDA device a model loaded in this (the lane's) process uses: ``cuda:0`` on a
+        pinned lane (its process sees only its own GPU, the job's first); on an unpinned
+        lane the first of the ``named`` device ids (``"1,2"`` → ``cuda:1``), else ``cuda:0``.
+        Several leased GPUs reach only a child process (:meth:`run_child`)."""
+        first = (named or "").split(",")[0].strip()
+        return "cuda:0" if self.devices or not first.isdigit() else f"cuda:{first}"
+
     def gpu_env(self) -> dict[str, str]:
         """``CUDA_VISIBLE_DEVICES`` for a child process: the job's leased GPUs
         (none for a job of an unpinned lane: the child sees what the lane sees)."""
-        devices = [d for d in self.gpus if d is not None]
-        return {"CUDA_VISIBLE_DEVICES": ",".join(devices)} if devices else {}
+        return {"CUDA_VISIBLE_DEVICES": ",".join(self.devices)} if self.devices else {}
 
     def model(self, key: str, loader: Callable[[], Any]) -> Any:
         return cached_model(key, loader)

@@ -149,3 +149,93 @@ class BarProgress:
 
     def close(self) -> None:
         self._bar.close()
+
+
+# -- progress from a child process ---------------------------------------------------
+# A pipeline run in a child process (a job that needs several GPUs) reports through its
+# stdout, one JSON object a line: {"update": {stage, fraction, item, message}},
+# {"log": line}, and at a failure {"error": message, "type": class, "status": http}. The parent
+# replays them into the job's own progress, where a cancel is raised (and the child
+# killed: ``JobContext.run_child``).
+
+
+class LineProgress:
+    """The child's side: each update and log line as one JSON line on ``stream``
+    (stdout by default). Never cancels: the parent kills the child on a cancel."""
+
+    def __init__(self, stream=None):
+        import sys
+
+        self._stream = stream or sys.stdout
+
+    def _say(self, message: dict) -> None:
+        import json
+
+        self._stream.write(json.dumps(message, default=str) + "\n")
+        self._stream.flush()
+
+    def update(
+        self,
+        *,
+        stage: str | None = None,
+        fraction: float | None = None,
+        item: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        fields = {"stage": stage, "fraction": fraction, "item": item, "message": message}
+        self._say({"update": {k: v for k, v in fields.items() if v is not None}})
+
+    def log(self, line: str) -> None:
+        self._say({"log": line})
+
+    def error(self, message: str, kind: str, status: int | None = None) -> None:
+        """The failure: its message, the exception's class name, the HTTP status of the
+        studio's error family (``pipelines.errors``; None for other errors)."""
+        self._say({"error": message, "type": kind, "status": status})
+
+
+class LineReader:
+    """The parent's side (``run_child``'s ``on_output``): replays the child's
+    :class:`LineProgress` lines into ``progress`` (which may raise :class:`Cancelled`);
+    other stdout lines and every stderr line go to the log. ``error`` holds the
+    child's last ``{"error": …}`` line."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.error: dict | None = None
+        self._partial = {"stdout": "", "stderr": ""}
+
+    def feed(self, stream: str, text: str) -> None:
+        *lines, self._partial[stream] = (self._partial[stream] + text).split("\n")
+        for line in lines:
+            self._line(stream, line)
+
+    def finish(self) -> None:
+        for stream, rest in self._partial.items():
+            self._partial[stream] = ""
+            if rest:
+                self._line(stream, rest)
+
+    def _line(self, stream: str, line: str) -> None:
+        import json
+
+        line = line.rstrip()
+        if not line:
+            return
+        message = None
+        if stream == "stdout" and line.startswith("{"):
+            try:
+                message = json.loads(line)
+            except ValueError:
+                message = None
+        if not isinstance(message, dict):
+            self.progress.log(f"[{stream}] {line}")
+        elif "update" in message:
+            fields = message["update"] if isinstance(message["update"], dict) else {}
+            self.progress.update(
+                **{k: fields.get(k) for k in ("stage", "fraction", "item", "message")}
+            )
+        elif "log" in message:
+            self.progress.log(str(message["log"]))
+        elif "error" in message:
+            self.error = message

@@ -376,3 +376,27 @@ def test_a_dead_machines_jobs_run_again_on_the_other_each_exactly_once(
         finally:
             for proc in machines.values():
                 proc.kill(signal.SIGKILL)
+
+
+def test_a_model_in_a_pinned_lanes_process_is_on_cuda_0(studio_home):
+    """Inside a pinned lane the process sees only its own GPU, as cuda:0, whatever its
+    id: Wan-Animate in-process (a dance generation whose config names GPU 1, leased from
+    lane 1) must load there, not on cuda:1. An unpinned lane sees every GPU: the id
+    named is the device."""
+    from jobs.kinds import JobContext
+    from jobs.reporter import Reporter
+
+    job = queue.submit("system.diagnostics", {})
+    reporter = Reporter(job["id"])
+    try:
+        pinned = JobContext(job=job, progress=reporter, gpus=["1"])
+        assert pinned.cuda_device("1") == pinned.cuda_device("1,0") == "cuda:0"
+        assert JobContext(job=job, progress=reporter, gpus=["1", "0"]).cuda_device("0,1") == (
+            "cuda:0"
+        )
+        unpinned = JobContext(job=job, progress=reporter, gpus=[None])
+        assert unpinned.cuda_device("1,0") == "cuda:1"
+        assert unpinned.cuda_device(None) == "cuda:0"
+        assert unpinned.devices == [] and pinned.devices == ["1"]
+    finally:
+        reporter.close()

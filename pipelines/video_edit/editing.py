@@ -41,19 +41,28 @@ def ip2p_load_kwargs(device: str, gpu_count: int) -> dict[str, Any]:
     return kwargs
 
 
-def load_ip2p(folder: str, device: str | None = None, say: Callable[[str], None] | None = None):
+def load_ip2p(
+    folder: str,
+    device: str | None = None,
+    say: Callable[[str], None] | None = None,
+    gpus: int | None = None,
+):
     """``StableDiffusionInstructPix2PixPipeline`` from a diffusers folder, on one GPU, the
-    CPU, or balanced over the job's GPUs."""
+    CPU, or balanced over the GPUs this process sees (at most ``gpus`` of them, the
+    request's option; None: all)."""
     import torch
     from diffusers import StableDiffusionInstructPix2PixPipeline
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    gpus = torch.cuda.device_count() if device == "cuda" else 0
-    kwargs = ip2p_load_kwargs(device, gpus)
+    seen = torch.cuda.device_count() if device == "cuda" else 0
+    used = min(seen, gpus or seen)
+    kwargs = ip2p_load_kwargs(device, used)
+    if "device_map" in kwargs and used < seen:  # only the first ``used`` GPUs take a part
+        kwargs["max_memory"] = {i: torch.cuda.mem_get_info(i)[0] for i in range(used)}
     pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(folder, **kwargs)
     if "device_map" in kwargs:
         if say is not None:
-            say(f"edit model balanced over {gpus} GPUs: {getattr(pipe, 'hf_device_map', '')}")
+            say(f"edit model balanced over {used} GPUs: {getattr(pipe, 'hf_device_map', '')}")
     else:
         pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)

@@ -32,6 +32,7 @@ JobId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=JOB_ID_P
 ModelRef = Annotated[str, text_rule(PATH_MAX, strip=True)]
 
 OUTPUT_DIR_ENV = "UR_EDIT_OUTPUT_DIR"
+MAX_GPUS = 16  # the most GPUs of one machine an edit may ask for
 MAX_FRAME_STEPS = 100_000  # frames × denoising steps of one edit (a minute of 30 fps at 50 steps)
 
 
@@ -124,6 +125,14 @@ class VideoEditOptions(BaseModel):
         False,
         description="also keep the raw masks ({job_id}_masks.zip, one PNG a frame) and the "
         "edited frames before blending ({job_id}_edited_frames.mkv)",
+    )
+    gpus: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_GPUS,
+        description="GPUs InstructPix2Pix is spread over (device_map='balanced'), at most those "
+        "this process sees; empty: all of them. In the studio: the GPUs of one machine the job "
+        "waits for and gets (empty: one)",
     )
     extra: VideoEditExtra = Field(default_factory=lambda: VideoEditExtra.model_validate({}))
 

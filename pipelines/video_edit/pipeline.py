@@ -279,7 +279,10 @@ class _Job:
         self.st.enter("editing", f"{r.edit_prompt!r} on the masked region")
         assert self.ip2p is not None
         folder = str(self.ip2p.folder)
-        pipe = self.models(f"ip2p:{folder}", lambda: load_ip2p(folder, say=self.st.log))
+        pipe = self.models(
+            f"ip2p:{folder}:gpus={r.gpus or 'all'}",
+            lambda: load_ip2p(folder, say=self.st.log, gpus=r.gpus),
+        )
         editor = Editor(
             pipe,
             EditSettings(

@@ -61,6 +61,7 @@ LABELS = {
     "feather": "Feather (px)",
     "working_size": "Working size (px)",
     "batch_size": "Batch size",
+    "gpus": "GPUs (0: one; several: balanced)",
 }
 
 

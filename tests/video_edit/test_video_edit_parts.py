@@ -133,6 +133,65 @@ def test_ip2p_is_balanced_over_the_jobs_gpus_when_it_has_several(tiny_ip2p):
     assert crops[0].shape == (40, 40, 3)
 
 
+def test_an_edit_leases_the_gpus_it_asks_for(studio_home, monkeypatch):
+    """The edit's ``gpus`` option is the GPUs of one machine its job leases (default one;
+    a mask preview loads no edit model: one). On a shared lane the one lane sees every
+    GPU: one lane is enough."""
+    from jobs.kinds import get_kind
+    from jobs.settings import reset_settings
+
+    run, preview = get_kind("video_edit.run"), get_kind("video_edit.preview")
+    assert run.gpus_for({"request": {}, "what": "run"}) == 1
+    assert run.gpus_for({"request": {"gpus": 2}, "what": "run"}) == 2
+    assert preview.gpus_for({"request": {"gpus": 2}, "what": "edit"}) == 2
+    assert preview.gpus_for({"request": {"gpus": 2}, "what": "mask"}) == 1
+    monkeypatch.setenv("STUDIO_GPU_LANES", "shared")
+    reset_settings()
+    assert run.gpus_for({"request": {"gpus": 2}, "what": "run"}) == 1
+
+
+def test_the_childs_progress_lines_replay_into_the_jobs_progress(monkeypatch):
+    """A several-GPU edit's child reports through JSON lines on stdout; the parent replays
+    them (stage, fraction, item, message, log) and keeps its error; other output is logged.
+    The child names the GPUs it sees and how InstructPix2Pix loads on them."""
+    import io
+
+    from pipelines.progress import LineProgress, LineReader
+    from pipelines.video_edit.child import gpu_line
+    from tests.progress_recorder import ProgressRecorder
+
+    out = io.StringIO()
+    child = LineProgress(out)
+    child.update(stage="editing", fraction=0.5, item="frame 2/4")
+    child.log("[editing] batch 1")
+    child.error("The mask prompt matched nothing", "EmptyMask", 422)
+    recorded = ProgressRecorder()
+    reader = LineReader(recorded)
+    text = out.getvalue() + "a library's own print"
+    reader.feed("stdout", text[:30])  # lines arrive in pieces
+    reader.feed("stdout", text[30:])
+    reader.feed("stderr", "Traceback (most recent call last):\n")
+    reader.finish()
+    assert recorded.updates == [
+        {"stage": "editing", "fraction": 0.5, "item": "frame 2/4", "message": None}
+    ]
+    assert recorded.lines == [
+        "[editing] batch 1",
+        "[stderr] Traceback (most recent call last):",
+        "[stdout] a library's own print",
+    ]
+    assert reader.error == {
+        "error": "The mask prompt matched nothing",
+        "type": "EmptyMask",
+        "status": 422,
+    }
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    assert gpu_line(None) == (
+        "GPUs 3,5 (CUDA_VISIBLE_DEVICES): InstructPix2Pix on 2 of them, device_map=balanced"
+    )
+    assert gpu_line(1).endswith("on 1 of them, device_map=one device")
+
+
 def test_mediapipe_masks_the_astronaut(clips):
     from pipelines.video_edit.masking import MediaPipeBackend
 

@@ -255,8 +255,8 @@ def _run_wan_animate(
     if config.cuda_visible_devices:
         import torch
 
-        if torch.cuda.is_available():
-            device = f"cuda:{config.cuda_visible_devices.split(',')[0]}"
+        if torch.cuda.is_available():  # in a pinned lane its own GPU is cuda:0
+            device = ctx.cuda_device(config.cuda_visible_devices)
     ctx.progress.update(stage="loading model", fraction=0.01, item=str(model))
     offload = bool(config.offload_model)
     pipe = ctx.model(

@@ -11,6 +11,12 @@ Kinds:
 - ``video_edit.preview_mask`` (cpu): *Preview mask* with MediaPipe (people;
   no model to load), so it never waits behind a long edit in the GPU lane.
 
+Several GPUs: the GPU kinds lease the request's ``gpus`` option (default one) of one
+machine (:func:`edit_gpus`, ``jobs.lanes``). A job holding more than one GPU of pinned
+lanes runs the edit in a child process that sees them all
+(``python -m pipelines.video_edit.child``), where InstructPix2Pix loads with
+``device_map="balanced"``; otherwise the edit runs in the lane's process as always.
+
 The job's outputs folder is the seed's ``output_dir`` (``{job_id}_output.mp4``,
 ``{job_id}_mask.mp4``, ``{job_id}_log.txt``, ``status.json``); an admin may name
 another ``output_dir`` inside the writable output folders (``STUDIO_OUTPUT_ROOTS``; the
@@ -556,12 +562,91 @@ def _output_dir_still_free(job: store.Job) -> None:
         output_dir_ref(p["output_dir"], user_named(job["owner"]), own=own)
 
 
-@job_kind(RUN, lane="gpu", title="Video edit", check=_output_dir_still_free, on_end=edit_ended)
-def run(ctx: JobContext) -> dict:
+def edit_gpus(params: dict[str, Any]) -> int:
+    """GPUs of one machine an edit leases: its ``gpus`` option (default one). A mask
+    preview loads no edit model: one. On a shared lane (``STUDIO_GPU_LANES=shared``) one:
+    that lane sees every GPU of its machine, and the option caps how many the model uses."""
+    if params.get("what") == "mask" or get_settings().gpu_lanes == "shared":
+        return 1
+    return int((params.get("request") or {}).get("gpus") or 1)
+
+
+class EditChildFailed(RuntimeError):
+    """The child process of a several-GPU edit failed (its message, or its exit code)."""
+
+
+def _edit(ctx: JobContext, request):
+    """Run the edit: in the lane's process (models stay loaded between jobs), or, when
+    the job holds several GPUs of pinned lanes, in a child process that sees them all
+    (:func:`_edit_in_child`)."""
     from pipelines.video_edit import run_video_edit
 
+    if len(ctx.devices) > 1:
+        return _edit_in_child(ctx, request)
+    return run_video_edit(request, ctx.progress, models=ctx.model, search_dirs=search_dirs())
+
+
+def _edit_in_child(ctx: JobContext, request):
+    """``python -m pipelines.video_edit.child`` with the job's request: ``run_child`` gives
+    it the leased GPUs (``CUDA_VISIBLE_DEVICES``), so InstructPix2Pix loads balanced over
+    them. Its progress and log lines are replayed into the job (a cancel kills it), its
+    failure is raised here with its own message; the model is loaded for this job only."""
+    import json
+    import os
+    import sys
+
+    import pipelines
+    from pipelines.errors import BadInput
+    from pipelines.progress import LineReader
+    from pipelines.video_edit.models import SPECS
+    from pipelines.video_edit.status import read_status
+
+    spec = ctx.dir / "video_edit_child.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "request": request.model_dump(mode="json"),
+                "search_dirs": [str(d) for d in search_dirs()],
+            }
+        )
+    )
+    # the model variables the lane reads (a clean environment has none of them)
+    env = {s.env: os.environ[s.env] for s in SPECS.values() if os.environ.get(s.env)}
+    reader = LineReader(ctx.progress)
+    try:
+        code = ctx.run_child(
+            [sys.executable, "-m", "pipelines.video_edit.child", str(spec)],
+            cwd=Path(pipelines.__file__).resolve().parent.parent,
+            env=env,
+            on_output=reader.feed,
+        )
+    finally:
+        reader.finish()
+    if code != 0:
+        error = reader.error or {}
+        text = error.get("error") or f"The edit's child process exited with code {code}."
+        if 400 <= int(error.get("status") or 0) < 500:
+            raise BadInput(text)
+        raise EditChildFailed(
+            f"{error['type']}: {text} (details in the job log)" if error.get("type") else text
+        )
+    status = read_status(request.resolved_output_dir())
+    if status is None or status.status != "finished":
+        raise EditChildFailed("The edit's child process ended without a finished status.json.")
+    return status
+
+
+@job_kind(
+    RUN,
+    lane="gpu",
+    title="Video edit",
+    check=_output_dir_still_free,
+    on_end=edit_ended,
+    gpus=edit_gpus,
+)
+def run(ctx: JobContext) -> dict:
     request = _request(ctx)
-    status = run_video_edit(request, ctx.progress, models=ctx.model, search_dirs=search_dirs())
+    status = _edit(ctx, request)
     return _outputs(status, request, "run")
 
 
@@ -571,21 +656,17 @@ def run(ctx: JobContext) -> dict:
     title="Video edit preview",
     check=_output_dir_still_free,
     on_end=edit_ended,
+    gpus=edit_gpus,
 )
 def preview(ctx: JobContext) -> dict:
-    from pipelines.video_edit import preview_mask, run_video_edit
+    from pipelines.video_edit import preview_mask
 
     request = _request(ctx)
     what = ctx.params.get("what", "edit")
     if what == "mask":
         status = preview_mask(request, ctx.progress, models=ctx.model, search_dirs=search_dirs())
     else:
-        status = run_video_edit(
-            request.model_copy(update={"mode": "single_frame"}),
-            ctx.progress,
-            models=ctx.model,
-            search_dirs=search_dirs(),
-        )
+        status = _edit(ctx, request.model_copy(update={"mode": "single_frame"}))
     return _outputs(status, request, what)
 
 
