@@ -53,6 +53,8 @@ def test_preview_mask_preview_edit_and_run(studio_server, page, clips, tiny_ip2p
     assert (
         "video_edit.preview_mask" in page.locator("#video_edit-job-status").inner_text()
     )  # CPU lane: MediaPipe
+    # the views sit below the fold; their images load lazily, as a person scrolls to them
+    page.locator("#video-edit-mask-view").scroll_into_view_if_needed()
     page.locator("#video-edit-mask-view img").wait_for(timeout=30_000)
 
     page.locator("#video-edit-preview-edit").click()
