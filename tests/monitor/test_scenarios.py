@@ -62,7 +62,9 @@ def test_scenario_run_samples_its_process_tree(client, start_worker):
     assert job["status"] == "succeeded", job["error"]
     summary = job["outputs"]["summary"]
     assert summary["rss_mb"]["max"] > 120  # the script's memory, not the worker's
-    assert summary["cpu_percent"]["max"] > 40  # the busy child counted in the tree
+    # the busy child counted in the tree (the script itself only waits: ~0 %); a loaded
+    # machine gives the child a small share of a core, hence the low bar
+    assert summary["cpu_percent"]["max"] > 8
     assert job["outputs"]["exit_code"] == 0 and job["outputs"]["samples"] >= 5
 
     with open(store.job_dir(job["id"]) / "outputs" / "metrics.csv") as fh:

