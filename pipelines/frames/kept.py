@@ -46,7 +46,7 @@ class KeptFrames:
 
         if (
             self._last_grid is not None
-            and int(cv2.absdiff(grid, self._last_grid).max()) <= KEEP_LEVEL
+            and cv2.norm(grid, self._last_grid, cv2.NORM_INF) <= KEEP_LEVEL  # largest difference
         ):
             return
         if frame.format.name not in I420_FORMATS or self.full:

@@ -204,13 +204,16 @@ class _Reductions:
 
         prev = self.prev
         for work in works:
+            change = 0.0 if prev is None else cv2.mean(cv2.absdiff(work, prev))[0] / 255.0
+            prev, last = work, prev
+            self.change.append(change)
+            if change == 0.0 and last is not None:  # the same working frame: the same figures
+                self.bright.append(self.bright[-1])
+                self.sharp.append(self.sharp[-1])
+                continue
             self.bright.append(cv2.mean(work)[0] / 255.0)
             _, sd = cv2.meanStdDev(cv2.Laplacian(work, cv2.CV_16S, ksize=1))
             self.sharp.append(float(sd[0, 0]) ** 2)
-            self.change.append(
-                0.0 if prev is None else cv2.mean(cv2.absdiff(work, prev))[0] / 255.0
-            )
-            prev = work
         self.prev = prev
 
     def add(self, frame) -> None:

@@ -48,6 +48,23 @@ def test_wide_gather_equals_strided_slice(width, height):
     assert r.change[0] == 0.0 and r.change[1] > 0
 
 
+def test_a_repeated_frame_gets_the_figures_computed_for_it():
+    """A working frame equal to the one before (a still screen) takes the previous frame's
+    brightness and sharpness: the figures the plain computation gives it, its change 0."""
+    r = metrics._Reductions(Path("clip.mp4"), None)
+    a, b = _frame(1080, 2400, seed=0), _frame(1080, 2400, seed=1)
+    sequence = (a, a, b, b, b, a)
+    for f in sequence:  # one frame per call: the previous frame carried over between calls
+        r.add(f)
+    for k, f in enumerate(sequence):
+        work, _ = _plain(f)
+        _, sd = cv2.meanStdDev(cv2.Laplacian(work, cv2.CV_16S, ksize=1))
+        assert r.bright[k] == cv2.mean(work)[0] / 255.0
+        assert r.sharp[k] == float(sd[0, 0]) ** 2
+    assert r.change == [0.0, 0.0, r.change[2], 0.0, 0.0, r.change[5]]
+    assert r.change[2] > 0 and r.change[5] > 0 and r.sharp[0] != r.sharp[2]
+
+
 def _first_true_plain(a: np.ndarray, default: int) -> np.ndarray:
     out = np.full(a.shape[1], default)
     for c in range(a.shape[1]):
