@@ -31,7 +31,9 @@ Each measurement is repeated (``--repeat`` rounds, default 5), interleaved (one
 run of each kind per round); each figure is the median of the rounds with their
 spread (lowest-highest) beside it, and each ratio is the median of the rounds'
 own ratios (a neighbour's burst on the shared cores falls on one round's runs);
-peak memory is the largest seen.
+peak memory is the largest seen. A last line gives ours' CPU seconds over the
+slice-threaded decode-only run's and the wall ratios they allow (see ``cpu_bound``):
+on shared cores the CPU figures are the steadier ones.
 
 Goals: ours ≥ 0.8× the slice-threaded decode-only frames/s (issue 25; ≥ 0.8× and
 0.9× ``AUTO`` decode before), ≥ 1.2× PySceneDetect's, peak memory < 400 MB,
@@ -281,6 +283,34 @@ def round_ratios(runs: dict[str, list[dict]], kind: str, base: str, key: str = "
     return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
 
 
+def cpu_bound(runs: dict[str, list[dict]]) -> str:
+    """The CPU seconds of ours against the slice-threaded decode-only run, and the wall ratios
+    they allow (medians of the rounds' own figures).
+
+    Ours decodes the same frames as the baseline and does its work on top, on the same cores:
+    used as fully as the baseline uses them, it runs at (baseline CPU / our CPU) of the
+    baseline's speed; with every core busy from start to end at most (baseline seconds ×
+    cores / our CPU). On shared cores the CPU figures are the steadier ones."""
+    import statistics
+
+    d1, ours = runs["decode1"], runs["ours"]
+    cores = os.cpu_count() or 1
+    same_use = statistics.median(
+        a["cpu_seconds"] / b["cpu_seconds"] for a, b in zip(d1, ours, strict=True)
+    )
+    all_busy = statistics.median(
+        a["seconds"] * cores / b["cpu_seconds"] for a, b in zip(d1, ours, strict=True)
+    )
+    extra = statistics.median(
+        b["cpu_seconds"] - a["cpu_seconds"] for a, b in zip(d1, ours, strict=True)
+    )
+    return (
+        f"CPU: ours {extra:.2f} s over the slice-threaded decode-only run's "
+        f"({same_use:.2f}x its CPU: the wall ratio at its use of the cores; with all {cores} "
+        f"cores busy throughout at most {all_busy:.2f}x)"
+    )
+
+
 def report(m: dict, repeat: int) -> None:
     res, runs, truth = m["res"], m["runs"], m["truth"]
     dec, dec1, ours = res["decode"], res["decode1"], res["ours"]
@@ -345,6 +375,7 @@ def report(m: dict, repeat: int) -> None:
         cpu = "" if pass_row else f"{r['cpu_seconds']:6.2f}"
         mb = "" if pass_row else f"{r['peak_mb']:8.0f}"
         print(f"{name:36} {r[key]:9.1f} {f'{lo:.0f}-{hi:.0f}':>13} {cpu:>6} {mb:>8}  {ratio}")
+    print(cpu_bound(runs))
     print(
         f"peak memory of ours: {ours['peak_mb']:.0f} MB ru_maxrss, {ours['polled_peak_mb']:.0f} MB polled RSS (goal < 400)"
     )
