@@ -8,9 +8,10 @@ supervisor). The supervisor imports what a lane runs once (the queue, huey, the
 records, every tool's kinds; never torch: a job kind imports its pipeline when
 a job of it first runs) and forks each lane from that, before any thread starts
 in it; a lane opens its own database connections and queue after the fork.
-``python -m jobs.worker --lane X`` runs one lane alone. A worker on another machine needs only the records
-(``STUDIO_DATABASE_URL``), the queue (``STUDIO_QUEUE_URL``) and the shared
-``STUDIO_HOME``; its scratch files go to local disk (``TMPDIR``). Each lane
+``python -m jobs.worker --lane X`` runs one lane alone. A worker on another
+machine needs only the records (``STUDIO_DATABASE_URL``), the queue
+(``STUDIO_QUEUE_URL``) and the shared ``STUDIO_HOME``; its scratch files go to
+local disk (``TMPDIR``). Each lane
 process, before consuming, re-queues what a dead worker left behind, then
 beats a heartbeat every STUDIO_HEARTBEAT_S seconds (its lease: a worker whose
 beat is older than ``jobs.recovery.stale_after_s`` is dead, and any live lane
