@@ -13,6 +13,13 @@ worker that cannot start is a broken install, not something to retry forever.
 Every restart is logged with the exit code and the last lines the child
 printed. The child gets SIGKILL when its supervising thread dies
 (``PR_SET_PDEATHSIG`` on Linux), so a killed app leaves no worker behind.
+
+A child is a program (``argv``, started with ``subprocess.Popen``) or a function
+run in a fork of this process (``spawn=lambda: fork_child(fn, env)``): the
+worker forks its lanes from a process that has imported what they need once.
+Forking is only safe before any thread starts in the forking process, so such
+children are kept by :func:`keep_alive` in the calling thread (one loop for all
+of them) instead of by :meth:`Supervisor.start`'s thread per child.
 """
 
 from __future__ import annotations
@@ -25,9 +32,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 log = logging.getLogger("studio.supervisor")
 
@@ -51,6 +59,106 @@ def die_with_parent() -> None:
     dies (Linux ``PR_SET_PDEATHSIG``), so no orphan outlives its supervisor."""
     if _PRCTL is not None:
         _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class Child(Protocol):
+    """What a :class:`Supervisor` uses of its child: ``subprocess.Popen``'s own
+    names, so a forked child (:class:`Forked`) and a program are kept alike."""
+
+    pid: int
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+class Forked:
+    """A child made by :func:`fork_child`: its exit code as ``Popen`` gives it
+    (``-N`` when killed by signal N)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    @property
+    def stdout(self) -> None:
+        """None: it writes to this process's stdout and stderr."""
+        return None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere: its code is lost
+                self.returncode = -signal.SIGKILL
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0)
+            time.sleep(0.02)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def fork_child(target: Callable[[], object], env: Mapping[str, str], name: str = "") -> Forked:
+    """Run ``target()`` in a fork of this process, with ``env`` as its whole
+    environment (set before ``target`` runs, so e.g. ``CUDA_VISIBLE_DEVICES``
+    is in place before anything touches CUDA), default SIGINT/SIGTERM handling,
+    SIGKILL when this process dies, and ``name`` as its process name (``ps -o
+    comm``). The child exits with what ``target`` returns (an int, else 0), 1 when
+    it raises (the traceback goes to stderr). Only from a process without
+    threads: a fork copies locks that other threads may hold."""
+    if threading.active_count() > 1:
+        raise RuntimeError("fork_child: this process runs threads; forking it is not safe")
+    parent = os.getpid()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pid = os.fork()
+    if pid:
+        return Forked(pid)
+    code = 1
+    try:
+        die_with_parent()
+        if os.getppid() != parent:  # the parent died before the line above
+            os._exit(1)
+        if name and _PRCTL is not None:
+            _PRCTL(15, name.encode()[:15])  # PR_SET_NAME
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.environ.clear()
+        os.environ.update(env)
+        result = target()
+        code = result if isinstance(result, int) else 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+        finally:
+            os._exit(code)
 
 
 @dataclass
@@ -81,7 +189,9 @@ class Supervisor:
     ``give_up_after=None`` it never gives up (backoff only). ``own_group=True``
     starts the child in its own process group, so a Ctrl-C in the terminal
     reaches only the supervising program, which then stops the child itself
-    (no restart races the shutdown)."""
+    (no restart races the shutdown). ``spawn``, when given, starts the child
+    instead of ``argv`` (``argv`` then only names it in messages): e.g. a
+    :func:`fork_child`, kept by :func:`keep_alive`."""
 
     def __init__(
         self,
@@ -100,6 +210,7 @@ class Supervisor:
         own_group: bool = False,
         echo: IO[str] | None = None,
         on_change: Callable[[SupervisorState], None] | None = None,
+        spawn: Callable[[], Child] | None = None,
     ):
         self.name = name
         self.argv = list(argv)
@@ -116,11 +227,12 @@ class Supervisor:
         self._ready = False
         self.echo = echo if echo is not None else sys.stdout
         self.on_change = on_change
+        self.spawn = spawn
         self._state = SupervisorState(name=name)
         self._tail: collections.deque[str] = collections.deque(maxlen=20)
         self._lock = threading.RLock()
         self._stopping = threading.Event()
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: Child | None = None
         self._thread: threading.Thread | None = None
 
     # -- what others read ------------------------------------------------
@@ -142,21 +254,29 @@ class Supervisor:
 
     def stop(self) -> None:
         """End the child and stop restarting it."""
-        with self._lock:
-            self._stopping.set()
-            proc = self._proc
+        proc = self._ask_to_stop()
         if proc is not None and proc.poll() is None:
             try:
-                proc.send_signal(self.stop_signal)
                 proc.wait(timeout=self.stop_timeout_s)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
-            except ProcessLookupError:
-                pass
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         self._set(state="stopped", pid=None, next_start_at=None, message=f"{self.name} stopped")
+
+    def _ask_to_stop(self) -> Child | None:
+        """No more starts; the child gets ``stop_signal``. Returns the child."""
+        with self._lock:
+            asked = self._stopping.is_set()
+            self._stopping.set()
+            proc = self._proc
+        if proc is not None and not asked and proc.poll() is None:
+            try:
+                proc.send_signal(self.stop_signal)
+            except ProcessLookupError:
+                pass
+        return proc
 
     def run(self) -> None:
         """The loop: start, wait, decide, pause, start again."""
@@ -167,35 +287,42 @@ class Supervisor:
                 if self._stopping.wait(pause):
                     break
             started = time.monotonic()
-            code: int | None
-            try:
-                proc = self._spawn()
-            except OSError as exc:  # the program itself cannot start: a crash at start
-                code = None
-                self._tail.append(f"could not start: {exc}")
-            else:
-                if proc is None:  # stop() came first
-                    break
-                code = proc.wait()
+            proc, failed = self._start()
+            if proc is None and not failed:  # stop() came first
+                break
+            code = proc.wait() if proc is not None else None
             if self._stopping.is_set():
                 break
             pause = self._after_exit(code, time.monotonic() - started)
 
     # -- inside the loop ---------------------------------------------------
-    def _spawn(self) -> subprocess.Popen[bytes] | None:
+    def _start(self) -> tuple[Child | None, bool]:
+        """Start the child: (the child, False); (None, False) when stop() came
+        first; (None, True) when it could not be started (a crash at start)."""
+        try:
+            return self._spawn(), False
+        except OSError as exc:  # the program itself cannot start
+            self._tail.append(f"could not start: {exc}")
+            return None, True
+
+    def _spawn(self) -> Child | None:
         out = subprocess.PIPE if self.capture_output else None
         with self._lock:  # stop() either sees this child or keeps it from starting
             if self._stopping.is_set():
                 return None
             self._ready = False
-            proc = subprocess.Popen(
-                self.argv,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT if self.capture_output else None,
-                preexec_fn=die_with_parent,
-                process_group=0 if self.own_group else None,
-            )
+            proc: Child
+            if self.spawn is not None:
+                proc = self.spawn()
+            else:
+                proc = subprocess.Popen(
+                    self.argv,
+                    env=self.env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT if self.capture_output else None,
+                    preexec_fn=die_with_parent,
+                    process_group=0 if self.own_group else None,
+                )
             self._proc = proc
         if proc.stdout is not None:
             threading.Thread(
@@ -263,6 +390,43 @@ class Supervisor:
             snapshot = SupervisorState(**{**asdict(self._state), "output_tail": list(self._tail)})
         if self.on_change is not None:
             self.on_change(snapshot)
+
+
+def keep_alive(keepers: list[Supervisor], stopping: threading.Event, poll_s: float = 0.1) -> None:
+    """Keep each supervisor's child alive from this thread until ``stopping`` is
+    set, then stop them all together: the loop of :meth:`Supervisor.run`, for
+    children forked from this thread (:func:`fork_child`), so no thread ever
+    runs in the forking process. A child's exit is seen within ``poll_s``."""
+    running: dict[Supervisor, tuple[Child, float]] = {}  # keeper: (its child, started)
+    due = {keeper: 0.0 for keeper in keepers}  # keeper: when it starts (again)
+
+    def ended(keeper: Supervisor, code: int | None, lived: float) -> None:
+        pause = keeper._after_exit(code, lived)
+        if pause is None:  # gave up
+            return
+        if pause:
+            keeper._set(state="restarting", next_start_at=time.time() + pause)
+        due[keeper] = time.monotonic() + pause
+
+    while not stopping.is_set():
+        for keeper, when in list(due.items()):
+            if when <= time.monotonic():
+                del due[keeper]
+                proc, failed = keeper._start()
+                if proc is not None:
+                    running[keeper] = (proc, time.monotonic())
+                elif failed:
+                    ended(keeper, None, 0.0)
+        for keeper, (proc, started) in list(running.items()):
+            code = proc.poll()
+            if code is not None:
+                del running[keeper]
+                ended(keeper, code, time.monotonic() - started)
+        stopping.wait(max(0.0, min([poll_s, *(when - time.monotonic() for when in due.values())])))
+    for keeper in keepers:  # all at once: each ends its running step meanwhile
+        keeper._ask_to_stop()
+    for keeper in keepers:
+        keeper.stop()
 
 
 def _describe_exit(code: int | None) -> str:

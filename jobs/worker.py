@@ -4,9 +4,14 @@ It starts one consumer process per lane (``--lane gpu``: one job at a time,
 models stay loaded, one such lane per GPU, each pinned to its device:
 ``STUDIO_GPU_LANES``, ``jobs.lanes``; ``--lane cpu``: STUDIO_CPU_WORKERS at
 once) and restarts a lane that dies (``jobs.supervisor``; a lane dies with its
-supervisor). A worker on another machine needs only the records
-(``STUDIO_DATABASE_URL``), the queue (``STUDIO_QUEUE_URL``) and the shared
-``STUDIO_HOME``; its scratch files go to local disk (``TMPDIR``). Each lane
+supervisor). The supervisor imports what a lane runs once (the queue, huey, the
+records, every tool's kinds; never torch: a job kind imports its pipeline when
+a job of it first runs) and forks each lane from that, before any thread starts
+in it; a lane opens its own database connections and queue after the fork.
+``python -m jobs.worker --lane X`` runs one lane alone. A worker on another
+machine needs only the records (``STUDIO_DATABASE_URL``), the queue
+(``STUDIO_QUEUE_URL``) and the shared ``STUDIO_HOME``; its scratch files go to
+local disk (``TMPDIR``). Each lane
 process, before consuming, re-queues what a dead worker left behind, then
 beats a heartbeat every STUDIO_HEARTBEAT_S seconds (its lease: a worker whose
 beat is older than ``jobs.recovery.stale_after_s`` is dead, and any live lane
@@ -20,6 +25,8 @@ than STUDIO_DEMO_RETENTION_H (``jobs.retention``), and no lane downloads models.
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
 import json
 import logging
 import os
@@ -32,11 +39,11 @@ import time
 from jobs import records
 from jobs.kinds import LANES
 from jobs.settings import get_settings
-from jobs.supervisor import Supervisor
+from jobs.supervisor import Supervisor, fork_child, keep_alive
 
 # What only a lane runs (the queue, huey with its redis and psycopg imports, the
-# tools) is imported in the lane's functions: the supervisor process that starts
-# the lanes starts without it.
+# tools) is imported in the lane's functions and, once for all lanes, by
+# preload() in the supervisor that forks them.
 
 log = logging.getLogger("studio.worker")
 SAMPLE_KEEP_S = 15 * 60
@@ -52,13 +59,7 @@ def lane_main(lane: str, gpu: str | None = None) -> None:
     from jobs.queue import huey_for
 
     settings = get_settings()
-    if settings.demo_mode and settings.fetch_models != "auto":
-        # Public demo: models come from the local cache and the models folder only;
-        # a visitor never makes the worker download one. With STUDIO_FETCH_MODELS=auto
-        # the operator lets a job fetch a model a tool declares on its first use (a
-        # Space starting empty); a visitor still cannot name one (jobs.models.model_ref).
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    _offline_in_demo()
     load_tools()
     huey = huey_for(lane)
     pid = os.getpid()
@@ -96,6 +97,31 @@ def lane_main(lane: str, gpu: str | None = None) -> None:
         check_worker_health=True,
     )
     consumer.run()
+
+
+def _offline_in_demo() -> None:
+    settings = get_settings()
+    if settings.demo_mode and settings.fetch_models != "auto":
+        # Public demo: models come from the local cache and the models folder only;
+        # a visitor never makes the worker download one. With STUDIO_FETCH_MODELS=auto
+        # the operator lets a job fetch a model a tool declares on its first use (a
+        # Space starting empty); a visitor still cannot name one (jobs.models.model_ref).
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def preload() -> None:
+    """Import what a lane runs, so that each lane forked from this process starts
+    with it imported: the queue and huey's consumer, the records, recovery, the
+    runner, the resource sampler and every tool's kinds (no pipeline: a kind
+    imports its pipeline in its body, when a job of it first runs)."""
+    import huey.consumer  # noqa: F401
+
+    from jobs import queue, recovery, retention, runner, store  # noqa: F401
+    from jobs.kinds import load_tools
+    from pipelines.monitor.resources import ResourceSampler  # noqa: F401
+
+    load_tools()
 
 
 def _heartbeat(lane: str, worker_id: str, interval: float) -> None:
@@ -173,7 +199,9 @@ def _beat(lane: str, worker_id: str, sampler) -> None:
 
 def lane_processes(lanes: list[str]) -> list[tuple[str, list[str], dict[str, str]]]:
     """(name, argv, environment) of each lane process: one per GPU for the GPU
-    lane (``STUDIO_GPU_LANES``), each with ``CUDA_VISIBLE_DEVICES`` = its device."""
+    lane (``STUDIO_GPU_LANES``), each with ``CUDA_VISIBLE_DEVICES`` = its device.
+    ``argv`` runs the lane alone; :func:`supervise` forks it and runs its
+    arguments (``--lane gpu --gpu 0``) in the fork."""
     from jobs.lanes import gpu_devices
 
     result = []
@@ -194,7 +222,8 @@ def lane_processes(lanes: list[str]) -> list[tuple[str, list[str], dict[str, str
 def supervise(lanes: list[str]) -> int:
     """Keep one process per lane (per GPU for the GPU lane) alive
     (``jobs.supervisor``: restart with backoff, never give up: a lane that
-    keeps crashing is logged on every restart)."""
+    keeps crashing is logged on every restart). Each lane is forked from this
+    process after :func:`preload`, from this thread (no thread ever runs here)."""
     stopping = threading.Event()
 
     def stop(signum: int, frame: object) -> None:
@@ -202,6 +231,10 @@ def supervise(lanes: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    _offline_in_demo()  # in the lanes' environment before anything imports huggingface_hub
+    preload()
+    records.dispose()  # no database connection crosses a fork: each lane opens its own
+    gc.freeze()  # the imported modules' objects stay shared with the lanes (no copy on write)
     keepers = [
         Supervisor(
             name,
@@ -214,16 +247,11 @@ def supervise(lanes: list[str]) -> int:
             stop_signal=signal.SIGINT,  # huey: finish the running task's step, then stop
             stop_timeout_s=10.0,
             capture_output=False,
-        ).start()
+            spawn=functools.partial(fork_child, functools.partial(main, argv[3:]), env, name),
+        )
         for name, argv, env in lane_processes(lanes)
     ]
-    while not stopping.wait(0.5):
-        pass
-    stoppers = [threading.Thread(target=keeper.stop) for keeper in keepers]
-    for thread in stoppers:
-        thread.start()
-    for thread in stoppers:
-        thread.join()
+    keep_alive(keepers, stopping)
     return 0
 
 
@@ -238,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpu", help="the GPU device this GPU lane is pinned to")
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s worker[{args.lane or 'main'}] %(message)s"
+        level=logging.INFO,
+        format=f"%(asctime)s worker[{args.lane or 'main'}] %(message)s",
+        force=True,  # a lane forked from the supervisor names itself
     )
     logging.getLogger("huey").setLevel(logging.WARNING)
     if args.lane:

@@ -15,6 +15,7 @@ import pytest
 
 from jobs import records, store
 from jobs.access import SYSTEM
+from tests.conftest import ROOT
 from tests.servers import POSTGRES
 
 MAIN_DB = Path(__file__).parent / "data" / "studio-main.db"  # tests/data/make_main_studio_db.py
@@ -125,6 +126,29 @@ def test_a_fresh_studio_db_gets_the_schema_the_old_migrations_made(bare_home):
     assert _schema(bare_home / "studio.db") == _schema(MAIN_DB)
     records.upgrade()
     assert records.current_revision() == records.head_revision()
+
+
+def test_a_start_on_a_database_at_head_is_one_query_without_alembic(bare_home):
+    """``python app.py`` and ``python -m jobs.worker`` upgrade at every start: on a
+    database already at the head that is one version query, and Alembic (its
+    scripts, Mako, Pygments) is not even imported. The head it compares with is
+    Alembic's own."""
+    import subprocess
+    import sys
+
+    from jobs.records import migrate
+
+    assert records.head_revision() == migrate.HEAD  # a new migration moves migrate.HEAD
+    records.upgrade()
+    check = (
+        "import sys; from jobs import records; "
+        "print(records.upgrade()); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    head = records.head_revision()
+    assert done.stdout.split("\n")[:2] == [str((head, head)), "False"], done.stderr
 
 
 def test_a_pre_versioned_studio_db_gets_every_table_and_renamed_kinds(bare_home):

@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -194,3 +195,119 @@ def test_health_and_the_jobs_tab_say_when_the_worker_was_given_up(studio_home, m
     assert (
         health.health()["worker"]["supervisor"] is None
     )  # STUDIO_WORKER=external: no supervisor here
+
+
+# -- the worker's lanes: forked from the supervisor, kept from its one thread ----
+
+
+def _lanes_alive() -> dict[str, int]:
+    """Lane name: pid of each live lane the workers table knows."""
+    from studio.health import workers
+
+    return {lane["lane"]: lane["pid"] for lane in workers() if lane["alive"]}
+
+
+def test_the_worker_forks_its_lanes_restarts_one_killed_and_they_die_with_it(start_worker):
+    """``python -m jobs.worker`` forks each lane from its own process (the lane's
+    parent; no new interpreter imports the tools again), restarts a killed lane at
+    once, and a lane does not outlive its supervisor: SIGKILL of the supervisor
+    alone (not its process group) takes its lanes with it."""
+    import psutil
+
+    from jobs import queue
+    from tests.conftest import wait_job
+
+    worker = start_worker()
+    lanes = wait_for(lambda: (found := _lanes_alive()).keys() == {"gpu", "cpu"} and found)
+    for pid in lanes.values():
+        lane = psutil.Process(pid)
+        assert lane.ppid() == worker.pid  # a fork of the supervisor
+        assert lane.cmdline() == psutil.Process(worker.pid).cmdline()  # not a new program
+
+    os.kill(lanes["cpu"], signal.SIGKILL)
+    restarted = wait_for(
+        lambda: (pid := _lanes_alive().get("cpu")) not in (None, lanes["cpu"]) and pid, timeout=30
+    )
+    assert psutil.Process(restarted).ppid() == worker.pid
+    job = queue.submit("system.sleep", {"seconds": 0.1, "steps": 1})
+    assert wait_job(job["id"])["status"] == "succeeded"
+    assert "lane cpu was killed by SIGKILL" in worker.output()
+
+    os.kill(worker.pid, signal.SIGKILL)
+    for pid in (restarted, lanes["gpu"]):
+        wait_for(lambda pid=pid: not psutil.pid_exists(pid) or _zombie(pid), timeout=10)
+
+
+def _zombie(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_lane_starts_without_torch_and_with_the_tools_imported(tmp_path):
+    """What the supervisor imports for its lanes (``jobs.worker.preload``): every
+    tool's job kinds, and no model library (a kind imports its pipeline when a job
+    of it first runs)."""
+    check = (
+        "import sys; from jobs.worker import preload; preload(); from jobs.kinds import KINDS; "
+        "heavy = ('torch', 'transformers', 'diffusers', 'gradio', 'cv2'); "
+        "print(sorted(m for m in heavy if m in sys.modules), 'system.sleep' in KINDS)"
+    )
+    from tests.conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout.strip() == "[] True", done.stderr
+
+
+def test_a_forked_child_gets_its_environment_and_is_kept_alive_from_one_thread(tmp_path):
+    """``fork_child`` + ``keep_alive`` (the worker's lanes): the child sees the
+    environment it was given (a GPU lane's CUDA_VISIBLE_DEVICES), a crash at start
+    backs off, and a stop ends the child with the stop signal."""
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "def crash():\n"
+        "    print('pinned to', os.environ['CUDA_VISIBLE_DEVICES'], flush=True)\n"
+        "    sys.exit(4)\n"
+        "def sleep():\n"
+        "    try:\n"
+        "        time.sleep(60)\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('stopped by SIGINT', flush=True)\n"
+        "        return 0\n"
+    )
+    run = f"""
+import io, os, signal, sys, threading, time
+sys.path.insert(0, {str(tmp_path)!r})
+import child
+from jobs.supervisor import Supervisor, fork_child, keep_alive
+env = {{**os.environ, "CUDA_VISIBLE_DEVICES": "1"}}
+crashing = Supervisor("lane gpu1", [], backoff_s=0.1, max_backoff_s=0.2, give_up_after=3,
+                      capture_output=False, echo=io.StringIO(),
+                      spawn=lambda: fork_child(child.crash, env, "lane gpu1"))
+sleeping = Supervisor("lane cpu", [], capture_output=False, stop_signal=signal.SIGINT,
+                      echo=io.StringIO(), spawn=lambda: fork_child(child.sleep, os.environ))
+stopping = threading.Event()
+signal.signal(signal.SIGTERM, lambda *a: stopping.set())
+keep_alive([crashing, sleeping], stopping)
+print("states", crashing.state()["state"], crashing.state()["crashes_at_start"],
+      crashing.state()["last_exit_code"], sleeping.state()["state"], flush=True)
+"""
+    from tests.conftest import ROOT
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", run], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT
+    )
+    time.sleep(4)
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=30)[0].decode()
+    assert out.count("pinned to 1") == 3, out  # its environment; given up after 3 crashes
+    assert "3 times in a row" in out and "no more restarts" in out, out
+    assert "restarting in 0.1 s" in out and "restarting in 0.2 s" in out, out
+    assert "stopped by SIGINT" in out, out
+    assert "states stopped 3 4 stopped" in out, out
