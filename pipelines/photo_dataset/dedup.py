@@ -119,19 +119,23 @@ def _small32_or_flat(path: Path) -> np.ndarray:
 
 
 def _hashes_of(stack: np.ndarray) -> tuple[list[int], list[float]]:
-    """pHash bits and detail of a stack of 32x32 copies (n x 32 x 32): a few batched
-    matrix products instead of two SciPy DCTs per image."""
-    # pHash: SciPy's unnormalised DCT-II (imagehash), its 8x8 low band against its median.
-    low = _PHASH_DCT8 @ stack @ _PHASH_DCT8.T
+    """pHash bits and detail of a stack of 32x32 copies (n x 32 x 32, float64), from one
+    orthonormal DCT-II of each (OpenCV)."""
+    import cv2
+
+    coeffs = np.stack([cv2.dct(small) for small in stack])
+    # pHash: imagehash's DCT (SciPy's, unnormalised) is this one scaled per row and column;
+    # its 8x8 low band against its median.
+    low = coeffs[:, :8, :8] * _PHASH_SCALE
     flat = low.reshape(len(stack), 64)
     bits = flat > np.median(flat, axis=1, keepdims=True)
     packed = np.packbits(bits, axis=1)  # 8 bytes per image, first bit highest as in phash_of
     hashes = [int(v) for v in packed.view(">u8").ravel()]
-    # detail: the orthonormal 32x32 DCT's energy outside the 8x8 band, DC left out.
-    energy = (_DCT32 @ stack @ _DCT32.T) ** 2
+    # detail: the energy outside the 8x8 band, DC left out.
+    energy = coeffs**2
     energy[:, 0, 0] = 0.0
     total = energy.sum(axis=(1, 2))
-    fine = energy[:, 8:, :].sum(axis=(1, 2)) + energy[:, :8, 8:].sum(axis=(1, 2))
+    fine = total - energy[:, :8, :8].sum(axis=(1, 2))
     details = np.where(total > 1e-9, fine / np.maximum(total, 1e-300), 0.0)
     return hashes, [float(v) for v in details]
 
@@ -168,18 +172,10 @@ def _in_threads(fn, items: list, workers: int) -> list:
         return [y for part in pool.map(lambda chunk: [fn(x) for x in chunk], chunks) for y in part]
 
 
-def _dct_matrix(n: int = 32) -> np.ndarray:
-    k, x = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    m = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
-    m[0] /= np.sqrt(2.0)
-    return m
-
-
-_DCT32 = _dct_matrix()
-# imagehash's pHash DCT (scipy.fftpack.dct, type II, no normalisation), the 8 low rows.
-_PHASH_DCT8 = 2.0 * np.cos(
-    np.pi * (2 * np.arange(32)[None, :] + 1) * np.arange(8)[:, None] / (2 * 32)
-)
+# SciPy's unnormalised DCT-II of 32 values over the orthonormal one: 2 sqrt(32) for the
+# first coefficient, sqrt(2 * 32) for the others; in 2-D the product of the row's and the column's.
+_PHASH_ROW = np.array([2.0 * np.sqrt(32.0)] + [np.sqrt(64.0)] * 7)
+_PHASH_SCALE = _PHASH_ROW[:, None] * _PHASH_ROW[None, :]
 
 
 def hamming_matrix(hashes: list[int] | np.ndarray) -> np.ndarray:
