@@ -18,13 +18,23 @@ pairs compared at once with numpy bit operations.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .images import load_image
+from .dedup_aligned import (  # noqa: F401  (MIN_DETAIL, NEAR_DISTANCE and the check: importable from here)
+    GATE_AGREEING,
+    MIN_DETAIL,
+    NEAR_DISTANCE,
+    agreeing_matches,
+    fits_one_transform,
+    keypoints_or_none,
+    same_under_alignment,
+)
+from .images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image
 from .subjects import Subject, boxes_close, face_similarity, face_ssim, pose_similarity
 
 HASH_SIDE = 64  # decode size for hashing; pHash itself works on 32x32
@@ -56,39 +66,116 @@ def phash_of(image: Image.Image) -> int:
     return int.from_bytes(np.packbits(bits).tobytes(), "big")
 
 
-def hash_file(path: Path) -> int:
-    """pHash of a file, decoded at 1/8 scale when it is a JPEG."""
-    return phash_of(load_image(path, max_side=HASH_SIDE, mode="L"))
-
-
 def _small32(path: Path) -> np.ndarray:
-    """The 32x32 grey copy pHash and :func:`detail_of` work on (imagehash's resize), as float64."""
-    grey = load_image(path, max_side=HASH_SIDE, mode="L")
-    return np.asarray(grey.resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    """The 32x32 grey copy the hashes and the detail measure work on: one small decode
+    (:func:`_small_grey`), averaged down to 32x32 (OpenCV's area resampling), as float64."""
+    import cv2
+
+    return cv2.resize(_small_grey(path), (32, 32), interpolation=cv2.INTER_AREA).astype(np.float64)
 
 
-def hashes_and_details(paths: list[Path], workers: int = 2) -> tuple[list[int], list[float]]:
-    """:func:`hash_and_detail` of many files: the same pHash bits and detail, faster.
+_JPEG_SCALES = (8, 4, 2, 1)  # the reductions libjpeg decodes directly
 
-    Each file is decoded once at 1/8 scale and shrunk to 32x32 by ``workers`` threads
-    (Pillow's decoder and resize release the GIL: both cores); the DCTs of all the
-    copies are then a few batched matrix products instead of two SciPy calls per image."""
-    if not paths:
-        return [], []
-    stack = np.stack(_in_threads(_small32, paths, workers))
-    # pHash: SciPy's unnormalised DCT-II (imagehash), its 8x8 low band against its median.
-    low = _PHASH_DCT8 @ stack @ _PHASH_DCT8.T
-    flat = low.reshape(len(paths), 64)
+
+def _small_grey(path: Path) -> np.ndarray:
+    """The photo upright and grey (uint8), at least ``HASH_SIDE`` px on its long side when
+    it has them. A JPEG is decoded by OpenCV at 1/8 scale (at 1/4, 1/2 or full scale when
+    that leaves under ``HASH_SIDE``), EXIF orientation applied and the pixel limit of
+    :func:`.images.load_image` checked on the decoded size: about half the CPU of
+    Pillow's draft decode behind ``load_image``, which reads every other format and any
+    JPEG OpenCV cannot."""
+    import cv2
+
+    data = np.fromfile(path, dtype=np.uint8)
+    if data[:3].tobytes() != b"\xff\xd8\xff":
+        return np.asarray(load_image(path, max_side=HASH_SIDE, mode="L"), dtype=np.uint8)
+    flags = {
+        8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+        4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+        2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+        1: cv2.IMREAD_GRAYSCALE,
+    }
+    factor, grey = 8, cv2.imdecode(data, flags[8])
+    if grey is not None and max(grey.shape) < HASH_SIDE:  # a small photo: a larger scale
+        long_side = max(grey.shape) * 8
+        factor = max(f for f in _JPEG_SCALES if long_side >= HASH_SIDE * f or f == 1)
+        grey = cv2.imdecode(data, flags[factor])
+    if grey is None:  # not decodable by OpenCV: Pillow, and its message if it cannot either
+        return np.asarray(load_image(path, max_side=HASH_SIDE, mode="L"), dtype=np.uint8)
+    if grey.size * factor * factor > DEFAULT_MAX_PIXELS:
+        raise ImageLoadError(
+            f"{path.name}: about {grey.size * factor * factor / 1e6:.0f} megapixels is over the "
+            f"limit of {DEFAULT_MAX_PIXELS / 1e6:.0f} MP (decompression-bomb guard); downscale it "
+            "before adding it"
+        )
+    return grey
+
+
+def _small32_or_flat(path: Path) -> np.ndarray:
+    try:
+        return _small32(path)
+    except Exception:  # unreadable here: the filter step has reported it (detail 0)
+        return np.zeros((32, 32))
+
+
+def _hashes_of(stack: np.ndarray) -> tuple[list[int], list[float]]:
+    """pHash bits and detail of a stack of 32x32 copies (n x 32 x 32, float64), from one
+    orthonormal DCT-II of each (OpenCV)."""
+    import cv2
+
+    coeffs = np.stack([cv2.dct(small) for small in stack])
+    # pHash: imagehash's DCT (SciPy's, unnormalised) is this one scaled per row and column;
+    # its 8x8 low band against its median.
+    low = coeffs[:, :8, :8] * _PHASH_SCALE
+    flat = low.reshape(len(stack), 64)
     bits = flat > np.median(flat, axis=1, keepdims=True)
     packed = np.packbits(bits, axis=1)  # 8 bytes per image, first bit highest as in phash_of
     hashes = [int(v) for v in packed.view(">u8").ravel()]
-    # detail: the orthonormal 32x32 DCT's energy outside the 8x8 band, DC left out (detail_of).
-    energy = (_DCT32 @ stack @ _DCT32.T) ** 2
+    # detail: the energy outside the 8x8 band, DC left out.
+    energy = coeffs**2
     energy[:, 0, 0] = 0.0
     total = energy.sum(axis=(1, 2))
-    fine = energy[:, 8:, :].sum(axis=(1, 2)) + energy[:, :8, 8:].sum(axis=(1, 2))
+    fine = total - energy[:, :8, :8].sum(axis=(1, 2))
     details = np.where(total > 1e-9, fine / np.maximum(total, 1e-300), 0.0)
     return hashes, [float(v) for v in details]
+
+
+def hashes_and_details(paths: list[Path], workers: int = 2) -> tuple[list[int], list[float]]:
+    """pHash (64 bits, as an int) and detail (:data:`MIN_DETAIL`) of each file, each from
+    one small decode (:func:`_small32`), decoded by ``workers`` threads (Pillow's decoder
+    releases the GIL: both cores). The detail is the share of the 32x32 copy's AC energy
+    outside pHash's 8x8 band: how much of the image pHash does not see."""
+    if not paths:
+        return [], []
+    return _hashes_of(np.stack(_in_threads(_small32, paths, workers)))
+
+
+def hash_and_detail(path: Path) -> tuple[int, float]:
+    """:func:`hashes_and_details` of one file."""
+    hashes, details = _hashes_of(_small32(path)[None])
+    return hashes[0], details[0]
+
+
+def hash_file(path: Path) -> int:
+    """pHash of a file, from its small decode (1/8 scale for a JPEG)."""
+    return hash_and_detail(path)[0]
+
+
+def _in_threads(fn, items: list, workers: int) -> list:
+    """``[fn(x) for x in items]``, by ``workers`` threads when there is enough to share
+    (Pillow's decoder and OpenCV release the GIL: both cores), in a few chunks each."""
+    if workers <= 1 or len(items) < 4:
+        return [fn(x) for x in items]
+    size = -(-len(items) // (4 * workers))
+    chunks = [items[k : k + size] for k in range(0, len(items), size)]
+    with ThreadPoolExecutor(workers, thread_name_prefix="dedup") as pool:
+        return [y for part in pool.map(lambda chunk: [fn(x) for x in chunk], chunks) for y in part]
+
+
+# SciPy's unnormalised DCT-II of 32 values over the orthonormal one: 2 sqrt(32) for the
+# first coefficient, sqrt(2 * 32) for the others; in 2-D the product of the row's and the column's.
+_PHASH_ROW = np.array([2.0 * np.sqrt(32.0)] + [np.sqrt(64.0)] * 7)
+_PHASH_SCALE = _PHASH_ROW[:, None] * _PHASH_ROW[None, :]
 
 
 def hamming_matrix(hashes: list[int] | np.ndarray) -> np.ndarray:
@@ -178,167 +265,7 @@ def choose_keepers(
 
 
 # --------------------------------------------------------------------------- rotated / shifted copies of detailed images
-#
-# pHash sees a photo at 32x32. For a detailed, high-frequency image (a scanned text page,
-# a texture) that small copy is almost all fine detail, and a rotation of 1-2 degrees or a
-# shift of a few pixels flips many of its bits: the copies land beyond the threshold. Such
-# pairs (near the threshold, both images detailed) get a second, geometric comparison:
-# ORB keypoints at ALIGN_SIDE px, matched and fitted with one rotation + shift + scale
-# (RANSAC). Copies agree on one transform with many matched points; distinct pages share
-# letters but not their positions, so their matches do not agree.
-# Cost (issue 25): keypoints once per image, only for detailed images in such pairs; each
-# pair first on the 200 strongest keypoints of each side (a tenth of the matching), where
-# distinct pages give no small-rotation fit at all; files, keypoints and pairs are shared
-# by two threads (both cores), and pairs already joined are not checked again. The same
-# check reaches small pages (150-400 px on the long side, brought up to ALIGN_SIDE).
-
-NEAR_DISTANCE = 34  # pHash distances (of 64) up to this go to the second comparison (rotated copies: up to 34 seen)
-MIN_DETAIL = 0.3  # share of the 32x32 AC energy outside pHash's 8x8 band: detailed images
-# long side of the copy the keypoints are found on (512: 1.7x the cost, the same pairs found)
-ALIGN_SIDE = 384
-MIN_INLIERS = 15  # matched points that agree on the transform
-ORB_FEATURES = 600
-# pyramid levels: both copies are brought to ALIGN_SIDE, so scale ~1 (8 levels: 1.2x the cost)
-ORB_LEVELS = 3
-MIN_INLIER_SHARE = 0.15  # of the good matches (distinct pages: a few stray points)
-MAX_ROTATION_DEG = 5.0
-MAX_SCALE_CHANGE = 0.15  # both copies are brought to ALIGN_SIDE: same content, scale ~1
-# strongest keypoints of each image matched first (128: half the cost, but some small rotated
-# copies keep only 4-5 inliers there and RANSAC fits a wrong transform: missed)
-FIRST_LOOK = 200
-FIRST_LOOK_INLIERS = 4  # inliers of a plausible fit there for the full comparison to run
-
-
-def _dct_matrix(n: int = 32) -> np.ndarray:
-    k, x = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    m = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
-    m[0] /= np.sqrt(2.0)
-    return m
-
-
-_DCT32 = _dct_matrix()
-# imagehash's pHash DCT (scipy.fftpack.dct, type II, no normalisation), the 8 low rows.
-_PHASH_DCT8 = 2.0 * np.cos(
-    np.pi * (2 * np.arange(32)[None, :] + 1) * np.arange(8)[:, None] / (2 * 32)
-)
-
-
-def detail_of(grey: Image.Image) -> float:
-    """How much of the image's 32x32 structure is fine detail that pHash's 8x8 band does not hold (0-1)."""
-    small = np.asarray(
-        grey.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64
-    )
-    energy = (_DCT32 @ small @ _DCT32.T) ** 2
-    energy[0, 0] = 0.0
-    total = float(energy.sum())
-    return float(energy[8:, :].sum() + energy[:8, 8:].sum()) / total if total > 1e-9 else 0.0
-
-
-def _keypoints(path: Path):
-    import cv2
-
-    grey: np.ndarray = np.asarray(load_image(path, max_side=ALIGN_SIDE, mode="L"), dtype=np.uint8)
-    scale = ALIGN_SIDE / max(grey.shape)
-    if (
-        abs(scale - 1.0) > 1e-3
-    ):  # every image at the same long side: a copy's transform has scale ~1
-        grey = cv2.resize(
-            grey,
-            (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
-            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-        )
-    orb = cv2.ORB_create(nfeatures=ORB_FEATURES, fastThreshold=10, nlevels=ORB_LEVELS)  # type: ignore[attr-defined]  # missing from cv2 stubs
-    points, descriptors = orb.detectAndCompute(grey, None)
-    if descriptors is None or len(points) < MIN_INLIERS:
-        return None
-    strongest = np.argsort([-p.response for p in points], kind="stable")
-    xy = np.asarray(cv2.KeyPoint_convert(points), dtype=np.float32)  # type: ignore[attr-defined]
-    return xy[strongest], descriptors[strongest]
-
-
-def _fit(a, b, strongest: int | None = None) -> tuple[int, int, float, float]:
-    """(ratio-tested matches, RANSAC inliers, rotation in degrees, scale) of the similarity
-    transform from keypoints ``a`` to ``b``; ``strongest``: only that many of each side's
-    strongest keypoints (they come sorted by response)."""
-    import cv2
-
-    pa, da = a if strongest is None else (a[0][:strongest], a[1][:strongest])
-    pb, db = b if strongest is None else (b[0][:strongest], b[1][:strongest])
-    # The two nearest descriptors of b for each of a, as arrays (no match objects).
-    dist, nearest = cv2.batchDistance(da, db, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2)
-    good = dist[:, 0] < 0.8 * dist[:, 1]
-    n_good = int(np.count_nonzero(good))
-    if n_good < 3:
-        return n_good, 0, 0.0, 0.0
-    transform, inliers = cv2.estimateAffinePartial2D(
-        pa[good],
-        pb[nearest[good, 0]],
-        method=cv2.RANSAC,
-        ransacReprojThreshold=3.0,
-        maxIters=500,
-        confidence=0.99,
-    )
-    if transform is None or inliers is None:
-        return n_good, 0, 0.0, 0.0
-    scale = float(np.hypot(transform[0, 0], transform[1, 0]))
-    rotation = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
-    return n_good, int(inliers.sum()), rotation, scale
-
-
-def _plausible(rotation: float, scale: float) -> bool:
-    return abs(rotation) <= MAX_ROTATION_DEG and abs(scale - 1.0) <= MAX_SCALE_CHANGE
-
-
-def same_under_alignment(a, b) -> bool:
-    """Do keypoint sets ``a`` and ``b`` (from :func:`_keypoints`) show one image, rotated
-    by a few degrees, shifted and rescaled? (ratio-tested matches, RANSAC similarity fit).
-
-    First on the ``FIRST_LOOK`` strongest keypoints of each (a tenth of the matching
-    work): a pair whose fit there is no small rotation with a few inliers is two images
-    (distinct pages match at random: the fit turns and scales anyhow); the others are
-    decided on all the keypoints."""
-    if a is None or b is None:
-        return False
-    _, inliers, rotation, scale = _fit(a, b, FIRST_LOOK)
-    if inliers < FIRST_LOOK_INLIERS or not _plausible(rotation, scale):
-        return False
-    n_good, inliers, rotation, scale = _fit(a, b)
-    return (
-        inliers >= MIN_INLIERS
-        and inliers >= MIN_INLIER_SHARE * n_good
-        and _plausible(rotation, scale)
-    )
-
-
-def hash_and_detail(path: Path) -> tuple[int, float]:
-    """pHash and :func:`detail_of` from one small decode (1/8 scale for a JPEG)."""
-    grey = load_image(path, max_side=HASH_SIDE, mode="L")
-    return phash_of(grey), detail_of(grey)
-
-
-def _in_threads(fn, items: list, workers: int) -> list:
-    """``[fn(x) for x in items]``, by ``workers`` threads when there is enough to share
-    (Pillow's decoder and OpenCV release the GIL: both cores)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    if workers <= 1 or len(items) < 4:
-        return [fn(x) for x in items]
-    with ThreadPoolExecutor(workers, thread_name_prefix="dedup") as pool:
-        return list(pool.map(fn, items))
-
-
-def _detail_or_zero(path: Path) -> float:
-    try:
-        return detail_of(load_image(path, max_side=HASH_SIDE, mode="L"))
-    except Exception:  # unreadable here: the filter step has reported it
-        return 0.0
-
-
-def _keypoints_or_none(path: Path):
-    try:
-        return _keypoints(path)
-    except Exception:
-        return None
+# (the geometric comparison itself: dedup_aligned.py)
 
 
 def aligned_duplicate_pairs(
@@ -352,13 +279,13 @@ def aligned_duplicate_pairs(
     workers: int = 2,
 ) -> list[tuple[int, int]]:
     """Pairs beyond the pHash threshold but within ``near_distance`` whose images are both
-    detailed and match under a small rotation + shift (see the section above).
+    detailed and match under a small rotation + shift (:mod:`.dedup_aligned`).
 
-    ``detail``: each image's :func:`detail_of` when known (else read from a small copy,
-    only for the images in such pairs). Keypoints are found once per image, only for
-    detailed images in such pairs; images and pairs are shared by ``workers`` threads.
-    A pair whose images are already joined (by pHash or by pairs checked before) is
-    not checked again: the returned pairs join the same groups."""
+    ``detail``: each image's detail (:func:`hashes_and_details`) when known (else read
+    from a small copy, only for the images in such pairs). Keypoints are found once per
+    image, only for detailed images in such pairs; images and pairs are shared by
+    ``workers`` threads. A pair whose images are already joined (by pHash or by pairs
+    confirmed before) is not fitted again: the returned pairs join the same groups."""
     d = hamming_matrix(hashes) if distances is None else distances
     return _checked_pairs(paths, d, max_distance, near_distance, min_detail, detail, workers)[1]
 
@@ -401,11 +328,12 @@ def _checked_pairs(
         return [], []
     near = (d <= near_distance) if verify_close else (d > max_distance) & (d <= near_distance)
     involved = np.flatnonzero(near.any(axis=1) | near.any(axis=0))
+    details = np.zeros(len(paths))
     if detail is not None:
-        details = np.asarray(detail, dtype=np.float64)
-    else:
-        details = np.zeros(len(paths))
-        details[involved] = _in_threads(_detail_or_zero, [paths[k] for k in involved], workers)
+        details[:] = detail
+    elif len(involved):
+        small = np.stack(_in_threads(_small32_or_flat, [paths[k] for k in involved], workers))
+        details[involved] = _hashes_of(small)[1]
     is_rich = details >= min_detail
     rich = np.flatnonzero(is_rich)
     if verify_close:  # a pHash pair of two detailed images is checked like a near one
@@ -418,13 +346,20 @@ def _checked_pairs(
     order = np.argsort(d[a_idx, b_idx], kind="stable")  # the likeliest copies first
     candidates = list(zip(a_idx[order].tolist(), b_idx[order].tolist(), strict=True))
     wanted = sorted({k for pair in candidates for k in pair})
-    points = dict(
-        zip(
-            wanted,
-            _in_threads(_keypoints_or_none, [paths[k] for k in wanted], workers),
-            strict=True,
-        )
+    found = _in_threads(keypoints_or_none, [paths[k] for k in wanted], workers)
+    points = dict(zip(wanted, found, strict=True))
+    # The cheap test on every candidate pair at once (both cores), the fits only on the
+    # pairs that pass it.
+    agree = _in_threads(
+        lambda p: (
+            points[p[0]] is not None
+            and points[p[1]] is not None
+            and agreeing_matches(points[p[0]], points[p[1]]) >= GATE_AGREEING
+        ),
+        candidates,
+        workers,
     )
+    candidates = [pair for pair, ok in zip(candidates, agree, strict=True) if ok]
     # Groups so far: the trusted pHash links, then each pair found (union-find).
     parent = list(range(len(paths)))
 
@@ -440,11 +375,9 @@ def _checked_pairs(
     batch = 8 * max(1, workers)
     for start in range(0, len(candidates), batch):
         todo = [(a, b) for a, b in candidates[start : start + batch] if root(a) != root(b)]
-        found = _in_threads(
-            lambda p: same_under_alignment(points[p[0]], points[p[1]]), todo, workers
-        )
-        for (a, b), same in zip(todo, found, strict=True):
-            if same:
+        same = _in_threads(lambda p: fits_one_transform(points[p[0]], points[p[1]]), todo, workers)
+        for (a, b), ok in zip(todo, same, strict=True):
+            if ok:
                 pairs.append((a, b))
                 parent[root(a)] = root(b)
     return trusted, pairs

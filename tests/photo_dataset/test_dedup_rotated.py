@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.photo_dataset import dedup
+from pipelines.photo_dataset import dedup, dedup_aligned
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -91,9 +91,11 @@ def test_the_geometric_check_wants_one_small_rotation(pages):
     files, groups = pages
     a, b = files[0], files[6]  # page0 and its first copy
     assert groups[6] == 0
-    assert dedup.same_under_alignment(dedup._keypoints(a), dedup._keypoints(b))
-    assert not dedup.same_under_alignment(dedup._keypoints(a), dedup._keypoints(files[1]))
-    assert not dedup.same_under_alignment(None, dedup._keypoints(b))
+    assert dedup.same_under_alignment(dedup_aligned.keypoints(a), dedup_aligned.keypoints(b))
+    assert not dedup.same_under_alignment(
+        dedup_aligned.keypoints(a), dedup_aligned.keypoints(files[1])
+    )
+    assert not dedup.same_under_alignment(None, dedup_aligned.keypoints(b))
 
 
 @pytest.fixture(scope="module")
