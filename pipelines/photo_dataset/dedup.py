@@ -34,7 +34,7 @@ from .dedup_aligned import (  # noqa: F401  (MIN_DETAIL, NEAR_DISTANCE and the c
     keypoints_or_none,
     same_under_alignment,
 )
-from .images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image
+from .images import check_pixels, load_image
 from .subjects import Subject, boxes_close, face_similarity, face_ssim, pose_similarity
 
 HASH_SIDE = 64  # decode size for hashing; pHash itself works on 32x32
@@ -102,12 +102,7 @@ def _small_grey(path: Path) -> np.ndarray:
         grey = cv2.imdecode(data, flags[factor])
     if grey is None:  # not decodable by OpenCV: Pillow, and its message if it cannot either
         return np.asarray(load_image(path, max_side=HASH_SIDE, mode="L"), dtype=np.uint8)
-    if grey.size * factor * factor > DEFAULT_MAX_PIXELS:
-        raise ImageLoadError(
-            f"{path.name}: about {grey.size * factor * factor / 1e6:.0f} megapixels is over the "
-            f"limit of {DEFAULT_MAX_PIXELS / 1e6:.0f} MP (decompression-bomb guard); downscale it "
-            "before adding it"
-        )
+    check_pixels(path, grey.shape[1] * factor, grey.shape[0] * factor)
     return grey
 
 

@@ -55,6 +55,17 @@ def _orientation(im: Image.Image) -> int:
         return 1
 
 
+def check_pixels(path: Path, w: int, h: int, max_pixels: int | None = None) -> None:
+    """The decompression-bomb guard: refuse a ``w`` x ``h`` photo over ``max_pixels``
+    (default :data:`DEFAULT_MAX_PIXELS`)."""
+    max_pixels = max_pixels or DEFAULT_MAX_PIXELS
+    if w * h > max_pixels:
+        raise ImageLoadError(
+            f"{path.name}: {w}x{h} = {w * h / 1e6:.0f} megapixels is over the limit of "
+            f"{max_pixels / 1e6:.0f} MP (decompression-bomb guard); downscale it before adding it"
+        )
+
+
 def _open(path: Path, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
@@ -82,12 +93,11 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
             f"{path.name}: cannot open ({exc}); re-export it as JPEG or PNG"
         ) from None
     w, h = im.size
-    if w * h > max_pixels:
+    try:
+        check_pixels(path, w, h, max_pixels)
+    except ImageLoadError:
         im.close()
-        raise ImageLoadError(
-            f"{path.name}: {w}x{h} = {w * h / 1e6:.0f} megapixels is over the limit of "
-            f"{max_pixels / 1e6:.0f} MP (decompression-bomb guard); downscale it before adding it"
-        )
+        raise
     if w < 1 or h < 1:
         im.close()
         raise ImageLoadError(f"{path.name}: empty image ({w}x{h})")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.photo_dataset import dedup
+from pipelines.photo_dataset import dedup, images
 from pipelines.photo_dataset.images import ImageLoadError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -48,7 +48,7 @@ def test_small_photos_are_read_at_a_scale_that_keeps_their_detail(tmp_path):
 
 def test_a_jpeg_over_the_pixel_limit_is_refused(tmp_path, monkeypatch):
     _base_image(np.random.default_rng(1), 640, 480).save(tmp_path / "big.jpg")
-    monkeypatch.setattr(dedup, "DEFAULT_MAX_PIXELS", 100_000)  # as if 640x480 were a bomb
+    monkeypatch.setattr(images, "DEFAULT_MAX_PIXELS", 100_000)  # as if 640x480 were a bomb
     with pytest.raises(ImageLoadError, match="decompression-bomb guard"):
         dedup.hash_file(tmp_path / "big.jpg")
 
