@@ -69,13 +69,15 @@ def tiny_blips(tmp_path_factory):
 @pytest.fixture
 def studio_home(tmp_path, monkeypatch, migrated_studio_db):
     """A fresh data folder with its records migrated (as ``python app.py`` does at
-    start); settings re-read from the environment."""
+    start) and the tabs' example media in place (see :func:`link_examples`);
+    settings re-read from the environment."""
     from jobs import records
     from jobs.settings import reset_settings
 
     home = tmp_path / "studio-data"
     home.mkdir()
     shutil.copyfile(migrated_studio_db, home / "studio.db")
+    link_examples(home)
     monkeypatch.setenv("STUDIO_HOME", str(home))
     monkeypatch.setenv("STUDIO_HEARTBEAT_S", "0.5")
     for name in (
@@ -216,8 +218,8 @@ CLEARED_SETTINGS = (
 @cache
 def example_media() -> Path:
     """The tabs' example media (pipelines.examples), made once per test process: each
-    studio started by :func:`run_studio` gets hard links to them in its fresh data
-    folder instead of drawing and encoding them again at its start (seconds each)."""
+    fresh data folder (:func:`studio_home`, :func:`run_studio`) gets hard links to them
+    instead of its studio drawing and encoding them again when it builds its tabs."""
     from pipelines import examples
 
     home = Path(tempfile.mkdtemp(prefix="studio-examples-"))
@@ -227,6 +229,16 @@ def example_media() -> Path:
     return examples.folder(home)
 
 
+def link_examples(home: Path) -> None:
+    """Hard links to :func:`example_media` in ``home/examples`` unless it has them: a
+    studio built on ``home`` (``python app.py`` or ``create_app()`` in the test) finds
+    its tabs' examples there and does not draw and encode them again (~2 CPU-s a build
+    on a fresh data folder). The studio only reads them."""
+    if not (home / "examples").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(example_media(), home / "examples", copy_function=os.link)
+
+
 @contextmanager
 def run_studio(folder: Path, worker: bool = True, **settings: str):
     """``python app.py`` — the README's first command — on a free port, with its data in
@@ -234,9 +246,7 @@ def run_studio(folder: Path, worker: bool = True, **settings: str):
     until it answers (and, with ``worker``, until its worker child is alive); yields
     (base_url, home, process) and stops it after."""
     home = folder / "studio-data"
-    if not (home / "examples").exists():
-        home.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(example_media(), home / "examples", copy_function=os.link)
+    link_examples(home)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in CLEARED_SETTINGS}
     env.update(
