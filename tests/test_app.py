@@ -10,10 +10,10 @@ import pytest
 
 def test_app_serves_ui_and_api_with_a_live_worker(studio_server):
     base, home, _ = studio_server
-    health = httpx.get(f"{base}/api/v1/health").json()
+    health = httpx.get(f"{base}/api/v1/health", timeout=30).json()
     assert health["worker"]["alive"] is True
     assert health["worker"]["heartbeat_age_s"] < 5
-    assert httpx.get(f"{base}/").status_code == 200
+    assert httpx.get(f"{base}/", timeout=30).status_code == 200
     assert (home / "studio.db").exists() and (home / "queue.db").exists()
 
 

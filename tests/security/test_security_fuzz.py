@@ -115,7 +115,8 @@ def test_no_route_answers_generated_bad_input_with_a_5xx(fuzzed_studio, monkeypa
     from fastapi.testclient import TestClient
     from hypothesis.internal.conjecture import engine
 
-    monkeypatch.setattr(engine, "INVALID_THRESHOLD_BASE", GIVE_UP_AFTER)
+    # A private name: if a Hypothesis release drops it, the test only runs slower.
+    monkeypatch.setattr(engine, "INVALID_THRESHOLD_BASE", GIVE_UP_AFTER, raising=False)
 
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", fuzzed_studio)
     operations = [result.ok() for result in schema.get_all_operations()]
