@@ -238,12 +238,12 @@ def test_after_a_sigkill_record_mirror_and_log_say_claim_and_end(studio_home, mo
 
 
 @pytest.mark.parametrize("database_url", [POSTGRES], indirect=True)
-def test_on_postgres_a_short_run_is_two_round_trips_and_a_submit_one(
+def test_on_postgres_a_short_run_is_three_round_trips_and_a_submit_one(
     database_url, postgres_server, monkeypatch
 ):
     """On PostgreSQL a statement is one round trip (autocommit, no ping before it):
-    a submit is its INSERT, a short run its claim and its end, which carries the
-    first stage (the server's own statement log counts them)."""
+    a submit is its INSERT, a short run its claim, first stage and end (the server's
+    own statement log counts them)."""
     load_tools()
     monkeypatch.setattr(queue, "enqueue", lambda job: None)
     name = database_url.rsplit("/", 1)[1]
@@ -269,7 +269,7 @@ def test_on_postgres_a_short_run_is_two_round_trips_and_a_submit_one(
     ran = logged(mark)
 
     assert [s.split()[0] for s in submitted] == ["INSERT"], submitted
-    assert [" ".join(s.split()[:2]) for s in ran] == ["UPDATE jobs"] * 2, ran
+    assert [" ".join(s.split()[:2]) for s in ran] == ["UPDATE jobs"] * 3, ran
     assert store.get_job(job["id"])["status"] == "succeeded"
 
 
