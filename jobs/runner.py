@@ -91,7 +91,7 @@ def _lease_gpus(job_id: str) -> lanes.Lease | None:
 def _run(job: store.Job, gpus: list[str | None]) -> None:
     job_id = job["id"]
     secret = job["params"].get(secrets.PARAM)
-    reporter = Reporter(job_id, written_at=time.monotonic())  # the claim was the last write
+    reporter = Reporter(job_id)
     ctx = JobContext(job=job, progress=reporter, gpus=gpus)
     with _running_lock:
         RUNNING[job_id] = ctx
@@ -165,7 +165,6 @@ def _finish(
     statement, with the progress not written yet), then what follows its end
     (:func:`jobs.queue.job_ended`)."""
     job_id = reporter.job_id
-    reporter.take_pending()  # no progress written after this (a failed job's is dropped)
     if status in ("succeeded", "cancelled"):  # a failed job keeps its secret for a retry
         secrets.drop(secret)
     outputs = dict(outputs or {})

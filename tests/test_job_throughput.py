@@ -1,9 +1,7 @@
 """What the job throughput work relies on (issue 16 part 4), no timing asserted:
 
 - a claim is one SQL statement, so one transaction (autocommit); a whole short
-  run is two writes (claim, end: the first stage, set just after the claim, goes
-  with the end), and a first stage followed by quiet work is in the record
-  ``interval`` after the claim (the reporter's flusher);
+  run is three writes (claim, first stage, end);
 - status.json is written once for a short job, at its end (a new file: no
   rename over an older one, which ext4 flushes at once); progress writes it only
   every ``mirror_interval`` seconds, the first time that long after the claim
@@ -81,7 +79,7 @@ def test_a_claim_is_one_statement_and_writes_no_mirror(traced):
     assert len(statements) == 1 and mirrors == []
 
 
-def test_a_short_run_is_two_writes_and_one_mirror(traced):
+def test_a_short_run_is_three_writes_and_one_mirror(traced):
     statements, mirrors = traced
     job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
     statements.clear()
@@ -90,7 +88,7 @@ def test_a_short_run_is_two_writes_and_one_mirror(traced):
     runner.execute(job["id"])
 
     writes = _writes(statements)
-    assert len(writes) == 2, writes  # the claim, the end (with the first stage's progress)
+    assert len(writes) == 3, writes  # the claim, the first stage (at once), the end
     assert not any(w.lower().startswith(("begin", "commit")) for w in writes)
     assert mirrors == [("succeeded", "succeeded")]  # no status.json before the end
     done = store.get_job(job["id"])
@@ -99,31 +97,6 @@ def test_a_short_run_is_two_writes_and_one_mirror(traced):
     assert _status_file(job["id"]) == json.loads(json.dumps(done, default=str))
     log = store.read_log(job["id"])
     assert "submitted by" in log and "attempt 1 of" in log and log.endswith("succeeded")
-
-
-def test_a_first_stage_then_quiet_work_is_in_the_record_an_interval_after_the_claim(traced):
-    statements, _ = traced
-    job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
-    store.claim_job(job["id"], "test-worker")
-    statements.clear()
-    reporter = Reporter(job["id"], interval=0.2, written_at=time.monotonic())
-    reporter.update(stage="loading the model", fraction=0.1)  # then minutes of silence
-    assert _writes(statements) == []  # not at once: the claim was just written
-    deadline = time.monotonic() + 10
-    while store.get_job(job["id"])["stage"] != "loading the model":
-        assert time.monotonic() < deadline, "the held-back stage was never written"
-        time.sleep(0.02)
-    assert time.monotonic() - reporter.started >= 0.2
-    assert len(_writes(statements)) == 1
-    reporter.close()
-    # Once the runner took the last progress for the end, the flusher writes nothing.
-    ending = Reporter(job["id"], interval=0.2, written_at=time.monotonic())
-    ending.update(stage="saving", item="a.png")
-    assert ending.take_pending() == {"stage": "saving", "item": "a.png"}
-    time.sleep(0.5)
-    assert store.get_job(job["id"])["stage"] == "loading the model"
-    assert len(_writes(statements)) == 1
-    ending.close()
 
 
 def test_progress_refreshes_the_mirror_only_every_mirror_interval(traced):
