@@ -8,6 +8,10 @@ and measures, for short jobs (``system.sleep`` with 0 s):
   submitted one at a time to an idle worker; goal p95 < 20 ms;
 * throughput: jobs/s for a burst of the same number of jobs (submitted from
   this process, counted until the last one has finished); goal ≥ 0.8× bare Huey;
+* CPU per job of that burst: the CPU time (user + system) the submitting process
+  and the worker's processes (every lane, the supervisor) spent from the burst's
+  first submit to its last job's end, ÷ the jobs: on a shared machine it moves
+  far less with the load than the wall-clock figures;
 * per-job cost without the queue (``--inline``, on by default): the same jobs
   submitted with the queue left out, then run one after another in this
   process (``jobs.runner.execute``): ms per submit and per run, where the
@@ -117,6 +121,32 @@ def prepare_records() -> None:
     records.upgrade()
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` and every process below it."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def burst_cpu(worker_pid: int) -> Callable[[], float]:
+    """Start counting the CPU of this process and the worker's processes; the
+    function returned gives the seconds spent since."""
+    start = time.process_time() + tree_cpu(worker_pid)
+    return lambda: time.process_time() + tree_cpu(worker_pid) - start
+
+
 def bench_inline(n: int, home: Path, pg_port: int | None = None) -> dict[str, float]:
     """ms per submit and per run of ``n`` jobs, no queue, no worker process."""
     os.environ["STUDIO_HOME"] = str(home)
@@ -177,11 +207,13 @@ def bench_studio(n: int, home: Path, root: Path, pg_port: int | None = None) -> 
                 time.sleep(0.005)
             time.sleep(0.05)  # let the consumer go idle again
         # Throughput: a burst.
+        cpu = burst_cpu(worker.pid)
         t0 = time.time()
         ids = [queue.submit("system.sleep", {"seconds": 0, "steps": 1})["id"] for _ in range(n)]
         submitted = time.time() - t0
         # Read through the store's public functions (the same in a --compare package).
         wait_started(lambda: store.list_jobs(status="succeeded", limit=1)[1] - n, n)
+        cpu_s = cpu()
         burst, _ = store.list_jobs(limit=n)  # newest first: the burst
         assert {job["id"] for job in burst} == set(ids)
         last = max(job["finished_at"] or 0.0 for job in burst)
@@ -189,6 +221,7 @@ def bench_studio(n: int, home: Path, root: Path, pg_port: int | None = None) -> 
             "p50": percentile(latencies, 50),
             "p95": percentile(latencies, 95),
             "jobs_s": n / (last - t0),
+            "cpu_ms": cpu_s / n * 1000,
             "submit_s": submitted,
         }
     finally:
@@ -259,15 +292,18 @@ def bench_bare_huey(n: int, folder: Path, redis_url: str | None = None) -> dict[
             wait_started(count, i + 1)
             time.sleep(0.05)
         latencies = [s - t for t, s in con.execute("select t_submit, t_start from starts")]
+        cpu = burst_cpu(worker.pid)
         t0 = time.time()
         for i in range(n, 2 * n):
             mark(i, t0)
         wait_started(count, 2 * n)
+        cpu_s = cpu()
         last = con.execute("select max(t_start) from starts").fetchone()[0]
         return {
             "p50": percentile(latencies, 50),
             "p95": percentile(latencies, 95),
             "jobs_s": n / (last - t0),
+            "cpu_ms": cpu_s / n * 1000,
         }
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
@@ -409,6 +445,7 @@ def main() -> None:
         ("submit→start p50 (ms)", "p50", 1000, ""),
         ("submit→start p95 (ms)", "p95", 1000, f"p95 < {goal_p95 * 1000:.0f} ms"),
         ("burst throughput (jobs/s)", "jobs_s", 1, f"≥ {goal_share}× {baseline}"),
+        ("burst CPU per job (ms)", "cpu_ms", 1, "(submitter + worker processes)"),
     ]
     for name, key, scale, goal in rows:
         ours = [fig(label, key) * scale for label in labels]

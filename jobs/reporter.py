@@ -6,10 +6,11 @@ computes the ETA from the elapsed time, and raises ``Cancelled`` at the next
 step after the user asked to cancel: the same write that stores progress reads
 the cancel flag back (``UPDATE ... RETURNING``).
 
-The record is the source of truth; its ``status.json`` mirror is rewritten with
-progress at most every ``mirror_interval`` seconds (the runner writes it at the
-claim and at the end), because each rewrite of that file costs a flush of the
-disk (ext4 writes a file replaced by rename at once). The job's log stays open
+The record is the source of truth; its ``status.json`` mirror is written with
+progress at most every ``mirror_interval`` seconds, the first time
+``mirror_interval`` after the claim (the runner writes it at the end), because
+each rewrite of that file costs a flush of the disk (ext4 writes a file replaced
+by rename at once): a short job's only mirror is its end's, a new file. The job's log stays open
 for the run, line-buffered: a line is in the file as soon as it is logged.
 """
 
@@ -31,7 +32,7 @@ class Reporter:
         self.mirror_interval = mirror_interval
         self.started = time.monotonic()
         self._last_write = 0.0
-        self._last_mirror = self.started  # the claim has just written status.json
+        self._last_mirror = self.started  # the first mirror: mirror_interval after the claim
         self._pending: dict[str, Any] = {}
         self._stage: str | None = None
         self._fraction = 0.0

@@ -6,9 +6,11 @@ job's ``log.txt``.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from jobs import lanes, queue, secrets, store
@@ -43,8 +45,8 @@ def running_contexts() -> list[JobContext]:
 
 def execute(job_id: str) -> None:
     """Run one job: in a GPU lane lease its GPUs first (``jobs.lanes``), claim it
-    (one statement; record, status.json, log), call its kind, record the end
-    (one statement; record, status.json, log), free the GPUs."""
+    (one statement; record, log), call its kind, record the end (one statement;
+    record, status.json, log), free the GPUs."""
     held: lanes.Lease | None = None
     if GPU_LANE:
         held = _lease_gpus(job_id)
@@ -142,6 +144,16 @@ def error_kind(exc: BaseException) -> str:
     return "error"
 
 
+def _output_files(folder: Path) -> list[str]:
+    """The files under ``folder/outputs`` (``outputs/a/b.png``), sorted; none when the
+    job never made that folder (one failed ``scandir``, no walk)."""
+    found = []
+    for top, _dirs, files in os.walk(folder / "outputs"):
+        paths = (os.path.join(top, name) for name in files)
+        found += [os.path.relpath(path, folder) for path in paths if os.path.isfile(path)]
+    return sorted(found)
+
+
 def _finish(
     reporter: Reporter,
     status: str,
@@ -155,12 +167,8 @@ def _finish(
     job_id = reporter.job_id
     if status in ("succeeded", "cancelled"):  # a failed job keeps its secret for a retry
         secrets.drop(secret)
-    folder = store.job_dir(job_id)
     outputs = dict(outputs or {})
-    outputs.setdefault(
-        "files",
-        sorted(str(p.relative_to(folder)) for p in (folder / "outputs").rglob("*") if p.is_file()),
-    )
+    outputs.setdefault("files", _output_files(store.job_dir(job_id)))
     reporter.log(f"{status}" + (f": {fields['error']}" if fields.get("error") else ""))
     end = {"status": status, "stage": status, "finished_at": time.time(), "outputs": outputs}
     job = store.update_job(job_id, **{**fields, **end})

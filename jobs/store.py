@@ -4,10 +4,13 @@ A record lives in the ``jobs`` table and is mirrored to
 ``STUDIO_HOME/jobs/<id>/status.json``; the job's folder also holds
 ``inputs/``, ``outputs/`` and ``log.txt``. Each change of a record is one SQL
 statement (one transaction, built with the records package's tables:
-``jobs.records``) that hands the new row back (``RETURNING``), and
-the mirror is written from that row: at submit, at the claim, at the end and
-on every :func:`update_job` (progress refreshes it at most every few seconds,
-``jobs.reporter``). Records leave this module as
+``jobs.records``) that hands the new row back (``RETURNING``). The mirror is
+written from that row when the job ends and on every :func:`update_job` (a
+cancel, a retry, recovery); while a job runs, progress refreshes it at most
+every few seconds (``jobs.reporter``). A job that is queued, or has run for
+less than that, has no mirror yet: its first write is a new file, not one
+renamed over another (which ext4 flushes to disk at once, ~1–8 ms a job under
+load: benchmarks/README.md). Records leave this module as
 :class:`Job` (a typed dict: ``job["status"]`` as before, checked by mypy).
 
 Reading a job for a user: :func:`job_for` (another user's job is answered
@@ -39,15 +42,16 @@ STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL = ("succeeded", "failed", "cancelled")
 _JSON_FIELDS = ("params", "outputs")
 
-# The job record's statements, built once (compiled once; the values are bound
-# parameters). Each change is one statement that hands the new row back.
+# The job record's statements, built once (compiled once per set of columns; the
+# values are bound parameters; records.prepared: on SQLite run without SQLAlchemy's
+# per-execution work). Each change is one statement that hands the new row back.
 _c = jobs_table.c
 _BY_ID = _c.id == bindparam("job_id_")
-_INSERT = insert(jobs_table).returning(*_c)
-_SELECT = select(jobs_table).where(_BY_ID)
-_UPDATE = update(jobs_table).where(_BY_ID).returning(*_c)  # SET: the columns given
-_PROGRESS = update(jobs_table).where(_BY_ID).returning(_c.cancel_requested)
-_CLAIM = (
+_INSERT = records.prepared(insert(jobs_table).returning(*_c))
+_SELECT = records.prepared(select(jobs_table).where(_BY_ID))
+_UPDATE = records.prepared(update(jobs_table).where(_BY_ID).returning(*_c))  # SET: those given
+_PROGRESS = records.prepared(update(jobs_table).where(_BY_ID).returning(_c.cancel_requested))
+_CLAIM = records.prepared(
     update(jobs_table)
     .where(_BY_ID, _c.status == "queued", _c.cancel_requested == 0)
     .values(
@@ -65,7 +69,7 @@ _CLAIM = (
     )
     .returning(*_c)
 )
-_CANCEL_QUEUED = (
+_CANCEL_QUEUED = records.prepared(
     update(jobs_table)
     .where(_BY_ID, _c.status == "queued")
     .values(
@@ -77,7 +81,7 @@ _CANCEL_QUEUED = (
     )
     .returning(*_c)
 )
-_CANCEL_REQUESTED = select(_c.cancel_requested).where(_BY_ID)
+_CANCEL_REQUESTED = records.prepared(select(_c.cancel_requested).where(_BY_ID))
 
 
 class Job(TypedDict):
@@ -188,8 +192,7 @@ def create_job(
         record["stage"] = record["message"] = waiting_stage(after)
     job = _write_one(_INSERT, record)
     assert job is not None  # an insert returns its row
-    write_status_file(job)
-    return job
+    return job  # no mirror yet (the module's text)
 
 
 def _write_one(statement: Any, params: dict[str, Any]) -> Job | None:
@@ -294,14 +297,11 @@ def claim_job(
     ``host``; None if someone else has it (or it was cancelled meanwhile), so a job
     queued twice runs once, on one machine. One statement (``UPDATE … WHERE
     status = 'queued' … RETURNING``): the claim and the row it gives back are one
-    transaction, on SQLite and PostgreSQL alike. ``gpus``: the devices leased to it."""
+    transaction, on SQLite and PostgreSQL alike. ``gpus``: the devices leased to it.
+    No mirror: status.json follows at the job's end, or with its progress (the module's text)."""
     now = time.time()
     params = {"job_id_": job_id, "worker_": worker_id, "host_": host, "gpus_": gpus, "now_": now}
-    job = _write_one(_CLAIM, params)
-    if job is None:
-        return None
-    write_status_file(job)
-    return job
+    return _write_one(_CLAIM, params)
 
 
 def cancel_queued(job_id: str) -> Job | None:

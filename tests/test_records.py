@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from jobs import records, store
-from jobs.records.sql import func, insert, select
+from jobs.records.sql import bindparam, func, insert, select, update
 from jobs.records.tables import job_samples, jobs
 from jobs.settings import get_settings, reset_settings
 from tests.servers import POSTGRES
@@ -68,13 +68,45 @@ def test_a_transaction_commits_or_rolls_back_all_its_writes(database_url):
 NEXT_NUMBER = """
 import sys
 from jobs import records
-from jobs.records.sql import func, insert, select
+from jobs.records.sql import bindparam, func, insert, select, update
 from jobs.records.tables import job_samples
 for _ in range(int(sys.argv[1])):
     with records.transaction() as conn:  # read the last number, then write the next
         last = conn.execute(select(func.coalesce(func.max(job_samples.c.t), 0))).scalar()
         conn.execute(insert(job_samples).values(job_id="seq", t=last + 1))
 """
+
+
+def test_a_prepared_statement_answers_like_the_plain_one(database_url):
+    """``records.prepared`` (on SQLite run on the driver's connection, without
+    SQLAlchemy's execution) gives the same rows, counts and errors as the plain
+    statement: the job store's claim, end and progress writes go through it."""
+    plain_insert = insert(jobs).returning(*jobs.c)
+    row = dict(id="a", kind="k", lane="cpu", owner="ana", status="queued", created_at=1)
+    inserted = records.first(records.prepared(plain_insert), row)
+    by_id = select(jobs).where(jobs.c.id == bindparam("id_"))
+    fast_select = records.prepared(by_id)
+    assert inserted is not None and dict(inserted) == dict(records.first(by_id, {"id_": "a"}))
+    assert dict(records.first(fast_select, {"id_": "a"})) == dict(inserted)
+    assert inserted["created_at"] == 1.0 and inserted["progress"] == 0.0  # server default
+    assert records.first(fast_select, {"id_": "nobody"}) is None
+    assert [dict(r) for r in records.rows(fast_select, {"id_": "a"})] == [dict(inserted)]
+    # Float columns get SQLAlchemy's own conversion of the values bound (to_float).
+    set_progress = update(jobs).where(jobs.c.id == bindparam("id_"))
+    fast_update = records.prepared(set_progress.returning(jobs.c.progress))
+    assert records.scalar(fast_update, {"id_": "a", "progress": 1}) == 1.0
+    assert records.execute(records.prepared(set_progress), {"id_": "a", "stage": "x"}) == 1
+    assert records.execute(records.prepared(set_progress), {"id_": "b", "stage": "x"}) == 0
+    # The same error types as SQLAlchemy's: a second row with that id, a missing value.
+    for statement in (plain_insert, records.prepared(plain_insert)):
+        with pytest.raises(Exception) as caught:
+            records.first(statement, row)
+        assert type(caught.value).__name__ == "IntegrityError"
+    for statement in (by_id, fast_select):
+        with pytest.raises(Exception, match="id_") as caught:
+            records.first(statement)
+        assert type(caught.value).__name__ == "StatementError"
+    assert records.scalar(select(func.count()).select_from(jobs)) == 1
 
 
 def test_concurrent_read_then_write_transactions_neither_deadlock_nor_interleave(database_url):

@@ -14,7 +14,9 @@ Writing:
   ``UPDATE … RETURNING``: the claim, the end, a progress write);
 - writes that belong together run in one :func:`transaction` (on SQLite it
   starts with ``BEGIN IMMEDIATE``: it takes the write lock first, so two
-  writers never deadlock on a lock upgrade).
+  writers never deadlock on a lock upgrade);
+- a statement run for every job is built once and wrapped in :func:`prepared`
+  (on SQLite it then skips SQLAlchemy's per-execution work).
 """
 
 from jobs.records.engine import (
@@ -24,6 +26,7 @@ from jobs.records.engine import (
     execute,
     first,
     insert_unique,
+    prepared,
     rows,
     scalar,
     trace,
@@ -40,6 +43,7 @@ __all__ = [
     "first",
     "head_revision",
     "insert_unique",
+    "prepared",
     "rows",
     "scalar",
     "trace",

@@ -38,6 +38,15 @@ consistent, such a commit is visible to every reader at once and is on disk
 within ``wal_writer_delay``). Job records' state changes (submit, claim, end)
 stay durable. On SQLite it changes nothing (WAL with ``synchronous=normal``
 does not sync each commit).
+
+A statement run for every job (the claim, the end, a progress write) is built
+once and wrapped in :class:`Prepared`. On SQLite it then runs on the thread's
+driver connection directly, compiled once per set of parameter names (the SQL
+SQLAlchemy compiled, its bound values converted by SQLAlchemy's own type
+processors, a driver error raised as SQLAlchemy's): SQLAlchemy's execution
+machinery costs ~150 µs of CPU a statement, three times the statement itself
+(benchmarks/README.md). On PostgreSQL it runs through SQLAlchemy as any other
+statement (its disconnect handling; psycopg prepares a statement used often).
 """
 
 from __future__ import annotations
@@ -51,10 +60,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, RowMapping, create_engine, event, func, select
+from sqlalchemy import URL, Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.crud import REQUIRED as _SA_REQUIRED
 
 from jobs.settings import get_settings
 
@@ -250,6 +260,94 @@ def connection() -> Iterator[Connection]:
 
 
 Params = Mapping[str, Any] | None
+Row = Mapping[str, Any]  # a row handed back: SQLAlchemy's RowMapping, or a dict (Prepared)
+
+
+_REQUIRED = object()  # a bound parameter with no value of its own
+
+
+@dataclass(frozen=True)
+class _Form:
+    """A :class:`Prepared` statement compiled for one dialect and one set of
+    parameter names: its SQL, how to build its positional values, and its result."""
+
+    sql: str
+    args: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]  # name, default, processor
+    columns: tuple[str, ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+    def values(self, params: Params) -> tuple[Any, ...] | None:
+        """The positional values; None when one has no value (SQLAlchemy says so)."""
+        given = params or {}
+        out = []
+        for name, default, process in self.args:
+            value = given.get(name, default)
+            if value is _REQUIRED:
+                return None
+            out.append(process(value) if process is not None and value is not None else value)
+        return tuple(out)
+
+    def row(self, values: Sequence[Any]) -> dict[str, Any]:
+        if any(self.results):
+            values = [p(v) if p else v for p, v in zip(self.results, values, strict=True)]
+        return dict(zip(self.columns, values, strict=True))
+
+
+class Prepared:
+    """A statement built once (a module constant) and run often through
+    :func:`first`, :func:`rows`, :func:`scalar` or :func:`execute`: on SQLite
+    without SQLAlchemy's per-execution work (see the module's text)."""
+
+    __slots__ = ("_forms", "statement")
+
+    def __init__(self, statement: Executable):
+        self.statement = statement
+        self._forms: dict[tuple[str, frozenset[str]], _Form | None] = {}
+
+    def form(self, dialect: Any, params: Params) -> _Form | None:
+        """The compiled form for ``params``' names; None when this statement needs
+        SQLAlchemy's execution (expanding ``IN`` lists, out parameters)."""
+        key = (dialect.name, frozenset(params or ()))
+        try:
+            return self._forms[key]
+        except KeyError:
+            pass
+        compiled: Any = self.statement.compile(  # type: ignore[attr-defined]
+            dialect=dialect, column_keys=sorted(key[1])
+        )
+        form = None
+        if compiled.positiontup is not None and not (
+            compiled.post_compile_params or compiled.literal_execute_params
+        ):
+            defaults = compiled.construct_params(_check=False)
+            processors = compiled._bind_processors
+            binds = {bind.key: bind for bind in compiled.binds.values()}
+            required = {
+                name
+                for name in compiled.positiontup
+                if defaults.get(name) is _SA_REQUIRED or getattr(binds.get(name), "required", False)
+            }
+            args = tuple(
+                (name, _REQUIRED if name in required else defaults.get(name), processors.get(name))
+                for name in compiled.positiontup
+            )
+            result_columns = compiled._result_columns
+            form = _Form(
+                sql=compiled.string,
+                args=args,
+                columns=tuple(col[0] for col in result_columns),
+                results=tuple(
+                    col[3]._cached_result_processor(dialect, None) for col in result_columns
+                ),
+            )
+        self._forms[key] = form
+        return form
+
+
+def prepared(statement: Executable) -> Prepared:
+    """``statement`` (built once, its values bound parameters) made cheap to run
+    often: see :class:`Prepared`."""
+    return Prepared(statement)
 
 
 def insert_unique(conn: Connection, statement: Executable, conflict: Exception) -> None:
@@ -276,9 +374,21 @@ def _single_connection(engines: _Engines) -> Connection:
 
 
 def _run(
-    statement: Executable, params: Params, fetch: Callable[[Any], Any], durable: bool = True
+    statement: Executable | Prepared,
+    params: Params,
+    fetch: Callable[[Any], Any],
+    durable: bool = True,
+    raw_fetch: Callable[[Any, _Form], Any] | None = None,
 ) -> Any:
     engines = _engines_now()
+    if isinstance(statement, Prepared):
+        form = None
+        if engines.engine.dialect.name == "sqlite" and raw_fetch is not None:
+            form = statement.form(engines.engine.dialect, params)
+        values = None if form is None else form.values(params)
+        if form is not None and values is not None:
+            return _run_form(engines, form, values, raw_fetch)  # type: ignore[arg-type]
+        statement = statement.statement
     if engines.engine.dialect.name != "sqlite":
         if not durable:
             engines = engines.relaxed()
@@ -298,35 +408,74 @@ def _run(
     return result
 
 
+def _run_form(
+    engines: _Engines, form: _Form, values: tuple[Any, ...], fetch: Callable[[Any, _Form], Any]
+) -> Any:
+    """A :class:`Prepared` statement on SQLite: on the thread's driver connection
+    (no BEGIN: the statement is its own transaction, as in :func:`_run`)."""
+    conn = _single_connection(engines)
+    raw = conn.connection.driver_connection
+    assert raw is not None  # a connection checked out of the pool
+    dialect = engines.engine.dialect
+    try:
+        cursor = raw.execute(form.sql, values)
+        try:
+            return fetch(cursor, form)
+        finally:
+            cursor.close()  # no statement left open (it would hold a read snapshot)
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            form.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from exc
+
+
+def _raw_rows(cursor: Any, form: _Form) -> list[dict[str, Any]]:
+    return [form.row(values) for values in cursor.fetchall()]
+
+
+def _raw_first(cursor: Any, form: _Form) -> dict[str, Any] | None:
+    found = cursor.fetchall()  # every row: the statement runs to its end (its commit)
+    return form.row(found[0]) if found else None
+
+
+def _raw_scalar(cursor: Any, form: _Form) -> Any:
+    row = _raw_first(cursor, form)
+    return None if row is None else next(iter(row.values()))
+
+
+def _raw_count(cursor: Any, form: _Form) -> int:
+    cursor.fetchall()
+    return int(cursor.rowcount)
+
+
 # Each takes a statement and, optionally, the values of its bound parameters: a
 # statement built once (a module constant with ``bindparam``) is compiled once.
 # ``durable=False``: a write whose loss in a crash of the database server costs
 # nothing (progress): on PostgreSQL its commit does not wait for the disk.
 
 
-def rows(
-    statement: Executable, params: Params = None, *, durable: bool = True
-) -> Sequence[RowMapping]:
+Statement = Executable | Prepared
+
+
+def rows(statement: Statement, params: Params = None, *, durable: bool = True) -> Sequence[Row]:
     """Run one statement (its own transaction); every row it gives back."""
-    return _run(statement, params, lambda result: result.mappings().all(), durable)
+    return _run(statement, params, lambda result: result.mappings().all(), durable, _raw_rows)
 
 
-def first(
-    statement: Executable, params: Params = None, *, durable: bool = True
-) -> RowMapping | None:
+def first(statement: Statement, params: Params = None, *, durable: bool = True) -> Row | None:
     """Run one statement (its own transaction, e.g. ``UPDATE … RETURNING``);
     the first row it gives back, or None."""
-    return _run(statement, params, lambda result: result.mappings().first(), durable)
+    return _run(statement, params, lambda result: result.mappings().first(), durable, _raw_first)
 
 
-def scalar(statement: Executable, params: Params = None, *, durable: bool = True) -> Any:
+def scalar(statement: Statement, params: Params = None, *, durable: bool = True) -> Any:
     """Run one statement; the first column of its first row (None without rows)."""
-    return _run(statement, params, lambda result: result.scalar(), durable)
+    return _run(statement, params, lambda result: result.scalar(), durable, _raw_scalar)
 
 
-def execute(statement: Executable, params: Params = None, *, durable: bool = True) -> int:
+def execute(statement: Statement, params: Params = None, *, durable: bool = True) -> int:
     """Run one writing statement (its own transaction); the rows it changed."""
-    return _run(statement, params, lambda result: result.rowcount, durable)
+    return _run(statement, params, lambda result: result.rowcount, durable, _raw_count)
 
 
 @contextmanager

@@ -198,7 +198,8 @@ def sleep(ctx: JobContext) -> dict[str, Any]:
             ctx.progress.update(
                 stage="waiting", fraction=step / steps, item=f"step {step + 1} of {steps}"
             )
-            time.sleep(seconds / steps)
+            if seconds:  # no sleep(0): it only hands the CPU away
+                time.sleep(seconds / steps)
     return {"slept_s": seconds}
 
 
