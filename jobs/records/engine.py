@@ -64,7 +64,6 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, func, sele
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.sql import Executable
-from sqlalchemy.sql.crud import REQUIRED as _SA_REQUIRED
 
 from jobs.settings import get_settings
 
@@ -312,8 +311,20 @@ class Prepared:
             return self._forms[key]
         except KeyError:
             pass
+        try:
+            form = self._compile(dialect, key[1])
+        except (AttributeError, ImportError, TypeError):
+            # It reads compiled-statement internals of SQLAlchemy 2.x: should a release
+            # change them, the statement simply runs through SQLAlchemy's execution.
+            form = None
+        self._forms[key] = form
+        return form
+
+    def _compile(self, dialect: Any, names: frozenset[str]) -> _Form | None:
+        from sqlalchemy.sql.crud import REQUIRED as _SA_REQUIRED
+
         compiled: Any = self.statement.compile(  # type: ignore[attr-defined]
-            dialect=dialect, column_keys=sorted(key[1])
+            dialect=dialect, column_keys=sorted(names)
         )
         form = None
         if compiled.positiontup is not None and not (
@@ -340,7 +351,6 @@ class Prepared:
                     col[3]._cached_result_processor(dialect, None) for col in result_columns
                 ),
             )
-        self._forms[key] = form
         return form
 
 
