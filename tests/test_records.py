@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -248,10 +249,29 @@ def test_a_killed_connection_or_a_restarted_postgres_does_not_break_the_next_job
     assert run_one() == "succeeded"  # every process holds pooled connections now
     before = lanes()
     name = database_url.rsplit("/", 1)[1]
-    postgres_server.admin(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-    )
+    # Every connection to the test's database is killed; pg_terminate_backend only
+    # signals, so wait until those backends are gone (the pooled connections are then
+    # dead while they sit idle, as in the docstring).
+    import psycopg
+
+    with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+        killed = [
+            pid
+            for (pid,) in admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchall()
+        ]
+        assert killed, "the test's processes hold pooled connections"
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (killed,))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            (alive,) = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (killed,)
+            ).fetchone() or (0,)
+            if alive == 0:
+                break
+            time.sleep(0.05)
     assert run_one() == "succeeded"
     postgres_server.restart()
     assert run_one() == "succeeded"

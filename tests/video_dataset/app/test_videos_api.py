@@ -106,6 +106,9 @@ def test_seed_fields_duplicate_names_status_and_the_key_handoff(
     ref = job["params"]["api_key_ref"]
     key_file = studio_home / "secrets" / ref
     assert key_file.read_text() == SECRET and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    # status.json appears at the job's end (or a record change such as a cancel): the
+    # mirror the studio will write for this record
+    store.write_status_file(job)
     for text in (
         json.dumps(job),
         (store.job_dir(task) / "status.json").read_text(),
