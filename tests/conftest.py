@@ -26,6 +26,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+import studio  # noqa: E402,F401  Gradio without its stub writer in every test process (studio.gradio_stubs)
 
 
 @pytest.fixture(scope="session")
