@@ -5,9 +5,8 @@
     python benchmarks/dedup.py --rounds 5 # more interleaved rounds (default 3)
 
 Generated images with known duplicates (recompressed, resized, brightened, shifted).
-- ours: ``pipelines.photo_dataset.dedup.fingerprints`` (one JPEG decode at 1/8 per
-  file, pHash and detail from its 32x32 copy, ORB keypoints of the detailed images in the
-  same pass, two threads) + ``hamming_matrix`` (numpy bit
+- ours: ``pipelines.photo_dataset.dedup.hashes_and_details`` (one JPEG decode at 1/8 per
+  file, pHash and detail from its 32x32 copy, two threads) + ``hamming_matrix`` (numpy bit
   operations) + ``duplicate_pairs`` (the rotation-tolerant check of detailed images) + clusters;
 - pHash only: ``hash_file`` per file + ``near_duplicate_pairs``, one thread;
 - baseline: full decode + ``imagehash.phash`` + all-pairs Python comparison + clusters.
@@ -244,17 +243,9 @@ def part_ours(folder: Path, align: bool = True) -> dict:
         hashes = [dedup.hash_file(f) for f in files]
         pairs = dedup.near_duplicate_pairs(hashes, THRESHOLD)
     else:  # the second, rotation-tolerant comparison, on the details read with the hashes
-        # hashes, details and the detailed images' keypoints in one pass on both cores
-        found = dedup.fingerprints(files)
-        distances = dedup.hamming_matrix(found.hashes)
-        pairs = dedup.duplicate_pairs(
-            files,
-            found.hashes,
-            THRESHOLD,
-            distances=distances,
-            detail=found.details,
-            points=found.points,
-        )
+        hashes, details = dedup.hashes_and_details(files)  # both cores
+        distances = dedup.hamming_matrix(hashes)
+        pairs = dedup.duplicate_pairs(files, hashes, THRESHOLD, distances=distances, detail=details)
     labels = _components(len(files), pairs)
     return {
         "seconds": time.perf_counter() - t,

@@ -29,7 +29,6 @@ from .dedup_aligned import (  # noqa: F401  (MIN_DETAIL, NEAR_DISTANCE and the c
     GATE_AGREEING,
     MIN_DETAIL,
     NEAR_DISTANCE,
-    Keypoints,
     agreeing_matches,
     fits_one_transform,
     keypoints_or_none,
@@ -114,78 +113,36 @@ def _small32_or_flat(path: Path) -> np.ndarray:
         return np.zeros((32, 32))
 
 
-def _coefficients(stack: np.ndarray) -> np.ndarray:
-    """The orthonormal DCT-II (OpenCV) of each 32x32 copy of a stack (n x 32 x 32, float64)."""
+def _hashes_of(stack: np.ndarray) -> tuple[list[int], list[float]]:
+    """pHash bits and detail of a stack of 32x32 copies (n x 32 x 32, float64), from one
+    orthonormal DCT-II of each (OpenCV)."""
     import cv2
 
-    return np.stack([cv2.dct(small) for small in stack])
-
-
-def _phash_bits(coeffs: np.ndarray) -> list[int]:
-    """pHash of each image from its coefficients: imagehash's DCT (SciPy's, unnormalised) is
-    this one scaled per row and column; its 8x8 low band against its median."""
+    coeffs = np.stack([cv2.dct(small) for small in stack])
+    # pHash: imagehash's DCT (SciPy's, unnormalised) is this one scaled per row and column;
+    # its 8x8 low band against its median.
     low = coeffs[:, :8, :8] * _PHASH_SCALE
-    flat = low.reshape(len(coeffs), 64)
+    flat = low.reshape(len(stack), 64)
     bits = flat > np.median(flat, axis=1, keepdims=True)
     packed = np.packbits(bits, axis=1)  # 8 bytes per image, first bit highest as in phash_of
-    return [int(v) for v in packed.view(">u8").ravel()]
-
-
-def _details(coeffs: np.ndarray) -> np.ndarray:
-    """Detail of each image from its coefficients: the energy outside the 8x8 band, DC left out."""
+    hashes = [int(v) for v in packed.view(">u8").ravel()]
+    # detail: the energy outside the 8x8 band, DC left out.
     energy = coeffs**2
     energy[:, 0, 0] = 0.0
     total = energy.sum(axis=(1, 2))
     fine = total - energy[:, :8, :8].sum(axis=(1, 2))
-    return np.where(total > 1e-9, fine / np.maximum(total, 1e-300), 0.0)
-
-
-def _hashes_of(stack: np.ndarray) -> tuple[list[int], list[float]]:
-    """pHash bits and detail of a stack of 32x32 copies (n x 32 x 32, float64), from one
-    orthonormal DCT-II of each."""
-    coeffs = _coefficients(stack)
-    return _phash_bits(coeffs), [float(v) for v in _details(coeffs)]
+    details = np.where(total > 1e-9, fine / np.maximum(total, 1e-300), 0.0)
+    return hashes, [float(v) for v in details]
 
 
 def hashes_and_details(paths: list[Path], workers: int = 2) -> tuple[list[int], list[float]]:
     """pHash (64 bits, as an int) and detail (:data:`MIN_DETAIL`) of each file, each from
-    one small decode (:func:`_small32`), decoded by ``workers`` threads (OpenCV's and
-    Pillow's decoders release the GIL: both cores). The detail is the share of the 32x32
-    copy's AC energy outside pHash's 8x8 band: how much of the image pHash does not see."""
+    one small decode (:func:`_small32`), decoded by ``workers`` threads (Pillow's decoder
+    releases the GIL: both cores). The detail is the share of the 32x32 copy's AC energy
+    outside pHash's 8x8 band: how much of the image pHash does not see."""
     if not paths:
         return [], []
     return _hashes_of(np.stack(_in_threads(_small32, paths, workers)))
-
-
-@dataclass
-class Fingerprints:
-    """What dedup needs of each image, found in one pass (:func:`fingerprints`)."""
-
-    hashes: list[int]
-    details: list[float]
-    points: dict[int, Keypoints | None]  # keypoints of the detailed images, by index
-
-
-def fingerprints(
-    paths: list[Path], workers: int = 2, min_detail: float = MIN_DETAIL
-) -> Fingerprints:
-    """:func:`hashes_and_details`, and the keypoints of each detailed image (detail >=
-    ``min_detail``) found in the same thread right after its hash: the keypoints the
-    rotation-tolerant comparison needs (:func:`duplicate_pairs` ``points=``), without a
-    second pass over the files and the wait between the two. Photos are rarely detailed;
-    a detailed image that is in no near pair costs its keypoints for nothing (about 5 ms)."""
-    if not paths:
-        return Fingerprints([], [], {})
-
-    def one(path: Path) -> tuple[np.ndarray, bool, Keypoints | None]:
-        coeffs = _coefficients(_small32(path)[None])
-        detailed = bool(_details(coeffs)[0] >= min_detail)
-        return coeffs[0], detailed, keypoints_or_none(path) if detailed else None
-
-    found = _in_threads(one, paths, workers, chunks_per_worker=16)
-    coeffs = np.stack([c for c, _, _ in found])
-    points = {k: p for k, (_, detailed, p) in enumerate(found) if detailed}
-    return Fingerprints(_phash_bits(coeffs), [float(v) for v in _details(coeffs)], points)
 
 
 def hash_and_detail(path: Path) -> tuple[int, float]:
@@ -199,14 +156,12 @@ def hash_file(path: Path) -> int:
     return hash_and_detail(path)[0]
 
 
-def _in_threads(fn, items: list, workers: int, chunks_per_worker: int = 4) -> list:
+def _in_threads(fn, items: list, workers: int) -> list:
     """``[fn(x) for x in items]``, by ``workers`` threads when there is enough to share
-    (Pillow's decoder and OpenCV release the GIL: both cores), in ``chunks_per_worker``
-    chunks each, taken in turn by the free thread (more chunks: a better balance when a
-    few items cost much more than the others)."""
+    (Pillow's decoder and OpenCV release the GIL: both cores), in a few chunks each."""
     if workers <= 1 or len(items) < 4:
         return [fn(x) for x in items]
-    size = -(-len(items) // (chunks_per_worker * workers))
+    size = -(-len(items) // (4 * workers))
     chunks = [items[k : k + size] for k in range(0, len(items), size)]
     with ThreadPoolExecutor(workers, thread_name_prefix="dedup") as pool:
         return [y for part in pool.map(lambda chunk: [fn(x) for x in chunk], chunks) for y in part]
@@ -317,7 +272,6 @@ def aligned_duplicate_pairs(
     distances: np.ndarray | None = None,
     detail: list[float] | None = None,
     workers: int = 2,
-    points: dict[int, Keypoints | None] | None = None,
 ) -> list[tuple[int, int]]:
     """Pairs beyond the pHash threshold but within ``near_distance`` whose images are both
     detailed and match under a small rotation + shift (:mod:`.dedup_aligned`).
@@ -326,12 +280,9 @@ def aligned_duplicate_pairs(
     from a small copy, only for the images in such pairs). Keypoints are found once per
     image, only for detailed images in such pairs; images and pairs are shared by
     ``workers`` threads. A pair whose images are already joined (by pHash or by pairs
-    confirmed before) is not fitted again: the returned pairs join the same groups.
-    ``points``: keypoints already found, by image index (:func:`fingerprints`)."""
+    confirmed before) is not fitted again: the returned pairs join the same groups."""
     d = hamming_matrix(hashes) if distances is None else distances
-    return _checked_pairs(
-        paths, d, max_distance, near_distance, min_detail, detail, workers, points=points
-    )[1]
+    return _checked_pairs(paths, d, max_distance, near_distance, min_detail, detail, workers)[1]
 
 
 def duplicate_pairs(
@@ -343,7 +294,6 @@ def duplicate_pairs(
     distances: np.ndarray | None = None,
     detail: list[float] | None = None,
     workers: int = 2,
-    points: dict[int, Keypoints | None] | None = None,
 ) -> list[tuple[int, int]]:
     """All copy links: the pHash pairs within ``max_distance`` and the aligned pairs beyond
     it (:func:`aligned_duplicate_pairs`). A pHash pair of two detailed images counts only
@@ -351,15 +301,7 @@ def duplicate_pairs(
     distinct text pages, blurred by a coarse recompression, can land within the threshold."""
     d = hamming_matrix(hashes) if distances is None else distances
     trusted, confirmed = _checked_pairs(
-        paths,
-        d,
-        max_distance,
-        near_distance,
-        min_detail,
-        detail,
-        workers,
-        verify_close=True,
-        points=points,
+        paths, d, max_distance, near_distance, min_detail, detail, workers, verify_close=True
     )
     return trusted + confirmed
 
@@ -373,7 +315,6 @@ def _checked_pairs(
     detail: list[float] | None,
     workers: int,
     verify_close: bool = False,
-    points: dict[int, Keypoints | None] | None = None,
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """(pHash pairs taken as they are, pairs confirmed under alignment). Without
     ``verify_close`` every pHash pair is taken and only the near ones are checked."""
@@ -399,24 +340,21 @@ def _checked_pairs(
     a_idx, b_idx = rich[ia], rich[ib]
     order = np.argsort(d[a_idx, b_idx], kind="stable")  # the likeliest copies first
     candidates = list(zip(a_idx[order].tolist(), b_idx[order].tolist(), strict=True))
-    known = dict(points or {})
-    wanted = sorted({k for pair in candidates for k in pair} - known.keys())
+    wanted = sorted({k for pair in candidates for k in pair})
     found = _in_threads(keypoints_or_none, [paths[k] for k in wanted], workers)
-    points = known | dict(zip(wanted, found, strict=True))
-
-    def agrees(pair: tuple[int, int]) -> bool:
-        a, b = points[pair[0]], points[pair[1]]
-        return a is not None and b is not None and agreeing_matches(a, b) >= GATE_AGREEING
-
-    def fit(pair: tuple[int, int]) -> bool:
-        a, b = points[pair[0]], points[pair[1]]
-        return a is not None and b is not None and fits_one_transform(a, b)
-
+    points = dict(zip(wanted, found, strict=True))
     # The cheap test on every candidate pair at once (both cores), the fits only on the
     # pairs that pass it.
-    agree = _in_threads(agrees, candidates, workers)
+    agree = _in_threads(
+        lambda p: (
+            points[p[0]] is not None
+            and points[p[1]] is not None
+            and agreeing_matches(points[p[0]], points[p[1]]) >= GATE_AGREEING
+        ),
+        candidates,
+        workers,
+    )
     candidates = [pair for pair, ok in zip(candidates, agree, strict=True) if ok]
-
     # Groups so far: the trusted pHash links, then each pair found (union-find).
     parent = list(range(len(paths)))
 
@@ -432,7 +370,7 @@ def _checked_pairs(
     batch = 8 * max(1, workers)
     for start in range(0, len(candidates), batch):
         todo = [(a, b) for a, b in candidates[start : start + batch] if root(a) != root(b)]
-        same = _in_threads(fit, todo, workers)
+        same = _in_threads(lambda p: fits_one_transform(points[p[0]], points[p[1]]), todo, workers)
         for (a, b), ok in zip(todo, same, strict=True):
             if ok:
                 pairs.append((a, b))

@@ -160,32 +160,6 @@ def test_batched_hashes_are_the_per_file_ones(pages, small_pages):
         assert h == dedup.hash_file(f)
 
 
-def test_one_pass_fingerprints_find_the_same_copies_with_keypoints_of_detailed_images_only(
-    pages, small_pages
-):
-    """``fingerprints``: the hashes and details of ``hashes_and_details`` and, in the same
-    pass, the keypoints of exactly the detailed images; ``duplicate_pairs`` given them
-    joins the same photos as when it finds the keypoints itself."""
-    files = pages[0] + small_pages[0]
-    groups = pages[1] + [1000 + g for g in small_pages[1]]
-    found = dedup.fingerprints(files)
-    hashes, details = dedup.hashes_and_details(files)
-    assert found.hashes == hashes and found.details == pytest.approx(details, abs=1e-12)
-    detailed = {k for k, d in enumerate(details) if d >= dedup.MIN_DETAIL}
-    assert set(found.points) == detailed and all(p is not None for p in found.points.values())
-    assert any(groups[k] >= 100 and groups[k] < 1000 for k in set(range(len(files))) - detailed)
-    distances = dedup.hamming_matrix(hashes)
-    given = dedup.duplicate_pairs(
-        files, hashes, 10, distances=distances, detail=details, points=found.points
-    )
-    itself = dedup.duplicate_pairs(files, hashes, 10, distances=distances, detail=details)
-    assert sorted(given) == sorted(itself)
-    labels = _components(len(files), given)
-    for a in range(len(files)):
-        for b in range(a + 1, len(files)):
-            assert (labels[a] == labels[b]) == (groups[a] == groups[b]), (files[a], files[b])
-
-
 def test_a_phash_collision_of_two_detailed_pages_is_not_a_copy(pages):
     """pHash holds little of a detailed image: two distinct text pages whose hashes land
     within the threshold (seen at 8-10 bits between coarsely recompressed copies in the
