@@ -398,6 +398,13 @@ SLOW_FIXTURES = {"start_worker", "_module_worker", "studio_server", "browser", "
 SHARED_FIXTURES = {"studio_server", "browser", "page"}
 
 
+def _module_scoped_fixture(item) -> bool:
+    """Does the test use a fixture set up once per module (or package)?"""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return any(d.scope in ("module", "package") for chain in defs for d in chain)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
@@ -408,6 +415,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("studio"))
         elif "postgres_url" in fixtures:  # database_url's postgres runs are marked by it
             item.add_marker(pytest.mark.xdist_group("postgres"))
+        elif _module_scoped_fixture(item):
+            # One worker runs the module, so its module-scoped fixture (a GPU benchmark dry
+            # run, generated recordings, tiny models) is set up once, not once per worker.
+            item.add_marker(pytest.mark.xdist_group(f"module:{item.nodeid.split('::')[0]}"))
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # xdist hands out the two groups first (it orders work units by their number of
         # tests), then the single tests in this order, each to the worker running short.
