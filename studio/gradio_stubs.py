@@ -31,6 +31,12 @@ def _no_stub(*args: Any, **kwargs: Any) -> None:
     """Gradio's stub writer, replaced: writes nothing."""
 
 
+def _turn_off(module: ModuleType) -> None:
+    """Replace the stub writer in ``gradio.component_meta`` (when it has one)."""
+    if callable(getattr(module, FUNCTION, None)):
+        setattr(module, FUNCTION, _no_stub)
+
+
 class _Hook(importlib.abc.MetaPathFinder):
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         if name != MODULE:
@@ -44,8 +50,7 @@ class _Hook(importlib.abc.MetaPathFinder):
 
         def exec_module(module: ModuleType) -> None:
             run(module)
-            if callable(getattr(module, FUNCTION, None)):
-                setattr(module, FUNCTION, _no_stub)
+            _turn_off(module)
 
         loader.exec_module = exec_module  # this spec's loader only: a fresh one per find
         return spec
@@ -58,9 +63,7 @@ def _remove() -> None:
 def skip() -> None:
     """Make Gradio's stub writer a no-op from its first import on (idempotent)."""
     if MODULE in sys.modules:
-        module = sys.modules[MODULE]
-        if callable(getattr(module, FUNCTION, None)):
-            setattr(module, FUNCTION, _no_stub)  # components made from now on write none
+        _turn_off(sys.modules[MODULE])  # components made from now on write none
         return
     if not any(isinstance(f, _Hook) for f in sys.meta_path):
         sys.meta_path.insert(0, _Hook())

@@ -420,7 +420,7 @@ def pytest_collection_modifyitems(config, items):
             # run, generated recordings, tiny models) is set up once, not once per worker.
             item.add_marker(pytest.mark.xdist_group(f"module:{item.nodeid.split('::')[0]}"))
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        # xdist hands out the two groups first (it orders work units by their number of
+        # xdist hands out the groups first (it orders work units by their number of
         # tests), then the single tests in this order, each to the worker running short.
         # Modules with slow tests first: the run ends on tests of a second or less, not
         # with one worker idle while the other finishes a test of a minute. (A stable
