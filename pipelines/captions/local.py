@@ -149,5 +149,5 @@ def load_local(options: CaptionOptions) -> LocalCaptioner:
         raise CaptionError(
             f"Caption model {name!r} could not be loaded: {exc}. Check the folder or {how}."
         ) from None
-    model.to(device).eval()  # type: ignore[arg-type]  # transformers types .to through a decorator mypy misreads
+    model.to(device).eval()
     return LocalCaptioner(model, processor, config.model_type, device, options)
