@@ -166,9 +166,10 @@ def _beat(lane: str, worker_id: str, sampler) -> None:
     from jobs.records.tables import jobs as jobs_table
     from jobs.records.tables import worker_samples, workers
 
-    sample = sampler.sample()
-    now = sample["t"]
     contexts = runner.running_contexts()
+    # A lane starts processes only for its jobs (ctx.children): an idle lane is alone.
+    sample = sampler.sample(children=bool(contexts))
+    now = sample["t"]
     ids = [ctx.id for ctx in contexts]
     sampled = [ctx.id for ctx in contexts if not ctx.samples_itself]
     load = {key: sample.get(key) for key in ("cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util")}

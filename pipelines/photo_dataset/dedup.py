@@ -217,16 +217,17 @@ def is_burst(a: Subject, b: Subject, o: DedupOptions) -> bool:
 
 
 def cluster_labels(n: int, links: list[tuple[int, int]]) -> np.ndarray:
-    """DBSCAN on the precomputed distance (0 = linked, 1 = not): one label per photo."""
-    from sklearn.cluster import DBSCAN
+    """One label per photo: the connected components of the links (SciPy's csgraph on a
+    sparse graph), numbered in the order of each component's first photo."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
     if n == 0:
         return np.zeros(0, dtype=int)
-    distance = np.ones((n, n), dtype=np.float32)
-    np.fill_diagonal(distance, 0.0)
-    for i, j in links:
-        distance[i, j] = distance[j, i] = 0.0
-    return DBSCAN(eps=0.5, min_samples=1, metric="precomputed").fit_predict(distance)
+    rows = np.fromiter((i for i, _ in links), dtype=np.int64, count=len(links))
+    cols = np.fromiter((j for _, j in links), dtype=np.int64, count=len(links))
+    graph = coo_matrix((np.ones(len(links), dtype=np.int8), (rows, cols)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
 
 
 def choose_keepers(
