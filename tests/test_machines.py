@@ -34,8 +34,9 @@ def test_each_gpu_lane_is_pinned_to_its_own_device(studio_home, monkeypatch, sta
     assert [job["status"] for job in done] == ["succeeded"] * 2
     pinned = sorted(job["outputs"]["cuda_visible_devices"] for job in done)
     assert pinned == ["0", "1"]
-    for job in done:  # the record says where it ran
+    for job in done:  # the record says where it ran, and torch computed there
         assert job["gpus"] == job["outputs"]["cuda_visible_devices"]
+        assert job["outputs"]["tflops"] > 0
         assert job["host"] and job["worker"].startswith(f"{job['host']}:")
     first, second = sorted(done, key=lambda job: job["started_at"])
     assert second["started_at"] < first["finished_at"]  # side by side, not one after the other
@@ -70,7 +71,7 @@ def test_a_two_gpu_job_waits_for_two_idle_lanes_of_one_machine(
     monkeypatch.setenv("STUDIO_GPU_LANES", "2")
     reset_settings()
     start_worker()
-    busy = queue.submit("system.gpu_check", {"seconds": 4, "size": 16})
+    busy = queue.submit("system.gpu_sleep", {"seconds": 4})
     wait_job(busy["id"], ("running",), timeout=120)
     wide = queue.submit("system.diagnostics", {"gpus": 2})
     time.sleep(1.5)

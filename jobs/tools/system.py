@@ -9,6 +9,9 @@
 - ``system.sleep`` (CPU lane): waits in steps, optionally inside a child
   process; used to check the queue end to end and by ``benchmarks/jobs.py``. Its
   ``on_end`` hook writes the job's end into its log (``on_end: <status>``) when asked (``report_end``).
+- ``system.gpu_sleep`` (GPU lane): the same wait in a GPU lane, holding it without
+  computing (a queue check of the GPU lanes: which device the lane is pinned to, what
+  waits behind it) where ``system.gpu_check`` would keep a CPU-only machine busy.
 """
 
 from __future__ import annotations
@@ -187,6 +190,16 @@ def _sleep_ended(job: Any, status: str) -> None:
 
 @job_kind("system.sleep", lane="cpu", title="Wait (queue check)", public=True, on_end=_sleep_ended)
 def sleep(ctx: JobContext) -> dict[str, Any]:
+    return _wait(ctx)
+
+
+@job_kind("system.gpu_sleep", lane="gpu", title="Wait in a GPU lane (queue check)", public=True)
+def gpu_sleep(ctx: JobContext) -> dict[str, Any]:
+    return {**_wait(ctx), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+
+def _wait(ctx: JobContext) -> dict[str, Any]:
+    """``seconds`` in ``steps`` (progress at each), or inside a child process (``child``)."""
     seconds = _seconds(ctx, 1, 0, 24 * 3600)
     steps = int(_number(ctx.params, "steps", 10, 1, 100_000))
     if ctx.params.get("child"):
@@ -209,7 +222,7 @@ register(
     Tool(
         name="jobs",
         title="Jobs",
-        kinds=("system.diagnostics", "system.gpu_check", "system.sleep"),
+        kinds=("system.diagnostics", "system.gpu_check", "system.sleep", "system.gpu_sleep"),
         settings=("worker", "cpu_workers", "max_attempts", "heartbeat_s", "max_jobs_per_user"),
         router="studio.api.jobs:router",
         prefix="",  # /api/v1/jobs, /api/v1/health, /api/v1/workers, /api/v1/

@@ -55,7 +55,7 @@ def test_a_two_gpu_edit_waits_for_both_lanes_and_runs_balanced_in_a_child(
     from jobs import queue, store
 
     _two_lanes(monkeypatch, start_worker)
-    busy = queue.submit("system.gpu_check", {"seconds": 4, "size": 16})
+    busy = queue.submit("system.gpu_sleep", {"seconds": 4})
     wait_job(busy["id"], ("running",), timeout=120)
     params = {**FAST, "max_frames": 4}
     r = client.post(
