@@ -227,9 +227,8 @@ def cluster_labels(n: int, links: list[tuple[int, int]]) -> np.ndarray:
 
     if n == 0:
         return np.zeros(0, dtype=int)
-    rows = np.fromiter((i for i, _ in links), dtype=np.int64, count=len(links))
-    cols = np.fromiter((j for _, j in links), dtype=np.int64, count=len(links))
-    graph = coo_matrix((np.ones(len(links), dtype=np.int8), (rows, cols)), shape=(n, n))
+    pairs = np.asarray(links, dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), pairs.T), shape=(n, n))
     return connected_components(graph, directed=False)[1]
 
 
