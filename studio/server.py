@@ -18,6 +18,7 @@ from jobs import registry
 from jobs.settings import get_settings
 from studio import auth, errors, uploads
 from studio.job_panel import visible_tabs
+from studio.page_load import page_load
 
 TITLE = "Studio"
 CSS = """
@@ -82,7 +83,7 @@ def build_ui() -> gr.Blocks:
         )
         visible_tabs.reset()
         tabs = []
-        with gr.Tabs():
+        with page_load.collect(), gr.Tabs():  # what the tabs read at page load: one event
             for label, elem_id, group in registry.top_tabs():
                 with gr.Tab(label, elem_id=elem_id) as tab, visible_tabs.tab(elem_id):
                     _top_builder(group)(tab)

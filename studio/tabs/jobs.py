@@ -16,6 +16,7 @@ from jobs.kinds import KINDS, load_tools
 from studio import health
 from studio import job_panel as job_panel_module
 from studio.job_panel import job_panel, visible_tabs
+from studio.page_load import page_load
 from studio.ui_user import current_user
 
 CSS = job_panel_module.CSS  # the job panel's look, for every tab's panels
@@ -271,16 +272,7 @@ def build_jobs() -> None:
         queue=False,
     )
     visible_tabs.poll_while_shown(timer)
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(
-            first_view,
-            filters,
-            [table, summary, worker_md, cpu_plot, mem_plot, gpu_plot],
-            api_visibility="private",
-            show_progress="hidden",
-            queue=False,
-        )
+    page_load.add(first_view, filters, [table, summary, worker_md, cpu_plot, mem_plot, gpu_plot])
     worker_api.click(
         worker_view, None, [worker_md, cpu_plot, mem_plot, gpu_plot], api_name="worker_status"
     )

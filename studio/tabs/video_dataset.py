@@ -33,6 +33,7 @@ from pipelines.video_dataset.options import DEFAULTS, VideoOptions, field_help
 from studio.errors import ui_error
 from studio.examples import examples
 from studio.job_panel import job_panel
+from studio.page_load import page_load
 from studio.ui_user import current_user
 
 PRESET_CHOICES = [
@@ -502,6 +503,4 @@ def build() -> None:
     )
     refresh.click(list_datasets, None, table, api_name="videos_datasets")
     table.select(pick_dataset, table, panel.job_id, api_visibility="private")
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(list_datasets, None, table, api_visibility="private")
+    page_load.add(list_datasets, None, table)

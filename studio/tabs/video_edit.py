@@ -37,6 +37,7 @@ from pipelines.video_edit.options import nest_extra, option_defaults, option_fie
 from studio.errors import ui_error
 from studio.examples import examples
 from studio.job_panel import job_panel
+from studio.page_load import page_load
 from studio.ui_user import current_user
 
 TEXTS = {"model_path", "sam_path", "clipseg_path"}
@@ -337,9 +338,8 @@ def build() -> None:
         elem_id="video-edit-downloads",
     )
     with gr.Accordion("Models on this machine", open=False, elem_id="video-edit-models-box"):
-        models = gr.Markdown(
-            models_markdown, elem_id="video-edit-models"
-        )  # read at every page load
+        models = gr.Markdown(elem_id="video-edit-models")
+        page_load.add(models_markdown, None, models)  # read at every page load
         refresh = gr.Button("Refresh", size="sm", elem_id="video-edit-models-refresh")
 
     assert list(controls) == OPTION_NAMES

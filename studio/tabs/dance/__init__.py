@@ -30,6 +30,7 @@ from pathlib import Path
 import gradio as gr
 
 from studio.job_panel import job_panel
+from studio.page_load import page_load
 from studio.tabs.dance import experiments, generation, projects
 from studio.tabs.dance.common import pick_row
 
@@ -52,11 +53,7 @@ def build() -> None:
             panel = job_panel("dance")
     project = side.project
 
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(
-            projects.initial, project, [project, side.models], api_visibility="private", queue=False
-        )
+    page_load.add(projects.initial, project, [project, side.models])
 
     # sidebar
     side.refresh.click(projects.refresh_projects, project, project, api_name="dance_projects")

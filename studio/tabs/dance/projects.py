@@ -27,9 +27,10 @@ def project_choices(request: gr.Request | None) -> list[tuple[str, str]]:
 def refresh_projects(current: str | None, request: gr.Request):
     choices = project_choices(request)
     ids = [value for _, value in choices]
-    return gr.update(
-        choices=choices, value=current if current in ids else (ids[0] if ids else None)
-    )
+    value = current if current in ids else (ids[0] if ids else None)
+    if value is None and current is None:  # nothing to pick, nothing picked: left alone
+        return gr.update(choices=choices)  # (None again would fire the change cascade)
+    return gr.update(choices=choices, value=value)
 
 
 def create_project(name: str, description: str, request: gr.Request):

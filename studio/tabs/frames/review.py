@@ -24,6 +24,7 @@ from jobs.tools.frames import submit
 from pipelines.errors import StudioError
 from studio.api.frames import links
 from studio.errors import ui_error
+from studio.page_load import page_load
 from studio.ui_user import current_user
 
 HISTORY_COLUMNS = ["when", "user", "mark", "from", "to", "method", "notes"]
@@ -344,11 +345,7 @@ def build(job_panel) -> None:
 
     loaded = [viewer, candidates, marks, plot, history, notes, rects, info]
     reload.click(refresh_queue, video_id, [pending, queue_note], api_name="frames_review_queue")
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(
-            refresh_queue, video_id, [pending, queue_note], api_visibility="private", queue=False
-        )
+    page_load.add(refresh_queue, video_id, [pending, queue_note])
     pending.input(
         lambda v: v or gr.update(), pending, video_id, api_visibility="private", queue=False
     )

@@ -14,6 +14,7 @@ from jobs.tools.frames import submit
 from jobs.tools.frames import tasks as fr_tasks
 from pipelines.errors import StudioError
 from studio.errors import ui_error
+from studio.page_load import page_load
 from studio.tabs.frames.review import parse_rects
 from studio.ui_user import current_user
 
@@ -48,7 +49,10 @@ def video_choices(request: gr.Request | None) -> list[tuple[str, str]]:
 
 
 def refresh_choices(task_id: str | None, request: gr.Request):
-    return gr.update(choices=task_choices(request), value=task_id), gr.update(
+    # No task picked: the value is left alone (sending None again would fire the
+    # dropdown's change event, and the task view's refresh, at every page load).
+    picked = {} if task_id is None else {"value": task_id}
+    return gr.update(choices=task_choices(request), **picked), gr.update(
         choices=video_choices(request)
     )
 
@@ -204,9 +208,7 @@ def build(job_panel) -> None:
     shown = [stats, table, description, rects]
 
     refresh.click(refresh_choices, task, [task, videos], api_name="frames_tasks_refresh")
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(initial_choices, None, [task, videos], api_visibility="private", queue=False)
+    page_load.add(initial_choices, None, [task, videos])
     task.change(task_view, task, shown, api_name="frames_task")
     create.click(create_task, [name, description], task, api_name="frames_task_create")
     rename.click(rename_task, [task, name, description], task, api_name="frames_task_update")

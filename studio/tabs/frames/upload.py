@@ -19,6 +19,7 @@ from pipelines.errors import StudioError
 from studio.api.frames.views import video_status
 from studio.examples import examples
 from studio.job_panel import visible_tabs
+from studio.page_load import page_load
 from studio.ui_user import current_user
 
 VIDEO_COLUMNS = [
@@ -152,6 +153,4 @@ def build(job_panel) -> None:
         show_progress="hidden",
         queue=False,
     )
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(videos_table, None, [table, timer], api_visibility="private", queue=False)
+    page_load.add(videos_table, None, [table, timer])

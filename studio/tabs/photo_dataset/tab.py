@@ -14,6 +14,7 @@ from pipelines.errors import StudioError
 from studio.errors import ui_error
 from studio.examples import examples
 from studio.job_panel import LATER, job_panel
+from studio.page_load import page_load
 from studio.tabs.photo_dataset.actions import (
     check_sizes,
     crop_choice,
@@ -209,9 +210,7 @@ def build() -> None:
     refresh.click(list_names, None, dataset, api_name="dataset_photos_list").then(
         load_review, dataset, review, api_visibility="private"
     )
-    root = gr.context.Context.root_block
-    if root is not None:
-        root.load(list_names, None, dataset, api_visibility="private", queue=False)
+    page_load.add(list_names, None, dataset)
     # the review follows the panel's job (its poll, no timer of the tab's own)
     panel.follow(follow_job, [panel.job_id, *review], [dataset, shown])
 

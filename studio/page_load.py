@@ -1,0 +1,105 @@
+"""What the tabs read when a page opens, as one event (:class:`PageLoad`).
+
+Each tab that fills something at page load (a dropdown's choices, a table, the job
+panel's restored job) adds its function with :func:`add`; ``build_ui`` builds the tabs
+inside :func:`collect` and wires them all as one ``load`` event. Gradio's frontend walks
+its whole component tree once per component it has shown a loading status for, a few
+times per event: eight separate load events cost a fresh page about a second of the
+browser's main thread more than one (docs/architecture.md "Polling"), and each was a
+request of its own.
+
+A tab built outside ``collect`` (a test building one tab in its own ``gr.Blocks``) gets
+its own ``load`` event, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+from gradio.helpers import special_args
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Part:
+    fn: Callable[..., Any]
+    inputs: list[Any]
+    outputs: list[Any]
+
+
+def _as_list(components: Any) -> list[Any]:
+    if components is None:
+        return []
+    if isinstance(components, Sequence):
+        return list(components)
+    return [components]
+
+
+class PageLoad:
+    """The tabs' page-load functions, run as one event in tab order."""
+
+    def __init__(self) -> None:
+        self._parts: list[_Part] | None = None  # None: not collecting
+
+    @contextmanager
+    def collect(self) -> Iterator[None]:
+        """Collect what the tabs built inside add, then wire it on the open ``gr.Blocks``."""
+        self._parts = []
+        try:
+            yield
+            self._wire(self._parts)
+        finally:
+            self._parts = None
+
+    def add(self, fn: Callable[..., Any], inputs: Any, outputs: Any) -> None:
+        """``fn(*inputs)`` fills ``outputs`` when a page opens (``fn`` may take a
+        ``gr.Request`` like any event function)."""
+        part = _Part(fn, _as_list(inputs), _as_list(outputs))
+        if self._parts is not None:
+            self._parts.append(part)
+            return
+        root = gr.context.Context.root_block
+        if root is not None:
+            root.load(fn, part.inputs, part.outputs, api_visibility="private", queue=False)
+
+    @staticmethod
+    def _wire(parts: list[_Part]) -> None:
+        root = gr.context.Context.root_block
+        if root is None or not parts:
+            return
+
+        def page_load(request: gr.Request, *values: Any) -> list[Any]:
+            out: list[Any] = []
+            at = 0
+            for part in parts:
+                mine = list(values[at : at + len(part.inputs)])
+                at += len(part.inputs)
+                try:
+                    args = special_args(part.fn, mine, request)[0]
+                    result = part.fn(*args)
+                    got = [result] if len(part.outputs) == 1 else list(result)
+                    if len(got) != len(part.outputs):
+                        raise ValueError(f"{len(got)} values for {len(part.outputs)} outputs")
+                except Exception:  # one tab's failure leaves the others' filled
+                    log.exception("page load: %s failed", getattr(part.fn, "__qualname__", part.fn))
+                    got = [gr.skip() for _ in part.outputs]
+                out.extend(got)
+            return out
+
+        root.load(
+            page_load,
+            [c for part in parts for c in part.inputs],
+            [c for part in parts for c in part.outputs],
+            api_visibility="private",
+            show_progress="hidden",
+            queue=False,
+        )
+
+
+page_load = PageLoad()
