@@ -232,6 +232,18 @@ def _big_repo(tiny: Path, where: Path) -> Path:
     return folder
 
 
+def _partial_sizes(folder: Path) -> list[int]:
+    """Sizes of the downloads under way (a small file's can be renamed, complete, between
+    the listing and its stat)."""
+    sizes = []
+    for partial in folder.rglob("*.incomplete"):
+        try:
+            sizes.append(partial.stat().st_size)
+        except FileNotFoundError:
+            pass
+    return sizes
+
+
 def test_a_download_cut_by_a_killed_worker_resumes_after_the_restart(
     online, start_worker, tiny_florence, tmp_path, monkeypatch
 ):
@@ -247,7 +259,7 @@ def test_a_download_cut_by_a_killed_worker_resumes_after_the_restart(
         folder = studio_home_models() / "Florence-2-base"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            sizes = [f.stat().st_size for f in (folder / PARTIAL).rglob("*.incomplete")]
+            sizes = _partial_sizes(folder / PARTIAL)
             if sizes and max(sizes) >= 10 << 20 and store.get_job(job["id"])["progress"] > 0.2:
                 break  # a 10 MB chunk on disk, and the job's progress says so
             time.sleep(0.1)
