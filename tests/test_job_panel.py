@@ -108,6 +108,32 @@ def test_charts_have_numeric_axes_and_say_no_gpu():
     assert short["seconds"].tolist() == [0.0, 0.9]
 
 
+def test_a_long_jobs_charts_send_a_bounded_number_of_points_and_keep_its_peak():
+    """A two-hour job sampled every second: its panel's charts (sent at every tick)
+    get at most CHART_POINTS points, spanning the whole run, with the memory peak kept."""
+    from studio.tabs import jobs as jobs_tab
+
+    columns = ["t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"]
+    samples = [[1000.0 + k, 50.0, 100.0 + (k == 4321) * 900, None, None] for k in range(7200)]
+    frame = jobs_tab.chart_frame(samples, columns)
+    assert len(frame) <= jobs_tab.CHART_POINTS
+    assert frame["seconds"].iloc[0] == 0.0 and frame["seconds"].iloc[-1] > 7100
+    assert frame["rss_mb"].max() == 1000.0 and frame["cpu_percent"].tolist() == [50.0] * len(frame)
+    assert frame["seconds"].is_monotonic_increasing
+    # the worker's charts: each lane thinned on its own, both lanes kept whole in time
+    lanes = [
+        ["cpu" if k % 2 else "gpu", 1000.0 + k // 2, 10.0 * (k % 2), 1.0, None, None]
+        for k in range(1200)
+    ]
+    worker = jobs_tab.chart_frame(lanes, ["lane", *columns])
+    for lane, mean in (("cpu", 10.0), ("gpu", 0.0)):
+        mine = worker[worker["lane"] == lane]
+        assert len(mine) <= jobs_tab.CHART_POINTS and mine["t"].min() == 1000.0
+        assert mine["t"].max() > 1590 and set(mine["cpu_percent"]) == {mean}
+    short = jobs_tab.chart_frame(samples[:100], columns)  # a short run: every sample
+    assert len(short) == 100
+
+
 def test_the_result_shows_file_names_not_server_paths(studio_home):
     from jobs.settings import get_settings
 

@@ -95,17 +95,57 @@ JOB_GPU_TITLE = "Job GPU memory (MB)"
 METRIC_COLUMNS = ("cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util")
 
 
+# Points per line of a chart. A job samples itself at every heartbeat (1 s): a two-hour
+# edit has 7,200 samples, sent three times at each tick of its panel, and every one of
+# them is copied by the browser's event handling and drawn again (docs/architecture.md
+# "Polling"); a chart a few hundred pixels wide shows no more than this.
+CHART_POINTS = 240
+# How a run of consecutive samples becomes one point: its first time, the mean load and
+# the peak memory (a peak is what runs out).
+_THINNED = {
+    "t": "first",
+    "cpu_percent": "mean",
+    "gpu_util": "mean",
+    "rss_mb": "max",
+    "gpu_mem_mb": "max",
+}
+
+
+def thinned(frame: pd.DataFrame, points: int = CHART_POINTS) -> pd.DataFrame:
+    """At most ``points`` rows per lane (or in all, without a ``lane`` column): each
+    row stands for a run of consecutive samples (:data:`_THINNED`). Rows in time order."""
+    lanes = frame["lane"] if "lane" in frame else pd.Series(0, index=frame.index)
+    counts = lanes.map(lanes.value_counts())
+    if frame.empty or counts.max() <= points:
+        return frame
+    step = -(-counts // points)  # ceil: samples per point, per lane
+    runs = frame.assign(_run=frame.groupby(lanes, sort=False).cumcount() // step, _lane=lanes)
+    how = {column: rule for column, rule in _THINNED.items() if column in frame}
+    if "lane" in frame:
+        how["lane"] = "first"
+    out = runs.groupby(["_lane", "_run"], sort=False).agg(how).reset_index(drop=True)
+    return out.sort_values("t", kind="stable").reset_index(drop=True)[list(frame.columns)]
+
+
 def chart_frame(samples: list, columns: list[str]) -> pd.DataFrame:
     """Samples as a chart's data: numbers as floats (a missing value is a gap,
-    not a "null" tick), times as datetimes and as seconds since the first sample
-    (a job's charts: a sub-second job's time axis would read ".900")."""
+    not a "null" tick), at most :data:`CHART_POINTS` per line (:func:`thinned`), times
+    as datetimes and as seconds since the first sample (a job's charts: a sub-second
+    job's time axis would read ".900")."""
     frame = pd.DataFrame(samples or [], columns=columns)
     for column in METRIC_COLUMNS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["t"] = pd.to_numeric(frame["t"], errors="coerce").astype(float)
+    frame = thinned(frame)
     frame["time"] = pd.to_datetime(frame["t"], unit="s")
-    t = pd.to_numeric(frame["t"], errors="coerce").astype(float)
+    t = frame["t"]
     frame["seconds"] = (t - t.min()).round(2) if len(t) else t
     return frame
+
+
+def _chart(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """The columns one chart draws (a line per lane when there are lanes)."""
+    return frame[[x, y, *(["lane"] if "lane" in frame else [])]]
 
 
 def gpu_chart(frame: pd.DataFrame, title: str):
@@ -157,14 +197,23 @@ def worker_view():
     frame = chart_frame(
         health.worker_samples(300), ["lane", "t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"]
     )
-    return text, frame, frame, gpu_chart(frame, GPU_TITLE)
+    return (
+        text,
+        _chart(frame, "time", "cpu_percent"),
+        _chart(frame, "time", "rss_mb"),
+        gpu_chart(_chart(frame, "time", "gpu_mem_mb"), GPU_TITLE),
+    )
 
 
 def job_timeline(job_id: str, request: gr.Request):
     job = store.find_job(job_id, current_user(request))
     samples = store.job_samples(job["id"]) if job else []
     frame = chart_frame(samples, ["t", "cpu_percent", "rss_mb", "gpu_mem_mb", "gpu_util"])
-    return frame, frame, gpu_chart(frame, JOB_GPU_TITLE)
+    return (
+        _chart(frame, "seconds", "cpu_percent"),
+        _chart(frame, "seconds", "rss_mb"),
+        gpu_chart(_chart(frame, "seconds", "gpu_mem_mb"), JOB_GPU_TITLE),
+    )
 
 
 def pick_job(table: pd.DataFrame, evt: gr.SelectData):
