@@ -407,14 +407,15 @@ def make_recording(
     renderer = ScreenRenderer(width, height, timeline, seed)
     times = frame_times(timeline, fps, vfr, seed)
     rng = np.random.default_rng(seed + 1)
-    # A few precomputed noise fields, cycled: cheap at any resolution.
+    # A few precomputed noise fields, cycled: cheap at any resolution. The same value
+    # on the three channels, stored whole: OpenCV copies a broadcast view at every add
+    # (3 ms a 360x800 frame, against 0.03 ms for a contiguous one; the same frames).
     noise_fields = []
     if noise > 0:
         for _ in range(3):
             n = rng.normal(0, noise, (height, width, 1)).round().astype(np.int16)
-            noise_fields.append(
-                (np.clip(n, 0, 255).astype(np.uint8), np.clip(-n, 0, 255).astype(np.uint8))
-            )
+            pos, neg = np.clip(n, 0, 255).astype(np.uint8), np.clip(-n, 0, 255).astype(np.uint8)
+            noise_fields.append((np.repeat(pos, 3, axis=2), np.repeat(neg, 3, axis=2)))
 
     path = Path(path)
     with av.open(str(path), "w") as out:
@@ -446,10 +447,7 @@ def make_recording(
                 img = renderer.render(float(t))
                 if noise_fields:
                     pos, neg = noise_fields[i % len(noise_fields)]
-                    img = cv2.subtract(
-                        cv2.add(img, np.broadcast_to(pos, img.shape)),
-                        np.broadcast_to(neg, img.shape),
-                    )
+                    img = cv2.subtract(cv2.add(img, pos), neg)
                 frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
                 if key is not None:
                     recent[key] = frame
