@@ -102,6 +102,25 @@ def studio_home(tmp_path, monkeypatch, migrated_studio_db):
     reset_settings()
 
 
+_APPS: dict[str, object] = {}
+
+
+def studio_app():
+    """``create_app()`` for the current settings, built once per test process for each set
+    of settings other than STUDIO_HOME. A studio serves one app for its whole life and
+    reads STUDIO_HOME (like every per-request setting) at each request, so a test on a
+    fresh home gets the app an earlier test built on the same settings, as a second
+    visitor gets the running studio's; what it shows a test is that test's own home.
+    Building it costs ~2 CPU-s (Gradio builds its config five times), 70 times a run."""
+    from jobs.settings import get_settings
+    from studio.server import create_app
+
+    key = get_settings().model_dump_json(exclude={"home"})
+    if key not in _APPS:
+        _APPS[key] = create_app()
+    return _APPS[key]
+
+
 class Process:
     """A child process in its own session, killed with everything it started."""
 

@@ -12,9 +12,9 @@ from tests.conftest import wait_job
 
 @pytest.fixture
 def client(studio_home):
-    from studio.server import create_app
+    from tests.conftest import studio_app
 
-    with TestClient(create_app()) as test_client:
+    with TestClient(studio_app()) as test_client:
         yield test_client
 
 
@@ -95,9 +95,9 @@ def secured(studio_home, monkeypatch):
     monkeypatch.setenv("STUDIO_ADMINS", "root")
     monkeypatch.setenv("STUDIO_API_TOKENS", "tok-ana:ana,tok-bo:bo,tok-root:root")
     reset_settings()
-    from studio.server import create_app
+    from tests.conftest import studio_app
 
-    with TestClient(create_app()) as test_client:
+    with TestClient(studio_app()) as test_client:
         yield test_client
 
 

@@ -39,9 +39,9 @@ def scripts_on(studio_home, monkeypatch):
 
 @pytest.fixture
 def client(studio_home):
-    from studio.server import create_app
+    from tests.conftest import studio_app
 
-    with TestClient(create_app()) as test_client:
+    with TestClient(studio_app()) as test_client:
         yield test_client
 
 

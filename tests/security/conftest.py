@@ -27,9 +27,9 @@ def logins(studio_home, monkeypatch):
 @pytest.fixture
 def secured(logins):
     """The app (REST + UI) with logins; ``as_(user)`` gives that user's headers."""
-    from studio.server import create_app
+    from tests.conftest import studio_app
 
-    with TestClient(create_app()) as client:
+    with TestClient(studio_app()) as client:
         yield client
 
 

@@ -18,9 +18,9 @@ from jobs.settings import reset_settings
 def client(studio_home, monkeypatch):
     monkeypatch.setenv("STUDIO_MAX_UPLOAD_MB", "2")
     reset_settings()
-    from studio.server import create_app
+    from tests.conftest import studio_app
 
-    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
+    with TestClient(studio_app(), raise_server_exceptions=False) as test_client:
         yield test_client
 
 

@@ -25,9 +25,9 @@ SCRIPT = {"name": "probe", "code": "print('hello')"}
 
 
 def _app() -> TestClient:
-    from studio.server import create_app
+    from tests.conftest import studio_app
 
-    return TestClient(create_app())
+    return TestClient(studio_app())
 
 
 def test_an_open_studio_runs_no_scenario_scripts(studio_home):

@@ -52,9 +52,9 @@ def tiny_blip(tiny_blips) -> Path:
 
 @pytest.fixture
 def client(studio_home):
-    from studio.server import create_app
+    from tests.conftest import studio_app
 
-    with TestClient(create_app()) as test_client:
+    with TestClient(studio_app()) as test_client:
         yield test_client
 
 
