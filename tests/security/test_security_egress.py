@@ -31,18 +31,26 @@ ENDPOINT = "http://127.0.0.1:9/v1"  # nothing listens there: the jobs are never 
 INTERNAL = "http://169.254.169.254/latest/meta-data"
 
 
-@pytest.fixture
-def studio(studio_home, tmp_path, monkeypatch):
-    """Logins (alice, bob; root is the admin), an allowed server folder, one configured
-    endpoint 'fake' and a models folder holding one caption model and one InsightFace folder."""
-    root = tmp_path / "server"
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """The allowed server folder and the models folder, read by every test of the module
+    (the same settings each time, so one web app serves them: tests.conftest.studio_app)."""
+    root = tmp_path_factory.mktemp("egress") / "server"
     (root / "photos").mkdir(parents=True)
     (root / "photos" / "a.jpg").write_bytes(photo_bytes()["photos/coffee.jpg"])
-    models = tmp_path / "models"
+    models = root.parent / "models"
     (models / "tiny-captioner").mkdir(parents=True)
     (models / "tiny-captioner" / "config.json").write_text("{}")
     (root / "buffalo_l" / "models").mkdir(parents=True)
     (root / "buffalo_l" / "models" / "det.onnx").write_bytes(b"onnx")
+    return root, models
+
+
+@pytest.fixture
+def studio(studio_home, folders, monkeypatch):
+    """Logins (alice, bob; root is the admin), an allowed server folder, one configured
+    endpoint 'fake' and a models folder holding one caption model and one InsightFace folder."""
+    root, models = folders
     monkeypatch.setenv("STUDIO_AUTH", ",".join(f"{u}:{p}" for u, p in USERS.items()))
     monkeypatch.setenv("STUDIO_API_TOKENS", ",".join(f"{t}:{u}" for u, t in TOKENS.items()))
     monkeypatch.setenv("STUDIO_ADMINS", "root")
@@ -50,9 +58,9 @@ def studio(studio_home, tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_MODELS_DIR", str(models))
     monkeypatch.setenv("STUDIO_API_ENDPOINTS", f"fake={ENDPOINT}")
     reset_settings()
-    from studio.server import create_app
+    from tests.conftest import studio_app
 
-    with TestClient(create_app(), raise_server_exceptions=False) as client:
+    with TestClient(studio_app(), raise_server_exceptions=False) as client:
         client.root = root  # type: ignore[attr-defined]
         yield client
     reset_settings()
