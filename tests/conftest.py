@@ -116,9 +116,11 @@ def studio_app():
     from studio.server import create_app
 
     key = get_settings().model_dump_json(exclude={"home"})
-    if key not in _APPS:
-        _APPS[key] = create_app()
-    return _APPS[key]
+    app = _APPS.pop(key, None) or create_app()
+    _APPS[key] = app  # the newest last; the four most recent kept (~7 MB each)
+    while len(_APPS) > 4:
+        _APPS.pop(next(iter(_APPS)))
+    return app
 
 
 class Process:
