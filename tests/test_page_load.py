@@ -1,4 +1,5 @@
-"""What the tabs read when a page opens is one event (studio/page_load.py): a fresh page
+"""What the tabs read when a page opens is one event (studio/page_load.py), and events that
+show no progress target no component (studio.server.quiet_progress). A fresh page
 sends one request for it instead of one per tab, and Gradio's frontend walks its
 component tree for one event instead of eight (−18 % of the browser's CPU per page
 load, docs/architecture.md "Polling")."""
@@ -73,3 +74,20 @@ def test_no_tab_wires_a_load_event_of_its_own():
         if "root_block" in path.read_text() or ".load(" in path.read_text()
     ]
     assert own == [], f"use page_load.add in {own}"
+
+
+def test_events_that_show_no_progress_have_no_progress_targets(studio_home):
+    """Gradio's page, at every event, sets the loading status again on each component that
+    any event it has seen targets (an event's outputs unless ``show_progress_on`` names
+    others). The studio's quiet events (the page load, the panels' ticks, the lists on a
+    timer) target none, so following a job costs the browser a third less
+    (docs/architecture.md "Polling"); a button's own progress still shows on its outputs."""
+    from studio.server import build_ui
+
+    config = build_ui().config
+    hidden = [d for d in config["dependencies"] if d["show_progress"] == "hidden"]
+    triggers = {t[1] for d in hidden for t in d["targets"]}
+    assert {"load", "tick"} <= triggers, triggers  # the page load and the timers are quiet
+    assert [d for d in hidden if d["show_progress_on"] != []] == []
+    shown = [d for d in config["dependencies"] if d["show_progress"] != "hidden"]
+    assert shown and all(d["show_progress_on"] is None for d in shown)
