@@ -111,7 +111,9 @@ def studio_app():
     reads STUDIO_HOME (like every per-request setting) at each request, so a test on a
     fresh home gets the app an earlier test built on the same settings, as a second
     visitor gets the running studio's; what it shows a test is that test's own home.
-    Building it costs ~2 CPU-s (Gradio builds its config five times), 70 times a run."""
+    Only Gradio's own file route keeps the first home it was built on (``allowed_paths``):
+    a test of that route builds its own app. Building one costs ~2 CPU-s (Gradio computes
+    the page's config five times); the suite built ~75 before this."""
     from jobs.settings import get_settings
     from studio.server import create_app
 
