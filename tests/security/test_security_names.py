@@ -31,15 +31,22 @@ PHOTO_OPTIONS = json.dumps(
 )
 
 
-@pytest.fixture
-def server_root(studio_home, monkeypatch, tmp_path) -> Path:
-    """The allowed server folder, with two short videos in ``videos/``."""
+@pytest.fixture(scope="module")
+def server_videos(tmp_path_factory) -> Path:
+    """The allowed server folder, with two short videos in ``videos/``: read by every test
+    of the module (the same settings each time, so one web app serves them)."""
     from tests.video_dataset.video_media import make_testsrc
 
-    root = tmp_path / "server"
+    root = tmp_path_factory.mktemp("names") / "server"
     (root / "videos").mkdir(parents=True)
     make_testsrc(root / "videos" / "a.mp4", 30, 1.0)
     make_testsrc(root / "videos" / "b.mp4", 30, 1.0)
+    return root
+
+
+@pytest.fixture
+def server_root(studio_home, monkeypatch, server_videos) -> Path:
+    root = server_videos
     monkeypatch.setenv("STUDIO_ALLOWED_ROOTS", str(root))
     reset_settings()
     return root
