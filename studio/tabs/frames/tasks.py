@@ -195,7 +195,7 @@ def build(job_panel) -> None:
         interactive=False,
         elem_id="frames-task-table",
         wrap=False,
-        column_widths=["4em", "9em", "12em", "7em", "4em", "4em", "6em", "6em", "7em"],
+        column_widths=["7%", "14%", "19%", "11%", "7%", "7%", "11%", "10%", "14%"],
     )
     with gr.Row():
         fmt = gr.Radio(["excel", "csv"], value="excel", label="Export format")

@@ -136,7 +136,7 @@ def build(job_panel) -> None:
         interactive=False,
         elem_id="frames-videos",
         wrap=False,
-        column_widths=["9em", "12em", "7em", "10em", "4em", "4em", "6em", "6em", "7em", "14em"],
+        column_widths=["10%", "15%", "9%", "11%", "6%", "6%", "10%", "8%", "10%", "15%"],
     )
     timer = gr.Timer(POLL_S, active=False)
     visible_tabs.leave_alone(timer)  # videos_table stops it when idle
