@@ -400,6 +400,21 @@ def settled(page) -> None:
     page.evaluate(_SETTLED)
 
 
+_TABLE_HEADERS = """scope => [...document.querySelectorAll(scope + ' table')]
+  .filter(t => t.offsetParent !== null)
+  .flatMap(t => [...t.querySelectorAll('thead th')].filter(th => th.offsetParent !== null).map(th => {
+    const host = t.closest('[id]'), text = th.querySelector('span.header') || th;
+    return [host ? host.id : '', th.innerText.trim(), Math.round(th.getBoundingClientRect().width),
+            text.scrollWidth > text.clientWidth + 1]; }))"""
+
+
+def unreadable_table_headers(page, scope: str = "body") -> list[tuple[str, str, int]]:
+    """The header cells of the tables shown under ``scope`` that a user cannot read:
+    narrower than 40 px or with their name cut off, as (table's element id, name, width)."""
+    cells = page.evaluate(_TABLE_HEADERS, scope)
+    return [(host, name, width) for host, name, width, cut in cells if width < 40 or cut]
+
+
 def upload_files(page, elem_id: str, *paths) -> None:
     """Choose files in the gr.File ``#elem_id`` and wait until each is uploaded (its row
     in the file table: while uploading, Gradio shows the names in a progress view)."""

@@ -1,5 +1,5 @@
 """The studio in a real browser (Playwright + Debian's Chromium): every tab
-(and sub-tab) opens, and the worker diagnostics job runs from the Jobs tab; every
+(and sub-tab) opens with readable table headers, and the worker diagnostics job runs from the Jobs tab; every
 tool's first example fills its inputs in one click (and leaves the README's
 screenshot of the tool in docs/screenshots/)."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS, settled
+from tests.conftest import ARTIFACTS, settled, unreadable_table_headers
 
 
 def visit_every_tab(page) -> list[str]:
@@ -31,6 +31,7 @@ def visit_every_tab(page) -> list[str]:
         tab.click()
         page.wait_for_timeout(300)
         assert tab.get_attribute("aria-selected") == "true", name
+        assert not unreadable_table_headers(page), name  # every table shown names its columns
         page.screenshot(path=str(ARTIFACTS / f"tab-{name.split()[0].lower()}.png"))
         visited.append(name)
 
