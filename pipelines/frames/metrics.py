@@ -221,18 +221,19 @@ class _Reductions:
         self.stats([self.reduce(frame)])
 
 
-# A stream with fewer bits per pixel and frame than this is decoded by one thread (slice threads
-# only) while the reductions run in a second one; a heavier stream by FFmpeg's frame threads with
-# the reductions in between. Frame threading synchronises every frame with the previous ones:
-# for a light stream (still screens between a few changes: the synthetic benchmark recordings
-# have 0.004-0.006 with or without CABAC) it costs 40-75 % more CPU (15 % with CABAC) than
-# slice threads and is slower even on quiet cores; for a heavy one (0.37 measured) it decodes
-# 1.5x faster on 2 cores at the same CPU. Phone-like recordings (veryfast, CABAC, camera noise on
-# the lower 40 %; 3 interleaved rounds on loaded cores): at 5 Mbit/s (0.034) the two decode in the
-# same time, slice threads for less CPU; at 10 Mbit/s (0.072) frame threads are 1.6x faster; at
-# 20 Mbit/s (0.14, one slice or three; 5 rounds, load 20-40) slice threads take 5 % less CPU and
-# 0.94x the time, a difference within the load's noise, which a quiet run should settle; the
-# cut-off stays between 5 and 10 Mbit/s.
+# A stream with fewer bits per pixel and frame than this, whose pictures are coded in two or
+# more slices, is decoded by one thread (slice threads only) while the reductions run in a
+# second one; any other stream by FFmpeg's frame threads with the reductions in between.
+# Frame threading synchronises every frame with the previous ones: for a light stream (still
+# screens between a few changes: the synthetic benchmark recordings have 0.004-0.006 with or
+# without CABAC, two slices each) it costs 40-75 % more CPU (15 % with CABAC) than slice threads
+# and is slower even on quiet cores; for a heavy one (0.37 measured) it decodes 1.5x faster on
+# 2 cores at the same CPU. Slice threads decode a picture's slices at once, so a picture coded
+# in one slice (phones' and most screen recorders' encoders) gets one core from them: on
+# phone-like recordings (one slice, CABAC, 5-20 Mbit/s = 0.036-0.14 bits/pixel/frame, camera
+# noise on the lower 40 %; quiet cores, 5 interleaved rounds) frame threads decoded 1.5x faster
+# at every rate for 10-15 % more CPU, and ``analyze()`` ran 1.5x faster with them at 5 and
+# 7 Mbit/s (benchmarks/README.md). Hence the slice count (:func:`_slices`, H.264) in the rule.
 LIGHT_BITS_PER_PIXEL = 0.05
 # The light pass splits each frame's work: the decoding thread reads what needs the decoded
 # frame (the subsampled luma, the working frame, the grid, the kept copy), so the frame goes
@@ -254,6 +255,50 @@ def _bits_per_pixel(container, stream) -> float | None:
     return float(rate) / (float(fps) * pixels)
 
 
+def _slices(path: Path) -> int | None:
+    """The number of slices the first picture of an H.264 stream is coded in (its coded-slice
+    NAL units, types 1 and 5); None for another codec or a stream that cannot be read here.
+    PyAV does not report it; the first packet's NAL headers do (length-prefixed as ``avcC``
+    extradata says, in MP4/MOV/MKV; after start codes otherwise)."""
+    import re
+
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            if stream.codec_context.name != "h264":
+                return None
+            extradata = bytes(stream.codec_context.extradata or b"")
+            data = next((bytes(p) for p in container.demux(stream) if p.size), b"")
+    except (av.error.FFmpegError, IndexError):
+        return None
+    if extradata[:1] == b"\x01" and len(extradata) >= 5:  # avcC: NAL units after their length
+        size, types, at = (extradata[4] & 3) + 1, [], 0
+        while at + size < len(data):
+            length = int.from_bytes(data[at : at + size], "big")
+            at += size
+            if length <= 0 or at + length > len(data):
+                break
+            types.append(data[at] & 0x1F)
+            at += length
+    else:  # Annex B: NAL units after start codes
+        types = [
+            data[m.end()] & 0x1F for m in re.finditer(b"\x00\x00\x01", data) if m.end() < len(data)
+        ]
+    return sum(t in (1, 5) for t in types) or None
+
+
+def _light(path: Path, container, stream) -> bool:
+    """Is the stream decoded by slice threads with the statistics in a second thread (see
+    ``LIGHT_BITS_PER_PIXEL``)? Few bits per pixel, and not an H.264 picture in one slice."""
+    bpp = _bits_per_pixel(container, stream)
+    if bpp is None or bpp >= LIGHT_BITS_PER_PIXEL:
+        return False
+    slices = _slices(path)
+    return slices is None or slices >= 2
+
+
 def compute_metrics(
     path: str | Path,
     progress: Progress = NullProgress(),
@@ -262,7 +307,7 @@ def compute_metrics(
 ) -> FrameMetrics:
     """Decode the recording once and compute the per-frame metrics.
 
-    A light stream (see ``LIGHT_BITS_PER_PIXEL``) is decoded by one thread, which
+    A light stream (:func:`_light`, ``LIGHT_BITS_PER_PIXEL``) is decoded by one thread, which
     also reduces each frame to its working frame and grid, while the statistics of
     those run in a second one, ``BATCH`` frames at a time (OpenCV, NumPy's casts and
     the decoder release the GIL); a
@@ -285,8 +330,7 @@ def compute_metrics(
     r = _Reductions(path, keep)
     try:
         stream = container.streams.video[0]
-        bpp = _bits_per_pixel(container, stream)
-        light = bpp is not None and bpp < LIGHT_BITS_PER_PIXEL
+        light = _light(path, container, stream)
         stream.thread_type = "SLICE" if light else "AUTO"
         tb = stream.time_base
         step = max(1, (expected_frames or 1000) // 200)

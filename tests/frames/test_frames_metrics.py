@@ -101,17 +101,17 @@ def test_first_change_by_blocks():
 @pytest.fixture
 def light(monkeypatch):
     """Every stream counts as light: one decoding thread, the reductions in a second one."""
-    monkeypatch.setattr(metrics, "LIGHT_BITS_PER_PIXEL", float("inf"))
+    monkeypatch.setattr(metrics, "_light", lambda *_: True)
 
 
 def test_light_and_heavy_passes_agree(recordings, monkeypatch):
     path = recordings["60fps"].path
     out = {}
-    for limit in (0.0, float("inf")):
-        monkeypatch.setattr(metrics, "LIGHT_BITS_PER_PIXEL", limit)
+    for light in (False, True):
+        monkeypatch.setattr(metrics, "_light", lambda *_, light=light: light)
         keep = KeptFrames(480)
-        out[limit] = (metrics.compute_metrics(path, keep=keep), sorted(keep.frames))
-    (a, kept_a), (b, kept_b) = out[0.0], out[float("inf")]
+        out[light] = (metrics.compute_metrics(path, keep=keep), sorted(keep.frames))
+    (a, kept_a), (b, kept_b) = out[False], out[True]
     assert len(a) == recordings["60fps"].frame_count
     for name in ("pts", "times", "keyframe", "brightness", "sharpness", "change", "thumbs"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
@@ -131,6 +131,45 @@ def test_bits_per_pixel_of_a_recording(recordings):
     with av.open(recordings["30fps"].path) as c:
         bpp = metrics._bits_per_pixel(c, c.streams.video[0])
     assert bpp is not None and 0 < bpp < 8
+
+
+def _still_page(path: Path, slices: int, codec: str = "libx264") -> Path:
+    """Ten frames of a still page with a moving bar: a light stream, coded in ``slices``
+    slices per picture (frame-threaded encoding, as phones and screen recorders write)."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=30)
+        stream.width, stream.height, stream.pix_fmt = 128, 256, "yuv420p"
+        if codec == "libx264":
+            stream.thread_type = "FRAME"
+            stream.options = {"preset": "ultrafast", "x264-params": f"slices={slices}"}
+        for i in range(10):
+            page = np.full((256, 128, 3), 235, np.uint8)
+            page[100:110, : 10 * (i + 1)] = 40
+            for packet in stream.encode(av.VideoFrame.from_ndarray(page, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("suffix", ["mp4", "ts", "mkv"])
+def test_the_slices_of_an_h264_picture_are_counted_in_every_container(tmp_path, suffix):
+    assert metrics._slices(_still_page(tmp_path / f"one.{suffix}", 1)) == 1
+    assert metrics._slices(_still_page(tmp_path / f"three.{suffix}", 3)) == 3
+
+
+def test_a_light_stream_in_one_slice_is_decoded_by_frame_threads(tmp_path):
+    """Slice threads give a picture coded in one slice one core (1.5x slower than frame
+    threads on phone-like recordings): such a stream takes the frame-threaded pass, however
+    light; a light stream in several slices (the synthetic recordings) keeps slice threads."""
+    for slices, light in ((1, False), (3, True)):
+        path = _still_page(tmp_path / f"page-{slices}.mp4", slices)
+        with av.open(str(path)) as c:
+            assert metrics._bits_per_pixel(c, c.streams.video[0]) < metrics.LIGHT_BITS_PER_PIXEL
+            assert metrics._light(path, c, c.streams.video[0]) is light
+    webm = _still_page(tmp_path / "page.webm", 1, codec="libvpx-vp9")
+    assert metrics._slices(webm) is None  # another codec: the bits per pixel decide alone
+    assert len(metrics.compute_metrics(tmp_path / "page-1.mp4")) == 10  # the frame-threaded pass
 
 
 def test_kept_frame_is_shrunk_when_written():
