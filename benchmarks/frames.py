@@ -6,6 +6,7 @@ Run from the repository root (virtualenv active)::
     python benchmarks/frames.py --quick          # 5 s of the same recording size, for a smoke run
     python benchmarks/frames.py --seconds 10     # one length only
     python benchmarks/frames.py --compare /tmp/old-checkout   # its analyze() beside ours (before/after)
+    python benchmarks/frames.py --phone 5 10 20  # phone-like recordings at 5/10/20 Mbit/s (below)
 
 The synthetic H.264 recordings (pipelines.frames.synthetic, libx264 ultrafast,
 CRF 23, yuv420p, GOP 1 s) are generated once and cached in ``--cache-dir``
@@ -20,8 +21,8 @@ starts the clock, and reports its wall time, CPU time and peak RSS
 
 - decode only: PyAV, ``thread_type = "AUTO"``, nothing done per frame but reading ``pts``
   (the baseline of the goals), and the same with ``thread_type = "SLICE"`` (no frame
-  threads: what ``analyze()`` uses for a light stream such as these recordings, see
-  ``pipelines.frames.metrics.LIGHT_BITS_PER_PIXEL``);
+  threads: what ``analyze()`` uses for a light stream coded in several slices, such as
+  these recordings, see ``pipelines.frames.metrics.LIGHT_BITS_PER_PIXEL``);
 - ours: ``pipelines.frames.analyze`` end to end (probe, one decoding pass with
   metrics, detection, candidate thumbnails, files written); the decoding pass
   alone is reported too;
@@ -34,6 +35,14 @@ own ratios (a neighbour's burst on the shared cores falls on one round's runs);
 peak memory is the largest seen. A last line gives ours' CPU seconds over the
 slice-threaded decode-only run's and the wall ratios they allow (see ``cpu_bound``):
 on shared cores the CPU figures are the steadier ones.
+
+``--phone MBITS...``: phone-like recordings instead (4 s of 1080x2400 at 60 fps, libx264
+``veryfast`` with CABAC, one slice per picture as phones and screen recorders write, the given
+average bit rates, a still page with a moving gradient and sigma-6 camera noise on its lower
+40 %): decode-only with frame threads (``AUTO``) and with slice threads, and ``analyze()``,
+which picks its decoder threading by the stream (``pipelines.frames.metrics._light``); the
+table gives each recording's bits per pixel and frame and slices, and ours against both
+decodes (medians of the interleaved rounds).
 
 Goals: ours ≥ 0.8× the slice-threaded decode-only frames/s (issue 25; ≥ 0.8× and
 0.9× ``AUTO`` decode before), ≥ 1.2× PySceneDetect's, peak memory < 400 MB,
@@ -196,7 +205,7 @@ def run_child(kind: str, path: Path, root: Path = ROOT) -> dict:
 
 
 # -- recording -------------------------------------------------------------------
-def recording(seconds: float, cache_dir: Path) -> tuple[Path, dict]:
+def recording(seconds: float, cache_dir: Path, warm_only: bool = False) -> tuple[Path, dict]:
     from pipelines.frames.synthetic import Timeline
 
     tap = max(1.0, seconds * 0.3)
@@ -212,6 +221,8 @@ def recording(seconds: float, cache_dir: Path) -> tuple[Path, dict]:
         )
         subprocess.run([sys.executable, "-c", code], check=True)
         part.rename(warm)
+    if warm_only:
+        return warm, {}
     truth_path = path.with_suffix(".json")
     if path.exists() and truth_path.exists():
         return path, json.loads(truth_path.read_text())
@@ -233,6 +244,102 @@ def recording(seconds: float, cache_dir: Path) -> tuple[Path, dict]:
     truth_path.write_text(json.dumps(t))
     print(f"  generated in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     return path, t
+
+
+def make_phone(path: str, mbps: float, seconds: float = 4.0) -> None:
+    """A phone-like recording (see the module's docstring), one slice per picture."""
+    import av
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    page = np.full((H, W), 235, np.uint8)
+    for y in range(120, 1400, 60):  # lines of text
+        page[y : y + 24, 60 : 60 + int(rng.integers(300, 960))] = 40
+    top = int(H * 0.6)
+    yy, xx = np.mgrid[0 : H - top, 0:W]
+    grey = np.full((H // 2, W), 128, np.uint8)  # the chroma planes, one under the other
+    with av.open(path, "w") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.bit_rate = int(mbps * 1_000_000)
+        stream.thread_type = "FRAME"  # frame-threaded encoding: one slice per picture
+        stream.options = {"preset": "veryfast", "g": str(FPS)}
+        for i in range(int(seconds * FPS)):
+            luma = page.copy()
+            moving = 128 + 60 * np.sin((xx + 8 * i) / 90.0) * np.cos((yy - 5 * i) / 70.0)
+            luma[top:] = np.clip(moving + rng.normal(0, 6, moving.shape), 0, 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(np.concatenate([luma, grey]), format="yuv420p")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def phone_recording(mbps: float, cache_dir: Path) -> Path:
+    recording(0, cache_dir, warm_only=True)
+    path = cache_dir / f"phone_{W}x{H}_{FPS}fps_{mbps:g}Mbit.mp4"
+    if not path.exists():
+        print(f"generating {path} ...", file=sys.stderr)
+        part = path.with_name("partial_" + path.name)
+        subprocess.run([sys.executable, __file__, "--make-phone", str(part), str(mbps)], check=True)
+        part.rename(path)
+    return path
+
+
+def measure_phone(mbps_list: list[float], args: argparse.Namespace) -> None:
+    import statistics
+
+    import av
+
+    from pipelines.frames import metrics
+
+    kinds = ["decode", "decode1", "ours"] + (["before"] if args.compare else [])
+    paths = {mbps: phone_recording(mbps, args.cache_dir) for mbps in mbps_list}
+    runs: dict[tuple[float, str], list[dict]] = {(m, k): [] for m in mbps_list for k in kinds}
+    for round_ in range(max(1, args.repeat)):
+        for mbps in mbps_list if round_ % 2 == 0 else mbps_list[::-1]:
+            for kind in kinds if round_ % 2 == 0 else kinds[::-1]:
+                print(f"{mbps:g} Mbit/s: {kind} (round {round_ + 1})...", file=sys.stderr)
+                root = args.compare if kind == "before" else ROOT
+                runs[(mbps, kind)].append(run_child(kind, paths[mbps], root))
+
+    def med(mbps: float, kind: str) -> str:
+        rs = runs[(mbps, kind)]
+        return (
+            f"{statistics.median(r['seconds'] for r in rs):.3f} "
+            f"({statistics.median(r['cpu_seconds'] for r in rs):.2f})"
+        )
+
+    def ratio(mbps: float, kind: str, base: str) -> str:
+        rs = [
+            b["seconds"] / a["seconds"]
+            for a, b in zip(runs[(mbps, kind)], runs[(mbps, base)], strict=True)
+        ]
+        return f"{statistics.median(rs):.2f}x ({min(rs):.2f}-{max(rs):.2f})"
+
+    print(
+        f"\nphone-like recordings, 4 s of {W}x{H} at {FPS} fps, {args.repeat} interleaved rounds;"
+    )
+    print(
+        "seconds (CPU seconds), medians; ratios: frames/s of ours over the decode's, median (range)"
+    )
+    head = ["bit rate", "bits/pixel/frame", "slices", "ours decodes with", "decode AUTO"]
+    head += ["decode SLICE", "ours", "ours ÷ AUTO", "ours ÷ SLICE"]
+    head += ["before", "before ÷ AUTO"] if args.compare else []
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for mbps, path in paths.items():
+        with av.open(str(path)) as c:
+            stream = c.streams.video[0]
+            bpp = metrics._bits_per_pixel(c, stream)
+            light = metrics._light(path, c, stream)
+        cells = [f"{mbps:g} Mbit/s", f"{bpp:.3f}", str(metrics._slices(path))]
+        cells += ["slice threads" if light else "frame threads", med(mbps, "decode")]
+        cells += [med(mbps, "decode1"), med(mbps, "ours"), ratio(mbps, "ours", "decode")]
+        cells += [ratio(mbps, "ours", "decode1")]
+        if args.compare:
+            cells += [med(mbps, "before"), ratio(mbps, "before", "decode")]
+        print("| " + " | ".join(cells) + " |")
 
 
 def measure(seconds: float, args: argparse.Namespace) -> dict:
@@ -416,8 +523,22 @@ def main() -> None:
         default=5,
         help="rounds, each one run of every measurement, interleaved; medians count (default 5)",
     )
+    ap.add_argument(
+        "--phone",
+        type=float,
+        nargs="+",
+        metavar="MBITS",
+        help="phone-like recordings at these bit rates instead (see above), e.g. 5 10 20",
+    )
     ap.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "ROOT"), help=argparse.SUPPRESS)
+    ap.add_argument("--make-phone", nargs=2, metavar=("PATH", "MBITS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.make_phone:
+        make_phone(args.make_phone[0], float(args.make_phone[1]))
+        return
+    if args.phone:
+        measure_phone(args.phone, args)
+        return
     if args.child:
         kind, path, root = args.child
         sys.path.insert(0, root)  # the checkout measured (ours, or --compare's)
