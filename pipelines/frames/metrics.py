@@ -234,6 +234,8 @@ class _Reductions:
 # noise on the lower 40 %; quiet cores, 5 interleaved rounds) frame threads decoded 1.5x faster
 # at every rate for 10-15 % more CPU, and ``analyze()`` ran 1.5x faster with them at 5 and
 # 7 Mbit/s (benchmarks/README.md). Hence the slice count (:func:`_slices`, H.264) in the rule.
+# HEVC (one slice, with and without wavefront rows) and VP9 at 5 Mbit/s decoded 1.3-1.7x faster
+# by frame threads for about the same CPU or less, so other codecs always take them.
 LIGHT_BITS_PER_PIXEL = 0.05
 # The light pass splits each frame's work: the decoding thread reads what needs the decoded
 # frame (the subsampled luma, the working frame, the grid, the kept copy), so the frame goes
@@ -291,12 +293,13 @@ def _slices(path: Path) -> int | None:
 
 def _light(path: Path, container, stream) -> bool:
     """Is the stream decoded by slice threads with the statistics in a second thread (see
-    ``LIGHT_BITS_PER_PIXEL``)? Few bits per pixel, and not an H.264 picture in one slice."""
+    ``LIGHT_BITS_PER_PIXEL``)? An H.264 stream with few bits per pixel whose pictures are
+    coded in two or more slices; any other stream is decoded by frame threads."""
     bpp = _bits_per_pixel(container, stream)
     if bpp is None or bpp >= LIGHT_BITS_PER_PIXEL:
         return False
     slices = _slices(path)
-    return slices is None or slices >= 2
+    return slices is not None and slices >= 2
 
 
 def compute_metrics(
