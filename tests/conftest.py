@@ -415,6 +415,17 @@ def unreadable_table_headers(page, scope: str = "body") -> list[tuple[str, str, 
     return [(host, name, width) for host, name, width, cut in cells if width < 40 or cut]
 
 
+def tables_wider_than_their_box(page) -> list[tuple[str, int, int]]:
+    """The tables shown that a user would have to scroll sideways to read, as (table's element
+    id, its width, its box's width)."""
+    cells = page.evaluate(
+        """() => [...document.querySelectorAll('table')].filter(t => t.offsetParent !== null)
+             .map(t => { const box = t.closest('.table-wrap') || t.parentElement, host = t.closest('[id]');
+                         return [host ? host.id : '', t.scrollWidth, box.clientWidth]; })"""
+    )
+    return [(host, width, room) for host, width, room in cells if width > room + 1]
+
+
 def upload_files(page, elem_id: str, *paths) -> None:
     """Choose files in the gr.File ``#elem_id`` and wait until each is uploaded (its row
     in the file table: while uploading, Gradio shows the names in a progress view)."""

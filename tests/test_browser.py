@@ -10,7 +10,12 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS, settled, unreadable_table_headers
+from tests.conftest import (
+    ARTIFACTS,
+    settled,
+    tables_wider_than_their_box,
+    unreadable_table_headers,
+)
 
 
 def visit_every_tab(page) -> list[str]:
@@ -32,6 +37,7 @@ def visit_every_tab(page) -> list[str]:
         page.wait_for_timeout(300)
         assert tab.get_attribute("aria-selected") == "true", name
         assert not unreadable_table_headers(page), name  # every table shown names its columns
+        assert not tables_wider_than_their_box(page), name  # and fits its box: no sideways scroll
         page.screenshot(path=str(ARTIFACTS / f"tab-{name.split()[0].lower()}.png"))
         visited.append(name)
 

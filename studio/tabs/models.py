@@ -20,14 +20,16 @@ from studio.ui_user import current_user
 
 COLUMNS = [
     "model",
+    "status",
+    "size",
     "tool",
     "role",
     "Hub id or folder",
-    "size",
-    "status",
     "where / problem",
     "variable",
 ]
+# the whole table in the tab's width, long cells wrapped: status and size never scrolled away
+WIDTHS = ["14%", "7%", "6%", "9%", "17%", "16%", "22%", "9%"]
 INTRO = (
     "The models each tool uses. A missing model can be fetched by an admin (a download "
     "job in the CPU lane: progress, cancel, and resume after a restart), or by hand with "
@@ -38,11 +40,11 @@ INTRO = (
 def _row(model: dict[str, Any]) -> list[Any]:
     return [
         model["title"],
+        "present" if model["present"] else "missing",
+        size_text(model["size"]) if model["size"] else "",
         model["tool"],
         model["role"],
         model["hub_id"] or model["setting"] or "",
-        size_text(model["size"]) if model["size"] else "",
-        "present" if model["present"] else "missing",
         model["where"] if model["present"] else f"{model['problem']} — {model['command']}",
         model["setting"] or "",
     ]
@@ -85,7 +87,14 @@ def _follow(job_id: str, request: gr.Request) -> tuple[str, pd.DataFrame, Any]:
 def build() -> None:
     gr.Markdown(INTRO)
     disk = gr.Markdown(elem_id="models-disk")
-    table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, elem_id="models-table")
+    table = gr.Dataframe(
+        headers=COLUMNS,
+        interactive=False,
+        wrap=True,
+        column_widths=WIDTHS,
+        max_height=1600,  # every model's row on the page, no scrolling inside the table
+        elem_id="models-table",
+    )
     with gr.Row():
         choice = gr.Dropdown(label="Missing model", choices=[], elem_id="models-choice")
         fetch = gr.Button("Fetch (admins)", variant="primary", scale=0, elem_id="models-fetch")
