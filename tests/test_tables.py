@@ -1,7 +1,10 @@
-"""Every table in the studio gives its column widths in the units Gradio's Dataframe reads:
+"""Every table in the studio gives its column widths, in the units Gradio's Dataframe reads:
 "120px", 120 or "10%". Anything else is read as a bare number of pixels ("9em" → 9 px),
 which drew the Frame review's "Your recordings" table as a strip of 9-px columns with no
-readable header (tests/frames/app/test_frames_browser.py checks the headers as drawn)."""
+readable header; without widths a table grows with its longest cell (the Jobs table with
+a long error: 2,016 px in a 1,216 px box, the models table 3,135 px), so what a user looks
+for scrolls away sideways. The browser tests check the tables as drawn
+(``tests.conftest.unreadable_table_headers``, ``tables_wider_than_their_box``)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import re
 WIDTH = re.compile(r"\d+(\.\d+)?(px|%)")
 
 
-def test_every_tables_column_widths_are_pixels_or_percentages(studio_home):
+def test_every_table_gives_its_column_widths_in_pixels_or_percentages(studio_home):
     from studio.server import build_ui
 
     config = build_ui().config
@@ -19,9 +22,10 @@ def test_every_tables_column_widths_are_pixels_or_percentages(studio_home):
     for table in tables:
         widths = table["props"].get("column_widths") or []
         name = table["props"].get("elem_id") or table["props"].get("label")
+        assert widths, (name, "no column_widths: the table grows with its longest cell")
         bad = [w for w in widths if not (isinstance(w, int) or WIDTH.fullmatch(str(w)))]
         assert not bad, (name, bad)
         headers = table["props"]["value"]["headers"]
-        assert not widths or len(widths) == len(headers), (name, widths, headers)
+        assert len(widths) == len(headers), (name, widths, headers)
         percent = [float(str(w)[:-1]) for w in widths if str(w).endswith("%")]
         assert sum(percent) <= 100.5, (name, sum(percent))

@@ -296,7 +296,13 @@ def build_jobs() -> None:
         page = gr.Number(value=1, precision=0, minimum=1, label="Page")
         refresh_btn = gr.Button("Refresh", size="sm", scale=0)
     summary = gr.Markdown()
-    table = gr.Dataframe(headers=COLUMNS, interactive=False, elem_id="jobs-table", wrap=True)
+    table = gr.Dataframe(
+        headers=COLUMNS,
+        interactive=False,
+        elem_id="jobs-table",
+        wrap=True,
+        column_widths=["9%", "13%", "8%", "8%", "10%", "9%", "11%", "10%", "22%"],
+    )
     gr.Markdown("Select a row to see the job.")
     job_plot = {"x": "seconds", "x_title": "seconds since start", "height": 200, "render": False}
     job_cpu = gr.LinePlot(y="cpu_percent", title="Job CPU %", y_lim=[0, None], **job_plot)

@@ -247,7 +247,11 @@ def build(tab: gr.Tab | None = None) -> None:
             cpu.render()
             mem.render()
         table = gr.Dataframe(
-            pd.DataFrame([], columns=RUN_COLUMNS), label="Recent scenario runs", interactive=False
+            pd.DataFrame([], columns=RUN_COLUMNS),
+            label="Recent scenario runs",
+            interactive=False,
+            wrap=True,
+            column_widths=["12%", "20%", "10%", "10%", "8%", "40%"],
         )
 
     if tab is not None:

@@ -214,7 +214,11 @@ def layout() -> SimpleNamespace:
     )
     message = gr.Markdown(elem_id="dance-exp-msg")
     table = gr.Dataframe(
-        headers=EXPERIMENT_COLUMNS, interactive=False, wrap=True, elem_id="dance-exp-table"
+        headers=EXPERIMENT_COLUMNS,
+        interactive=False,
+        wrap=True,
+        column_widths=["14%", "12%", "12%", "15%", "8%", "11%", "10%", "8%", "10%"],
+        elem_id="dance-exp-table",
     )
     with gr.Row():
         pick = gr.Dropdown(label="Experiment", choices=[], elem_id="dance-exp-pick", scale=3)

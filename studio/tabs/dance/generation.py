@@ -230,7 +230,11 @@ def jobs_layout() -> SimpleNamespace:
     run = gr.Button("Generate", variant="primary", elem_id="dance-run")
     message = gr.Markdown(elem_id="dance-run-msg")
     table = gr.Dataframe(
-        headers=JOB_COLUMNS, interactive=False, wrap=True, elem_id="dance-job-table"
+        headers=JOB_COLUMNS,
+        interactive=False,
+        wrap=True,
+        column_widths=["14%", "19%", "12%", "8%", "10%", "10%", "17%", "10%"],
+        elem_id="dance-job-table",
     )
     with gr.Row():
         pick = gr.Dropdown(label="Job", choices=[], elem_id="dance-job-pick", scale=3)

@@ -339,7 +339,11 @@ def build(job_panel) -> None:
                     )
         with gr.Accordion("History of the marks", open=False):
             history = gr.Dataframe(
-                headers=HISTORY_COLUMNS, interactive=False, elem_id="frames-history", wrap=True
+                headers=HISTORY_COLUMNS,
+                interactive=False,
+                elem_id="frames-history",
+                wrap=True,
+                column_widths=["14%", "10%", "8%", "10%", "10%", "10%", "38%"],
             )
         panel = job_panel("frames_detect", label="Detection job")
 
