@@ -400,30 +400,35 @@ def settled(page) -> None:
     page.evaluate(_SETTLED)
 
 
-_TABLE_HEADERS = """scope => [...document.querySelectorAll(scope + ' table')]
+_TABLE_CELLS = """scope => [...document.querySelectorAll(scope + ' table')]
   .filter(t => t.offsetParent !== null)
-  .flatMap(t => [...t.querySelectorAll('thead th')].filter(th => th.offsetParent !== null).map(th => {
-    const host = t.closest('[id]'), text = th.querySelector('span.header') || th;
-    return [host ? host.id : '', th.innerText.trim(), Math.round(th.getBoundingClientRect().width),
-            text.scrollWidth > text.clientWidth + 1]; }))"""
+  .map(t => {
+    const host = t.closest('[id]'), box = t.closest('.table-wrap') || t.parentElement;
+    const heads = [...t.querySelectorAll('thead th')].filter(th => th.offsetParent !== null).map(th => {
+      const text = th.querySelector('span.header') || th;
+      return [th.innerText.trim(), Math.round(th.getBoundingClientRect().width),
+              text.scrollWidth > text.clientWidth + 1]; });
+    return [host ? host.id : '', t.scrollWidth, box.clientWidth, heads]; })"""
 
 
-def unreadable_table_headers(page, scope: str = "body") -> list[tuple[str, str, int]]:
-    """The header cells of the tables shown under ``scope`` that a user cannot read:
-    narrower than 40 px or with their name cut off, as (table's element id, name, width)."""
-    cells = page.evaluate(_TABLE_HEADERS, scope)
-    return [(host, name, width) for host, name, width, cut in cells if width < 40 or cut]
-
-
-def tables_wider_than_their_box(page) -> list[tuple[str, int, int]]:
-    """The tables shown that a user would have to scroll sideways to read, as (table's element
-    id, its width, its box's width)."""
-    cells = page.evaluate(
-        """() => [...document.querySelectorAll('table')].filter(t => t.offsetParent !== null)
-             .map(t => { const box = t.closest('.table-wrap') || t.parentElement, host = t.closest('[id]');
-                         return [host ? host.id : '', t.scrollWidth, box.clientWidth]; })"""
-    )
-    return [(host, width, room) for host, width, room in cells if width > room + 1]
+def table_layout_problems(page, scope: str = "body", wait_s: float = 5.0) -> list[tuple]:
+    """What a user cannot read in the tables shown under ``scope``: a header cell narrower
+    than 40 px or with its name cut off, as (table's element id, name, width); a table wider
+    than its box (read only by scrolling sideways), as (element id, width, box's width).
+    Gradio sizes a table's columns after drawing it, and again when its data or its box
+    changes: the check starts once the page has settled (a tab fills its tables when first
+    shown) and reports a problem only when it lasts ``wait_s``."""
+    settled(page)
+    deadline = time.monotonic() + wait_s
+    while True:
+        found: list[tuple] = []
+        for host, width, room, heads in page.evaluate(_TABLE_CELLS, scope):
+            if width > room + 1:
+                found.append((host, width, room))
+            found += [(host, name, w) for name, w, cut in heads if w < 40 or cut]
+        if not found or time.monotonic() > deadline:
+            return found
+        page.wait_for_timeout(200)
 
 
 def upload_files(page, elem_id: str, *paths) -> None:

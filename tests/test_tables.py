@@ -4,7 +4,7 @@ which drew the Frame review's "Your recordings" table as a strip of 9-px columns
 readable header; without widths a table grows with its longest cell (the Jobs table with
 a long error: 2,016 px in a 1,216 px box, the models table 3,135 px), so what a user looks
 for scrolls away sideways. The browser tests check the tables as drawn
-(``tests.conftest.unreadable_table_headers``, ``tables_wider_than_their_box``)."""
+(``tests.conftest.table_layout_problems``)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from tests.conftest import ARTIFACTS, settled, unreadable_table_headers, upload_files
+from tests.conftest import ARTIFACTS, settled, table_layout_problems, upload_files
 
 
 def _wait_completed(base: str, filename: str, timeout: float = 90) -> dict:
@@ -58,7 +58,7 @@ def test_review_with_the_keyboard_fits_1440x900_and_the_queue(studio_server, pag
     page.locator("#tab-frames-button").click()
     page.locator("#tab-frames-upload-button").click()
     assert page.locator("#frames-videos th").count() == 10
-    assert not unreadable_table_headers(page, "#frames-videos")  # an empty table shows its columns
+    assert not table_layout_problems(page, "#frames-videos")  # an empty table shows its columns
     upload_files(page, "frames-files", truth.path)
     page.locator("#frames-analyse").click()
     page.locator("#frames-upload-message").get_by_text("Queued 1 analysis job").wait_for(
