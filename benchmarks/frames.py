@@ -205,14 +205,11 @@ def run_child(kind: str, path: Path, root: Path = ROOT) -> dict:
 
 
 # -- recording -------------------------------------------------------------------
-def recording(seconds: float, cache_dir: Path, warm_only: bool = False) -> tuple[Path, dict]:
-    from pipelines.frames.synthetic import Timeline
-
-    tap = max(1.0, seconds * 0.3)
-    tl = Timeline(tap=tap, zoom=0.3, splash=0.8, loading=0.8, tail=max(1.0, seconds - tap - 1.9))
-    path = cache_dir / f"bench_{W}x{H}_{FPS}fps_{seconds:g}s.mp4"
+def warm_recording(cache_dir: Path) -> Path:
+    """The warm-up recording every measured one has beside it (:func:`warm_clip`): 4 s of
+    270x600 (a second to make), in a child process like the recordings."""
     warm = cache_dir / WARM_NAME
-    if not warm.exists():  # 4 s of 270x600 (a second), in a child process like the recording below
+    if not warm.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
         part = warm.with_name("partial_" + WARM_NAME)
         code = (
@@ -221,8 +218,16 @@ def recording(seconds: float, cache_dir: Path, warm_only: bool = False) -> tuple
         )
         subprocess.run([sys.executable, "-c", code], check=True)
         part.rename(warm)
-    if warm_only:
-        return warm, {}
+    return warm
+
+
+def recording(seconds: float, cache_dir: Path) -> tuple[Path, dict]:
+    from pipelines.frames.synthetic import Timeline
+
+    tap = max(1.0, seconds * 0.3)
+    tl = Timeline(tap=tap, zoom=0.3, splash=0.8, loading=0.8, tail=max(1.0, seconds - tap - 1.9))
+    path = cache_dir / f"bench_{W}x{H}_{FPS}fps_{seconds:g}s.mp4"
+    warm_recording(cache_dir)
     truth_path = path.with_suffix(".json")
     if path.exists() and truth_path.exists():
         return path, json.loads(truth_path.read_text())
@@ -276,7 +281,7 @@ def make_phone(path: str, mbps: float, seconds: float = 4.0) -> None:
 
 
 def phone_recording(mbps: float, cache_dir: Path) -> Path:
-    recording(0, cache_dir, warm_only=True)
+    warm_recording(cache_dir)
     path = cache_dir / f"phone_{W}x{H}_{FPS}fps_{mbps:g}Mbit.mp4"
     if not path.exists():
         print(f"generating {path} ...", file=sys.stderr)
