@@ -6,7 +6,7 @@ Gradio's own GRADIO_SERVER_NAME / GRADIO_SERVER_PORT.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -247,8 +247,9 @@ class Settings(BaseSettings):
     def queue_path(self) -> Path:
         return self.home / "queue.db"
 
-    @property
+    @cached_property
     def jobs_dir(self) -> Path:
+        """``home/jobs`` (read for every job file: made once)."""
         return self.home / "jobs"
 
     @property

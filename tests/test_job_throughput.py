@@ -258,3 +258,27 @@ def test_the_sqlite_queue_does_not_sync_each_commit_and_keeps_its_jobs(studio_ho
     job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
     huey.storage.close()  # the next connection opens the file afresh
     assert queue.pending_ids("cpu") == {job["id"]}
+
+
+def test_running_a_queued_job_takes_the_queue_write_lock_once(studio_home):
+    """A worker's part of the queue file for one job is one write transaction (the
+    dequeue): Huey's check for a revoke key after the task ran finds none with a
+    read, not a ``BEGIN EXCLUSIVE`` that every submit would have to wait for. A key
+    that is there is still popped once."""
+    load_tools()
+    huey = queue.huey_for("cpu")
+    job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    seen: list[str] = []
+    huey.storage.conn.set_trace_callback(seen.append)
+    try:
+        huey.execute(huey.dequeue())
+    finally:
+        huey.storage.conn.set_trace_callback(None)
+    assert store.get_job(job["id"])["status"] == "succeeded"
+    begins = [s.lower() for s in seen if s.lstrip().lower().startswith("begin")]
+    assert begins == ["begin exclusive"], seen  # the dequeue's, and nothing else
+    assert queue.pending_ids("cpu") == set()
+
+    huey.storage.put_data("revoked-key", b"1")
+    assert huey.storage.pop_data("revoked-key") == b"1"
+    assert not huey.storage.has_data_for_key("revoked-key")
