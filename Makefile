@@ -10,7 +10,7 @@ check:          ## lint, format and types
 	mypy
 
 test:           ## the whole suite, as CI runs it
-	python -m pytest -n 2 --dist loadgroup
+	python -m pytest -n 3 --dist loadgroup
 
 test-fast:      ## the quick part (no worker processes, browsers or model runs)
 	python -m pytest -m "not slow"

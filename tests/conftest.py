@@ -446,7 +446,7 @@ def upload_files(page, elem_id: str, *paths) -> None:
 SLOW_FIXTURES = {"start_worker", "_module_worker", "studio_server", "browser", "page"}
 
 
-# With pytest-xdist (`-n 2 --dist loadgroup`, the README's test command) the tests that
+# With pytest-xdist (`-n 3 --dist loadgroup`, the README's test command) the tests that
 # share the session's `python app.py` or Chromium run in one worker, one after the
 # other, so one studio and one browser serve them all; the rest spread over the workers.
 SHARED_FIXTURES = {"studio_server", "browser", "page"}

@@ -8,7 +8,7 @@ and stopped at its end.
   records (``STUDIO_DATABASE_URL``) in the studio_home's ``studio.db`` or in a
   fresh PostgreSQL database, migrated to the head either way (a copy of a
   database migrated once per session). Its ``postgres`` runs are in the xdist
-  group ``postgres`` (``-n 2 --dist loadgroup``: one PostgreSQL serves them all).
+  group ``postgres`` (``-n 3 --dist loadgroup``: one PostgreSQL serves them all).
 
 PostgreSQL is Debian's ``postgresql-15`` (``/usr/lib/postgresql/15/bin``; as
 root its ``initdb`` and ``postgres`` run as the ``postgres`` user), with fsync
