@@ -7,7 +7,8 @@
   every ``mirror_interval`` seconds, the first time that long after the claim
   (the record has every write);
 - after a SIGKILL of the process running the job, its record and log still say
-  what happened at the claim, and record, status.json and log at the end.
+  what happened at the claim, and record, status.json and log at the end;
+- on the SQLite queue file a worker takes the write lock once a job (the dequeue).
 """
 
 from __future__ import annotations
