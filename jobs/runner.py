@@ -165,6 +165,7 @@ def _finish(
     statement, with the progress not written yet), then what follows its end
     (:func:`jobs.queue.job_ended`)."""
     job_id = reporter.job_id
+    reporter.take_pending()  # no progress write after the end (a failure drops what was pending)
     if status in ("succeeded", "cancelled"):  # a failed job keeps its secret for a retry
         secrets.drop(secret)
     outputs = dict(outputs or {})

@@ -1,7 +1,9 @@
 """What the job throughput work relies on (issue 16 part 4), no timing asserted:
 
 - a claim is one SQL statement, so one transaction (autocommit); a whole short
-  run is three writes (claim, first stage, end);
+  run is two writes (claim, end: its progress goes with the end); a job that
+  reports a stage and then goes quiet still has it in the record within about
+  the reporter's interval (the flusher thread), and nothing is written after the end;
 - status.json is written once for a short job, at its end (a new file: no
   rename over an older one, which ext4 flushes at once); progress writes it only
   every ``mirror_interval`` seconds, the first time that long after the claim
@@ -80,7 +82,7 @@ def test_a_claim_is_one_statement_and_writes_no_mirror(traced):
     assert len(statements) == 1 and mirrors == []
 
 
-def test_a_short_run_is_three_writes_and_one_mirror(traced):
+def test_a_short_run_is_two_writes_and_one_mirror(traced):
     statements, mirrors = traced
     job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
     statements.clear()
@@ -89,7 +91,7 @@ def test_a_short_run_is_three_writes_and_one_mirror(traced):
     runner.execute(job["id"])
 
     writes = _writes(statements)
-    assert len(writes) == 3, writes  # the claim, the first stage (at once), the end
+    assert len(writes) == 2, writes  # the claim, the end (the first stage went with it)
     assert not any(w.lower().startswith(("begin", "commit")) for w in writes)
     assert mirrors == [("succeeded", "succeeded")]  # no status.json before the end
     done = store.get_job(job["id"])
@@ -98,6 +100,41 @@ def test_a_short_run_is_three_writes_and_one_mirror(traced):
     assert _status_file(job["id"]) == json.loads(json.dumps(done, default=str))
     log = store.read_log(job["id"])
     assert "submitted by" in log and "attempt 1 of" in log and log.endswith("succeeded")
+
+
+def test_a_stage_reported_then_silence_reaches_the_record_within_the_interval(traced):
+    """A job that reports a stage right after its claim and then works without a word
+    (a model loading) shows that stage soon anyway: the flusher thread writes it once
+    due, one statement, and lets the reporter go."""
+    statements, _ = traced
+    job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    store.claim_job(job["id"], "test-worker")
+    reporter = Reporter(job["id"], interval=0.2)
+    statements.clear()
+    reporter.update(stage="loading model", fraction=0.1)
+    assert _writes(statements) == []  # within the first interval after the claim
+    deadline = time.monotonic() + 5
+    while store.get_job(job["id"])["stage"] != "loading model":
+        assert time.monotonic() < deadline, "the stage never reached the record"
+        time.sleep(0.02)
+    assert store.get_job(job["id"])["progress"] == 0.1
+    time.sleep(0.3)  # the flusher has nothing left: no further write
+    assert len([w for w in _writes(statements) if w.lower().startswith("update")]) == 1
+    reporter.close()
+
+
+def test_no_progress_is_written_after_the_end(traced):
+    """A job that fails right after reporting a stage ends ``failed``; the stage it left
+    pending is not written over its end later by the flusher."""
+    job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    store.claim_job(job["id"], "test-worker")
+    reporter = Reporter(job["id"], interval=0.1)
+    reporter.update(stage="reading", fraction=0.2)  # pending: within the first interval
+    runner._finish(reporter, "failed", None, error="broken input", message="Failed")
+    time.sleep(0.4)  # the flusher's looks come and go
+    ended = store.get_job(job["id"])
+    assert (ended["status"], ended["stage"], ended["error"]) == ("failed", "failed", "broken input")
+    reporter.close()
 
 
 def test_progress_refreshes_the_mirror_only_every_mirror_interval(traced):
@@ -212,11 +249,11 @@ def test_after_a_sigkill_record_mirror_and_log_say_claim_and_end(studio_home, mo
 
 
 @pytest.mark.parametrize("database_url", [POSTGRES], indirect=True)
-def test_on_postgres_a_short_run_is_three_round_trips_and_a_submit_one(
+def test_on_postgres_a_short_run_is_two_round_trips_and_a_submit_one(
     database_url, postgres_server, monkeypatch
 ):
     """On PostgreSQL a statement is one round trip (autocommit, no ping before it):
-    a submit is its INSERT, a short run its claim, first stage and end (the server's
+    a submit is its INSERT, a short run its claim and end (the server's
     own statement log counts them)."""
     load_tools()
     monkeypatch.setattr(queue, "enqueue", lambda job: None)
@@ -243,7 +280,7 @@ def test_on_postgres_a_short_run_is_three_round_trips_and_a_submit_one(
     ran = logged(mark)
 
     assert [s.split()[0] for s in submitted] == ["INSERT"], submitted
-    assert [" ".join(s.split()[:2]) for s in ran] == ["UPDATE jobs"] * 3, ran
+    assert [" ".join(s.split()[:2]) for s in ran] == ["UPDATE jobs"] * 2, ran
     assert store.get_job(job["id"])["status"] == "succeeded"
 
 
