@@ -110,6 +110,37 @@ def test_a_prepared_statement_answers_like_the_plain_one(database_url):
     assert records.scalar(select(func.count()).select_from(jobs)) == 1
 
 
+def test_a_prepared_statement_runs_on_the_driver_without_sqlalchemys_execution(database_url):
+    """The job store's hot statements (claim, end, progress, submit) skip SQLAlchemy's
+    per-execution work on both databases (PostgreSQL: on a pooled psycopg connection,
+    in autocommit); a plain statement still goes through it."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def executed(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    records.first(select(jobs).where(jobs.c.id == "warm-up"))  # the engine exists
+    event.listen(records.engine(), "before_cursor_execute", executed)
+    try:
+        row = dict(id="p", kind="k", lane="cpu", owner="ana", status="queued", created_at=1)
+        assert records.first(records.prepared(insert(jobs).returning(jobs.c.id)), row) == {
+            "id": "p"
+        }
+        claim = update(jobs).where(jobs.c.id == bindparam("id_"), jobs.c.status == "queued")
+        claimed = records.first(
+            records.prepared(claim.values(status="running").returning(jobs.c.progress)),
+            {"id_": "p"},
+        )
+        assert claimed == {"progress": 0.0}
+        assert seen == []
+        assert records.scalar(select(jobs.c.status).where(jobs.c.id == "p")) == "running"
+        assert len(seen) == 1  # the plain statement
+    finally:
+        event.remove(records.engine(), "before_cursor_execute", executed)
+
+
 def test_concurrent_read_then_write_transactions_neither_deadlock_nor_interleave(database_url):
     """Each transaction reads max+1 and inserts it (like a frame task's order):
     with the write lock taken at BEGIN (PostgreSQL: the advisory write lock)
