@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -320,3 +321,21 @@ def test_running_a_queued_job_takes_the_queue_write_lock_once(studio_home):
     huey.storage.put_data("revoked-key", b"1")
     assert huey.storage.pop_data("revoked-key") == b"1"
     assert not huey.storage.has_data_for_key("revoked-key")
+
+
+def test_the_first_mirror_is_a_new_file_and_later_ones_replace_it_whole(traced):
+    """The first status.json is created in place; a later one replaces it by rename (no
+    temporary file left behind); a job whose folder went missing gets it back."""
+    job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    folder = store.job_dir(job["id"])
+    store.write_status_file(job)
+    assert _status_file(job["id"])["status"] == "queued"
+    store.write_status_file({**job, "status": "running", "stage": "reading"})
+    assert (_status_file(job["id"])["status"], _status_file(job["id"])["stage"]) == (
+        "running",
+        "reading",
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["log.txt", "status.json"]
+    shutil.rmtree(folder)
+    store.write_status_file(job)
+    assert _status_file(job["id"])["id"] == job["id"]
