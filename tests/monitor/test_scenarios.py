@@ -128,21 +128,6 @@ def test_scenario_crud_and_bad_input(client):
 
 
 @pytest.mark.slow
-def _scripts_settled(page, loading: set, quiet_s: float = 0.5, timeout_s: float = 30) -> None:
-    """Wait until no script the page asked for is still loading, for ``quiet_s`` on end."""
-    deadline = time.monotonic() + timeout_s
-    quiet_since = time.monotonic()
-    while time.monotonic() < deadline:
-        if loading:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since >= quiet_s:
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError(
-        f"scripts still loading after {timeout_s} s: {sorted(r.url for r in loading)}"
-    )
-
-
 def test_saved_scenarios_are_listed_after_a_reload(studio_home, page):
     """The picker's choices are read on each page load, not once at server start."""
     import threading
@@ -175,18 +160,11 @@ def test_saved_scenarios_are_listed_after_a_reload(studio_home, page):
             page.keyboard.press("Escape")
             return names
 
-        # The page's lazily imported modules load first: a reload that cuts one short
-        # makes the browser report a failed dynamic import (the page fixture's JS check).
-        loading: set = set()
-        page.on("request", lambda r: r.resource_type == "script" and loading.add(r))
-        page.on("requestfinished", lambda r: loading.discard(r))
-        page.on("requestfailed", lambda r: loading.discard(r))
         page.goto(base + "/")
         page.get_by_role("tab").first.wait_for(timeout=30_000)
         # Saved after the server started (and after this page loaded), by the page's
         # own user (names are per owner: the picker lists the caller's scenarios).
         scenarios.create("after_start", "print('hi')", user=user_named(None))
-        _scripts_settled(page, loading)
         page.reload()
         page.get_by_role("tab").first.wait_for(timeout=30_000)
         assert "after_start" in listed()
