@@ -47,9 +47,9 @@ processors, a driver error raised as SQLAlchemy's): SQLAlchemy's execution
 machinery costs ~150 µs of CPU a statement, three times the statement itself
 (benchmarks/README.md). On PostgreSQL it runs on a pooled connection's psycopg
 connection, in autocommit, compiled once with named parameters (its result
-processors picked from the first result's column types): 0.22 ms of CPU a
-statement against 0.51 through SQLAlchemy's execution (the pool checkout and its
-socket check included); a driver error is raised as SQLAlchemy's, and a connection
+processors picked from the first result's column types): 0.16 ms of CPU a
+statement against 0.34 through SQLAlchemy's execution (medians of 7 rounds, the
+pool checkout and its socket check included); a driver error is raised as SQLAlchemy's, and a connection
 that broke is invalidated, as SQLAlchemy's disconnect handling does. psycopg
 prepares a statement used often.
 """
