@@ -7,7 +7,10 @@ driver's own implicit BEGIN is switched off and the ``begin`` event emits ours.
 A :func:`transaction` begins with ``BEGIN IMMEDIATE`` (the write lock first);
 a single statement (:func:`first`, :func:`rows` …) runs with no BEGIN, so
 SQLite makes it its own transaction, as before (one statement, no extra round
-trips on the hot path of the queue).
+trips on the hot path of the queue). Every write on a SQLite file (a write
+statement, a :func:`transaction`) first waits its turn on the file's writers'
+lock (:mod:`jobs.records.turns`), so writers queue in the kernel instead of
+sleeping in SQLite's busy handler.
 
 PostgreSQL (``STUDIO_DATABASE_URL=postgresql://…``; the driver is psycopg 3,
 so a plain ``postgresql://`` or ``postgres://`` URL is read as
@@ -72,6 +75,8 @@ from sqlalchemy.sql import Executable
 
 from jobs.settings import get_settings
 
+from .turns import WriterTurns
+
 _BEGIN = "records_begin"  # execution option read by the SQLite begin hook
 _WRITE_LOCK = 0x5354_5544_494F_0001  # PostgreSQL: the advisory lock of transaction()
 _PG_DRIVER = "postgresql+psycopg"
@@ -84,6 +89,7 @@ class _Engines:
     writer: Engine  # transaction(): BEGIN IMMEDIATE on SQLite
     single: Engine  # one statement, its own transaction
     url: URL
+    turns: WriterTurns | None = None  # SQLite file: its writers' turns (jobs/records/turns.py)
     _relaxed: _Engines | None = None  # PostgreSQL: durable=False (made at first use)
 
     def relaxed(self) -> _Engines:
@@ -192,6 +198,9 @@ def _create(url: str) -> _Engines:
         writer=eng.execution_options(**{_BEGIN: "BEGIN IMMEDIATE"}),
         single=eng.execution_options(**{_BEGIN: None}),
         url=parsed,
+        turns=WriterTurns(parsed.database)
+        if parsed.database and parsed.database != ":memory:"
+        else None,
     )
 
 
@@ -246,6 +255,10 @@ def transaction(durable: bool = True) -> Iterator[Connection]:
     engines = _engines_now()
     if not durable:
         engines = engines.relaxed()
+    if engines.turns is not None:
+        with engines.turns.turn(), engines.writer.begin() as conn:
+            yield conn
+        return
     with engines.writer.begin() as conn:
         if engines.engine.dialect.name == "postgresql":
             conn.execute(_TAKE_WRITE_LOCK)
@@ -283,6 +296,7 @@ class _Form:
     results: list[Callable[[Any], Any] | None]
     named: bool = False  # PostgreSQL (psycopg): values by name, %(name)s in the SQL
     result_types: tuple[Any, ...] = ()  # PostgreSQL: the columns' SQLAlchemy types
+    writes: bool = False  # an INSERT, UPDATE or DELETE
 
     def values(self, params: Params) -> tuple[Any, ...] | None:
         """The values in the order of ``args``; None when one has no value (SQLAlchemy
@@ -372,6 +386,7 @@ class Prepared:
                 else [col[3]._cached_result_processor(dialect, None) for col in result_columns],
                 named=named,
                 result_types=tuple(col[3] for col in result_columns),
+                writes=bool(getattr(self.statement, "is_dml", False)),
             )
         return form
 
@@ -432,6 +447,15 @@ def _run(
             conn.commit()  # the statement's transaction
             return result
     conn = _single_connection(engines)
+    if engines.turns is not None and getattr(statement, "is_dml", False):
+        with engines.turns.turn():
+            return _run_single(conn, statement, params, fetch)
+    return _run_single(conn, statement, params, fetch)
+
+
+def _run_single(
+    conn: Connection, statement: Executable, params: Params, fetch: Callable[[Any], Any]
+) -> Any:
     try:
         cursor = conn.execute(statement, params)
         result = fetch(cursor)
@@ -451,6 +475,19 @@ def _run_form(
     conn = _single_connection(engines)
     raw = conn.connection.driver_connection
     assert raw is not None  # a connection checked out of the pool
+    if form.writes and engines.turns is not None:
+        with engines.turns.turn():
+            return _run_raw(raw, engines, form, values, fetch)
+    return _run_raw(raw, engines, form, values, fetch)
+
+
+def _run_raw(
+    raw: Any,
+    engines: _Engines,
+    form: _Form,
+    values: tuple[Any, ...],
+    fetch: Callable[[Any, _Form], Any],
+) -> Any:
     dialect = engines.engine.dialect
     try:
         cursor = raw.execute(form.sql, values)
