@@ -28,13 +28,46 @@ from jobs.settings import get_settings
 from pipelines.errors import TooManyJobs
 
 
+class _NoRevokes:
+    """A Huey without task revokes. The studio cancels a job through its record
+    (``cancel``: the claim then finds nothing to take, a running job stops at its
+    next progress step) and never revokes a Huey task, so Huey's revoke checks
+    around each run (a read of the queue's key-value store before the task, a
+    pop of the task's revoke key after it: two queue reads a job, SQLite or Redis
+    round trips) are left out, and ``revoke`` says where cancelling is."""
+
+    def is_revoked(self, task: Any, timestamp: Any = None, peek: bool = True) -> bool:
+        return False
+
+    def delete(self, key: str) -> Any:
+        if key.startswith("r:"):  # a task's revoke key (Huey's Task.revoke_id): never set
+            return False
+        return super().delete(key)  # type: ignore[misc]
+
+    def revoke(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError(
+            "The studio's queues have no revokes: cancel the job (jobs.queue.cancel, "
+            "POST /api/v1/jobs/{id}/cancel)."
+        )
+
+    revoke_all = revoke_by_id = revoke
+
+
+class _SqliteQueue(_NoRevokes, SqliteHuey):
+    pass
+
+
+class _RedisQueue(_NoRevokes, RedisHuey):
+    pass
+
+
 @cache
 def _huey(lane: str, queue_url: str, queue_path: str):
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
-        huey = RedisHuey(name=f"studio-{lane}", url=queue_url, results=False)
+        huey = _RedisQueue(name=f"studio-{lane}", url=queue_url, results=False)
     else:
         Path(queue_path).parent.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey(
+        huey = _SqliteQueue(
             name=lane,
             filename=queue_path,
             results=False,

@@ -299,11 +299,9 @@ def test_the_sqlite_queue_does_not_sync_each_commit_and_keeps_its_jobs(studio_ho
     assert queue.pending_ids("cpu") == {job["id"]}
 
 
-def test_running_a_queued_job_takes_the_queue_write_lock_once(studio_home):
-    """A worker's part of the queue file for one job is one write transaction (the
-    dequeue): Huey's check for a revoke key after the task ran finds none with a
-    read, not a ``BEGIN EXCLUSIVE`` that every submit would have to wait for. A key
-    that is there is still popped once."""
+def _one_job_run_traced():
+    """A short job submitted and run by the cpu lane's Huey in this process: (the Huey,
+    the job, every statement run on the queue file meanwhile)."""
     load_tools()
     huey = queue.huey_for("cpu")
     job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
@@ -314,6 +312,15 @@ def test_running_a_queued_job_takes_the_queue_write_lock_once(studio_home):
     finally:
         huey.storage.conn.set_trace_callback(None)
     assert store.get_job(job["id"])["status"] == "succeeded"
+    return huey, job, seen
+
+
+def test_running_a_queued_job_takes_the_queue_write_lock_once(studio_home):
+    """A worker's part of the queue file for one job is one write transaction (the
+    dequeue): Huey's check for a revoke key after the task ran finds none with a
+    read, not a ``BEGIN EXCLUSIVE`` that every submit would have to wait for. A key
+    that is there is still popped once."""
+    huey, _job, seen = _one_job_run_traced()
     begins = [s.lower() for s in seen if s.lstrip().lower().startswith("begin")]
     assert begins == ["begin exclusive"], seen  # the dequeue's, and nothing else
     assert queue.pending_ids("cpu") == set()
@@ -321,6 +328,22 @@ def test_running_a_queued_job_takes_the_queue_write_lock_once(studio_home):
     huey.storage.put_data("revoked-key", b"1")
     assert huey.storage.pop_data("revoked-key") == b"1"
     assert not huey.storage.has_data_for_key("revoked-key")
+
+
+def test_a_run_reads_no_revoke_keys_and_revoke_points_to_cancel(studio_home):
+    """Huey's revoke checks around each run (a read of the key-value store before the
+    task, a pop of its revoke key after it) are left out: the studio cancels through
+    the job record, never by revoking a Huey task, and ``revoke`` says so."""
+    huey, job, seen = _one_job_run_traced()
+    assert [s for s in seen if " kv" in s.lower()] == [], seen
+    assert len(seen) <= 5, seen  # the dequeue: a check, begin, select, delete, commit
+    with pytest.raises(NotImplementedError, match="cancel the job"):
+        huey.revoke_by_id(job["id"])
+    # A cancel still stops a queued job before it runs.
+    queued = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
+    queue.cancel(queued["id"])
+    huey.execute(huey.dequeue())
+    assert store.get_job(queued["id"])["status"] == "cancelled"
 
 
 def test_the_first_mirror_is_a_new_file_and_later_ones_replace_it_whole(traced):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from huey import RedisHuey
+
 from jobs import queue
 from jobs.settings import reset_settings
 from tests.conftest import wait_job
@@ -10,7 +12,7 @@ from tests.conftest import wait_job
 def test_jobs_run_through_redis(studio_home, redis_url, monkeypatch, start_worker):
     monkeypatch.setenv("STUDIO_QUEUE_URL", redis_url)
     reset_settings()
-    assert type(queue.huey_for("cpu")).__name__ == "RedisHuey"
+    assert isinstance(queue.huey_for("cpu"), RedisHuey)
     start_worker()
     jobs = [queue.submit("system.sleep", {"seconds": 0.1, "steps": 1}) for _ in range(5)]
     jobs.append(queue.submit("system.diagnostics", {}))
