@@ -317,9 +317,9 @@ def _one_job_run_traced():
 
 def test_running_a_queued_job_takes_the_queue_write_lock_once(studio_home):
     """A worker's part of the queue file for one job is one write transaction (the
-    dequeue): Huey's check for a revoke key after the task ran finds none with a
-    read, not a ``BEGIN EXCLUSIVE`` that every submit would have to wait for. A key
-    that is there is still popped once."""
+    dequeue): no ``BEGIN EXCLUSIVE`` for a revoke key after the task ran (the studio's
+    queues have no revokes), which every submit would have to wait for. A key that
+    is there is still popped once."""
     huey, _job, seen = _one_job_run_traced()
     begins = [s.lower() for s in seen if s.lstrip().lower().startswith("begin")]
     assert begins == ["begin exclusive"], seen  # the dequeue's, and nothing else

@@ -63,7 +63,7 @@ import os
 import select as io_select
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -255,11 +255,7 @@ def transaction(durable: bool = True) -> Iterator[Connection]:
     engines = _engines_now()
     if not durable:
         engines = engines.relaxed()
-    if engines.turns is not None:
-        with engines.turns.turn(), engines.writer.begin() as conn:
-            yield conn
-        return
-    with engines.writer.begin() as conn:
+    with _turn(engines, writes=True), engines.writer.begin() as conn:
         if engines.engine.dialect.name == "postgresql":
             conn.execute(_TAKE_WRITE_LOCK)
         yield conn
@@ -447,10 +443,16 @@ def _run(
             conn.commit()  # the statement's transaction
             return result
     conn = _single_connection(engines)
-    if engines.turns is not None and getattr(statement, "is_dml", False):
-        with engines.turns.turn():
-            return _run_single(conn, statement, params, fetch)
-    return _run_single(conn, statement, params, fetch)
+    with _turn(engines, writes=bool(getattr(statement, "is_dml", False))):
+        return _run_single(conn, statement, params, fetch)
+
+
+def _turn(engines: _Engines, writes: bool) -> AbstractContextManager[None]:
+    """A SQLite file's writers' turn for a write (:mod:`jobs.records.turns`); nothing to
+    wait for otherwise."""
+    if writes and engines.turns is not None:
+        return engines.turns.turn()
+    return nullcontext()
 
 
 def _run_single(
@@ -475,26 +477,14 @@ def _run_form(
     conn = _single_connection(engines)
     raw = conn.connection.driver_connection
     assert raw is not None  # a connection checked out of the pool
-    if form.writes and engines.turns is not None:
-        with engines.turns.turn():
-            return _run_raw(raw, engines, form, values, fetch)
-    return _run_raw(raw, engines, form, values, fetch)
-
-
-def _run_raw(
-    raw: Any,
-    engines: _Engines,
-    form: _Form,
-    values: tuple[Any, ...],
-    fetch: Callable[[Any, _Form], Any],
-) -> Any:
     dialect = engines.engine.dialect
     try:
-        cursor = raw.execute(form.sql, values)
-        try:
-            return fetch(cursor, form)
-        finally:
-            cursor.close()  # no statement left open (it would hold a read snapshot)
+        with _turn(engines, form.writes):
+            cursor = raw.execute(form.sql, values)
+            try:
+                return fetch(cursor, form)
+            finally:
+                cursor.close()  # no statement left open (it would hold a read snapshot)
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(
             form.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect

@@ -16,10 +16,9 @@ the process loses nothing, a power loss at most the last commits). Its writers
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from huey.constants import EmptyData
 from huey.storage import SqliteStorage
 
 from .turns import WriterTurns
@@ -34,24 +33,13 @@ class QueueStorage(SqliteStorage):
     @contextmanager
     def db(self, commit: bool = False, close: bool = False) -> Iterator[Any]:
         """Huey's cursor; a write (``commit``) waits its turn first (``turns.py``)."""
-        if not commit:
-            with super().db(commit, close) as cursor:
-                yield cursor
-            return
-        if self._turns is None:  # Huey's __init__ writes the schema before it returns
+        if commit and self._turns is None:  # Huey's __init__ writes the schema before it returns
             self._turns = WriterTurns(self.filename)
-        with self._turns.turn(), super().db(commit, close) as cursor:
+        turn = self._turns.turn() if commit and self._turns else nullcontext()
+        with turn, super().db(commit, close) as cursor:
             yield cursor
 
     def _create_connection(self) -> Any:
         conn = super()._create_connection()
         conn.execute("pragma synchronous=normal")
         return conn
-
-    def pop_data(self, key: str) -> Any:
-        """Huey pops each task's revoke key after the task ran (and the studio never
-        revokes: a cancel goes through the job record), so the key is almost
-        always absent: a read finds that without taking the file's write lock."""
-        if not self.has_data_for_key(key):
-            return EmptyData
-        return super().pop_data(key)
