@@ -377,36 +377,21 @@ def count_by_lane(status: str) -> dict[str, int]:
 
 
 def write_status_file(job: Job) -> None:
-    """Mirror the record to ``status.json``. A job's first mirror (most jobs' only
-    one, at their end) is a new file written in place: created, then filled by one
-    write, with no temporary file and rename (6 % of a short job's run,
-    benchmarks/README.md); a reader may find it empty for the instant between the
-    two. Every later mirror is written whole to a temporary file, then renamed over
-    the old one, so a reader never sees half of it."""
+    """Mirror the record to ``status.json``: written whole to a temporary file, then
+    renamed over the old one, so a reader never sees it empty or half written (a
+    first mirror created in place and then filled was read empty by a poller in CI:
+    not worth its 6 % of a short job's run)."""
     folder = job_dir(job["id"])
+    tmp = folder / f".status.{os.getpid()}.{threading.get_ident()}.tmp"
     data = json.dumps(job, default=str).encode()  # no indent: the C encoder, ~10x faster
-    path = folder / "status.json"
     try:
-        fd = _create_new(path)
-    except FileExistsError:
-        tmp = folder / f".status.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-        return
-    with open(fd, "wb") as fh:
+        fh = open(tmp, "wb")
+    except FileNotFoundError:  # the job's folder is not there (yet)
+        folder.mkdir(parents=True, exist_ok=True)
+        fh = open(tmp, "wb")
+    with fh:
         fh.write(data)
-
-
-def _create_new(path: Path) -> int:
-    """A new file at ``path``, open for writing (FileExistsError when there is one);
-    its folder made when it is not there yet."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-    try:
-        return os.open(path, flags, 0o644)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, flags, 0o644)
+    os.replace(tmp, folder / "status.json")
 
 
 def append_log(job_id: str, line: str) -> None:

@@ -4,8 +4,7 @@
   run is two writes (claim, end: its progress goes with the end); a job that
   reports a stage and then goes quiet still has it in the record within about
   the reporter's interval (the flusher thread), and nothing is written after the end;
-- status.json is written once for a short job, at its end (a new file: no
-  rename over an older one, which ext4 flushes at once); progress writes it only
+- status.json is written once for a short job, at its end (whole, by rename); progress writes it only
   every ``mirror_interval`` seconds, the first time that long after the claim
   (the record has every write);
 - after a SIGKILL of the process running the job, its record and log still say
@@ -346,9 +345,9 @@ def test_a_run_reads_no_revoke_keys_and_revoke_points_to_cancel(studio_home):
     assert store.get_job(queued["id"])["status"] == "cancelled"
 
 
-def test_the_first_mirror_is_a_new_file_and_later_ones_replace_it_whole(traced):
-    """The first status.json is created in place; a later one replaces it by rename (no
-    temporary file left behind); a job whose folder went missing gets it back."""
+def test_every_mirror_replaces_status_json_whole(traced):
+    """Each status.json is written whole and renamed into place (no temporary file left
+    behind, never found empty by a reader); a job whose folder went missing gets it back."""
     job = queue.submit("system.sleep", {"seconds": 0, "steps": 1})
     folder = store.job_dir(job["id"])
     store.write_status_file(job)
