@@ -30,8 +30,8 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         validation_alias=AliasChoices("STUDIO_CPU_WORKERS", "CELERY_WORKER_CONCURRENCY"),
-        description="Jobs run at once in the CPU lane; seed 001's CELERY_WORKER_CONCURRENCY "
-        "works too.",
+        description="Jobs run at once in the CPU lane, each in its own lane process; seed "
+        "001's CELERY_WORKER_CONCURRENCY works too.",
     )
     max_attempts: int = Field(
         default=3, ge=1, description="Runs of a job before a dead worker's job is failed."

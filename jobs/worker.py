@@ -1,9 +1,10 @@
 """The worker: ``python -m jobs.worker``.
 
-It starts one consumer process per lane (``--lane gpu``: one job at a time,
-models stay loaded, one such lane per GPU, each pinned to its device:
-``STUDIO_GPU_LANES``, ``jobs.lanes``; ``--lane cpu``: STUDIO_CPU_WORKERS at
-once) and restarts a lane that dies (``jobs.supervisor``; a lane dies with its
+It starts the lanes' consumer processes, each running one job at a time: one GPU
+lane per GPU (``--lane gpu``, models stay loaded, each pinned to its device:
+``STUDIO_GPU_LANES``, ``jobs.lanes``) and STUDIO_CPU_WORKERS CPU lanes (``--lane
+cpu``; processes, not threads of one process: CPU jobs run side by side on the
+cores, not in turns on one interpreter lock) and restarts a lane that dies (``jobs.supervisor``; a lane dies with its
 supervisor). The supervisor imports what a lane runs once (the queue, huey, the
 records, every tool's kinds; never torch: a job kind imports its pipeline when
 a job of it first runs) and forks each lane from that, before any thread starts
@@ -53,7 +54,7 @@ SAMPLE_KEEP_S = 15 * 60
 POLL_FIRST_S, POLL_BACKOFF, POLL_MAX_S = 0.005, 1.5, 0.02
 
 
-def lane_main(lane: str, gpu: str | None = None) -> None:
+def lane_main(lane: str, gpu: str | None = None, slot: int = 0) -> None:
     from jobs import recovery, runner
     from jobs.kinds import load_tools
     from jobs.queue import huey_for
@@ -84,11 +85,10 @@ def lane_main(lane: str, gpu: str | None = None) -> None:
         daemon=True,
         name="heartbeat",
     ).start()
-    if lane == "cpu" and settings.demo_mode:
+    if lane == "cpu" and slot == 0 and settings.demo_mode:  # one sweeper per machine
         threading.Thread(target=_retention, daemon=True, name="retention").start()
-    workers = 1 if lane == "gpu" else settings.cpu_workers
     consumer = huey.create_consumer(
-        workers=workers,
+        workers=1,  # one job at a time per lane process (jobs.runner.RUNNING, the heartbeat)
         worker_type="thread",
         periodic=False,
         initial_delay=POLL_FIRST_S,
@@ -200,7 +200,8 @@ def _beat(lane: str, worker_id: str, sampler) -> None:
 
 def lane_processes(lanes: list[str]) -> list[tuple[str, list[str], dict[str, str]]]:
     """(name, argv, environment) of each lane process: one per GPU for the GPU
-    lane (``STUDIO_GPU_LANES``), each with ``CUDA_VISIBLE_DEVICES`` = its device.
+    lane (``STUDIO_GPU_LANES``), each with ``CUDA_VISIBLE_DEVICES`` = its device;
+    STUDIO_CPU_WORKERS for the CPU lane (``lane cpu``, ``lane cpu2`` …, ``--slot`` 0, 1 …).
     ``argv`` runs the lane alone; :func:`supervise` forks it and runs its
     arguments (``--lane gpu --gpu 0``) in the fork."""
     from jobs.lanes import gpu_devices
@@ -209,7 +210,9 @@ def lane_processes(lanes: list[str]) -> list[tuple[str, list[str], dict[str, str
     base = [sys.executable, "-m", "jobs.worker", "--lane"]
     for lane in lanes:
         if lane != "gpu":
-            result.append((f"lane {lane}", [*base, lane], dict(os.environ)))
+            for slot in range(get_settings().cpu_workers if lane == "cpu" else 1):
+                name = f"lane {lane}" + (f"{slot + 1}" if slot else "")
+                result.append((name, [*base, lane, "--slot", str(slot)], dict(os.environ)))
             continue
         for device in gpu_devices(get_settings().gpu_lanes):
             if device is None:  # no GPU: one unpinned lane, as on a single machine
@@ -265,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lane", choices=LANES, help="run one lane consumer in this process")
     parser.add_argument("--lanes", default=",".join(LANES), help="lanes the supervisor starts")
     parser.add_argument("--gpu", help="the GPU device this GPU lane is pinned to")
+    parser.add_argument(
+        "--slot", type=int, default=0, help="which of the CPU lanes (0 sweeps a demo's old work)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
@@ -273,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("huey").setLevel(logging.WARNING)
     if args.lane:
-        lane_main(args.lane, args.gpu)
+        lane_main(args.lane, args.gpu, args.slot)
         return 0
     records.upgrade()  # once, before the lanes start (a no-op when app.py did it already)
     return supervise([lane for lane in args.lanes.split(",") if lane])

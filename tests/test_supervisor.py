@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -200,41 +201,46 @@ def test_health_and_the_jobs_tab_say_when_the_worker_was_given_up(studio_home, m
 # -- the worker's lanes: forked from the supervisor, kept from its one thread ----
 
 
-def _lanes_alive() -> dict[str, int]:
-    """Lane name: pid of each live lane the workers table knows."""
+def _lanes_alive() -> dict[int, str]:
+    """pid: lane of each live lane process the workers table knows."""
     from studio.health import workers
 
-    return {lane["lane"]: lane["pid"] for lane in workers() if lane["alive"]}
+    return {lane["pid"]: lane["lane"] for lane in workers() if lane["alive"]}
 
 
 def test_the_worker_forks_its_lanes_restarts_one_killed_and_they_die_with_it(start_worker):
     """``python -m jobs.worker`` forks each lane from its own process (the lane's
-    parent; no new interpreter imports the tools again), restarts a killed lane at
-    once, and a lane does not outlive its supervisor: SIGKILL of the supervisor
-    alone (not its process group) takes its lanes with it."""
+    parent; no new interpreter imports the tools again): the GPU lane and
+    STUDIO_CPU_WORKERS (2) CPU lanes; it restarts a killed lane at once, and a lane
+    does not outlive its supervisor: SIGKILL of the supervisor alone (not its
+    process group) takes its lanes with it."""
     import psutil
 
     from jobs import queue
     from tests.conftest import wait_job
 
     worker = start_worker()
-    lanes = wait_for(lambda: (found := _lanes_alive()).keys() == {"gpu", "cpu"} and found)
-    for pid in lanes.values():
+    lanes = wait_for(
+        lambda: sorted((found := _lanes_alive()).values()) == ["cpu", "cpu", "gpu"] and found
+    )
+    for pid in lanes:
         lane = psutil.Process(pid)
         assert lane.ppid() == worker.pid  # a fork of the supervisor
         assert lane.cmdline() == psutil.Process(worker.pid).cmdline()  # not a new program
 
-    os.kill(lanes["cpu"], signal.SIGKILL)
+    killed = next(pid for pid, lane in lanes.items() if lane == "cpu")
+    os.kill(killed, signal.SIGKILL)
     restarted = wait_for(
-        lambda: (pid := _lanes_alive().get("cpu")) not in (None, lanes["cpu"]) and pid, timeout=30
-    )
+        lambda: [pid for pid, lane in _lanes_alive().items() if lane == "cpu" and pid not in lanes],
+        timeout=30,
+    )[0]
     assert psutil.Process(restarted).ppid() == worker.pid
     job = queue.submit("system.sleep", {"seconds": 0.1, "steps": 1})
     assert wait_job(job["id"])["status"] == "succeeded"
-    assert "lane cpu was killed by SIGKILL" in worker.output()
+    assert re.search(r"lane cpu\d? was killed by SIGKILL", worker.output()), worker.output()
 
     os.kill(worker.pid, signal.SIGKILL)
-    for pid in (restarted, lanes["gpu"]):
+    for pid in [restarted, *(pid for pid in lanes if pid != killed)]:
         wait_for(lambda pid=pid: not psutil.pid_exists(pid) or _zombie(pid), timeout=10)
 
 

@@ -127,6 +127,9 @@ def test_celery_worker_concurrency_sets_the_cpu_lane_workers(
     start_worker()
     jobs = [queue.submit("system.sleep", {"seconds": 6, "steps": 60}) for _ in range(3)]
     deadline = time.monotonic() + 30
-    while len(store.running_jobs("cpu")) < 3:  # the default (2) never runs three at once
+    while len(running := store.running_jobs("cpu")) < 3:  # the default (2) never runs three
         assert time.monotonic() < deadline, [store.get_job(j["id"])["status"] for j in jobs]
         time.sleep(0.1)
+    # each in its own CPU lane process (host:pid:cpu), not three threads of one interpreter
+    assert len({job["worker"] for job in running}) == 3, [job["worker"] for job in running]
+    assert all(job["worker"].endswith(":cpu") for job in running)
