@@ -4,12 +4,13 @@ It starts the lanes' consumer processes, each running one job at a time: one GPU
 lane per GPU (``--lane gpu``, models stay loaded, each pinned to its device:
 ``STUDIO_GPU_LANES``, ``jobs.lanes``) and STUDIO_CPU_WORKERS CPU lanes (``--lane
 cpu``; processes, not threads of one process: CPU jobs run side by side on the
-cores, not in turns on one interpreter lock) and restarts a lane that dies (``jobs.supervisor``; a lane dies with its
-supervisor). The supervisor imports what a lane runs once (the queue, huey, the
-records, every tool's kinds; never torch: a job kind imports its pipeline when
-a job of it first runs) and forks each lane from that, before any thread starts
-in it; a lane opens its own database connections and queue after the fork.
-``python -m jobs.worker --lane X`` runs one lane alone. A worker on another
+cores, not in turns on one interpreter lock) and restarts a lane that dies
+(``jobs.supervisor``; a lane dies with its supervisor). The supervisor imports
+what a lane runs once (the queue, huey, the records, every tool's kinds; never
+torch: a job kind imports its pipeline when a job of it first runs) and forks
+each lane from that, before any thread starts in it; a lane opens its own
+database connections and queue after the fork. ``python -m jobs.worker --lane X``
+runs one lane alone. A worker on another
 machine needs only the records (``STUDIO_DATABASE_URL``), the queue
 (``STUDIO_QUEUE_URL``) and the shared ``STUDIO_HOME``; its scratch files go to
 local disk (``TMPDIR``). Each lane
