@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobs.settings import get_settings
-from jobs.supervisor import die_with_parent
-from pipelines.child_env import JOB_CHILD_KEEP, clean_env
+from pipelines.child_env import JOB_CHILD_KEEP, clean_env, guarded_argv
 from pipelines.errors import BadInput
 from pipelines.progress import JobProgress
 
@@ -269,14 +268,14 @@ class JobContext:
         err = open(self.dir / "child.stderr.txt", "ab")
         tail = _OutputTail({"stdout": out, "stderr": err}) if on_output else None
         self.log(f"$ {' '.join(map(str, argv))}")
+        child_env = clean_env(keep=JOB_CHILD_KEEP, extra={**(env or {}), **self.gpu_env()})
         proc = subprocess.Popen(
-            list(map(str, argv)),
+            guarded_argv(list(map(str, argv)), env=child_env),  # dies with this lane
             cwd=cwd,
-            env=clean_env(keep=JOB_CHILD_KEEP, extra={**(env or {}), **self.gpu_env()}),
+            env=child_env,
             stdout=out,
             stderr=err,
             start_new_session=True,
-            preexec_fn=die_with_parent,
         )
         self.children.add(proc)
         try:

@@ -25,6 +25,7 @@ of them) instead of by :meth:`Supervisor.start`'s thread per child.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import signal
@@ -36,6 +37,8 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Protocol
+
+from pipelines.child_env import guarded_argv
 
 log = logging.getLogger("studio.supervisor")
 
@@ -55,8 +58,9 @@ _PRCTL = _load_prctl()  # resolved in the parent: a forked child only calls it
 
 
 def die_with_parent() -> None:
-    """In a child (``preexec_fn``): get SIGKILL when the thread that started it
-    dies (Linux ``PR_SET_PDEATHSIG``), so no orphan outlives its supervisor."""
+    """In a forked child (:func:`fork_child`): get SIGKILL when the thread that
+    started it dies (Linux ``PR_SET_PDEATHSIG``), so no orphan outlives its
+    supervisor. (A program gets the same from :func:`guarded_argv`.)"""
     if _PRCTL is not None:
         _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
@@ -255,15 +259,21 @@ class Supervisor:
     def stop(self) -> None:
         """End the child and stop restarting it."""
         proc = self._ask_to_stop()
+        self._end(proc)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        if self._proc is not proc:  # started while stop() was asking: ended the same way
+            self._end(self._proc)
+        self._set(state="stopped", pid=None, next_start_at=None, message=f"{self.name} stopped")
+
+    def _end(self, proc: Child | None) -> None:
+        """Wait for a child that was asked to stop; SIGKILL after ``stop_timeout_s``."""
         if proc is not None and proc.poll() is None:
             try:
                 proc.wait(timeout=self.stop_timeout_s)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-        self._set(state="stopped", pid=None, next_start_at=None, message=f"{self.name} stopped")
 
     def _ask_to_stop(self) -> Child | None:
         """No more starts; the child gets ``stop_signal``. Returns the child."""
@@ -307,23 +317,30 @@ class Supervisor:
 
     def _spawn(self) -> Child | None:
         out = subprocess.PIPE if self.capture_output else None
-        with self._lock:  # stop() either sees this child or keeps it from starting
+        with self._lock:
             if self._stopping.is_set():
                 return None
             self._ready = False
-            proc: Child
-            if self.spawn is not None:
-                proc = self.spawn()
-            else:
-                proc = subprocess.Popen(
-                    self.argv,
-                    env=self.env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT if self.capture_output else None,
-                    preexec_fn=die_with_parent,
-                    process_group=0 if self.own_group else None,
-                )
+        # Started outside the lock, so stop() never waits on a start; a program
+        # through guarded_argv (no preexec_fn: Python code between fork and exec
+        # in a process with threads can hang on a lock another thread held).
+        proc: Child
+        if self.spawn is not None:
+            proc = self.spawn()
+        else:
+            proc = subprocess.Popen(
+                guarded_argv(self.argv, env=self.env),
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT if self.capture_output else None,
+                process_group=0 if self.own_group else None,
+            )
+        with self._lock:
             self._proc = proc
+            late = self._stopping.is_set()  # stop() came during the start: it missed this child
+        if late:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(self.stop_signal)
         if proc.stdout is not None:
             threading.Thread(
                 target=self._forward, args=(proc.stdout,), name=f"{self.name}-output", daemon=True

@@ -10,13 +10,24 @@ like a secret (``*TOKEN*``, ``*KEY*``, ``*SECRET*``, ``*PASSWORD*``, ``*AUTH*``,
 reaches users (the job log), so a child must have nothing to print.
 
     env = clean_env(keep=JOB_CHILD_KEEP, extra={"CUDA_VISIBLE_DEVICES": "0"})
+
+Every such child is also started through :func:`guarded_argv`: it dies with the thread
+that started it and may get resource limits, set by a small program that then becomes
+the child (``exec``), instead of a ``preexec_fn``: Python code run between ``fork`` and
+``exec`` in a process with threads (every lane, the app) can hang for ever on a lock
+another thread held at the fork.
+
+    subprocess.Popen(guarded_argv(["ffmpeg", "-i", src, dst], env=env), env=env)
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
-from collections.abc import Iterable, Mapping
+import shutil
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 BASE = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
@@ -72,3 +83,51 @@ def clean_env(
         env.update(HOME=str(home), TMPDIR=str(home / "tmp"))
     env.update({k: v for k, v in (extra or {}).items() if not is_secret(k)})
     return env
+
+
+# Run by ``python -I -S -c``: its arguments are the parent's pid, the limits
+# ("resource:soft:hard,..."), then the program and its arguments, which replace it.
+_GUARD = """\
+import os, resource, sys
+parent, limits, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+try:
+    import ctypes
+    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+except (ImportError, OSError, AttributeError):
+    pass
+if os.getppid() != parent:  # the parent died before the line above
+    os._exit(1)
+for spec in filter(None, limits.split(",")):
+    which, soft, hard = map(int, spec.split(":"))
+    resource.setrlimit(which, (soft, hard))
+try:
+    os.execv(argv[0], argv)
+except OSError as exc:
+    print(f"cannot run {argv[0]}: {exc}", file=sys.stderr)
+    os._exit(127)
+"""
+
+
+def guarded_argv(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    limits: Iterable[tuple[int, int, int]] = (),
+) -> list[str]:
+    """``argv`` started so that the child gets SIGKILL when the thread that started it
+    dies (Linux ``PR_SET_PDEATHSIG``; it survives ``exec``), with the resource
+    ``limits`` ((``resource.RLIMIT_*``, soft, hard), …) set: what a ``preexec_fn`` would
+    do, done by a small Python program (``-I -S``: no site, ~20 ms) that then ``exec``s
+    the child, so no Python code runs between ``fork`` and ``exec``. The child keeps
+    the pid :class:`subprocess.Popen` reports. A program named without a ``/`` is
+    looked up on ``env``'s ``PATH`` (else ours) here, so a missing one raises
+    ``FileNotFoundError`` as ``Popen`` would."""
+    program, *args = (str(a) for a in argv)
+    if "/" not in program:
+        path = (env if env is not None else os.environ).get("PATH", os.defpath)
+        found = shutil.which(program, path=path)
+        if found is None:
+            raise FileNotFoundError(errno.ENOENT, f"No such file or directory: {program!r}")
+        program = found
+    spec = ",".join(f"{which}:{soft}:{hard}" for which, soft, hard in limits)
+    return [sys.executable, "-I", "-S", "-c", _GUARD, str(os.getpid()), spec, program, *args]

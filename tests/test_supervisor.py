@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -125,6 +126,82 @@ def test_stop_ends_the_child_and_no_restart_follows():
     assert keeper.pid is None and keeper.state()["restarts"] == 0
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_state_answers_while_a_child_starts_and_a_stop_meanwhile_ends_it():
+    """The health endpoint and the Jobs tab read the supervisor's state while its
+    child is being started (a start never holds the state's lock: a start that hangs
+    must not freeze them, nor a stop); a stop asked during the start ends the child
+    that came up late."""
+    entered, release = threading.Event(), threading.Event()
+    children: list[subprocess.Popen] = []
+
+    def slow_start() -> subprocess.Popen:
+        entered.set()
+        release.wait(20)
+        children.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]))
+        return children[-1]
+
+    keeper = Supervisor("lane gpu", ["sleeper"], spawn=slow_start, echo=io.StringIO()).start()
+    assert entered.wait(10)
+    answers: list[dict] = []
+    reader = threading.Thread(target=lambda: answers.append(keeper.state()), daemon=True)
+    reader.start()
+    reader.join(2)
+    assert answers and answers[0]["state"] == "starting"  # answered during the start
+    stopper = threading.Thread(target=keeper.stop, daemon=True)
+    stopper.start()
+    time.sleep(0.3)
+    release.set()
+    stopper.join(20)
+    assert not stopper.is_alive() and keeper.state()["state"] == "stopped"
+    assert children[0].wait(5) == -signal.SIGTERM  # the late child got the stop signal
+
+
+def test_a_program_child_dies_with_its_supervisor(tmp_path):
+    """A supervised program (the app's worker) gets SIGKILL when the process that
+    supervises it is killed, though no Python code runs in it before it starts
+    (``guarded_argv``): no orphan worker outlives a killed app."""
+    pid_file = tmp_path / "child.pid"
+    run = f"""
+import io, sys, time
+from jobs.supervisor import Supervisor
+keeper = Supervisor("worker", [sys.executable, "-c",
+    "import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"],
+    echo=io.StringIO()).start()
+time.sleep(60)
+"""
+    from tests.conftest import ROOT
+
+    app = subprocess.Popen([sys.executable, "-c", run], cwd=ROOT)
+    try:
+        child = int(wait_for(lambda: pid_file.exists() and pid_file.read_text()))
+        assert child != app.pid and _alive(child)
+    finally:
+        app.kill()
+        app.wait(10)
+    wait_for(lambda: not _alive(child), timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie (reaped by init soon) is dead
+        return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_program_that_does_not_exist_could_not_be_started():
+    keeper = Supervisor(
+        "worker", ["no-such-program-here"], backoff_s=0.05, give_up_after=2, echo=io.StringIO()
+    ).start()
+    try:
+        state = wait_for(lambda: (s := keeper.state())["state"] == "gave_up" and s)
+    finally:
+        keeper.stop()
+    assert "could not be started 2 times" in state["message"], state
+    assert any("no-such-program-here" in line for line in state["output_tail"]), state
 
 
 def _health(base: str) -> dict:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import psutil
 
-from pipelines.child_env import clean_env
+from pipelines.child_env import clean_env, guarded_argv
 from pipelines.exports import csv_writer
 from pipelines.monitor.resources import METRICS, ResourceSampler
 from pipelines.progress import NullProgress, Progress
@@ -121,14 +121,15 @@ def run_scenario(
     )
     cpu_s = options.cpu_limit_s if options.cpu_limit_s is not None else options.timeout_s
     with open(out_dir / "output.txt", "wb") as output:  # the child keeps its own copy of the file
+        env = clean_env(home=workdir, extra=PYTHON_ENV)
+        limits = _limits(cpu_s, options.memory_limit_mb, options.file_limit_mb)
         proc = subprocess.Popen(
-            argv,
+            guarded_argv(argv, env=env, limits=limits),  # dies with the worker
             cwd=workdir,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env=clean_env(home=workdir, extra=PYTHON_ENV),
-            preexec_fn=_limits(cpu_s, options.memory_limit_mb, options.file_limit_mb),
+            env=env,
         )
     samplers: dict[int, ResourceSampler] = {proc.pid: ResourceSampler(proc.pid, options.metrics)}
     rows: list[dict[str, float | None]] = []
@@ -178,36 +179,23 @@ def run_scenario(
     )
 
 
-def _limits(cpu_s: float, memory_mb: int, file_mb: int) -> Callable[[], None]:
-    """A ``preexec_fn`` setting the limits (they pass on to the script's children)."""
+def _limits(cpu_s: float, memory_mb: int, file_mb: int) -> list[tuple[int, int, int]]:
+    """The script's limits as (resource, soft, hard) for :func:`guarded_argv` (they pass
+    on to the script's children): never above a hard limit we have ourselves."""
     wanted = [(resource.RLIMIT_CPU, max(1, math.ceil(cpu_s)) + 1), (resource.RLIMIT_CORE, 0)]
     if memory_mb:
         wanted.append((resource.RLIMIT_DATA, memory_mb * 2**20))
     if file_mb:
         wanted.append((resource.RLIMIT_FSIZE, file_mb * 2**20))
-    prctl = _prctl()
-
-    def preexec() -> None:
-        if prctl is not None:
-            prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the worker
-        for which, value in wanted:
-            _soft, hard = resource.getrlimit(which)
-            if hard != resource.RLIM_INFINITY:
-                value = min(value, hard)
-            extra = 5 if which == resource.RLIMIT_CPU else 0  # SIGXCPU first, SIGKILL 5 s later
-            ceiling = hard if hard != resource.RLIM_INFINITY else value + extra
-            resource.setrlimit(which, (value, min(ceiling, value + extra)))
-
-    return preexec
-
-
-def _prctl() -> Callable[..., int] | None:
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
+    limits = []
+    for which, value in wanted:
+        _soft, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        extra = 5 if which == resource.RLIMIT_CPU else 0  # SIGXCPU first, SIGKILL 5 s later
+        ceiling = hard if hard != resource.RLIM_INFINITY else value + extra
+        limits.append((which, value, min(ceiling, value + extra)))
+    return limits
 
 
 def _combined(samplers: dict[int, ResourceSampler], metrics) -> dict[str, float | None]:
