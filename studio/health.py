@@ -128,10 +128,35 @@ def health() -> dict[str, Any]:
 
 
 def worker_samples(seconds: float = 300) -> list[dict[str, Any]]:
+    """The lane processes' samples of the last ``seconds``; ``lane`` names the process
+    (:func:`process_labels`), so that a chart draws one line per process."""
     c = samples_table.c
     statement = (
-        select(c.lane, c.t, c.cpu_percent, c.rss_mb, c.gpu_mem_mb, c.gpu_util)
+        select(c.worker_id, c.lane, c.t, c.cpu_percent, c.rss_mb, c.gpu_mem_mb, c.gpu_util)
         .where(c.t >= time.time() - seconds)
         .order_by(c.t)
     )
-    return [dict(r) for r in records.rows(statement)]
+    rows = [dict(r) for r in records.rows(statement)]
+    labels = process_labels({(row["worker_id"], row["lane"]) for row in rows})
+    for row in rows:
+        row["lane"] = labels[row.pop("worker_id")]
+    return rows
+
+
+def process_labels(processes: set[tuple[str, str]]) -> dict[str, str]:
+    """A name for each lane process (``(worker id, lane)``; an id is ``host:pid:lane``):
+    its lane when it is that lane's only process, else the lane and its pid (and its
+    machine when several machines are named), e.g. ``cpu (pid 812)``: a machine runs
+    STUDIO_CPU_WORKERS CPU lane processes, one GPU lane per GPU, and a restarted lane is
+    a new process."""
+    by_lane: dict[str, list[str]] = {}
+    for worker_id, lane in processes:
+        by_lane.setdefault(lane, []).append(worker_id)
+    hosts = {worker_id.rsplit(":", 2)[0] for worker_id, _ in processes}
+    labels = {}
+    for lane, ids in by_lane.items():
+        for worker_id in ids:
+            host, pid, _ = worker_id.rsplit(":", 2)
+            where = f"{host} pid {pid}" if len(hosts) > 1 else f"pid {pid}"
+            labels[worker_id] = lane if len(ids) == 1 else f"{lane} ({where})"
+    return labels

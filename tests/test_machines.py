@@ -172,6 +172,48 @@ def test_health_and_the_jobs_tab_list_the_workers_per_machine(studio_home, monke
     assert row["machine"] == "m1 · GPU 1"
 
 
+def test_each_cpu_lane_process_has_its_own_line_and_chart_series(studio_home, monkeypatch):
+    """A machine runs STUDIO_CPU_WORKERS CPU lane processes: its line in the Jobs tab
+    names each by its pid, and the worker charts draw one series per process (two
+    processes' samples on one line would zig-zag between them)."""
+    import json
+    import time as clock
+
+    from jobs import recovery
+    from jobs.records import execute, sql
+    from jobs.records.tables import worker_samples, workers
+    from studio import health
+    from studio.tabs import jobs as jobs_tab
+
+    monkeypatch.setenv("STUDIO_WORKER_HOST", "m1")
+    reset_settings()
+    now = clock.time()
+    for pid, cpu in ((101, 90.0), (102, 5.0)):
+        worker = f"m1:{pid}:cpu"
+        recovery.register_worker(worker, "cpu", os.getpid(), {})
+        execute(
+            sql.update(workers)
+            .where(workers.c.id == worker)
+            .values(pid=pid, load=json.dumps({"cpu_percent": cpu, "jobs": 1}))
+        )
+        for k in range(3):
+            execute(
+                sql.insert(worker_samples).values(
+                    worker_id=worker, lane="cpu", t=now - 3 + k, cpu_percent=cpu, rss_mb=100.0
+                )
+            )
+    recovery.register_worker("m1:103:gpu", "gpu", os.getpid(), {})
+    execute(sql.insert(worker_samples).values(worker_id="m1:103:gpu", lane="gpu", t=now))
+
+    text = jobs_tab.worker_view()[0]
+    assert "cpu (pid 101) CPU 90% 1 running" in text
+    assert "cpu (pid 102) CPU 5% 1 running" in text
+    series = {}
+    for sample in health.worker_samples(60):
+        series.setdefault(sample["lane"], []).append(sample["cpu_percent"])
+    assert series == {"cpu (pid 101)": [90.0] * 3, "cpu (pid 102)": [5.0] * 3, "gpu": [None]}
+
+
 def test_the_job_json_says_where_it_ran(studio_home):
     from fastapi.testclient import TestClient
 

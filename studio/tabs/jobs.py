@@ -6,6 +6,7 @@ or one user's with the Owner filter."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import gradio as gr
 import pandas as pd
@@ -155,8 +156,14 @@ def gpu_chart(frame: pd.DataFrame, title: str):
     return gr.update(value=frame.iloc[0:0], title=f"{title} — no GPU")
 
 
-def _lane_text(lane: dict) -> str:
-    name = f"{lane['lane']} {lane['gpu']}" if lane["gpu"] else lane["lane"]
+def _lane_name(lane: dict) -> str:
+    return f"{lane['lane']} {lane['gpu']}" if lane["gpu"] else lane["lane"]
+
+
+def _lane_text(lane: dict, shared: bool = False) -> str:
+    """A lane process on its machine's line; ``shared``: other processes of the machine
+    have its name (STUDIO_CPU_WORKERS CPU lanes), so its pid tells them apart."""
+    name = _lane_name(lane) + (f" (pid {lane['pid']})" if shared else "")
     load = lane["load"]
     parts = [f"{name}{'' if lane['alive'] else ' DOWN'}"]
     if load.get("cpu_percent") is not None:
@@ -174,7 +181,10 @@ def machines_text(machines: list[dict]) -> str:
     lines = []
     for machine in machines:
         state = "" if machine["alive"] else " (no heartbeat)"
-        lanes = " · ".join(_lane_text(lane) for lane in machine["lanes"])
+        names = Counter(_lane_name(lane) for lane in machine["lanes"])
+        lanes = " · ".join(
+            _lane_text(lane, names[_lane_name(lane)] > 1) for lane in machine["lanes"]
+        )
         lines.append(f"  \n**Machine {machine['host']}**{state}: {lanes}")
     return "".join(lines)
 
