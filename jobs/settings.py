@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     cpu_workers: int = Field(
         default=2,
         ge=1,
+        le=64,  # lane processes the worker forks
         validation_alias=AliasChoices("STUDIO_CPU_WORKERS", "CELERY_WORKER_CONCURRENCY"),
         description="Jobs run at once in the CPU lane, each in its own lane process; seed "
         "001's CELERY_WORKER_CONCURRENCY works too.",

@@ -210,10 +210,10 @@ def lane_processes(lanes: list[str]) -> list[tuple[str, list[str], dict[str, str
     result = []
     base = [sys.executable, "-m", "jobs.worker", "--lane"]
     for lane in lanes:
-        if lane != "gpu":
-            for slot in range(get_settings().cpu_workers if lane == "cpu" else 1):
-                name = f"lane {lane}" + (f"{slot + 1}" if slot else "")
-                result.append((name, [*base, lane, "--slot", str(slot)], dict(os.environ)))
+        if lane == "cpu":
+            for slot in range(get_settings().cpu_workers):
+                name = "lane cpu" + (f"{slot + 1}" if slot else "")
+                result.append((name, [*base, "cpu", "--slot", str(slot)], dict(os.environ)))
             continue
         for device in gpu_devices(get_settings().gpu_lanes):
             if device is None:  # no GPU: one unpinned lane, as on a single machine
@@ -283,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         lane_main(args.lane, args.gpu, args.slot)
         return 0
     records.upgrade()  # once, before the lanes start (a no-op when app.py did it already)
-    return supervise([lane for lane in args.lanes.split(",") if lane])
+    lanes = [lane for lane in args.lanes.split(",") if lane]
+    if unknown := sorted(set(lanes) - set(LANES)):
+        parser.error(f"unknown lanes {unknown}; the lanes are {', '.join(LANES)}")
+    return supervise(lanes)
 
 
 if __name__ == "__main__":

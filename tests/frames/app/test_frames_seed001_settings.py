@@ -107,6 +107,18 @@ def test_max_concurrent_uploads_makes_the_next_upload_wait(app_client):
     assert answers == [200]
 
 
+def test_cpu_workers_out_of_bounds_is_refused_by_name(monkeypatch):
+    """STUDIO_CPU_WORKERS is how many lane processes the worker forks: 1 to 64."""
+    from pydantic import ValidationError
+
+    from jobs.settings import Settings
+
+    for value in ("0", "65"):
+        monkeypatch.setenv("STUDIO_CPU_WORKERS", value)
+        with pytest.raises(ValidationError, match="STUDIO_CPU_WORKERS"):
+            Settings()
+
+
 @pytest.mark.slow
 def test_celery_worker_concurrency_sets_the_cpu_lane_workers(
     studio_home, monkeypatch, start_worker
