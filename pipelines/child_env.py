@@ -11,12 +11,13 @@ reaches users (the job log), so a child must have nothing to print.
 
     env = clean_env(keep=JOB_CHILD_KEEP, extra={"CUDA_VISIBLE_DEVICES": "0"})
 
-Every such child is also started through :func:`guarded_argv`: it dies with the thread
-that started it and may get resource limits, set by a small program that then becomes
-the child (``exec``), instead of a ``preexec_fn``: Python code run between ``fork`` and
-``exec`` in a process with threads (every lane, the app) can hang for ever on a lock
-another thread held at the fork.
+Each of them, and the app's worker (``jobs.supervisor``), is started through
+:func:`guarded_argv`: it dies with the thread that started it and may get resource
+limits, set by a small program that then becomes the child (``exec``), instead of a
+``preexec_fn``: Python code run between ``fork`` and ``exec`` in a process with threads
+(every lane, the app) can hang for ever on a lock another thread held at the fork.
 
+    env = clean_env()
     subprocess.Popen(guarded_argv(["ffmpeg", "-i", src, dst], env=env), env=env)
 """
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.child_env import clean_env
+from pipelines.child_env import clean_env, guarded_argv
 from pipelines.video_dataset.convert import ffmpeg_exe
 from pipelines.video_probe import ffmpeg_input_options
 
@@ -75,7 +75,10 @@ def detect_scene_cuts(
         "rawvideo",
         "pipe:1",
     ]
-    raw = subprocess.run(cmd, capture_output=True, check=False, env=clean_env()).stdout
+    env = clean_env()
+    raw = subprocess.run(
+        guarded_argv(cmd, env=env), capture_output=True, check=False, env=env
+    ).stdout
     frames = np.frombuffer(raw, dtype=np.uint8)
     n = frames.size // (w * h)
     if n < 2:

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipelines.child_env import clean_env
+from pipelines.child_env import clean_env, guarded_argv
 from pipelines.progress import NullProgress, Progress
 from pipelines.video_probe import ffmpeg_input_options, open_video
 
@@ -134,8 +134,9 @@ def convert_clip(
     expected = duration if duration is not None else expected_seconds
     # stderr to a file: a damaged video can print more errors than a pipe holds
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
+        env = clean_env()
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=errors, text=True, env=clean_env()
+            guarded_argv(cmd, env=env), stdout=subprocess.PIPE, stderr=errors, text=True, env=env
         )
         assert proc.stdout is not None  # stdout=PIPE
         try:
