@@ -5,9 +5,11 @@
     python benchmarks/dedup.py --rounds 5 # more interleaved rounds (default 3)
 
 Generated images with known duplicates (recompressed, resized, brightened, shifted).
-- ours: ``pipelines.photo_dataset.dedup.hashes_and_details`` (one JPEG decode at 1/8 per
-  file, pHash and detail from its 32x32 copy, two threads) + ``hamming_matrix`` (numpy bit
-  operations) + ``duplicate_pairs`` (the rotation-tolerant check of detailed images) + clusters;
+- ours: ``pipelines.photo_dataset.dedup.scan`` (one JPEG decode at 1/8 per file, pHash and
+  detail from its 32x32 copy, two threads; a detailed image's keypoints and its comparison
+  with the detailed images near it in the same pass) + ``hamming_matrix`` (numpy bit
+  operations) + ``duplicate_pairs`` (the rotation-tolerant check of detailed images, from
+  the scan) + clusters;
 - pHash only: ``hash_file`` per file + ``near_duplicate_pairs``, one thread;
 - baseline: full decode + ``imagehash.phash`` + all-pairs Python comparison + clusters.
 Each part runs in its own child process, so its peak RSS is its own; the parts run in
@@ -243,9 +245,11 @@ def part_ours(folder: Path, align: bool = True) -> dict:
         hashes = [dedup.hash_file(f) for f in files]
         pairs = dedup.near_duplicate_pairs(hashes, THRESHOLD)
     else:  # the second, rotation-tolerant comparison, on the details read with the hashes
-        hashes, details = dedup.hashes_and_details(files)  # both cores
-        distances = dedup.hamming_matrix(hashes)
-        pairs = dedup.duplicate_pairs(files, hashes, THRESHOLD, distances=distances, detail=details)
+        read = dedup.scan(
+            files
+        )  # both cores; the detailed images' keypoints and cheap test in the same pass
+        distances = dedup.hamming_matrix(read.hashes)
+        pairs = dedup.duplicate_pairs(files, read.hashes, THRESHOLD, distances=distances, read=read)
     labels = _components(len(files), pairs)
     return {
         "seconds": time.perf_counter() - t,

@@ -18,23 +18,27 @@ pairs compared at once with numpy bit operations.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .dedup_aligned import (  # noqa: F401  (MIN_DETAIL, NEAR_DISTANCE and the check: importable from here)
+from .dedup_aligned import (
     GATE_AGREEING,
     MIN_DETAIL,
     NEAR_DISTANCE,
+    Keypoints,
     agreeing_matches,
     fits_one_transform,
     keypoints_or_none,
     same_under_alignment,
 )
-from .images import check_pixels, load_image
+from .images import check_pixels, decode_jpeg_grey, is_jpeg, jpeg_scale, load_image
 from .subjects import Subject, boxes_close, face_similarity, face_ssim, pose_similarity
 
 HASH_SIDE = 64  # decode size for hashing; pHash itself works on 32x32
@@ -69,89 +73,164 @@ def phash_of(image: Image.Image) -> int:
 def _small32(path: Path) -> np.ndarray:
     """The 32x32 grey copy the hashes and the detail measure work on: one small decode
     (:func:`_small_grey`), averaged down to 32x32 (OpenCV's area resampling), as float64."""
+    return _to32(_small_grey(path, np.fromfile(path, dtype=np.uint8))[0])
+
+
+def _to32(grey: np.ndarray) -> np.ndarray:
     import cv2
 
-    return cv2.resize(_small_grey(path), (32, 32), interpolation=cv2.INTER_AREA).astype(np.float64)
+    return cv2.resize(grey, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float64)
 
 
-_JPEG_SCALES = (8, 4, 2, 1)  # the reductions libjpeg decodes directly
+def _small_grey(path: Path, data: np.ndarray) -> tuple[np.ndarray, int]:
+    """The photo (file bytes ``data``) upright and grey (uint8), at least ``HASH_SIDE`` px
+    on its long side when it has them, and the reduction it was decoded at (0 when
+    Pillow decoded it: not known). A JPEG is decoded by OpenCV at 1/8 scale (at 1/4, 1/2
+    or full scale when that leaves under ``HASH_SIDE``), EXIF orientation applied and the
+    pixel limit of :func:`.images.load_image` checked on the decoded size: about half the
+    CPU of Pillow's draft decode behind ``load_image``, which reads every other format
+    and any JPEG OpenCV cannot."""
+    if is_jpeg(data):
+        factor, grey = 8, decode_jpeg_grey(data, 8)
+        if grey is not None and max(grey.shape) < HASH_SIDE:  # a small photo: a larger scale
+            factor = jpeg_scale(max(grey.shape) * 8, HASH_SIDE)
+            grey = decode_jpeg_grey(data, factor)
+        if grey is not None:
+            check_pixels(path, grey.shape[1] * factor, grey.shape[0] * factor)
+            return grey, factor
+    # not a JPEG, or not decodable by OpenCV: Pillow, and its message if it cannot either
+    return np.asarray(load_image(path, max_side=HASH_SIDE, mode="L"), dtype=np.uint8), 0
 
 
-def _small_grey(path: Path) -> np.ndarray:
-    """The photo upright and grey (uint8), at least ``HASH_SIDE`` px on its long side when
-    it has them. A JPEG is decoded by OpenCV at 1/8 scale (at 1/4, 1/2 or full scale when
-    that leaves under ``HASH_SIDE``), EXIF orientation applied and the pixel limit of
-    :func:`.images.load_image` checked on the decoded size: about half the CPU of
-    Pillow's draft decode behind ``load_image``, which reads every other format and any
-    JPEG OpenCV cannot."""
+def _coefficients(small: np.ndarray) -> np.ndarray:
+    """The orthonormal DCT-II (OpenCV) of a 32x32 copy: what the hash and the detail read."""
     import cv2
 
-    data = np.fromfile(path, dtype=np.uint8)
-    if data[:3].tobytes() != b"\xff\xd8\xff":
-        return np.asarray(load_image(path, max_side=HASH_SIDE, mode="L"), dtype=np.uint8)
-    flags = {
-        8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
-        4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
-        2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
-        1: cv2.IMREAD_GRAYSCALE,
-    }
-    factor, grey = 8, cv2.imdecode(data, flags[8])
-    if grey is not None and max(grey.shape) < HASH_SIDE:  # a small photo: a larger scale
-        long_side = max(grey.shape) * 8
-        factor = max(f for f in _JPEG_SCALES if long_side >= HASH_SIDE * f or f == 1)
-        grey = cv2.imdecode(data, flags[factor])
-    if grey is None:  # not decodable by OpenCV: Pillow, and its message if it cannot either
-        return np.asarray(load_image(path, max_side=HASH_SIDE, mode="L"), dtype=np.uint8)
-    check_pixels(path, grey.shape[1] * factor, grey.shape[0] * factor)
-    return grey
+    return cv2.dct(small)
 
 
-def _small32_or_flat(path: Path) -> np.ndarray:
+def _detail(coeffs: np.ndarray) -> float:
+    """The share of a 32x32 copy's AC energy (its DCT ``coeffs``) outside pHash's 8x8 band,
+    DC left out: how much of the image pHash does not see (:data:`MIN_DETAIL`)."""
+    energy = coeffs * coeffs
+    dc = energy[0, 0]
+    total = float(energy.sum() - dc)
+    if total <= 1e-9:
+        return 0.0
+    return (total - float(energy[:8, :8].sum() - dc)) / total
+
+
+def _detail_or_flat(path: Path) -> float:
     try:
-        return _small32(path)
+        return _detail(_coefficients(_small32(path)))
     except Exception:  # unreadable here: the filter step has reported it (detail 0)
-        return np.zeros((32, 32))
+        return 0.0
 
 
-def _hashes_of(stack: np.ndarray) -> tuple[list[int], list[float]]:
-    """pHash bits and detail of a stack of 32x32 copies (n x 32 x 32, float64), from one
-    orthonormal DCT-II of each (OpenCV)."""
-    import cv2
-
-    coeffs = np.stack([cv2.dct(small) for small in stack])
-    # pHash: imagehash's DCT (SciPy's, unnormalised) is this one scaled per row and column;
-    # its 8x8 low band against its median.
-    low = coeffs[:, :8, :8] * _PHASH_SCALE
-    flat = low.reshape(len(stack), 64)
+def _hashes_of(coeffs: np.ndarray) -> list[int]:
+    """pHash bits (64, as ints) of a stack of 32x32 DCT coefficients (n x 32 x 32)."""
+    # imagehash's DCT (SciPy's, unnormalised) is the orthonormal one scaled per row and
+    # column; pHash is its 8x8 low band against its median.
+    flat = (coeffs[:, :8, :8] * _PHASH_SCALE).reshape(len(coeffs), 64)
     # the median of the 64 values (the mean of the 32nd and 33rd), as np.median computes
     # it; np.median itself imports numpy.ma on its first call (~35 ms in a fresh process)
     middle = np.partition(flat, (31, 32), axis=1)[:, 31:33]
     bits = flat > (middle[:, :1] + middle[:, 1:]) / 2
     packed = np.packbits(bits, axis=1)  # 8 bytes per image, first bit highest as in phash_of
-    hashes = [int(v) for v in packed.view(">u8").ravel()]
-    # detail: the energy outside the 8x8 band, DC left out.
-    energy = coeffs**2
-    energy[:, 0, 0] = 0.0
-    total = energy.sum(axis=(1, 2))
-    fine = total - energy[:, :8, :8].sum(axis=(1, 2))
-    details = np.where(total > 1e-9, fine / np.maximum(total, 1e-300), 0.0)
-    return hashes, [float(v) for v in details]
+    return [int(v) for v in packed.view(">u8").ravel()]
 
 
 def hashes_and_details(paths: list[Path], workers: int = 2) -> tuple[list[int], list[float]]:
-    """pHash (64 bits, as an int) and detail (:data:`MIN_DETAIL`) of each file, each from
-    one small decode (:func:`_small32`), decoded by ``workers`` threads (Pillow's decoder
-    releases the GIL: both cores). The detail is the share of the 32x32 copy's AC energy
-    outside pHash's 8x8 band: how much of the image pHash does not see."""
+    """pHash (64 bits, as an int) and detail (:func:`_detail`) of each file, each from one
+    small decode (:func:`_small32`), decoded by ``workers`` threads (the decoders release
+    the GIL: both cores)."""
+    read = scan(paths, workers, keypoints=False)
+    return read.hashes, read.details
+
+
+@dataclass
+class Scan:
+    """One read of each file, all the copy check needs: pHash and detail of each photo
+    (:func:`hashes_and_details`), the keypoints (:func:`.dedup_aligned.keypoints`) of the
+    detailed ones by index (None: too few to compare, or not readable), and for each
+    pair of them near in pHash (lower index first) whether they match under alignment
+    (:func:`.dedup_aligned.same_under_alignment`). Pass it on to :func:`duplicate_pairs`
+    as ``read``."""
+
+    hashes: list[int]
+    details: list[float]
+    points: dict[int, Keypoints | None]
+    same: dict[tuple[int, int], bool]
+
+
+def scan(
+    paths: list[Path], workers: int = 2, min_detail: float = MIN_DETAIL, keypoints: bool = True
+) -> Scan:
+    """:func:`hashes_and_details`, and in the same pass (``keypoints``) the second
+    comparison's first half for the images whose detail is at least ``min_detail``: the
+    file is read once, the keypoint copy decoded at the reduction its size asks for, its
+    keypoints found and compared with each detailed image read before it within
+    ``NEAR_DISTANCE``, while the other thread goes on hashing: :func:`duplicate_pairs`
+    is then left with joining the groups."""
     if not paths:
-        return [], []
-    return _hashes_of(np.stack(_in_threads(_small32, paths, workers)))
+        return Scan([], [], {}, {})
+    gate = _Gate() if keypoints else None
+    with _opencv_sequential():
+        read = _in_threads(
+            lambda k: _read_one(k, paths[k], min_detail, gate), range(len(paths)), workers
+        )
+    hashes = _hashes_of(np.stack([coeffs for coeffs, _ in read]))
+    points = gate.points if gate else {}
+    return Scan(hashes, [detail for _, detail in read], points, gate.same if gate else {})
+
+
+class _Gate:
+    """The second comparison (:func:`.dedup_aligned.same_under_alignment`: the cheap test,
+    then the fit of the few pairs that pass it) of each detailed image, as the reading
+    threads find its keypoints, with those found before it whose pHash lies within
+    ``NEAR_DISTANCE``: each such pair is compared once, by the thread that found the
+    later of the two."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.points: dict[int, Keypoints | None] = {}
+        self.seen: list[tuple[int, int, Keypoints]] = []
+        self.same: dict[tuple[int, int], bool] = {}
+
+    def add(self, k: int, coeffs: np.ndarray, points: Keypoints | None) -> None:
+        hash_k = _hashes_of(coeffs[None])[0]
+        with self.lock:
+            self.points[k] = points
+            if points is None:
+                return
+            earlier = list(self.seen)
+            self.seen.append((k, hash_k, points))
+        for j, hash_j, points_j in earlier:
+            if (hash_k ^ hash_j).bit_count() <= NEAR_DISTANCE:
+                pair, (a, b) = (
+                    ((j, k), (points_j, points)) if j < k else ((k, j), (points, points_j))
+                )
+                self.same[pair] = same_under_alignment(a, b)
+
+
+def _read_one(
+    k: int, path: Path, min_detail: float, gate: _Gate | None
+) -> tuple[np.ndarray, float]:
+    """(DCT of the 32x32 copy, detail) of file ``k``; with a ``gate``, a detailed image's
+    keypoints found and tested too."""
+    data = np.fromfile(path, dtype=np.uint8)
+    grey, factor = _small_grey(path, data)
+    coeffs = _coefficients(_to32(grey))
+    detail = _detail(coeffs)
+    if gate is not None and detail >= min_detail:
+        gate.add(k, coeffs, keypoints_or_none(path, data, max(grey.shape) * factor))
+    return coeffs, detail
 
 
 def hash_and_detail(path: Path) -> tuple[int, float]:
     """:func:`hashes_and_details` of one file."""
-    hashes, details = _hashes_of(_small32(path)[None])
-    return hashes[0], details[0]
+    coeffs = _coefficients(_small32(path))
+    return _hashes_of(coeffs[None])[0], _detail(coeffs)
 
 
 def hash_file(path: Path) -> int:
@@ -159,15 +238,55 @@ def hash_file(path: Path) -> int:
     return hash_and_detail(path)[0]
 
 
-def _in_threads(fn, items: list, workers: int) -> list:
+_OPENCV_LOCK = threading.Lock()
+_OPENCV_USERS = [0, 0]  # [scans running, OpenCV's thread count before the first]
+
+
+@contextmanager
+def _opencv_sequential() -> Iterator[None]:
+    """OpenCV's own thread pool off while our threads share the images: each image is
+    small, so its workers would only spin beside ours for the same two cores (the
+    300-photo benchmark ran ~5 % slower with them). The count is restored when the
+    last scan of this process ends."""
+    import cv2
+
+    with _OPENCV_LOCK:
+        if _OPENCV_USERS[0] == 0:
+            _OPENCV_USERS[1] = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+        _OPENCV_USERS[0] += 1
+    try:
+        yield
+    finally:
+        with _OPENCV_LOCK:
+            _OPENCV_USERS[0] -= 1
+            if _OPENCV_USERS[0] == 0:
+                cv2.setNumThreads(_OPENCV_USERS[1])
+
+
+def _in_threads(fn, items: Sequence, workers: int) -> list:
     """``[fn(x) for x in items]``, by ``workers`` threads when there is enough to share
-    (Pillow's decoder and OpenCV release the GIL: both cores), in a few chunks each."""
+    (OpenCV and Pillow release the GIL: both cores). Each thread takes the next item as
+    it becomes free, so a few costly items (the detailed images' keypoints) do not leave
+    one thread working alone at the end; an exception of ``fn`` is raised here."""
     if workers <= 1 or len(items) < 4:
         return [fn(x) for x in items]
-    size = -(-len(items) // (4 * workers))
-    chunks = [items[k : k + size] for k in range(0, len(items), size)]
+    out: list = [None] * len(items)
+    todo = iter(range(len(items)))
+    take = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with take:
+                k = next(todo, -1)
+            if k < 0:
+                return
+            out[k] = fn(items[k])
+
     with ThreadPoolExecutor(workers, thread_name_prefix="dedup") as pool:
-        return [y for part in pool.map(lambda chunk: [fn(x) for x in chunk], chunks) for y in part]
+        for done in [pool.submit(work) for _ in range(workers)]:
+            done.result()
+    return out
 
 
 # SciPy's unnormalised DCT-II of 32 values over the orthonormal one: 2 sqrt(32) for the
@@ -275,17 +394,22 @@ def aligned_duplicate_pairs(
     distances: np.ndarray | None = None,
     detail: list[float] | None = None,
     workers: int = 2,
+    read: Scan | None = None,
 ) -> list[tuple[int, int]]:
     """Pairs beyond the pHash threshold but within ``near_distance`` whose images are both
     detailed and match under a small rotation + shift (:mod:`.dedup_aligned`).
 
     ``detail``: each image's detail (:func:`hashes_and_details`) when known (else read
-    from a small copy, only for the images in such pairs). Keypoints are found once per
-    image, only for detailed images in such pairs; images and pairs are shared by
+    from a small copy, only for the images in such pairs). ``read``: the :func:`scan` of
+    ``paths``, whose details, keypoints and cheap tests are taken as they are. Other
+    keypoints are found once per image, only for detailed images in such pairs; images and pairs are shared by
     ``workers`` threads. A pair whose images are already joined (by pHash or by pairs
     confirmed before) is not fitted again: the returned pairs join the same groups."""
     d = hamming_matrix(hashes) if distances is None else distances
-    return _checked_pairs(paths, d, max_distance, near_distance, min_detail, detail, workers)[1]
+    with _opencv_sequential():
+        return _checked_pairs(
+            paths, d, max_distance, near_distance, min_detail, detail, workers, read
+        )[1]
 
 
 def duplicate_pairs(
@@ -297,15 +421,17 @@ def duplicate_pairs(
     distances: np.ndarray | None = None,
     detail: list[float] | None = None,
     workers: int = 2,
+    read: Scan | None = None,
 ) -> list[tuple[int, int]]:
     """All copy links: the pHash pairs within ``max_distance`` and the aligned pairs beyond
     it (:func:`aligned_duplicate_pairs`). A pHash pair of two detailed images counts only
     when they match under alignment too: pHash holds little of such an image, and two
     distinct text pages, blurred by a coarse recompression, can land within the threshold."""
     d = hamming_matrix(hashes) if distances is None else distances
-    trusted, confirmed = _checked_pairs(
-        paths, d, max_distance, near_distance, min_detail, detail, workers, verify_close=True
-    )
+    with _opencv_sequential():
+        trusted, confirmed = _checked_pairs(
+            paths, d, max_distance, near_distance, min_detail, detail, workers, read, True
+        )
     return trusted + confirmed
 
 
@@ -317,6 +443,7 @@ def _checked_pairs(
     min_detail: float,
     detail: list[float] | None,
     workers: int,
+    read: Scan | None,
     verify_close: bool = False,
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """(pHash pairs taken as they are, pairs confirmed under alignment). Without
@@ -327,11 +454,12 @@ def _checked_pairs(
     near = (d <= near_distance) if verify_close else (d > max_distance) & (d <= near_distance)
     involved = np.flatnonzero(near.any(axis=1) | near.any(axis=0))
     details = np.zeros(len(paths))
+    if detail is None and read is not None:
+        detail = read.details
     if detail is not None:
         details[:] = detail
     elif len(involved):
-        small = np.stack(_in_threads(_small32_or_flat, [paths[k] for k in involved], workers))
-        details[involved] = _hashes_of(small)[1]
+        details[involved] = _in_threads(_detail_or_flat, [paths[k] for k in involved], workers)
     is_rich = details >= min_detail
     rich = np.flatnonzero(is_rich)
     if verify_close:  # a pHash pair of two detailed images is checked like a near one
@@ -343,21 +471,25 @@ def _checked_pairs(
     a_idx, b_idx = rich[ia], rich[ib]
     order = np.argsort(d[a_idx, b_idx], kind="stable")  # the likeliest copies first
     candidates = list(zip(a_idx[order].tolist(), b_idx[order].tolist(), strict=True))
-    wanted = sorted({k for pair in candidates for k in pair})
+    known = read.points if read is not None else {}
+    verdicts = read.same if read is not None else {}
+    untested = [pair for pair in candidates if pair not in verdicts]
+    wanted = sorted({k for pair in untested for k in pair} - set(known))
     found = _in_threads(keypoints_or_none, [paths[k] for k in wanted], workers)
-    points = dict(zip(wanted, found, strict=True))
-    # The cheap test on every candidate pair at once (both cores), the fits only on the
-    # pairs that pass it.
-    agree = _in_threads(
+    points = {**known, **dict(zip(wanted, found, strict=True))}
+    # The cheap test on every candidate pair the scan did not decide (both cores), the
+    # fits only on the pairs that pass it.
+    passed = _in_threads(
         lambda p: (
             points[p[0]] is not None
             and points[p[1]] is not None
             and agreeing_matches(points[p[0]], points[p[1]]) >= GATE_AGREEING
         ),
-        candidates,
+        untested,
         workers,
     )
-    candidates = [pair for pair, ok in zip(candidates, agree, strict=True) if ok]
+    passing = {pair for pair, ok in zip(untested, passed, strict=True) if ok}
+    candidates = [pair for pair in candidates if verdicts.get(pair) or pair in passing]
     # Groups so far: the trusted pHash links, then each pair found (union-find).
     parent = list(range(len(paths)))
 
@@ -373,9 +505,13 @@ def _checked_pairs(
     batch = 8 * max(1, workers)
     for start in range(0, len(candidates), batch):
         todo = [(a, b) for a, b in candidates[start : start + batch] if root(a) != root(b)]
-        same = _in_threads(lambda p: fits_one_transform(points[p[0]], points[p[1]]), todo, workers)
-        for (a, b), ok in zip(todo, same, strict=True):
-            if ok:
+        unfitted = [pair for pair in todo if pair not in verdicts]
+        fitted = _in_threads(
+            lambda p: fits_one_transform(points[p[0]], points[p[1]]), unfitted, workers
+        )
+        same = {**verdicts, **dict(zip(unfitted, fitted, strict=True))}
+        for a, b in todo:
+            if same[(a, b)]:
                 pairs.append((a, b))
                 parent[root(a)] = root(b)
     return trusted, pairs

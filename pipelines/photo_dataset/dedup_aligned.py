@@ -25,8 +25,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from .images import load_image
+from .images import decode_jpeg_grey, fit_within, is_jpeg, jpeg_scale, load_image, probe_image
 
 NEAR_DISTANCE = 34  # pHash distances (of 64) up to this go to the second comparison (rotated copies: up to 34 seen)
 MIN_DETAIL = 0.3  # share of the 32x32 AC energy outside pHash's 8x8 band: detailed images
@@ -56,12 +57,28 @@ FIRST_LOOK_INLIERS = 4  # inliers of a plausible fit there for the full comparis
 Keypoints = tuple[np.ndarray, np.ndarray]
 
 
-def keypoints(path: Path) -> Keypoints | None:
-    """ORB keypoints of the image brought to ``ALIGN_SIDE`` on its long side, strongest
-    first; None when it has too few to be compared."""
+def aligned_grey(path: Path, data: np.ndarray | None = None, long_side: int = 0) -> np.ndarray:
+    """The grey copy (uint8) keypoints are found on: the image upright, brought to
+    ``ALIGN_SIDE`` on its long side. A JPEG (file bytes ``data``, read when not given) is
+    decoded by OpenCV at the largest reduction that keeps ``ALIGN_SIDE`` (its long side
+    ``long_side`` when the caller knows it, else from the header, with the pixel limit
+    checked before any pixel is decoded) and reduced as :func:`.images.load_image`
+    reduces (the same pixels as Pillow's draft decode, at about half its CPU); anything
+    else by Pillow."""
     import cv2
 
-    grey: np.ndarray = np.asarray(load_image(path, max_side=ALIGN_SIDE, mode="L"), dtype=np.uint8)
+    if data is None:
+        data = np.fromfile(path, dtype=np.uint8)
+    grey = None
+    if is_jpeg(data):
+        if not long_side:
+            info = probe_image(path)
+            long_side = max(info.width, info.height)
+        grey = decode_jpeg_grey(data, jpeg_scale(long_side, ALIGN_SIDE))
+        if grey is not None and max(grey.shape) > ALIGN_SIDE:  # Pillow's resampling, as below
+            grey = np.asarray(fit_within(Image.fromarray(grey), ALIGN_SIDE), dtype=np.uint8)
+    if grey is None:
+        grey = np.asarray(load_image(path, max_side=ALIGN_SIDE, mode="L"), dtype=np.uint8)
     scale = ALIGN_SIDE / max(grey.shape)
     if (
         abs(scale - 1.0) > 1e-3
@@ -71,6 +88,15 @@ def keypoints(path: Path) -> Keypoints | None:
             (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
         )
+    return grey
+
+
+def keypoints(path: Path, data: np.ndarray | None = None, long_side: int = 0) -> Keypoints | None:
+    """ORB keypoints of the image brought to ``ALIGN_SIDE`` on its long side
+    (:func:`aligned_grey`), strongest first; None when it has too few to be compared."""
+    import cv2
+
+    grey = aligned_grey(path, data, long_side)
     orb = cv2.ORB_create(  # type: ignore[attr-defined]  # missing from cv2 stubs
         nfeatures=ORB_FEATURES,
         fastThreshold=FAST_THRESHOLD,
@@ -85,9 +111,11 @@ def keypoints(path: Path) -> Keypoints | None:
     return xy[strongest], descriptors[strongest]
 
 
-def keypoints_or_none(path: Path) -> Keypoints | None:
+def keypoints_or_none(
+    path: Path, data: np.ndarray | None = None, long_side: int = 0
+) -> Keypoints | None:
     try:
-        return keypoints(path)
+        return keypoints(path, data, long_side)
     except Exception:  # unreadable here: the filter step has reported it
         return None
 

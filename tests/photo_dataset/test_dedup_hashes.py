@@ -42,8 +42,9 @@ def test_small_photos_are_read_at_a_scale_that_keeps_their_detail(tmp_path):
     page = small_text_page(np.random.default_rng(2))
     page = page.resize((200, 120))
     page.save(tmp_path / "small.jpg", quality=90)
-    grey = dedup._small_grey(tmp_path / "small.jpg")
-    assert max(grey.shape) == 100 >= dedup.HASH_SIDE
+    path = tmp_path / "small.jpg"
+    grey, scale = dedup._small_grey(path, np.fromfile(path, dtype=np.uint8))
+    assert max(grey.shape) == 100 >= dedup.HASH_SIDE and scale == 2
 
 
 def test_a_jpeg_over_the_pixel_limit_is_refused(tmp_path, monkeypatch):
@@ -59,6 +60,7 @@ def test_the_hash_is_imagehash_phash_of_the_32x32_copy_and_detail_splits_pages_f
     rng = np.random.default_rng(9)
     page = np.asarray(small_text_page(rng).convert("L").resize((32, 32)), dtype=np.uint8)
     photo = np.asarray(_base_image(rng, 64, 48).convert("L").resize((32, 32)), dtype=np.uint8)
-    hashes, details = dedup._hashes_of(np.stack([page, photo]).astype(np.float64))
+    coeffs = np.stack([dedup._coefficients(x.astype(np.float64)) for x in (page, photo)])
+    hashes, details = dedup._hashes_of(coeffs), [dedup._detail(c) for c in coeffs]
     assert hashes == [dedup.phash_of(Image.fromarray(page)), dedup.phash_of(Image.fromarray(photo))]
     assert details[0] >= dedup.MIN_DETAIL > details[1]

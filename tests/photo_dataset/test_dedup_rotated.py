@@ -195,3 +195,46 @@ def test_the_pipeline_keeps_one_of_a_rescanned_page(tmp_path):
     result = build_photo_dataset(inputs, tmp_path / "out", options)
     kept = sorted(r.name for r in result.kept())
     assert len(kept) == 2 and "other_page.jpg" in kept, kept
+
+
+def test_one_scan_finds_the_same_copies_as_the_separate_steps(pages, small_pages):
+    """The benchmark's path: hashes, details, the detailed images' keypoints and their
+    cheap test in one pass (both threads) give the same hashes, details and pairs as the
+    steps run one after the other from the files."""
+    files = pages[0] + small_pages[0]
+    groups = pages[1] + [1000 + g for g in small_pages[1]]
+    read = dedup.scan(files)
+    hashes, details = dedup.hashes_and_details(files, workers=1)
+    assert read.hashes == hashes and read.details == pytest.approx(details, abs=1e-12)
+    rich = {k for k, d in enumerate(details) if d >= dedup.MIN_DETAIL}
+    assert set(read.points) == rich and read.same  # every detailed image read for keypoints
+    assert all(a < b and {a, b} <= rich for a, b in read.same)
+    distances = dedup.hamming_matrix(hashes)
+    with_scan = dedup.duplicate_pairs(files, hashes, 10, distances=distances, read=read)
+    alone = dedup.duplicate_pairs(files, hashes, 10, distances=distances)
+    assert sorted(with_scan) == sorted(alone)
+    labels = _components(len(files), with_scan)
+    for a in range(len(files)):
+        for b in range(a + 1, len(files)):
+            assert (labels[a] == labels[b]) == (groups[a] == groups[b]), (files[a], files[b])
+
+
+def test_the_keypoint_copy_is_the_pixels_pillow_would_give(tmp_path):
+    """OpenCV decodes the keypoint copy (at the reduction its size asks for) and Pillow's
+    resampling brings it to ALIGN_SIDE: the same pixels as Pillow's own draft decode, so
+    the pairs found do not depend on which path read the image. A small page is brought
+    up to ALIGN_SIDE."""
+    from pipelines.photo_dataset.images import load_image
+
+    side = dedup_aligned.ALIGN_SIDE
+    rng = np.random.default_rng(11)
+    for w, h in ((640, 480), (900, 700), (557, 418), (1700, 1200)):
+        path = tmp_path / f"page{w}.jpg"
+        text_page(rng, w, h).save(path, quality=88)
+        expected = np.asarray(load_image(path, max_side=side, mode="L"))
+        assert np.array_equal(dedup_aligned.aligned_grey(path), expected), (w, h)
+        data = np.fromfile(path, dtype=np.uint8)  # the scan's call: bytes and size known
+        assert np.array_equal(dedup_aligned.aligned_grey(path, data, w), expected), (w, h)
+    small = tmp_path / "small.jpg"
+    text_page(rng, 300, 200).save(small, quality=88)
+    assert dedup_aligned.aligned_grey(small).shape == (256, side)
