@@ -12,7 +12,8 @@ Generated images with known duplicates (recompressed, resized, brightened, shift
   the scan) + clusters;
 - pHash only: ``hash_file`` per file + ``near_duplicate_pairs``, one thread;
 - baseline: full decode + ``imagehash.phash`` + all-pairs Python comparison + clusters.
-Each part runs in its own child process, so its peak RSS is its own; the parts run in
+Each part runs in its own child process (OPENBLAS_NUM_THREADS=1: see ``run_part``), so its
+peak RSS is its own; the parts run in
 ``--rounds`` interleaved rounds (the order reversed every other round) and each row
 shows the median and the spread (min-max); the speed ratio is the median of the
 per-round ratios, in wall seconds and in CPU seconds (user + system of all the part's
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -297,11 +299,17 @@ def part_big(folder: Path) -> dict:
 
 
 def run_part(name: str, folder: Path) -> dict:
+    # NumPy's OpenBLAS starts a pool of threads at import that spin for ~0.3 s (0.09 CPU-s
+    # measured on this 2-core host while the main thread slept): inside the timed part, which
+    # starts ~0.1 s after the import, for a two-thread part that is a core taken at random.
+    # No part uses BLAS (imagehash's DCT is SciPy's FFT; ours is OpenCV's): one thread for all.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     out = subprocess.run(
         [sys.executable, __file__, "--part", name, str(folder)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
