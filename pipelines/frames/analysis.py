@@ -70,9 +70,10 @@ def write_thumbnails(
 ) -> None:
     """Write a JPEG per candidate into ``out_dir`` and set ``candidate.thumbnail``.
 
-    A frame kept during the decoding pass (``kept``) is used as it is; the
-    others are read from the recording in index order, so that neighbouring
-    candidates share one seek.
+    A frame kept during the decoding pass (``kept``) is used as it is, converted and
+    encoded by a second thread (OpenCV and Pillow's encoder release the GIL); the others
+    are read from the recording in index order, so that neighbouring candidates share one
+    seek.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -80,24 +81,34 @@ def write_thumbnails(
         ("last", c) for c in detection.last_candidates
     ]
     jobs.sort(key=lambda j: j[1].index)
+
+    def save_kept(pts: int, target: Path) -> None:
+        assert kept is not None
+        kept.image(pts).save(target, format="JPEG", quality=85)
+
     reader: FrameReader | None = None
-    try:
-        for k, (kind, c) in enumerate(jobs):
-            progress.update(
-                fraction=k / max(1, len(jobs)), item=f"{kind} candidate frame {c.index}"
-            )
-            target = out / f"{kind}_{c.index}.jpg"
-            pts = int(metrics.pts[c.index])
-            if kept is not None and pts in kept:
-                image = kept.image(pts)
-            else:
-                reader = reader or FrameReader(video, metrics.pts, metrics.keyframe)
-                image = reader.get(c.index, max_side)
-            image.save(target, format="JPEG", quality=85)
-            c.thumbnail = str(target)
-    finally:
-        if reader is not None:
-            reader.close()
+    with ThreadPoolExecutor(1, thread_name_prefix="thumbnails") as pool:
+        saving = []
+        try:
+            for k, (kind, c) in enumerate(jobs):
+                progress.update(
+                    fraction=k / max(1, len(jobs)), item=f"{kind} candidate frame {c.index}"
+                )
+                target = out / f"{kind}_{c.index}.jpg"
+                pts = int(metrics.pts[c.index])
+                if kept is not None and pts in kept:
+                    saving.append(pool.submit(save_kept, pts, target))
+                else:
+                    reader = reader or FrameReader(video, metrics.pts, metrics.keyframe)
+                    reader.get(c.index, max_side).save(target, format="JPEG", quality=85)
+                c.thumbnail = str(target)
+            for done in saving:
+                done.result()
+        finally:
+            for waiting in saving:
+                waiting.cancel()
+            if reader is not None:
+                reader.close()
     for cands, chosen in (
         (detection.first_candidates, detection.first),
         (detection.last_candidates, detection.last),

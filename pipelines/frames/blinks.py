@@ -13,6 +13,7 @@ BLINK_MAX_PERIOD = 2.5
 BLINK_MIN_SWITCHES = 3  # on/off switches a blink shows at the end of the recording
 BLINK_WINDOW = 4 * BLINK_MAX_PERIOD  # seconds at the end in which a blink's period is measured
 BLINK_SLACK = 2  # frames a blink's periodic run may seem to start after the page's last change
+_AROUND = np.array([-2, -1, 0, 1])[:, None]  # periodic_start's neighbours of t - period
 
 
 @dataclass
@@ -31,19 +32,16 @@ def periodic_start(x: np.ndarray, times: np.ndarray, period: float, tol: float) 
     period earlier (within ``tol`` grey levels per cell; the frames around ``t - period`` are
     taken, so switching edges and timestamps jitter match); ``len(x)`` when the end does not repeat."""
     n = len(x)
-    j = np.searchsorted(times, times - period)
-    ok = times - period >= times[0] - 1e-9
-    lo = np.full(x.shape, np.inf, np.float32)
-    hi = np.full(x.shape, -np.inf, np.float32)
-    for dj in (-2, -1, 0, 1):  # the frames within 1.5 frame durations of t - period
-        jj = np.clip(j + dj, 0, n - 1)
-        near = (
-            np.abs(times[jj] - (times - period))
-            <= 1.5 * (times[-1] - times[0]) / max(1, n - 1) + 1e-9
-        )
-        ref = x[jj]
-        lo = np.where(near[:, None], np.minimum(lo, ref), lo)
-        hi = np.where(near[:, None], np.maximum(hi, ref), hi)
+    back = times - period
+    ok = back >= times[0] - 1e-9
+    # the frames within 1.5 frame durations of t - period: 4 candidates a frame, all at once
+    jj = np.clip(np.searchsorted(times, back)[None, :] + _AROUND, 0, n - 1)
+    near = (np.abs(times[jj] - back) <= 1.5 * (times[-1] - times[0]) / max(1, n - 1) + 1e-9)[
+        :, :, None
+    ]
+    ref = x[jj].astype(np.float32, copy=False)
+    lo = np.where(near, ref, np.float32(np.inf)).min(axis=0)
+    hi = np.where(near, ref, np.float32(-np.inf)).max(axis=0)
     match = ok & np.all((x >= lo - tol) & (x <= hi + tol), axis=1)
     bad = np.flatnonzero(~match)
     if not len(bad):

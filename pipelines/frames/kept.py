@@ -16,12 +16,24 @@ from the recording as before (:func:`.analysis.write_thumbnails`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 KEEP_LEVEL = 4  # grey levels of a grid cell (the detector needs at least 6)
 MAX_KEPT_BYTES = 96 * 2**20
 I420_FORMATS = {"yuv420p", "yuvj420p"}
+
+
+@dataclass
+class FrameSample:
+    """A decoded frame's part that :class:`KeptFrames` needs (:meth:`KeptFrames.sample`)."""
+
+    pts: int
+    width: int
+    height: int
+    rotation: int
+    chroma: tuple[np.ndarray, np.ndarray] | None  # U, V point-sampled; None: not I420
 
 
 class KeptFrames:
@@ -42,42 +54,65 @@ class KeptFrames:
         """Keep ``frame`` (a decoded ``av.VideoFrame``) when its detection grid changed since
         the last kept frame. ``luma``: its Y plane, whole or every n-th row and column (the
         metrics' subsampled plane: shrinking that costs a fraction of reading the plane again)."""
-        import cv2
-
-        if (
-            self._last_grid is not None
-            and cv2.norm(grid, self._last_grid, cv2.NORM_INF) <= KEEP_LEVEL  # largest difference
-        ):
+        if self._unchanged(grid) or frame.format.name not in I420_FORMATS or self.full:
             return
-        if frame.format.name not in I420_FORMATS or self.full:
+        self.offer_sample(self.sample(frame, round(frame.rotation or 0) % 360), luma, grid)
+
+    def sample(self, frame, rotation: int) -> FrameSample:
+        """What keeping ``frame`` needs of the decoded picture, read while the decoder's
+        buffer is alive: its chroma point-sampled as a kept frame stores it (None when not
+        I420), timestamp and size. For a pass that decides what to keep later, in order
+        (:meth:`offer_sample`); ``rotation``: the recording's."""
+        w, h = frame.width, frame.height
+        chroma = None
+        if frame.format.name in I420_FORMATS:
+            step, (tw, th) = self._geometry(w, h)
+            planes = []
+            for k in (1, 2):
+                plane = frame.planes[k]
+                c = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+                planes.append(np.ascontiguousarray(c[::step, ::step][: th // 2, : tw // 2]))
+            chroma = (planes[0], planes[1])
+        return FrameSample(int(frame.pts), w, h, rotation, chroma)
+
+    def offer_sample(self, sample: FrameSample, luma: np.ndarray, grid: np.ndarray) -> None:
+        """:meth:`offer` of a frame read before (:meth:`sample`), in decoding order."""
+        if self._unchanged(grid) or sample.chroma is None or self.full:
             return
         if not self._step:
-            w, h = frame.width, frame.height
-            # An even step (the chroma planes are point-sampled every step/2-th pixel); 1 for
-            # small recordings.
-            need = max(w, h) / self.max_side
-            self._step = 1 if need <= 1 else 2 * math.ceil(need / 2)
-            self._size = (max(2, w // self._step // 2 * 2), max(2, h // self._step // 2 * 2))
-            self.rotation = round(frame.rotation or 0) % 360
+            self._step, self._size = self._geometry(sample.width, sample.height)
+            self.rotation = sample.rotation
         tw, th = self._size
-        step = self._step
+        u, v = sample.chroma
+        if u.shape != (th // 2, tw // 2):
+            return  # odd geometry: leave it to the second read
         # The luma as the metrics read it, shrunk only when a thumbnail is written (a few
         # candidates, against every changed frame: 0.5 ms each at 1.5x, INTER_AREA).
         y = luma if luma.base is None else luma.copy()  # a view of the decoder's buffer: copied
-        chroma = []
-        for k in (1, 2):
-            plane = frame.planes[k]
-            c = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
-            chroma.append(np.ascontiguousarray(c[::step, ::step][: th // 2, : tw // 2]))
-        if chroma[0].shape != (th // 2, tw // 2):
-            return  # odd geometry: leave it to the second read
-        size = y.nbytes + chroma[0].nbytes * 2
+        size = y.nbytes + u.nbytes * 2
         if self.bytes + size > self.max_bytes:
             self.full = True
             return
-        self.frames[int(frame.pts)] = (y, chroma[0], chroma[1])
+        self.frames[sample.pts] = (y, u, v)
         self.bytes += size
         self._last_grid = grid
+
+    def _unchanged(self, grid: np.ndarray) -> bool:
+        """Is ``grid`` within ``KEEP_LEVEL`` of the last kept frame's, in every cell?"""
+        import cv2
+
+        return (
+            self._last_grid is not None
+            and cv2.norm(grid, self._last_grid, cv2.NORM_INF) <= KEEP_LEVEL  # largest difference
+        )
+
+    def _geometry(self, w: int, h: int) -> tuple[int, tuple[int, int]]:
+        """(step, size) of a kept copy of a ``w`` x ``h`` recording: an even step (the chroma
+        planes are point-sampled every step/2-th pixel; 1 for small recordings) and the
+        size it gives."""
+        need = max(w, h) / self.max_side
+        step = 1 if need <= 1 else 2 * math.ceil(need / 2)
+        return step, (max(2, w // step // 2 * 2), max(2, h // step // 2 * 2))
 
     def __contains__(self, pts: int) -> bool:
         return int(pts) in self.frames
