@@ -104,21 +104,158 @@ def light(monkeypatch):
     monkeypatch.setattr(metrics, "_light", lambda *_: True)
 
 
-def test_light_and_heavy_passes_agree(recordings, monkeypatch):
-    path = recordings["60fps"].path
+def _passes(path, monkeypatch) -> dict[str, tuple]:
+    """compute_metrics by each pass: GOP-parallel (the default where it applies), one
+    decoder with slice threads (light) and one with frame threads (heavy); with the kept
+    frames each offered."""
     out = {}
-    for light in (False, True):
-        monkeypatch.setattr(metrics, "_light", lambda *_, light=light: light)
-        keep = KeptFrames(480)
-        out[light] = (metrics.compute_metrics(path, keep=keep), sorted(keep.frames))
-    (a, kept_a), (b, kept_b) = out[False], out[True]
-    assert len(a) == recordings["60fps"].frame_count
-    for name in ("pts", "times", "keyframe", "brightness", "sharpness", "change", "thumbs"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
-    assert kept_a == kept_b and kept_a
+    for name in ("gop", "light", "heavy"):
+        with monkeypatch.context() as m:
+            if name != "gop":
+                m.setattr(metrics, "_gop_plan", lambda *_: None)
+                m.setattr(metrics, "_light", lambda *_, light=name == "light": light)
+            keep = KeptFrames(480)
+            result = metrics.compute_metrics(path, keep=keep)
+            out[name] = (result, {pts: keep.frames[pts] for pts in sorted(keep.frames)}, keep)
+    return out
 
 
-def test_light_pass_is_cancelled(recordings, light):
+def _same_passes(out: dict[str, tuple]) -> None:
+    (a, kept_a, keep_a) = out["heavy"]
+    for name in ("light", "gop"):
+        b, kept_b, keep_b = out[name]
+        for field in ("pts", "times", "keyframe", "brightness", "sharpness", "change", "thumbs"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=name)
+        assert (a.width, a.height, a.rotation) == (b.width, b.height, b.rotation), name
+        assert list(kept_a) == list(kept_b) and kept_a, name
+        for pts in kept_a:  # the kept copies themselves: luma as read, chroma samples
+            for plane_a, plane_b in zip(kept_a[pts], kept_b[pts], strict=True):
+                np.testing.assert_array_equal(plane_a, plane_b)
+        assert keep_a.rotation == keep_b.rotation, name
+
+
+def test_the_three_passes_agree(recordings, monkeypatch):
+    """The GOP-parallel pass (the recording has several GOPs, each from an IDR picture), the
+    light and the heavy pass give the same metrics and keep the same frames."""
+    path = recordings["60fps"].path
+    with av.open(str(path)) as container:
+        plan = metrics._gop_plan(Path(path), container)
+    assert plan is not None and len(plan) >= 2 and sum(plan) == recordings["60fps"].frame_count
+    out = _passes(path, monkeypatch)
+    assert len(out["gop"][0]) == recordings["60fps"].frame_count
+    _same_passes(out)
+
+
+def test_a_rotated_recording_cut_into_gops_keeps_its_rotation(tmp_path, monkeypatch):
+    """Only the demuxing container's own decoder gives its pictures the stream's rotation
+    (the GOP decoders of the other threads are bare codec contexts): the grid and the kept
+    frames still come out upright, as the other passes give them."""
+    path = tmp_path / "rotated.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 128, 256, "yuv420p"
+        stream.options = {"preset": "ultrafast", "g": "8"}
+        stream.set_display_rotation(90)
+        for i in range(40):
+            page = np.full((256, 128, 3), 230, np.uint8)
+            page[20 + 5 * i : 30 + 5 * i, 10:60] = 30  # a bar that moves down the page
+            for packet in stream.encode(av.VideoFrame.from_ndarray(page, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with av.open(str(path)) as container:
+        assert len(metrics._gop_plan(path, container) or []) == 5
+    out = _passes(path, monkeypatch)
+    assert out["gop"][0].rotation == 90 and out["gop"][2].rotation == 90
+    assert out["gop"][0].thumbs.shape[1] < out["gop"][0].thumbs.shape[2]  # upright: wide
+    _same_passes(out)
+
+
+def test_a_decoding_error_keeps_the_frames_before_it_in_every_pass(tmp_path, monkeypatch):
+    """A recording whose data breaks off (the bytes of the P pictures of its second half
+    zeroed, its IDR pictures left whole, so it is still cut into GOPs): each pass keeps the
+    frames decoded before the damage, and says where it stopped. The one decoder of the
+    other passes still holds the last good picture when the error comes (it is lost
+    there); a GOP's decoder has given it out: one frame more, the same before it."""
+    from pipelines.frames.synthetic import make_recording
+
+    truth = make_recording(tmp_path / "clip.mp4", fps=30, gop=15, seed=4)
+    data = bytearray(Path(truth.path).read_bytes())
+    with av.open(str(truth.path)) as container:
+        packets = [
+            (p.pos, p.size, p.is_keyframe)
+            for p in container.demux(container.streams.video[0])
+            if p.size
+        ]
+    for pos, size, keyframe in packets[len(packets) // 2 :]:
+        if not keyframe:
+            data[pos : pos + size] = bytes(size)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    with av.open(str(damaged)) as container:
+        assert metrics._gop_plan(damaged, container) is not None
+    counts = {}
+    for name in ("gop", "heavy"):
+        with monkeypatch.context() as m:
+            if name != "gop":
+                m.setattr(metrics, "_gop_plan", lambda *_: None)
+                m.setattr(metrics, "_light", lambda *_: False)
+            progress = ProgressRecorder()
+            result = metrics.compute_metrics(damaged, progress)
+            counts[name] = result.pts.tolist()
+            assert any("decoding stopped at frame" in line for line in progress.lines), name
+    gop, heavy = counts["gop"], counts["heavy"]
+    assert 0 < len(heavy) <= len(gop) <= len(heavy) + 1 < truth.frame_count
+    assert gop[: len(heavy)] == heavy
+
+
+@pytest.mark.parametrize(
+    "marks,expected",
+    [
+        ([True, False, False, True, False], [3, 2]),
+        ([True, False, True], [2, 1]),
+        ([True, False, False], None),  # one GOP: nothing to share
+        ([False, True, False, True], None),  # a picture before the first keyframe
+        ([True] + [False] * metrics.MAX_GOP_FRAMES + [True], None),  # a GOP too long to wait whole
+    ],
+)
+def test_gop_sizes(marks, expected):
+    assert metrics._gop_sizes([(k, 0, 0) for k in marks], lambda *_: True) == expected
+
+
+def test_a_keyframe_that_is_not_an_idr_picture_keeps_the_stream_whole():
+    """An I picture that is not IDR (an open GOP's recovery point) may be referred to across
+    itself: the stream is not cut there, and not decoded GOP by GOP at all."""
+    marks = [(True, "idr", 0), (False, "p", 0), (True, "i", 0), (False, "p", 0)]
+    assert metrics._gop_sizes(marks, lambda where, _: where == "idr") is None
+    assert metrics._gop_sizes(marks, lambda *_: True) == [2, 2]
+
+
+def test_gops_are_found_by_demuxing_without_a_full_index(tmp_path, monkeypatch):
+    """Matroska indexes only its keyframes: the plan comes from one pass over the packets,
+    and the GOP pass agrees with the others there too."""
+    from pipelines.frames.synthetic import make_recording
+
+    truth = make_recording(tmp_path / "clip.mkv", fps=30, gop=10, seed=5)
+    with av.open(str(truth.path)) as container:
+        plan = metrics._gop_plan(Path(truth.path), container)
+    assert plan is not None and len(plan) >= 2 and sum(plan) == truth.frame_count
+    _same_passes(_passes(truth.path, monkeypatch))
+
+
+def test_gop_pass_is_cancelled(recordings):
+    with av.open(str(recordings["30fps"].path)) as container:
+        assert metrics._gop_plan(Path(recordings["30fps"].path), container) is not None
+    with pytest.raises(Cancelled):
+        metrics.compute_metrics(
+            recordings["30fps"].path,
+            ProgressRecorder(cancel_when=lambda u: True),
+            expected_frames=10,
+        )
+
+
+def test_light_pass_is_cancelled(recordings, light, monkeypatch):
+    monkeypatch.setattr(metrics, "_gop_plan", lambda *_: None)
     with pytest.raises(Cancelled):
         metrics.compute_metrics(
             recordings["30fps"].path,
