@@ -233,6 +233,7 @@ class _Reductions:
         out = _Gop()
         context, attached = decoders.context()
         previous = None
+        works: list[np.ndarray] = []
         try:
             for packet in [*packets, None]:  # None: drain the decoder at the GOP's end
                 for frame in context.decode(packet):
@@ -244,33 +245,37 @@ class _Reductions:
                         if attached and self.rotation is None:
                             self.rotation = round(frame.rotation or 0) % 360
                     small, work, thumb = self.parts(frame)
-                    if small.base is not None:  # a view of the decoder's buffer
-                        small = small.copy()
-                    # A grid equal to the one before cannot be kept (KeptFrames: within the
-                    # level of the last kept one then, as that one was): no sample.
-                    same = previous is not None and np.array_equal(thumb, previous)
-                    sample = None
-                    if self.keep is not None and not same:
-                        sample = self.keep.sample(frame, 0)  # the rotation: set after the pass
+                    # What waits for the merge is what keeping the frame needs (its luma as
+                    # read, its chroma sample); a grid equal to the one before cannot be
+                    # kept (KeptFrames: within the level of the last kept one then, as that
+                    # one was), so such a frame keeps neither.
+                    kept: tuple | None = None
+                    if self.keep is not None and not (
+                        previous is not None and np.array_equal(thumb, previous)
+                    ):
+                        if small.base is not None:  # a view of the decoder's buffer
+                            small = small.copy()
+                        kept = (small, self.keep.sample(frame, 0))  # rotation: after the pass
                     previous = thumb
-                    out.frames.append((int(frame.pts), bool(frame.key_frame), small, thumb, sample))
-                    out.works.append(work)
+                    out.frames.append((int(frame.pts), bool(frame.key_frame), thumb, kept))
+                    works.append(work)
         except av.error.FFmpegError as exc:
             out.error = exc
         context.flush_buffers()  # ready for the next GOP
-        out.bright, out.sharp, out.change = _statistics(out.works, None, [], [])
+        out.bright, out.sharp, out.change = _statistics(works, None, [], [])
+        out.works = works[:1] + works[-1:]  # the merge needs the first and the last
         return out
 
     def merge(self, gop: _Gop) -> None:
         """Take a decoded GOP's frames (:meth:`gop`), in decoding order."""
         import cv2
 
-        for pts, key, small, thumb, sample in gop.frames:
+        for pts, key, thumb, kept in gop.frames:
             self.pts.append(pts)
             self.key.append(key)
             self.thumbs.append(thumb)
-            if self.keep is not None and sample is not None:
-                self.keep.offer_sample(sample, small, thumb)
+            if self.keep is not None and kept is not None:
+                self.keep.offer_sample(kept[1], kept[0], thumb)
         if not gop.works:
             return
         if self.prev is not None:  # the first frame's change, against the GOP before
@@ -315,9 +320,9 @@ class _Decoders:
 
 @dataclass
 class _Gop:
-    """One GOP's frames after :meth:`_Reductions.gop`: (pts, keyframe, subsampled luma,
-    grid, kept-frame sample) each, their working frames and statistics, and the FFmpeg
-    error that ended it, if any."""
+    """One GOP's frames after :meth:`_Reductions.gop`: (pts, keyframe, grid, (subsampled
+    luma, kept-frame sample) or None) each, its first and last working frames, the
+    statistics, and the FFmpeg error that ended it, if any."""
 
     frames: list = field(default_factory=list)
     works: list[np.ndarray] = field(default_factory=list)
@@ -434,11 +439,12 @@ def _nal_types(data: bytes, extradata: bytes) -> list[int]:
 # recording the decode alone ran in 0.22 s against 0.31 s with slice threads, its fastest
 # decode so far, for less CPU (0.44 against 0.48 s; benchmarks/README.md). The frames are
 # the same pictures, so the metrics are the same numbers (tests/frames/test_frames_metrics.py).
-# Memory: a GOP's frames wait whole for their turn (~0.2 MB each at 1080×2400: the subsampled
-# luma a kept frame needs), at most one GOP per decoder beyond the one taken: GOPs of up to
-# MAX_GOP_FRAMES frames; a stream with a longer one, one GOP only or another codec keeps the
-# passes below.
-MAX_GOP_FRAMES = 240
+# Memory: a GOP's frames wait whole for their turn, each with what keeping it needs when its
+# grid changed (~0.2 MB at 1080×2400: the subsampled luma as read and a chroma sample), at
+# most one GOP per decoder beyond the one taken: GOPs of up to MAX_GOP_FRAMES frames (x264's
+# default keyframe interval is 250); a stream with a longer one, one GOP only or another
+# codec keeps the passes below.
+MAX_GOP_FRAMES = 300
 MAX_GOP_DECODERS = 4
 
 
