@@ -73,7 +73,7 @@ def phash_of(image: Image.Image) -> int:
 def _small32(path: Path) -> np.ndarray:
     """The 32x32 grey copy the hashes and the detail measure work on: one small decode
     (:func:`_small_grey`), averaged down to 32x32 (OpenCV's area resampling), as float64."""
-    return _to32(_small_grey(path, np.fromfile(path, dtype=np.uint8))[0])
+    return _to32(_small_grey(path, Path(path).read_bytes())[0])
 
 
 def _to32(grey: np.ndarray) -> np.ndarray:
@@ -82,7 +82,7 @@ def _to32(grey: np.ndarray) -> np.ndarray:
     return cv2.resize(grey, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float64)
 
 
-def _small_grey(path: Path, data: np.ndarray) -> tuple[np.ndarray, int]:
+def _small_grey(path: Path, data: bytes) -> tuple[np.ndarray, int]:
     """The photo (file bytes ``data``) upright and grey (uint8), at least ``HASH_SIDE`` px
     on its long side when it has them, and the reduction it was decoded at (0 when
     Pillow decoded it: not known). A JPEG is decoded by OpenCV at 1/8 scale (at 1/4, 1/2
@@ -218,7 +218,7 @@ def _read_one(
 ) -> tuple[np.ndarray, float]:
     """(DCT of the 32x32 copy, detail) of file ``k``; with a ``gate``, a detailed image's
     keypoints found and tested too."""
-    data = np.fromfile(path, dtype=np.uint8)
+    data = Path(path).read_bytes()
     grey, factor = _small_grey(path, data)
     coeffs = _coefficients(_to32(grey))
     detail = _detail(coeffs)

@@ -57,7 +57,7 @@ FIRST_LOOK_INLIERS = 4  # inliers of a plausible fit there for the full comparis
 Keypoints = tuple[np.ndarray, np.ndarray]
 
 
-def aligned_grey(path: Path, data: np.ndarray | None = None, long_side: int = 0) -> np.ndarray:
+def aligned_grey(path: Path, data: bytes | None = None, long_side: int = 0) -> np.ndarray:
     """The grey copy (uint8) keypoints are found on: the image upright, brought to
     ``ALIGN_SIDE`` on its long side. A JPEG (file bytes ``data``, read when not given) is
     decoded by OpenCV at the largest reduction that keeps ``ALIGN_SIDE`` (its long side
@@ -68,7 +68,7 @@ def aligned_grey(path: Path, data: np.ndarray | None = None, long_side: int = 0)
     import cv2
 
     if data is None:
-        data = np.fromfile(path, dtype=np.uint8)
+        data = Path(path).read_bytes()
     grey = None
     if is_jpeg(data):
         if not long_side:
@@ -91,7 +91,7 @@ def aligned_grey(path: Path, data: np.ndarray | None = None, long_side: int = 0)
     return grey
 
 
-def keypoints(path: Path, data: np.ndarray | None = None, long_side: int = 0) -> Keypoints | None:
+def keypoints(path: Path, data: bytes | None = None, long_side: int = 0) -> Keypoints | None:
     """ORB keypoints of the image brought to ``ALIGN_SIDE`` on its long side
     (:func:`aligned_grey`), strongest first; None when it has too few to be compared."""
     import cv2
@@ -112,7 +112,7 @@ def keypoints(path: Path, data: np.ndarray | None = None, long_side: int = 0) ->
 
 
 def keypoints_or_none(
-    path: Path, data: np.ndarray | None = None, long_side: int = 0
+    path: Path, data: bytes | None = None, long_side: int = 0
 ) -> Keypoints | None:
     try:
         return keypoints(path, data, long_side)

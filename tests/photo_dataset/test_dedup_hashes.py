@@ -43,7 +43,7 @@ def test_small_photos_are_read_at_a_scale_that_keeps_their_detail(tmp_path):
     page = page.resize((200, 120))
     page.save(tmp_path / "small.jpg", quality=90)
     path = tmp_path / "small.jpg"
-    grey, scale = dedup._small_grey(path, np.fromfile(path, dtype=np.uint8))
+    grey, scale = dedup._small_grey(path, path.read_bytes())
     assert max(grey.shape) == 100 >= dedup.HASH_SIDE and scale == 2
 
 

@@ -233,8 +233,18 @@ def test_the_keypoint_copy_is_the_pixels_pillow_would_give(tmp_path):
         text_page(rng, w, h).save(path, quality=88)
         expected = np.asarray(load_image(path, max_side=side, mode="L"))
         assert np.array_equal(dedup_aligned.aligned_grey(path), expected), (w, h)
-        data = np.fromfile(path, dtype=np.uint8)  # the scan's call: bytes and size known
+        data = path.read_bytes()  # the scan's call: bytes and size known
         assert np.array_equal(dedup_aligned.aligned_grey(path, data, w), expected), (w, h)
     small = tmp_path / "small.jpg"
     text_page(rng, 300, 200).save(small, quality=88)
     assert dedup_aligned.aligned_grey(small).shape == (256, side)
+    # stored on its side with the EXIF tag that turns it upright: upright here too (the
+    # same pixels but for rounding: Pillow turns it after resampling, OpenCV before)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    tagged = tmp_path / "tagged.jpg"
+    text_page(rng, 640, 480).transpose(Image.Transpose.ROTATE_90).save(tagged, exif=exif)
+    expected = np.asarray(load_image(tagged, max_side=side, mode="L")).astype(int)
+    got = dedup_aligned.aligned_grey(tagged)
+    assert got.shape == expected.shape == (288, side)
+    assert np.abs(got.astype(int) - expected).max() <= 2
