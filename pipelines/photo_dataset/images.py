@@ -84,10 +84,7 @@ def decode_jpeg_grey(data: bytes, scale: int) -> np.ndarray | None:
     """JPEG bytes decoded grey (uint8) at 1/``scale`` by OpenCV's libjpeg (the reduction
     done inside the decoder, about half the CPU of Pillow's draft decode), EXIF orientation
     applied; None when OpenCV cannot decode them (Pillow then reads them, with its messages).
-    The caller checks the pixel limit (:func:`check_pixels`) on the size it knows. A file
-    without an EXIF segment (screenshots, exports: nowhere the bytes ``Exif\0\0``) has no
-    orientation to apply, and OpenCV is told so: it would look for one (~25 µs, a tenth of
-    a 640×480 photo's decode at 1/8)."""
+    The caller checks the pixel limit (:func:`check_pixels`) on the size it knows."""
     import cv2
 
     flag = {
@@ -96,8 +93,6 @@ def decode_jpeg_grey(data: bytes, scale: int) -> np.ndarray | None:
         2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
         1: cv2.IMREAD_GRAYSCALE,
     }[scale]
-    if data.find(b"Exif\x00\x00") < 0:
-        flag |= cv2.IMREAD_IGNORE_ORIENTATION
     grey = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
     return None if grey is None else np.asarray(grey, dtype=np.uint8)
 

@@ -248,3 +248,29 @@ def test_the_keypoint_copy_is_the_pixels_pillow_would_give(tmp_path):
     got = dedup_aligned.aligned_grey(tagged)
     assert got.shape == expected.shape == (288, side)
     assert np.abs(got.astype(int) - expected).max() <= 2
+
+
+def test_opencv_threads_are_off_during_a_scan_and_restored_after(pages, monkeypatch):
+    """Our two threads share the images; OpenCV's own pool is off while they run (its
+    workers would only spin beside them) and comes back as it was, also after an error."""
+    import cv2
+
+    files = pages[0]
+    seen = []
+    read_one = dedup._read_one
+
+    def watched(*args):
+        seen.append(cv2.getNumThreads())
+        return read_one(*args)
+
+    monkeypatch.setattr(dedup, "_read_one", watched)
+    original = cv2.getNumThreads()
+    cv2.setNumThreads(2)  # a pool, whatever this process had
+    try:
+        dedup.scan(files)
+        assert set(seen) == {1} and cv2.getNumThreads() == 2
+        with pytest.raises(FileNotFoundError):
+            dedup.scan([*files, files[0].with_name("gone.jpg")])
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(original)
