@@ -71,8 +71,8 @@ def write_thumbnails(
     """Write a JPEG per candidate into ``out_dir`` and set ``candidate.thumbnail``.
 
     A frame kept during the decoding pass (``kept``) is used as it is, converted and
-    encoded by a second thread (OpenCV and Pillow's encoder release the GIL); the others
-    are read from the recording in index order, so that neighbouring candidates share one
+    encoded by two threads (OpenCV and Pillow's encoder release the GIL); the others are
+    read from the recording in index order, so that neighbouring candidates share one
     seek.
     """
     out = Path(out_dir)
@@ -87,7 +87,7 @@ def write_thumbnails(
         kept.image(pts).save(target, format="JPEG", quality=85)
 
     reader: FrameReader | None = None
-    with ThreadPoolExecutor(1, thread_name_prefix="thumbnails") as pool:
+    with ThreadPoolExecutor(2, thread_name_prefix="thumbnails") as pool:
         saving = []
         try:
             for k, (kind, c) in enumerate(jobs):
