@@ -13,7 +13,8 @@ Per frame we keep, as numpy arrays (saved together in one ``metrics.npz``):
   with any exclusion rectangles runs on this stack alone, without decoding again.
 
 Memory stays bounded: only the previous working frame and the thumbnails
-(75×33 bytes per frame for a 1080×2400 phone, ~9 MB for 60 s at 60 fps) are kept.
+(75×33 bytes per frame for a 1080×2400 phone, ~9 MB for 60 s at 60 fps) are kept, and,
+when GOPs are decoded at once (``MAX_GOP_FRAMES``), the few GOPs waiting for their turn.
 """
 
 from __future__ import annotations
