@@ -56,7 +56,7 @@ class KeptFrames:
         metrics' subsampled plane: shrinking that costs a fraction of reading the plane again)."""
         if self._unchanged(grid) or frame.format.name not in I420_FORMATS or self.full:
             return
-        self.offer_sample(self.sample(frame, round(frame.rotation or 0) % 360), luma, grid)
+        self._keep(self.sample(frame, round(frame.rotation or 0) % 360), luma, grid)
 
     def sample(self, frame, rotation: int) -> FrameSample:
         """What keeping ``frame`` needs of the decoded picture, read while the decoder's
@@ -77,7 +77,12 @@ class KeptFrames:
 
     def offer_sample(self, sample: FrameSample, luma: np.ndarray, grid: np.ndarray) -> None:
         """:meth:`offer` of a frame read before (:meth:`sample`), in decoding order."""
-        if self._unchanged(grid) or sample.chroma is None or self.full:
+        if not self._unchanged(grid) and sample.chroma is not None and not self.full:
+            self._keep(sample, luma, grid)
+
+    def _keep(self, sample: FrameSample, luma: np.ndarray, grid: np.ndarray) -> None:
+        """Store a changed frame's copy (checked by the caller), within the budget."""
+        if sample.chroma is None:
             return
         if not self._step:
             self._step, self._size = self._geometry(sample.width, sample.height)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..cv_threads import opencv_sequential
 from ..progress import NullProgress, Progress
 from .video import FrameReviewError, _open, rotation_steps
 
@@ -667,35 +668,33 @@ def compute_metrics(
     decode). Every way gives the same numbers.
     """
     import av
-    import cv2
 
     path = Path(path)
     container = _open(path)
-    cv_threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)  # the decoder's threads need the cores; our per-frame work is tiny
     r = _Reductions(path, keep)
     counter = _Counter(progress, expected_frames)
-    try:
-        stream = container.streams.video[0]
-        tb = stream.time_base
+    # the decoders' threads need the cores; our per-frame work is tiny
+    with opencv_sequential():
         try:
-            if _gop_decoders() > 1 and _gop_plan(path, container) is not None:
-                _gop_pass(container, r, counter)
-            else:
-                _stream_pass(container, stream, r, _light(path, container, stream), counter)
-        except av.error.FFmpegError as exc:
+            stream = container.streams.video[0]
+            tb = stream.time_base
+            try:
+                if _gop_decoders() > 1 and _gop_plan(path, container) is not None:
+                    _gop_pass(container, r, counter)
+                else:
+                    _stream_pass(container, stream, r, _light(path, container, stream), counter)
+            except av.error.FFmpegError as exc:
+                if not r.pts:
+                    raise FrameReviewError(
+                        f"{path.name}: the video data cannot be decoded ({exc}). Export the recording again."
+                    ) from exc
+                progress.log(f"{path.name}: decoding stopped at frame {len(r.pts)}: {exc}")
             if not r.pts:
                 raise FrameReviewError(
-                    f"{path.name}: the video data cannot be decoded ({exc}). Export the recording again."
-                ) from exc
-            progress.log(f"{path.name}: decoding stopped at frame {len(r.pts)}: {exc}")
-        if not r.pts:
-            raise FrameReviewError(
-                f"{path.name}: no decodable video frames. The file is truncated or corrupt."
-            )
-    finally:
-        container.close()
-        cv2.setNumThreads(cv_threads)
+                    f"{path.name}: no decodable video frames. The file is truncated or corrupt."
+                )
+        finally:
+            container.close()
 
     pts, key, bright, sharp, change, thumbs = r.pts, r.key, r.bright, r.sharp, r.change, r.thumbs
     k_rot, first_wh = r.k_rot, r.first_wh

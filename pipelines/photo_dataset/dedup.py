@@ -19,15 +19,15 @@ pairs compared at once with numpy bit operations.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from ..cv_threads import opencv_sequential
 from .dedup_aligned import (
     GATE_AGREEING,
     MIN_DETAIL,
@@ -175,7 +175,7 @@ def scan(
     if not paths:
         return Scan([], [], {}, {})
     gate = _Gate() if keypoints else None
-    with _opencv_sequential():
+    with opencv_sequential():
         read = _in_threads(
             lambda k: _read_one(k, paths[k], min_detail, gate), range(len(paths)), workers
         )
@@ -238,37 +238,12 @@ def hash_file(path: Path) -> int:
     return hash_and_detail(path)[0]
 
 
-_OPENCV_LOCK = threading.Lock()
-_OPENCV_USERS = [0, 0]  # [scans running, OpenCV's thread count before the first]
-
-
-@contextmanager
-def _opencv_sequential() -> Iterator[None]:
-    """OpenCV's own thread pool off while our threads share the images: each image is
-    small, so its workers would only spin beside ours for the same two cores (the
-    300-photo benchmark ran ~5 % slower with them). The count is restored when the
-    last scan of this process ends."""
-    import cv2
-
-    with _OPENCV_LOCK:
-        if _OPENCV_USERS[0] == 0:
-            _OPENCV_USERS[1] = cv2.getNumThreads()
-            cv2.setNumThreads(1)
-        _OPENCV_USERS[0] += 1
-    try:
-        yield
-    finally:
-        with _OPENCV_LOCK:
-            _OPENCV_USERS[0] -= 1
-            if _OPENCV_USERS[0] == 0:
-                cv2.setNumThreads(_OPENCV_USERS[1])
-
-
 def _in_threads(fn, items: Sequence, workers: int) -> list:
     """``[fn(x) for x in items]``, by ``workers`` threads when there is enough to share
     (OpenCV and Pillow release the GIL: both cores). Each thread takes the next item as
     it becomes free, so a few costly items (the detailed images' keypoints) do not leave
-    one thread working alone at the end; an exception of ``fn`` is raised here."""
+    one thread working alone at the end; an exception of ``fn`` is raised here, and the
+    other threads take no new item after it."""
     if workers <= 1 or len(items) < 4:
         return [fn(x) for x in items]
     out: list = [None] * len(items)
@@ -281,7 +256,13 @@ def _in_threads(fn, items: Sequence, workers: int) -> list:
                 k = next(todo, -1)
             if k < 0:
                 return
-            out[k] = fn(items[k])
+            try:
+                out[k] = fn(items[k])
+            except BaseException:
+                with take:  # the others stop at their next item
+                    for _ in todo:
+                        pass
+                raise
 
     with ThreadPoolExecutor(workers, thread_name_prefix="dedup") as pool:
         for done in [pool.submit(work) for _ in range(workers)]:
@@ -406,7 +387,7 @@ def aligned_duplicate_pairs(
     ``workers`` threads. A pair whose images are already joined (by pHash or by pairs
     confirmed before) is not fitted again: the returned pairs join the same groups."""
     d = hamming_matrix(hashes) if distances is None else distances
-    with _opencv_sequential():
+    with opencv_sequential():
         return _checked_pairs(
             paths, d, max_distance, near_distance, min_detail, detail, workers, read
         )[1]
@@ -428,7 +409,7 @@ def duplicate_pairs(
     when they match under alignment too: pHash holds little of such an image, and two
     distinct text pages, blurred by a coarse recompression, can land within the threshold."""
     d = hamming_matrix(hashes) if distances is None else distances
-    with _opencv_sequential():
+    with opencv_sequential():
         trusted, confirmed = _checked_pairs(
             paths, d, max_distance, near_distance, min_detail, detail, workers, read, True
         )
