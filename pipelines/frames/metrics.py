@@ -438,8 +438,9 @@ def _nal_types(data: bytes, extradata: bytes) -> list[int]:
 # decoder of its own on one thread, which also does its frames' work; the GOPs are then
 # taken in order. The decoders never wait for each other (slice threads wait for a picture's
 # slowest slice, frame threads for the pictures each refers to): on the 2-core benchmark
-# recording the decode alone ran in 0.22 s against 0.31 s with slice threads, its fastest
-# decode so far, for less CPU (0.44 against 0.48 s; benchmarks/README.md). The frames are
+# recording the decode alone ran in 0.22 s against 0.31 s with slice threads (medians of 3
+# interleaved rounds), its fastest decode so far, for less CPU (0.44 against 0.48 s;
+# benchmarks/README.md). The frames are
 # the same pictures, so the metrics are the same numbers (tests/frames/test_frames_metrics.py).
 # Memory: a GOP's frames wait whole for their turn, each with what keeping it needs when its
 # grid changed (~0.2 MB at 1080×2400: the subsampled luma as read and a chroma sample), at
