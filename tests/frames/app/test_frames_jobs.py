@@ -8,7 +8,9 @@ import csv
 import io
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
+import gradio as gr
 import pytest
 
 from jobs import queue, store
@@ -16,6 +18,7 @@ from jobs.access import SYSTEM, User
 from jobs.tools.frames import records as fr
 from jobs.tools.frames import tasks as fr_tasks
 from jobs.tools.frames import viewer
+from studio.tabs.frames import upload
 from tests.conftest import wait_job
 
 ANA = User("ana")
@@ -42,10 +45,18 @@ def test_server_files_are_analysed_into_the_media_folder_and_a_bad_one_fails_alo
     start_worker, studio_home, allowed_recordings
 ):
     recordings = allowed_recordings
-    start_worker()
     good, other = Path(recordings["good"].path), Path(recordings["other"].path)
     runs = [_analyse(p) for p in (good, recordings["truncated"], other)]
+    # The tab's table refreshes itself while a recording waits; a page opening then starts it.
+    ana = SimpleNamespace(username="ana")
+    assert upload.videos_table(ana)[1].active and upload.table_at_page_load(ana)[1].active
+    start_worker()
     jobs = [wait_job(job["id"]) for _, job in runs]
+    # Nothing in the works: the next tick stops the refresh; a page's load answer (which may
+    # arrive after an Analyse click made meanwhile) leaves the timer as it is.
+    table, tick = upload.videos_table(ana)
+    assert list(table["status"]) == ["completed", "failed", "completed"][::-1]
+    assert tick.active is False and upload.table_at_page_load(ana)[1] == gr.update()
     assert [j["status"] for j in jobs] == ["succeeded", "failed", "succeeded"], [
         j["error"] for j in jobs
     ]
