@@ -90,7 +90,7 @@ class PageLoad:
                 except Exception:  # one tab's failure leaves the others' filled
                     log.exception("page load: %s failed", getattr(part.fn, "__qualname__", part.fn))
                     got = [gr.skip() for _ in part.outputs]
-                out.extend(got)
+                out.extend(map(_never_stops, part.outputs, got))
             return out
 
         root.load(
@@ -101,6 +101,20 @@ class PageLoad:
             show_progress="hidden",
             queue=False,
         )
+
+
+def _stops(value: Any) -> bool:
+    if isinstance(value, gr.Timer):
+        return value.active is False
+    return isinstance(value, dict) and value.get("active") is False
+
+
+def _never_stops(output: Any, value: Any) -> Any:
+    """A timer's value from the page load: it may start the timer, never stop it. The load
+    event reads every tab and can answer after the user's first clicks (an Analyse that
+    started a table's refresh, say): an answer read before them must not stop what they
+    started. The timer's own ticks stop it once there is nothing to follow."""
+    return gr.skip() if isinstance(output, gr.Timer) and _stops(value) else value
 
 
 page_load = PageLoad()

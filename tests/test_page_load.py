@@ -27,6 +27,7 @@ def test_the_studio_page_opens_with_one_load_event_that_fills_every_tab(studio_h
     for elem_id in (
         "dance-project",  # dance: the user's projects
         "frames-task",  # frame review: the tasks
+        "frames-videos",  # frame review: your recordings (and their refresh's timer)
         "video-edit-models",  # video edit: the models on this machine
         "jobs-table",  # Jobs / Monitor: the first view
     ):
@@ -53,6 +54,23 @@ def test_one_tabs_failure_leaves_the_others_filled():
     values = event.fn(None, "typed")
     assert values[1:] == ["typed!", 2]
     assert values[0] == gr.skip()  # a's value left as it was, no error for the page
+
+
+def test_the_page_load_may_start_a_timer_but_never_stops_one():
+    """The load event reads every tab and can answer after the user's first click: the frame
+    review table's refresh, started by an Analyse click, stayed stopped when an answer read
+    before the click said there was nothing to follow (CI, 2026-12-08)."""
+    collector = PageLoad()
+    with gr.Blocks() as blocks, collector.collect():
+        table, idle, busy, also_idle = gr.Textbox(), gr.Timer(), gr.Timer(), gr.Timer()
+        collector.add(lambda: ("rows", gr.Timer(active=False)), None, [table, idle])
+        collector.add(lambda: gr.Timer(active=True), None, busy)
+        collector.add(lambda: gr.update(active=False), None, also_idle)
+    (event,) = [fn for fn in blocks.fns.values() if fn.targets and fn.targets[0][1] == "load"]
+    rows, idle_value, busy_value, also_idle_value = event.fn(None)
+    assert rows == "rows"
+    assert idle_value == gr.skip() and also_idle_value == gr.skip()  # left as they are
+    assert busy_value.active is True  # started
 
 
 def test_a_tab_built_on_its_own_gets_its_own_load_event():

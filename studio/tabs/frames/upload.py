@@ -64,15 +64,6 @@ def videos_table(request: gr.Request | None):
     return pd.DataFrame(rows, columns=VIDEO_COLUMNS), gr.Timer(active=_busy(videos))
 
 
-def table_at_page_load(request: gr.Request | None):
-    """The table for a page that opens: it starts the refresh while a recording is being
-    analysed but never stops it. The page's load event reads every tab and can answer
-    after an Analyse click made meanwhile; an answer read before the click must not stop
-    the refresh the click started (the next tick stops it once nothing is in the works)."""
-    table, timer = videos_table(request)
-    return table, (timer if timer.active else gr.update())
-
-
 def analyse(files: list | None, folder: str, request: gr.Request):
     """Queue one analysis job per recording; returns (message, first job id, table, timer)."""
     user = current_user(request)
@@ -162,4 +153,4 @@ def build(job_panel) -> None:
         show_progress="hidden",
         queue=False,
     )
-    page_load.add(table_at_page_load, None, [table, timer])
+    page_load.add(videos_table, None, [table, timer])  # starts the refresh, never stops it
